@@ -1,0 +1,43 @@
+/**
+ * Middleware kinds register themselves here (grpc-js's registerLoadBalancerType shape), so the gateway core
+ * builds any chain from configuration without knowing the kinds, and plugins plug in the same way.
+ * The key is Traefik's configuration key (`rateLimit`, `basicAuth`, `stripPrefix`, …).
+ */
+import type { ZodType } from 'zod';
+import type { Logger } from '../../lib/logger.ts';
+import type { Handler, Middleware } from '../http/types.ts';
+
+export interface MiddlewareBuildContext {
+  /** Qualified name of the middleware being built, e.g. `auth@file`. */
+  readonly name: string;
+  /** Provider the middleware came from (`file`, `consulcatalog`, …); unqualified references resolve within it. */
+  readonly provider: string;
+  readonly logger: Logger;
+  /** Builds another middleware by (possibly unqualified) name; used by `chain`. Throws when it does not exist. */
+  resolveMiddleware(name: string): Middleware;
+  /** The handler of a service by (possibly unqualified) name; used by `errors`. Throws when it does not exist. */
+  resolveService(name: string): Handler;
+  /** Shared state that must outlive configuration reloads (rate-limit buckets, circuit state) keyed by name. */
+  readonly state: Map<string, unknown>;
+}
+
+export interface MiddlewareKind<C = unknown> {
+  /** Validates the kind's configuration block; errors name the offending key. */
+  readonly schema: ZodType<C>;
+  create(config: C, context: MiddlewareBuildContext): Middleware;
+}
+
+const kinds = new Map<string, MiddlewareKind<any>>();
+
+export function registerMiddleware<C>(kind: string, definition: MiddlewareKind<C>): void {
+  if (kinds.has(kind)) throw new Error(`middleware kind "${kind}" is already registered`);
+  kinds.set(kind, definition);
+}
+
+export function getMiddlewareKind(kind: string): MiddlewareKind<unknown> | undefined {
+  return kinds.get(kind);
+}
+
+export function listMiddlewareKinds(): string[] {
+  return [...kinds.keys()].sort();
+}
