@@ -1,0 +1,204 @@
+/**
+ * Traefik v3's dynamic configuration (pkg/config/dynamic) in the shape every provider emits: `http.routers`,
+ * `http.services`, `http.middlewares`, `http.serversTransports` and `tls`. Values are kept as written (JSON-safe), so
+ * the same object is merged, persisted as the last good configuration, sent to workers and shown by the dashboard
+ * API; validation here proves every value parses, and the runtime parses each one again when it builds.
+ */
+import { z } from 'zod';
+import { serviceSchema, serversTransportSchema } from '../services/schema.ts';
+import type { ServiceConfigInput, ServersTransportConfigInput } from '../services/schema.ts';
+import { getMiddlewareKind, type MiddlewareKind } from '../middlewares/registry.ts';
+import { ConfigErrors } from './errors.ts';
+import { formatPath, formatZodError } from './parse.ts';
+
+export interface RouterTlsConfig {
+  /** Accepted and ignored with a warning: Meshgate has no ACME resolver; certificates come from `tls.certificates`. */
+  certResolver?: string;
+  options?: string;
+  domains?: Array<{ main?: string; sans?: string[] }>;
+}
+
+export interface RouterConfig {
+  rule?: string;
+  ruleSyntax?: 'v3';
+  priority?: number;
+  entryPoints?: string[];
+  middlewares?: string[];
+  service?: string;
+  tls?: RouterTlsConfig;
+  observability?: { accessLogs?: boolean; metrics?: boolean; tracing?: boolean };
+}
+
+/** A middleware as written: exactly one key, the kind (`rateLimit`, `headers`, `plugin`, …). */
+export type MiddlewareConfig = Record<string, unknown>;
+
+export interface TlsCertificateConfig {
+  certFile: string;
+  keyFile: string;
+  stores?: string[];
+}
+
+export interface DynamicConfig {
+  http: {
+    routers: Record<string, RouterConfig>;
+    services: Record<string, ServiceConfigInput>;
+    middlewares: Record<string, MiddlewareConfig>;
+    serversTransports: Record<string, ServersTransportConfigInput>;
+  };
+  tls: {
+    certificates: TlsCertificateConfig[];
+    options: Record<string, unknown>;
+    stores: Record<string, unknown>;
+  };
+}
+
+export function emptyDynamicConfig(): DynamicConfig {
+  return { http: { routers: {}, services: {}, middlewares: {}, serversTransports: {} }, tls: { certificates: [], options: {}, stores: {} } };
+}
+
+const nullAsEmpty = <T extends z.ZodType>(schema: T) => z.preprocess((v) => (v === null ? undefined : v), schema);
+
+export const routerSchema = z
+  .object({
+    rule: z.string().optional(),
+    ruleSyntax: z.literal('v3', { message: 'only ruleSyntax "v3" is supported' }).optional(),
+    priority: z.number().int().optional(),
+    entryPoints: z.array(z.string().min(1)).optional(),
+    middlewares: z.array(z.string().min(1)).optional(),
+    service: z.string().min(1).optional(),
+    tls: nullAsEmpty(
+      z
+        .object({
+          certResolver: z.string().optional(),
+          options: z.string().optional(),
+          domains: z.array(z.object({ main: z.string().optional(), sans: z.array(z.string()).optional() }).strict()).optional(),
+        })
+        .strict()
+        .default({}),
+    ).optional(),
+    observability: z
+      .object({ accessLogs: z.boolean().optional(), metrics: z.boolean().optional(), tracing: z.boolean().optional() })
+      .strict()
+      .optional(),
+  })
+  .strict();
+
+const tlsOptionsSchema = z
+  .object({
+    minVersion: z.enum(['VersionTLS10', 'VersionTLS11', 'VersionTLS12', 'VersionTLS13']).optional(),
+    maxVersion: z.enum(['VersionTLS10', 'VersionTLS11', 'VersionTLS12', 'VersionTLS13']).optional(),
+    cipherSuites: z.array(z.string()).optional(),
+    curvePreferences: z.array(z.string()).optional(),
+    clientAuth: z
+      .object({
+        caFiles: z.array(z.string()).optional(),
+        clientAuthType: z
+          .enum(['NoClientCert', 'RequestClientCert', 'RequireAnyClientCert', 'VerifyClientCertIfGiven', 'RequireAndVerifyClientCert'])
+          .optional(),
+      })
+      .strict()
+      .optional(),
+    sniStrict: z.boolean().optional(),
+    alpnProtocols: z.array(z.string()).optional(),
+  })
+  .strict();
+
+const certificateSchema = z.object({ certFile: z.string().min(1), keyFile: z.string().min(1), stores: z.array(z.string()).optional() }).strict();
+
+const tlsSchema = z
+  .object({
+    certificates: nullAsEmpty(z.array(certificateSchema).default([])),
+    options: nullAsEmpty(z.record(z.string(), tlsOptionsSchema).default({})),
+    stores: nullAsEmpty(
+      z.record(z.string(), z.object({ defaultCertificate: certificateSchema.omit({ stores: true }).optional() }).strict()).default({}),
+    ),
+  })
+  .strict();
+
+/** Structure only; services, transports and middlewares are checked one by one below so errors name the element. */
+const documentSchema = z
+  .object({
+    http: nullAsEmpty(
+      z
+        .object({
+          routers: nullAsEmpty(z.record(z.string(), routerSchema).default({})),
+          services: nullAsEmpty(z.record(z.string(), z.record(z.string(), z.unknown())).default({})),
+          middlewares: nullAsEmpty(z.record(z.string(), z.record(z.string(), z.unknown())).default({})),
+          serversTransports: nullAsEmpty(z.record(z.string(), z.record(z.string(), z.unknown())).default({})),
+        })
+        .strict()
+        .default({ routers: {}, services: {}, middlewares: {}, serversTransports: {} }),
+    ),
+    tls: nullAsEmpty(tlsSchema.default({ certificates: [], options: {}, stores: {} })),
+  })
+  .strict();
+
+/** Resolves the kind of a middleware block. `plugin: {name: {...}}` looks up `plugin:<name>`, then a generic `plugin`. */
+export function middlewareKindOf(config: MiddlewareConfig): { kind: string; key: string; value: unknown; definition: MiddlewareKind<unknown> | undefined; error?: string } {
+  const keys = Object.keys(config);
+  if (keys.length !== 1) {
+    return { kind: '', key: '', value: undefined, definition: undefined, error: keys.length === 0 ? 'a middleware needs exactly one kind, found none' : `a middleware needs exactly one kind, found ${keys.join(', ')}` };
+  }
+  const key = keys[0]!;
+  const value = config[key] ?? {};
+  if (key === 'plugin') {
+    const names = value && typeof value === 'object' ? Object.keys(value) : [];
+    if (names.length !== 1) return { kind: key, key, value, definition: undefined, error: 'plugin: exactly one plugin name is required' };
+    const pluginName = names[0]!;
+    const specific = getMiddlewareKind(`plugin:${pluginName}`);
+    if (specific) return { kind: `plugin:${pluginName}`, key, value: (value as Record<string, unknown>)[pluginName] ?? {}, definition: specific };
+    const generic = getMiddlewareKind('plugin');
+    if (generic) return { kind: 'plugin', key, value, definition: generic };
+    return { kind: `plugin:${pluginName}`, key, value, definition: undefined, error: `plugin "${pluginName}" is not installed` };
+  }
+  const definition = getMiddlewareKind(key);
+  if (!definition) return { kind: key, key, value, definition: undefined, error: `unknown middleware kind "${key}"` };
+  return { kind: key, key, value, definition };
+}
+
+/** Parses one middleware; returns its kind and parsed config, or the problems naming keys under `prefix`. */
+export function parseMiddleware(config: MiddlewareConfig, prefix: string): { kind: string; definition: MiddlewareKind<unknown>; config: unknown } | { error: string } {
+  const found = middlewareKindOf(config);
+  if (found.error || !found.definition) return { error: `${prefix}${found.key ? `.${found.key}` : ''}: ${found.error}` };
+  const keyPrefix = found.kind.startsWith('plugin:') ? `${prefix}.plugin.${found.kind.slice('plugin:'.length)}` : `${prefix}.${found.key}`;
+  const result = found.definition.schema.safeParse(found.value);
+  if (!result.success) return { error: formatZodError(result.error, keyPrefix) };
+  return { kind: found.kind, definition: found.definition, config: result.data };
+}
+
+/**
+ * Validates a whole dynamic document as a provider received it. Any problem rejects the document (the running
+ * configuration stays); the error lists every bad key path.
+ */
+export function validateDynamicConfig(raw: unknown, source: string): DynamicConfig {
+  const doc = documentSchema.safeParse(raw ?? {});
+  if (!doc.success) throw ConfigErrors.invalid(source, formatZodError(doc.error));
+  const problems: string[] = [];
+  const http = doc.data.http;
+  for (const [name, service] of Object.entries(http.services)) {
+    const r = serviceSchema.safeParse(service);
+    if (!r.success) problems.push(formatZodError(r.error, formatPath(['http', 'services', name])));
+  }
+  for (const [name, transport] of Object.entries(http.serversTransports)) {
+    const r = serversTransportSchema.safeParse(transport);
+    if (!r.success) problems.push(formatZodError(r.error, formatPath(['http', 'serversTransports', name])));
+  }
+  for (const [name, middleware] of Object.entries(http.middlewares)) {
+    const r = parseMiddleware(middleware, formatPath(['http', 'middlewares', name]));
+    if ('error' in r) problems.push(r.error);
+  }
+  for (const name of [...Object.keys(http.routers), ...Object.keys(http.services), ...Object.keys(http.middlewares)]) {
+    if (name.includes('@')) problems.push(`${name}: names may not contain "@" (the provider qualifies them)`);
+  }
+  if (problems.length > 0) throw ConfigErrors.invalid(source, problems.join('; '));
+  // The raw values (durations as written) are kept; routers go through the parsed form to drop nulls.
+  return {
+    http: {
+      routers: http.routers as Record<string, RouterConfig>,
+      services: http.services as Record<string, ServiceConfigInput>,
+      middlewares: http.middlewares,
+      serversTransports: http.serversTransports as Record<string, ServersTransportConfigInput>,
+    },
+    tls: doc.data.tls,
+  };
+}

@@ -1,0 +1,71 @@
+/**
+ * Reading configuration text (YAML, TOML or JSON, chosen by file extension as Traefik does) and turning zod issues
+ * into `key.path: problem` lines that name the exact offending key.
+ */
+import { readFile } from 'node:fs/promises';
+import { extname } from 'node:path';
+import { parse as parseYaml } from 'yaml';
+import { parse as parseToml } from 'smol-toml';
+import type { ZodError } from 'zod';
+import { ConfigErrors } from './errors.ts';
+
+export type ConfigFormat = 'yaml' | 'toml' | 'json';
+
+export function formatOf(file: string): ConfigFormat | undefined {
+  const ext = extname(file).toLowerCase();
+  if (ext === '.yml' || ext === '.yaml') return 'yaml';
+  if (ext === '.toml') return 'toml';
+  if (ext === '.json') return 'json';
+  return undefined;
+}
+
+/** Parses configuration text; an empty document is an empty object (Traefik accepts an empty dynamic file). */
+export function parseConfigText(text: string, format: ConfigFormat, file: string): Record<string, unknown> {
+  let value: unknown;
+  try {
+    if (format === 'yaml') value = parseYaml(text, { uniqueKeys: true, merge: true });
+    else if (format === 'toml') value = parseToml(text);
+    else value = text.trim() === '' ? {} : JSON.parse(text);
+  } catch (err) {
+    throw ConfigErrors.parse(file, (err as Error).message.split('\n')[0] ?? String(err));
+  }
+  if (value === null || value === undefined) return {};
+  if (typeof value !== 'object' || Array.isArray(value)) throw ConfigErrors.parse(file, 'the document must be a mapping of keys');
+  return value as Record<string, unknown>;
+}
+
+export async function readConfigFile(file: string): Promise<Record<string, unknown>> {
+  const format = formatOf(file);
+  if (!format) throw ConfigErrors.read(file, 'unsupported file extension (use .yml, .yaml, .toml or .json)');
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (err) {
+    throw ConfigErrors.read(file, (err as NodeJS.ErrnoException).code ?? (err as Error).message);
+  }
+  return parseConfigText(text, format, file);
+}
+
+/** `entryPoints.web.forwardedHeaders.trustedIPs[0]` from a zod path. */
+export function formatPath(path: ReadonlyArray<PropertyKey>, prefix = ''): string {
+  let out = prefix;
+  for (const part of path) {
+    if (typeof part === 'number') out += `[${part}]`;
+    else out += out === '' ? String(part) : `.${String(part)}`;
+  }
+  return out;
+}
+
+/** One line per issue; unknown keys are reported at their own path ("http.routers.a.rulee: unknown key"). */
+export function formatZodError(error: ZodError, prefix = ''): string {
+  const lines: string[] = [];
+  for (const issue of error.issues) {
+    if (issue.code === 'unrecognized_keys') {
+      for (const key of (issue as { keys: string[] }).keys) lines.push(`${formatPath([...issue.path, key], prefix)}: unknown key`);
+    } else {
+      const where = formatPath(issue.path, prefix);
+      lines.push(`${where === '' ? '(root)' : where}: ${issue.message}`);
+    }
+  }
+  return lines.join('; ');
+}

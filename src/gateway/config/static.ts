@@ -1,0 +1,350 @@
+/**
+ * Traefik v3's static configuration (pkg/config/static) for the features Meshgate supports: entry points, providers,
+ * api, metrics.prometheus, accessLog, ping, log. Keys are Traefik's own; every object is strict, so a key Meshgate
+ * does not know is an error naming its path and a bad file never starts a gateway. Present-but-empty blocks
+ * (`ping:` in YAML, `[ping]` in TOML) switch their feature on, as in Traefik.
+ */
+import { z } from 'zod';
+import { dirname, resolve } from 'node:path';
+import { durationSchema } from '../services/schema.ts';
+import { ConfigErrors } from './errors.ts';
+import { formatZodError, readConfigFile } from './parse.ts';
+
+/** `ping:` with no value is YAML null; Traefik treats the section as present. */
+const section = <T extends z.ZodType>(schema: T) => z.preprocess((v) => (v === null ? {} : v), schema);
+
+const tlsDomainSchema = z.object({ main: z.string().optional(), sans: z.array(z.string()).optional() }).strict();
+
+const entryPointTlsSchema = z
+  .object({
+    options: z.string().optional(),
+    certResolver: z.string().optional(),
+    domains: z.array(tlsDomainSchema).optional(),
+  })
+  .strict();
+
+const entryPointSchema = z
+  .object({
+    address: z.string().min(1),
+    asDefault: z.boolean().optional(),
+    http: z
+      .object({
+        tls: section(entryPointTlsSchema).optional(),
+        middlewares: z.array(z.string()).optional(),
+        redirections: z
+          .object({
+            entryPoint: z
+              .object({
+                to: z.string(),
+                scheme: z.string().default('https'),
+                permanent: z.boolean().default(true),
+                priority: z.number().int().optional(),
+              })
+              .strict(),
+          })
+          .strict()
+          .optional(),
+        encodeQuerySemicolons: z.boolean().optional(),
+      })
+      .strict()
+      .optional(),
+    transport: z
+      .object({
+        respondingTimeouts: z
+          .object({
+            readTimeout: durationSchema.default(60),
+            writeTimeout: durationSchema.default(0),
+            idleTimeout: durationSchema.default(180),
+          })
+          .strict()
+          .optional(),
+        lifeCycle: z
+          .object({ requestAcceptGraceTimeout: durationSchema.default(0), graceTimeOut: durationSchema.default(10) })
+          .strict()
+          .optional(),
+        keepAliveMaxRequests: z.number().int().min(0).optional(),
+        keepAliveMaxTime: durationSchema.optional(),
+      })
+      .strict()
+      .optional(),
+    forwardedHeaders: z
+      .object({ trustedIPs: z.array(z.string()).optional(), insecure: z.boolean().default(false) })
+      .strict()
+      .optional(),
+  })
+  .strict();
+
+const fileProviderSchema = z
+  .object({
+    filename: z.string().optional(),
+    directory: z.string().optional(),
+    watch: z.boolean().default(true),
+    debugLogGeneratedTemplate: z.boolean().optional(),
+  })
+  .strict()
+  .superRefine((v, ctx) => {
+    if (!v.filename === !v.directory) {
+      ctx.addIssue({ code: 'custom', message: 'exactly one of filename or directory is required' });
+    }
+  });
+
+export const CONSUL_CATALOG_DEFAULT_RULE = 'Host(`{{ normalize .Name }}`)';
+
+const consulCatalogSchema = z
+  .object({
+    constraints: z.string().optional(),
+    prefix: z.string().default('traefik'),
+    /** Accepted for compatibility; unused, the catalog provider watches with blocking queries instead of polling. */
+    refreshInterval: durationSchema.default(15),
+    requireConsistent: z.boolean().default(false),
+    stale: z.boolean().default(false),
+    cache: z.boolean().default(false),
+    exposedByDefault: z.boolean().default(true),
+    defaultRule: z.string().default(CONSUL_CATALOG_DEFAULT_RULE),
+    connectAware: z.boolean().default(false),
+    connectByDefault: z.boolean().default(false),
+    serviceName: z.string().default('traefik'),
+    watch: z.boolean().default(false),
+    strictChecks: z.array(z.enum(['passing', 'warning', 'critical', 'maintenance'])).default(['passing', 'warning']),
+    namespaces: z.array(z.string()).optional(),
+    endpoint: z
+      .object({
+        address: z.string().default('127.0.0.1:8500'),
+        scheme: z.enum(['http', 'https']).default('http'),
+        datacenter: z.string().optional(),
+        token: z.string().optional(),
+        endpointWaitTime: durationSchema.optional(),
+        tls: z
+          .object({
+            ca: z.string().optional(),
+            cert: z.string().optional(),
+            key: z.string().optional(),
+            insecureSkipVerify: z.boolean().default(false),
+          })
+          .strict()
+          .optional(),
+        httpAuth: z.object({ username: z.string(), password: z.string() }).strict().optional(),
+      })
+      .strict()
+      .default({ address: '127.0.0.1:8500', scheme: 'http' }),
+  })
+  .strict();
+
+const headersFieldsSchema = z
+  .object({
+    defaultMode: z.enum(['keep', 'drop', 'redact']).default('drop'),
+    names: z.record(z.string(), z.enum(['keep', 'drop', 'redact'])).optional(),
+  })
+  .strict();
+
+const accessLogSchema = z
+  .object({
+    filePath: z.string().optional(),
+    format: z.enum(['common', 'json']).default('common'),
+    bufferingSize: z.number().int().min(0).default(0),
+    addInternals: z.boolean().optional(),
+    filters: z
+      .object({
+        statusCodes: z.array(z.string()).optional(),
+        retryAttempts: z.boolean().optional(),
+        minDuration: durationSchema.optional(),
+      })
+      .strict()
+      .optional(),
+    fields: z
+      .object({
+        defaultMode: z.enum(['keep', 'drop', 'redact']).default('keep'),
+        names: z.record(z.string(), z.enum(['keep', 'drop', 'redact'])).optional(),
+        headers: headersFieldsSchema.optional(),
+      })
+      .strict()
+      .optional(),
+  })
+  .strict();
+
+export const staticConfigSchema = z
+  .object({
+    global: z.object({ checkNewVersion: z.boolean().optional(), sendAnonymousUsage: z.boolean().optional() }).strict().optional(),
+    entryPoints: z.record(z.string(), entryPointSchema).optional(),
+    providers: z
+      .object({
+        providersThrottleDuration: durationSchema.default(2),
+        file: section(fileProviderSchema).optional(),
+        consulCatalog: section(consulCatalogSchema).optional(),
+      })
+      .strict()
+      .default({ providersThrottleDuration: 2000 }),
+    api: section(
+      z
+        .object({
+          dashboard: z.boolean().default(true),
+          insecure: z.boolean().default(false),
+          debug: z.boolean().default(false),
+          basePath: z.string().default('/'),
+          disableDashboardAd: z.boolean().optional(),
+        })
+        .strict(),
+    ).optional(),
+    metrics: z
+      .object({
+        prometheus: section(
+          z
+            .object({
+              buckets: z.array(z.number()).default([0.1, 0.3, 1.2, 5.0]),
+              addEntryPointsLabels: z.boolean().default(true),
+              addRoutersLabels: z.boolean().default(false),
+              addServicesLabels: z.boolean().default(true),
+              entryPoint: z.string().default('traefik'),
+              manualRouting: z.boolean().default(false),
+              headerLabels: z.record(z.string(), z.string()).optional(),
+            })
+            .strict(),
+        ).optional(),
+        addInternals: z.boolean().optional(),
+      })
+      .strict()
+      .optional(),
+    accessLog: section(accessLogSchema).optional(),
+    ping: section(
+      z
+        .object({
+          entryPoint: z.string().default('traefik'),
+          manualRouting: z.boolean().default(false),
+          terminatingStatusCode: z.number().int().default(503),
+        })
+        .strict(),
+    ).optional(),
+    log: section(
+      z
+        .object({
+          level: z.string().transform((s) => s.toLowerCase()).pipe(z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'panic'])).default('error'),
+          format: z.enum(['common', 'json']).default('common'),
+          filePath: z.string().optional(),
+          noColor: z.boolean().optional(),
+        })
+        .strict(),
+    ).optional(),
+    serversTransport: z
+      .object({
+        insecureSkipVerify: z.boolean().optional(),
+        rootCAs: z.array(z.string()).optional(),
+        maxIdleConnsPerHost: z.number().int().optional(),
+        forwardingTimeouts: z
+          .object({
+            dialTimeout: durationSchema.optional(),
+            responseHeaderTimeout: durationSchema.optional(),
+            idleConnTimeout: durationSchema.optional(),
+          })
+          .strict()
+          .optional(),
+      })
+      .strict()
+      .optional(),
+  })
+  .strict();
+
+export type StaticConfigInput = z.input<typeof staticConfigSchema>;
+type ParsedStatic = z.infer<typeof staticConfigSchema>;
+export type EntryPointConfig = z.infer<typeof entryPointSchema> & { name: string };
+export type ConsulCatalogConfig = z.infer<typeof consulCatalogSchema>;
+export type FileProviderConfig = z.infer<typeof fileProviderSchema>;
+export type AccessLogConfig = z.infer<typeof accessLogSchema>;
+export type PrometheusConfig = NonNullable<NonNullable<ParsedStatic['metrics']>['prometheus']>;
+export type ApiConfig = NonNullable<ParsedStatic['api']>;
+export type PingConfig = NonNullable<ParsedStatic['ping']>;
+
+/** The validated static configuration with Traefik's implicit entry points filled in. */
+export interface StaticConfig extends Omit<ParsedStatic, 'entryPoints'> {
+  entryPoints: Record<string, EntryPointConfig>;
+  /** Absolute path of the file it came from (relative paths inside it resolve against its folder). */
+  readonly file?: string;
+  /** The configuration as written (plus overrides), for the dashboard's `/api/entrypoints` and debugging. */
+  readonly raw: Record<string, unknown>;
+}
+
+/** Traefik's implicit `traefik` entry point, created when api.insecure, ping or prometheus need it. */
+export const DEFAULT_INTERNAL_ENTRYPOINT = { name: 'traefik', address: ':8080' } as const;
+
+/** Validates a parsed static document; throws MG_GATEWAY_CONFIG_INVALID naming every bad key. */
+export function validateStaticConfig(raw: Record<string, unknown>, file = 'static configuration'): StaticConfig {
+  const result = staticConfigSchema.safeParse(raw);
+  if (!result.success) throw ConfigErrors.invalid(file, formatZodError(result.error));
+  const parsed = result.data;
+  const entryPoints: Record<string, EntryPointConfig> = {};
+  for (const [name, ep] of Object.entries(parsed.entryPoints ?? {})) entryPoints[name] = { ...ep, name };
+  // Traefik: with no entry point at all, one named `http` listens on :80.
+  if (Object.keys(entryPoints).length === 0) entryPoints.http = { name: 'http', address: ':80' };
+  const needsInternal =
+    parsed.api?.insecure === true ||
+    (parsed.ping !== undefined && parsed.ping.entryPoint === DEFAULT_INTERNAL_ENTRYPOINT.name) ||
+    (parsed.metrics?.prometheus !== undefined && parsed.metrics.prometheus.entryPoint === DEFAULT_INTERNAL_ENTRYPOINT.name);
+  if (needsInternal && !entryPoints.traefik) entryPoints.traefik = { ...DEFAULT_INTERNAL_ENTRYPOINT };
+  const problems: string[] = [];
+  if (parsed.ping && !entryPoints[parsed.ping.entryPoint]) problems.push(`ping.entryPoint: entry point "${parsed.ping.entryPoint}" is not defined`);
+  const prom = parsed.metrics?.prometheus;
+  if (prom && !prom.manualRouting && !entryPoints[prom.entryPoint]) {
+    problems.push(`metrics.prometheus.entryPoint: entry point "${prom.entryPoint}" is not defined`);
+  }
+  for (const ep of Object.values(entryPoints)) {
+    const to = ep.http?.redirections?.entryPoint.to;
+    if (to !== undefined && !entryPoints[to] && !/^:\d+$/.test(to)) {
+      problems.push(`entryPoints.${ep.name}.http.redirections.entryPoint.to: entry point "${to}" is not defined`);
+    }
+  }
+  if (problems.length > 0) throw ConfigErrors.invalid(file, problems.join('; '));
+  return { ...parsed, entryPoints, raw, ...(file !== 'static configuration' ? { file } : {}) };
+}
+
+/**
+ * Applies CLI flags in Traefik's dotted form (`entryPoints.web.address=:8081`, `api.insecure=true`) onto the parsed
+ * document before validation, so flags override the file and are validated the same way. Path segments match
+ * existing keys case-insensitively, as Traefik's flag parser does.
+ */
+export function applyStaticOverrides(raw: Record<string, unknown>, overrides: Record<string, unknown> | undefined): Record<string, unknown> {
+  if (!overrides) return raw;
+  const out = structuredClone(raw);
+  for (const [flag, value] of Object.entries(overrides)) {
+    const parts = flag.replace(/^--/, '').split('.').filter((p) => p !== '');
+    if (parts.length === 0) throw ConfigErrors.override(flag, 'empty key');
+    let node: Record<string, unknown> = out;
+    for (let i = 0; i < parts.length; i++) {
+      const wanted = parts[i]!;
+      const key = Object.keys(node).find((k) => k.toLowerCase() === wanted.toLowerCase()) ?? wanted;
+      if (i === parts.length - 1) {
+        node[key] = coerceFlag(value, wanted);
+      } else {
+        const next = node[key];
+        if (next === undefined || next === null) node[key] = {};
+        else if (typeof next !== 'object' || Array.isArray(next)) throw ConfigErrors.override(flag, `"${parts.slice(0, i + 1).join('.')}" is not a section`);
+        node = node[key] as Record<string, unknown>;
+      }
+    }
+  }
+  return out;
+}
+
+/** Static keys whose values are lists; their flags take comma-separated values as Traefik's do. */
+const LIST_KEYS = new Set(['trustedips', 'buckets', 'statuscodes', 'strictchecks', 'sans', 'middlewares', 'namespaces', 'rootcas']);
+
+function coerceFlag(value: unknown, key: string): unknown {
+  if (typeof value !== 'string') return value;
+  if (LIST_KEYS.has(key.toLowerCase())) return value.split(',').map((s) => (key.toLowerCase() === 'buckets' ? Number(s.trim()) : s.trim()));
+  if (value === 'true') return true;
+  if (value === 'false') return false;
+  if (/^-?\d+(\.\d+)?$/.test(value)) return Number(value);
+  return value;
+}
+
+/** Reads, overrides and validates the static configuration file; a bad file throws and nothing starts. */
+export async function loadStaticConfig(file: string | undefined, overrides?: Record<string, unknown>): Promise<StaticConfig> {
+  const abs = file ? resolve(file) : undefined;
+  const raw = applyStaticOverrides(abs ? await readConfigFile(abs) : {}, overrides);
+  const config = validateStaticConfig(raw, abs);
+  // Relative provider paths resolve against the static file's folder, so a config directory can be moved as a whole.
+  const fileProvider = config.providers.file;
+  if (abs && fileProvider) {
+    if (fileProvider.filename) fileProvider.filename = resolve(dirname(abs), fileProvider.filename);
+    if (fileProvider.directory) fileProvider.directory = resolve(dirname(abs), fileProvider.directory);
+  }
+  return config;
+}

@@ -1,0 +1,132 @@
+/**
+ * Traefik's file provider: one file (`filename`) or every .yml/.yaml/.toml/.json file under a `directory`, merged.
+ * With `watch`, fs.watch on the folder (editors replace files by rename, so the file itself is not watched) and a
+ * short debounce; each change is read and validated as a whole, and only a valid result is emitted — a broken edit
+ * is logged with the key it breaks and the previous configuration keeps serving.
+ */
+import { watch, type FSWatcher } from 'node:fs';
+import { readdir } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
+import type { Logger } from '../../lib/logger.ts';
+import { emptyDynamicConfig, validateDynamicConfig, type DynamicConfig } from '../config/dynamic.ts';
+import { formatOf, readConfigFile } from '../config/parse.ts';
+import type { FileProviderConfig } from '../config/static.ts';
+import { registerProvider, type Provider } from './provider.ts';
+
+export interface FileProviderOptions extends Pick<FileProviderConfig, 'filename' | 'directory' | 'watch'> {
+  logger: Logger;
+  /** Quiet period after the last file event before reading (editors write in several steps). */
+  debounceMs?: number;
+}
+
+export class FileProvider implements Provider {
+  readonly name = 'file';
+  readonly #options: FileProviderOptions;
+  readonly #logger: Logger;
+  #emit: ((config: DynamicConfig) => void) | undefined;
+  #watcher: FSWatcher | undefined;
+  #timer: NodeJS.Timeout | undefined;
+  #lastEmitted = '';
+  #loading: Promise<void> = Promise.resolve();
+  #stopped = false;
+
+  constructor(options: FileProviderOptions) {
+    this.#options = options;
+    this.#logger = options.logger.child({ provider: 'file' });
+  }
+
+  async start(emit: (config: DynamicConfig) => void, signal: AbortSignal): Promise<void> {
+    this.#emit = emit;
+    signal.addEventListener('abort', () => this.#stop(), { once: true });
+    await this.#load();
+    if (this.#options.watch !== false && !signal.aborted) this.#watch();
+  }
+
+  reload(): void {
+    this.#schedule(0);
+  }
+
+  /** Reads and validates the whole source; throws a coded error naming file and key. Exposed for tests and tools. */
+  async read(): Promise<DynamicConfig> {
+    if (this.#options.filename) return validateDynamicConfig(await readConfigFile(this.#options.filename), this.#options.filename);
+    return this.#readDirectory(this.#options.directory!);
+  }
+
+  async #readDirectory(directory: string): Promise<DynamicConfig> {
+    const entries = await readdir(directory, { recursive: true, withFileTypes: true });
+    const files = entries
+      .filter((e) => e.isFile() && formatOf(e.name) !== undefined && !e.name.startsWith('.'))
+      .map((e) => join(e.parentPath, e.name))
+      .sort();
+    const merged = emptyDynamicConfig();
+    for (const file of files) {
+      const config = validateDynamicConfig(await readConfigFile(file), file);
+      // Traefik keeps the first definition of a name seen across the directory's files and logs the duplicate.
+      for (const section of ['routers', 'services', 'middlewares', 'serversTransports'] as const) {
+        const target = merged.http[section] as Record<string, unknown>;
+        for (const [name, value] of Object.entries(config.http[section])) {
+          if (name in target) this.#logger.error({ file, name }, `${section} "${name}" is defined in more than one file; the first is kept`);
+          else target[name] = value;
+        }
+      }
+      merged.tls.certificates.push(...config.tls.certificates);
+      Object.assign(merged.tls.options, config.tls.options);
+      Object.assign(merged.tls.stores, config.tls.stores);
+    }
+    return merged;
+  }
+
+  #load(): Promise<void> {
+    // Loads are serialised so an older read never overtakes a newer one.
+    this.#loading = this.#loading.then(async () => {
+      if (this.#stopped) return;
+      let config: DynamicConfig;
+      try {
+        config = await this.read();
+      } catch (err) {
+        this.#logger.error({ err: { code: (err as { code?: string }).code, message: (err as Error).message } }, 'file provider: configuration rejected, keeping the previous one');
+        return;
+      }
+      const text = JSON.stringify(config);
+      if (text === this.#lastEmitted || this.#stopped) return;
+      this.#lastEmitted = text;
+      this.#emit?.(config);
+    });
+    return this.#loading;
+  }
+
+  #watch(): void {
+    const target = this.#options.filename ? dirname(this.#options.filename) : this.#options.directory!;
+    const wanted = this.#options.filename ? basename(this.#options.filename) : undefined;
+    try {
+      this.#watcher = watch(target, { recursive: wanted === undefined, persistent: false }, (_event, name) => {
+        if (wanted !== undefined && name !== null && name !== wanted) return;
+        this.#schedule(this.#options.debounceMs ?? 100);
+      });
+      this.#watcher.on('error', (err) => this.#logger.error({ err, target }, 'file provider: watch failed'));
+    } catch (err) {
+      this.#logger.error({ err, target }, 'file provider: cannot watch; changes need SIGHUP');
+    }
+  }
+
+  #schedule(delayMs: number): void {
+    if (this.#stopped) return;
+    if (this.#timer) clearTimeout(this.#timer);
+    this.#timer = setTimeout(() => {
+      this.#timer = undefined;
+      void this.#load();
+    }, delayMs);
+  }
+
+  #stop(): void {
+    this.#stopped = true;
+    if (this.#timer) clearTimeout(this.#timer);
+    this.#watcher?.close();
+  }
+}
+
+registerProvider('file', ({ staticConfig, logger }) => {
+  const block = staticConfig.providers.file;
+  if (!block) return undefined;
+  return new FileProvider({ filename: block.filename, directory: block.directory, watch: block.watch, logger });
+});
