@@ -1,0 +1,25 @@
+/** What every endpoint module and server subsystem is built from; created once in main.ts. */
+import type { Logger } from '../lib/logger.ts';
+import type { StateStore } from './store/state-store.ts';
+import type { ServerMetrics } from './metrics.ts';
+
+export interface ServerIdentity {
+  /** This server's node name (its own agent's node in the catalog). */
+  readonly nodeName: string;
+  readonly nodeId: string;
+  readonly datacenter: string;
+  /** Address the node is registered with (the HTTP API's host). */
+  readonly address: string;
+  readonly version: string;
+}
+
+export interface ServerDeps {
+  readonly store: StateStore;
+  readonly identity: ServerIdentity;
+  readonly logger: Logger;
+  readonly metrics: ServerMetrics;
+  /** Things to stop when the server closes (check runners, session timers), in reverse order of registration. */
+  onClose(fn: () => Promise<void> | void): void;
+  /** The HTTP API's base URL once listening (for links and self-registration). */
+  readonly url: () => string;
+}

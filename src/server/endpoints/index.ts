@@ -1,0 +1,20 @@
+/** Every endpoint family of the HTTP API, registered in one place. */
+import type { ApiRouter } from '../http/router.ts';
+import type { ServerDeps } from '../deps.ts';
+import { registerAgentEndpoints } from './agent.ts';
+import { registerCatalogEndpoints } from './catalog.ts';
+import { registerHealthEndpoints } from './health.ts';
+import { registerKvEndpoints } from './kv.ts';
+import { registerSessionEndpoints } from './session.ts';
+import { registerStatusEndpoints } from './status.ts';
+import { registerTxnEndpoints } from './txn.ts';
+
+export async function registerAllEndpoints(api: ApiRouter, deps: ServerDeps): Promise<void> {
+  registerStatusEndpoints(api, deps);
+  await registerCatalogEndpoints(api, deps);
+  await registerHealthEndpoints(api, deps);
+  await registerAgentEndpoints(api, deps);
+  await registerKvEndpoints(api, deps);
+  await registerSessionEndpoints(api, deps);
+  await registerTxnEndpoints(api, deps);
+}

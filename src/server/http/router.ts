@@ -1,0 +1,148 @@
+/**
+ * The server's HTTP routing: Consul's `/v1/...` paths as patterns with `:param` segments and a trailing `*rest`
+ * (KV keys contain slashes). An unknown path is a 404, a known path with the wrong method a 405 with `Allow`, as
+ * Consul answers them.
+ */
+import type { IncomingHttpHeaders } from 'node:http';
+import type { WatchSpec } from '../store/types.ts';
+
+export interface RequestContext {
+  readonly method: string;
+  readonly path: string;
+  /** Path parameters; `*rest` captures the remainder of the path, slashes included (percent-decoded). */
+  readonly params: Readonly<Record<string, string>>;
+  readonly query: URLSearchParams;
+  readonly headers: IncomingHttpHeaders;
+  /** `X-Consul-Token`, `Authorization: Bearer`, or `?token=`, as Consul reads it. */
+  readonly token: string | undefined;
+  readonly remoteAddress: string;
+  /** Aborted when the client goes away; blocking queries stop waiting. */
+  readonly signal: AbortSignal;
+  /** The raw request body, read once, refused with 413 past the limit. */
+  body(): Promise<Buffer>;
+  /** The body parsed as JSON; malformed JSON is a 400. An empty body is `undefined`. */
+  json(): Promise<unknown>;
+}
+
+export interface ApiResponse {
+  status?: number;
+  /** A JSON-serialisable value (sent as application/json), a Buffer (raw bytes), or text (text/plain). */
+  body?: unknown;
+  headers?: Record<string, string>;
+  /** Blocking-query metadata: sets X-Consul-Index, X-Consul-KnownLeader, X-Consul-LastContact. */
+  index?: number;
+  /** Send a string body as text/plain instead of JSON-encoding it (Consul's error-ish text answers). */
+  text?: boolean;
+}
+
+export type RouteHandler = (ctx: RequestContext) => Promise<ApiResponse> | ApiResponse;
+
+interface Route {
+  readonly method: string;
+  readonly pattern: string;
+  readonly segments: readonly string[];
+  readonly handler: RouteHandler;
+}
+
+export interface RouteMatch {
+  readonly route: { method: string; pattern: string; handler: RouteHandler };
+  readonly params: Record<string, string>;
+}
+
+export type RouteLookup =
+  | { kind: 'found'; match: RouteMatch }
+  | { kind: 'method-not-allowed'; allow: string[] }
+  | { kind: 'not-found' };
+
+export class ApiRouter {
+  private readonly routes: Route[] = [];
+
+  get(pattern: string, handler: RouteHandler): this {
+    return this.add('GET', pattern, handler);
+  }
+  put(pattern: string, handler: RouteHandler): this {
+    return this.add('PUT', pattern, handler);
+  }
+  post(pattern: string, handler: RouteHandler): this {
+    return this.add('POST', pattern, handler);
+  }
+  delete(pattern: string, handler: RouteHandler): this {
+    return this.add('DELETE', pattern, handler);
+  }
+
+  /** Registers one handler for several methods (Consul accepts PUT and POST on most writes). */
+  on(methods: string[], pattern: string, handler: RouteHandler): this {
+    for (const m of methods) this.add(m, pattern, handler);
+    return this;
+  }
+
+  add(method: string, pattern: string, handler: RouteHandler): this {
+    const segments = pattern.split('/').filter((s) => s !== '');
+    this.routes.push({ method, pattern, segments, handler });
+    return this;
+  }
+
+  lookup(method: string, path: string): RouteLookup {
+    // Empty segments are kept: KV keys may contain '//' and Consul keeps them.
+    const parts = path.slice(1).split('/');
+    const allow = new Set<string>();
+    let found: RouteMatch | undefined;
+    for (const route of this.routes) {
+      const params = matchSegments(route.segments, parts);
+      if (!params) continue;
+      const effective = method === 'HEAD' ? 'GET' : method;
+      if (route.method === effective) {
+        // The most specific pattern wins: a literal segment beats a parameter (e.g. /v1/kv/ vs /v1/agent/self).
+        if (!found || specificity(route.segments) > specificity(found.route.pattern.split('/').filter(Boolean))) {
+          found = { route, params };
+        }
+      } else {
+        allow.add(route.method);
+      }
+    }
+    if (found) return { kind: 'found', match: found };
+    if (allow.size > 0) return { kind: 'method-not-allowed', allow: [...allow].sort() };
+    return { kind: 'not-found' };
+  }
+}
+
+function specificity(segments: readonly string[]): number {
+  let score = 0;
+  for (const s of segments) score = score * 3 + (s.startsWith('*') ? 0 : s.startsWith(':') ? 1 : 2);
+  return score * 100 + segments.length;
+}
+
+function matchSegments(pattern: readonly string[], parts: readonly string[]): Record<string, string> | undefined {
+  const params: Record<string, string> = {};
+  for (let i = 0; i < pattern.length; i++) {
+    const seg = pattern[i]!;
+    if (seg.startsWith('*')) {
+      params[seg.slice(1)] = parts.slice(i).map(safeDecode).join('/');
+      return params;
+    }
+    const part = parts[i];
+    if (part === undefined) return undefined;
+    if (seg.startsWith(':')) {
+      if (part === '') return undefined;
+      params[seg.slice(1)] = safeDecode(part);
+    } else if (seg !== part) {
+      return undefined;
+    }
+  }
+  return parts.length === pattern.length ? params : undefined;
+}
+
+function safeDecode(s: string): string {
+  try {
+    return decodeURIComponent(s);
+  } catch {
+    // Consul passes undecodable escapes through as they came; so do we rather than failing the request.
+    return s;
+  }
+}
+
+/** What a blocking read depends on and how to compute it; see blocking.ts. */
+export interface BlockingRead {
+  watches: readonly WatchSpec[];
+  run(): ApiResponse & { index: number };
+}

@@ -1,0 +1,162 @@
+/**
+ * The HTTP API server: node:http, Consul's wire conventions (JSON bodies, text errors, `?pretty`, the index
+ * headers), and the error mapping from coded MeshgateErrors to status codes. Every request is counted and timed per
+ * endpoint pattern.
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { Errors, MeshgateError } from '../../lib/errors.ts';
+import type { Logger } from '../../lib/logger.ts';
+import type { ServerMetrics } from '../metrics.ts';
+import type { ApiResponse, ApiRouter, RequestContext } from './router.ts';
+
+/** Bodies larger than this are refused before they are read in full (KV enforces its own 512 KiB limit). */
+export const MAX_BODY_BYTES = 4 * 1024 * 1024;
+
+export interface HttpApiOptions {
+  router: ApiRouter;
+  logger: Logger;
+  metrics: ServerMetrics;
+  /** Adds headers every response carries (e.g. X-Consul-Default-ACL-Policy later). */
+  commonHeaders?: Record<string, string>;
+}
+
+export function createHttpApi(options: HttpApiOptions): Server {
+  const server = createServer({ keepAliveTimeout: 30_000, requestTimeout: 0, headersTimeout: 30_000 }, (req, res) => {
+    void handle(options, req, res);
+  });
+  // Blocking queries legitimately hold a request open for up to 10 min + jitter.
+  server.timeout = 0;
+  return server;
+}
+
+async function handle(options: HttpApiOptions, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  const started = process.hrtime.bigint();
+  const url = new URL(req.url ?? '/', 'http://localhost');
+  const method = req.method ?? 'GET';
+  let endpoint = 'unknown';
+  let status = 500;
+  const abort = new AbortController();
+  res.on('close', () => abort.abort());
+  try {
+    const lookup = options.router.lookup(method, url.pathname);
+    let response: ApiResponse;
+    if (lookup.kind === 'not-found') {
+      response = { status: 404, body: '', text: true };
+    } else if (lookup.kind === 'method-not-allowed') {
+      endpoint = url.pathname;
+      response = { status: 405, body: `method ${method} not allowed`, text: true, headers: { Allow: lookup.allow.join(', ') } };
+    } else {
+      endpoint = lookup.match.route.pattern;
+      const ctx = createContext(req, url, method, lookup.match.params, abort.signal);
+      response = await lookup.match.route.handler(ctx);
+    }
+    status = send(res, url, method, response, options.commonHeaders);
+  } catch (err) {
+    status = sendError(res, err, options.logger, method, url.pathname);
+  } finally {
+    const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+    options.metrics.httpRequests.inc({ method, endpoint, code: String(status) });
+    options.metrics.httpDuration.observe({ method, endpoint }, seconds);
+  }
+}
+
+function createContext(req: IncomingMessage, url: URL, method: string, params: Record<string, string>, signal: AbortSignal): RequestContext {
+  let bodyPromise: Promise<Buffer> | undefined;
+  const body = (): Promise<Buffer> => (bodyPromise ??= readBody(req));
+  return {
+    method,
+    path: url.pathname,
+    params,
+    query: url.searchParams,
+    headers: req.headers,
+    token: tokenOf(req, url),
+    remoteAddress: req.socket.remoteAddress ?? '',
+    signal,
+    body,
+    async json() {
+      const buf = await body();
+      if (buf.length === 0) return undefined;
+      try {
+        return JSON.parse(buf.toString('utf8'));
+      } catch (err) {
+        throw Errors.badRequest(`Request decode failed: ${(err as Error).message}`);
+      }
+    },
+  };
+}
+
+/** Consul reads the token from X-Consul-Token, then `Authorization: Bearer`, then ?token=. */
+function tokenOf(req: IncomingMessage, url: URL): string | undefined {
+  const header = req.headers['x-consul-token'];
+  if (typeof header === 'string' && header !== '') return header;
+  const auth = req.headers.authorization;
+  if (typeof auth === 'string' && /^bearer\s+/i.test(auth)) return auth.replace(/^bearer\s+/i, '').trim();
+  return url.searchParams.get('token') ?? undefined;
+}
+
+function readBody(req: IncomingMessage): Promise<Buffer> {
+  const declared = Number(req.headers['content-length'] ?? 0);
+  if (declared > MAX_BODY_BYTES) {
+    req.resume();
+    return Promise.reject(Errors.payloadTooLarge(`Request body too large: ${declared} bytes exceeds the ${MAX_BODY_BYTES} byte limit`));
+  }
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > MAX_BODY_BYTES) {
+        req.removeAllListeners('data');
+        req.resume();
+        reject(Errors.payloadTooLarge(`Request body too large: exceeds the ${MAX_BODY_BYTES} byte limit`));
+        return;
+      }
+      chunks.push(chunk);
+    });
+    req.on('end', () => resolve(Buffer.concat(chunks)));
+    req.on('error', reject);
+  });
+}
+
+function send(res: ServerResponse, url: URL, method: string, response: ApiResponse, common?: Record<string, string>): number {
+  const status = response.status ?? 200;
+  const headers: Record<string, string> = { ...common, ...response.headers };
+  if (response.index !== undefined) {
+    headers['X-Consul-Index'] = String(response.index);
+    headers['X-Consul-KnownLeader'] = 'true';
+    headers['X-Consul-LastContact'] = '0';
+  }
+  let payload: Buffer | string;
+  const body = response.body;
+  if (Buffer.isBuffer(body)) {
+    payload = body;
+    headers['Content-Type'] ??= 'application/octet-stream';
+  } else if (typeof body === 'string' && response.text) {
+    payload = body;
+    if (body !== '') headers['Content-Type'] ??= 'text/plain; charset=utf-8';
+  } else if (body === undefined) {
+    payload = '';
+  } else {
+    payload = url.searchParams.has('pretty') ? `${JSON.stringify(body, null, 4)}\n` : JSON.stringify(body);
+    headers['Content-Type'] ??= 'application/json';
+  }
+  headers['Content-Length'] = String(Buffer.byteLength(payload));
+  res.writeHead(status, headers);
+  res.end(method === 'HEAD' ? undefined : payload);
+  return status;
+}
+
+function sendError(res: ServerResponse, err: unknown, logger: Logger, method: string, path: string): number {
+  const status = err instanceof MeshgateError ? err.statusCode : 500;
+  const message = err instanceof Error ? err.message : String(err);
+  if (status >= 500) logger.error({ err, method, path }, 'request failed');
+  else logger.debug({ method, path, status, error: message }, 'request refused');
+  if (res.headersSent) {
+    res.destroy();
+    return status;
+  }
+  const body = Buffer.from(message);
+  res.writeHead(status, { 'Content-Type': 'text/plain; charset=utf-8', 'Content-Length': String(body.length) });
+  res.end(body);
+  return status;
+}

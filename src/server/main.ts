@@ -1,0 +1,95 @@
+/**
+ * `meshgate server`: opens the state store, builds the HTTP API from the endpoint modules, and listens.
+ * Every subsystem registers its shutdown with `deps.onClose`, undone in reverse order by `close()`.
+ */
+import { randomUUID } from 'node:crypto';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Errors } from '../lib/errors.ts';
+import { createLogger, type Logger } from '../lib/logger.ts';
+import type { ServerDeps, ServerIdentity } from './deps.ts';
+import { registerAllEndpoints } from './endpoints/index.ts';
+import { ApiRouter } from './http/router.ts';
+import { createHttpApi } from './http/server.ts';
+import { ServerMetrics } from './metrics.ts';
+import type { RunningServer, ServerOptions } from './options.ts';
+import { openStore } from './store/index.ts';
+
+export const VERSION = '0.1.0';
+
+export async function startServer(options: ServerOptions, logger?: Logger): Promise<RunningServer> {
+  const log = logger ?? createLogger({ name: 'server', ...(options.logLevel ? { level: options.logLevel } : {}) });
+  const dataDir = options.dataDir ?? (options.dev ? mkdtempSync(join(tmpdir(), 'meshgate-dev-')) : undefined);
+  if (!dataDir) throw Errors.invalidConfig('--data-dir is required unless --dev is given');
+  mkdirSync(dataDir, { recursive: true });
+  const { host, port } = parseHostPort(options.httpAddr);
+
+  const store = await openStore({ backend: 'sqlite', dataDir });
+  const closers: Array<() => Promise<void> | void> = [];
+  const metrics = new ServerMetrics({
+    index: () => store.index,
+    openBlockingQueries: () => store.openWatches,
+    storeCommits: () => store.stats.commits,
+  });
+  const identity: ServerIdentity = {
+    nodeName: options.nodeName,
+    nodeId: nodeIdFor(dataDir),
+    datacenter: options.datacenter,
+    address: host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host,
+    version: VERSION,
+  };
+  let url = '';
+  const deps: ServerDeps = {
+    store,
+    identity,
+    logger: log,
+    metrics,
+    onClose: (fn) => closers.push(fn),
+    url: () => url,
+  };
+  const router = new ApiRouter();
+  await registerAllEndpoints(router, deps);
+
+  const http = createHttpApi({ router, logger: log, metrics });
+  await new Promise<void>((resolve, reject) => {
+    http.once('error', reject);
+    http.listen(port, host, () => resolve());
+  });
+  const bound = (http.address() as AddressInfo).port;
+  url = `http://${host.includes(':') ? `[${host}]` : host}:${bound}`;
+  log.info({ url, dataDir, node: identity.nodeName, datacenter: identity.datacenter, index: store.index }, 'meshgate server listening');
+
+  let closing: Promise<void> | undefined;
+  return {
+    url,
+    port: bound,
+    close: () =>
+      (closing ??= (async () => {
+        http.closeAllConnections();
+        await new Promise<void>((resolve) => http.close(() => resolve()));
+        for (const fn of closers.reverse()) await fn();
+        await store.close();
+        if (options.dev && !options.dataDir) rmSync(dataDir, { recursive: true, force: true });
+        log.info('meshgate server stopped');
+      })()),
+  };
+}
+
+export function parseHostPort(addr: string): { host: string; port: number } {
+  const m = /^(?:\[([^\]]+)\]|([^:]*)):(\d+)$/.exec(addr.trim());
+  if (!m) throw Errors.invalidConfig(`http-addr: expected HOST:PORT, got "${addr}"`);
+  const port = Number(m[3]);
+  if (port > 65535) throw Errors.invalidConfig(`http-addr: port ${port} is out of range`);
+  return { host: m[1] ?? (m[2] || '127.0.0.1'), port };
+}
+
+/** A node ID that survives restarts, like Consul's node-id file in its data dir. */
+function nodeIdFor(dataDir: string): string {
+  const file = join(dataDir, 'node-id');
+  if (existsSync(file)) return readFileSync(file, 'utf8').trim();
+  const id = randomUUID();
+  writeFileSync(file, id);
+  return id;
+}
