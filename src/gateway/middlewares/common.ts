@@ -1,0 +1,515 @@
+/**
+ * Pieces several middleware kinds share: Traefik's source criterion and IP strategy, IP ranges, HTTP status
+ * ranges, Go-flavoured regular expressions and replacement templates, header helpers that ignore case, a
+ * ResponseWriter that lets a middleware change headers just before they leave, and an in-memory recorder.
+ * Everything here is compiled at create time so the request path only runs closures built once.
+ */
+import { BlockList, isIP } from 'node:net';
+import { STATUS_CODES } from 'node:http';
+import { Readable } from 'node:stream';
+import { z } from 'zod';
+import { parseDuration } from '../../lib/duration.ts';
+import type { GatewayRequest, HeaderValue, ResponseHeaders, ResponseWriter } from '../http/types.ts';
+
+// ---------------------------------------------------------------------------------------------------------------
+// Schemas
+
+/** Traefik's ptypes.Duration: "1m30s", "250ms", or an integer (number or digit string) meaning seconds → ms. */
+export const durationSchema = z.union([z.string(), z.number()]).transform((value, ctx) => {
+  if (typeof value === 'number') {
+    if (!Number.isFinite(value) || value < 0) {
+      ctx.addIssue({ code: 'custom', message: `invalid duration ${value}` });
+      return z.NEVER;
+    }
+    return value * 1000;
+  }
+  const trimmed = value.trim();
+  if (/^\d+$/.test(trimmed)) return Number(trimmed) * 1000;
+  try {
+    return parseDuration(trimmed);
+  } catch {
+    ctx.addIssue({ code: 'custom', message: `invalid duration "${value}"` });
+    return z.NEVER;
+  }
+});
+
+export const ipStrategySchema = z
+  .object({
+    depth: z.number().int().min(0).optional(),
+    excludedIPs: z.array(z.string()).optional(),
+    ipv6Subnet: z.number().int().min(0).max(128).optional(),
+  })
+  .strict();
+export type IpStrategyConfig = z.infer<typeof ipStrategySchema>;
+
+export const sourceCriterionSchema = z
+  .object({
+    ipStrategy: ipStrategySchema.optional(),
+    requestHeaderName: z.string().optional(),
+    requestHost: z.boolean().optional(),
+  })
+  .strict();
+export type SourceCriterionConfig = z.infer<typeof sourceCriterionSchema>;
+
+// ---------------------------------------------------------------------------------------------------------------
+// Errors written to the client (Go's http.Error shape: text/plain, status text and a newline)
+
+export function statusText(code: number): string {
+  return STATUS_CODES[code] ?? 'Unknown';
+}
+
+export function writeError(rw: ResponseWriter, code: number, body: string = statusText(code), extra?: ResponseHeaders): void {
+  if (rw.headersSent) {
+    rw.end();
+    return;
+  }
+  const headers: ResponseHeaders = {
+    'content-type': 'text/plain; charset=utf-8',
+    'x-content-type-options': 'nosniff',
+    ...extra,
+  };
+  rw.writeHead(code, headers);
+  rw.end(body);
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Headers (the response map may use any case; request headers are lower-cased by node)
+
+export function findHeaderKey(headers: ResponseHeaders, name: string): string | undefined {
+  const lower = name.toLowerCase();
+  if (lower in headers) return lower;
+  for (const key of Object.keys(headers)) if (key.toLowerCase() === lower) return key;
+  return undefined;
+}
+
+export function getHeader(headers: ResponseHeaders, name: string): HeaderValue | undefined {
+  const key = findHeaderKey(headers, name);
+  return key === undefined ? undefined : headers[key];
+}
+
+export function getHeaderString(headers: ResponseHeaders, name: string): string | undefined {
+  const value = getHeader(headers, name);
+  return Array.isArray(value) ? value[0] : value;
+}
+
+export function setHeader(headers: ResponseHeaders, name: string, value: HeaderValue): void {
+  deleteHeader(headers, name);
+  headers[name.toLowerCase()] = value;
+}
+
+export function deleteHeader(headers: ResponseHeaders, name: string): void {
+  const lower = name.toLowerCase();
+  delete headers[lower];
+  for (const key of Object.keys(headers)) if (key.toLowerCase() === lower) delete headers[key];
+}
+
+export function appendHeader(headers: ResponseHeaders, name: string, value: string): void {
+  const current = getHeader(headers, name);
+  if (current === undefined) setHeader(headers, name, value);
+  else setHeader(headers, name, Array.isArray(current) ? [...current, value] : [current, value]);
+}
+
+/** First value of a request header. */
+export function requestHeader(req: GatewayRequest, name: string): string | undefined {
+  const value = req.headers[name];
+  return Array.isArray(value) ? value[0] : value;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// URL helpers: GatewayRequest.url is origin-form (path and query)
+
+export function splitUrl(url: string): { path: string; query: string } {
+  const q = url.indexOf('?');
+  return q === -1 ? { path: url, query: '' } : { path: url.slice(0, q), query: url.slice(q) };
+}
+
+export function ensureLeadingSlash(path: string): string {
+  return path.startsWith('/') ? path : `/${path}`;
+}
+
+/** The Host header as sent (with port), falling back to the parsed host. */
+export function rawHost(req: GatewayRequest): string {
+  return requestHeader(req, 'host') ?? requestHeader(req, ':authority') ?? req.host;
+}
+
+/**
+ * A request that differs from `req` only in the listed fields. Built with the original as prototype so
+ * accessor-based request objects keep working; `data` stays shared (it is per request, not per attempt).
+ */
+export function deriveRequest(req: GatewayRequest, overrides: Partial<Record<keyof GatewayRequest, unknown>>): GatewayRequest {
+  const derived = Object.create(req) as GatewayRequest;
+  for (const [key, value] of Object.entries(overrides)) {
+    Object.defineProperty(derived, key, { value, writable: true, enumerable: true, configurable: true });
+  }
+  return derived;
+}
+
+export function emptyBody(): Readable {
+  return Readable.from([]);
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// IP addresses and ranges
+
+function stripZoneAndMapping(ip: string): string {
+  let out = ip.trim();
+  const zone = out.indexOf('%');
+  if (zone !== -1) out = out.slice(0, zone);
+  if (out.startsWith('[') && out.endsWith(']')) out = out.slice(1, -1);
+  if (out.toLowerCase().startsWith('::ffff:') && isIP(out.slice(7)) === 4) out = out.slice(7);
+  return out;
+}
+
+/** Strips a `:port` suffix (IPv4 `a.b.c.d:p`, IPv6 `[..]:p`). */
+export function stripPort(address: string): string {
+  const value = address.trim();
+  if (value.startsWith('[')) {
+    const end = value.indexOf(']');
+    return end === -1 ? value : value.slice(1, end);
+  }
+  const colon = value.indexOf(':');
+  if (colon !== -1 && value.indexOf(':', colon + 1) === -1) return value.slice(0, colon);
+  return value;
+}
+
+export function normalizeIp(ip: string): string {
+  return stripZoneAndMapping(stripPort(ip));
+}
+
+/** Traefik's ip.Checker: a set of addresses and CIDR ranges, IPv4 and IPv6. */
+export class IpChecker {
+  private readonly list = new BlockList();
+  constructor(ranges: readonly string[], field = 'sourceRange') {
+    if (ranges.length === 0) throw new Error(`${field}: no IP addresses or ranges given`);
+    for (const raw of ranges) {
+      const entry = raw.trim();
+      const slash = entry.indexOf('/');
+      if (slash !== -1) {
+        const ip = stripZoneAndMapping(entry.slice(0, slash));
+        const prefix = Number(entry.slice(slash + 1));
+        const family = isIP(ip);
+        if (family === 0 || !Number.isInteger(prefix) || prefix < 0 || prefix > (family === 4 ? 32 : 128)) {
+          throw new Error(`${field}: parsing CIDR trusted IPs "${raw}": invalid CIDR address`);
+        }
+        this.list.addSubnet(ip, prefix, family === 4 ? 'ipv4' : 'ipv6');
+      } else {
+        const ip = stripZoneAndMapping(entry);
+        const family = isIP(ip);
+        if (family === 0) throw new Error(`${field}: parsing trusted IP "${raw}": invalid IP address`);
+        this.list.addAddress(ip, family === 4 ? 'ipv4' : 'ipv6');
+      }
+    }
+  }
+
+  contains(address: string): boolean {
+    const ip = normalizeIp(address);
+    const family = isIP(ip);
+    if (family === 0) return false;
+    return this.list.check(ip, family === 4 ? 'ipv4' : 'ipv6');
+  }
+}
+
+/** Masks an IPv6 address to its first `bits` bits (Traefik's ipv6Subnet), in canonical compressed form. */
+function maskIpv6(ip: string, bits: number): string {
+  const [head = '', tail = ''] = ip.includes('::') ? ip.split('::') : [ip, ''];
+  const h = head ? head.split(':') : [];
+  const t = tail ? tail.split(':') : [];
+  const groups = [...h, ...Array(8 - h.length - t.length).fill('0'), ...t].map((g) => parseInt(g || '0', 16));
+  for (let i = 0; i < 8; i++) {
+    const keep = Math.max(0, Math.min(16, bits - i * 16));
+    groups[i] = keep === 0 ? 0 : groups[i]! & ((0xffff << (16 - keep)) & 0xffff);
+  }
+  return groups.map((g) => g.toString(16)).join(':').replace(/(^|:)0(:0)+(:|$)/, '::');
+}
+
+/** Traefik's ip.Strategy: which address of a request is "the client". */
+export type IpStrategy = (req: GatewayRequest) => string;
+
+export function compileIpStrategy(config: IpStrategyConfig | undefined): IpStrategy {
+  const subnet = config?.ipv6Subnet;
+  const finish = subnet === undefined ? (ip: string) => ip : (ip: string) => (isIP(ip) === 6 ? maskIpv6(ip, subnet) : ip);
+  if (config?.depth !== undefined && config.depth > 0) {
+    const depth = config.depth;
+    return (req) => {
+      const xff = forwardedFor(req);
+      if (xff.length < depth) return '';
+      return finish(xff[xff.length - depth]!.trim());
+    };
+  }
+  if (config?.excludedIPs && config.excludedIPs.length > 0) {
+    const excluded = new IpChecker(config.excludedIPs, 'ipStrategy.excludedIPs');
+    return (req) => {
+      const xff = forwardedFor(req);
+      for (let i = xff.length - 1; i >= 0; i--) {
+        const ip = xff[i]!.trim();
+        if (!excluded.contains(ip)) return finish(ip);
+      }
+      return '';
+    };
+  }
+  return (req) => finish(normalizeIp(req.remoteAddress));
+}
+
+function forwardedFor(req: GatewayRequest): string[] {
+  const value = req.headers['x-forwarded-for'];
+  if (value === undefined) return [];
+  return (Array.isArray(value) ? value.join(',') : value).split(',');
+}
+
+/** Traefik's source extractor for rateLimit and inFlightReq; default is the TCP peer address. */
+export function compileSourceCriterion(config: SourceCriterionConfig | undefined): (req: GatewayRequest) => string {
+  const set = [config?.ipStrategy !== undefined, !!config?.requestHeaderName, !!config?.requestHost].filter(Boolean).length;
+  if (set > 1) throw new Error('sourceCriterion: ipStrategy, requestHeaderName and requestHost are mutually exclusive');
+  if (config?.requestHeaderName) {
+    const name = config.requestHeaderName.toLowerCase();
+    return (req) => requestHeader(req, name) ?? '';
+  }
+  if (config?.requestHost) return (req) => req.host;
+  return compileIpStrategy(config?.ipStrategy);
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Status code ranges ("500-599", "404", "500,502-504")
+
+export type StatusRanges = ReadonlyArray<readonly [number, number]>;
+
+export function parseStatusRanges(values: readonly string[], field = 'status'): StatusRanges {
+  const out: Array<[number, number]> = [];
+  for (const value of values) {
+    for (const part of value.split(',')) {
+      const text = part.trim();
+      const m = /^(\d{3})(?:-(\d{3}))?$/.exec(text);
+      if (!m) throw new Error(`${field}: invalid HTTP status code range "${value}"`);
+      const from = Number(m[1]);
+      const to = m[2] === undefined ? from : Number(m[2]);
+      if (to < from) throw new Error(`${field}: invalid HTTP status code range "${value}"`);
+      out.push([from, to]);
+    }
+  }
+  return out;
+}
+
+export function inRanges(ranges: StatusRanges, code: number): boolean {
+  for (const [from, to] of ranges) if (code >= from && code <= to) return true;
+  return false;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Go regular expressions (RE2) in JavaScript, and Go's Regexp.Expand templates ($1, ${1}, ${name}, $$)
+
+/** Translates the RE2 forms JavaScript lacks: `(?P<name>`, and leading `(?i)`/`(?s)`/`(?m)` flag groups. */
+export function compileGoRegex(source: string, extraFlags = ''): RegExp {
+  let src = source.replace(/\(\?P</g, '(?<');
+  let flags = extraFlags;
+  const lead = /^\(\?([imsU]+)\)/.exec(src);
+  if (lead) {
+    src = src.slice(lead[0].length);
+    for (const f of lead[1]!) if (f !== 'U' && !flags.includes(f)) flags += f;
+  }
+  return new RegExp(src, flags);
+}
+
+type TemplatePart = string | { group: string | number };
+
+/** Compiles a Go replacement template once; the result expands a match without re-parsing the template. */
+export function compileGoTemplate(template: string): (match: RegExpExecArray | RegExpMatchArray) => string {
+  const parts: TemplatePart[] = [];
+  let literal = '';
+  for (let i = 0; i < template.length; i++) {
+    const c = template[i]!;
+    if (c !== '$' || i === template.length - 1) {
+      literal += c;
+      continue;
+    }
+    const next = template[i + 1]!;
+    if (next === '$') {
+      literal += '$';
+      i++;
+      continue;
+    }
+    let name: string | undefined;
+    if (next === '{') {
+      const end = template.indexOf('}', i + 2);
+      if (end === -1) {
+        literal += c;
+        continue;
+      }
+      name = template.slice(i + 2, end);
+      i = end;
+    } else {
+      const m = /^[A-Za-z0-9_]+/.exec(template.slice(i + 1));
+      if (!m) {
+        literal += c;
+        continue;
+      }
+      name = m[0];
+      i += m[0].length;
+    }
+    if (literal) parts.push(literal);
+    literal = '';
+    parts.push({ group: /^\d+$/.test(name) ? Number(name) : name });
+  }
+  if (literal) parts.push(literal);
+  return (match) => {
+    let out = '';
+    for (const part of parts) {
+      if (typeof part === 'string') out += part;
+      else if (typeof part.group === 'number') out += match[part.group] ?? '';
+      else out += match.groups?.[part.group] ?? '';
+    }
+    return out;
+  };
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// ResponseWriter wrappers
+
+/**
+ * Delegates everything to the wrapped writer and calls `beforeHead(status, headers)` exactly once, just before
+ * the status line goes out (explicitly through writeHead or implicitly through the first write/end), so a
+ * middleware can add, change or remove response headers the upstream set.
+ */
+export class HeaderHookWriter<T = undefined> implements ResponseWriter {
+  protected readonly inner: ResponseWriter;
+  private readonly hook: (status: number, headers: ResponseHeaders, context: T) => void;
+  private readonly context: T;
+  private hooked = false;
+
+  /** `context` is handed to the hook so the hook itself can be built once per middleware, not per request. */
+  constructor(inner: ResponseWriter, beforeHead: (status: number, headers: ResponseHeaders, context: T) => void, context: T) {
+    this.inner = inner;
+    this.hook = beforeHead;
+    this.context = context;
+  }
+
+  get headersSent(): boolean {
+    return this.inner.headersSent;
+  }
+  get statusCode(): number {
+    return this.inner.statusCode;
+  }
+  get headers(): ResponseHeaders {
+    return this.inner.headers;
+  }
+  get closed(): boolean {
+    return this.inner.closed;
+  }
+
+  writeHead(statusCode: number, headers?: ResponseHeaders): void {
+    if (!this.hooked) {
+      this.hooked = true;
+      if (headers) for (const [k, v] of Object.entries(headers)) setHeader(this.inner.headers, k, v);
+      this.hook(statusCode, this.inner.headers, this.context);
+      this.inner.writeHead(statusCode);
+      return;
+    }
+    this.inner.writeHead(statusCode, headers);
+  }
+  write(chunk: Buffer | string): boolean {
+    if (!this.hooked && !this.inner.headersSent) this.writeHead(200);
+    return this.inner.write(chunk);
+  }
+  end(chunk?: Buffer | string): void {
+    if (!this.hooked && !this.inner.headersSent) this.writeHead(200);
+    this.inner.end(chunk);
+  }
+  onDrain(listener: () => void): void {
+    this.inner.onDrain(listener);
+  }
+  flush(): void {
+    this.inner.flush?.();
+  }
+}
+
+/** A ResponseWriter that keeps everything in memory (error pages, buffering, retries, auth sub-requests). */
+export class RecordingWriter implements ResponseWriter {
+  statusCode = 0;
+  headers: ResponseHeaders = {};
+  readonly chunks: Buffer[] = [];
+  size = 0;
+  headersSent = false;
+  finished = false;
+  closed = false;
+  /** Stop recording body bytes beyond this size and remember that the limit was crossed. */
+  private readonly limit: number;
+  overflow = false;
+  private readonly done: Promise<void>;
+  private resolveDone!: () => void;
+
+  constructor(limit = Infinity) {
+    this.limit = limit;
+    this.done = new Promise((resolve) => {
+      this.resolveDone = resolve;
+    });
+  }
+
+  writeHead(statusCode: number, headers?: ResponseHeaders): void {
+    if (this.headersSent) return;
+    this.statusCode = statusCode;
+    if (headers) for (const [k, v] of Object.entries(headers)) setHeader(this.headers, k, v);
+    this.headersSent = true;
+  }
+  write(chunk: Buffer | string): boolean {
+    if (!this.headersSent) this.writeHead(200);
+    const buf = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
+    this.size += buf.length;
+    if (this.size > this.limit) this.overflow = true;
+    else this.chunks.push(buf);
+    return true;
+  }
+  end(chunk?: Buffer | string): void {
+    if (chunk !== undefined && chunk.length > 0) this.write(chunk);
+    if (!this.headersSent) this.writeHead(200);
+    this.finished = true;
+    this.resolveDone();
+  }
+  onDrain(listener: () => void): void {
+    queueMicrotask(listener);
+  }
+  flush(): void {}
+
+  body(): Buffer {
+    return this.chunks.length === 1 ? this.chunks[0]! : Buffer.concat(this.chunks);
+  }
+  /** Resolves when end() was called (handlers may finish writing after their promise resolves). */
+  whenFinished(): Promise<void> {
+    return this.done;
+  }
+
+  /** Copies status, headers and body to a real writer. */
+  replay(rw: ResponseWriter, extraHeaders?: ResponseHeaders): void {
+    for (const [k, v] of Object.entries(this.headers)) setHeader(rw.headers, k, v);
+    if (extraHeaders) for (const [k, v] of Object.entries(extraHeaders)) setHeader(rw.headers, k, v);
+    rw.writeHead(this.statusCode || 200);
+    rw.end(this.body());
+  }
+}
+
+/** Reads a request body fully, stopping with `overflow` when it exceeds `limit` bytes (limit ≤ 0: none). */
+export async function readBody(req: GatewayRequest, limit = 0): Promise<{ body: Buffer; overflow: boolean }> {
+  if (req.bufferedBody) return { body: req.bufferedBody, overflow: limit > 0 && req.bufferedBody.length > limit };
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req.body) {
+    const buf = typeof chunk === 'string' ? Buffer.from(chunk) : (chunk as Buffer);
+    size += buf.length;
+    if (limit > 0 && size > limit) {
+      req.body.resume();
+      return { body: Buffer.concat(chunks), overflow: true };
+    }
+    chunks.push(buf);
+  }
+  return { body: Buffer.concat(chunks), overflow: false };
+}
+
+/** A String.replace callback that expands a compiled Go template for each match (built once per middleware). */
+export function goReplacer(expand: (match: RegExpMatchArray) => string): (...args: unknown[]) => string {
+  return (...args: unknown[]) => {
+    // String.replace passes (match, ...groups, offset, input[, namedGroups]); rebuild a match array from that.
+    const last = args[args.length - 1];
+    const named = typeof last === 'object' && last !== null;
+    const match = args.slice(0, args.length - (named ? 3 : 2)) as unknown as RegExpMatchArray;
+    if (named) match.groups = last as Record<string, string>;
+    return expand(match);
+  };
+}

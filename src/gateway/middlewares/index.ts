@@ -1,0 +1,9 @@
+/** Registers every built-in middleware kind; the gateway runtime imports this once. */
+import './addPrefix.ts';
+import './headers.ts';
+import './redirectRegex.ts';
+import './redirectScheme.ts';
+import './replacePath.ts';
+import './replacePathRegex.ts';
+import './stripPrefix.ts';
+import './stripPrefixRegex.ts';
