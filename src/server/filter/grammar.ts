@@ -178,7 +178,7 @@ function plus<T>(p: Parser<T>): Parser<T[]> {
   return (s) => {
     const first = p(s);
     if (first === FAIL) return FAIL;
-    return [first, ...more(s)];
+    return [first, ...(more(s) as T[])];
   };
 }
 
@@ -217,6 +217,14 @@ function map<T, U>(p: Parser<T>, fn: (value: T, text: string, s: State, start: n
     const r = p(s);
     if (r === FAIL) return FAIL;
     return fn(r, s.input.slice(start, s.pos), s, start);
+  };
+}
+
+/** An alternative that exists only to record a custom error; it always fails. */
+function failing(p: Parser<unknown>): Parser<never> {
+  return (s) => {
+    p(s);
+    return FAIL;
   };
 }
 
@@ -261,9 +269,8 @@ const StringLiteral: Parser<string> = rule('"string"', () =>
         return out;
       },
     ),
-    map(
+    failing(
       seq(choice<unknown>(seq(lit('`'), star(RawStringChar)), seq(lit('"'), star(DoubleStringChar))), EOF, customError('Unterminated string literal')),
-      () => FAIL,
     ),
   ),
 );
@@ -271,8 +278,8 @@ const StringLiteral: Parser<string> = rule('"string"', () =>
 const IndexExpression: Parser<string> = rule('"index"', () =>
   choice<string>(
     map(seq(lit('['), optWs, StringLiteral, optWs, lit(']')), (v) => v[2] as string),
-    seq(lit('['), optWs, not(StringLiteral), customError('Invalid index')),
-    seq(lit('['), optWs, StringLiteral, optWs, not(lit(']')), customError('Unclosed index expression')),
+    failing(seq(lit('['), optWs, not(StringLiteral), customError('Invalid index'))),
+    failing(seq(lit('['), optWs, StringLiteral, optWs, not(lit(']')), customError('Unclosed index expression'))),
   ),
 );
 
@@ -296,7 +303,7 @@ const AfterNumbers = rule('AfterNumbers', () => and(choice<unknown>(ws, EOF, lit
 const NumberLiteral: Parser<string> = rule('"number"', () =>
   choice<string>(
     map(seq(opt(lit('-')), IntegerOrFloat, and(AfterNumbers)), (_v, text) => text),
-    seq(opt(lit('-')), IntegerOrFloat, not(AfterNumbers), customError('Invalid number literal')),
+    failing(seq(opt(lit('-')), IntegerOrFloat, not(AfterNumbers), customError('Invalid number literal'))),
   ),
 );
 
@@ -345,7 +352,7 @@ const MatchValueOpSelector: Parser<MatchExpression> = rule('"match"', () =>
       operator: v[1] as MatchOperator,
       value: v[0] as string,
     })),
-    map(seq(Value, choice(MatchIn, MatchNotIn), not(Selector), customError('Invalid selector')), () => FAIL),
+    failing(seq(Value, choice(MatchIn, MatchNotIn), not(Selector), customError('Invalid selector'))),
   ),
 );
 
@@ -391,7 +398,7 @@ const ParenthesizedExpression: Parser<Expression> = rule('"grouping"', () =>
   choice<Expression>(
     map(seq(lit('('), optWs, OrExpression, optWs, lit(')')), (v) => v[2] as Expression),
     MatchExpr,
-    map(seq(lit('('), optWs, OrExpression, optWs, not(lit(')')), customError('Unmatched parentheses')), () => FAIL),
+    failing(seq(lit('('), optWs, OrExpression, optWs, not(lit(')')), customError('Unmatched parentheses'))),
   ),
 );
 
