@@ -1,0 +1,212 @@
+/**
+ * Compiles a RuleNode into a closure tree, once per rule. Each matcher checks its arguments the way Traefik's
+ * pkg/muxer/http/matcher.go does (same order: no/empty arguments first, then the count, then the value) and
+ * precomputes everything it can (lower-cased host, upper-cased method, compiled RegExp, parsed IPs).
+ */
+import { RuleErrorCodes, RuleSyntaxError } from './errors.ts';
+import { compileGoRegexp, GoRegexpError } from './regexp.ts';
+import { ipEquals, networkContains, parseCidr, parseIp, type IpAddress, type IpNetwork } from './ip.ts';
+import type { MatcherName, MatcherNode, RuleNode } from './parser.ts';
+import type { MatchContext } from './request.ts';
+
+export type Matcher = (ctx: MatchContext) => boolean;
+
+/** How many arguments each matcher takes in Traefik v3 (v2 took several values for most of them). */
+const ARITY: Record<MatcherName, readonly number[]> = {
+  ClientIP: [1],
+  Method: [1],
+  Host: [1],
+  HostRegexp: [1],
+  Path: [1],
+  PathRegexp: [1],
+  PathPrefix: [1],
+  Header: [2],
+  HeaderRegexp: [2],
+  Query: [1, 2],
+  QueryRegexp: [1, 2],
+};
+
+function isAscii(s: string): boolean {
+  for (let i = 0; i < s.length; i++) if (s.charCodeAt(i) >= 0x80) return false;
+  return true;
+}
+
+/** Go's %q for the error messages Traefik writes. */
+function quote(s: string): string {
+  return JSON.stringify(s);
+}
+
+/** Trailing dots are equivalent on both sides of a Host comparison; this is the key the index files hosts under. */
+export function hostKey(host: string): string {
+  let end = host.length;
+  while (end > 0 && host.charCodeAt(end - 1) === 46) end--;
+  return end === host.length ? host : host.slice(0, end);
+}
+
+class MatcherBuilder {
+  private readonly rule: string;
+  constructor(rule: string) {
+    this.rule = rule;
+  }
+
+  private fail(code: (typeof RuleErrorCodes)[keyof typeof RuleErrorCodes], position: number, reason: string): never {
+    throw new RuleSyntaxError(code, this.rule, position, reason);
+  }
+
+  build(node: RuleNode): Matcher {
+    switch (node.kind) {
+      case 'and': {
+        const l = this.build(node.left);
+        const r = this.build(node.right);
+        return (ctx) => l(ctx) && r(ctx);
+      }
+      case 'or': {
+        const l = this.build(node.left);
+        const r = this.build(node.right);
+        return (ctx) => l(ctx) || r(ctx);
+      }
+      case 'not': {
+        const m = this.build(node.operand);
+        return (ctx) => !m(ctx);
+      }
+      case 'matcher':
+        return this.matcher(node);
+    }
+  }
+
+  private regexp(node: MatcherNode, index: number, pattern: string): RegExp {
+    try {
+      return compileGoRegexp(pattern);
+    } catch (err) {
+      if (!(err instanceof GoRegexpError)) throw err;
+      const what = node.name === 'PathRegexp' ? 'PathPrefix' : node.name; // Traefik's own (mis)wording
+      return this.fail(
+        RuleErrorCodes.value,
+        node.argPositions[index]! + 1 + err.offset,
+        `error while adding rule ${node.name}: compiling ${what} matcher: ${err.message}`,
+      );
+    }
+  }
+
+  private matcher(node: MatcherNode): Matcher {
+    const { name, args } = node;
+    if (args.length === 0) this.fail(RuleErrorCodes.arguments, node.position, `error while checking rule ${name}: no args for matcher ${name}`);
+    const empty = args.findIndex((a) => a.length === 0);
+    if (empty >= 0) {
+      this.fail(RuleErrorCodes.arguments, node.argPositions[empty]!, `error while checking rule ${name}: empty args for matcher ${name}, [${args.join(' ')}]`);
+    }
+    const arity = ARITY[name];
+    if (!arity.includes(args.length)) {
+      const hint =
+        arity.length === 1 && arity[0] === 1
+          ? ` — ${name} takes exactly one value in Traefik v3; to accept several, combine matchers: ${name}(\`${args[0]}\`) || ${name}(\`${args[1] ?? '…'}\`)`
+          : '';
+      this.fail(
+        RuleErrorCodes.arguments,
+        node.argPositions[arity[arity.length - 1]!] ?? node.position,
+        `error while adding rule ${name}: unexpected number of parameters; got ${args.length}, expected one of [${arity.join(' ')}]${hint}`,
+      );
+    }
+    const a0 = args[0]!;
+    switch (name) {
+      case 'Method': {
+        const method = a0.toUpperCase();
+        return (ctx) => ctx.req.method === method;
+      }
+      case 'Host': {
+        if (!isAscii(a0)) {
+          this.fail(RuleErrorCodes.value, node.argPositions[0]!, `error while adding rule Host: invalid value ${quote(a0)} for Host matcher, non-ASCII characters are not allowed`);
+        }
+        const host = a0.toLowerCase();
+        const last = host.length - 1;
+        const hostNoDot = host.charCodeAt(last) === 46 ? host.slice(0, last) : undefined;
+        return (ctx) => {
+          const reqHost = ctx.req.host;
+          if (reqHost.length === 0) return false;
+          if (reqHost === host) return true;
+          if (hostNoDot !== undefined && reqHost === hostNoDot) return true;
+          const rl = reqHost.length - 1;
+          return reqHost.charCodeAt(rl) === 46 && reqHost.length - 1 === host.length && reqHost.startsWith(host);
+        };
+      }
+      case 'HostRegexp': {
+        if (!isAscii(a0)) {
+          this.fail(RuleErrorCodes.value, node.argPositions[0]!, `error while adding rule HostRegexp: invalid value ${quote(a0)} for HostRegexp matcher, non-ASCII characters are not allowed`);
+        }
+        const re = this.regexp(node, 0, a0);
+        return (ctx) => re.test(ctx.req.host);
+      }
+      case 'Path':
+      case 'PathPrefix': {
+        if (!a0.startsWith('/')) this.fail(RuleErrorCodes.value, node.argPositions[0]!, `error while adding rule ${name}: path ${quote(a0)} does not start with a '/'`);
+        if (name === 'Path') return (ctx) => ctx.path === a0;
+        return (ctx) => ctx.path.startsWith(a0);
+      }
+      case 'PathRegexp': {
+        const re = this.regexp(node, 0, a0);
+        return (ctx) => re.test(ctx.path);
+      }
+      case 'Header':
+      case 'HeaderRegexp': {
+        // Go canonicalises the key (x-forwarded-proto → X-Forwarded-Proto); Node lower-cases every name.
+        const key = a0.toLowerCase();
+        const value = args[1]!;
+        const test: (v: string) => boolean = name === 'Header' ? (v) => v === value : ((re) => (v: string) => re.test(v))(this.regexp(node, 1, value));
+        return (ctx) => {
+          const v = ctx.req.headers[key];
+          if (v === undefined) return false;
+          if (typeof v === 'string') return test(v);
+          for (let i = 0; i < v.length; i++) if (test(v[i]!)) return true;
+          return false;
+        };
+      }
+      case 'Query':
+      case 'QueryRegexp': {
+        const key = a0;
+        if (args.length === 1 || name === 'Query') {
+          // Query(`k`) matches a key present with an empty value (`?k` or `?k=`).
+          const value = args.length === 2 ? args[1]! : '';
+          return (ctx) => {
+            const values = ctx.queryValues(key);
+            return values !== undefined && values.includes(value);
+          };
+        }
+        const re = this.regexp(node, 1, args[1]!);
+        return (ctx) => {
+          const values = ctx.queryValues(key);
+          if (values === undefined) return false;
+          for (let i = 0; i < values.length; i++) if (re.test(values[i]!)) return true;
+          return false;
+        };
+      }
+      case 'ClientIP': {
+        const ip = parseIp(a0);
+        if (ip !== undefined) {
+          return (ctx) => {
+            const addr = ctx.clientAddress();
+            return addr !== undefined && ipEquals(ip, addr);
+          };
+        }
+        const net = parseCidr(a0);
+        if (net === undefined) {
+          this.fail(
+            RuleErrorCodes.value,
+            node.argPositions[0]!,
+            `error while adding rule ClientIP: initializing IP checker for ClientIP matcher: parsing CIDR trusted IPs ${a0}: invalid CIDR address: ${a0}`,
+          );
+        }
+        return (ctx) => {
+          const addr = ctx.clientAddress();
+          return addr !== undefined && networkContains(net, addr);
+        };
+      }
+    }
+  }
+}
+
+/** Builds the closure tree for a parsed rule; throws RuleSyntaxError for arguments Traefik rejects. */
+export function buildMatcher(rule: string, node: RuleNode): Matcher {
+  return new MatcherBuilder(rule).build(node);
+}
+
+export type { IpAddress, IpNetwork };

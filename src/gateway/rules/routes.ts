@@ -1,0 +1,316 @@
+/**
+ * The route table: Traefik's muxer order (priority descending; default priority = the rule's length in bytes) and
+ * an index so match() does not test every router.
+ *
+ * Index: for each router, the top level of its rule is analysed for values any matching request must have —
+ * a Host (the request host, trailing dots aside) and a path prefix (`PathPrefix` or `Path`). `&&` needs either
+ * side's requirement, `||` needs both sides to have one (the union), `!` gives none. A router is filed under each of
+ * its hosts (else in the host-less part), and under each of its path prefixes in a character trie (else in that
+ * part's plain list). A lookup gathers the few lists that can hold a match — the host's bucket and the host-less
+ * bucket, each a plain list plus the trie nodes along the request path — and walks them merged by rank, testing
+ * each router's full rule. The index only narrows; the full rule decides, and rank order is kept, so the first hit
+ * is the one a linear scan would return.
+ */
+import { RuleErrorCodes, RuleSyntaxError } from './errors.ts';
+import { buildMatcher, hostKey, type Matcher } from './matchers.ts';
+import { parseRuleSyntax, type RuleNode } from './parser.ts';
+import { MatchContext, routingPath, type MatchRequest } from './request.ts';
+
+export interface RouteInput<T> {
+  name: string;
+  rule: string;
+  /** Default (and 0): the rule's length, as Traefik. */
+  priority?: number;
+  /** Entry points the router listens on; an empty list means every entry point. */
+  entryPoints: string[];
+  target: T;
+}
+
+export interface CompiledRoutes<T> {
+  match(entryPoint: string, req: MatchRequest): { name: string; target: T } | undefined;
+  readonly size: number;
+}
+
+/** Traefik's maxUserPriority is MaxInt - 1000; JS integers are exact up to 2^53. */
+export const MAX_USER_PRIORITY = Number.MAX_SAFE_INTEGER - 1000;
+
+/** Parses and validates a rule (grammar, matcher names, argument counts and values). Throws RuleSyntaxError. */
+export function parseRule(rule: string): RuleNode {
+  const node = parseRuleSyntax(rule);
+  buildMatcher(rule, node);
+  return node;
+}
+
+/** Traefik's GetRulePriority: the rule's length (Go's len, i.e. UTF-8 bytes). */
+export function defaultPriority(rule: string): number {
+  return Buffer.byteLength(rule, 'utf8');
+}
+
+interface Route<T> {
+  readonly name: string;
+  readonly target: T;
+  readonly priority: number;
+  /** Position in the sorted table: lower is tried first. */
+  rank: number;
+  readonly test: Matcher;
+  readonly hosts: readonly string[] | undefined;
+  readonly prefixes: readonly string[] | undefined;
+  readonly entryPoints: readonly string[];
+  readonly result: { name: string; target: T };
+}
+
+/** Hosts every matching request must have one of, or undefined when the rule does not pin the host. */
+function requiredHosts(node: RuleNode): string[] | undefined {
+  switch (node.kind) {
+    case 'matcher':
+      return node.name === 'Host' ? [hostKey(node.args[0]!.toLowerCase())] : undefined;
+    case 'and':
+      return smaller(requiredHosts(node.left), requiredHosts(node.right));
+    case 'or':
+      return union(requiredHosts(node.left), requiredHosts(node.right));
+    case 'not':
+      return undefined;
+  }
+}
+
+/** Path prefixes every matching request's routing path starts with one of (Path counts as its own prefix). */
+function requiredPrefixes(node: RuleNode): string[] | undefined {
+  switch (node.kind) {
+    case 'matcher':
+      return node.name === 'PathPrefix' || node.name === 'Path' ? [node.args[0]!] : undefined;
+    case 'and':
+      return smaller(requiredPrefixes(node.left), requiredPrefixes(node.right));
+    case 'or':
+      return union(requiredPrefixes(node.left), requiredPrefixes(node.right));
+    case 'not':
+      return undefined;
+  }
+}
+
+function smaller(a: string[] | undefined, b: string[] | undefined): string[] | undefined {
+  if (a === undefined) return b;
+  if (b === undefined) return a;
+  return b.length < a.length ? b : a;
+}
+
+function union(a: string[] | undefined, b: string[] | undefined): string[] | undefined {
+  if (a === undefined || b === undefined) return undefined;
+  return [...new Set([...a, ...b])];
+}
+
+class TrieNode<T> {
+  readonly children = new Map<number, TrieNode<T>>();
+  routes: Route<T>[] = [];
+}
+
+class Bucket<T> {
+  /** Routers without a path requirement. */
+  readonly plain: Route<T>[] = [];
+  readonly trie = new TrieNode<T>();
+  private trieUsed = false;
+
+  add(route: Route<T>): void {
+    if (route.prefixes === undefined) {
+      this.plain.push(route);
+      return;
+    }
+    this.trieUsed = true;
+    for (const prefix of route.prefixes) {
+      let node = this.trie;
+      for (let i = 0; i < prefix.length; i++) {
+        const c = prefix.charCodeAt(i);
+        let next = node.children.get(c);
+        if (next === undefined) {
+          next = new TrieNode<T>();
+          node.children.set(c, next);
+        }
+        node = next;
+      }
+      node.routes.push(route);
+    }
+  }
+
+  /** Pushes onto `lists` every non-empty list that may hold a router matching `path`. */
+  collect(path: string, lists: Route<T>[][]): void {
+    if (this.plain.length > 0) lists.push(this.plain);
+    if (!this.trieUsed) return;
+    let node: TrieNode<T> | undefined = this.trie;
+    for (let i = 0; ; i++) {
+      if (node.routes.length > 0) lists.push(node.routes);
+      if (i >= path.length) return;
+      node = node.children.get(path.charCodeAt(i));
+      if (node === undefined) return;
+    }
+  }
+}
+
+class EntryPointIndex<T> {
+  readonly hosts = new Map<string, Bucket<T>>();
+  readonly hostless = new Bucket<T>();
+
+  /** Routes must be added in rank order so each list stays sorted. */
+  add(route: Route<T>): void {
+    if (route.hosts === undefined) {
+      this.hostless.add(route);
+      return;
+    }
+    for (const h of route.hosts) {
+      let b = this.hosts.get(h);
+      if (b === undefined) {
+        b = new Bucket<T>();
+        this.hosts.set(h, b);
+      }
+      b.add(route);
+    }
+  }
+}
+
+function compileAll<T>(inputs: RouteInput<T>[]): { routes: Route<T>[]; errors: Map<string, string> } {
+  const errors = new Map<string, string>();
+  const routes: Route<T>[] = [];
+  const seen = new Set<string>();
+  for (const input of inputs) {
+    if (seen.has(input.name)) {
+      errors.set(input.name, `router ${input.name} is defined more than once`);
+      continue;
+    }
+    seen.add(input.name);
+    const priority = input.priority === undefined || input.priority === 0 ? defaultPriority(input.rule) : input.priority;
+    if (!Number.isSafeInteger(priority)) {
+      errors.set(input.name, `the router priority ${input.priority} is not an integer`);
+      continue;
+    }
+    if (priority > MAX_USER_PRIORITY && !input.name.endsWith('@internal')) {
+      errors.set(input.name, `the router priority ${priority} exceeds the max user-defined priority ${MAX_USER_PRIORITY}`);
+      continue;
+    }
+    let node: RuleNode;
+    let test: Matcher;
+    try {
+      node = parseRuleSyntax(input.rule);
+      test = buildMatcher(input.rule, node);
+    } catch (err) {
+      if (err instanceof RuleSyntaxError) {
+        errors.set(input.name, err.message);
+        continue;
+      }
+      throw err;
+    }
+    routes.push({
+      name: input.name,
+      target: input.target,
+      priority,
+      rank: 0,
+      test,
+      hosts: requiredHosts(node),
+      prefixes: requiredPrefixes(node),
+      entryPoints: [...new Set(input.entryPoints)],
+      result: { name: input.name, target: input.target },
+    });
+  }
+  // Traefik sorts by priority, then by provider precedence, and leaves the rest to an unstable sort over a map;
+  // Meshgate breaks the remaining ties by router name so the order never depends on configuration order.
+  routes.sort((a, b) => b.priority - a.priority || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  routes.forEach((r, i) => (r.rank = i));
+  return { routes, errors };
+}
+
+class IndexedRoutes<T> implements CompiledRoutes<T> {
+  private readonly byEntryPoint = new Map<string, EntryPointIndex<T>>();
+  /** Routers with no entry point list (every entry point) — what an unknown entry point sees. */
+  private readonly anyEntryPoint = new EntryPointIndex<T>();
+  private readonly ctx = new MatchContext();
+  private readonly lists: Route<T>[][] = [];
+  private readonly cursors: number[] = [];
+  readonly size: number;
+
+  constructor(routes: Route<T>[]) {
+    this.size = routes.length;
+    const names = new Set<string>();
+    for (const r of routes) for (const ep of r.entryPoints) names.add(ep);
+    for (const ep of names) this.byEntryPoint.set(ep, new EntryPointIndex<T>());
+    for (const r of routes) {
+      if (r.entryPoints.length === 0) {
+        this.anyEntryPoint.add(r);
+        for (const idx of this.byEntryPoint.values()) idx.add(r);
+      } else for (const ep of r.entryPoints) this.byEntryPoint.get(ep)!.add(r);
+    }
+  }
+
+  match(entryPoint: string, req: MatchRequest): { name: string; target: T } | undefined {
+    const path = routingPath(req.path);
+    if (path === undefined) return undefined;
+    const index = this.byEntryPoint.get(entryPoint) ?? this.anyEntryPoint;
+    const lists = this.lists;
+    lists.length = 0;
+    const hostBucket = index.hosts.get(hostKey(req.host));
+    if (hostBucket !== undefined) hostBucket.collect(path, lists);
+    index.hostless.collect(path, lists);
+    if (lists.length === 0) return undefined;
+    const ctx = this.ctx;
+    ctx.reset(req, path);
+    if (lists.length === 1) {
+      const only = lists[0]!;
+      for (let i = 0; i < only.length; i++) if (only[i]!.test(ctx)) return only[i]!.result;
+      return undefined;
+    }
+    // k-way merge by rank over a handful of sorted lists.
+    const cursors = this.cursors;
+    cursors.length = lists.length;
+    cursors.fill(0);
+    for (;;) {
+      let best = -1;
+      let bestRank = Infinity;
+      for (let k = 0; k < lists.length; k++) {
+        const list = lists[k]!;
+        const c = cursors[k]!;
+        if (c < list.length && list[c]!.rank < bestRank) {
+          bestRank = list[c]!.rank;
+          best = k;
+        }
+      }
+      if (best < 0) return undefined;
+      const route = lists[best]![cursors[best]!]!;
+      // The same router may sit in several lists (several prefixes or hosts): skip its other copies.
+      for (let k = 0; k < lists.length; k++) {
+        const list = lists[k]!;
+        if (cursors[k]! < list.length && list[cursors[k]!] === route) cursors[k]!++;
+      }
+      if (route.test(ctx)) return route.result;
+    }
+  }
+}
+
+class LinearRoutes<T> implements CompiledRoutes<T> {
+  private readonly routes: Route<T>[];
+  private readonly ctx = new MatchContext();
+  readonly size: number;
+  constructor(routes: Route<T>[]) {
+    this.routes = routes;
+    this.size = routes.length;
+  }
+  match(entryPoint: string, req: MatchRequest): { name: string; target: T } | undefined {
+    const path = routingPath(req.path);
+    if (path === undefined) return undefined;
+    this.ctx.reset(req, path);
+    for (const r of this.routes) {
+      if (r.entryPoints.length > 0 && !r.entryPoints.includes(entryPoint)) continue;
+      if (r.test(this.ctx)) return r.result;
+    }
+    return undefined;
+  }
+}
+
+/** Compiles every router once; a router whose rule or priority is invalid is left out and reported by name. */
+export function compileRoutes<T>(routes: RouteInput<T>[]): { routes: CompiledRoutes<T>; errors: Map<string, string> } {
+  const compiled = compileAll(routes);
+  return { routes: new IndexedRoutes(compiled.routes), errors: compiled.errors };
+}
+
+/** The same table matched by a plain linear scan in Traefik's order: the reference the index is tested against. */
+export function compileRoutesLinear<T>(routes: RouteInput<T>[]): { routes: CompiledRoutes<T>; errors: Map<string, string> } {
+  const compiled = compileAll(routes);
+  return { routes: new LinearRoutes(compiled.routes), errors: compiled.errors };
+}
+
+export { RuleErrorCodes };
