@@ -1,0 +1,69 @@
+/**
+ * rateLimit: a token bucket per source (Traefik pkg/middlewares/ratelimiter). `average` requests per `period`
+ * (default 1s) on average, `burst` (default 1) at once. A request whose token comes within maxDelay (half the
+ * interval between two tokens, at most 500ms) is delayed by that much; later ones get 429 with Retry-After.
+ * Buckets live in a RateLimitStore kept in the build context's `state`, so they survive configuration reloads.
+ */
+import { z } from 'zod';
+import { registerMiddleware } from './registry.ts';
+import { compileSourceCriterion, durationSchema, sourceCriterionSchema, writeError } from './common.ts';
+import { MemoryRateLimitStore, type RateLimitStore } from './rateLimitStore.ts';
+
+export const rateLimitSchema = z
+  .object({
+    average: z.number().int().min(0).default(0),
+    period: durationSchema.default(1),
+    burst: z.number().int().min(1).default(1),
+    sourceCriterion: sourceCriterionSchema.optional(),
+  })
+  .strict();
+
+/** The state key of the bucket store shared by every rateLimit of a gateway (a shared store may replace it). */
+export const RATE_LIMIT_STORE_STATE_KEY = 'rateLimit:store';
+
+function storeFrom(state: Map<string, unknown>): RateLimitStore {
+  let store = state.get(RATE_LIMIT_STORE_STATE_KEY) as RateLimitStore | undefined;
+  if (!store) {
+    store = new MemoryRateLimitStore();
+    state.set(RATE_LIMIT_STORE_STATE_KEY, store);
+  }
+  return store;
+}
+
+registerMiddleware('rateLimit', {
+  schema: rateLimitSchema,
+  create(config, context) {
+    const source = compileSourceCriterion(config.sourceCriterion);
+    if (config.average === 0) return (next) => next; // Traefik: average 0 means no limit
+    const periodMs = config.period > 0 ? config.period : 1000;
+    const ratePerMs = config.average / periodMs;
+    const ratePerSecond = ratePerMs * 1000;
+    const maxDelayMs = ratePerSecond > 1 ? 1000 / (2 * ratePerSecond) : 500;
+    const limits = { ratePerMs, burst: config.burst, maxDelayMs };
+    const store = storeFrom(context.state);
+    // Buckets of different middlewares (and of a changed configuration) must not mix.
+    const prefix = `${context.name}|${config.average}/${periodMs}/${config.burst}|`;
+
+    return (next) => (req, rw) => {
+      const result = store.reserve(prefix + source(req), limits);
+      if (typeof result === 'number') {
+        if (result === 0) return next(req, rw);
+        if (result > maxDelayMs) return reject(rw, result);
+        return new Promise<void>((resolve) => setTimeout(resolve, result)).then(() => next(req, rw));
+      }
+      return result.then((delay) => {
+        if (delay === 0) return next(req, rw);
+        if (delay > maxDelayMs) return reject(rw, delay);
+        return new Promise<void>((resolve) => setTimeout(resolve, delay)).then(() => next(req, rw));
+      });
+    };
+  },
+});
+
+function reject(rw: Parameters<typeof writeError>[0], delayMs: number): Promise<void> {
+  writeError(rw, 429, 'Too Many Requests', {
+    'retry-after': String(Math.floor(delayMs / 1000) + 1),
+    'x-retry-in': `${Math.round(delayMs)}ms`,
+  });
+  return Promise.resolve();
+}
