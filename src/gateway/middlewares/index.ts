@@ -7,3 +7,7 @@ import './replacePath.ts';
 import './replacePathRegex.ts';
 import './stripPrefix.ts';
 import './stripPrefixRegex.ts';
+import './basicAuth.ts';
+import './inFlightReq.ts';
+import './ipAllowList.ts';
+import './rateLimit.ts';
