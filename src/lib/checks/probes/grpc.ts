@@ -26,9 +26,13 @@ export class GrpcProbe implements Probe {
     this.#credentials = def.GRPCUseTLS
       ? grpc.credentials.createSsl(null, null, null, { rejectUnauthorized: def.TLSSkipVerify !== true })
       : grpc.credentials.createInsecure();
-    this.#options = def.GRPCUseTLS && def.TLSServerName
-      ? { 'grpc.ssl_target_name_override': def.TLSServerName, 'grpc.default_authority': def.TLSServerName }
-      : {};
+    this.#options = {
+      // A channel-owned subchannel closes with the channel; the shared pool would keep a socket (and the process) alive.
+      'grpc.use_local_subchannel_pool': 1,
+      ...(def.GRPCUseTLS && def.TLSServerName
+        ? { 'grpc.ssl_target_name_override': def.TLSServerName, 'grpc.default_authority': def.TLSServerName }
+        : {}),
+    };
   }
 
   run(signal: AbortSignal): Promise<ProbeResult> {
