@@ -1,0 +1,233 @@
+/**
+ * The dashboard API (`api@internal`), read-only, in Traefik's JSON shapes (pkg/api): `/api/overview`,
+ * `/api/rawdata`, `/api/entrypoints[/{name}]`, `/api/http/{routers,services,middlewares}[/{name}]`, `/api/version`.
+ * Lists accept Traefik's `search`, `status`, `serviceName`, `middlewareName`, `direction`, `page` and `per_page`
+ * and report `X-Next-Page`. The handler is built per configuration, so a request sees one consistent snapshot.
+ */
+import { createRequire } from 'node:module';
+import type { StaticConfig } from '../config/static.ts';
+import { providerOf } from '../config/merge.ts';
+import type { Handler, ResponseWriter } from '../http/types.ts';
+import type { MiddlewareInfo, RouterInfo, RuntimeInfo, ServiceInfo } from '../runtime/info.ts';
+import { STATUS_DISABLED, STATUS_WARNING } from '../runtime/info.ts';
+import { respond } from '../runtime/internal.ts';
+
+const require = createRequire(import.meta.url);
+/** The package version, read once; src/gateway/api and dist/gateway/api are both three folders below the root. */
+export const GATEWAY_VERSION: string = (() => {
+  try {
+    return (require('../../../package.json') as { version: string }).version;
+  } catch {
+    return 'dev';
+  }
+})();
+export const GATEWAY_CODENAME = 'meshgate';
+
+const startDate = new Date().toISOString();
+
+export interface ApiHandlerOptions {
+  readonly staticConfig: StaticConfig;
+  readonly info: RuntimeInfo;
+  /** Provider names for the overview (`File`, `ConsulCatalog`). */
+  readonly providers: string[];
+}
+
+type Row = Record<string, unknown> & { name: string };
+
+function json(rw: ResponseWriter, status: number, value: unknown, extra?: Record<string, string>): Promise<void> {
+  return respond(rw, status, 'application/json', `${JSON.stringify(value)}\n`, extra);
+}
+
+/** Traefik's writeError: a JSON `{"message": …}` body with a text content type (Go's http.Error). */
+function apiError(rw: ResponseWriter, status: number, message: string): Promise<void> {
+  return respond(rw, status, 'text/plain; charset=utf-8', `${JSON.stringify({ message })}\n`, { 'x-content-type-options': 'nosniff' });
+}
+
+export function routerRepresentation(name: string, router: RouterInfo): Row {
+  const { status, error, using, ...config } = router;
+  const out: Row = { ...config, name, provider: providerOf(name), status, using: using ?? [] } as Row;
+  if (config.tls && config.tls.options === undefined) out.tls = { ...config.tls, options: 'default' };
+  if (error) out.error = error;
+  return out;
+}
+
+function kindOf(config: Record<string, unknown>): string | undefined {
+  const key = Object.keys(config)[0];
+  if (key === undefined) return undefined;
+  if (key === 'plugin') {
+    const plugin = config.plugin as Record<string, unknown> | null;
+    const name = plugin ? Object.keys(plugin)[0] : undefined;
+    return name?.toLowerCase();
+  }
+  return key.toLowerCase();
+}
+
+export function serviceRepresentation(name: string, service: ServiceInfo): Row {
+  const out: Row = { ...service.config, name, provider: providerOf(name), status: service.status, usedBy: service.usedBy };
+  const type = kindOf(service.config);
+  if (type) out.type = type;
+  const serverStatus = service.serverStatus?.();
+  if (serverStatus && Object.keys(serverStatus).length > 0) out.serverStatus = serverStatus;
+  if (service.error) out.error = service.error;
+  return out;
+}
+
+export function middlewareRepresentation(name: string, middleware: MiddlewareInfo): Row {
+  const out: Row = { ...middleware.config, name, provider: providerOf(name), status: middleware.status, usedBy: middleware.usedBy };
+  const type = kindOf(middleware.config);
+  if (type) out.type = type;
+  if (middleware.error) out.error = middleware.error;
+  return out;
+}
+
+function counts(items: Iterable<{ status: string }>): { total: number; warnings: number; errors: number } {
+  let total = 0;
+  let warnings = 0;
+  let errors = 0;
+  for (const item of items) {
+    total++;
+    if (item.status === STATUS_WARNING) warnings++;
+    else if (item.status === STATUS_DISABLED) errors++;
+  }
+  return { total, warnings, errors };
+}
+
+const ZERO = { total: 0, warnings: 0, errors: 0 };
+
+interface ListQuery {
+  search: string;
+  status: string;
+  serviceName: string;
+  middlewareName: string;
+  direction: string;
+  page: number;
+  perPage: number;
+}
+
+function parseListQuery(query: URLSearchParams): ListQuery | string {
+  const page = query.has('page') ? Number(query.get('page')) : 1;
+  const perPage = query.has('per_page') ? Number(query.get('per_page')) : 100;
+  if (!Number.isInteger(page) || page < 1 || !Number.isInteger(perPage) || perPage < 1) return `invalid request: page: ${query.get('page') ?? 1}, per_page: ${query.get('per_page') ?? 100}`;
+  return {
+    search: query.get('search') ?? '',
+    status: query.get('status') ?? '',
+    serviceName: query.get('serviceName') ?? '',
+    middlewareName: query.get('middlewareName') ?? '',
+    direction: query.get('direction') ?? 'asc',
+    page,
+    perPage,
+  };
+}
+
+function list(rw: ResponseWriter, rows: Row[], q: ListQuery): Promise<void> {
+  rows.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  if (q.direction === 'desc') rows.reverse();
+  const start = (q.page - 1) * q.perPage;
+  if (start !== 0 && start >= rows.length) return apiError(rw, 400, `invalid request: page: ${q.page}, per_page: ${q.perPage}`);
+  const end = Math.min(rows.length, start + q.perPage);
+  return json(rw, 200, rows.slice(start, end), { 'x-next-page': String(end < rows.length ? q.page + 1 : 1) });
+}
+
+function keep(name: string, status: string, q: ListQuery, extra = ''): boolean {
+  if (q.status && status !== q.status) return false;
+  if (q.search && !name.includes(q.search) && !extra.includes(q.search)) return false;
+  return true;
+}
+
+function entryPointRows(staticConfig: StaticConfig): Row[] {
+  const raw = (staticConfig.raw.entryPoints ?? {}) as Record<string, Record<string, unknown>>;
+  return Object.values(staticConfig.entryPoints).map((ep) => ({ ...(raw[ep.name] ?? { address: ep.address }), name: ep.name }));
+}
+
+export function createApiHandler(options: ApiHandlerOptions): Handler {
+  const { staticConfig, info } = options;
+  const base = (staticConfig.api?.basePath ?? '/').replace(/\/+$/, '');
+  return (req, rw) => {
+    if (req.method !== 'GET' && req.method !== 'HEAD') return respond(rw, 405, 'text/plain; charset=utf-8', 'Method Not Allowed\n');
+    const q = req.url.indexOf('?');
+    let path = q === -1 ? req.url : req.url.slice(0, q);
+    const query = new URLSearchParams(q === -1 ? '' : req.url.slice(q + 1));
+    if (base && path.startsWith(base)) path = path.slice(base.length);
+    const parts = path.split('/').filter((p) => p !== '');
+    if (parts[0] !== 'api') return notFound(rw);
+    let id: string | undefined;
+    try {
+      id = parts.length > 3 || (parts[1] === 'entrypoints' && parts.length === 3) ? decodeURIComponent(parts.slice(parts[1] === 'entrypoints' ? 2 : 3).join('/')) : undefined;
+    } catch {
+      return apiError(rw, 400, 'invalid escape in path');
+    }
+    const section = parts[1] === 'http' ? `http/${parts[2] ?? ''}` : parts[1] ?? '';
+    const hasId = id !== undefined;
+    if (parts.length > (section.startsWith('http/') ? 4 : 3) && section !== 'entrypoints') return notFound(rw);
+    switch (section) {
+      case 'version':
+        return json(rw, 200, { Version: GATEWAY_VERSION, Codename: GATEWAY_CODENAME, startDate });
+      case 'overview':
+        return json(rw, 200, {
+          http: { routers: counts(info.routers.values()), services: counts(info.services.values()), middlewares: counts(info.middlewares.values()) },
+          tcp: { routers: ZERO, services: ZERO, middlewares: ZERO },
+          udp: { routers: ZERO, services: ZERO },
+          features: { tracing: '', metrics: staticConfig.metrics?.prometheus ? 'Prometheus' : '', accessLog: staticConfig.accessLog !== undefined },
+          providers: options.providers,
+        });
+      case 'rawdata': {
+        const strip = (row: Row) => {
+          const { name: _n, provider: _p, type: _t, ...rest } = row;
+          return rest;
+        };
+        return json(rw, 200, {
+          routers: Object.fromEntries([...info.routers].map(([n, r]) => [n, strip(routerRepresentation(n, r))])),
+          middlewares: Object.fromEntries([...info.middlewares].map(([n, m]) => [n, strip(middlewareRepresentation(n, m))])),
+          services: Object.fromEntries([...info.services].map(([n, s]) => [n, strip(serviceRepresentation(n, s))])),
+        });
+      }
+      case 'entrypoints': {
+        const rows = entryPointRows(staticConfig);
+        if (hasId) {
+          const row = rows.find((r) => r.name === id);
+          return row ? json(rw, 200, row) : apiError(rw, 404, `entry point not found: ${id}`);
+        }
+        const lq = parseListQuery(query);
+        return typeof lq === 'string' ? apiError(rw, 400, lq) : list(rw, rows, lq);
+      }
+      case 'http/routers': {
+        if (hasId) {
+          const router = info.routers.get(id!);
+          return router ? json(rw, 200, routerRepresentation(id!, router)) : apiError(rw, 404, `router not found: ${id}`);
+        }
+        const lq = parseListQuery(query);
+        if (typeof lq === 'string') return apiError(rw, 400, lq);
+        const rows = [...info.routers]
+          .filter(([n, r]) => keep(n, r.status, lq, r.rule ?? '')
+            && (!lq.serviceName || r.service === lq.serviceName)
+            && (!lq.middlewareName || (r.middlewares ?? []).includes(lq.middlewareName)))
+          .map(([n, r]) => routerRepresentation(n, r));
+        return list(rw, rows, lq);
+      }
+      case 'http/services': {
+        if (hasId) {
+          const service = info.services.get(id!);
+          return service ? json(rw, 200, serviceRepresentation(id!, service)) : apiError(rw, 404, `service not found: ${id}`);
+        }
+        const lq = parseListQuery(query);
+        if (typeof lq === 'string') return apiError(rw, 400, lq);
+        return list(rw, [...info.services].filter(([n, s]) => keep(n, s.status, lq)).map(([n, s]) => serviceRepresentation(n, s)), lq);
+      }
+      case 'http/middlewares': {
+        if (hasId) {
+          const middleware = info.middlewares.get(id!);
+          return middleware ? json(rw, 200, middlewareRepresentation(id!, middleware)) : apiError(rw, 404, `middleware not found: ${id}`);
+        }
+        const lq = parseListQuery(query);
+        if (typeof lq === 'string') return apiError(rw, 400, lq);
+        return list(rw, [...info.middlewares].filter(([n, m]) => keep(n, m.status, lq)).map(([n, m]) => middlewareRepresentation(n, m)), lq);
+      }
+      default:
+        return notFound(rw);
+    }
+  };
+}
+
+function notFound(rw: ResponseWriter): Promise<void> {
+  return respond(rw, 404, 'text/plain; charset=utf-8', '404 page not found\n', { 'x-content-type-options': 'nosniff' });
+}

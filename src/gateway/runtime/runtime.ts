@@ -1,0 +1,165 @@
+/**
+ * The gateway's serving state: the current built configuration and the one function every entry point calls.
+ * `apply()` builds a new configuration completely before it becomes visible, then swaps a single reference; a
+ * request keeps the build it started on, and a replaced build's services are closed only when its last request
+ * has finished (or after `drainTimeoutMs`). Routing a request allocates nothing beyond what the rules need.
+ */
+import type { Logger } from '../../lib/logger.ts';
+import type { DynamicConfig } from '../config/dynamic.ts';
+import { emptyDynamicConfig } from '../config/dynamic.ts';
+import type { GatewayRequest, Handler, ResponseWriter } from '../http/types.ts';
+import { buildConfiguration, retiredServices, type BuildDependencies, type BuiltConfiguration, type RouteMatcher, type RouteTarget } from './build.ts';
+import { notFoundHandler } from './internal.ts';
+
+type MatchInput = Parameters<RouteMatcher<RouteTarget>['match']>[1];
+
+/** One built configuration while it serves: counts its in-flight requests so it can be closed after draining. */
+class ServingBuild {
+  readonly built: BuiltConfiguration;
+  readonly generation: number;
+  inflight = 0;
+  #retired = false;
+  #onDrained: (() => void) | undefined;
+  /** Reused for every match (match() is synchronous), so routing does not allocate a request view. */
+  readonly scratch: MatchInput = { method: '', host: '', path: '', query: '', headers: {}, clientIp: '' };
+
+  constructor(built: BuiltConfiguration, generation: number) {
+    this.built = built;
+    this.generation = generation;
+  }
+
+  /** Bound once: the continuation of every request dispatched on this build. */
+  readonly done = (): void => {
+    if (--this.inflight === 0 && this.#retired) this.#onDrained?.();
+  };
+
+  readonly failed = (err: unknown): never => {
+    this.done();
+    throw err;
+  };
+
+  retire(onDrained: () => void): void {
+    this.#retired = true;
+    this.#onDrained = onDrained;
+    if (this.inflight === 0) onDrained();
+  }
+}
+
+export interface GatewayRuntimeOptions extends BuildDependencies {
+  /** Longest a replaced configuration waits for its requests before its services are closed anyway. */
+  drainTimeoutMs?: number;
+  /** Called after each apply: `true` when the configuration was built and swapped in. */
+  onReload?(success: boolean, generation: number): void;
+}
+
+export class GatewayRuntime {
+  readonly #options: GatewayRuntimeOptions;
+  readonly #logger: Logger;
+  #current: ServingBuild;
+  #generation = 0;
+  readonly #draining = new Set<Promise<void>>();
+
+  constructor(options: GatewayRuntimeOptions) {
+    this.#options = options;
+    this.#logger = options.logger;
+    // Before any provider reports, the internal routers (ping, api, metrics) already serve.
+    this.#current = new ServingBuild(buildConfiguration(emptyDynamicConfig(), options), 0);
+  }
+
+  get current(): BuiltConfiguration {
+    return this.#current.built;
+  }
+
+  get generation(): number {
+    return this.#current.generation;
+  }
+
+  /** Builds `config` and swaps it in; a build that throws leaves the running configuration untouched. */
+  apply(config: DynamicConfig): boolean {
+    const previous = this.#current;
+    let built: BuiltConfiguration;
+    try {
+      built = buildConfiguration(config, this.#options, previous.built);
+    } catch (err) {
+      this.#logger.error({ err }, 'configuration could not be built; the previous one keeps serving');
+      this.#options.onReload?.(false, previous.generation);
+      return false;
+    }
+    const next = new ServingBuild(built, ++this.#generation);
+    this.#current = next;
+    this.#retire(previous, next);
+    this.#options.onReload?.(true, next.generation);
+    return true;
+  }
+
+  /** The function entry points call for every request. */
+  readonly dispatch: Handler = (req: GatewayRequest, rw: ResponseWriter): Promise<void> => {
+    const build = this.#current;
+    const url = req.url;
+    const q = url.indexOf('?');
+    const scratch = build.scratch;
+    scratch.method = req.method;
+    scratch.host = req.host;
+    scratch.path = q === -1 ? url : url.slice(0, q);
+    scratch.query = q === -1 ? '' : url.slice(q + 1);
+    scratch.headers = req.headers;
+    scratch.clientIp = req.clientIp;
+    const found = build.built.routes.match(req.entryPoint, scratch);
+    scratch.headers = EMPTY_HEADERS; // do not keep the request alive through the scratch object
+    if (found === undefined) return notFoundHandler(req, rw);
+    const target = found.target;
+    req.routerName = target.routerName;
+    req.serviceName = target.serviceName;
+    build.inflight++;
+    let pending: Promise<void>;
+    try {
+      pending = target.handler(req, rw);
+    } catch (err) {
+      build.done();
+      return Promise.reject(err);
+    }
+    return pending.then(build.done, build.failed);
+  };
+
+  /** Resolves when every replaced configuration has drained and been closed. */
+  async drained(): Promise<void> {
+    while (this.#draining.size > 0) await Promise.all([...this.#draining]);
+  }
+
+  /** Stops serving: drains the current build (up to the drain timeout) and closes all services. */
+  async close(): Promise<void> {
+    const last = this.#current;
+    this.#retire(last, undefined);
+    await this.drained();
+  }
+
+  #retire(previous: ServingBuild, next: ServingBuild | undefined): void {
+    const toClose = retiredServices(previous.built, next?.built);
+    const timeoutMs = this.#options.drainTimeoutMs ?? 30_000;
+    const drained = new Promise<void>((resolve) => {
+      const timer = setTimeout(() => {
+        this.#logger.warn({ generation: previous.generation, inflight: previous.inflight }, 'configuration drain timed out; closing its services');
+        resolve();
+      }, timeoutMs);
+      timer.unref();
+      previous.retire(() => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
+    const closing = drained
+      .then(() => Promise.all(toClose.map(async (service) => {
+        try {
+          await service.close?.();
+        } catch (err) {
+          this.#logger.error({ err }, 'closing a retired service failed');
+        }
+      })))
+      .then(() => {
+        this.#draining.delete(closing);
+      });
+    this.#draining.add(closing);
+  }
+}
+
+const EMPTY_HEADERS = {};
