@@ -8,13 +8,16 @@ import { registerKvEndpoints } from './kv.ts';
 import { registerSessionEndpoints } from './session.ts';
 import { registerStatusEndpoints } from './status.ts';
 import { registerTxnEndpoints } from './txn.ts';
+import { SessionManager } from '../session/manager.ts';
 
 export async function registerAllEndpoints(api: ApiRouter, deps: ServerDeps): Promise<void> {
   registerStatusEndpoints(api, deps);
   await registerCatalogEndpoints(api, deps);
   await registerHealthEndpoints(api, deps);
   await registerAgentEndpoints(api, deps);
-  await registerKvEndpoints(api, deps);
-  await registerSessionEndpoints(api, deps);
-  await registerTxnEndpoints(api, deps);
+  const sessions = new SessionManager(deps.store, deps.logger.child({ part: 'sessions' }));
+  deps.onClose(() => sessions.close());
+  registerKvEndpoints(api, deps, sessions);
+  registerSessionEndpoints(api, deps, sessions);
+  registerTxnEndpoints(api, deps);
 }

@@ -1,5 +1,132 @@
-/** /v1/kv/* endpoints. (Being written; see the server README.) */
-import type { ApiRouter } from '../http/router.ts';
+/**
+ * /v1/kv/:key — Consul's KV endpoint: GET (?recurse, ?keys, ?separator, ?raw), PUT (?cas, ?flags, ?acquire,
+ * ?release; the body is the value, at most 512 KiB), DELETE (?recurse, ?cas). Reads are blocking queries that watch
+ * only the key or prefix they read; X-Consul-Index is the KV table's index, as Consul reports it.
+ */
+import { Errors } from '../../lib/errors.ts';
 import type { ServerDeps } from '../deps.ts';
+import { blockingQuery } from '../http/blocking.ts';
+import type { ApiResponse, ApiRouter, RequestContext } from '../http/router.ts';
+import {
+  KV_MAX_VALUE_SIZE, KV_TABLE, kvCas, kvDelete, kvDeleteCas, kvDeleteTree, kvKeys, kvLock, kvSet, kvUnlock,
+  toKVPair, validateKey, type KvValue,
+} from '../kv/entries.ts';
+import type { KvServices } from '../kv/services.ts';
 
-export function registerKvEndpoints(_api: ApiRouter, _deps: ServerDeps): void | Promise<void> {}
+export function registerKvEndpoints(api: ApiRouter, deps: ServerDeps, kv: KvServices): void {
+  api.get('/v1/kv/*key', (ctx) => kvGet(ctx, deps));
+  api.put('/v1/kv/*key', (ctx) => kvPut(ctx, deps, kv));
+  api.delete('/v1/kv/*key', (ctx) => kvDeleteEndpoint(ctx, deps));
+}
+
+function keyOf(ctx: RequestContext): string {
+  if (ctx.path.includes('../') || ctx.path.includes('..\\')) throw Errors.badRequest('URL path contains invalid traversal sequence');
+  const key = ctx.params.key ?? '';
+  if (key !== '') {
+    const problem = validateKey(key);
+    if (problem) throw Errors.badRequest(problem);
+  }
+  return key;
+}
+
+/** Consul answers conflicting query flags with 400 `Conflicting flags: <query>`. */
+function refuseConflicting(ctx: RequestContext, ...flags: string[]): void {
+  if (flags.filter((f) => ctx.query.has(f)).length > 1) throw Errors.badRequest(`Conflicting flags: ${ctx.query.toString()}\n`);
+}
+
+function uintParam(ctx: RequestContext, name: string): number {
+  const raw = ctx.query.get(name) ?? '';
+  if (!/^\d+$/.test(raw) || !Number.isSafeInteger(Number(raw))) {
+    throw Errors.badRequest(`strconv.ParseUint: parsing ${JSON.stringify(raw)}: invalid syntax (query parameter "${name}")`);
+  }
+  return Number(raw);
+}
+
+function kvGet(ctx: RequestContext, deps: ServerDeps): Promise<ApiResponse> {
+  const key = keyOf(ctx);
+  const { store } = deps;
+  if (ctx.query.has('keys')) {
+    const separator = ctx.query.get('separator') ?? ctx.query.get('seperator') ?? '';
+    return blockingQuery(ctx, store, {
+      watches: [{ table: KV_TABLE, prefix: key }],
+      run: () => {
+        const keys = kvKeys(store, key, separator);
+        const index = store.tableIndex(KV_TABLE);
+        if (keys.length === 0 && key !== '') return { status: 404, index };
+        return { body: keys, index };
+      },
+    });
+  }
+  if (ctx.query.has('recurse')) {
+    return blockingQuery(ctx, store, {
+      watches: [{ table: KV_TABLE, prefix: key }],
+      run: () => {
+        const rows = store.list<KvValue>(KV_TABLE, key);
+        const index = store.tableIndex(KV_TABLE);
+        if (rows.length === 0) return { status: 404, index };
+        return { body: rows.map((r) => toKVPair(r)), index };
+      },
+    });
+  }
+  if (key === '') throw Errors.badRequest('Missing key name');
+  const raw = ctx.query.has('raw');
+  return blockingQuery(ctx, store, {
+    watches: [{ table: KV_TABLE, key }],
+    run: () => {
+      const row = store.get<KvValue>(KV_TABLE, key);
+      const index = store.tableIndex(KV_TABLE);
+      if (!row) return { status: 404, index };
+      if (raw) {
+        return {
+          index,
+          body: Buffer.from(row.value.Value ?? '', 'base64'),
+          headers: { 'Content-Type': 'text/plain', 'X-Content-Type-Options': 'nosniff', 'Content-Security-Policy': 'sandbox' },
+        };
+      }
+      return { body: [toKVPair(row)], index };
+    },
+  });
+}
+
+async function kvPut(ctx: RequestContext, deps: ServerDeps, kv: KvServices): Promise<ApiResponse> {
+  const key = keyOf(ctx);
+  if (key === '') throw Errors.badRequest('Missing key name');
+  refuseConflicting(ctx, 'cas', 'acquire', 'release');
+  const flags = ctx.query.has('flags') ? uintParam(ctx, 'flags') : 0;
+  const cas = ctx.query.has('cas') ? uintParam(ctx, 'cas') : undefined;
+  const declared = Number(ctx.headers['content-length'] ?? 0);
+  if (declared > KV_MAX_VALUE_SIZE) throw tooLarge(declared);
+  const body = await ctx.body();
+  if (body.length > KV_MAX_VALUE_SIZE) throw tooLarge(body.length);
+  const write = { key, flags, value: body.length > 0 ? body.toString('base64') : null };
+
+  const { result } = await deps.store.write((tx) => {
+    if (ctx.query.has('acquire')) return kvLock(tx, write, ctx.query.get('acquire') ?? '', (k) => kv.lockDelays.isDelayed(k)) !== undefined;
+    if (ctx.query.has('release')) return kvUnlock(tx, write, ctx.query.get('release') ?? '') !== undefined;
+    if (cas !== undefined) return kvCas(tx, write, cas) !== undefined;
+    kvSet(tx, write);
+    return true;
+  });
+  return { body: result };
+}
+
+async function kvDeleteEndpoint(ctx: RequestContext, deps: ServerDeps): Promise<ApiResponse> {
+  const key = keyOf(ctx);
+  refuseConflicting(ctx, 'recurse', 'cas');
+  const recurse = ctx.query.has('recurse');
+  if (!recurse && key === '') throw Errors.badRequest('Missing key name');
+  const cas = ctx.query.has('cas') ? uintParam(ctx, 'cas') : undefined;
+  const { result } = await deps.store.write((tx) => {
+    if (cas !== undefined) return kvDeleteCas(tx, key, cas);
+    if (recurse) kvDeleteTree(tx, key);
+    else kvDelete(tx, key);
+    return true;
+  });
+  return { body: result };
+}
+
+function tooLarge(size: number) {
+  return Errors.payloadTooLarge(
+    `Request body(${size} bytes) too large, max size: ${KV_MAX_VALUE_SIZE} bytes. See https://developer.hashicorp.com/docs/agent/config/config-files#kv_max_value_size.`,
+  );
+}

@@ -55,7 +55,7 @@ export async function blockingQuery(ctx: RequestContext, store: StateStore, read
     return finish(result, options);
   }
   const jitter = Math.random() * (options.waitMs / 16);
-  const deadline = AbortSignal.any([ctx.signal, AbortSignal.timeout(options.waitMs + jitter)]);
+  const deadline = AbortSignal.any([ctx.signal, AbortSignal.timeout(Math.round(options.waitMs + jitter))]);
   while (!deadline.aborted) {
     await store.waitForChange(read.watches, options.minIndex, deadline);
     result = read.run();
