@@ -38,6 +38,11 @@ export interface GatewayRequest {
   bufferedBody?: Buffer;
   /** Free-form values middlewares share with the access log (e.g. ClientUsername). */
   readonly data: Record<string, unknown>;
+  /**
+   * For an HTTP/1.1 Upgrade request (WebSocket): the bytes the client sent after the request head. The client's
+   * socket is `raw.socket`; the proxy answers 101 through the ResponseWriter, then joins the two sockets.
+   */
+  readonly upgradeHead?: Buffer;
 }
 
 export interface ResponseWriter {
@@ -55,6 +60,8 @@ export interface ResponseWriter {
   flush?(): void;
   /** True once the client has gone away; handlers stop work early. */
   readonly closed: boolean;
+  /** Calls `listener` once when the response stream closes; if `closed` is then true the client went away early. */
+  onClose?(listener: () => void): void;
 }
 
 /** Resolves when the response has been completely written or abandoned; rejects only with GatewayError. */

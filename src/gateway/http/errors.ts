@@ -1,0 +1,47 @@
+/**
+ * Coded errors of the gateway's request path. A handler rejects with one of these *before* it has written
+ * response headers (so `retry` can try again and `failover` can fall back); the entry point turns an unhandled one
+ * into the status and the short text Traefik writes (`Bad Gateway`, `Gateway Timeout`, `no available server`),
+ * never the internal cause, which stays on `cause` for the logs.
+ */
+import { defineError, MeshgateError } from '../../lib/errors.ts';
+
+export type GatewayError = MeshgateError;
+
+/** nginx's and Traefik's non-standard status for a client that went away before the response. */
+export const STATUS_CLIENT_CLOSED_REQUEST = 499;
+
+export const GatewayErrors = {
+  /** Upstream refused, reset or closed the connection before a response (Traefik: 502). */
+  badGateway: defineError('MG_GW_BAD_GATEWAY', 502, () => 'Bad Gateway'),
+  /** Dial or response-header timeout (Traefik: 504). */
+  gatewayTimeout: defineError('MG_GW_GATEWAY_TIMEOUT', 504, () => 'Gateway Timeout'),
+  /** A load balancer with no healthy server left (Traefik's errNoAvailableServer: 503). */
+  noAvailableServer: defineError('MG_GW_NO_AVAILABLE_SERVER', 503, () => 'no available server'),
+  /** The client went away; only ever logged (499). */
+  clientClosed: defineError('MG_GW_CLIENT_CLOSED', STATUS_CLIENT_CLOSED_REQUEST, () => 'Client Closed Request'),
+} as const;
+
+/** Attaches the internal cause (for logs) without exposing it in the message the client sees. */
+export function withCause<E extends MeshgateError>(err: E, cause: unknown): E {
+  Object.defineProperty(err, 'cause', { value: cause, enumerable: false, configurable: true, writable: true });
+  return err;
+}
+
+/** True when nothing reached the upstream application or no response came back: a retry may try another server. */
+export function isRetryableGatewayError(err: unknown): boolean {
+  return err instanceof MeshgateError
+    && (err.code === GatewayErrors.badGateway.code || err.code === GatewayErrors.gatewayTimeout.code);
+}
+
+/** Body text for a status, the way Go's http.StatusText (plus 499) spells it. */
+export function statusText(status: number): string {
+  return STATUS_TEXT[status] ?? 'Unknown Status';
+}
+
+const STATUS_TEXT: Record<number, string> = {
+  400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found', 405: 'Method Not Allowed',
+  408: 'Request Timeout', 413: 'Request Entity Too Large', 429: 'Too Many Requests',
+  431: 'Request Header Fields Too Large', 499: 'Client Closed Request', 500: 'Internal Server Error',
+  502: 'Bad Gateway', 503: 'Service Unavailable', 504: 'Gateway Timeout',
+};

@@ -1,0 +1,350 @@
+/**
+ * Traefik's Prometheus metrics (pkg/metrics/prometheus.go) with its names, labels and default buckets.
+ *
+ * The request path records into plain numbers: each label combination is a series object found through nested
+ * maps keyed by the label values (no label-object hashing, no allocation once a combination has been seen). The
+ * families are prom-client metric objects (`get()` in prom-client's JSON shape), so the same registry serves the
+ * `/metrics` text and node:cluster aggregation through prom-client's AggregatorRegistry.
+ */
+import { AggregatorRegistry, Registry } from 'prom-client';
+
+/** Traefik's default histogram buckets (seconds). */
+export const DEFAULT_BUCKETS = [0.1, 0.3, 1.2, 5.0] as const;
+
+type Labels = Record<string, string>;
+type Aggregator = 'sum' | 'first' | 'min' | 'max' | 'average' | 'omit';
+
+interface ScalarSeries { labels: Labels; value: number }
+interface HistogramSeries { labels: Labels; buckets: Float64Array; sum: number; count: number }
+
+interface MetricValue { labels: Labels; value: number; metricName?: string }
+
+/** Counter or gauge family: a list of series exposed on demand. */
+class ScalarFamily {
+  readonly name: string;
+  readonly help: string;
+  readonly type: 'counter' | 'gauge';
+  readonly aggregator: Aggregator;
+  readonly series: ScalarSeries[] = [];
+
+  constructor(name: string, help: string, type: 'counter' | 'gauge', aggregator: Aggregator = 'sum') {
+    this.name = name;
+    this.help = help;
+    this.type = type;
+    this.aggregator = aggregator;
+  }
+
+  add(labels: Labels): ScalarSeries {
+    const s = { labels, value: 0 };
+    this.series.push(s);
+    return s;
+  }
+
+  get(): { name: string; help: string; type: string; aggregator: Aggregator; values: MetricValue[] } {
+    return {
+      name: this.name, help: this.help, type: this.type, aggregator: this.aggregator,
+      values: this.series.map((s) => ({ labels: { ...s.labels }, value: s.value })),
+    };
+  }
+
+  reset(): void {
+    for (const s of this.series) s.value = 0;
+  }
+}
+
+class HistogramFamily {
+  readonly name: string;
+  readonly help: string;
+  readonly type = 'histogram';
+  readonly aggregator: Aggregator = 'sum';
+  readonly bounds: readonly number[];
+  readonly series: HistogramSeries[] = [];
+
+  constructor(name: string, help: string, bounds: readonly number[]) {
+    this.name = name;
+    this.help = help;
+    this.bounds = bounds;
+  }
+
+  add(labels: Labels): HistogramSeries {
+    const s = { labels, buckets: new Float64Array(this.bounds.length), sum: 0, count: 0 };
+    this.series.push(s);
+    return s;
+  }
+
+  get(): { name: string; help: string; type: string; aggregator: Aggregator; values: MetricValue[] } {
+    const values: MetricValue[] = [];
+    for (const s of this.series) {
+      let cumulative = 0;
+      for (let i = 0; i < this.bounds.length; i++) {
+        cumulative += s.buckets[i]!;
+        values.push({ labels: { ...s.labels, le: String(this.bounds[i]) }, value: cumulative, metricName: `${this.name}_bucket` });
+      }
+      values.push({ labels: { ...s.labels, le: '+Inf' }, value: s.count, metricName: `${this.name}_bucket` });
+      values.push({ labels: { ...s.labels }, value: s.sum, metricName: `${this.name}_sum` });
+      values.push({ labels: { ...s.labels }, value: s.count, metricName: `${this.name}_count` });
+    }
+    return { name: this.name, help: this.help, type: this.type, aggregator: this.aggregator, values };
+  }
+
+  reset(): void {
+    for (const s of this.series) {
+      s.buckets.fill(0);
+      s.sum = 0;
+      s.count = 0;
+    }
+  }
+}
+
+function observe(s: HistogramSeries, bounds: readonly number[], seconds: number): void {
+  s.sum += seconds;
+  s.count++;
+  for (let i = 0; i < bounds.length; i++) {
+    if (seconds <= bounds[i]!) {
+      s.buckets[i]!++;
+      return;
+    }
+  }
+}
+
+/** The four series of one (…, method, protocol, code) combination. */
+interface RequestSeries {
+  requests: ScalarSeries;
+  duration: HistogramSeries;
+  requestBytes: ScalarSeries;
+  responseBytes: ScalarSeries;
+}
+
+interface RequestFamilies {
+  requests: ScalarFamily;
+  duration: HistogramFamily;
+  requestBytes: ScalarFamily;
+  responseBytes: ScalarFamily;
+}
+
+/**
+ * Records requests for one fixed label prefix (an entry point, a router+service, a service). Obtain it once
+ * (per entry point, per router) and keep it; `record` then touches only numbers.
+ */
+export class RequestRecorder {
+  private readonly families: RequestFamilies;
+  private readonly prefix: Labels;
+  private readonly byMethod = new Map<string, Map<string, RequestSeries[]>>();
+
+  constructor(families: RequestFamilies, prefix: Labels) {
+    this.families = families;
+    this.prefix = prefix;
+  }
+
+  record(method: string, protocol: string, code: number, seconds: number, requestBytes: number, responseBytes: number): void {
+    let byProtocol = this.byMethod.get(method);
+    if (byProtocol === undefined) {
+      byProtocol = new Map();
+      this.byMethod.set(method, byProtocol);
+    }
+    let byCode = byProtocol.get(protocol);
+    if (byCode === undefined) {
+      byCode = [];
+      byProtocol.set(protocol, byCode);
+    }
+    let s = byCode[code];
+    if (s === undefined) {
+      const labels = { code: String(code), method, protocol, ...this.prefix };
+      const f = this.families;
+      s = { requests: f.requests.add(labels), duration: f.duration.add(labels), requestBytes: f.requestBytes.add(labels), responseBytes: f.responseBytes.add(labels) };
+      byCode[code] = s;
+    }
+    s.requests.value++;
+    observe(s.duration, this.families.duration.bounds, seconds);
+    s.requestBytes.value += requestBytes;
+    s.responseBytes.value += responseBytes;
+  }
+}
+
+export interface GatewayMetricsOptions {
+  buckets?: readonly number[];
+  /** Traefik's addEntryPointsLabels / addRoutersLabels / addServicesLabels (all default true but routers, as in Traefik). */
+  addEntryPointsLabels?: boolean;
+  addRoutersLabels?: boolean;
+  addServicesLabels?: boolean;
+}
+
+export class GatewayMetrics {
+  readonly registry = new Registry();
+  readonly options: Required<Omit<GatewayMetricsOptions, 'buckets'>> & { buckets: readonly number[] };
+  private readonly entryPointFamilies: RequestFamilies;
+  private readonly routerFamilies: RequestFamilies;
+  private readonly serviceFamilies: RequestFamilies;
+  private readonly entryPoints = new Map<string, RequestRecorder>();
+  private readonly routers = new Map<string, Map<string, RequestRecorder>>();
+  private readonly services = new Map<string, RequestRecorder>();
+  private readonly openConnections: ScalarFamily;
+  private readonly openConnectionSeries = new Map<string, ScalarSeries>();
+  private readonly serverUp: ScalarFamily;
+  private readonly serverUpSeries = new Map<string, ScalarSeries>();
+  private readonly retries: ScalarFamily;
+  private readonly retrySeries = new Map<string, ScalarSeries>();
+  private readonly reloads: ScalarSeries;
+  private readonly reloadFailures: ScalarSeries;
+  private readonly lastReloadSuccess: ScalarSeries;
+  private readonly lastReloadFailure: ScalarSeries;
+
+  constructor(options: GatewayMetricsOptions = {}) {
+    this.options = {
+      buckets: options.buckets ?? DEFAULT_BUCKETS,
+      addEntryPointsLabels: options.addEntryPointsLabels ?? true,
+      addRoutersLabels: options.addRoutersLabels ?? false,
+      addServicesLabels: options.addServicesLabels ?? true,
+    };
+    const b = this.options.buckets;
+    const families = (scope: string, what: string): RequestFamilies => ({
+      requests: new ScalarFamily(`traefik_${scope}_requests_total`, `How many HTTP requests processed on ${what}, partitioned by status code, protocol, and method.`, 'counter'),
+      duration: new HistogramFamily(`traefik_${scope}_request_duration_seconds`, `How long it took to process the request on ${what}, partitioned by status code, protocol, and method.`, b),
+      requestBytes: new ScalarFamily(`traefik_${scope}_requests_bytes_total`, `The total size of requests in bytes handled by ${what}, partitioned by status code, protocol, and method.`, 'counter'),
+      responseBytes: new ScalarFamily(`traefik_${scope}_responses_bytes_total`, `The total size of responses in bytes handled by ${what}, partitioned by status code, protocol, and method.`, 'counter'),
+    });
+    this.entryPointFamilies = families('entrypoint', 'an entrypoint');
+    this.routerFamilies = families('router', 'a router');
+    this.serviceFamilies = families('service', 'a service');
+    const register = (f: ScalarFamily | HistogramFamily) => this.registry.registerMetric(f as never);
+    const reloads = new ScalarFamily('traefik_config_reloads_total', 'Config reloads', 'counter', 'max');
+    const reloadFailures = new ScalarFamily('traefik_config_reloads_failure_total', 'Config reload failures', 'counter', 'max');
+    const lastSuccess = new ScalarFamily('traefik_config_last_reload_success', 'Last config reload success', 'gauge', 'max');
+    const lastFailure = new ScalarFamily('traefik_config_last_reload_failure', 'Last config reload failure', 'gauge', 'max');
+    this.reloads = reloads.add({});
+    this.reloadFailures = reloadFailures.add({});
+    this.lastReloadSuccess = lastSuccess.add({});
+    this.lastReloadFailure = lastFailure.add({});
+    for (const f of [reloads, reloadFailures, lastSuccess, lastFailure]) register(f);
+    this.openConnections = new ScalarFamily('traefik_open_connections', 'How many open connections exist, by entryPoint and protocol', 'gauge');
+    register(this.openConnections);
+    for (const fs of [this.entryPointFamilies, this.routerFamilies, this.serviceFamilies]) {
+      register(fs.requests); register(fs.duration); register(fs.requestBytes); register(fs.responseBytes);
+    }
+    this.retries = new ScalarFamily('traefik_service_retries_total', 'How many request retries happened on a service.', 'counter');
+    this.serverUp = new ScalarFamily('traefik_service_server_up', 'service server is up, described by gauge value of 0 or 1.', 'gauge', 'min');
+    register(this.retries);
+    register(this.serverUp);
+  }
+
+  /** The recorder for an entry point's requests (keep it; lookups are per name). */
+  entryPoint(name: string): RequestRecorder {
+    let r = this.entryPoints.get(name);
+    if (r === undefined) {
+      r = new RequestRecorder(this.entryPointFamilies, { entrypoint: name });
+      this.entryPoints.set(name, r);
+    }
+    return r;
+  }
+
+  router(router: string, service: string): RequestRecorder {
+    let byService = this.routers.get(router);
+    if (byService === undefined) {
+      byService = new Map();
+      this.routers.set(router, byService);
+    }
+    let r = byService.get(service);
+    if (r === undefined) {
+      r = new RequestRecorder(this.routerFamilies, { router, service });
+      byService.set(service, r);
+    }
+    return r;
+  }
+
+  service(name: string): RequestRecorder {
+    let r = this.services.get(name);
+    if (r === undefined) {
+      r = new RequestRecorder(this.serviceFamilies, { service: name });
+      this.services.set(name, r);
+    }
+    return r;
+  }
+
+  /** Entry point + router + service request metrics in one call (what the entry point does per request). */
+  recordRequest(entryPoint: RequestRecorder | undefined, router: string | undefined, service: string | undefined,
+    method: string, protocol: string, code: number, seconds: number, requestBytes: number, responseBytes: number): void {
+    if (entryPoint !== undefined && this.options.addEntryPointsLabels) entryPoint.record(method, protocol, code, seconds, requestBytes, responseBytes);
+    if (router !== undefined && this.options.addRoutersLabels) this.router(router, service ?? '').record(method, protocol, code, seconds, requestBytes, responseBytes);
+    if (service !== undefined && this.options.addServicesLabels) this.service(service).record(method, protocol, code, seconds, requestBytes, responseBytes);
+  }
+
+  openConnection(entryPoint: string, protocol: string, delta: 1 | -1): void {
+    const key = `${entryPoint}\u0000${protocol}`;
+    let s = this.openConnectionSeries.get(key);
+    if (s === undefined) {
+      s = this.openConnections.add({ entrypoint: entryPoint, protocol });
+      this.openConnectionSeries.set(key, s);
+    }
+    s.value += delta;
+  }
+
+  setServerUp(service: string, url: string, up: boolean): void {
+    const key = `${service}\u0000${url}`;
+    let s = this.serverUpSeries.get(key);
+    if (s === undefined) {
+      s = this.serverUp.add({ service, url });
+      this.serverUpSeries.set(key, s);
+    }
+    s.value = up ? 1 : 0;
+  }
+
+  /** Drops the server_up series of servers no longer configured (called by the control plane after a reload). */
+  retainServers(active: Iterable<[service: string, url: string]>): void {
+    const keep = new Set<string>();
+    for (const [service, url] of active) keep.add(`${service}\u0000${url}`);
+    for (const [key, s] of this.serverUpSeries) {
+      if (keep.has(key)) continue;
+      this.serverUpSeries.delete(key);
+      const i = this.serverUp.series.indexOf(s);
+      if (i !== -1) this.serverUp.series.splice(i, 1);
+    }
+  }
+
+  recordRetry(service: string): void {
+    let s = this.retrySeries.get(service);
+    if (s === undefined) {
+      s = this.retries.add({ service });
+      this.retrySeries.set(service, s);
+    }
+    s.value++;
+  }
+
+  recordConfigReload(success: boolean, at = Date.now()): void {
+    if (success) {
+      this.reloads.value++;
+      this.lastReloadSuccess.value = Math.floor(at / 1000);
+    } else {
+      this.reloadFailures.value++;
+      this.lastReloadFailure.value = Math.floor(at / 1000);
+    }
+  }
+
+  get contentType(): string {
+    return this.registry.contentType;
+  }
+
+  /** Prometheus text exposition of this process's metrics. */
+  metricsText(): Promise<string> {
+    return this.registry.metrics();
+  }
+
+  /** In a cluster worker: answer the primary's aggregation requests with this registry. */
+  enableClusterWorker(): void {
+    AggregatorRegistry.setRegistries([this.registry]);
+    // Constructing one installs prom-client's worker message listener.
+    new AggregatorRegistry();
+  }
+}
+
+/** In the cluster primary: every worker's metrics summed into one exposition (counters and histograms add up). */
+export class ClusterMetrics {
+  private readonly aggregator = new AggregatorRegistry();
+
+  metricsText(): Promise<string> {
+    return this.aggregator.clusterMetrics();
+  }
+
+  get contentType(): string {
+    return this.aggregator.contentType;
+  }
+}

@@ -1,0 +1,123 @@
+/**
+ * `buildServiceHandler`: one `http.services` entry (already parsed with `serviceSchema`) → a Handler, for the control
+ * plane. A `loadBalancer` becomes weighted round robin over one proxy per server with optional sticky cookie and
+ * active health checks; `weighted`, `mirroring` and `failover` compose other services, obtained through
+ * `ctx.resolveService`. `close()` stops the health checks; upstream pools belong to the TransportRegistry.
+ */
+import type { Handler } from '../http/types.ts';
+import type { Logger } from '../../lib/logger.ts';
+import { Errors } from '../../lib/errors.ts';
+import type { GatewayMetrics } from '../metrics/metrics.ts';
+import type { ServiceConfig, LoadBalancerConfig, WeightedConfig } from './schema.ts';
+import type { TransportRegistry } from './transport.ts';
+import { createProxy } from './proxy.ts';
+import { WeightedRoundRobin } from './wrr.ts';
+import { HealthChecker } from './healthcheck.ts';
+import { HealthRegistry, healthOf, registerHealth } from './health.ts';
+import { createMirroring } from './mirroring.ts';
+import { createFailover } from './failover.ts';
+
+export interface ServiceBuildContext {
+  /** A built service's handler by (possibly unqualified) name; throws when it does not exist. */
+  resolveService(name: string): Handler;
+  transports: TransportRegistry;
+  metrics?: GatewayMetrics;
+  logger: Logger;
+  /** Keeps per-server health across reloads; without it every build starts with all servers up. */
+  healthRegistry?: HealthRegistry;
+}
+
+export type ServerStatus = 'UP' | 'DOWN';
+
+export interface BuiltService {
+  handler: Handler;
+  close(): void;
+  /** Traefik's API `serverStatus` (loadBalancer only; empty for the composite kinds). */
+  status(): { serverStatus: Record<string, ServerStatus> };
+}
+
+export function buildServiceHandler(name: string, config: ServiceConfig, ctx: ServiceBuildContext): BuiltService {
+  if (config.loadBalancer) return buildLoadBalancer(name, config.loadBalancer, ctx);
+  if (config.weighted) return buildWeighted(name, config.weighted, ctx);
+  if (config.mirroring) {
+    const handler = createMirroring(name, config.mirroring, ctx.resolveService, ctx.logger);
+    const main = healthOf(ctx.resolveService(config.mirroring.service));
+    if (config.mirroring.healthCheck && main) registerHealth(handler, main);
+    return { handler, close() {}, status: () => ({ serverStatus: {} }) };
+  }
+  if (config.failover) {
+    const failover = createFailover(config.failover, ctx.resolveService);
+    if (config.failover.healthCheck) registerHealth(failover.handler, failover.health);
+    return { handler: failover.handler, close: failover.close, status: () => ({ serverStatus: {} }) };
+  }
+  throw Errors.invalidConfig(`service "${name}": needs one of loadBalancer, weighted, mirroring, failover`);
+}
+
+function buildLoadBalancer(name: string, lb: LoadBalancerConfig, ctx: ServiceBuildContext): BuiltService {
+  const transport = ctx.transports.get(lb.serversTransport);
+  const wrr = new WeightedRoundRobin(name, lb.sticky?.cookie);
+  const hc = lb.healthCheck;
+  if (hc && hc.mode === 'grpc') throw Errors.invalidConfig(`service "${name}": healthCheck.mode "grpc" is not supported`);
+  const states = hc
+    ? (ctx.healthRegistry ?? new HealthRegistry()).serverStates(name, JSON.stringify(hc))
+    : new Map<string, boolean>();
+  const urls: string[] = [];
+  for (const server of lb.servers) {
+    let origin: string;
+    try {
+      origin = new URL(server.url).origin;
+    } catch {
+      throw Errors.invalidConfig(`service "${name}": servers.url "${server.url}" is not a URL`);
+    }
+    if (urls.includes(server.url)) continue;
+    urls.push(server.url);
+    const proxy = createProxy({
+      url: server.url,
+      passHostHeader: lb.passHostHeader,
+      preservePath: server.preservePath ?? false,
+      dispatcher: transport.pool(origin),
+    });
+    const up = hc ? (states.get(server.url) ?? true) : true;
+    wrr.add(server.url, proxy, server.weight ?? 1, up);
+    ctx.metrics?.setServerUp(name, server.url, up);
+  }
+  let checker: HealthChecker | undefined;
+  if (hc && urls.length > 0) {
+    checker = new HealthChecker({
+      service: name, config: hc, servers: urls, dispatcher: transport.healthCheckAgent(), states, logger: ctx.logger,
+      onChange(url, up) {
+        wrr.setUp(url, up);
+        ctx.metrics?.setServerUp(name, url, up);
+      },
+    });
+    checker.start();
+  }
+  const handler = wrr.handle;
+  registerHealth(handler, wrr.health);
+  return {
+    handler,
+    close: () => checker?.stop(),
+    status: () => {
+      const serverStatus: Record<string, ServerStatus> = {};
+      for (const url of urls) serverStatus[url] = wrr.isUp(url) ? 'UP' : 'DOWN';
+      return { serverStatus };
+    },
+  };
+}
+
+function buildWeighted(name: string, config: WeightedConfig, ctx: ServiceBuildContext): BuiltService {
+  const wrr = new WeightedRoundRobin(name, config.sticky?.cookie);
+  const unsubscribe: (() => void)[] = [];
+  for (const child of config.services) {
+    const handler = ctx.resolveService(child.name);
+    const health = config.healthCheck ? healthOf(handler) : undefined;
+    wrr.add(child.name, handler, child.weight ?? 1, health ? health.up() : true);
+    if (health) unsubscribe.push(health.onChange((up) => wrr.setUp(child.name, up)));
+  }
+  if (config.healthCheck) registerHealth(wrr.handle, wrr.health);
+  return {
+    handler: wrr.handle,
+    close: () => { for (const u of unsubscribe) u(); },
+    status: () => ({ serverStatus: {} }),
+  };
+}

@@ -1,0 +1,102 @@
+/**
+ * Active health checks of a load balancer's servers (Traefik's pkg/healthcheck): every `interval` (or
+ * `unhealthyInterval` while a server is down) a request goes to the server's URL resolved against `path`, with
+ * `scheme`, `port`, `hostname`, `method` and `headers` overridden; it is healthy when the status equals `status`,
+ * or is 2xx/3xx when none is set, within `timeout`. Probes use their own small agent, never the traffic pools.
+ */
+import { interceptors, type Dispatcher } from 'undici';
+import type { Logger } from '../../lib/logger.ts';
+import type { HealthCheckConfig } from './schema.ts';
+
+export interface HealthCheckerOptions {
+  service: string;
+  config: HealthCheckConfig;
+  servers: readonly string[];
+  dispatcher: Dispatcher;
+  /** Current status per server URL; survives reloads (HealthRegistry). Missing entries count as up. */
+  states: Map<string, boolean>;
+  onChange(url: string, up: boolean): void;
+  logger: Logger;
+}
+
+interface Probe {
+  url: string;
+  origin: string;
+  path: string;
+  timer: NodeJS.Timeout | undefined;
+}
+
+export class HealthChecker {
+  private readonly options: HealthCheckerOptions;
+  private readonly probes: Probe[];
+  private readonly dispatcher: Dispatcher;
+  private readonly headers: Record<string, string>;
+  private stopped = false;
+
+  constructor(options: HealthCheckerOptions) {
+    this.options = options;
+    const { config } = options;
+    this.dispatcher = config.followRedirects
+      ? options.dispatcher.compose(interceptors.redirect({ maxRedirections: 10 }))
+      : options.dispatcher;
+    this.headers = { ...config.headers };
+    if (config.hostname) this.headers.host = config.hostname;
+    this.probes = options.servers.map((url) => {
+      const target = new URL(config.path ?? '/', url);
+      if (config.scheme) target.protocol = `${config.scheme}:`;
+      if (config.port) target.port = String(config.port);
+      return { url, origin: target.origin, path: target.pathname + target.search, timer: undefined };
+    });
+  }
+
+  start(): void {
+    for (const probe of this.probes) this.schedule(probe, 0);
+  }
+
+  stop(): void {
+    this.stopped = true;
+    for (const probe of this.probes) clearTimeout(probe.timer);
+  }
+
+  private schedule(probe: Probe, delay: number): void {
+    if (this.stopped) return;
+    probe.timer = setTimeout(() => void this.run(probe), delay);
+    probe.timer.unref();
+  }
+
+  private async run(probe: Probe): Promise<void> {
+    const { config, states } = this.options;
+    const up = await this.check(probe);
+    if (this.stopped) return;
+    const was = states.get(probe.url) ?? true;
+    states.set(probe.url, up);
+    if (was !== up) {
+      this.options.logger.warn({ service: this.options.service, server: probe.url, status: up ? 'UP' : 'DOWN' },
+        up ? 'health check up: returning to server list' : 'health check failed: removing server from the list');
+      this.options.onChange(probe.url, up);
+    }
+    const interval = up ? config.interval : (config.unhealthyInterval ?? config.interval);
+    this.schedule(probe, interval);
+  }
+
+  private async check(probe: Probe): Promise<boolean> {
+    const { config } = this.options;
+    try {
+      const res = await this.dispatcher.request({
+        origin: probe.origin,
+        path: probe.path,
+        method: config.method as Dispatcher.HttpMethod,
+        headers: this.headers,
+        headersTimeout: config.timeout,
+        bodyTimeout: config.timeout,
+        signal: AbortSignal.timeout(config.timeout),
+      });
+      await res.body.dump();
+      if (config.status !== undefined) return res.statusCode === config.status;
+      return res.statusCode >= 200 && res.statusCode < 400;
+    } catch (err) {
+      this.options.logger.debug({ service: this.options.service, server: probe.url, err }, 'health check request failed');
+      return false;
+    }
+  }
+}

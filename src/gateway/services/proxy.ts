@@ -1,0 +1,265 @@
+/**
+ * The reverse proxy to one server (Traefik's pkg/proxy/httputil on Go's ReverseProxy), on undici's low-level
+ * `dispatch`: the upstream response is streamed straight into the ResponseWriter, pausing the upstream socket when
+ * the client is slow. Header behaviour is Traefik's: hop-by-hop headers stripped both ways, X-Forwarded-For
+ * appended, Host passed (passHostHeader) or set to the server's, the path replaced (or joined with the server URL's
+ * path when preservePath is set). Failures before the response headers reject with a coded GatewayError and write
+ * nothing, so retry/failover can act; after the headers they cut the client connection, as Go does.
+ */
+import type { Dispatcher } from 'undici';
+import type { Duplex } from 'node:stream';
+import type { Handler, GatewayRequest, ResponseWriter, ResponseHeaders } from '../http/types.ts';
+import { GatewayErrors, withCause, type GatewayError } from '../http/errors.ts';
+import { Errors } from '../../lib/errors.ts';
+
+/** Go's hopHeaders plus Expect (node answers 100-continue itself; undici refuses to forward it). */
+const HOP_BY_HOP = new Set([
+  'connection', 'proxy-connection', 'keep-alive', 'proxy-authenticate', 'proxy-authorization', 'te', 'trailer',
+  'transfer-encoding', 'upgrade', 'expect', 'http2-settings',
+]);
+
+export interface ProxyOptions {
+  /** The server URL as configured (`http://10.0.0.1:8080/base`). */
+  url: string;
+  passHostHeader: boolean;
+  preservePath: boolean;
+  /** The keep-alive pool for the server's origin. */
+  dispatcher: Dispatcher;
+}
+
+/** Reason given to undici when the client goes away, recognised in onResponseError. */
+const CLIENT_GONE = Object.freeze(new Error('client closed request'));
+
+export function createProxy(options: ProxyOptions): Handler {
+  const target = new URL(options.url);
+  const serviceUrl = options.url;
+  const serviceAddr = target.host;
+  const basePath = options.preservePath && target.pathname !== '/' ? target.pathname : '';
+  const passHost = options.passHostHeader;
+  const dispatcher = options.dispatcher;
+  const origin = target.origin;
+
+  return function proxy(req: GatewayRequest, rw: ResponseWriter): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      const data = req.data;
+      data.ServiceURL = serviceUrl;
+      data.ServiceAddr = serviceAddr;
+      const forward = new ForwardHandler(req, rw, resolve, reject);
+      const upgrade = req.upgradeHead !== undefined ? upgradeToken(req) : undefined;
+      const opts: Dispatcher.DispatchOptions = {
+        origin,
+        path: basePath === '' ? cleanQuery(req.url) : joinPath(basePath, cleanQuery(req.url)),
+        method: req.method as Dispatcher.HttpMethod,
+        headers: outgoingHeaders(req, passHost) as string[],
+        body: upgrade !== undefined ? null : requestBody(req),
+        upgrade: upgrade ?? null,
+      };
+      if (rw.onClose !== undefined) rw.onClose(forward.onClientClose);
+      try {
+        dispatcher.dispatch(opts, forward);
+      } catch (err) {
+        forward.done = true;
+        reject(withCause(Errors.internal('Internal Server Error'), err));
+      }
+    });
+  };
+}
+
+class ForwardHandler implements Dispatcher.DispatchHandler {
+  readonly req: GatewayRequest;
+  readonly rw: ResponseWriter;
+  readonly resolve: () => void;
+  readonly reject: (err: GatewayError) => void;
+  controller: Dispatcher.DispatchController | null = null;
+  done = false;
+  private resumeUpstream: (() => void) | null = null;
+  /** Bound once; a method reference the ResponseWriter may call when the client disconnects. */
+  readonly onClientClose: () => void;
+
+  constructor(req: GatewayRequest, rw: ResponseWriter, resolve: () => void, reject: (err: GatewayError) => void) {
+    this.req = req;
+    this.rw = rw;
+    this.resolve = resolve;
+    this.reject = reject;
+    this.onClientClose = () => {
+      if (!this.done && this.rw.closed) this.controller?.abort(CLIENT_GONE);
+    };
+  }
+
+  onRequestStart(controller: Dispatcher.DispatchController): void {
+    this.controller = controller;
+    if (this.rw.closed) controller.abort(CLIENT_GONE);
+  }
+
+  onResponseStart(controller: Dispatcher.DispatchController, statusCode: number, headers: Record<string, string | string[] | undefined>): void {
+    this.req.data.OriginStatus = statusCode;
+    stripHopByHop(headers);
+    this.rw.writeHead(statusCode, headers as ResponseHeaders);
+  }
+
+  onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
+    if (!this.rw.write(chunk)) {
+      controller.pause();
+      this.rw.onDrain((this.resumeUpstream ??= () => controller.resume()));
+    }
+  }
+
+  onResponseEnd(): void {
+    this.done = true;
+    this.rw.end();
+    this.resolve();
+  }
+
+  onResponseError(controller: Dispatcher.DispatchController, err: Error): void {
+    if (this.done) return;
+    this.done = true;
+    if (err === CLIENT_GONE || this.rw.closed) {
+      this.req.data.OriginStatus ??= 499;
+      this.resolve();
+      return;
+    }
+    if (!this.rw.headersSent) {
+      this.reject(mapUpstreamError(err));
+      return;
+    }
+    // Headers are out: the only honest signal left is to cut the client connection (Go's ReverseProxy panics).
+    abortClient(this.req, this.rw);
+    this.resolve();
+  }
+
+  onRequestUpgrade(controller: Dispatcher.DispatchController, statusCode: number, headers: Record<string, string | string[] | undefined>, socket: Duplex): void {
+    this.done = true;
+    this.req.data.OriginStatus = statusCode;
+    const client = this.req.raw?.socket as Duplex | undefined;
+    if (client === undefined || client.destroyed) {
+      socket.destroy();
+      this.resolve();
+      return;
+    }
+    this.rw.writeHead(statusCode, headers as ResponseHeaders);
+    const head = this.req.upgradeHead;
+    if (head !== undefined && head.length > 0) socket.write(head);
+    let closed = 0;
+    const onClose = () => {
+      client.destroy();
+      socket.destroy();
+      if (++closed === 1) this.resolve();
+    };
+    socket.on('error', onClose).on('close', onClose);
+    client.on('error', onClose).on('close', onClose);
+    socket.pipe(client);
+    client.pipe(socket);
+  }
+}
+
+function abortClient(req: GatewayRequest, rw: ResponseWriter): void {
+  const socket = req.raw?.socket;
+  if (socket) socket.destroy();
+  else rw.end();
+}
+
+/** Traefik's ComputeStatusCode: timeouts are 504, every other network failure 502; never the cause in the body. */
+export function mapUpstreamError(err: Error): GatewayError {
+  const code = (err as { code?: string }).code;
+  switch (code) {
+    case 'UND_ERR_CONNECT_TIMEOUT':
+    case 'UND_ERR_HEADERS_TIMEOUT':
+    case 'UND_ERR_BODY_TIMEOUT':
+    case 'ETIMEDOUT':
+      return withCause(GatewayErrors.gatewayTimeout(), err);
+    case 'UND_ERR_INVALID_ARG':
+    case 'UND_ERR_NOT_SUPPORTED':
+      return withCause(Errors.internal('Internal Server Error'), err);
+    default:
+      return withCause(GatewayErrors.badGateway(), err);
+  }
+}
+
+function stripHopByHop(headers: Record<string, string | string[] | undefined>): void {
+  const connection = headers.connection;
+  if (connection !== undefined) {
+    delete headers.connection;
+    for (const token of String(connection).split(',')) {
+      const name = token.trim().toLowerCase();
+      if (name !== '' && headers[name] !== undefined) delete headers[name];
+    }
+  }
+  if (headers['keep-alive'] !== undefined) delete headers['keep-alive'];
+  if (headers['transfer-encoding'] !== undefined) delete headers['transfer-encoding'];
+  if (headers.trailer !== undefined) delete headers.trailer;
+  if (headers['proxy-connection'] !== undefined) delete headers['proxy-connection'];
+  if (headers['proxy-authenticate'] !== undefined) delete headers['proxy-authenticate'];
+  if (headers.upgrade !== undefined) delete headers.upgrade;
+  if (headers.te !== undefined) delete headers.te;
+}
+
+/** Builds the upstream request headers as a flat [name, value, …] list; the request's own object is not touched. */
+function outgoingHeaders(req: GatewayRequest, passHost: boolean): (string | string[])[] {
+  const headers = req.headers;
+  const out: (string | string[])[] = [];
+  const connection = headers.connection;
+  const listed = connection !== undefined ? connectionTokens(connection) : undefined;
+  let prior: string | undefined;
+  for (const name in headers) {
+    const value = headers[name];
+    if (value === undefined) continue;
+    if (HOP_BY_HOP.has(name)) {
+      // Go keeps "TE: trailers"; the Upgrade header travels through undici's `upgrade` option.
+      if (name === 'te' && value === 'trailers') out.push(name, value);
+      continue;
+    }
+    if (listed !== undefined && listed.has(name)) continue;
+    if (name === 'host') {
+      if (passHost) out.push(name, value as string);
+      continue;
+    }
+    if (name === 'x-forwarded-for') {
+      prior = Array.isArray(value) ? value.join(', ') : value;
+      continue;
+    }
+    out.push(name, value);
+  }
+  const client = req.remoteAddress;
+  if (client !== '') out.push('x-forwarded-for', prior === undefined || prior === '' ? client : `${prior}, ${client}`);
+  else if (prior !== undefined) out.push('x-forwarded-for', prior);
+  return out;
+}
+
+function connectionTokens(connection: string | string[]): Set<string> {
+  const set = new Set<string>();
+  for (const token of String(connection).split(',')) {
+    const name = token.trim().toLowerCase();
+    if (name !== '' && name !== 'close' && name !== 'keep-alive' && name !== 'upgrade') set.add(name);
+  }
+  return set;
+}
+
+function upgradeToken(req: GatewayRequest): string | undefined {
+  const upgrade = req.headers.upgrade;
+  return typeof upgrade === 'string' && upgrade !== '' ? upgrade : undefined;
+}
+
+function requestBody(req: GatewayRequest): Buffer | GatewayRequest['body'] | null {
+  if (req.bufferedBody !== undefined) return req.bufferedBody;
+  const headers = req.headers;
+  const length = headers['content-length'];
+  if (headers['transfer-encoding'] !== undefined) return req.body;
+  if (length === undefined || length === '0') return null;
+  return req.body;
+}
+
+/** Go re-encodes `;` in the query as `&` (Traefik keeps that behaviour for middleware-added parameters). */
+function cleanQuery(url: string): string {
+  const q = url.indexOf('?');
+  if (q === -1 || url.indexOf(';', q) === -1) return url;
+  return url.slice(0, q) + url.slice(q).replaceAll(';', '&');
+}
+
+/** Go's singleJoiningSlash on the path; the query stays with the request's. */
+export function joinPath(base: string, url: string): string {
+  const aslash = base.endsWith('/');
+  const bslash = url.startsWith('/');
+  if (aslash && bslash) return base + url.slice(1);
+  if (!aslash && !bslash) return `${base}/${url}`;
+  return base + url;
+}

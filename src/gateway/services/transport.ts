@@ -1,0 +1,128 @@
+/**
+ * Upstream connection pools, one set per `http.serversTransports` entry (Traefik's roundtripper manager): an undici
+ * `Pool` per server origin, kept alive across requests and, when the transport's configuration is unchanged,
+ * across configuration reloads. `default@internal` is Traefik's default transport.
+ */
+import { readFileSync } from 'node:fs';
+import { Agent, Pool } from 'undici';
+import type { ConnectionOptions } from 'node:tls';
+import { type ServersTransportConfig, serversTransportSchema, SERVICE_DEFAULTS } from './schema.ts';
+import { Errors } from '../../lib/errors.ts';
+
+export const DEFAULT_TRANSPORT = 'default@internal';
+
+export class ServersTransport {
+  readonly name: string;
+  readonly config: ServersTransportConfig;
+  /** Response-header timeout in ms (0: none), applied per request so it can be told from a dial timeout. */
+  readonly responseHeaderTimeout: number;
+  private readonly pools = new Map<string, Pool>();
+  private readonly poolOptions: Pool.Options;
+  private checkAgent: Agent | undefined;
+
+  constructor(name: string, config: ServersTransportConfig) {
+    this.name = name;
+    this.config = config;
+    const timeouts = config.forwardingTimeouts;
+    this.responseHeaderTimeout = timeouts?.responseHeaderTimeout ?? 0;
+    const tls: ConnectionOptions = { rejectUnauthorized: !config.insecureSkipVerify };
+    if (config.serverName) tls.servername = config.serverName;
+    if (config.rootCAs?.length) tls.ca = config.rootCAs.map((ca) => pemOrFile(ca, 'rootCAs'));
+    const cert = config.certificates?.[0];
+    if (cert) {
+      tls.cert = pemOrFile(cert.certFile, 'certificates.certFile');
+      tls.key = pemOrFile(cert.keyFile, 'certificates.keyFile');
+    }
+    this.poolOptions = {
+      // Go's Transport has no cap on connections per host either; idle ones time out after idleConnTimeout.
+      connections: null,
+      pipelining: 1,
+      connectTimeout: timeouts?.dialTimeout ?? SERVICE_DEFAULTS.dialTimeout,
+      keepAliveTimeout: Math.max(1, timeouts?.idleConnTimeout ?? SERVICE_DEFAULTS.idleConnTimeout),
+      keepAliveMaxTimeout: Math.max(1, timeouts?.idleConnTimeout ?? SERVICE_DEFAULTS.idleConnTimeout),
+      headersTimeout: this.responseHeaderTimeout,
+      bodyTimeout: 0,
+      connect: tls as Pool.Options['connect'],
+    };
+  }
+
+  /** The keep-alive pool for one origin (`http://10.0.0.1:8080`); created on first use. */
+  pool(origin: string): Pool {
+    let pool = this.pools.get(origin);
+    if (pool === undefined) {
+      pool = new Pool(origin, this.poolOptions);
+      this.pools.set(origin, pool);
+    }
+    return pool;
+  }
+
+  /** A separate agent for health checks so probes never queue behind traffic. */
+  healthCheckAgent(): Agent {
+    return (this.checkAgent ??= new Agent({ ...this.poolOptions, connections: 2, headersTimeout: 0 } as Agent.Options));
+  }
+
+  async close(): Promise<void> {
+    const all: Promise<void>[] = [];
+    for (const pool of this.pools.values()) all.push(pool.close());
+    if (this.checkAgent) all.push(this.checkAgent.close());
+    this.pools.clear();
+    this.checkAgent = undefined;
+    await Promise.allSettled(all);
+  }
+}
+
+function pemOrFile(value: string, field: string): string {
+  if (value.includes('-----BEGIN')) return value;
+  try {
+    return readFileSync(value, 'utf8');
+  } catch (err) {
+    throw Errors.invalidConfig(`serversTransport ${field}: cannot read "${value}": ${(err as Error).message}`);
+  }
+}
+
+/**
+ * All transports of the running configuration. `update` keeps a transport (and its warm pools) whose configuration
+ * did not change and closes the ones that went away.
+ */
+export class TransportRegistry {
+  private readonly transports = new Map<string, { json: string; transport: ServersTransport }>();
+
+  constructor(configs: Record<string, unknown> = {}) {
+    this.update(configs);
+  }
+
+  update(configs: Record<string, unknown>): void {
+    const next = new Map<string, { json: string; transport: ServersTransport }>();
+    const entries: [string, unknown][] = Object.entries(configs);
+    if (!(DEFAULT_TRANSPORT in configs)) entries.push([DEFAULT_TRANSPORT, {}]);
+    for (const [name, raw] of entries) {
+      const json = JSON.stringify(raw);
+      const existing = this.transports.get(name);
+      if (existing && existing.json === json) {
+        next.set(name, existing);
+        continue;
+      }
+      const config = serversTransportSchema.parse(raw);
+      next.set(name, { json, transport: new ServersTransport(name, config) });
+    }
+    for (const [name, entry] of this.transports) {
+      if (next.get(name) !== entry) void entry.transport.close();
+    }
+    this.transports.clear();
+    for (const [name, entry] of next) this.transports.set(name, entry);
+  }
+
+  /** A transport by name; unqualified names are looked up as given, then with `@file`. */
+  get(name?: string): ServersTransport {
+    const key = name ?? DEFAULT_TRANSPORT;
+    const found = this.transports.get(key) ?? this.transports.get(`${key}@file`)
+      ?? (key.includes('@') ? this.transports.get(key.slice(0, key.indexOf('@'))) : undefined);
+    if (!found) throw Errors.invalidConfig(`serversTransport "${key}" does not exist`);
+    return found.transport;
+  }
+
+  async close(): Promise<void> {
+    await Promise.allSettled([...this.transports.values()].map((e) => e.transport.close()));
+    this.transports.clear();
+  }
+}
