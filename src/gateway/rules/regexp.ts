@@ -109,6 +109,8 @@ class Translator {
   /** Whether the last thing emitted can take a repetition operator, and whether it already has one. */
   private atom = false;
   private repeated = false;
+  /** The last repetition operator as written, for Go's "invalid nested repetition operator: `**`". */
+  private lastRepeat = '';
 
   constructor(src: string) {
     this.src = src;
@@ -204,11 +206,12 @@ class Translator {
     }
     const written = this.src.slice(opStart, end);
     if (!this.atom) throw this.err(`missing argument to repetition operator: \`${written}\``, opStart);
-    if (this.repeated) throw this.err(`invalid nested repetition operator: \`${written}\``, opStart);
+    if (this.repeated) throw this.err(`invalid nested repetition operator: \`${this.lastRepeat}${written}\``, opStart);
     if (this.flags.U) lazy = !lazy;
     this.out += op + (lazy ? '?' : '');
     this.pos = end;
     this.repeated = true;
+    this.lastRepeat = written;
   }
 
   private openGroup(): void {
