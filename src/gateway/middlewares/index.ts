@@ -11,3 +11,5 @@ import './basicAuth.ts';
 import './inFlightReq.ts';
 import './ipAllowList.ts';
 import './rateLimit.ts';
+import './forwardAuth.ts';
+import './jwt.ts';
