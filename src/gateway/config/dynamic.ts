@@ -8,6 +8,8 @@ import { z } from 'zod';
 import { serviceSchema, serversTransportSchema } from '../services/schema.ts';
 import type { ServiceConfigInput, ServersTransportConfigInput } from '../services/schema.ts';
 import { getMiddlewareKind, type MiddlewareKind } from '../middlewares/registry.ts';
+// Every built-in middleware kind registers itself on import; validation needs them all.
+import '../middlewares/index.ts';
 import { ConfigErrors } from './errors.ts';
 import { formatPath, formatZodError } from './parse.ts';
 

@@ -24,7 +24,8 @@ export function parseConfigText(text: string, format: ConfigFormat, file: string
   let value: unknown;
   try {
     if (format === 'yaml') value = parseYaml(text, { uniqueKeys: true, merge: true });
-    else if (format === 'toml') value = parseToml(text);
+    // smol-toml returns null-prototype objects and Date values; a JSON round trip gives plain data like the others.
+    else if (format === 'toml') value = JSON.parse(JSON.stringify(parseToml(text)));
     else value = text.trim() === '' ? {} : JSON.parse(text);
   } catch (err) {
     throw ConfigErrors.parse(file, (err as Error).message.split('\n')[0] ?? String(err));
