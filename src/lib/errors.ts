@@ -37,7 +37,7 @@ export const Errors = {
   badRequest: defineError('MG_BAD_REQUEST', 400, (message: string) => message),
   notFound: defineError('MG_NOT_FOUND', 404, (message: string) => message),
   methodNotAllowed: defineError('MG_METHOD_NOT_ALLOWED', 405, (method: string, path: string) => `method ${method} not allowed`),
-  permissionDenied: defineError('MG_PERMISSION_DENIED', 403, (message = 'Permission denied') => message),
+  permissionDenied: defineError('MG_PERMISSION_DENIED', 403, (message?: string) => message ?? 'Permission denied'),
   conflict: defineError('MG_CONFLICT', 409, (message: string) => message),
   payloadTooLarge: defineError('MG_PAYLOAD_TOO_LARGE', 413, (message: string) => message),
   unsupportedMediaType: defineError('MG_UNSUPPORTED_MEDIA_TYPE', 415, (message: string) => message),
