@@ -88,7 +88,12 @@ function queryUnescape(s: string): string | undefined {
       i += 2;
     } else if (c === 43) bytes.push(32);
     else if (c < 0x80) bytes.push(c);
-    else for (const b of Buffer.from(s[i]!, 'utf8')) bytes.push(b);
+    else {
+      // A non-ASCII character (possibly a surrogate pair): its UTF-8 bytes, as Go's string holds them.
+      const ch = String.fromCodePoint(s.codePointAt(i)!);
+      for (const b of Buffer.from(ch, 'utf8')) bytes.push(b);
+      i += ch.length - 1;
+    }
   }
   return utf8.decode(new Uint8Array(bytes));
 }

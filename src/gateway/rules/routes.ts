@@ -144,12 +144,18 @@ class Bucket<T> {
   }
 }
 
+/** Below this many routers a plain scan beats the index's map and trie lookups. */
+const SMALL_TABLE = 8;
+
 class EntryPointIndex<T> {
   readonly hosts = new Map<string, Bucket<T>>();
   readonly hostless = new Bucket<T>();
+  /** Every router of the entry point in rank order, kept while the table is small enough to scan. */
+  all: Route<T>[] | undefined = [];
 
   /** Routes must be added in rank order so each list stays sorted. */
   add(route: Route<T>): void {
+    if (this.all !== undefined) this.all = this.all.length < SMALL_TABLE ? [...this.all, route] : undefined;
     if (route.hosts === undefined) {
       this.hostless.add(route);
       return;
@@ -241,6 +247,13 @@ class IndexedRoutes<T> implements CompiledRoutes<T> {
     const path = routingPath(req.path);
     if (path === undefined) return undefined;
     const index = this.byEntryPoint.get(entryPoint) ?? this.anyEntryPoint;
+    const small = index.all;
+    if (small !== undefined) {
+      if (small.length === 0) return undefined;
+      this.ctx.reset(req, path);
+      for (let i = 0; i < small.length; i++) if (small[i]!.test(this.ctx)) return small[i]!.result;
+      return undefined;
+    }
     const lists = this.lists;
     lists.length = 0;
     const hostBucket = index.hosts.get(hostKey(req.host));
