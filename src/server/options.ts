@@ -1,6 +1,6 @@
 /** What `meshgate server` is started with; the CLI maps flags onto it and tests construct it directly. */
 export interface ServerOptions {
-  /** Dev mode: a temporary data dir, removed on exit, and the demo services when `demo` is set. */
+  /** Dev mode: a temporary data dir, removed on exit. */
   dev: boolean;
   /** Directory holding the state store (SQLite database and WAL). Required unless `dev`. */
   dataDir?: string;
@@ -9,8 +9,6 @@ export interface ServerOptions {
   nodeName: string;
   datacenter: string;
   logLevel?: string;
-  /** Register the example services (the quick-start demo). */
-  demo?: boolean;
 }
 
 export interface RunningServer {
