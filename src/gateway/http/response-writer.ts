@@ -35,6 +35,8 @@ export class NodeResponseWriter implements ResponseWriter {
   bytesWritten = 0;
   /** Set by the entry point while draining: responses carry `Connection: close`. */
   closeConnection = false;
+  /** The header object handed to node (for the access log's downstream_ fields); not a copy. */
+  sentHeaders: ResponseHeaders | undefined = undefined;
   private preset: ResponseHeaders | undefined = undefined;
 
   constructor(res: ServerResponse) {
@@ -57,6 +59,7 @@ export class NodeResponseWriter implements ResponseWriter {
     let final = headers;
     if (this.preset !== undefined) final = headers === undefined ? this.preset : mergeHeaders(this.preset, headers);
     if (this.closeConnection) this.res.shouldKeepAlive = false;
+    this.sentHeaders = final;
     if (final === undefined) this.res.writeHead(statusCode);
     else this.res.writeHead(statusCode, final as Record<string, HeaderValue>);
   }

@@ -1,0 +1,39 @@
+/** Traefik's static `accessLog` block (camelCase keys, strict). */
+import { z } from 'zod';
+import { durationSchema } from '../services/schema.ts';
+
+const mode = z.enum(['keep', 'drop', 'redact']);
+
+export const accessLogSchema = z
+  .object({
+    filePath: z.string().optional(),
+    format: z.enum(['common', 'json', 'genericCLF']).default('common'),
+    /** Lines kept in memory before a write (Traefik's bufferingSize); 0 still batches per event-loop turn. */
+    bufferingSize: z.number().int().min(0).default(0),
+    addInternals: z.boolean().optional(),
+    filters: z
+      .object({
+        statusCodes: z.array(z.string()).optional(),
+        retryAttempts: z.boolean().optional(),
+        minDuration: durationSchema.optional(),
+      })
+      .strict()
+      .optional(),
+    fields: z
+      .object({
+        defaultMode: z.enum(['keep', 'drop']).default('keep'),
+        names: z.record(z.string(), z.enum(['keep', 'drop'])).optional(),
+        headers: z
+          .object({
+            defaultMode: mode.default('drop'),
+            names: z.record(z.string(), mode).optional(),
+          })
+          .strict()
+          .optional(),
+      })
+      .strict()
+      .optional(),
+  })
+  .strict();
+
+export type AccessLogConfig = z.infer<typeof accessLogSchema>;

@@ -1,0 +1,301 @@
+/**
+ * An entry point (Traefik's pkg/server/server_entrypoint_tcp.go for HTTP): a node http or https server on
+ * `address` that turns each request into a GatewayRequest + ResponseWriter and calls the current dispatch handler
+ * — held in a mutable holder the control plane swaps atomically on reload. It owns the transport-level defences
+ * (header timeout against slowloris, read/write/idle timeouts, header size, request smuggling rejected by node's
+ * strict parser with a 400), forwarded-header trust, the entry point's metrics and access log, the error responses
+ * for coded GatewayErrors, and graceful drain.
+ */
+import http, { type IncomingMessage, type ServerResponse } from 'node:http';
+import https from 'node:https';
+import { readFileSync } from 'node:fs';
+import { X509Certificate } from 'node:crypto';
+import tls, { type SecureContext } from 'node:tls';
+import type { AddressInfo, Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
+import type { Handler } from '../http/types.ts';
+import { NodeResponseWriter, UpgradeResponseWriter, createRequestAdapter, type IncomingGatewayRequest } from '../http/response-writer.ts';
+import { createIpMatcher } from '../http/ip.ts';
+import { statusText, STATUS_CLIENT_CLOSED_REQUEST } from '../http/errors.ts';
+import { MeshgateError } from '../../lib/errors.ts';
+import { silentLogger, type Logger } from '../../lib/logger.ts';
+import type { GatewayMetrics, RequestRecorder } from '../metrics/metrics.ts';
+import type { AccessLog } from '../accesslog/accesslog.ts';
+import { ENTRYPOINT_DEFAULTS, parseAddress, type EntryPointConfig } from './schema.ts';
+
+/** The control plane keeps one holder per entry point and assigns `handler` on every reload. */
+export interface DispatchHolder {
+  handler: Handler;
+}
+
+export interface CertificateFiles {
+  certFile: string;
+  keyFile: string;
+}
+
+export interface EntryPointOptions {
+  name: string;
+  config: EntryPointConfig;
+  /** Serve HTTPS with these certificates (dynamic `tls.certificates`), chosen by SNI; the first is the default. */
+  tls?: { certificates: CertificateFiles[] };
+  metrics?: GatewayMetrics;
+  accessLog?: AccessLog;
+  logger?: Logger;
+  /** Time allowed to receive the request head (slowloris); default min(readTimeout, 60s). */
+  headersTimeout?: number;
+}
+
+export interface EntryPoint {
+  readonly name: string;
+  readonly server: http.Server | https.Server;
+  listen(): Promise<AddressInfo>;
+  address(): AddressInfo;
+  /** Stops accepting, lets in-flight requests finish until `graceMs` (lifeCycle.graceTimeOut), closes idle sockets. */
+  close(graceMs?: number): Promise<void>;
+  /** Replaces the certificates (dynamic configuration reload). */
+  setCertificates(certificates: CertificateFiles[]): void;
+}
+
+export function createEntryPoint(options: EntryPointOptions, dispatch: DispatchHolder): EntryPoint {
+  const { name, config } = options;
+  const logger = options.logger ?? silentLogger();
+  const metrics = options.metrics;
+  const accessLog = options.accessLog;
+  const recorder: RequestRecorder | undefined = metrics?.entryPoint(name);
+  const observe = metrics !== undefined || accessLog !== undefined;
+  const timeouts = config.transport?.respondingTimeouts;
+  const readTimeout = timeouts?.readTimeout ?? ENTRYPOINT_DEFAULTS.readTimeout;
+  const writeTimeout = timeouts?.writeTimeout ?? 0;
+  const idleTimeout = timeouts?.idleTimeout ?? ENTRYPOINT_DEFAULTS.idleTimeout;
+  const headersTimeout = options.headersTimeout ?? Math.min(readTimeout > 0 ? readTimeout : 60_000, 60_000);
+  const grace = config.transport?.lifeCycle?.graceTimeOut ?? ENTRYPOINT_DEFAULTS.graceTimeOut;
+  const secure = options.tls !== undefined && options.tls.certificates.length > 0;
+  const adapt = createRequestAdapter({
+    entryPoint: name,
+    tls: secure,
+    trustedIPs: createIpMatcher(config.forwardedHeaders?.trustedIPs ?? []),
+    insecure: config.forwardedHeaders?.insecure ?? false,
+  });
+  let draining = false;
+
+  const serverOptions: http.ServerOptions = {
+    maxHeaderSize: config.http?.maxHeaderBytes ?? ENTRYPOINT_DEFAULTS.maxHeaderBytes,
+    insecureHTTPParser: false,
+    requestTimeout: readTimeout,
+    headersTimeout: readTimeout > 0 ? Math.min(headersTimeout, readTimeout) : headersTimeout,
+    keepAliveTimeout: idleTimeout,
+    // node enforces headersTimeout/requestTimeout from a periodic sweep; make it fine enough for small timeouts.
+    connectionsCheckingInterval: Math.max(10, Math.min(1000, Math.floor(headersTimeout / 4))),
+    noDelay: true,
+  };
+
+  const sni = new SniCertificates();
+  let server: http.Server | https.Server;
+  if (secure) {
+    sni.load(options.tls!.certificates);
+    server = https.createServer({ ...serverOptions, SNICallback: sni.callback, ...sni.defaultPair() } as https.ServerOptions);
+  } else {
+    server = http.createServer(serverOptions);
+  }
+  if (config.transport?.keepAliveMaxRequests) server.maxRequestsPerSocket = config.transport.keepAliveMaxRequests;
+
+  function finish(req: IncomingGatewayRequest, rw: NodeResponseWriter | UpgradeResponseWriter, protocol: string): void {
+    if (!observe) return;
+    const clientGone = rw.closed && (rw instanceof UpgradeResponseWriter ? rw.statusCode !== 101 : !rw.res.writableFinished);
+    const status = clientGone ? STATUS_CLIENT_CLOSED_REQUEST : rw.statusCode;
+    const durationMs = performance.now() - req.start;
+    const length = req.headers['content-length'];
+    const requestBytes = length === undefined ? 0 : Number(length) || 0;
+    if (metrics !== undefined) {
+      metrics.recordRequest(recorder, req.routerName, req.serviceName, req.method, protocol, status, durationMs / 1000, requestBytes, rw.bytesWritten);
+    }
+    if (accessLog !== undefined) {
+      accessLog.log({
+        req, clientPort: req.raw.socket.remotePort ?? 0, status, startMs: Date.now() - durationMs, durationMs,
+        requestBytes, responseBytes: rw.bytesWritten,
+        responseHeaders: rw instanceof NodeResponseWriter ? rw.sentHeaders : undefined,
+        protocol: `HTTP/${req.raw.httpVersion}`, retryAttempts: (req.dataIfAny?.RetryAttempts as number | undefined) ?? 0,
+      });
+    }
+  }
+
+  function fail(req: IncomingGatewayRequest, rw: NodeResponseWriter | UpgradeResponseWriter, err: unknown, protocol: string): void {
+    if (!rw.headersSent && !rw.closed) {
+      let status = 500;
+      let body = statusText(500);
+      if (err instanceof MeshgateError && err.statusCode >= 400 && err.statusCode < 600) {
+        status = err.statusCode;
+        // Coded messages are written for clients; an internal error's message is not.
+        body = status === 500 ? statusText(500) : err.message;
+      }
+      if (status >= 500) logger.debug({ err, cause: (err as { cause?: unknown }).cause, entryPoint: name, router: req.routerName, service: req.serviceName }, `${status} ${body}`);
+      rw.writeHead(status, { 'content-type': 'text/plain; charset=utf-8', 'x-content-type-options': 'nosniff' });
+      rw.end(body);
+    } else {
+      logger.debug({ err, entryPoint: name }, 'handler failed after the response started; closing the connection');
+      if (rw instanceof NodeResponseWriter) rw.res.destroy();
+      else rw.socket.destroy();
+    }
+    finish(req, rw, protocol);
+  }
+
+  function onRequest(raw: IncomingMessage, res: ServerResponse): void {
+    const req = adapt(raw);
+    const rw = new NodeResponseWriter(res);
+    if (draining) rw.closeConnection = true;
+    const protocol = req.headers.accept === 'text/event-stream' ? 'sse' : 'http';
+    let timer: NodeJS.Timeout | undefined;
+    if (writeTimeout > 0) {
+      timer = setTimeout(() => { if (!res.writableFinished) res.destroy(); }, writeTimeout);
+      res.once('finish', () => clearTimeout(timer));
+    }
+    let done: Promise<void>;
+    try {
+      done = dispatch.handler(req, rw);
+    } catch (err) {
+      done = Promise.reject(err);
+    }
+    done.then(() => {
+      if (!rw.headersSent && !rw.closed) {
+        // A handler that resolved without answering: do not leave the client hanging.
+        rw.writeHead(500);
+        rw.end(statusText(500));
+      } else if (!res.writableEnded && !rw.closed) {
+        rw.end();
+      }
+      finish(req, rw, protocol);
+    }, (err: unknown) => fail(req, rw, err, protocol));
+  }
+
+  function onUpgrade(raw: IncomingMessage, socket: Duplex, head: Buffer): void {
+    const req = adapt(raw, head);
+    const rw = new UpgradeResponseWriter(socket);
+    socket.on('error', (err) => logger.debug({ err, entryPoint: name }, 'upgraded client socket error'));
+    let done: Promise<void>;
+    try {
+      done = dispatch.handler(req, rw);
+    } catch (err) {
+      done = Promise.reject(err);
+    }
+    done.then(() => {
+      if (!rw.headersSent) { rw.writeHead(500); rw.end(statusText(500)); }
+      finish(req, rw, 'websocket');
+    }, (err: unknown) => fail(req, rw, err, 'websocket'));
+  }
+
+  server.on('request', onRequest);
+  server.on('upgrade', onUpgrade);
+  server.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => {
+    if (!socket.writable || (socket as Socket).destroyed) {
+      socket.destroy();
+      return;
+    }
+    const code = err.code === 'HPE_HEADER_OVERFLOW' ? 431 : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : 400;
+    logger.debug({ entryPoint: name, code: err.code }, 'rejected malformed request');
+    const text = statusText(code);
+    socket.end(`HTTP/1.1 ${code} ${text}\r\nContent-Type: text/plain; charset=utf-8\r\nConnection: close\r\nContent-Length: ${text.length}\r\n\r\n${text}`);
+  });
+  if (metrics) {
+    server.on(secure ? 'secureConnection' : 'connection', (socket: Socket) => {
+      metrics.openConnection(name, 'TCP', 1);
+      socket.once('close', () => metrics.openConnection(name, 'TCP', -1));
+    });
+  }
+
+  const { host, port } = parseAddress(config.address);
+
+  return {
+    name,
+    server,
+    listen() {
+      return new Promise<AddressInfo>((resolve, reject) => {
+        server.once('error', reject);
+        server.listen({ host, port }, () => {
+          server.off('error', reject);
+          resolve(server.address() as AddressInfo);
+        });
+      });
+    },
+    address() {
+      return server.address() as AddressInfo;
+    },
+    close(graceMs = grace) {
+      draining = true;
+      return new Promise<void>((resolve) => {
+        const sweep = setInterval(() => server.closeIdleConnections(), 50);
+        const deadline = setTimeout(() => server.closeAllConnections(), graceMs);
+        server.close(() => {
+          clearInterval(sweep);
+          clearTimeout(deadline);
+          resolve();
+        });
+        server.closeIdleConnections();
+      });
+    },
+    setCertificates(certificates: CertificateFiles[]) {
+      sni.load(certificates);
+      if (secure && certificates.length > 0) (server as https.Server).setSecureContext(sni.defaultPair());
+    },
+  };
+}
+
+/** Certificates by the DNS names they carry (SANs, else CN); exact names first, then `*.` wildcards. */
+class SniCertificates {
+  private exact = new Map<string, SecureContext>();
+  private wildcard = new Map<string, SecureContext>();
+  private first: { cert: string; key: string } | undefined;
+  private firstContext: SecureContext | undefined;
+
+  load(files: CertificateFiles[]): void {
+    const exact = new Map<string, SecureContext>();
+    const wildcard = new Map<string, SecureContext>();
+    let first: { cert: string; key: string } | undefined;
+    let firstContext: SecureContext | undefined;
+    for (const f of files) {
+      const cert = readFileSync(f.certFile, 'utf8');
+      const key = readFileSync(f.keyFile, 'utf8');
+      const context = tls.createSecureContext({ cert, key });
+      if (first === undefined) {
+        first = { cert, key };
+        firstContext = context;
+      }
+      for (const dnsName of certificateNames(cert)) {
+        const lower = dnsName.toLowerCase();
+        if (lower.startsWith('*.')) { if (!wildcard.has(lower.slice(2))) wildcard.set(lower.slice(2), context); }
+        else if (!exact.has(lower)) exact.set(lower, context);
+      }
+    }
+    this.exact = exact;
+    this.wildcard = wildcard;
+    this.first = first;
+    this.firstContext = firstContext;
+  }
+
+  defaultPair(): { cert?: string; key?: string } {
+    return this.first ?? {};
+  }
+
+  readonly callback = (servername: string, cb: (err: Error | null, ctx?: SecureContext) => void): void => {
+    const name = servername.toLowerCase();
+    let ctx = this.exact.get(name);
+    if (ctx === undefined) {
+      const dot = name.indexOf('.');
+      if (dot !== -1) ctx = this.wildcard.get(name.slice(dot + 1));
+    }
+    cb(null, ctx ?? this.firstContext);
+  };
+}
+
+function certificateNames(pem: string): string[] {
+  const x509 = new X509Certificate(pem);
+  const names: string[] = [];
+  for (const part of (x509.subjectAltName ?? '').split(',')) {
+    const entry = part.trim();
+    if (entry.startsWith('DNS:')) names.push(entry.slice(4));
+  }
+  if (names.length === 0) {
+    const cn = /CN=([^\n,]+)/.exec(x509.subject);
+    if (cn) names.push(cn[1]!.trim());
+  }
+  return names;
+}
