@@ -1,0 +1,121 @@
+/**
+ * errors: when the service answers with a status in `status` ("500-599", "404"), the body is replaced by the
+ * error page that `service` returns for `query` ({status} and {url} substituted); the client still gets the
+ * original status, or its rewrite from statusRewrites (Traefik pkg/middlewares/customerrors).
+ */
+import { z } from 'zod';
+import type { GatewayRequest, Handler, ResponseHeaders, ResponseWriter } from '../http/types.ts';
+import { registerMiddleware } from './registry.ts';
+import { RecordingWriter, deriveRequest, emptyBody, inRanges, parseStatusRanges, setHeader, statusText, type StatusRanges } from './common.ts';
+
+export const errorsSchema = z
+  .object({
+    status: z.array(z.string()).min(1),
+    statusRewrites: z.record(z.string(), z.number().int()).optional(),
+    service: z.string(),
+    query: z.string().optional(),
+  })
+  .strict();
+
+/**
+ * Holds back the status line while it may be an error; an error status turns the writer into a sink that
+ * drops the upstream body, every other status streams through untouched.
+ */
+class CodeCatcher implements ResponseWriter {
+  private readonly inner: ResponseWriter;
+  private readonly ranges: StatusRanges;
+  headers: ResponseHeaders = {};
+  caught = 0;
+  private passed = false;
+
+  constructor(inner: ResponseWriter, ranges: StatusRanges) {
+    this.inner = inner;
+    this.ranges = ranges;
+  }
+  get headersSent(): boolean {
+    return this.passed ? this.inner.headersSent : this.caught !== 0;
+  }
+  get statusCode(): number {
+    return this.caught || this.inner.statusCode;
+  }
+  get closed(): boolean {
+    return this.inner.closed;
+  }
+  writeHead(statusCode: number, headers?: ResponseHeaders): void {
+    if (this.caught || this.passed) return;
+    if (headers) for (const [k, v] of Object.entries(headers)) setHeader(this.headers, k, v);
+    if (inRanges(this.ranges, statusCode)) {
+      this.caught = statusCode;
+      return;
+    }
+    this.passed = true;
+    for (const [k, v] of Object.entries(this.headers)) setHeader(this.inner.headers, k, v);
+    this.inner.writeHead(statusCode);
+  }
+  write(chunk: Buffer | string): boolean {
+    if (!this.caught && !this.passed) this.writeHead(200);
+    return this.caught ? true : this.inner.write(chunk);
+  }
+  end(chunk?: Buffer | string): void {
+    if (!this.caught && !this.passed) this.writeHead(200);
+    if (!this.caught) this.inner.end(chunk);
+  }
+  onDrain(listener: () => void): void {
+    if (this.caught) queueMicrotask(listener);
+    else this.inner.onDrain(listener);
+  }
+  flush(): void {
+    if (this.passed) this.inner.flush?.();
+  }
+}
+
+registerMiddleware('errors', {
+  schema: errorsSchema,
+  create(config, context) {
+    const ranges = parseStatusRanges(config.status);
+    const rewrites = new Map(Object.entries(config.statusRewrites ?? {}).flatMap(([from, to]) => parseStatusRanges([from], 'statusRewrites').map((r) => [r, to] as const)));
+    const query = config.query ?? '/';
+    const needsStatus = query.includes('{status}');
+    const needsUrl = query.includes('{url}');
+    let service: Handler | undefined;
+    // Resolved lazily: the error service may be built after this middleware.
+    const errorService = (): Handler => (service ??= context.resolveService(config.service));
+    const rewrite = (code: number): number => {
+      for (const [[from, to], target] of rewrites) if (code >= from && code <= to) return target;
+      return code;
+    };
+
+    const servePage = async (req: GatewayRequest, rw: ResponseWriter, code: number): Promise<void> => {
+      let url = query;
+      if (needsStatus) url = url.replaceAll('{status}', String(code));
+      if (needsUrl) url = url.replaceAll('{url}', encodeURIComponent(req.originalUrl));
+      const headers = { ...req.headers };
+      delete headers['content-length'];
+      delete headers['transfer-encoding'];
+      const pageReq = deriveRequest(req, { method: 'GET', url, headers, body: emptyBody(), bufferedBody: undefined });
+      const page = new RecordingWriter();
+      try {
+        await errorService()(pageReq, page);
+      } catch (err) {
+        context.logger.error({ err, middleware: context.name, service: config.service }, 'errors: error page service failed');
+      }
+      const status = rewrite(code);
+      if (!page.finished) {
+        rw.writeHead(status, { 'content-type': 'text/plain; charset=utf-8' });
+        rw.end(`${status} ${statusText(status)}`);
+        return;
+      }
+      delete page.headers['content-length'];
+      for (const [k, v] of Object.entries(page.headers)) setHeader(rw.headers, k, v);
+      const body = page.body();
+      rw.writeHead(status, { 'content-length': String(body.length) });
+      rw.end(body);
+    };
+
+    return (next) => async (req, rw) => {
+      const catcher = new CodeCatcher(rw, ranges);
+      await next(req, catcher);
+      if (catcher.caught) await servePage(req, rw, catcher.caught);
+    };
+  },
+});
