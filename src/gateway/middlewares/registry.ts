@@ -5,7 +5,7 @@
  */
 import type { ZodType } from 'zod';
 import type { Logger } from '../../lib/logger.ts';
-import type { Handler, Middleware } from '../http/types.ts';
+import type { GatewayRequest, Handler, Middleware } from '../http/types.ts';
 
 export interface MiddlewareBuildContext {
   /** Qualified name of the middleware being built, e.g. `auth@file`. */
@@ -19,6 +19,13 @@ export interface MiddlewareBuildContext {
   resolveService(name: string): Handler;
   /** Shared state that must outlive configuration reloads (rate-limit buckets, circuit state) keyed by name. */
   readonly state: Map<string, unknown>;
+  /** Optional observers the runtime wires to metrics (e.g. traefik_service_retries_total). */
+  readonly hooks?: MiddlewareHooks;
+}
+
+export interface MiddlewareHooks {
+  /** A retry middleware is about to send attempt `attempt` (2 for the first retry) of `req` (Traefik's Listener). */
+  retried?(req: GatewayRequest, attempt: number): void;
 }
 
 export interface MiddlewareKind<C = unknown> {

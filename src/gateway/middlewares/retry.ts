@@ -1,0 +1,167 @@
+/**
+ * retry: sends the request again, up to `attempts` times in all, with exponential backoff starting at
+ * initialInterval (the interval grows to twice the initial over the attempts, as Traefik computes it)
+ * (Traefik pkg/middlewares/retry).
+ *
+ * When a retry happens:
+ * - network errors: the proxy tells us, through `shouldRetry(req)`, that it is about to dial (true) and that it
+ *   has written the request upstream (false). An answer written while the flag is up (the proxy's 502) is
+ *   dropped and the request retried — for any method, as nothing reached the service. A handler that rejects
+ *   before anything was written counts the same way. disableRetryOnNetworkError turns this off.
+ * - `status` ranges: the answer is retried when its status is in a range, but only for idempotent methods
+ *   (not POST, PATCH, LOCK) unless retryNonIdempotentMethod; the body is buffered (maxRequestBodyBytes,
+ *   default 2 MiB, larger bodies get 413) so it can be replayed.
+ * Nothing is ever retried once a byte went to the client. `timeout` bounds the whole sequence.
+ */
+import { z } from 'zod';
+import type { GatewayRequest, ResponseHeaders, ResponseWriter } from '../http/types.ts';
+import { registerMiddleware } from './registry.ts';
+import { durationSchema, inRanges, parseStatusRanges, readBody, setHeader, writeError, type StatusRanges } from './common.ts';
+
+export const retrySchema = z
+  .object({
+    attempts: z.number().int().min(1, 'incorrect (or empty) value for attempt'),
+    initialInterval: durationSchema.optional(),
+    status: z.array(z.string()).optional(),
+    disableRetryOnNetworkError: z.boolean().optional(),
+    retryNonIdempotentMethod: z.boolean().optional(),
+    maxRequestBodyBytes: z.number().int().optional(),
+    timeout: durationSchema.optional(),
+  })
+  .strict()
+  .refine((c) => !(c.disableRetryOnNetworkError && (c.status ?? []).length === 0), {
+    message: 'retry middleware requires at least HTTP status codes or retry on TCP',
+    path: ['disableRetryOnNetworkError'],
+  });
+
+const DEFAULT_MAX_REQUEST_BODY_BYTES = 2 * 1024 * 1024;
+const SIGNAL_KEY = 'retry.shouldRetry';
+
+/** What the proxy calls around dialing; undefined when no retry middleware is in the chain. */
+export type ShouldRetry = (shouldRetry: boolean) => void;
+
+export function shouldRetry(req: GatewayRequest): ShouldRetry | undefined {
+  return req.data[SIGNAL_KEY] as ShouldRetry | undefined;
+}
+
+/** Keeps the attempt's answer back while it may still be retried; passes it through once it is final. */
+class RetryWriter implements ResponseWriter {
+  private readonly inner: ResponseWriter;
+  private readonly ranges: StatusRanges | undefined;
+  private readonly remaining: boolean;
+  private readonly deadline: number;
+  headers: ResponseHeaders = {};
+  retry = false;
+  written = false;
+
+  constructor(inner: ResponseWriter, ranges: StatusRanges | undefined, remaining: boolean, deadline: number) {
+    this.inner = inner;
+    this.ranges = ranges;
+    this.remaining = remaining;
+    this.deadline = deadline;
+  }
+  get headersSent(): boolean {
+    return this.written ? this.inner.headersSent : false;
+  }
+  get statusCode(): number {
+    return this.written ? this.inner.statusCode : 0;
+  }
+  get closed(): boolean {
+    return this.inner.closed;
+  }
+  setShouldRetry(value: boolean): void {
+    if (this.written) return;
+    this.retry = value && this.remaining && performance.now() < this.deadline;
+  }
+  writeHead(statusCode: number, headers?: ResponseHeaders): void {
+    if (this.retry || this.written) return;
+    if (headers) for (const [k, v] of Object.entries(headers)) setHeader(this.headers, k, v);
+    if (statusCode >= 100 && statusCode < 200 && statusCode !== 101) {
+      this.headers = {};
+      return;
+    }
+    if (this.ranges) {
+      this.retry = inRanges(this.ranges, statusCode) && this.remaining && performance.now() < this.deadline;
+      if (this.retry) return;
+    }
+    for (const [k, v] of Object.entries(this.headers)) setHeader(this.inner.headers, k, v);
+    this.written = true;
+    this.inner.writeHead(statusCode);
+  }
+  write(chunk: Buffer | string): boolean {
+    if (this.retry) return true;
+    if (!this.written) this.writeHead(200);
+    return this.retry ? true : this.inner.write(chunk);
+  }
+  end(chunk?: Buffer | string): void {
+    if (this.retry) return;
+    if (!this.written) this.writeHead(200);
+    if (!this.retry) this.inner.end(chunk);
+  }
+  onDrain(listener: () => void): void {
+    if (this.written) this.inner.onDrain(listener);
+    else queueMicrotask(listener);
+  }
+  flush(): void {
+    if (this.written) this.inner.flush?.();
+  }
+}
+
+registerMiddleware('retry', {
+  schema: retrySchema,
+  create(config, context) {
+    const attempts = config.attempts;
+    const ranges = config.status && config.status.length > 0 ? parseStatusRanges(config.status) : undefined;
+    const onNetwork = config.disableRetryOnNetworkError !== true;
+    const nonIdempotent = config.retryNonIdempotentMethod === true;
+    const maxBody = config.maxRequestBodyBytes ?? DEFAULT_MAX_REQUEST_BODY_BYTES;
+    const timeout = config.timeout ?? 0;
+    const initial = config.initialInterval ?? 0;
+    // cenkalti/backoff as Traefik configures it: multiplier so the interval doubles over the attempts,
+    // randomization ±50%.
+    const multiplier = attempts > 1 ? 2 ** (1 / (attempts - 1)) : 1;
+    const backoff = (retryIndex: number): number => {
+      if (initial <= 0) return 0;
+      const base = initial * multiplier ** retryIndex;
+      return base * (0.5 + Math.random());
+    };
+    const retried = context.hooks?.retried;
+
+    return (next) => {
+      if (attempts === 1) return next;
+      return async (req, rw) => {
+        const idempotent = req.method !== 'POST' && req.method !== 'PATCH' && req.method !== 'LOCK';
+        const statusRanges = ranges && (idempotent || nonIdempotent) ? ranges : undefined;
+        if (statusRanges && !req.bufferedBody) {
+          const { body, overflow } = await readBody(req, maxBody);
+          if (overflow) {
+            writeError(rw, 413, 'Request body too large');
+            return;
+          }
+          req.bufferedBody = body;
+        }
+        const start = performance.now();
+        const deadline = timeout > 0 ? start + timeout : Infinity;
+        for (let attempt = 1; ; attempt++) {
+          const remaining = attempt < attempts;
+          const writer = new RetryWriter(rw, statusRanges, remaining, deadline);
+          if (onNetwork) req.data[SIGNAL_KEY] = (value: boolean) => writer.setShouldRetry(value);
+          try {
+            await next(req, writer);
+          } catch (err) {
+            // A failure before anything reached the client counts as a network error.
+            if (writer.written || !onNetwork || !remaining || performance.now() >= deadline) throw err;
+            context.logger.debug({ err, middleware: context.name, attempt }, 'retry: attempt failed');
+            writer.retry = true;
+          } finally {
+            delete req.data[SIGNAL_KEY];
+          }
+          if (!writer.retry || rw.closed) return;
+          const wait = backoff(attempt - 1);
+          if (wait > 0) await new Promise((resolve) => setTimeout(resolve, Math.min(wait, Math.max(0, deadline - performance.now()))));
+          retried?.(req, attempt + 1);
+        }
+      };
+    };
+  },
+});
