@@ -13,3 +13,7 @@ import './ipAllowList.ts';
 import './rateLimit.ts';
 import './forwardAuth.ts';
 import './jwt.ts';
+import './chain.ts';
+import './circuitBreaker.ts';
+import './errors.ts';
+import './retry.ts';
