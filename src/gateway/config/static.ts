@@ -7,6 +7,7 @@
 import { z } from 'zod';
 import { dirname, resolve } from 'node:path';
 import { durationSchema } from '../services/schema.ts';
+import { accessLogSchema } from '../accesslog/schema.ts';
 import { ConfigErrors } from './errors.ts';
 import { formatZodError, readConfigFile } from './parse.ts';
 
@@ -130,38 +131,6 @@ const consulCatalogSchema = z
   })
   .strict();
 
-const headersFieldsSchema = z
-  .object({
-    defaultMode: z.enum(['keep', 'drop', 'redact']).default('drop'),
-    names: z.record(z.string(), z.enum(['keep', 'drop', 'redact'])).optional(),
-  })
-  .strict();
-
-const accessLogSchema = z
-  .object({
-    filePath: z.string().optional(),
-    format: z.enum(['common', 'json']).default('common'),
-    bufferingSize: z.number().int().min(0).default(0),
-    addInternals: z.boolean().optional(),
-    filters: z
-      .object({
-        statusCodes: z.array(z.string()).optional(),
-        retryAttempts: z.boolean().optional(),
-        minDuration: durationSchema.optional(),
-      })
-      .strict()
-      .optional(),
-    fields: z
-      .object({
-        defaultMode: z.enum(['keep', 'drop', 'redact']).default('keep'),
-        names: z.record(z.string(), z.enum(['keep', 'drop', 'redact'])).optional(),
-        headers: headersFieldsSchema.optional(),
-      })
-      .strict()
-      .optional(),
-  })
-  .strict();
-
 export const staticConfigSchema = z
   .object({
     global: z.object({ checkNewVersion: z.boolean().optional(), sendAnonymousUsage: z.boolean().optional() }).strict().optional(),
@@ -248,7 +217,7 @@ type ParsedStatic = z.infer<typeof staticConfigSchema>;
 export type EntryPointConfig = z.infer<typeof entryPointSchema> & { name: string };
 export type ConsulCatalogConfig = z.infer<typeof consulCatalogSchema>;
 export type FileProviderConfig = z.infer<typeof fileProviderSchema>;
-export type AccessLogConfig = z.infer<typeof accessLogSchema>;
+export type { AccessLogConfig } from '../accesslog/schema.ts';
 export type PrometheusConfig = NonNullable<NonNullable<ParsedStatic['metrics']>['prometheus']>;
 export type ApiConfig = NonNullable<ParsedStatic['api']>;
 export type PingConfig = NonNullable<ParsedStatic['ping']>;

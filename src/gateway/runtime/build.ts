@@ -12,33 +12,11 @@ import { providerOf, qualifyName } from '../config/merge.ts';
 import type { StaticConfig } from '../config/static.ts';
 import type { Handler, Middleware } from '../http/types.ts';
 import type { MiddlewareBuildContext } from '../middlewares/registry.ts';
-import { serviceSchema, serversTransportSchema, type ServiceConfig, type ServersTransportConfig } from '../services/schema.ts';
+import { serviceSchema } from '../services/schema.ts';
+import { buildServiceHandler, type BuiltService, type HealthRegistry, type TransportRegistry } from '../services/index.ts';
+import type { GatewayMetrics } from '../metrics/metrics.ts';
 import { addError, STATUS_ENABLED, type MiddlewareInfo, type RouterInfo, type RuntimeInfo, type ServiceInfo } from './info.ts';
 import { internalConfiguration, INTERNAL_PROVIDER } from './internal.ts';
-
-export interface BuiltService {
-  readonly handler: Handler;
-  /** Server health by URL (`UP` / `DOWN`) for the dashboard API. */
-  serverStatus?(): Record<string, string> | undefined;
-  /** Stops health checks and closes upstream pools; called once no request can reach the service any more. */
-  close?(): void | Promise<void>;
-}
-
-export interface ServiceBuildContext {
-  /** Qualified name (`whoami@file`). */
-  readonly name: string;
-  readonly provider: string;
-  readonly logger: Logger;
-  /** Handler of another service by (possibly unqualified) name — weighted, mirroring, failover children. */
-  resolveService(name: string): Handler;
-  /** Health status of a child service (for weighted/failover `healthCheck: {}` propagation), when it reports one. */
-  resolveServiceStatus(name: string): (() => Record<string, string> | undefined) | undefined;
-  /** The parsed servers transport by (possibly unqualified) name; undefined name → the default transport. */
-  serversTransport(name: string | undefined): ServersTransportConfig | undefined;
-}
-
-/** The data plane's service builder, adapted (see dataplane.ts). */
-export type ServiceFactory = (config: ServiceConfig, context: ServiceBuildContext) => BuiltService;
 
 /** What the router needs to dispatch a match: names for the access log and metrics, and the built chain. */
 export interface RouteTarget {
@@ -60,7 +38,11 @@ export interface BuildDependencies {
   readonly staticConfig: StaticConfig;
   readonly logger: Logger;
   readonly compileRoutes: CompileRoutes;
-  readonly buildService: ServiceFactory;
+  /** Upstream pools per servers transport; updated by the runtime before each build, shared across builds. */
+  readonly transports: TransportRegistry;
+  /** Per-server health that outlives a configuration. */
+  readonly healthRegistry: HealthRegistry;
+  readonly metrics?: GatewayMetrics;
   /** Internal services by qualified name (`api@internal`, …); built per configuration since the API shows it. */
   internalServices(info: RuntimeInfo): Map<string, Handler>;
   /** State middlewares keep across reloads (rate-limit buckets, circuit state). */
@@ -152,13 +134,6 @@ export function buildConfiguration(merged: DynamicConfig, deps: BuildDependencie
   const internalHandlers = deps.internalServices(info);
   for (const name of internalHandlers.keys()) info.services.set(name, { config: {}, status: STATUS_ENABLED, usedBy: [] });
 
-  // ---- servers transports (parsed once; a bad one only fails the services that use it)
-  const transports = new Map<string, ServersTransportConfig | Error>();
-  for (const [name, raw] of Object.entries(config.http.serversTransports)) {
-    const r = serversTransportSchema.safeParse(raw);
-    transports.set(name, r.success ? r.data : new Error(`serversTransport "${name}": ${r.error.issues[0]?.message ?? 'invalid'}`));
-  }
-
   // ---- services: built on demand from routers, memoised, cycles detected
   const services = new Map<string, ServiceEntry>();
   const serviceErrors = new Map<string, Error>();
@@ -174,7 +149,7 @@ export function buildConfiguration(merged: DynamicConfig, deps: BuildDependencie
     const provider = providerOf(name);
     const parts: unknown[] = [raw];
     const lb = raw?.loadBalancer as { serversTransport?: string } | undefined;
-    if (lb) parts.push(config.http.serversTransports[qualifyName(lb.serversTransport ?? 'default', provider)] ?? null);
+    if (lb) parts.push(lb.serversTransport ? config.http.serversTransports[qualifyName(lb.serversTransport, provider)] ?? null : null);
     const children: string[] = [];
     const w = raw?.weighted as { services?: Array<{ name: string }> } | undefined;
     if (w?.services) children.push(...w.services.map((s) => s.name));
@@ -214,30 +189,26 @@ export function buildConfiguration(merged: DynamicConfig, deps: BuildDependencie
         const parsed = serviceSchema.safeParse(raw);
         if (!parsed.success) fail(`service "${name}": ${parsed.error.issues[0]?.message ?? 'invalid'}`);
         const provider = providerOf(name);
-        const built = deps.buildService(parsed.data, {
-          name,
-          provider,
-          logger: logger.child({ service: name }),
+        const config = parsed.data;
+        // Transport references resolve within the service's provider, like every other reference.
+        if (config.loadBalancer?.serversTransport) config.loadBalancer.serversTransport = qualifyName(config.loadBalancer.serversTransport, provider);
+        const built = buildServiceHandler(name, config, {
           resolveService: (child) => {
-            const got = getService(qualifyName(child, provider));
+            const q = qualifyName(child, provider);
+            const got = getService(q);
+            info.services.get(q)?.usedBy.push(name);
             return typeof got === 'function' ? got : got.handler;
           },
-          resolveServiceStatus: (child) => {
-            const got = getService(qualifyName(child, provider));
-            return typeof got === 'function' ? undefined : got.built.serverStatus?.bind(got.built);
-          },
-          serversTransport: (transportName) => {
-            if (transportName === undefined) return undefined;
-            const t = transports.get(qualifyName(transportName, provider));
-            if (t === undefined) fail(`serversTransport "${qualifyName(transportName, provider)}" does not exist`);
-            if (t instanceof Error) throw t;
-            return t;
-          },
+          transports: deps.transports,
+          healthRegistry: deps.healthRegistry,
+          ...(deps.metrics ? { metrics: deps.metrics } : {}),
+          logger: logger.child({ service: name }),
         });
         const handler = deps.wrapService ? deps.wrapService(name, built.handler) : built.handler;
         entry = { key, built, handler };
       }
-      if (entry.built.serverStatus) serviceInfo.serverStatus = entry.built.serverStatus.bind(entry.built);
+      const built = entry.built;
+      serviceInfo.serverStatus = () => built.status().serverStatus;
       services.set(name, entry);
       return entry;
     } catch (err) {

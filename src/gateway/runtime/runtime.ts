@@ -10,6 +10,7 @@ import { emptyDynamicConfig } from '../config/dynamic.ts';
 import type { GatewayRequest, Handler, ResponseWriter } from '../http/types.ts';
 import { buildConfiguration, retiredServices, type BuildDependencies, type BuiltConfiguration, type RouteMatcher, type RouteTarget } from './build.ts';
 import { notFoundHandler } from './internal.ts';
+import { DEFAULT_TRANSPORT } from '../services/index.ts';
 
 type MatchInput = Parameters<RouteMatcher<RouteTarget>['match']>[1];
 
@@ -79,6 +80,7 @@ export class GatewayRuntime {
     const previous = this.#current;
     let built: BuiltConfiguration;
     try {
+      this.#options.transports.update(transportConfigs(config, this.#options));
       built = buildConfiguration(config, this.#options, previous.built);
     } catch (err) {
       this.#logger.error({ err }, 'configuration could not be built; the previous one keeps serving');
@@ -88,6 +90,12 @@ export class GatewayRuntime {
     const next = new ServingBuild(built, ++this.#generation);
     this.#current = next;
     this.#retire(previous, next);
+    this.#options.healthRegistry.retainOnly(built.services.keys());
+    if (this.#options.metrics) {
+      const active: Array<[string, string]> = [];
+      for (const [name, service] of built.services) for (const url of Object.keys(service.built.status().serverStatus)) active.push([name, url]);
+      this.#options.metrics.retainServers(active);
+    }
     this.#options.onReload?.(true, next.generation);
     return true;
   }
@@ -150,7 +158,7 @@ export class GatewayRuntime {
     const closing = drained
       .then(() => Promise.all(toClose.map(async (service) => {
         try {
-          await service.close?.();
+          await service.close();
         } catch (err) {
           this.#logger.error({ err }, 'closing a retired service failed');
         }
@@ -163,3 +171,11 @@ export class GatewayRuntime {
 }
 
 const EMPTY_HEADERS = {};
+
+/** The registry's transports: the configuration's own (qualified) and Traefik's default from the static block. */
+function transportConfigs(config: DynamicConfig, options: GatewayRuntimeOptions): Record<string, unknown> {
+  const out: Record<string, unknown> = { ...config.http.serversTransports };
+  const fallback = options.staticConfig.raw.serversTransport;
+  if (fallback && typeof fallback === 'object') out[DEFAULT_TRANSPORT] = fallback;
+  return out;
+}

@@ -1,0 +1,251 @@
+/**
+ * `meshgate gateway --config FILE [--workers N]`: Traefik's role as one process tree. The primary validates the
+ * static configuration (a bad file never starts), runs the providers and the last-good store, and either serves
+ * in-process (`workers: 1`) or forks node:cluster workers that share the listening sockets and receive every new
+ * configuration over IPC. SIGHUP re-reads the providers; SIGTERM/SIGINT drain gracefully; a crashed worker is
+ * replaced and gets the current configuration at once.
+ */
+import cluster, { type Worker } from 'node:cluster';
+import { availableParallelism } from 'node:os';
+import { createLogger, type Logger } from '../lib/logger.ts';
+import type { DynamicConfig } from './config/dynamic.ts';
+import { loadStaticConfig, type StaticConfig } from './config/static.ts';
+import { createProviders, ProviderAggregator } from './providers/index.ts';
+import { ClusterMetrics, GatewayMetrics } from './metrics/metrics.ts';
+import { LastGoodStore, lastGoodPathFor } from './runtime/last-good.ts';
+import { overviewProviderName, startGateway, type Gateway } from './runtime/gateway.ts';
+import { WORKER_ENV, type PrimaryMessage, type WorkerMessage, type WorkerSettings } from './runtime/ipc.ts';
+
+export interface RunGatewayOptions {
+  /** Static configuration file (YAML or TOML). Without one, Traefik's defaults and `overrides` only. */
+  configFile?: string;
+  /** Worker processes; default one per core. `1` serves in this process (no IPC hop). */
+  workers?: number;
+  /** CLI flags in Traefik's dotted form: `{ 'entryPoints.web.address': ':8081', 'api.insecure': true }`. */
+  overrides?: Record<string, string | number | boolean | string[]>;
+  /** Where the last good dynamic configuration is kept. Default `<configFile>.last-good.json`; `false` disables. */
+  lastGoodFile?: string | false;
+  /** Install SIGHUP (reload) and SIGTERM/SIGINT (graceful stop) handlers. Default true. */
+  handleSignals?: boolean;
+  /** Longest a replaced configuration waits for its in-flight requests (default 30s). */
+  drainTimeoutMs?: number;
+  logger?: Logger;
+}
+
+export interface GatewayHandle {
+  /** Graceful stop: stop providers, drain and close entry points (workers too), flush the last good file. */
+  close(): Promise<void>;
+  /** Re-read every provider now (what SIGHUP does). */
+  reload(): void;
+  /** Bound entry point addresses (after port 0 resolved); in cluster mode, as reported by the first worker. */
+  addresses(): Record<string, { address: string; port: number }>;
+  readonly staticConfig: StaticConfig;
+}
+
+function loggerFor(staticConfig: StaticConfig, given: Logger | undefined): Logger {
+  if (given) return given;
+  return createLogger({ name: 'gateway', ...(staticConfig.log?.level ? { level: staticConfig.log.level === 'panic' ? 'fatal' : staticConfig.log.level } : {}) });
+}
+
+function metricsFor(staticConfig: StaticConfig): GatewayMetrics | undefined {
+  const prom = staticConfig.metrics?.prometheus;
+  if (!prom) return undefined;
+  return new GatewayMetrics({
+    buckets: prom.buckets,
+    addEntryPointsLabels: prom.addEntryPointsLabels,
+    addRoutersLabels: prom.addRoutersLabels,
+    addServicesLabels: prom.addServicesLabels,
+  });
+}
+
+/** The control plane shared by both modes: providers → aggregator → (persist, deliver). */
+async function startControlPlane(staticConfig: StaticConfig, options: RunGatewayOptions, logger: Logger, deliver: (config: DynamicConfig) => void) {
+  const lastGoodPath = options.lastGoodFile === false ? undefined : (options.lastGoodFile ?? (staticConfig.file ? lastGoodPathFor(staticConfig.file) : undefined));
+  const store = lastGoodPath ? new LastGoodStore(lastGoodPath, logger) : undefined;
+  const aggregator = new ProviderAggregator({
+    throttleMs: staticConfig.providers.providersThrottleDuration,
+    logger,
+    onConfiguration: (merged, byProvider) => {
+      deliver(merged);
+      void store?.save(byProvider);
+    },
+  });
+  // Cold start: the last good configuration serves before any provider reports (static stability).
+  const seed = await store?.load();
+  if (seed) {
+    logger.info({ path: store!.path, providers: Object.keys(seed) }, 'serving the last good configuration until providers report');
+    aggregator.seed(seed);
+  }
+  const providers = createProviders({ staticConfig, logger });
+  // Providers start in the background: no request waits on a provider.
+  const started = aggregator.start(providers);
+  return {
+    aggregator,
+    started,
+    async stop() {
+      aggregator.stop();
+      await started;
+      await store?.save(aggregator.snapshot());
+    },
+  };
+}
+
+function providerNames(staticConfig: StaticConfig): string[] {
+  return Object.keys(staticConfig.providers).filter((k) => k !== 'providersThrottleDuration' && (staticConfig.providers as Record<string, unknown>)[k] !== undefined).map(overviewProviderName);
+}
+
+function installSignals(handle: GatewayHandle, logger: Logger): () => void {
+  const onHup = () => {
+    logger.info('SIGHUP: reloading providers');
+    handle.reload();
+  };
+  const onTerm = (signal: string) => {
+    logger.info({ signal }, 'stopping gracefully');
+    handle.close().then(
+      () => process.exit(0),
+      (err) => {
+        logger.error({ err }, 'graceful stop failed');
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGHUP', onHup);
+  process.once('SIGTERM', onTerm);
+  process.once('SIGINT', onTerm);
+  return () => {
+    process.off('SIGHUP', onHup);
+    process.off('SIGTERM', onTerm);
+    process.off('SIGINT', onTerm);
+  };
+}
+
+export async function runGateway(options: RunGatewayOptions = {}): Promise<GatewayHandle> {
+  const staticConfig = await loadStaticConfig(options.configFile, options.overrides);
+  const logger = loggerFor(staticConfig, options.logger);
+  const workers = options.workers ?? availableParallelism();
+  const handle = workers <= 1 ? await runInProcess(staticConfig, options, logger) : await runCluster(staticConfig, options, logger, workers);
+  if (options.handleSignals !== false) {
+    const uninstall = installSignals(handle, logger);
+    const close = handle.close;
+    handle.close = () => {
+      uninstall();
+      return close();
+    };
+  }
+  return handle;
+}
+
+async function runInProcess(staticConfig: StaticConfig, options: RunGatewayOptions, logger: Logger): Promise<GatewayHandle> {
+  const metrics = metricsFor(staticConfig);
+  const gateway: Gateway = await startGateway({
+    staticConfig,
+    logger,
+    providers: providerNames(staticConfig),
+    ...(metrics ? { metrics, metricsText: async () => ({ contentType: metrics.contentType, text: await metrics.metricsText() }) } : {}),
+    ...(options.drainTimeoutMs !== undefined ? { drainTimeoutMs: options.drainTimeoutMs } : {}),
+  });
+  const control = await startControlPlane(staticConfig, options, logger, (config) => gateway.apply(config));
+  logger.info({ entryPoints: gateway.entryPoints.addresses() }, 'gateway started');
+  let closing: Promise<void> | undefined;
+  return {
+    staticConfig,
+    reload: () => control.aggregator.reload(),
+    addresses: () => gateway.entryPoints.addresses(),
+    close() {
+      closing ??= (async () => {
+        await control.stop();
+        await gateway.close();
+      })();
+      return closing;
+    },
+  };
+}
+
+function workerEntry(): string {
+  // Type stripping runs the .ts sources; the build emits .js beside them.
+  const ext = import.meta.url.endsWith('.ts') ? '.ts' : '.js';
+  return new URL(`./runtime/worker${ext}`, import.meta.url).pathname;
+}
+
+async function runCluster(staticConfig: StaticConfig, options: RunGatewayOptions, logger: Logger, count: number): Promise<GatewayHandle> {
+  const settings: WorkerSettings = {
+    ...(staticConfig.file ? { configFile: staticConfig.file } : {}),
+    ...(options.overrides ? { overrides: options.overrides } : {}),
+    ...(options.drainTimeoutMs !== undefined ? { drainTimeoutMs: options.drainTimeoutMs } : {}),
+    providers: providerNames(staticConfig),
+  };
+  cluster.setupPrimary({ exec: workerEntry(), args: [], silent: false });
+  const clusterMetrics = staticConfig.metrics?.prometheus ? new ClusterMetrics() : undefined;
+  const workers = new Set<Worker>();
+  let latest: DynamicConfig | undefined;
+  let addresses: Record<string, { address: string; port: number }> = {};
+  let stopping = false;
+  let firstReady: () => void;
+  const ready = new Promise<void>((resolve) => (firstReady = resolve));
+  let failedStart: (err: Error) => void;
+  const startFailure = new Promise<never>((_, reject) => (failedStart = reject));
+
+  const send = (worker: Worker, message: PrimaryMessage) => {
+    if (worker.isConnected()) worker.send(message);
+  };
+
+  const fork = () => {
+    const worker = cluster.fork({ [WORKER_ENV]: JSON.stringify(settings) });
+    workers.add(worker);
+    worker.on('message', (message: WorkerMessage) => {
+      if (message?.type === 'meshgate:ready') {
+        addresses = message.addresses;
+        if (latest) send(worker, { type: 'meshgate:config', config: latest });
+        firstReady();
+      } else if (message?.type === 'meshgate:failed') {
+        failedStart(new Error(message.message));
+      } else if (message?.type === 'meshgate:metrics' && clusterMetrics) {
+        clusterMetrics.metricsText().then(
+          (text) => send(worker, { type: 'meshgate:metrics-reply', id: message.id, contentType: clusterMetrics.contentType, text }),
+          (err: Error) => send(worker, { type: 'meshgate:metrics-reply', id: message.id, contentType: 'text/plain', text: '', error: err.message }),
+        );
+      }
+    });
+    worker.on('exit', (code, signal) => {
+      workers.delete(worker);
+      if (!stopping) {
+        logger.error({ pid: worker.process.pid, code, signal }, 'gateway worker exited; starting a new one');
+        setTimeout(fork, 250).unref();
+      }
+    });
+  };
+  for (let i = 0; i < count; i++) fork();
+  try {
+    await Promise.race([ready, startFailure]);
+  } catch (err) {
+    stopping = true;
+    for (const worker of workers) worker.kill();
+    throw err;
+  }
+
+  const control = await startControlPlane(staticConfig, options, logger, (config) => {
+    latest = config;
+    for (const worker of workers) send(worker, { type: 'meshgate:config', config });
+  });
+  logger.info({ workers: count, entryPoints: addresses }, 'gateway started');
+  let closing: Promise<void> | undefined;
+  return {
+    staticConfig,
+    reload: () => control.aggregator.reload(),
+    addresses: () => addresses,
+    close() {
+      closing ??= (async () => {
+        stopping = true;
+        await control.stop();
+        await Promise.all([...workers].map((worker) => new Promise<void>((resolve) => {
+          if (worker.isDead()) return resolve();
+          worker.once('exit', () => resolve());
+          send(worker, { type: 'meshgate:shutdown' });
+          // A worker that does not finish draining in time is stopped anyway.
+          setTimeout(() => worker.kill('SIGKILL'), (options.drainTimeoutMs ?? 30_000) + 5_000).unref();
+        })));
+      })();
+      return closing;
+    },
+  };
+}

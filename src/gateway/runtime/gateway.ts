@@ -1,0 +1,97 @@
+/**
+ * One serving gateway process: the runtime (built configurations, dispatch), the internal services it offers
+ * (`api@internal`, `dashboard@internal`, `ping@internal`, `prometheus@internal`, `noop@internal`) and the entry
+ * points that call it. Whether configurations come from providers in this process or from the cluster primary over
+ * IPC is the caller's business (main.ts, worker.ts); this only applies them.
+ */
+import type { Logger } from '../../lib/logger.ts';
+import type { DynamicConfig } from '../config/dynamic.ts';
+import type { StaticConfig } from '../config/static.ts';
+import type { Handler } from '../http/types.ts';
+import { compileRoutes } from '../rules/index.ts';
+import { HealthRegistry, TransportRegistry } from '../services/index.ts';
+import type { GatewayMetrics } from '../metrics/metrics.ts';
+import { createApiHandler } from '../api/handler.ts';
+import type { CompileRoutes } from './build.ts';
+import { GatewayRuntime } from './runtime.ts';
+import { dashboardHandler, internalServiceNames, noopHandler, pingHandler, respond } from './internal.ts';
+import { openEntryPoints, type OpenEntryPoints } from './entrypoints.ts';
+
+export interface GatewayOptions {
+  readonly staticConfig: StaticConfig;
+  readonly logger: Logger;
+  /** Present when `metrics.prometheus` is configured. */
+  readonly metrics?: GatewayMetrics;
+  /** The Prometheus exposition `/metrics` serves (this process's, or the cluster's when aggregated). */
+  readonly metricsText?: () => Promise<{ contentType: string; text: string }>;
+  /** Provider names for `/api/overview` (`File`, `ConsulCatalog`). */
+  readonly providers: string[];
+  readonly drainTimeoutMs?: number;
+}
+
+export interface Gateway {
+  readonly runtime: GatewayRuntime;
+  readonly entryPoints: OpenEntryPoints;
+  apply(config: DynamicConfig): boolean;
+  /** Graceful stop: ping answers its terminating status, listeners close, in-flight requests finish, pools close. */
+  close(): Promise<void>;
+}
+
+/** Traefik's provider names as the overview lists them. */
+export function overviewProviderName(key: string): string {
+  return key === 'consulCatalog' ? 'ConsulCatalog' : key.charAt(0).toUpperCase() + key.slice(1);
+}
+
+export async function startGateway(options: GatewayOptions): Promise<Gateway> {
+  const { staticConfig, logger, metrics } = options;
+  let terminating = false;
+  const enabled = new Set(internalServiceNames(staticConfig));
+  const prometheus: Handler = async (_req, rw) => {
+    if (!options.metricsText) return respond(rw, 404, 'text/plain; charset=utf-8', '404 page not found\n');
+    const { contentType, text } = await options.metricsText();
+    return respond(rw, 200, contentType, text);
+  };
+  const ping = pingHandler(staticConfig.ping?.terminatingStatusCode ?? 503, () => terminating);
+  const dashboard = dashboardHandler(staticConfig.api?.basePath ?? '/');
+  const transports = new TransportRegistry();
+  const runtime = new GatewayRuntime({
+    staticConfig,
+    logger,
+    compileRoutes: compileRoutes as CompileRoutes,
+    transports,
+    healthRegistry: new HealthRegistry(),
+    ...(metrics ? { metrics } : {}),
+    middlewareState: new Map(),
+    ...(options.drainTimeoutMs !== undefined ? { drainTimeoutMs: options.drainTimeoutMs } : {}),
+    internalServices: (info) => {
+      const handlers = new Map<string, Handler>();
+      handlers.set('noop@internal', noopHandler);
+      if (enabled.has('api@internal')) handlers.set('api@internal', createApiHandler({ staticConfig, info, providers: options.providers }));
+      if (enabled.has('dashboard@internal')) handlers.set('dashboard@internal', dashboard);
+      if (enabled.has('ping@internal')) handlers.set('ping@internal', ping);
+      if (enabled.has('prometheus@internal')) handlers.set('prometheus@internal', prometheus);
+      return handlers;
+    },
+    onReload: (success) => metrics?.recordConfigReload(success),
+  });
+  const entryPoints = await openEntryPoints({ staticConfig, logger, dispatch: runtime.dispatch, ...(metrics ? { metrics } : {}) });
+  let closing: Promise<void> | undefined;
+  return {
+    runtime,
+    entryPoints,
+    apply(config) {
+      const ok = runtime.apply(config);
+      if (ok) entryPoints.setCertificates(runtime.current.config.tls);
+      return ok;
+    },
+    close() {
+      closing ??= (async () => {
+        terminating = true;
+        await entryPoints.close();
+        await runtime.close();
+        await transports.close();
+      })();
+      return closing;
+    },
+  };
+}

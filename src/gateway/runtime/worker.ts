@@ -1,0 +1,73 @@
+/**
+ * A gateway cluster worker: loads the same static configuration as the primary, opens the entry points (node:cluster
+ * shares the listening sockets), applies each configuration the primary sends, answers `/metrics` with the
+ * cluster-wide aggregation the primary computes, and drains on `meshgate:shutdown` or SIGTERM.
+ */
+import { createLogger } from '../../lib/logger.ts';
+import { loadStaticConfig } from '../config/static.ts';
+import { GatewayMetrics } from '../metrics/metrics.ts';
+import { startGateway } from './gateway.ts';
+import { WORKER_ENV, type PrimaryMessage, type WorkerMessage, type WorkerSettings } from './ipc.ts';
+
+const settings = JSON.parse(process.env[WORKER_ENV] ?? '{}') as WorkerSettings;
+const send = (message: WorkerMessage) => process.send?.(message);
+
+async function main(): Promise<void> {
+  const staticConfig = await loadStaticConfig(settings.configFile, settings.overrides);
+  const logger = createLogger({ name: 'gateway', ...(staticConfig.log?.level ? { level: staticConfig.log.level === 'panic' ? 'fatal' : staticConfig.log.level } : {}) }).child({ worker: process.pid });
+  const prom = staticConfig.metrics?.prometheus;
+  const metrics = prom
+    ? new GatewayMetrics({ buckets: prom.buckets, addEntryPointsLabels: prom.addEntryPointsLabels, addRoutersLabels: prom.addRoutersLabels, addServicesLabels: prom.addServicesLabels })
+    : undefined;
+  metrics?.enableClusterWorker();
+  const pending = new Map<number, (reply: { contentType: string; text: string; error?: string }) => void>();
+  let nextId = 1;
+  const gateway = await startGateway({
+    staticConfig,
+    logger,
+    providers: settings.providers,
+    ...(settings.drainTimeoutMs !== undefined ? { drainTimeoutMs: settings.drainTimeoutMs } : {}),
+    ...(metrics
+      ? {
+          metrics,
+          // The primary aggregates every worker's registry (counters summed), so /metrics is cluster-wide.
+          metricsText: () => new Promise((resolve, reject) => {
+            const id = nextId++;
+            pending.set(id, (reply) => (reply.error ? reject(new Error(reply.error)) : resolve(reply)));
+            send({ type: 'meshgate:metrics', id });
+          }),
+        }
+      : {}),
+  });
+  let stopping = false;
+  const stop = () => {
+    if (stopping) return;
+    stopping = true;
+    gateway.close().then(
+      () => process.exit(0),
+      (err) => {
+        logger.error({ err }, 'worker stop failed');
+        process.exit(1);
+      },
+    );
+  };
+  process.on('message', (message: PrimaryMessage) => {
+    if (message?.type === 'meshgate:config') gateway.apply(message.config);
+    else if (message?.type === 'meshgate:shutdown') stop();
+    else if (message?.type === 'meshgate:metrics-reply') {
+      pending.get(message.id)?.(message);
+      pending.delete(message.id);
+    }
+  });
+  // A signal to the whole process group (systemd, a terminal's Ctrl-C) reaches workers too: drain, do not die.
+  process.on('SIGTERM', stop);
+  process.on('SIGINT', stop);
+  process.on('SIGHUP', () => {});
+  send({ type: 'meshgate:ready', addresses: gateway.entryPoints.addresses() });
+}
+
+main().catch((err: Error) => {
+  send({ type: 'meshgate:failed', message: err.message });
+  process.exitCode = 1;
+  setTimeout(() => process.exit(1), 100);
+});
