@@ -109,6 +109,18 @@ export function appendHeader(headers: ResponseHeaders, name: string, value: stri
   else setHeader(headers, name, Array.isArray(current) ? [...current, value] : [current, value]);
 }
 
+/**
+ * Merges headers an inner handler passes to writeHead into the ones already set on the writer, the way the
+ * data plane's NodeResponseWriter does: what a middleware set first wins, Set-Cookie accumulates.
+ */
+export function mergeInto(preset: ResponseHeaders, upstream: ResponseHeaders): void {
+  for (const [name, value] of Object.entries(upstream)) {
+    const key = findHeaderKey(preset, name);
+    if (key === undefined) preset[name.toLowerCase()] = value;
+    else if (name.toLowerCase() === 'set-cookie') preset[key] = ([] as string[]).concat(value, preset[key]!);
+  }
+}
+
 /** First value of a request header. */
 export function requestHeader(req: GatewayRequest, name: string): string | undefined {
   const value = req.headers[name];
@@ -398,7 +410,7 @@ export class HeaderHookWriter<T = undefined> implements ResponseWriter {
   writeHead(statusCode: number, headers?: ResponseHeaders): void {
     if (!this.hooked) {
       this.hooked = true;
-      if (headers) for (const [k, v] of Object.entries(headers)) setHeader(this.inner.headers, k, v);
+      if (headers) mergeInto(this.inner.headers, headers);
       this.hook(statusCode, this.inner.headers, this.context);
       this.inner.writeHead(statusCode);
       return;

@@ -1,69 +1,17 @@
 /**
  * Test harness for middleware kinds: builds a kind through the registry (schema first, as the runtime does),
- * serves a chain on 127.0.0.1 port 0 behind a minimal IncomingMessage/ServerResponse adapter, and ends in a
+ * serves a chain on 127.0.0.1 port 0 behind the data plane's request adapter and NodeResponseWriter (loopback
+ * trusted for X-Forwarded-*, as behind a local proxy), and ends in a
  * terminal handler that echoes the request as JSON. Only tests import this file.
  */
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { silentLogger } from '../../lib/logger.ts';
-import type { GatewayRequest, Handler, Middleware, ResponseHeaders, ResponseWriter } from '../http/types.ts';
+import type { Handler, Middleware } from '../http/types.ts';
+import { NodeResponseWriter, createRequestAdapter } from '../http/response-writer.ts';
+import { createIpMatcher } from '../http/ip.ts';
 import { getMiddlewareKind, type MiddlewareBuildContext } from './registry.ts';
-import { readBody, setHeader } from './common.ts';
-
-export class NodeResponseWriter implements ResponseWriter {
-  private readonly res: ServerResponse;
-  headers: ResponseHeaders = {};
-  statusCode = 0;
-  constructor(res: ServerResponse) {
-    this.res = res;
-  }
-  get headersSent(): boolean {
-    return this.res.headersSent;
-  }
-  get closed(): boolean {
-    return this.res.destroyed || this.res.writableEnded;
-  }
-  writeHead(statusCode: number, headers?: ResponseHeaders): void {
-    if (this.res.headersSent) return;
-    if (headers) for (const [k, v] of Object.entries(headers)) setHeader(this.headers, k, v);
-    this.statusCode = statusCode;
-    this.res.writeHead(statusCode, this.headers);
-  }
-  write(chunk: Buffer | string): boolean {
-    if (!this.res.headersSent) this.writeHead(200);
-    return this.res.write(chunk);
-  }
-  end(chunk?: Buffer | string): void {
-    if (!this.res.headersSent) this.writeHead(200);
-    this.res.end(chunk);
-  }
-  onDrain(listener: () => void): void {
-    this.res.once('drain', listener);
-  }
-  flush(): void {
-    this.res.flushHeaders();
-  }
-}
-
-export function toGatewayRequest(req: IncomingMessage, entryPoint = 'web'): GatewayRequest {
-  const hostHeader = req.headers.host ?? '';
-  const host = (hostHeader.startsWith('[') ? hostHeader.slice(0, hostHeader.indexOf(']') + 1) : hostHeader.split(':')[0]!).toLowerCase();
-  const remote = req.socket.remoteAddress ?? '';
-  return {
-    method: req.method ?? 'GET',
-    url: req.url ?? '/',
-    headers: req.headers,
-    host,
-    remoteAddress: `${remote.includes(':') ? `[${remote}]` : remote}:${req.socket.remotePort ?? 0}`,
-    clientIp: remote,
-    tls: false,
-    entryPoint,
-    body: req,
-    raw: req,
-    originalUrl: req.url ?? '/',
-    data: {},
-  };
-}
+import { readBody } from './common.ts';
 
 /** Echoes method, url, host, headers, body and the shared data bag as JSON. */
 export const echoHandler: Handler = async (req, rw) => {
@@ -81,12 +29,15 @@ export interface Served {
 }
 
 export async function serveHandler(handler: Handler): Promise<Served> {
+  const adapt = createRequestAdapter({ entryPoint: 'web', tls: false, trustedIPs: createIpMatcher(['127.0.0.1/32', '::1']), insecure: false, serverName: 'test' });
   const server = createServer((req, res) => {
     const rw = new NodeResponseWriter(res);
-    handler(toGatewayRequest(req), rw).catch((err: unknown) => {
+    handler(adapt(req), rw).catch((err: unknown) => {
+      // What the entry point does with a coded error: its status and text, never the cause.
       if (!res.headersSent) {
-        res.writeHead(500, { 'content-type': 'text/plain' });
-        res.end(`harness: ${String(err)}`);
+        const status = typeof (err as { statusCode?: unknown }).statusCode === 'number' ? (err as { statusCode: number }).statusCode : 500;
+        res.writeHead(status, { 'content-type': 'text/plain' });
+        res.end(err instanceof Error ? err.message : String(err));
       } else res.destroy();
     });
   });
