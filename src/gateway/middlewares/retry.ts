@@ -4,10 +4,12 @@
  * (Traefik pkg/middlewares/retry).
  *
  * When a retry happens:
- * - network errors: the proxy tells us, through `shouldRetry(req)`, that it is about to dial (true) and that it
- *   has written the request upstream (false). An answer written while the flag is up (the proxy's 502) is
- *   dropped and the request retried — for any method, as nothing reached the service. A handler that rejects
- *   before anything was written counts the same way. disableRetryOnNetworkError turns this off.
+ * - network errors: the proxy rejects with a retryable GatewayError (502/504) before writing anything. Traefik
+ *   retries those only when the request never reached the server; a proxy that knows it says so through
+ *   `shouldRetry(req)`: true before dialing, false once the request was written upstream. With that signal any
+ *   method is retried while nothing was sent; without it, only idempotent methods (or all with
+ *   retryNonIdempotentMethod) are. An answer the proxy writes while the signal is up is dropped and retried too.
+ *   disableRetryOnNetworkError turns this off.
  * - `status` ranges: the answer is retried when its status is in a range, but only for idempotent methods
  *   (not POST, PATCH, LOCK) unless retryNonIdempotentMethod; the body is buffered (maxRequestBodyBytes,
  *   default 2 MiB, larger bodies get 413) so it can be replayed.
@@ -15,8 +17,9 @@
  */
 import { z } from 'zod';
 import type { GatewayRequest, ResponseHeaders, ResponseWriter } from '../http/types.ts';
+import { isRetryableGatewayError } from '../http/errors.ts';
 import { registerMiddleware } from './registry.ts';
-import { durationSchema, inRanges, parseStatusRanges, readBody, setHeader, writeError, type StatusRanges } from './common.ts';
+import { durationSchema, inRanges, parseStatusRanges, readBody, setHeader, mergeInto, writeError, type StatusRanges } from './common.ts';
 
 export const retrySchema = z
   .object({
@@ -53,6 +56,9 @@ class RetryWriter implements ResponseWriter {
   headers: ResponseHeaders = {};
   retry = false;
   written = false;
+  /** Whether the proxy used the signal in this attempt, and its last value. */
+  signalled = false;
+  signalUp = false;
 
   constructor(inner: ResponseWriter, ranges: StatusRanges | undefined, remaining: boolean, deadline: number) {
     this.inner = inner;
@@ -70,6 +76,8 @@ class RetryWriter implements ResponseWriter {
     return this.inner.closed;
   }
   setShouldRetry(value: boolean): void {
+    this.signalled = true;
+    this.signalUp = value;
     if (this.written) return;
     this.retry = value && this.remaining && performance.now() < this.deadline;
   }
@@ -84,7 +92,7 @@ class RetryWriter implements ResponseWriter {
       this.retry = inRanges(this.ranges, statusCode) && this.remaining && performance.now() < this.deadline;
       if (this.retry) return;
     }
-    for (const [k, v] of Object.entries(this.headers)) setHeader(this.inner.headers, k, v);
+    mergeInto(this.inner.headers, this.headers);
     this.written = true;
     this.inner.writeHead(statusCode);
   }
@@ -149,9 +157,10 @@ registerMiddleware('retry', {
           try {
             await next(req, writer);
           } catch (err) {
-            // A failure before anything reached the client counts as a network error.
-            if (writer.written || !onNetwork || !remaining || performance.now() >= deadline) throw err;
-            context.logger.debug({ err, middleware: context.name, attempt }, 'retry: attempt failed');
+            const unsent = writer.signalled ? writer.signalUp : idempotent || nonIdempotent;
+            const retryable = isRetryableGatewayError(err) && unsent;
+            if (writer.written || !onNetwork || !retryable || !remaining || performance.now() >= deadline) throw err;
+            context.logger.debug({ err, middleware: context.name, attempt }, 'retry: attempt failed before reaching the service');
             writer.retry = true;
           } finally {
             delete req.data[SIGNAL_KEY];
