@@ -8,6 +8,7 @@
  */
 import { z } from 'zod';
 import type { ResponseWriter } from '../http/types.ts';
+import { isMeshgateError } from '../../lib/errors.ts';
 import { registerMiddleware } from './registry.ts';
 import { HeaderHookWriter, durationSchema, statusText } from './common.ts';
 import { parseCondition, type Condition } from './cbreakerExpression.ts';
@@ -132,7 +133,8 @@ registerMiddleware('circuitBreaker', {
       try {
         await next(req, new HeaderHookWriter(rw, statusOf, box));
       } catch (err) {
-        cb.record(502, performance.now() - start);
+        // The proxy rejects with a coded error (502, 504) before writing: that is the answer the client gets.
+        cb.record(isMeshgateError(err) ? err.statusCode : 500, performance.now() - start);
         throw err;
       }
       cb.record(box.status || rw.statusCode || 200, performance.now() - start);

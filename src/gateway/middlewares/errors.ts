@@ -5,8 +5,9 @@
  */
 import { z } from 'zod';
 import type { GatewayRequest, Handler, ResponseHeaders, ResponseWriter } from '../http/types.ts';
+import { isMeshgateError } from '../../lib/errors.ts';
 import { registerMiddleware } from './registry.ts';
-import { RecordingWriter, deriveRequest, emptyBody, inRanges, parseStatusRanges, setHeader, statusText, type StatusRanges } from './common.ts';
+import { RecordingWriter, deriveRequest, emptyBody, inRanges, parseStatusRanges, setHeader, mergeInto, statusText, type StatusRanges } from './common.ts';
 
 export const errorsSchema = z
   .object({
@@ -49,7 +50,7 @@ class CodeCatcher implements ResponseWriter {
       return;
     }
     this.passed = true;
-    for (const [k, v] of Object.entries(this.headers)) setHeader(this.inner.headers, k, v);
+    mergeInto(this.inner.headers, this.headers);
     this.inner.writeHead(statusCode);
   }
   write(chunk: Buffer | string): boolean {
@@ -114,7 +115,16 @@ registerMiddleware('errors', {
 
     return (next) => async (req, rw) => {
       const catcher = new CodeCatcher(rw, ranges);
-      await next(req, catcher);
+      try {
+        await next(req, catcher);
+      } catch (err) {
+        // A coded failure before any byte (the proxy's 502/504) is an error status like any other.
+        if (isMeshgateError(err) && !catcher.headersSent && inRanges(ranges, err.statusCode)) {
+          await servePage(req, rw, err.statusCode);
+          return;
+        }
+        throw err;
+      }
       if (catcher.caught) await servePage(req, rw, catcher.caught);
     };
   },
