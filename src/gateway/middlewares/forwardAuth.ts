@@ -10,7 +10,7 @@ import { Agent, request } from 'undici';
 import type { IncomingHttpHeaders } from 'node:http';
 import type { GatewayRequest, ResponseHeaders } from '../http/types.ts';
 import { registerMiddleware } from './registry.ts';
-import { HeaderHookWriter, appendHeader, compileGoRegex, rawHost, readBody, requestHeader, writeError } from './common.ts';
+import { HeaderHookWriter, appendHeader, compileGoRegex, normalizeIp, rawHost, readBody, requestHeader, writeError } from './common.ts';
 
 export const forwardAuthSchema = z
   .object({
@@ -84,7 +84,7 @@ registerMiddleware('forwardAuth', {
         out[name] = value;
       }
       const xff = requestHeader(req, 'x-forwarded-for');
-      const client = req.clientIp;
+      const client = normalizeIp(req.remoteAddress); // Traefik uses the TCP peer, like the proxy
       out['x-forwarded-for'] = trust && xff ? `${xff}, ${client}` : client;
       const fwd = (name: string, own: string): string => (trust ? (requestHeader(req, name) ?? own) : own);
       out['x-forwarded-method'] = fwd('x-forwarded-method', req.method);

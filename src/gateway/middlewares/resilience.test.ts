@@ -4,6 +4,7 @@ import './index.ts';
 import { build, echoHandler, serveHandler, testContext } from './testing.ts';
 import type { Handler } from '../http/types.ts';
 import { shouldRetry } from './retry.ts';
+import { GatewayErrors } from '../http/errors.ts';
 import { CircuitBreaker, BreakerState } from './circuitBreaker.ts';
 import { parseCondition } from './cbreakerExpression.ts';
 import { RollingMetrics } from './cbreakerMetrics.ts';
@@ -53,6 +54,17 @@ test('errors: replaces the body from the error service and keeps the status', as
   } finally {
     await s.close();
   }
+  const failing: Handler = async () => {
+    throw GatewayErrors.badGateway();
+  };
+  const gw = await serveHandler(build('errors', { status: ['502'], service: 'error-pages', query: '/{status}' }, ctx)(failing));
+  try {
+    const res = await fetch(gw.url);
+    assert.equal(res.status, 502);
+    assert.equal(await res.text(), '<h1>page /502</h1>');
+  } finally {
+    await gw.close();
+  }
   const rw = await serveHandler(build('errors', { status: ['418'], service: 'error-pages', statusRewrites: { '418': 404 } }, ctx)(upstream));
   try {
     const res = await fetch(`${rw.url}/418`);
@@ -72,7 +84,7 @@ function flaky(failures: number, mode: 'signal' | 'throw' | 'status') {
     const signal = shouldRetry(req);
     if (mode === 'signal') signal?.(true); // about to dial
     if (calls <= failures) {
-      if (mode === 'throw') throw new Error('ECONNREFUSED');
+      if (mode === 'throw') throw GatewayErrors.badGateway();
       rw.writeHead(mode === 'status' ? 503 : 502, { 'x-attempt': String(calls) });
       rw.end('bad gateway');
       return;
@@ -110,7 +122,16 @@ test('retry: network errors are retried (any method) up to attempts, counting re
   const h = flaky(1, 'throw');
   const u = await serveHandler(build('retry', { attempts: 2 })(h.handler));
   try {
-    assert.equal((await fetch(u.url)).status, 200);
+    assert.equal((await fetch(u.url)).status, 200, 'a GET rejected with Bad Gateway is retried');
+    const post = flaky(1, 'throw');
+    const v = await serveHandler(build('retry', { attempts: 2 })(post.handler));
+    try {
+      const res = await fetch(v.url, { method: 'POST', body: 'x' });
+      assert.equal(res.status, 502, 'a POST is not retried when the proxy did not say nothing was sent');
+      assert.equal(await res.text(), 'Bad Gateway');
+    } finally {
+      await v.close();
+    }
   } finally {
     await u.close();
   }
