@@ -13,7 +13,8 @@ import { loadStaticConfig, type StaticConfig } from './config/static.ts';
 import { createProviders, ProviderAggregator } from './providers/index.ts';
 import { ClusterMetrics, GatewayMetrics } from './metrics/metrics.ts';
 import { LastGoodStore, lastGoodPathFor } from './runtime/last-good.ts';
-import { overviewProviderName, startGateway, type Gateway } from './runtime/gateway.ts';
+import { overviewProviderName, createGateway, type Gateway } from './runtime/gateway.ts';
+import { emptyDynamicConfig } from './config/dynamic.ts';
 import { WORKER_ENV, type PrimaryMessage, type WorkerMessage, type WorkerSettings } from './runtime/ipc.ts';
 
 export interface RunGatewayOptions {
@@ -77,14 +78,14 @@ async function startControlPlane(staticConfig: StaticConfig, options: RunGateway
     aggregator.seed(seed);
   }
   const providers = createProviders({ staticConfig, logger });
-  // Providers start in the background: no request waits on a provider.
-  const started = aggregator.start(providers);
+  // Providers only read local sources before start() resolves (a remote one returns at once and reports later),
+  // so this never waits on a server; what they have now is applied before the entry points open.
+  await aggregator.start(providers);
+  aggregator.flush();
   return {
     aggregator,
-    started,
     async stop() {
       aggregator.stop();
-      await started;
       await store?.save(aggregator.snapshot());
     },
   };
@@ -137,7 +138,7 @@ export async function runGateway(options: RunGatewayOptions = {}): Promise<Gatew
 
 async function runInProcess(staticConfig: StaticConfig, options: RunGatewayOptions, logger: Logger): Promise<GatewayHandle> {
   const metrics = metricsFor(staticConfig);
-  const gateway: Gateway = await startGateway({
+  const gateway: Gateway = createGateway({
     staticConfig,
     logger,
     providers: providerNames(staticConfig),
@@ -145,12 +146,19 @@ async function runInProcess(staticConfig: StaticConfig, options: RunGatewayOptio
     ...(options.drainTimeoutMs !== undefined ? { drainTimeoutMs: options.drainTimeoutMs } : {}),
   });
   const control = await startControlPlane(staticConfig, options, logger, (config) => gateway.apply(config));
-  logger.info({ entryPoints: gateway.entryPoints.addresses() }, 'gateway started');
+  try {
+    await gateway.listen();
+  } catch (err) {
+    await control.stop();
+    await gateway.close();
+    throw err;
+  }
+  logger.info({ entryPoints: gateway.addresses() }, 'gateway started');
   let closing: Promise<void> | undefined;
   return {
     staticConfig,
     reload: () => control.aggregator.reload(),
-    addresses: () => gateway.entryPoints.addresses(),
+    addresses: () => gateway.addresses(),
     close() {
       closing ??= (async () => {
         await control.stop();
@@ -188,14 +196,20 @@ async function runCluster(staticConfig: StaticConfig, options: RunGatewayOptions
   const send = (worker: Worker, message: PrimaryMessage) => {
     if (worker.isConnected()) worker.send(message);
   };
+  // Providers first, so the first worker starts with the current configuration (and its TLS certificates).
+  const control = await startControlPlane(staticConfig, options, logger, (config) => {
+    latest = config;
+    for (const worker of workers) send(worker, { type: 'meshgate:config', config });
+  });
 
   const fork = () => {
     const worker = cluster.fork({ [WORKER_ENV]: JSON.stringify(settings) });
     workers.add(worker);
     worker.on('message', (message: WorkerMessage) => {
-      if (message?.type === 'meshgate:ready') {
+      if (message?.type === 'meshgate:hello') {
+        send(worker, { type: 'meshgate:config', config: latest ?? emptyDynamicConfig() });
+      } else if (message?.type === 'meshgate:ready') {
         addresses = message.addresses;
-        if (latest) send(worker, { type: 'meshgate:config', config: latest });
         firstReady();
       } else if (message?.type === 'meshgate:failed') {
         failedStart(new Error(message.message));
@@ -219,14 +233,10 @@ async function runCluster(staticConfig: StaticConfig, options: RunGatewayOptions
     await Promise.race([ready, startFailure]);
   } catch (err) {
     stopping = true;
+    await control.stop();
     for (const worker of workers) worker.kill();
     throw err;
   }
-
-  const control = await startControlPlane(staticConfig, options, logger, (config) => {
-    latest = config;
-    for (const worker of workers) send(worker, { type: 'meshgate:config', config });
-  });
   logger.info({ workers: count, entryPoints: addresses }, 'gateway started');
   let closing: Promise<void> | undefined;
   return {

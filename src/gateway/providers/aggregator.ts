@@ -59,6 +59,14 @@ export class ProviderAggregator {
     }, Math.max(0, wait));
   }
 
+  /** Applies a pending (throttled) configuration now; used once at start so serving begins with it. */
+  flush(): void {
+    if (!this.#timer) return;
+    clearTimeout(this.#timer);
+    this.#timer = undefined;
+    this.#apply();
+  }
+
   /** SIGHUP: every provider that can re-read its source does so now. */
   reload(): void {
     for (const provider of this.#providers) provider.reload?.();

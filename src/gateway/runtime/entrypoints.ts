@@ -1,26 +1,24 @@
 /**
- * Opens every static entry point and hands each request to the runtime's dispatch. This is the control plane's
- * seam with the data plane's entry points: listening sockets (shared with node:cluster workers), the request
- * adapter with forwarded-headers trust, error-to-status mapping, metrics and access log per request, and a graceful
- * close that lets in-flight requests finish within `transport.lifeCycle.graceTimeOut`.
+ * Opens every static entry point through the data plane's `createEntryPoint`, each calling the runtime's dispatch
+ * (one stable function; the runtime swaps what it routes to). Entry points with `http.tls` serve HTTPS with the
+ * dynamic `tls.certificates` known when they open, and take new ones on every reload.
  */
-import { createServer, type Server, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import type { Logger } from '../../lib/logger.ts';
-import { MeshgateError } from '../../lib/errors.ts';
 import type { DynamicConfig } from '../config/dynamic.ts';
 import type { EntryPointConfig, StaticConfig } from '../config/static.ts';
 import type { Handler } from '../http/types.ts';
-import { createIpMatcher } from '../http/ip.ts';
-import { createRequestAdapter, NodeResponseWriter } from '../http/response-writer.ts';
-import { statusText } from '../http/errors.ts';
 import type { GatewayMetrics } from '../metrics/metrics.ts';
+import type { AccessLog } from '../accesslog/accesslog.ts';
+import { createEntryPoint, type EntryPoint } from '../entrypoints/entrypoint.ts';
+import type { EntryPointConfig as DataPlaneEntryPointConfig } from '../entrypoints/schema.ts';
 
 export interface OpenEntryPointsOptions {
   readonly staticConfig: StaticConfig;
   readonly logger: Logger;
   readonly dispatch: Handler;
+  readonly tls: DynamicConfig['tls'];
   readonly metrics?: GatewayMetrics;
+  readonly accessLog?: AccessLog;
 }
 
 export interface OpenEntryPoints {
@@ -28,99 +26,75 @@ export interface OpenEntryPoints {
   addresses(): Record<string, { address: string; port: number }>;
   /** The configuration's `tls` section (certificates for TLS entry points). */
   setCertificates(tls: DynamicConfig['tls']): void;
+  /** Graceful: stop accepting, let in-flight requests finish within each entry point's `lifeCycle.graceTimeOut`. */
   close(): Promise<void>;
 }
 
-/** Traefik's `:80`, `0.0.0.0:80`, `[::1]:80` → host and port for listen(). */
-export function parseListenAddress(address: string): { host: string | undefined; port: number } {
-  const colon = address.lastIndexOf(':');
-  const hostPart = colon === -1 ? '' : address.slice(0, colon);
-  const port = Number(colon === -1 ? address : address.slice(colon + 1));
-  const host = hostPart.replace(/^\[|\]$/g, '');
-  return { host: host === '' ? undefined : host, port };
+function certificatesOf(tls: DynamicConfig['tls']): Array<{ certFile: string; keyFile: string }> {
+  const out = tls.certificates.map((c) => ({ certFile: c.certFile, keyFile: c.keyFile }));
+  const fallback = (tls.stores.default as { defaultCertificate?: { certFile: string; keyFile: string } } | undefined)?.defaultCertificate;
+  if (fallback) out.push({ certFile: fallback.certFile, keyFile: fallback.keyFile });
+  return out;
+}
+
+/** Our validated static block in the data plane's shape (its schema defaults `trustedIPs` to a list). */
+function toDataPlane(ep: EntryPointConfig): DataPlaneEntryPointConfig {
+  const { name: _name, ...rest } = ep;
+  return {
+    ...rest,
+    ...(ep.forwardedHeaders ? { forwardedHeaders: { ...ep.forwardedHeaders, trustedIPs: ep.forwardedHeaders.trustedIPs ?? [] } } : {}),
+  } as DataPlaneEntryPointConfig;
 }
 
 export async function openEntryPoints(options: OpenEntryPointsOptions): Promise<OpenEntryPoints> {
-  const servers = new Map<string, { server: Server; config: EntryPointConfig; inflight: Set<ServerResponse> }>();
+  const { staticConfig, logger } = options;
+  const holder = { handler: options.dispatch };
+  const opened: EntryPoint[] = [];
+  const secure = new Set<EntryPoint>();
+  const certificates = certificatesOf(options.tls);
   try {
-    for (const ep of Object.values(options.staticConfig.entryPoints)) {
-      servers.set(ep.name, await listen(ep, options));
+    for (const ep of Object.values(staticConfig.entryPoints)) {
+      const wantsTls = ep.http?.tls !== undefined;
+      if (wantsTls && certificates.length === 0) {
+        logger.warn({ entryPoint: ep.name }, 'entry point has http.tls but no tls.certificates are configured yet; serving plain HTTP until a restart');
+      }
+      const entryPoint = createEntryPoint({
+        name: ep.name,
+        config: toDataPlane(ep),
+        logger: logger.child({ entryPoint: ep.name }),
+        ...(wantsTls && certificates.length > 0 ? { tls: { certificates } } : {}),
+        ...(options.metrics ? { metrics: options.metrics } : {}),
+        ...(options.accessLog ? { accessLog: options.accessLog } : {}),
+      }, holder);
+      await entryPoint.listen();
+      opened.push(entryPoint);
+      if (wantsTls) secure.add(entryPoint);
     }
   } catch (err) {
-    await Promise.all([...servers.values()].map(({ server }) => new Promise((r) => server.close(r))));
+    await Promise.all(opened.map((ep) => ep.close(0)));
     throw err;
   }
   return {
     addresses() {
       const out: Record<string, { address: string; port: number }> = {};
-      for (const [name, { server }] of servers) {
-        const a = server.address() as AddressInfo;
-        out[name] = { address: a.address, port: a.port };
+      for (const ep of opened) {
+        const a = ep.address();
+        out[ep.name] = { address: a.address, port: a.port };
       }
       return out;
     },
-    setCertificates() {
-      // TLS termination belongs to the data plane's entry points.
+    setCertificates(tls) {
+      const files = certificatesOf(tls);
+      for (const ep of secure) {
+        try {
+          ep.setCertificates(files);
+        } catch (err) {
+          logger.error({ err, entryPoint: ep.name }, 'cannot load tls.certificates; keeping the previous ones');
+        }
+      }
     },
     async close() {
-      await Promise.all([...servers.values()].map(({ server, config, inflight }) => closeGracefully(server, inflight, config)));
+      await Promise.all(opened.map((ep) => ep.close()));
     },
   };
-}
-
-async function listen(ep: EntryPointConfig, options: OpenEntryPointsOptions) {
-  const adapt = createRequestAdapter({
-    entryPoint: ep.name,
-    tls: ep.http?.tls !== undefined,
-    trustedIPs: createIpMatcher(ep.forwardedHeaders?.trustedIPs ?? []),
-    insecure: ep.forwardedHeaders?.insecure ?? false,
-  });
-  const inflight = new Set<ServerResponse>();
-  const recorder = options.metrics?.entryPoint(ep.name);
-  const { dispatch, logger, metrics } = options;
-  const timeouts = ep.transport?.respondingTimeouts;
-  const server = createServer({ keepAliveTimeout: timeouts?.idleTimeout ?? 180_000, requestTimeout: timeouts?.readTimeout ?? 60_000 }, (raw: IncomingMessage, res: ServerResponse) => {
-    inflight.add(res);
-    res.once('close', () => inflight.delete(res));
-    const req = adapt(raw);
-    const rw = new NodeResponseWriter(res);
-    dispatch(req, rw).then(
-      () => {
-        if (metrics) metrics.recordRequest(recorder, req.routerName, req.serviceName, req.method, 'http', rw.statusCode, (performance.now() - req.start) / 1000, 0, rw.bytesWritten);
-      },
-      (err: unknown) => {
-        const status = err instanceof MeshgateError ? err.statusCode : 500;
-        if (!(err instanceof MeshgateError)) logger.error({ err, router: req.routerName }, 'request failed');
-        if (!rw.headersSent && !rw.closed) {
-          const body = err instanceof MeshgateError && status >= 500 ? err.message : statusText(status);
-          rw.writeHead(status, { 'content-type': 'text/plain; charset=utf-8' });
-          rw.end(body);
-        } else if (!res.writableEnded) {
-          res.destroy();
-        }
-        if (metrics) metrics.recordRequest(recorder, req.routerName, req.serviceName, req.method, 'http', status, (performance.now() - req.start) / 1000, 0, rw.bytesWritten);
-      },
-    );
-  });
-  const { host, port } = parseListenAddress(ep.address);
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen({ host, port }, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  return { server, config: ep, inflight };
-}
-
-/** Stop accepting, close idle keep-alive connections, let in-flight requests finish, then cut what is left. */
-async function closeGracefully(server: Server, inflight: Set<ServerResponse>, ep: EntryPointConfig): Promise<void> {
-  const graceMs = ep.transport?.lifeCycle?.graceTimeOut ?? 10_000;
-  const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-  for (const res of inflight) res.shouldKeepAlive = false;
-  server.closeIdleConnections();
-  const timer = setTimeout(() => server.closeAllConnections(), graceMs);
-  timer.unref();
-  await closed;
-  clearTimeout(timer);
 }

@@ -16,6 +16,7 @@ import type { CompileRoutes } from './build.ts';
 import { GatewayRuntime } from './runtime.ts';
 import { dashboardHandler, internalServiceNames, noopHandler, pingHandler, respond } from './internal.ts';
 import { openEntryPoints, type OpenEntryPoints } from './entrypoints.ts';
+import { AccessLog } from '../accesslog/accesslog.ts';
 
 export interface GatewayOptions {
   readonly staticConfig: StaticConfig;
@@ -31,7 +32,9 @@ export interface GatewayOptions {
 
 export interface Gateway {
   readonly runtime: GatewayRuntime;
-  readonly entryPoints: OpenEntryPoints;
+  /** Opens the entry points (after the first configuration, so TLS entry points have their certificates). */
+  listen(): Promise<OpenEntryPoints>;
+  addresses(): Record<string, { address: string; port: number }>;
   apply(config: DynamicConfig): boolean;
   /** Graceful stop: ping answers its terminating status, listeners close, in-flight requests finish, pools close. */
   close(): Promise<void>;
@@ -42,7 +45,7 @@ export function overviewProviderName(key: string): string {
   return key === 'consulCatalog' ? 'ConsulCatalog' : key.charAt(0).toUpperCase() + key.slice(1);
 }
 
-export async function startGateway(options: GatewayOptions): Promise<Gateway> {
+export function createGateway(options: GatewayOptions): Gateway {
   const { staticConfig, logger, metrics } = options;
   let terminating = false;
   const enabled = new Set(internalServiceNames(staticConfig));
@@ -74,22 +77,35 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     },
     onReload: (success) => metrics?.recordConfigReload(success),
   });
-  const entryPoints = await openEntryPoints({ staticConfig, logger, dispatch: runtime.dispatch, ...(metrics ? { metrics } : {}) });
+  const accessLog = staticConfig.accessLog ? new AccessLog(staticConfig.accessLog) : undefined;
+  let entryPoints: OpenEntryPoints | undefined;
   let closing: Promise<void> | undefined;
   return {
     runtime,
-    entryPoints,
+    async listen() {
+      entryPoints ??= await openEntryPoints({
+        staticConfig,
+        logger,
+        dispatch: runtime.dispatch,
+        tls: runtime.current.config.tls,
+        ...(metrics ? { metrics } : {}),
+        ...(accessLog ? { accessLog } : {}),
+      });
+      return entryPoints;
+    },
+    addresses: () => entryPoints?.addresses() ?? {},
     apply(config) {
       const ok = runtime.apply(config);
-      if (ok) entryPoints.setCertificates(runtime.current.config.tls);
+      if (ok) entryPoints?.setCertificates(runtime.current.config.tls);
       return ok;
     },
     close() {
       closing ??= (async () => {
         terminating = true;
-        await entryPoints.close();
+        await entryPoints?.close();
         await runtime.close();
         await transports.close();
+        await accessLog?.close();
       })();
       return closing;
     },

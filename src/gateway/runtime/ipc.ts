@@ -17,6 +17,7 @@ export type PrimaryMessage =
   | { type: 'meshgate:metrics-reply'; id: number; contentType: string; text: string; error?: string };
 
 export type WorkerMessage =
+  | { type: 'meshgate:hello' }
   | { type: 'meshgate:ready'; addresses: Record<string, { address: string; port: number }> }
   | { type: 'meshgate:failed'; message: string }
   | { type: 'meshgate:metrics'; id: number };

@@ -6,7 +6,7 @@
 import { createLogger } from '../../lib/logger.ts';
 import { loadStaticConfig } from '../config/static.ts';
 import { GatewayMetrics } from '../metrics/metrics.ts';
-import { startGateway } from './gateway.ts';
+import { createGateway } from './gateway.ts';
 import { WORKER_ENV, type PrimaryMessage, type WorkerMessage, type WorkerSettings } from './ipc.ts';
 
 const settings = JSON.parse(process.env[WORKER_ENV] ?? '{}') as WorkerSettings;
@@ -22,7 +22,7 @@ async function main(): Promise<void> {
   metrics?.enableClusterWorker();
   const pending = new Map<number, (reply: { contentType: string; text: string; error?: string }) => void>();
   let nextId = 1;
-  const gateway = await startGateway({
+  const gateway = createGateway({
     staticConfig,
     logger,
     providers: settings.providers,
@@ -51,8 +51,19 @@ async function main(): Promise<void> {
       },
     );
   };
+  let listening: Promise<unknown> | undefined;
   process.on('message', (message: PrimaryMessage) => {
-    if (message?.type === 'meshgate:config') gateway.apply(message.config);
+    if (message?.type === 'meshgate:config') {
+      gateway.apply(message.config);
+      // The first configuration arrives before the entry points open, so TLS ones start with certificates.
+      listening ??= gateway.listen().then(
+        () => send({ type: 'meshgate:ready', addresses: gateway.addresses() }),
+        (err: Error) => {
+          send({ type: 'meshgate:failed', message: err.message });
+          process.exit(1);
+        },
+      );
+    }
     else if (message?.type === 'meshgate:shutdown') stop();
     else if (message?.type === 'meshgate:metrics-reply') {
       pending.get(message.id)?.(message);
@@ -63,7 +74,7 @@ async function main(): Promise<void> {
   process.on('SIGTERM', stop);
   process.on('SIGINT', stop);
   process.on('SIGHUP', () => {});
-  send({ type: 'meshgate:ready', addresses: gateway.entryPoints.addresses() });
+  send({ type: 'meshgate:hello' });
 }
 
 main().catch((err: Error) => {
