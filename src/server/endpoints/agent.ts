@@ -1,5 +1,288 @@
-/** /v1/agent/* endpoints. (Being written; see the server README.) */
-import type { ApiRouter } from '../http/router.ts';
+/**
+ * /v1/agent/*: the server's own local agent (agent/agent_endpoint.go): self and members, the services and checks
+ * registered with it (which live in the catalog under this server's node, their checks run by its CheckRunner),
+ * TTL updates, maintenance modes, the aggregated local health of a service, and the metrics.
+ */
+import type { AgentCheck, AgentMember, AgentSelf, AgentService, AgentServiceChecksInfo } from '../../api/types.ts';
+import { isCheckStatus, type CheckStatus } from '../../lib/checks/index.ts';
+import { Errors } from '../../lib/errors.ts';
+import {
+  CatalogErrors, Tables, getNode, listNodeServices, nodeChecks, nodePrefix, startLocalAgent,
+} from '../catalog/index.ts';
+import { AgentCheckSchema, AgentServiceSchema, CheckUpdateSchema } from '../catalog/decode.ts';
+import { CONSUL_SERVICE_ID } from '../catalog/local-agent.ts';
+import { boolParam, filterOf, parseGoBool } from '../catalog/params.ts';
+import { NODE_MAINT_CHECK_ID, SERF_CHECK_ID, SERVICE_MAINT_PREFIX, serviceKey } from '../catalog/tables.ts';
+import { agentCheckToWire, localServiceToWire } from '../catalog/wire.ts';
 import type { ServerDeps } from '../deps.ts';
+import { HealthCheckFields, NodeServiceFields } from '../filter/schemas.ts';
+import { blockingQuery } from '../http/blocking.ts';
+import { decodeBody } from '../http/decode.ts';
+import type { ApiResponse, ApiRouter, RequestContext } from '../http/router.ts';
+import type { StateStore } from '../store/state-store.ts';
+import { metricsResponse } from './agent-metrics.ts';
+import { jsonBody } from './catalog.ts';
 
-export function registerAgentEndpoints(_api: ApiRouter, _deps: ServerDeps): void | Promise<void> {}
+/** Consul's CheckBufSize: TTL output beyond it is cut with a note. */
+const CHECK_BUF_SIZE = 4 * 1024;
+
+export async function registerAgentEndpoints(api: ApiRouter, deps: ServerDeps): Promise<void> {
+  const agent = await startLocalAgent(deps);
+  const { store } = deps;
+  const id = deps.identity;
+  const node = id.nodeName;
+  const nodeWatches = [
+    { table: Tables.services, prefix: nodePrefix(node) },
+    { table: Tables.checks, prefix: nodePrefix(node) },
+  ];
+
+  api.get('/v1/agent/self', () => {
+    const meta = getNode(store, node)?.value.Meta ?? {};
+    const body: AgentSelf = {
+      Config: {
+        Datacenter: id.datacenter,
+        PrimaryDatacenter: id.datacenter,
+        NodeName: node,
+        NodeID: id.nodeId,
+        Revision: '',
+        Server: true,
+        Version: id.version,
+      },
+      DebugConfig: { Datacenter: id.datacenter, NodeName: node, NodeID: id.nodeId, ServerMode: true, Version: id.version },
+      Coord: null,
+      Member: member(deps),
+      Meta: meta,
+      Stats: {
+        agent: { check_monitors: '0', check_ttls: '0', checks: String(agentChecks(store, node).length), services: String(agentServices(store, node).length) },
+        consul: { server: 'true', leader: 'true', known_datacenters: '1', bootstrap: 'true' },
+        raft: { applied_index: String(store.index), commit_index: String(store.index), state: 'Leader' },
+      },
+      xDS: null,
+    };
+    return { body };
+  });
+
+  api.get('/v1/agent/members', () => ({ body: [member(deps)] }));
+
+  api.get('/v1/agent/services', (ctx) => {
+    const filter = filterOf(ctx.query, NodeServiceFields);
+    return blockingQuery(ctx, store, {
+      watches: nodeWatches,
+      run: () => {
+        const out: Record<string, AgentService> = {};
+        for (const s of agentServices(store, node)) {
+          const wire = localServiceToWire(s, id.datacenter);
+          if (!filter || filter(wire)) out[s.value.ID] = wire;
+        }
+        return { index: store.tableIndex(Tables.services), body: out };
+      },
+    });
+  });
+
+  api.get('/v1/agent/service/:id', async (ctx) => {
+    const sid = ctx.params.id!;
+    const res = await blockingQuery(ctx, store, {
+      watches: [{ table: Tables.services, key: serviceKey(node, sid) }],
+      run: () => {
+        const row = sid === CONSUL_SERVICE_ID ? undefined : store.get<Parameters<typeof localServiceToWire>[0]['value']>(Tables.services, serviceKey(node, sid));
+        if (!row) return { index: store.tableIndex(Tables.services), body: undefined };
+        const wire = localServiceToWire(row, id.datacenter);
+        return { index: row.modifyIndex, body: wire, headers: { 'X-Consul-ContentHash': wire.ContentHash ?? '' } };
+      },
+    });
+    if (res.body === undefined) throw CatalogErrors.serviceNotFound(sid);
+    return res;
+  });
+
+  api.put('/v1/agent/service/register', async (ctx) => {
+    const input = decodeBody(AgentServiceSchema, await jsonBody(ctx));
+    const replace = boolParam(ctx.query, 'replace-existing-checks', 'Invalid value for ?replace-existing-checks');
+    await agent.registerService(input, replace);
+    return { body: undefined };
+  });
+
+  api.put('/v1/agent/service/deregister/:id', async (ctx) => {
+    await agent.deregisterService(ctx.params.id!);
+    return { body: undefined };
+  });
+
+  api.put('/v1/agent/service/maintenance/:id', async (ctx) => {
+    const { enable, reason } = maintenanceParams(ctx);
+    await agent.serviceMaintenance(ctx.params.id!, enable, reason);
+    return { body: undefined };
+  });
+
+  api.put('/v1/agent/maintenance', async (ctx) => {
+    const { enable, reason } = maintenanceParams(ctx);
+    await agent.nodeMaintenance(enable, reason);
+    return { body: undefined };
+  });
+
+  api.get('/v1/agent/checks', (ctx) => {
+    const filter = filterOf(ctx.query, HealthCheckFields);
+    return blockingQuery(ctx, store, {
+      watches: [{ table: Tables.checks, prefix: nodePrefix(node) }],
+      run: () => {
+        const out: Record<string, AgentCheck> = {};
+        for (const c of agentChecks(store, node)) {
+          const wire = agentCheckToWire(c);
+          if (!filter || filter(wire)) out[c.value.CheckID] = wire;
+        }
+        return { index: store.tableIndex(Tables.checks), body: out };
+      },
+    });
+  });
+
+  api.put('/v1/agent/check/register', async (ctx) => {
+    const input = decodeBody(AgentCheckSchema, await jsonBody(ctx));
+    await agent.registerCheck(input);
+    return { body: undefined };
+  });
+
+  api.put('/v1/agent/check/deregister/:id', async (ctx) => {
+    await agent.deregisterCheck(ctx.params.id!);
+    return { body: undefined };
+  });
+
+  const ttl = (status: CheckStatus) => async (ctx: RequestContext): Promise<ApiResponse> => {
+    await agent.updateTTL(ctx.params.id!, status, truncateOutput(ctx.query.get('note') ?? ''));
+    return { body: undefined };
+  };
+  api.put('/v1/agent/check/pass/:id', ttl('passing'));
+  api.put('/v1/agent/check/warn/:id', ttl('warning'));
+  api.put('/v1/agent/check/fail/:id', ttl('critical'));
+
+  api.put('/v1/agent/check/update/:id', async (ctx) => {
+    const update = decodeBody(CheckUpdateSchema, await jsonBody(ctx));
+    const status = update.Status ?? '';
+    if (!isCheckStatus(status)) throw CatalogErrors.invalid(`Invalid check status: '${status}'`);
+    await agent.updateTTL(ctx.params.id!, status, truncateOutput(update.Output ?? ''));
+    return { body: undefined };
+  });
+
+  api.get('/v1/agent/health/service/id/:id', (ctx) => {
+    const sid = ctx.params.id!;
+    const text = wantsText(ctx);
+    const row = sid === CONSUL_SERVICE_ID ? undefined : agentServices(store, node).find((s) => s.value.ID === sid);
+    if (!row) {
+      const reason = `ServiceId ${sid} not found`;
+      if (text) return { status: 404, body: reason, text: true };
+      return { status: 404, body: { AggregatedStatus: 'critical', Service: null, Checks: null } };
+    }
+    const info = serviceHealth(store, node, id.datacenter, row);
+    if (text) return { status: statusCode(info.AggregatedStatus), body: info.AggregatedStatus, text: true };
+    return { status: statusCode(info.AggregatedStatus), body: info };
+  });
+
+  api.get('/v1/agent/health/service/name/:name', (ctx) => {
+    const name = ctx.params.name!;
+    const text = wantsText(ctx);
+    const rows = agentServices(store, node).filter((s) => s.value.Service === name);
+    if (rows.length === 0) {
+      const reason = `ServiceName ${name} Not Found`;
+      if (text) return { status: 404, body: reason, text: true };
+      return { status: 404, body: [] };
+    }
+    const infos = rows.map((r) => serviceHealth(store, node, id.datacenter, r));
+    let worst = infos[0]!;
+    for (const i of infos) if (statusCode(i.AggregatedStatus) > statusCode(worst.AggregatedStatus)) worst = i;
+    const code = statusCode(worst.AggregatedStatus);
+    if (text) return { status: code, body: worst.AggregatedStatus, text: true };
+    return { status: code, body: infos };
+  });
+
+  api.get('/v1/agent/metrics', (ctx) => metricsResponse(deps.metrics.registry, ctx.query.get('format')));
+}
+
+function member(deps: ServerDeps): AgentMember {
+  const id = deps.identity;
+  return {
+    Name: id.nodeName,
+    Addr: id.address,
+    Port: 8301,
+    Tags: {
+      role: 'consul', dc: id.datacenter, id: id.nodeId, port: '8300', build: id.version, vsn: '2', vsn_min: '2',
+      vsn_max: '3', raft_vsn: '3', expect: '1', segment: '',
+    },
+    Status: 1,
+    ProtocolMin: 1,
+    ProtocolMax: 5,
+    ProtocolCur: 2,
+    DelegateMin: 2,
+    DelegateMax: 5,
+    DelegateCur: 4,
+  };
+}
+
+/** The agent's own services: this node's, without the `consul` service the server registers for itself. */
+function agentServices(store: StateStore, node: string) {
+  return listNodeServices(store, node).filter((s) => s.value.ID !== CONSUL_SERVICE_ID);
+}
+
+/** The agent's own checks: this node's, without `serfHealth`, which belongs to the cluster membership. */
+function agentChecks(store: StateStore, node: string) {
+  return nodeChecks(store, node).filter((c) => c.value.CheckID !== SERF_CHECK_ID);
+}
+
+function serviceHealth(store: StateStore, node: string, datacenter: string, row: ReturnType<typeof agentServices>[number]): AgentServiceChecksInfo {
+  const checks = agentChecks(store, node).filter((c) => c.value.ServiceID === '' || c.value.ServiceID === row.value.ID);
+  return {
+    AggregatedStatus: aggregatedStatus(checks.map((c) => ({ id: c.value.CheckID, status: c.value.Status }))),
+    Service: localServiceToWire(row, datacenter),
+    Checks: checks.map((c) => {
+      const wire = agentCheckToWire(c);
+      return { ...wire, ServiceTags: wire.ServiceTags ?? [], CreateIndex: c.createIndex, ModifyIndex: c.modifyIndex };
+    }),
+  };
+}
+
+/** api.HealthChecks.AggregatedStatus: maintenance beats critical beats warning beats passing. */
+export function aggregatedStatus(checks: ReadonlyArray<{ id: string; status: string }>): string {
+  let warning = false;
+  let critical = false;
+  let maintenance = false;
+  for (const c of checks) {
+    if (c.id === NODE_MAINT_CHECK_ID || c.id.startsWith(SERVICE_MAINT_PREFIX)) {
+      maintenance = true;
+      continue;
+    }
+    if (c.status === 'passing') continue;
+    if (c.status === 'warning') warning = true;
+    else if (c.status === 'critical') critical = true;
+    else return '';
+  }
+  if (maintenance) return 'maintenance';
+  if (critical) return 'critical';
+  if (warning) return 'warning';
+  return 'passing';
+}
+
+function statusCode(status: string): number {
+  switch (status) {
+    case 'passing': return 200;
+    case 'warning': return 429;
+    default: return 503;
+  }
+}
+
+/** Consul's returnTextPlain: `Accept: text/plain`, or `?format=text`. */
+function wantsText(ctx: RequestContext): boolean {
+  const accept = ctx.headers.accept;
+  if (typeof accept === 'string' && accept.startsWith('text/plain')) return true;
+  const format = ctx.query.get('format');
+  return format !== null && format !== '' ? format === 'text' : false;
+}
+
+function maintenanceParams(ctx: RequestContext): { enable: boolean; reason: string } {
+  if (!ctx.query.has('enable')) throw Errors.badRequest('Missing value for enable');
+  const raw = ctx.query.get('enable') ?? '';
+  const enable = parseGoBool(raw);
+  if (enable === undefined) throw Errors.badRequest(`Invalid value for enable: ${JSON.stringify(raw)}`);
+  return { enable, reason: ctx.query.get('reason') ?? '' };
+}
+
+function truncateOutput(output: string): string {
+  const bytes = Buffer.from(output, 'utf8');
+  if (bytes.length <= CHECK_BUF_SIZE) return output;
+  return `${bytes.subarray(0, CHECK_BUF_SIZE).toString('utf8')} ... (captured ${CHECK_BUF_SIZE} of ${bytes.length} bytes)`;
+}

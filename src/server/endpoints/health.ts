@@ -1,5 +1,103 @@
-/** /v1/health/* endpoints. (Being written; see the server README.) */
-import type { ApiRouter } from '../http/router.ts';
+/**
+ * /v1/health/*: checks by node, service and state, and the service entries (node, service, checks) that every
+ * healthy view follows. `?passing` drops an instance when any of its checks — the service's, or the node's own
+ * (serfHealth, node maintenance) — is not passing, as Consul's filterNonPassing does.
+ */
+import type { HealthCheck, ServiceEntry } from '../../api/types.ts';
+import { Tables, getNode, instanceChecks, listChecks, listServiceInstances, nodeChecks, nodePrefix, serviceViewIndex } from '../catalog/index.ts';
+import { boolParam, filterOf, hasTags, nodeMetaFilters, satisfiesMeta, tagFilter } from '../catalog/params.ts';
+import { checkToWire, serviceEntryToWire } from '../catalog/wire.ts';
 import type { ServerDeps } from '../deps.ts';
+import { CheckServiceNodeFields, HealthCheckFields } from '../filter/schemas.ts';
+import { Errors } from '../../lib/errors.ts';
+import { blockingQuery } from '../http/blocking.ts';
+import type { ApiRouter } from '../http/router.ts';
 
-export function registerHealthEndpoints(_api: ApiRouter, _deps: ServerDeps): void | Promise<void> {}
+const STATES = new Set(['any', 'passing', 'warning', 'critical']);
+
+export function registerHealthEndpoints(api: ApiRouter, deps: ServerDeps): void {
+  const { store } = deps;
+
+  api.get('/v1/health/node/:node', (ctx) => {
+    const node = ctx.params.node!;
+    const filter = filterOf(ctx.query, HealthCheckFields);
+    return blockingQuery(ctx, store, {
+      watches: [{ table: Tables.checks, prefix: nodePrefix(node) }],
+      run: () => {
+        let checks: HealthCheck[] = nodeChecks(store, node).map(checkToWire);
+        if (filter) checks = checks.filter(filter);
+        return { index: store.tableIndex(Tables.checks), body: checks };
+      },
+    });
+  });
+
+  api.get('/v1/health/checks/:service', (ctx) => {
+    const name = ctx.params.service!;
+    const filter = filterOf(ctx.query, HealthCheckFields);
+    const meta = nodeMetaFilters(ctx.query);
+    return blockingQuery(ctx, store, {
+      watches: [{ table: Tables.serviceIndex, key: name }],
+      run: () => {
+        const out: HealthCheck[] = [];
+        for (const svc of listServiceInstances(store, name)) {
+          const node = getNode(store, svc.value.Node);
+          if (!node || !satisfiesMeta(node.value.Meta, meta)) continue;
+          for (const row of nodeChecks(store, svc.value.Node)) {
+            if (row.value.ServiceID !== svc.value.ID) continue;
+            const wire = checkToWire(row);
+            if (!filter || filter(wire)) out.push(wire);
+          }
+        }
+        return { index: serviceViewIndex(store, name), body: out };
+      },
+    });
+  });
+
+  api.get('/v1/health/state/:state', (ctx) => {
+    const state = ctx.params.state!;
+    if (!STATES.has(state)) throw Errors.badRequest('Invalid state');
+    const filter = filterOf(ctx.query, HealthCheckFields);
+    const meta = nodeMetaFilters(ctx.query);
+    return blockingQuery(ctx, store, {
+      watches: meta.length > 0 ? [{ table: Tables.checks }, { table: Tables.nodes }] : [{ table: Tables.checks }],
+      run: () => {
+        const out: HealthCheck[] = [];
+        for (const row of listChecks(store)) {
+          if (state !== 'any' && row.value.Status !== state) continue;
+          if (meta.length > 0) {
+            const node = getNode(store, row.value.Node);
+            if (!node || !satisfiesMeta(node.value.Meta, meta)) continue;
+          }
+          const wire = checkToWire(row);
+          if (!filter || filter(wire)) out.push(wire);
+        }
+        const index = meta.length > 0 ? store.tableIndex(Tables.checks, Tables.nodes) : store.tableIndex(Tables.checks);
+        return { index, body: out };
+      },
+    });
+  });
+
+  api.get('/v1/health/service/:service', (ctx) => {
+    const name = ctx.params.service!;
+    const filter = filterOf(ctx.query, CheckServiceNodeFields);
+    const meta = nodeMetaFilters(ctx.query);
+    const tags = tagFilter(ctx.query);
+    const passing = boolParam(ctx.query, 'passing', 'Invalid value for ?passing');
+    return blockingQuery(ctx, store, {
+      watches: [{ table: Tables.serviceIndex, key: name }],
+      run: () => {
+        const out: ServiceEntry[] = [];
+        for (const svc of listServiceInstances(store, name)) {
+          const node = getNode(store, svc.value.Node);
+          if (!node || !satisfiesMeta(node.value.Meta, meta) || !hasTags(svc.value.Tags, tags)) continue;
+          const checks = instanceChecks(store, svc.value.Node, svc.value.ID);
+          if (passing && checks.some((c) => c.value.Status !== 'passing')) continue;
+          const entry = serviceEntryToWire(node, svc, checks);
+          if (filter && !filter(entry)) continue;
+          out.push(entry);
+        }
+        return { index: serviceViewIndex(store, name), body: out };
+      },
+    });
+  });
+}

@@ -1,0 +1,100 @@
+/**
+ * Health checks for external services (consul-esm's job, done by the server itself as ARCHITECTURE.md asks): a
+ * check registered through the catalog on a node other than this server's, whose `Definition` has an HTTP, TCP or
+ * gRPC target and an `Interval`, is run here and its status changes are written back. The runner follows the
+ * `checks` table: a new or changed definition is (re)started, a deleted check stopped. `DeregisterCriticalServiceAfter`
+ * in the definition removes the service, as consul-esm does.
+ */
+import { CheckRunner, checkKind, type CheckRunnerOptions, type CheckStatus } from '../../lib/checks/index.ts';
+import type { Logger } from '../../lib/logger.ts';
+import type { ServerDeps } from '../deps.ts';
+import type { Change } from '../store/types.ts';
+import { runnableDefinition } from './register.ts';
+import { catalogWrite } from './state.ts';
+import { Tables, type StoredCheck } from './tables.ts';
+
+export class ExternalChecks {
+  private readonly deps: ServerDeps;
+  private readonly log: Logger;
+  private readonly runner: CheckRunner;
+  /** runner id (`<node>/<checkID>`) → JSON of the definition being run. */
+  private readonly running = new Map<string, string>();
+  private readonly kinds = new Map<string, string>();
+  private unsubscribe: (() => void) | undefined;
+
+  constructor(deps: ServerDeps, runner: Partial<Omit<CheckRunnerOptions, 'onUpdate' | 'onCriticalTooLong'>> = {}) {
+    this.deps = deps;
+    this.log = deps.logger.child({ component: 'external-checks' });
+    this.runner = new CheckRunner({
+      ...runner,
+      logger: this.log,
+      onUpdate: (id, status, output) => this.onUpdate(id, status, output),
+      onCriticalTooLong: (serviceKey) => this.onCriticalTooLong(serviceKey),
+    });
+  }
+
+  start(): void {
+    this.unsubscribe = this.deps.store.onChange((change) => this.onChange(change));
+    this.reconcile();
+    this.deps.onClose(() => this.close());
+  }
+
+  async close(): Promise<void> {
+    this.unsubscribe?.();
+    this.unsubscribe = undefined;
+    await this.runner.stop();
+  }
+
+  private onChange(change: Change): void {
+    if (change.mutations.some((m) => m.table === Tables.checks)) this.reconcile();
+  }
+
+  private reconcile(): void {
+    const own = this.deps.identity.nodeName;
+    const seen = new Set<string>();
+    for (const row of this.deps.store.list<StoredCheck>(Tables.checks)) {
+      const check = row.value;
+      if (check.Node === own) continue;
+      const id = row.key;
+      const def = runnableDefinition(check, id, check.ServiceID ? `${check.Node}/${check.ServiceID}` : '');
+      if (!def) continue;
+      seen.add(id);
+      // Status is ours to change; only the probe's definition decides whether the check must restart.
+      const json = JSON.stringify({ ...def, Status: undefined });
+      if (this.running.get(id) === json) continue;
+      try {
+        this.runner.add(def);
+        this.running.set(id, json);
+        this.kinds.set(id, checkKind(def));
+      } catch (err) {
+        this.log.warn({ check: id, err }, 'cannot run external check');
+      }
+    }
+    for (const id of [...this.running.keys()]) {
+      if (seen.has(id)) continue;
+      this.runner.remove(id);
+      this.running.delete(id);
+      this.kinds.delete(id);
+    }
+  }
+
+  private onUpdate(id: string, status: CheckStatus, output: string): void {
+    this.deps.metrics.checkRuns.inc({ type: this.kinds.get(id) ?? 'unknown', status });
+    const row = this.deps.store.get<StoredCheck>(Tables.checks, id);
+    if (!row) return;
+    const { Node, CheckID } = row.value;
+    catalogWrite(this.deps.store, (c) => c.updateCheckStatus(Node, CheckID, status, output)).catch((err: unknown) => {
+      this.log.error({ check: id, err }, 'writing external check status failed');
+    });
+  }
+
+  private onCriticalTooLong(serviceKey: string): void {
+    const row = this.deps.store.get<{ Node: string; ID: string }>(Tables.services, serviceKey);
+    if (!row) return;
+    const { Node, ID } = row.value;
+    this.log.info({ node: Node, service: ID }, 'external service critical for too long; deregistering');
+    catalogWrite(this.deps.store, (c) => c.deleteService(Node, ID)).catch((err: unknown) => {
+      this.log.error({ service: serviceKey, err }, 'deregistering external service failed');
+    });
+  }
+}
