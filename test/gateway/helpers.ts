@@ -1,0 +1,113 @@
+/** Shared pieces of the gateway control-plane tests: upstream servers on port 0, config folders, waiting. */
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { mkdtemp, writeFile, rename } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { request } from 'undici';
+import { silentLogger } from '../../src/lib/logger.ts';
+import { runGateway, type GatewayHandle, type RunGatewayOptions } from '../../src/gateway/main.ts';
+
+export interface Upstream {
+  readonly name: string;
+  readonly url: string;
+  readonly server: Server;
+  hits: number;
+  close(): Promise<void>;
+}
+
+/** An upstream that answers `{ upstream, method, url, headers }` as JSON; `/health` answers 200. */
+export async function startUpstream(name: string, options: { delayMs?: number } = {}): Promise<Upstream> {
+  const up: Partial<Upstream> & { hits: number } = { hits: 0 };
+  const server = createServer((req, res) => {
+    up.hits++;
+    const reply = () => {
+      const body = JSON.stringify({ upstream: name, method: req.method, url: req.url, headers: req.headers });
+      res.writeHead(200, { 'content-type': 'application/json', 'x-upstream': name });
+      res.end(body);
+    };
+    req.resume();
+    if (options.delayMs) setTimeout(reply, options.delayMs);
+    else reply();
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const port = (server.address() as AddressInfo).port;
+  return Object.assign(up, {
+    name,
+    url: `http://127.0.0.1:${port}`,
+    server,
+    close: () => new Promise<void>((resolve) => {
+      server.closeAllConnections();
+      server.close(() => resolve());
+    }),
+  }) as Upstream;
+}
+
+export async function tempDir(prefix = 'mg-gw-'): Promise<string> {
+  return mkdtemp(join(tmpdir(), prefix));
+}
+
+/** Writes atomically (temp + rename), as editors and config management do, so a watcher never reads half a file. */
+export async function writeAtomic(file: string, text: string): Promise<void> {
+  const tmp = `${file}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`;
+  await writeFile(tmp, text);
+  await rename(tmp, file);
+}
+
+/** Static configuration on loopback, port 0, a file provider on `dynamic`, fast throttle. */
+export function staticYaml(dynamicFile: string, extra = ''): string {
+  return `entryPoints:
+  web:
+    address: "127.0.0.1:0"
+  traefik:
+    address: "127.0.0.1:0"
+providers:
+  providersThrottleDuration: 20ms
+  file:
+    filename: "${dynamicFile}"
+    watch: true
+api:
+  insecure: true
+ping: {}
+metrics:
+  prometheus:
+    addRoutersLabels: true
+${extra}`;
+}
+
+export async function startGateway(configFile: string, options: Partial<RunGatewayOptions> = {}): Promise<GatewayHandle & { web: string; admin: string }> {
+  const handle = await runGateway({ configFile, workers: 1, handleSignals: false, logger: silentLogger(), ...options });
+  const a = handle.addresses();
+  return Object.assign(handle, { web: `http://127.0.0.1:${a.web!.port}`, admin: `http://127.0.0.1:${a.traefik!.port}` });
+}
+
+/** Retries `check` until it stops throwing; generous deadline, no timing assertions. */
+export async function eventually<T>(check: () => Promise<T>, timeoutMs = 10_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  while (Date.now() < deadline) {
+    try {
+      return await check();
+    } catch (err) {
+      last = err;
+      await new Promise((r) => setTimeout(r, 25));
+    }
+  }
+  throw last;
+}
+
+export interface Reply {
+  status: number;
+  text: string;
+  headers: Record<string, string | string[] | undefined>;
+  json(): any;
+}
+
+/** One request through undici (fetch would not let a test set Host). */
+export async function get(url: string, init: { method?: string; headers?: Record<string, string>; host?: string; body?: string } = {}): Promise<Reply> {
+  const headers: Record<string, string> = { ...init.headers };
+  if (init.host) headers.host = init.host;
+  const res = await request(url, { method: (init.method ?? 'GET') as 'GET', headers, ...(init.body !== undefined ? { body: init.body } : {}) });
+  const text = await res.body.text();
+  return { status: res.statusCode, text, headers: res.headers, json: () => JSON.parse(text) };
+}
