@@ -1,0 +1,58 @@
+/** A real `meshgate server` on an ephemeral loopback port and a small HTTP helper for the catalog suites. */
+import { startServer } from '../../../src/server/main.ts';
+import type { RunningServer } from '../../../src/server/options.ts';
+
+export interface Reply {
+  status: number;
+  text: string;
+  index: number;
+  headers: Headers;
+  /** The body parsed as JSON (undefined when empty or not JSON). */
+  json: any;
+}
+
+export interface TestServer extends RunningServer {
+  req(method: string, path: string, body?: unknown): Promise<Reply>;
+  get(path: string): Promise<Reply>;
+  put(path: string, body?: unknown): Promise<Reply>;
+}
+
+export async function testServer(options: { dataDir?: string; nodeName?: string } = {}): Promise<TestServer> {
+  const server = await startServer({
+    dev: true,
+    httpAddr: '127.0.0.1:0',
+    nodeName: options.nodeName ?? 'server-1',
+    datacenter: 'dc1',
+    logLevel: 'silent',
+    ...(options.dataDir ? { dataDir: options.dataDir } : {}),
+  });
+  const req = async (method: string, path: string, body?: unknown): Promise<Reply> => {
+    const init: RequestInit = { method };
+    if (body !== undefined) init.body = typeof body === 'string' ? body : JSON.stringify(body);
+    const res = await fetch(server.url + path, init);
+    const text = await res.text();
+    let json: unknown;
+    try {
+      json = text === '' ? undefined : JSON.parse(text);
+    } catch {
+      json = undefined; // a text/plain answer (errors, ?format=text)
+    }
+    return { status: res.status, text, index: Number(res.headers.get('x-consul-index') ?? 0), headers: res.headers, json };
+  };
+  return Object.assign(server, {
+    req,
+    get: (path: string) => req('GET', path),
+    put: (path: string, body?: unknown) => req('PUT', path, body),
+  });
+}
+
+/** Polls until `predicate` returns a truthy value; fails after a generous deadline. */
+export async function waitFor<T>(what: string, predicate: () => Promise<T | undefined | false> | T | undefined | false, deadlineMs = 15_000): Promise<T> {
+  const end = Date.now() + deadlineMs;
+  for (;;) {
+    const value = await predicate();
+    if (value) return value;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
