@@ -1,8 +1,9 @@
 /**
- * The circuit breaker's condition language (oxy's cbreaker predicates, which Traefik exposes):
- * `NetworkErrorRatio()`, `ResponseCodeRatio(from, to, dividedByFrom, dividedByTo)`, `LatencyAtQuantileMS(q)`,
- * numbers, comparisons (`<`, `<=`, `>`, `>=`, `==`, `!=`), `&&`, `||` and parentheses.
- * Parsed once into a closure tree; evaluation reads the metrics it is given.
+ * oxy's predicate language, which Traefik exposes in circuitBreaker.expression and buffering.retryExpression:
+ * function calls with numeric arguments, numbers, comparisons (`<`, `<=`, `>`, `>=`, `==`, `!=`), `&&`, `||`,
+ * parentheses, and a bare boolean function as a condition. Parsed once into a closure tree; evaluation reads
+ * the subject it is given. The circuit breaker's functions: `NetworkErrorRatio()`,
+ * `ResponseCodeRatio(from, to, dividedByFrom, dividedByTo)`, `LatencyAtQuantileMS(q)`.
  */
 export interface BreakerMetrics {
   networkErrorRatio(): number;
@@ -10,12 +11,18 @@ export interface BreakerMetrics {
   latencyAtQuantileMS(quantile: number): number;
 }
 
-export type Condition = (metrics: BreakerMetrics) => boolean;
-type NumberExpr = (metrics: BreakerMetrics) => number;
+export type Predicate<M> = (subject: M) => boolean;
+export type Condition = Predicate<BreakerMetrics>;
+type ValueExpr<M> = (subject: M) => number | boolean;
+
+export interface PredicateFunction<M> {
+  arity: number;
+  build: (args: number[]) => ValueExpr<M>;
+}
 
 type Token = { kind: 'num'; value: number } | { kind: 'id'; value: string } | { kind: 'op'; value: string };
 
-function tokenize(source: string): Token[] {
+function tokenize(source: string, field: string): Token[] {
   const tokens: Token[] = [];
   const re = /\s*(?:(\d+(?:\.\d+)?|\.\d+)|([A-Za-z_][A-Za-z0-9_]*)|(&&|\|\||<=|>=|==|!=|<|>|\(|\)|,))/y;
   let pos = 0;
@@ -23,7 +30,7 @@ function tokenize(source: string): Token[] {
     if (/^\s*$/.test(source.slice(pos))) break;
     re.lastIndex = pos;
     const m = re.exec(source);
-    if (!m) throw new Error(`circuitBreaker.expression: unexpected "${source.slice(pos).trim()[0]}" at offset ${pos}`);
+    if (!m) throw new Error(`${field}: unexpected "${source.slice(pos).trim()[0]}" at offset ${pos}`);
     if (m[1] !== undefined) tokens.push({ kind: 'num', value: Number(m[1]) });
     else if (m[2] !== undefined) tokens.push({ kind: 'id', value: m[2] });
     else tokens.push({ kind: 'op', value: m[3]! });
@@ -32,7 +39,7 @@ function tokenize(source: string): Token[] {
   return tokens;
 }
 
-const FUNCTIONS: Record<string, { arity: number; build: (args: number[]) => NumberExpr }> = {
+const BREAKER_FUNCTIONS: Record<string, PredicateFunction<BreakerMetrics>> = {
   NetworkErrorRatio: { arity: 0, build: () => (m) => m.networkErrorRatio() },
   ResponseCodeRatio: { arity: 4, build: ([a, b, c, d]) => (m) => m.responseCodeRatio(a!, b!, c!, d!) },
   LatencyAtQuantileMS: { arity: 1, build: ([q]) => (m) => m.latencyAtQuantileMS(q!) },
@@ -48,11 +55,15 @@ const COMPARE: Record<string, (a: number, b: number) => boolean> = {
 };
 
 export function parseCondition(source: string): Condition {
-  const tokens = tokenize(source);
+  return parsePredicate(source, BREAKER_FUNCTIONS, 'circuitBreaker.expression');
+}
+
+export function parsePredicate<M>(source: string, functions: Record<string, PredicateFunction<M>>, field: string): Predicate<M> {
+  const tokens = tokenize(source, field);
   let i = 0;
   const peek = (): Token | undefined => tokens[i];
   const fail = (what: string): never => {
-    throw new Error(`circuitBreaker.expression: ${what} in "${source}"`);
+    throw new Error(`${field}: ${what} in "${source}"`);
   };
   const expectOp = (op: string): void => {
     const t = tokens[i];
@@ -60,7 +71,7 @@ export function parseCondition(source: string): Condition {
     i++;
   };
 
-  const value = (): NumberExpr => {
+  const value = (): ValueExpr<M> => {
     const t = tokens[i++];
     if (!t) return fail('unexpected end');
     if (t.kind === 'num') {
@@ -68,7 +79,7 @@ export function parseCondition(source: string): Condition {
       return () => n;
     }
     if (t.kind === 'id') {
-      const fn = FUNCTIONS[t.value];
+      const fn = functions[t.value];
       if (!fn) return fail(`unknown function ${t.value}`);
       expectOp('(');
       const args: number[] = [];
@@ -85,7 +96,7 @@ export function parseCondition(source: string): Condition {
     return fail(`unexpected "${t.value}"`);
   };
 
-  const comparison = (): Condition => {
+  const comparison = (): Predicate<M> => {
     const t = peek();
     if (t?.kind === 'op' && t.value === '(') {
       i++;
@@ -94,14 +105,15 @@ export function parseCondition(source: string): Condition {
       return inner;
     }
     const left = value();
-    const op = tokens[i++];
-    if (!op || op.kind !== 'op' || !COMPARE[op.value]) return fail('expected a comparison operator');
+    const op = tokens[i];
+    if (!op || op.kind !== 'op' || !COMPARE[op.value]) return (m) => Boolean(left(m));
+    i++;
     const cmp = COMPARE[op.value]!;
     const right = value();
-    return (m) => cmp(left(m), right(m));
+    return (m) => cmp(Number(left(m)), Number(right(m)));
   };
 
-  const and = (): Condition => {
+  const and = (): Predicate<M> => {
     let left = comparison();
     while (peek()?.kind === 'op' && peek()!.value === '&&') {
       i++;
@@ -112,7 +124,7 @@ export function parseCondition(source: string): Condition {
     return left;
   };
 
-  const or = (): Condition => {
+  const or = (): Predicate<M> => {
     let left = and();
     while (peek()?.kind === 'op' && peek()!.value === '||') {
       i++;
