@@ -17,3 +17,6 @@ import './chain.ts';
 import './circuitBreaker.ts';
 import './errors.ts';
 import './retry.ts';
+import './buffering.ts';
+import './compress.ts';
+import './contentType.ts';
