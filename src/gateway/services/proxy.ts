@@ -139,14 +139,20 @@ class ForwardHandler implements Dispatcher.DispatchHandler {
     this.rw.writeHead(statusCode, headers as ResponseHeaders);
     const head = this.req.upgradeHead;
     if (head !== undefined && head.length > 0) socket.write(head);
+    // As Go's ReverseProxy: once either side is done, both connections are closed (sockets are half-open capable,
+    // so an 'end' alone would leave the other direction dangling).
     let closed = 0;
     const onClose = () => {
       client.destroy();
       socket.destroy();
       if (++closed === 1) this.resolve();
     };
-    socket.on('error', onClose).on('close', onClose);
-    client.on('error', onClose).on('close', onClose);
+    const onEnd = () => {
+      client.end();
+      socket.end();
+    };
+    socket.on('error', onClose).on('close', onClose).on('end', onEnd);
+    client.on('error', onClose).on('close', onClose).on('end', onEnd);
     socket.pipe(client);
     client.pipe(socket);
   }
