@@ -243,13 +243,15 @@ export function validateStaticConfig(raw: Record<string, unknown>, file = 'stati
   for (const [name, ep] of Object.entries(parsed.entryPoints ?? {})) entryPoints[name] = { ...ep, name };
   // Traefik: with no entry point at all, one named `http` listens on :80.
   if (Object.keys(entryPoints).length === 0) entryPoints.http = { name: 'http', address: ':80' };
+  // Traefik's SetEffectiveConfiguration: the internal entry point exists when something routes to it by itself.
+  const internalName = DEFAULT_INTERNAL_ENTRYPOINT.name;
   const needsInternal =
     parsed.api?.insecure === true ||
-    (parsed.ping !== undefined && parsed.ping.entryPoint === DEFAULT_INTERNAL_ENTRYPOINT.name) ||
-    (parsed.metrics?.prometheus !== undefined && parsed.metrics.prometheus.entryPoint === DEFAULT_INTERNAL_ENTRYPOINT.name);
+    (parsed.ping !== undefined && !parsed.ping.manualRouting && parsed.ping.entryPoint === internalName) ||
+    (parsed.metrics?.prometheus !== undefined && !parsed.metrics.prometheus.manualRouting && parsed.metrics.prometheus.entryPoint === internalName);
   if (needsInternal && !entryPoints.traefik) entryPoints.traefik = { ...DEFAULT_INTERNAL_ENTRYPOINT };
   const problems: string[] = [];
-  if (parsed.ping && !entryPoints[parsed.ping.entryPoint]) problems.push(`ping.entryPoint: entry point "${parsed.ping.entryPoint}" is not defined`);
+  if (parsed.ping && !parsed.ping.manualRouting && !entryPoints[parsed.ping.entryPoint]) problems.push(`ping.entryPoint: entry point "${parsed.ping.entryPoint}" is not defined`);
   const prom = parsed.metrics?.prometheus;
   if (prom && !prom.manualRouting && !entryPoints[prom.entryPoint]) {
     problems.push(`metrics.prometheus.entryPoint: entry point "${prom.entryPoint}" is not defined`);
