@@ -20,3 +20,4 @@ import './retry.ts';
 import './buffering.ts';
 import './compress.ts';
 import './contentType.ts';
+import './plugins.ts';
