@@ -16,10 +16,15 @@ export interface Upstream {
   close(): Promise<void>;
 }
 
-/** An upstream that answers `{ upstream, method, url, headers }` as JSON; `/health` answers 200. */
-export async function startUpstream(name: string, options: { delayMs?: number } = {}): Promise<Upstream> {
+/** An upstream that answers `{ upstream, method, url, headers }` as JSON; `/health` answers `health()` when given. */
+export async function startUpstream(name: string, options: { delayMs?: number; health?: () => number } = {}): Promise<Upstream> {
   const up: Partial<Upstream> & { hits: number } = { hits: 0 };
   const server = createServer((req, res) => {
+    if (req.url === '/health' && options.health) {
+      res.writeHead(options.health());
+      res.end();
+      return;
+    }
     up.hits++;
     const reply = () => {
       const body = JSON.stringify({ upstream: name, method: req.method, url: req.url, headers: req.headers });
