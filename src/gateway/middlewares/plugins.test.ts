@@ -25,6 +25,9 @@ test('loads the example plugin from experimental.localPlugins and serves it as p
   } finally {
     await s.close();
   }
+  // The configuration parser's path: `plugin:<name>` is registered too.
+  const direct = build('plugin:demo', { headers: { 'X-A': 'b' } });
+  assert.equal(typeof direct, 'function');
   // The plugin's own schema is strict: an unknown key is named, under the plugin's name.
   assert.throws(() => build('plugin', { demo: { header: {} } }), (err: Error) => /header/.test(err.message) && /demo/.test(err.message));
 });

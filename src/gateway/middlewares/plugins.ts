@@ -53,6 +53,7 @@ export interface LoadPluginsOptions {
 }
 
 const loaded = new Map<string, GatewayPlugin<unknown>>();
+const anyConfig: ZodType<unknown> = z.record(z.string(), z.unknown());
 
 export function getPlugin(name: string): GatewayPlugin<unknown> | undefined {
   return loaded.get(name);
@@ -63,16 +64,19 @@ export function listPlugins(): string[] {
 }
 
 /** Registers a plugin object directly (tests, embedding); `loadPlugins` uses it for every module it imports. */
-export function registerPlugin(name: string, plugin: unknown, origin = name): GatewayPlugin<unknown> {
-  const p = plugin as Partial<GatewayPlugin<unknown>> | undefined;
+export function registerPlugin(name: string, candidate: unknown, origin = name): GatewayPlugin<unknown> {
+  const p = candidate as Partial<GatewayPlugin<unknown>> | undefined;
   if (!p || typeof p !== 'object' || typeof p.kind !== 'string' || typeof p.create !== 'function') {
     throw new Error(`plugin "${name}" (${origin}): the module's default export must be { kind: string, schema?: ZodType, create(config, context) }`);
   }
   if (p.schema !== undefined && typeof (p.schema as { safeParse?: unknown }).safeParse !== 'function') {
     throw new Error(`plugin "${name}" (${origin}): schema must be a zod schema`);
   }
-  loaded.set(name, p as GatewayPlugin<unknown>);
-  return p as GatewayPlugin<unknown>;
+  const plugin = p as GatewayPlugin<unknown>;
+  loaded.set(name, plugin);
+  // Also as `plugin:<name>`, which the configuration parser looks up first (errors then read plugin.<name>.<key>).
+  registerMiddleware(`plugin:${name}`, { schema: plugin.schema ?? anyConfig, create: (config, context) => plugin.create(config, context) }, { replace: true });
+  return plugin;
 }
 
 /** A directory module: package.json `exports["."]`/`exports`/`main`, else index.{js,mjs,ts}. */

@@ -36,8 +36,9 @@ export interface MiddlewareKind<C = unknown> {
 
 const kinds = new Map<string, MiddlewareKind<any>>();
 
-export function registerMiddleware<C>(kind: string, definition: MiddlewareKind<C>): void {
-  if (kinds.has(kind)) throw new Error(`middleware kind "${kind}" is already registered`);
+/** `replace` lets a kind be registered again (plugins reloaded as `plugin:<name>`); built-in kinds never use it. */
+export function registerMiddleware<C>(kind: string, definition: MiddlewareKind<C>, options?: { replace?: boolean }): void {
+  if (kinds.has(kind) && options?.replace !== true) throw new Error(`middleware kind "${kind}" is already registered`);
   kinds.set(kind, definition);
 }
 
