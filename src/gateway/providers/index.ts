@@ -1,9 +1,9 @@
 /**
- * Loads every provider module so each registers its factory (grpc-js's registerResolver shape). The Consul catalog
- * provider plugs in by adding its import here: `import './consul-catalog.ts';` with
- * `registerProvider('consulCatalog', ({ staticConfig, logger }) => new ConsulCatalogProvider(...))`.
+ * Loads every provider module so each registers its factory (grpc-js's registerResolver shape): the file provider
+ * (`providers.file`) and the Consul catalog provider (`providers.consulCatalog`).
  */
 import './file.ts';
+import './consulcatalog.ts';
 
 export { createProviders, registerProvider, type Provider, type ProviderContext, type ProviderFactory } from './provider.ts';
 export { ProviderAggregator } from './aggregator.ts';

@@ -1,0 +1,341 @@
+/**
+ * Traefik's label parser (paerser, `label.DecodeConfiguration`) for catalog tags: `traefik.http.routers.<name>.rule`,
+ * `traefik.http.services.<name>.loadbalancer.server.port`, `traefik.http.middlewares.<name>.<kind>.<option>`, … turned
+ * into the dynamic configuration's `http` section. Field names match case-insensitively and come out in Traefik's
+ * camelCase; names (routers, services, middlewares, map keys) keep the case they were written in; a list is
+ * comma-separated (`entrypoints=web,websecure`) unless its elements are objects (`tls.domains[0].main=…`); a section
+ * given `true` with nothing under it exists empty (`tls=true`), `false` leaves it out.
+ *
+ * The shapes come from the same zod schemas that validate a file provider's document, walked here to know which
+ * value is a number, a boolean, a list or a map — so a new middleware kind works from tags the moment it registers.
+ * A key that is not in the schema is an error naming it (Traefik: "field not found"), which skips the instance.
+ */
+import type { ZodType } from 'zod';
+import { defineError } from '../../lib/errors.ts';
+import { routerSchema } from '../config/dynamic.ts';
+import { getMiddlewareKind, listMiddlewareKinds } from '../middlewares/registry.ts';
+import { loadBalancerSchema } from '../services/schema.ts';
+
+export const LabelError = defineError('MG_GATEWAY_LABEL', 400, (key: string, message: string) => `label "${key}": ${message}`);
+
+/** `traefik.http.services.<name>.loadbalancer.server.*`: the one server the labels describe (Traefik's Server). */
+export interface LabelServer {
+  port?: string;
+  scheme?: string;
+  weight?: number;
+  preservePath?: boolean;
+}
+
+export interface LabelService {
+  /** Everything under `loadbalancer` except `server` (servers are the instances, added by the provider). */
+  loadBalancer: Record<string, unknown>;
+  server: LabelServer;
+}
+
+export interface LabelConfiguration {
+  routers: Record<string, Record<string, unknown>>;
+  services: Record<string, LabelService>;
+  middlewares: Record<string, Record<string, unknown>>;
+  /** Keys of features Meshgate does not route (`traefik.tcp.*`, `traefik.udp.*`): reported, not decoded. */
+  unsupported: string[];
+}
+
+/** One node of the dotted-key tree: its value (if a label ends here) and its children in label order. */
+interface LabelNode {
+  value?: string;
+  key: string;
+  children: Map<string, LabelNode>;
+}
+
+const newNode = (key: string): LabelNode => ({ key, children: new Map() });
+
+/** `traefik.http.routers.r.tls.domains[0].main` → [..., 'domains', '[0]', 'main']. */
+function splitKey(key: string): string[] {
+  const out: string[] = [];
+  for (const part of key.split('.')) {
+    const m = /^(.*?)((?:\[\d+\])+)$/.exec(part);
+    if (m) {
+      if (m[1]) out.push(m[1]);
+      for (const idx of m[2]!.match(/\[\d+\]/g)!) out.push(idx);
+    } else out.push(part);
+  }
+  return out;
+}
+
+function buildTree(labels: Record<string, string>, root: string): LabelNode {
+  const tree = newNode(root);
+  for (const [key, value] of Object.entries(labels)) {
+    const parts = splitKey(key);
+    if (parts.some((p) => p === '')) throw LabelError(key, 'empty segment in the key');
+    let node = tree;
+    for (let i = 0; i < parts.length; i++) {
+      const part = parts[i]!;
+      let child = node.children.get(part);
+      if (!child) {
+        child = newNode(parts.slice(0, i + 1).join('.'));
+        node.children.set(part, child);
+      }
+      node = child;
+    }
+    node.value = value;
+  }
+  return tree;
+}
+
+/** Finds a child by case-insensitive name (paerser matches field names that way). */
+function childCI(node: LabelNode, name: string): LabelNode | undefined {
+  const lower = name.toLowerCase();
+  for (const [key, child] of node.children) if (key.toLowerCase() === lower) return child;
+  return undefined;
+}
+
+// ---- zod schema walking -------------------------------------------------------------------------------------------
+
+type Def = { type: string; [k: string]: unknown };
+const defOf = (schema: unknown): Def => (schema as { _zod: { def: Def } })._zod.def;
+
+/** Strips wrappers (optional, default, preprocess/transform pipes, lazy) down to the shape a label must have. */
+function unwrap(schema: unknown): Def {
+  let def = defOf(schema);
+  for (let guard = 0; guard < 32; guard++) {
+    switch (def.type) {
+      case 'optional':
+      case 'nullable':
+      case 'default':
+      case 'prefault':
+      case 'catch':
+      case 'readonly':
+      case 'nonoptional':
+        def = defOf(def.innerType);
+        continue;
+      case 'pipe': {
+        // z.preprocess(fn, s) is pipe(transform, s): the input shape is `s`; x.transform(f) is pipe(x, transform).
+        const input = defOf(def.in);
+        def = input.type === 'transform' ? defOf(def.out) : input;
+        continue;
+      }
+      case 'lazy':
+        def = defOf((def.getter as () => unknown)());
+        continue;
+      default:
+        return def;
+    }
+  }
+  return def;
+}
+
+function parseBool(key: string, value: string): boolean {
+  // Go's strconv.ParseBool, which paerser uses.
+  if (['1', 't', 'T', 'TRUE', 'true', 'True'].includes(value)) return true;
+  if (['0', 'f', 'F', 'FALSE', 'false', 'False'].includes(value)) return false;
+  throw LabelError(key, `invalid boolean "${value}"`);
+}
+
+function parseScalar(def: Def, key: string, value: string): unknown {
+  switch (def.type) {
+    case 'string':
+    case 'enum':
+    case 'literal':
+    case 'unknown':
+    case 'any':
+    case 'template_literal':
+      return value;
+    case 'number':
+    case 'int':
+    case 'bigint': {
+      const n = Number(value.trim());
+      if (value.trim() === '' || !Number.isFinite(n)) throw LabelError(key, `invalid number "${value}"`);
+      return n;
+    }
+    case 'boolean':
+      return parseBool(key, value);
+    case 'union': {
+      const options = (def.options as unknown[]).map(unwrap);
+      // A union with a string member (durations: "10s" or seconds) keeps the text; the schema reads both forms.
+      if (options.some((o) => o.type === 'string')) return value;
+      for (const o of options) {
+        try {
+          return parseScalar(o, key, value);
+        } catch {
+          // try the next member
+        }
+      }
+      throw LabelError(key, `invalid value "${value}"`);
+    }
+    default:
+      throw LabelError(key, 'expects a section, not a value');
+  }
+}
+
+/** Decodes a node against a schema; `node.key` names it in errors. */
+function decodeNode(node: LabelNode, schema: unknown): unknown {
+  const def = unwrap(schema);
+  const key = node.key;
+  switch (def.type) {
+    case 'object': {
+      if (node.children.size === 0) {
+        // `tls=true`: the section exists with its defaults; `tls=false`: it does not.
+        if (node.value === undefined || parseBool(key, node.value)) return {};
+        return undefined;
+      }
+      const shape = def.shape as Record<string, ZodType>;
+      const fields = Object.keys(shape);
+      const out: Record<string, unknown> = {};
+      for (const [name, child] of node.children) {
+        const field = fields.find((f) => f.toLowerCase() === name.toLowerCase());
+        if (field === undefined) throw LabelError(child.key, 'field not found');
+        const v = decodeNode(child, shape[field]);
+        if (v !== undefined) out[field] = v;
+      }
+      return out;
+    }
+    case 'record': {
+      const out: Record<string, unknown> = {};
+      for (const [name, child] of node.children) {
+        const v = decodeNode(child, def.valueType);
+        if (v !== undefined) out[name] = v;
+      }
+      if (node.children.size === 0 && node.value !== undefined && node.value !== '') throw LabelError(key, 'expects a map of values');
+      return out;
+    }
+    case 'array': {
+      const element = unwrap(def.element);
+      if (node.children.size === 0) {
+        if (element.type === 'object' || element.type === 'record') throw LabelError(key, 'expects indexed entries like [0]');
+        const text = node.value ?? '';
+        if (text.trim() === '') return [];
+        return text.split(',').map((item) => parseScalar(element, key, item.trim()));
+      }
+      const indexed: Array<[number, unknown]> = [];
+      for (const [name, child] of node.children) {
+        const m = /^\[(\d+)\]$/.exec(name);
+        if (!m) throw LabelError(child.key, 'field not found');
+        indexed.push([Number(m[1]), child.children.size === 0 && element.type !== 'object' ? parseScalar(element, child.key, child.value ?? '') : decodeNode(child, def.element)]);
+      }
+      return indexed.sort((a, b) => a[0] - b[0]).map(([, v]) => v);
+    }
+    case 'unknown':
+    case 'any':
+      return node.children.size === 0 ? (node.value ?? '') : freeForm(node);
+    default:
+      if (node.children.size > 0) throw LabelError([...node.children.values()][0]!.key, 'field not found');
+      return parseScalar(def, key, node.value ?? '');
+  }
+}
+
+/** Plugin options and other untyped maps: nested objects of strings, names as written. */
+function freeForm(node: LabelNode): unknown {
+  if (node.children.size === 0) return node.value ?? '';
+  const out: Record<string, unknown> = {};
+  for (const [name, child] of node.children) out[name] = freeForm(child);
+  return out;
+}
+
+// ---- sections -----------------------------------------------------------------------------------------------------
+
+function decodeService(node: LabelNode): LabelService {
+  const service: LabelService = { loadBalancer: {}, server: {} };
+  for (const [name, child] of node.children) {
+    // Traefik's label-decodable service kind is the load balancer; weighted/mirroring/failover are file-only.
+    if (name.toLowerCase() !== 'loadbalancer') throw LabelError(child.key, 'field not found');
+    if (child.children.size === 0) continue;
+    const rest = newNode(child.key);
+    for (const [field, grand] of child.children) {
+      if (field.toLowerCase() === 'server') service.server = decodeServer(grand);
+      else if (field.toLowerCase() === 'servers') throw LabelError(grand.key, 'field not found (servers come from the catalog; use server.port/server.scheme)');
+      else rest.children.set(field, grand);
+    }
+    service.loadBalancer = (decodeNode(rest, loadBalancerSchema) as Record<string, unknown> | undefined) ?? {};
+  }
+  return service;
+}
+
+function decodeServer(node: LabelNode): LabelServer {
+  const server: LabelServer = {};
+  for (const [name, child] of node.children) {
+    const value = child.value ?? '';
+    if (child.children.size > 0) throw LabelError([...child.children.values()][0]!.key, 'field not found');
+    switch (name.toLowerCase()) {
+      case 'port':
+        if (!/^\d+$/.test(value.trim())) throw LabelError(child.key, `invalid port "${value}"`);
+        server.port = value.trim();
+        break;
+      case 'scheme':
+        server.scheme = value.trim();
+        break;
+      case 'weight':
+        server.weight = parseScalar({ type: 'number' }, child.key, value) as number;
+        break;
+      case 'preservepath':
+        server.preservePath = parseBool(child.key, value);
+        break;
+      default:
+        // `url` is label:"-" in Traefik: the instance address decides it.
+        throw LabelError(child.key, 'field not found');
+    }
+  }
+  return server;
+}
+
+function decodeMiddleware(node: LabelNode): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  const kinds = listMiddlewareKinds();
+  for (const [name, child] of node.children) {
+    if (name.toLowerCase() === 'plugin') {
+      out.plugin = freeForm(child);
+      continue;
+    }
+    const kind = kinds.find((k) => k.toLowerCase() === name.toLowerCase());
+    if (kind === undefined) throw LabelError(child.key, `unknown middleware kind "${name}"`);
+    out[kind] = decodeNode(child, getMiddlewareKind(kind)!.schema) ?? {};
+  }
+  return out;
+}
+
+/**
+ * Decodes the `traefik.*` labels of one instance (keys already carry the neutral `traefik.` prefix). Only the
+ * `traefik.http.*` tree is configuration; other keys (`traefik.enable`, `traefik.consulcatalog.*`, anything a
+ * defaultRule template reads) are ignored here. Throws LabelError naming the first bad key.
+ */
+export function decodeLabels(labels: Record<string, string>): LabelConfiguration {
+  const result: LabelConfiguration = { routers: {}, services: {}, middlewares: {}, unsupported: [] };
+  const relevant: Record<string, string> = {};
+  for (const [key, value] of Object.entries(labels)) {
+    const lower = key.toLowerCase();
+    if (lower.startsWith('traefik.http.')) relevant[key] = value;
+    else if (lower.startsWith('traefik.tcp.') || lower.startsWith('traefik.udp.')) result.unsupported.push(key);
+  }
+  const tree = buildTree(relevant, 'traefik');
+  const http = childCI(tree, 'traefik');
+  if (!http) return result;
+  for (const [top, section] of childCI(http, 'http')?.children ?? []) {
+    const lower = top.toLowerCase();
+    for (const [name, node] of section.children) {
+      if (name.startsWith('[')) throw LabelError(node.key, 'field not found');
+      if (lower === 'routers') result.routers[name] = (decodeNode(node, routerSchema) as Record<string, unknown> | undefined) ?? {};
+      else if (lower === 'services') result.services[name] = decodeService(node);
+      else if (lower === 'middlewares') result.middlewares[name] = decodeMiddleware(node);
+      else throw LabelError(section.key, 'field not found');
+    }
+    if (section.children.size === 0) throw LabelError(section.key, 'expects named entries');
+  }
+  return result;
+}
+
+/**
+ * Traefik's tagsToNeutralLabels: each tag `<prefix>.<key>=<value>` becomes the label `traefik.<key>`; tags without
+ * `=` or without the prefix are not labels (they stay available to constraints).
+ */
+export function tagsToLabels(tags: readonly string[] | null | undefined, prefix: string): Record<string, string> {
+  const labels: Record<string, string> = {};
+  for (const tag of tags ?? []) {
+    if (!tag.startsWith(prefix)) continue;
+    const eq = tag.indexOf('=');
+    if (eq === -1) continue;
+    const key = tag.slice(0, eq);
+    // As Traefik: only `<prefix>.` is replaced; `traefikfoo=x` under prefix `traefik` becomes `traefik.traefikfoo`.
+    const rest = key.startsWith(`${prefix}.`) ? key.slice(prefix.length + 1) : key;
+    labels[`traefik.${rest}`] = tag.slice(eq + 1);
+  }
+  return labels;
+}
