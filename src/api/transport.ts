@@ -70,9 +70,9 @@ export class Transport {
 
   /** The deadline for one request: wait + wait/16 + margin when blocking, else the plain timeout. */
   deadlineFor(query?: QueryOptions): number {
-    if (query?.index === undefined || query.index <= 0) return this.settings.timeoutMs;
+    if (query?.index === undefined || query.index <= 0) return Math.ceil(this.settings.timeoutMs);
     const wait = Math.min(query.waitMs ?? DEFAULT_BLOCKING_WAIT_MS, MAX_BLOCKING_WAIT_MS);
-    return wait + wait / 16 + this.settings.blockingMarginMs;
+    return Math.ceil(wait + wait / 16 + this.settings.blockingMarginMs);
   }
 
   buildUrl(spec: RequestSpec): string {
@@ -201,7 +201,14 @@ function describeTransportFailure(err: unknown): string {
   return message;
 }
 
-/** Escapes a path segment list, keeping `/` between them (KV keys, names with spaces or `#`). */
+/**
+ * Escapes a path segment list, keeping `/` between them (KV keys, names with spaces or `#`). Like Go's
+ * url.PathEscape, characters legal in a path segment (`:`, `@`, sub-delims) stay as they are, so `service:web`
+ * reaches the server unchanged.
+ */
 export function escapePath(path: string): string {
-  return path.split('/').map(encodeURIComponent).join('/');
+  return path
+    .split('/')
+    .map((segment) => encodeURIComponent(segment).replace(/%(3A|40|24|26|2B|2C|3B|3D)/g, (m) => decodeURIComponent(m)))
+    .join('/');
 }
