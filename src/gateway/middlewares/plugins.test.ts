@@ -33,7 +33,7 @@ test('loads the example plugin from experimental.localPlugins and serves it as p
 });
 
 test('unknown plugin names, bad modules and bad static keys are errors that name them', async () => {
-  assert.throws(() => build('plugin', { nope: {} }), /nope.*is not loaded/);
+  assert.throws(() => build('plugin', { nope: {} }), /nope.*is not installed/);
   assert.throws(() => build('plugin', {}), /exactly one plugin name/);
   await assert.rejects(loadPlugins({ experimental: { localPlugins: { x: { moduleName: './does-not-exist' } } } }, { baseDir: repoRoot }), /not found/);
   await assert.rejects(loadPlugins({ experimental: { localPlugins: { x: { moduleName: 'a', modulename: 'b' } as never } } }), /modulename/);

@@ -177,7 +177,7 @@ export const pluginMiddlewareSchema = z.record(z.string(), z.unknown()).transfor
   const name = names[0]!;
   const plugin = loaded.get(name);
   if (!plugin) {
-    ctx.addIssue({ code: 'custom', path: [name], message: `plugin "${name}" is not loaded (declare it in experimental.localPlugins or experimental.plugins)` });
+    ctx.addIssue({ code: 'custom', path: [name], message: `plugin "${name}" is not installed (declare it in experimental.localPlugins or experimental.plugins)` });
     return z.NEVER;
   }
   const raw = value[name] ?? {};
