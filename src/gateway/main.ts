@@ -9,7 +9,7 @@ import cluster, { type Worker } from 'node:cluster';
 import { availableParallelism } from 'node:os';
 import { createLogger, type Logger } from '../lib/logger.ts';
 import type { DynamicConfig } from './config/dynamic.ts';
-import { loadStaticConfig, type StaticConfig } from './config/static.ts';
+import { loadStaticConfig, loadStaticPlugins, type StaticConfig } from './config/static.ts';
 import { createProviders, ProviderAggregator } from './providers/index.ts';
 import { ClusterMetrics, GatewayMetrics } from './metrics/metrics.ts';
 import { LastGoodStore, lastGoodPathFor } from './runtime/last-good.ts';
@@ -123,6 +123,7 @@ function installSignals(handle: GatewayHandle, logger: Logger): () => void {
 export async function runGateway(options: RunGatewayOptions = {}): Promise<GatewayHandle> {
   const staticConfig = await loadStaticConfig(options.configFile, options.overrides);
   const logger = loggerFor(staticConfig, options.logger);
+  await loadStaticPlugins(staticConfig, logger);
   const workers = options.workers ?? availableParallelism();
   const handle = workers <= 1 ? await runInProcess(staticConfig, options, logger) : await runCluster(staticConfig, options, logger, workers);
   if (options.handleSignals !== false) {

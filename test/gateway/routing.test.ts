@@ -111,3 +111,42 @@ http:
     await gw.close();
   }
 });
+
+test('a local plugin from experimental.localPlugins is used as `plugin: { <name>: … }`', async () => {
+  const dir = await tempDir();
+  const pluginDir = new URL('../../examples/gateway-plugin', import.meta.url).pathname;
+  await writeFile(join(dir, 'dynamic.yml'), `
+http:
+  routers:
+    r:
+      rule: PathPrefix(\`/\`)
+      middlewares: [demo]
+      service: a
+  middlewares:
+    demo:
+      plugin:
+        demo:
+          headers:
+            X-Demo: "{{method}} {{path}}"
+  services:
+    a:
+      loadBalancer:
+        servers:
+          - url: "${a.url}"
+`);
+  await writeFile(join(dir, 'gateway.yml'), `${staticYaml('dynamic.yml')}
+experimental:
+  localPlugins:
+    demo:
+      moduleName: "${pluginDir}"
+`);
+  const gw = await startGateway(join(dir, 'gateway.yml'));
+  try {
+    const r = await get(`${gw.web}/hello`);
+    assert.equal(r.json().headers['x-demo'], 'GET /hello');
+    assert.equal(r.headers['x-plugin'], 'demo');
+    assert.equal((await get(`${gw.admin}/api/http/middlewares/demo@file`)).json().type, 'demo');
+  } finally {
+    await gw.close();
+  }
+});

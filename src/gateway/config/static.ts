@@ -193,6 +193,14 @@ export const staticConfigSchema = z
         })
         .strict(),
     ).optional(),
+    /** Middleware plugins (Traefik's `experimental.plugins` / `experimental.localPlugins`); entries are checked by loadPlugins. */
+    experimental: z
+      .object({
+        plugins: z.record(z.string(), z.record(z.string(), z.unknown())).optional(),
+        localPlugins: z.record(z.string(), z.record(z.string(), z.unknown())).optional(),
+      })
+      .strict()
+      .optional(),
     serversTransport: z
       .object({
         insecureSkipVerify: z.boolean().optional(),
@@ -318,4 +326,20 @@ export async function loadStaticConfig(file: string | undefined, overrides?: Rec
     if (fileProvider.directory) fileProvider.directory = resolve(dirname(abs), fileProvider.directory);
   }
   return config;
+}
+
+/**
+ * Imports the static configuration's middleware plugins so `plugin: { <name>: … }` validates and builds. Module
+ * paths resolve against the working directory, as in Traefik (docs/gateway-plugins.md). A plugin that fails to load
+ * fails the start.
+ */
+export async function loadStaticPlugins(config: StaticConfig, logger?: import('../../lib/logger.ts').Logger): Promise<string[]> {
+  if (!config.experimental?.plugins && !config.experimental?.localPlugins) return [];
+  // Imported only when plugins are configured: most gateways never load the plugin machinery.
+  const { loadPlugins } = await import('../middlewares/plugins.ts');
+  try {
+    return await loadPlugins({ experimental: config.experimental } as Parameters<typeof loadPlugins>[0], { baseDir: process.cwd(), ...(logger ? { logger } : {}) });
+  } catch (err) {
+    throw ConfigErrors.invalid(config.file ?? 'static configuration', (err as Error).message);
+  }
 }

@@ -4,7 +4,7 @@
  * cluster-wide aggregation the primary computes, and drains on `meshgate:shutdown` or SIGTERM.
  */
 import { createLogger } from '../../lib/logger.ts';
-import { loadStaticConfig } from '../config/static.ts';
+import { loadStaticConfig, loadStaticPlugins } from '../config/static.ts';
 import { GatewayMetrics } from '../metrics/metrics.ts';
 import { createGateway } from './gateway.ts';
 import { WORKER_ENV, type PrimaryMessage, type WorkerMessage, type WorkerSettings } from './ipc.ts';
@@ -15,6 +15,7 @@ const send = (message: WorkerMessage) => process.send?.(message);
 async function main(): Promise<void> {
   const staticConfig = await loadStaticConfig(settings.configFile, settings.overrides);
   const logger = createLogger({ name: 'gateway', ...(staticConfig.log?.level ? { level: staticConfig.log.level === 'panic' ? 'fatal' : staticConfig.log.level } : {}) }).child({ worker: process.pid });
+  await loadStaticPlugins(staticConfig, logger);
   const prom = staticConfig.metrics?.prometheus;
   const metrics = prom
     ? new GatewayMetrics({ buckets: prom.buckets, addEntryPointsLabels: prom.addEntryPointsLabels, addRoutersLabels: prom.addRoutersLabels, addServicesLabels: prom.addServicesLabels })
