@@ -19,7 +19,10 @@ test('the file provider reads a directory (recursively) as one configuration and
   await writeFile(join(dir, 'routers.yml'), 'http:\n  routers:\n    r:\n      rule: Path(`/`)\n      service: s\n');
   await writeFile(join(dir, 'sub', 'services.toml'), '[http.services.s.loadBalancer]\n  [[http.services.s.loadBalancer.servers]]\n    url = "http://127.0.0.1:1"\n');
   await writeFile(join(dir, 'notes.txt'), 'not configuration');
-  const provider = new FileProvider({ directory: dir, watch: true, logger: silentLogger(), debounceMs: 10 });
+  // Traefik reads only YAML and TOML from a directory: a last-good JSON file or the static file beside them is skipped.
+  await writeFile(join(dir, 'gateway.yml.last-good.json'), '{"version":1}');
+  await writeFile(join(dir, 'gateway.yml'), 'entryPoints:\n  web:\n    address: ":80"\n');
+  const provider = new FileProvider({ directory: dir, watch: true, logger: silentLogger(), debounceMs: 10, ignore: [join(dir, 'gateway.yml')] });
   const emitted: DynamicConfig[] = [];
   const controller = new AbortController();
   await provider.start((c) => emitted.push(c), controller.signal);

@@ -78,7 +78,7 @@ export function extraConfOf(labels: Record<string, string>, options: Pick<BuildO
 }
 
 /** Go's hash/fnv New64 (FNV-1, not 1a) of a UTF-8 string, as an unsigned decimal. */
-function fnv1_64(text: string): string {
+export function fnv1_64(text: string): string {
   const mask = (1n << 64n) - 1n;
   let hash = 14695981039346656037n;
   for (const byte of Buffer.from(text, 'utf8')) {

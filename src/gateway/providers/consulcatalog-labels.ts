@@ -40,14 +40,19 @@ export interface LabelConfiguration {
   unsupported: string[];
 }
 
-/** One node of the dotted-key tree: its value (if a label ends here) and its children in label order. */
+/**
+ * One node of the dotted-key tree: its name as first written, its value (if a label ends here) and its children in
+ * label order, keyed case-insensitively — paerser folds `traefik.HTTP.Routers.R` and `traefik.http.routers.r` into
+ * one node, names included.
+ */
 interface LabelNode {
+  name: string;
   value?: string;
   key: string;
   children: Map<string, LabelNode>;
 }
 
-const newNode = (key: string): LabelNode => ({ key, children: new Map() });
+const newNode = (name: string, key: string): LabelNode => ({ name, key, children: new Map() });
 
 /** `traefik.http.routers.r.tls.domains[0].main` → [..., 'domains', '[0]', 'main']. */
 function splitKey(key: string): string[] {
@@ -63,17 +68,17 @@ function splitKey(key: string): string[] {
 }
 
 function buildTree(labels: Record<string, string>, root: string): LabelNode {
-  const tree = newNode(root);
+  const tree = newNode(root, root);
   for (const [key, value] of Object.entries(labels)) {
     const parts = splitKey(key);
     if (parts.some((p) => p === '')) throw LabelError(key, 'empty segment in the key');
     let node = tree;
     for (let i = 0; i < parts.length; i++) {
       const part = parts[i]!;
-      let child = node.children.get(part);
+      let child = node.children.get(part.toLowerCase());
       if (!child) {
-        child = newNode(parts.slice(0, i + 1).join('.'));
-        node.children.set(part, child);
+        child = newNode(part, parts.slice(0, i + 1).join('.'));
+        node.children.set(part.toLowerCase(), child);
       }
       node = child;
     }
@@ -82,11 +87,13 @@ function buildTree(labels: Record<string, string>, root: string): LabelNode {
   return tree;
 }
 
-/** Finds a child by case-insensitive name (paerser matches field names that way). */
+/** Children as [name as written, node]. */
+function named(node: LabelNode | undefined): Array<[string, LabelNode]> {
+  return node ? [...node.children.values()].map((c) => [c.name, c]) : [];
+}
+
 function childCI(node: LabelNode, name: string): LabelNode | undefined {
-  const lower = name.toLowerCase();
-  for (const [key, child] of node.children) if (key.toLowerCase() === lower) return child;
-  return undefined;
+  return node.children.get(name.toLowerCase());
 }
 
 // ---- zod schema walking -------------------------------------------------------------------------------------------
@@ -181,7 +188,7 @@ function decodeNode(node: LabelNode, schema: unknown): unknown {
       const shape = def.shape as Record<string, ZodType>;
       const fields = Object.keys(shape);
       const out: Record<string, unknown> = {};
-      for (const [name, child] of node.children) {
+      for (const [name, child] of named(node)) {
         const field = fields.find((f) => f.toLowerCase() === name.toLowerCase());
         if (field === undefined) throw LabelError(child.key, 'field not found');
         const v = decodeNode(child, shape[field]);
@@ -191,7 +198,7 @@ function decodeNode(node: LabelNode, schema: unknown): unknown {
     }
     case 'record': {
       const out: Record<string, unknown> = {};
-      for (const [name, child] of node.children) {
+      for (const [name, child] of named(node)) {
         const v = decodeNode(child, def.valueType);
         if (v !== undefined) out[name] = v;
       }
@@ -207,7 +214,7 @@ function decodeNode(node: LabelNode, schema: unknown): unknown {
         return text.split(',').map((item) => parseScalar(element, key, item.trim()));
       }
       const indexed: Array<[number, unknown]> = [];
-      for (const [name, child] of node.children) {
+      for (const [name, child] of named(node)) {
         const m = /^\[(\d+)\]$/.exec(name);
         if (!m) throw LabelError(child.key, 'field not found');
         indexed.push([Number(m[1]), child.children.size === 0 && element.type !== 'object' ? parseScalar(element, child.key, child.value ?? '') : decodeNode(child, def.element)]);
@@ -227,7 +234,7 @@ function decodeNode(node: LabelNode, schema: unknown): unknown {
 function freeForm(node: LabelNode): unknown {
   if (node.children.size === 0) return node.value ?? '';
   const out: Record<string, unknown> = {};
-  for (const [name, child] of node.children) out[name] = freeForm(child);
+  for (const [name, child] of named(node)) out[name] = freeForm(child);
   return out;
 }
 
@@ -235,15 +242,15 @@ function freeForm(node: LabelNode): unknown {
 
 function decodeService(node: LabelNode): LabelService {
   const service: LabelService = { loadBalancer: {}, server: {} };
-  for (const [name, child] of node.children) {
+  for (const [name, child] of named(node)) {
     // Traefik's label-decodable service kind is the load balancer; weighted/mirroring/failover are file-only.
     if (name.toLowerCase() !== 'loadbalancer') throw LabelError(child.key, 'field not found');
     if (child.children.size === 0) continue;
-    const rest = newNode(child.key);
-    for (const [field, grand] of child.children) {
+    const rest = newNode(child.name, child.key);
+    for (const [field, grand] of named(child)) {
       if (field.toLowerCase() === 'server') service.server = decodeServer(grand);
       else if (field.toLowerCase() === 'servers') throw LabelError(grand.key, 'field not found (servers come from the catalog; use server.port/server.scheme)');
-      else rest.children.set(field, grand);
+      else rest.children.set(field.toLowerCase(), grand);
     }
     service.loadBalancer = (decodeNode(rest, loadBalancerSchema) as Record<string, unknown> | undefined) ?? {};
   }
@@ -252,7 +259,7 @@ function decodeService(node: LabelNode): LabelService {
 
 function decodeServer(node: LabelNode): LabelServer {
   const server: LabelServer = {};
-  for (const [name, child] of node.children) {
+  for (const [name, child] of named(node)) {
     const value = child.value ?? '';
     if (child.children.size > 0) throw LabelError([...child.children.values()][0]!.key, 'field not found');
     switch (name.toLowerCase()) {
@@ -280,7 +287,7 @@ function decodeServer(node: LabelNode): LabelServer {
 function decodeMiddleware(node: LabelNode): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   const kinds = listMiddlewareKinds();
-  for (const [name, child] of node.children) {
+  for (const [name, child] of named(node)) {
     if (name.toLowerCase() === 'plugin') {
       out.plugin = freeForm(child);
       continue;
@@ -308,9 +315,9 @@ export function decodeLabels(labels: Record<string, string>): LabelConfiguration
   const tree = buildTree(relevant, 'traefik');
   const http = childCI(tree, 'traefik');
   if (!http) return result;
-  for (const [top, section] of childCI(http, 'http')?.children ?? []) {
+  for (const [top, section] of named(childCI(http, 'http'))) {
     const lower = top.toLowerCase();
-    for (const [name, node] of section.children) {
+    for (const [name, node] of named(section)) {
       if (name.startsWith('[')) throw LabelError(node.key, 'field not found');
       if (lower === 'routers') result.routers[name] = (decodeNode(node, routerSchema) as Record<string, unknown> | undefined) ?? {};
       else if (lower === 'services') result.services[name] = decodeService(node);

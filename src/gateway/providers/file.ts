@@ -6,10 +6,10 @@
  */
 import { watch, type FSWatcher } from 'node:fs';
 import { readdir } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
+import { basename, dirname, extname, join } from 'node:path';
 import type { Logger } from '../../lib/logger.ts';
 import { emptyDynamicConfig, validateDynamicConfig, type DynamicConfig } from '../config/dynamic.ts';
-import { formatOf, readConfigFile } from '../config/parse.ts';
+import { readConfigFile } from '../config/parse.ts';
 import type { FileProviderConfig } from '../config/static.ts';
 import { registerProvider, type Provider } from './provider.ts';
 
@@ -17,7 +17,12 @@ export interface FileProviderOptions extends Pick<FileProviderConfig, 'filename'
   logger: Logger;
   /** Quiet period after the last file event before reading (editors write in several steps). */
   debounceMs?: number;
+  /** Absolute paths a directory scan skips (the static configuration file, when it sits in the same folder). */
+  ignore?: string[];
 }
+
+/** Traefik reads only these from a directory; JSON (our last-good files among them) is never picked up there. */
+const DIRECTORY_EXTENSIONS = new Set(['.yml', '.yaml', '.toml']);
 
 export class FileProvider implements Provider {
   readonly name = 'file';
@@ -54,9 +59,11 @@ export class FileProvider implements Provider {
 
   async #readDirectory(directory: string): Promise<DynamicConfig> {
     const entries = await readdir(directory, { recursive: true, withFileTypes: true });
+    const ignore = new Set(this.#options.ignore ?? []);
     const files = entries
-      .filter((e) => e.isFile() && formatOf(e.name) !== undefined && !e.name.startsWith('.'))
+      .filter((e) => e.isFile() && !e.name.startsWith('.') && DIRECTORY_EXTENSIONS.has(extname(e.name).toLowerCase()))
       .map((e) => join(e.parentPath, e.name))
+      .filter((file) => !ignore.has(file))
       .sort();
     const merged = emptyDynamicConfig();
     for (const file of files) {
@@ -128,5 +135,11 @@ export class FileProvider implements Provider {
 registerProvider('file', ({ staticConfig, logger }) => {
   const block = staticConfig.providers.file;
   if (!block) return undefined;
-  return new FileProvider({ filename: block.filename, directory: block.directory, watch: block.watch, logger });
+  return new FileProvider({
+    filename: block.filename,
+    directory: block.directory,
+    watch: block.watch,
+    logger,
+    ...(staticConfig.file ? { ignore: [staticConfig.file] } : {}),
+  });
 });

@@ -42,8 +42,13 @@ export function registerProvider(key: string, factory: ProviderFactory): void {
 export function createProviders(context: ProviderContext): Provider[] {
   const providers: Provider[] = [];
   const blocks = context.staticConfig.providers as Record<string, unknown>;
-  for (const [key, factory] of factories) {
-    if (blocks[key] === undefined) continue;
+  for (const [key, block] of Object.entries(blocks)) {
+    if (block === undefined || key === 'providersThrottleDuration') continue;
+    const factory = factories.get(key);
+    if (!factory) {
+      context.logger.warn({ provider: key }, `providers.${key} is configured but this build has no such provider; it is ignored`);
+      continue;
+    }
     const provider = factory(context);
     if (provider) providers.push(provider);
   }

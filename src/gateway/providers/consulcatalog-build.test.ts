@@ -1,0 +1,263 @@
+/**
+ * Tag → dynamic configuration, in the shapes of Traefik's consulcatalog config_test.go (Test_buildConfiguration,
+ * TestDefaultRule): items in, one merged configuration out.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { silentLogger } from '../../lib/logger.ts';
+import { parseDefaultRuleTemplate } from '../rules/template.ts';
+import { buildConfiguration, fnv1_64, type BuildOptions, type CatalogItem } from './consulcatalog-build.ts';
+import { parseTagConstraints } from './consulcatalog-constraints.ts';
+
+const RULE = 'Host(`{{ normalize .Name }}.traefik.wtf`)';
+
+function options(overrides: Partial<Omit<BuildOptions, 'defaultRule' | 'constraints'>> & { defaultRule?: string; constraints?: string } = {}): BuildOptions {
+  return {
+    exposedByDefault: overrides.exposedByDefault ?? true,
+    connectByDefault: overrides.connectByDefault ?? false,
+    strictChecks: overrides.strictChecks ?? ['passing', 'warning'],
+    defaultRule: parseDefaultRuleTemplate(overrides.defaultRule ?? RULE),
+    constraints: parseTagConstraints(overrides.constraints ?? ''),
+    logger: silentLogger(),
+  };
+}
+
+function item(partial: Partial<CatalogItem> & { labels?: Record<string, string> }): CatalogItem {
+  return { id: 'Test', node: 'Node1', datacenter: 'dc1', name: 'Test', namespace: 'default', address: '127.0.0.1', port: '80', status: 'passing', labels: {}, tags: [], ...partial };
+}
+
+const lb = (...urls: string[]) => ({ loadBalancer: { passHostHeader: true, responseForwarding: { flushInterval: '100ms' }, servers: urls.map((url) => ({ url })) } });
+
+function build(items: CatalogItem[], opts = options()) {
+  return buildConfiguration(items, opts).http;
+}
+
+test('one container no label: router and service named after the normalised service', () => {
+  const http = build([item({ name: 'dev/Test' })]);
+  assert.deepEqual(http.routers, { 'dev-Test': { service: 'dev-Test', rule: 'Host(`dev-Test.traefik.wtf`)' } });
+  assert.deepEqual(http.services, { 'dev-Test': lb('http://127.0.0.1:80') });
+  assert.deepEqual(http.middlewares, {});
+});
+
+test('two containers no label, different services', () => {
+  const http = build([item({ id: '1', name: 'Test1' }), item({ id: '2', name: 'Test2', address: '127.0.0.2' })]);
+  assert.deepEqual(Object.keys(http.routers).sort(), ['Test1', 'Test2']);
+  assert.deepEqual(http.services.Test2, lb('http://127.0.0.2:80'));
+});
+
+test('instances of one service merge into one load balancer, one server per instance', () => {
+  const http = build([
+    item({ id: '2', address: '127.0.0.2' }),
+    item({ id: '1', address: '127.0.0.1' }),
+    item({ id: '3', address: '127.0.0.1' }), // same URL as id 1: one server
+  ]);
+  assert.deepEqual(http.routers, { Test: { service: 'Test', rule: 'Host(`Test.traefik.wtf`)' } });
+  assert.deepEqual(http.services, { Test: lb('http://127.0.0.1:80', 'http://127.0.0.2:80') });
+});
+
+test('same service name, different passhostheader: the service is dropped, the router stays', () => {
+  const http = build([
+    item({ id: '1', labels: { 'traefik.http.services.Service1.loadbalancer.passhostheader': 'true' } }),
+    item({ id: '2', address: '127.0.0.2', labels: { 'traefik.http.services.Service1.loadbalancer.passhostheader': 'false' } }),
+  ]);
+  assert.deepEqual(http.routers, { Test: { service: 'Service1', rule: 'Host(`Test.traefik.wtf`)' } });
+  assert.deepEqual(http.services, {});
+});
+
+test('three containers, two agree and one disagrees: still dropped (Traefik keeps the first and deletes on conflict)', () => {
+  const key = 'traefik.http.services.Service1.loadbalancer.passhostheader';
+  const http = build([
+    item({ id: '1', labels: { [key]: 'false' } }),
+    item({ id: '2', labels: { [key]: 'true' } }),
+    item({ id: '3', address: '127.0.0.2', labels: { [key]: 'true' } }),
+  ]);
+  assert.deepEqual(http.services, {});
+});
+
+test('same service name and same LB settings: servers pooled', () => {
+  const key = 'traefik.http.services.Service1.loadbalancer.passhostheader';
+  const http = build([item({ id: '1', labels: { [key]: 'true' } }), item({ id: '2', address: '127.0.0.2', labels: { [key]: 'true' } })]);
+  assert.deepEqual(http.services, { Service1: lb('http://127.0.0.1:80', 'http://127.0.0.2:80') });
+});
+
+test('InFlightReq middleware from a label; identical definitions fold, different ones are dropped', () => {
+  const key = 'traefik.http.middlewares.Middleware1.inflightreq.amount';
+  assert.deepEqual(build([item({ labels: { [key]: '42' } })]).middlewares, { Middleware1: { inFlightReq: { amount: 42 } } });
+  assert.deepEqual(build([item({ id: '1', labels: { [key]: '42' } }), item({ id: '2', address: '127.0.0.2', labels: { [key]: '42' } })]).middlewares, {
+    Middleware1: { inFlightReq: { amount: 42 } },
+  });
+  const http = build([item({ id: '1', labels: { [key]: '42' } }), item({ id: '2', address: '127.0.0.2', labels: { [key]: '41' } })]);
+  assert.deepEqual(http.middlewares, {});
+  assert.deepEqual(http.services, { Test: lb('http://127.0.0.1:80', 'http://127.0.0.2:80') });
+});
+
+test('two different routers with the same name: the router is dropped, the service keeps both servers', () => {
+  const http = build([
+    item({ id: '1', labels: { 'traefik.http.routers.Router1.rule': 'Host(`foo.com`)' } }),
+    item({ id: '2', address: '127.0.0.2', labels: { 'traefik.http.routers.Router1.rule': 'Host(`bar.com`)' } }),
+  ]);
+  assert.deepEqual(http.routers, {});
+  assert.deepEqual(http.services, { Test: lb('http://127.0.0.1:80', 'http://127.0.0.2:80') });
+});
+
+test('router labels: rule, entrypoints, middlewares, priority, tls with domains; names keep their case', () => {
+  const http = build([
+    item({
+      labels: {
+        'traefik.http.routers.Router1.rule': 'Host(`foo.com`)',
+        'traefik.http.routers.Router1.entrypoints': 'web, websecure',
+        'traefik.http.routers.Router1.middlewares': 'Middleware1,Middleware2',
+        'traefik.http.routers.Router1.priority': '42',
+        'traefik.http.routers.Router1.tls': 'true',
+        'traefik.http.routers.Router1.tls.options': 'foo',
+        'traefik.http.routers.Router1.tls.domains[0].main': 'foo.com',
+        'traefik.http.routers.Router1.tls.domains[0].sans': 'a.foo.com,b.foo.com',
+        'traefik.http.middlewares.Middleware1.stripprefix.prefixes': '/a,/b',
+        'traefik.http.middlewares.Middleware2.headers.customrequestheaders.X-Custom': 'Value',
+      },
+    }),
+  ]);
+  assert.deepEqual(http.routers, {
+    Router1: {
+      rule: 'Host(`foo.com`)',
+      entryPoints: ['web', 'websecure'],
+      middlewares: ['Middleware1', 'Middleware2'],
+      priority: 42,
+      tls: { options: 'foo', domains: [{ main: 'foo.com', sans: ['a.foo.com', 'b.foo.com'] }] },
+      service: 'Test',
+    },
+  });
+  assert.deepEqual(http.middlewares, {
+    Middleware1: { stripPrefix: { prefixes: ['/a', '/b'] } },
+    Middleware2: { headers: { customRequestHeaders: { 'X-Custom': 'Value' } } },
+  });
+});
+
+test('keys match case-insensitively and come out in Traefik camelCase', () => {
+  const http = build([
+    item({
+      labels: {
+        'traefik.HTTP.Routers.Router1.Rule': 'PathPrefix(`/`)',
+        'traefik.http.routers.Router1.Middlewares': 'retry3',
+        'traefik.http.middlewares.retry3.Retry.Attempts': '3',
+        'traefik.http.middlewares.retry3.retry.INITIALINTERVAL': '100ms',
+        'traefik.http.services.Svc.LoadBalancer.PassHostHeader': 'false',
+      },
+    }),
+  ]);
+  assert.deepEqual(http.routers, { Router1: { rule: 'PathPrefix(`/`)', middlewares: ['retry3'], service: 'Svc' } });
+  assert.deepEqual(http.middlewares, { retry3: { retry: { attempts: 3, initialInterval: '100ms' } } });
+  assert.equal(http.services.Svc!.loadBalancer!.passHostHeader, false);
+});
+
+test('load balancer labels: server port and scheme, sticky cookie, health check', () => {
+  const http = build([
+    item({
+      labels: {
+        'traefik.http.services.Service1.loadbalancer.server.port': '8080',
+        'traefik.http.services.Service1.loadbalancer.server.scheme': 'h2c',
+        'traefik.http.services.Service1.loadbalancer.sticky.cookie.name': 'stick',
+        'traefik.http.services.Service1.loadbalancer.sticky.cookie.secure': 'true',
+        'traefik.http.services.Service1.loadbalancer.healthcheck.path': '/health',
+        'traefik.http.services.Service1.loadbalancer.healthcheck.interval': '10s',
+        'traefik.http.services.Service1.loadbalancer.healthcheck.headers.X-Probe': 'yes',
+      },
+    }),
+  ]);
+  assert.deepEqual(http.services.Service1, {
+    loadBalancer: {
+      passHostHeader: true,
+      responseForwarding: { flushInterval: '100ms' },
+      sticky: { cookie: { name: 'stick', secure: true } },
+      healthCheck: { path: '/health', interval: '10s', headers: { 'X-Probe': 'yes' } },
+      servers: [{ url: 'h2c://127.0.0.1:8080' }],
+    },
+  });
+  assert.deepEqual(build([item({ labels: { 'traefik.http.services.S.loadbalancer.sticky.cookie': 'true' } })]).services.S!.loadBalancer!.sticky, { cookie: {} });
+});
+
+test('an IPv6 address is bracketed', () => {
+  assert.deepEqual(build([item({ address: '::1' })]).services.Test, lb('http://[::1]:80'));
+});
+
+test('a bad or unknown label skips that instance only, and says which key', () => {
+  const lines: string[] = [];
+  const logger = silentLogger();
+  const opts = { ...options(), logger: Object.assign(Object.create(logger), { child: () => ({ ...logger, error: (o: unknown, m: string) => lines.push(`${m} ${JSON.stringify(o)}`), warn() {}, info() {}, debug() {} }) }) };
+  const http = build([
+    item({ id: '1', labels: { 'traefik.http.routers.R.nope': 'x' } }),
+    item({ id: '2', name: 'Other', labels: { 'traefik.http.middlewares.m.retry.attempts': 'many' } }),
+    item({ id: '3', name: 'Third', labels: { 'traefik.http.middlewares.m.retry.attempts': '0' } }),
+    item({ id: '4', name: 'Fine' }),
+  ], opts);
+  assert.deepEqual(Object.keys(http.routers), ['Fine']);
+  assert.equal(lines.length, 3);
+  assert.match(lines[0]!, /traefik\.http\.routers\.R\.nope.*field not found/);
+  assert.match(lines[1]!, /traefik\.http\.middlewares\.m\.retry\.attempts.*invalid number/);
+  assert.match(lines[2]!, /retry\.attempts/);
+});
+
+test('enable, exposedByDefault, Connect', () => {
+  assert.deepEqual(build([item({ labels: { 'traefik.enable': 'false' } })]).routers, {});
+  assert.deepEqual(build([item({})], options({ exposedByDefault: false })).routers, {});
+  assert.deepEqual(Object.keys(build([item({ labels: { 'traefik.enable': 'true' } })], options({ exposedByDefault: false })).routers), ['Test']);
+  // Connect is not supported yet: Connect services are skipped as Traefik does with connectAware off.
+  assert.deepEqual(build([item({ labels: { 'traefik.consulcatalog.connect': 'true' } })]).routers, {});
+  assert.deepEqual(build([item({})], options({ connectByDefault: true })).routers, {});
+});
+
+test('strictChecks: passing and warning by default; critical and maintenance never unless listed', () => {
+  const statuses = (opts: BuildOptions) =>
+    ['passing', 'warning', 'critical', 'maintenance'].filter((status) => Object.keys(build([item({ status })], opts).routers).length > 0);
+  assert.deepEqual(statuses(options()), ['passing', 'warning']);
+  assert.deepEqual(statuses(options({ strictChecks: ['passing'] })), ['passing']);
+  assert.deepEqual(statuses(options({ strictChecks: ['passing', 'warning', 'critical'] })), ['passing', 'warning', 'critical']);
+});
+
+test('constraints over tags', () => {
+  const items = [item({ id: '1', name: 'A', tags: ['public', 'traefik.enable=true'] }), item({ id: '2', name: 'B', tags: ['internal'] })];
+  assert.deepEqual(Object.keys(build(items, options({ constraints: 'Tag(`public`)' })).routers), ['A']);
+  assert.deepEqual(Object.keys(build(items, options({ constraints: '!Tag(`public`)' })).routers), ['B']);
+  assert.deepEqual(Object.keys(build(items, options({ constraints: 'TagRegex(`^traefik\\.enable=`) || Tag(`internal`)' })).routers).sort(), ['A', 'B']);
+});
+
+test('two services, no router: no router is made; a router with no service among two is dropped', () => {
+  const two = { 'traefik.http.services.S1.loadbalancer.passhostheader': 'true', 'traefik.http.services.S2.loadbalancer.passhostheader': 'true' };
+  let http = build([item({ labels: two })]);
+  assert.deepEqual(http.routers, {});
+  assert.deepEqual(Object.keys(http.services).sort(), ['S1', 'S2']);
+  http = build([item({ labels: { ...two, 'traefik.http.routers.R.rule': 'Host(`x`)' } })]);
+  assert.deepEqual(http.routers, {});
+  http = build([item({ labels: { ...two, 'traefik.http.routers.R.rule': 'Host(`x`)', 'traefik.http.routers.R.service': 'S2' } })]);
+  assert.deepEqual(http.routers, { R: { rule: 'Host(`x`)', service: 'S2' } });
+});
+
+test('defaultRule (TestDefaultRule): no variable, a label, an invalid template, an empty one', () => {
+  assert.deepEqual(build([item({})], options({ defaultRule: 'Host(`foo.bar`)' })).routers, { Test: { service: 'Test', rule: 'Host(`foo.bar`)' } });
+  assert.deepEqual(
+    build([item({ labels: { 'traefik.domain': 'foo.bar' } })], options({ defaultRule: 'Host("{{ .Name }}.{{ index .Labels "traefik.domain" }}")' })).routers,
+    { Test: { service: 'Test', rule: 'Host("Test.foo.bar")' } },
+  );
+  let http = build([item({})], options({ defaultRule: 'Host("{{ .Toto }}")' }));
+  assert.deepEqual(http.routers, {});
+  assert.deepEqual(http.services, { Test: lb('http://127.0.0.1:80') });
+  http = build([item({})], options({ defaultRule: '' }));
+  assert.deepEqual(http.routers, {});
+  assert.deepEqual(build([item({})], options({ defaultRule: 'Host(`{{ normalize .Name }}`)' })).routers.Test!.rule, 'Host(`Test`)');
+});
+
+test('a canary instance gets its own service and router named with the FNV-1 hash of its sorted tags', () => {
+  assert.equal(fnv1_64(''), '14695981039346656037');
+  assert.equal(fnv1_64('a'), BigInt('0xaf63bd4c8601b7be').toString());
+  const tags = ['traefik.consulcatalog.canary=true', 'b'];
+  const http = build([item({ id: '1' }), item({ id: '2', address: '127.0.0.2', tags, labels: { 'traefik.consulcatalog.canary': 'true' } })]);
+  const canary = `Test-${fnv1_64([...tags].sort().join(''))}`;
+  assert.deepEqual(Object.keys(http.services).sort(), [canary, 'Test'].sort());
+  assert.deepEqual(http.services[canary], lb('http://127.0.0.2:80'));
+  assert.equal(http.routers[canary]!.rule, 'Host(`Test.traefik.wtf`)');
+});
+
+test('TCP and UDP labels are ignored (not supported); the HTTP part is still built', () => {
+  const http = build([item({ labels: { 'traefik.tcp.routers.t.rule': 'HostSNI(`*`)' } })]);
+  assert.deepEqual(Object.keys(http.routers), ['Test']);
+});
