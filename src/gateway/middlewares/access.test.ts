@@ -162,3 +162,34 @@ test('basicAuth: apr1, SHA and bcrypt users; challenge; headerField and removeHe
   assert.throws(() => build('basicAuth', { users: ['plain:password'] }), /unsupported password hash/);
   assert.throws(() => build('basicAuth', { users: ['a:{SHA}x'], user: [] }), /user/);
 });
+
+test('digestAuth: challenge, correct response, replay of a nonce count refused', async () => {
+  const { createHash } = await import('node:crypto');
+  const md5 = (s: string) => createHash('md5').update(s).digest('hex');
+  const ha1 = md5('test:traefik:test');
+  const s = await serveKind('digestAuth', { users: [`test:traefik:${ha1}`], headerField: 'X-User', removeHeader: true });
+  try {
+    const first = await fetch(`${s.url}/secret`);
+    assert.equal(first.status, 401);
+    const challenge = first.headers.get('www-authenticate')!;
+    assert.match(challenge, /^Digest realm="traefik", nonce="[0-9a-f]+", opaque="[0-9a-f]+", algorithm="MD5", qop="auth"$/);
+    const nonce = /nonce="([^"]+)"/.exec(challenge)![1]!;
+    const opaque = /opaque="([^"]+)"/.exec(challenge)![1]!;
+    const auth = (nc: string, password = 'test') => {
+      const h1 = md5(`test:traefik:${password}`);
+      const response = md5(`${h1}:${nonce}:${nc}:abc:auth:${md5('GET:/secret')}`);
+      return `Digest username="test", realm="traefik", nonce="${nonce}", uri="/secret", qop=auth, nc=${nc}, cnonce="abc", response="${response}", opaque="${opaque}"`;
+    };
+    const ok = await fetch(`${s.url}/secret`, { headers: { authorization: auth('00000001') } });
+    assert.equal(ok.status, 200);
+    const body = (await ok.json()) as { headers: Record<string, string> };
+    assert.equal(body.headers['x-user'], 'test');
+    assert.equal(body.headers.authorization, undefined);
+    assert.equal((await fetch(`${s.url}/secret`, { headers: { authorization: auth('00000001') } })).status, 401, 'replayed nonce count');
+    assert.equal((await fetch(`${s.url}/secret`, { headers: { authorization: auth('00000002') } })).status, 200);
+    assert.equal((await fetch(`${s.url}/secret`, { headers: { authorization: auth('00000003', 'wrong') } })).status, 401);
+  } finally {
+    await s.close();
+  }
+  assert.throws(() => build('digestAuth', { users: ['test:traefik:nothex'] }), /user:realm:md5hex/);
+});

@@ -21,3 +21,4 @@ import './buffering.ts';
 import './compress.ts';
 import './contentType.ts';
 import './plugins.ts';
+import './digestAuth.ts';

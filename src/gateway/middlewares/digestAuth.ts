@@ -1,0 +1,121 @@
+/**
+ * digestAuth: HTTP Digest authentication (RFC 2617, MD5, qop=auth) against htdigest lines `user:realm:HA1`
+ * (`users`, `usersFile`, the file wins), realm (default "traefik"), headerField, removeHeader
+ * (Traefik pkg/middlewares/auth/digest_auth.go). Nonces are issued by this middleware, expire, and each nonce
+ * count may be used once, so a captured Authorization header cannot be replayed.
+ */
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { z } from 'zod';
+import type { GatewayRequest, ResponseWriter } from '../http/types.ts';
+import { registerMiddleware } from './registry.ts';
+import { requestHeader } from './common.ts';
+
+export const digestAuthSchema = z
+  .object({
+    users: z.array(z.string()).optional(),
+    usersFile: z.string().optional(),
+    realm: z.string().optional(),
+    removeHeader: z.boolean().optional(),
+    headerField: z.string().optional(),
+  })
+  .strict();
+
+const NONCE_TTL_MS = 5 * 60_000;
+const MAX_NONCES = 100_000;
+
+const md5 = (s: string): string => createHash('md5').update(s).digest('hex');
+
+function parseLines(lines: readonly string[], where: string, users: Map<string, string>, realm: string): void {
+  for (const raw of lines) {
+    const line = raw.trim();
+    if (line === '' || line.startsWith('#')) continue;
+    const parts = line.split(':');
+    if (parts.length !== 3 || !/^[0-9a-f]{32}$/i.test(parts[2]!)) throw new Error(`${where}: expected user:realm:md5hex, got "${parts[0]}:…"`);
+    if (parts[1] !== realm) continue; // entries for other realms cannot authenticate here
+    users.set(parts[0]!, parts[2]!.toLowerCase());
+  }
+}
+
+/** Parses `Digest k=v, k="v", …`. */
+export function parseDigest(header: string): Map<string, string> | undefined {
+  if (header.slice(0, 7).toLowerCase() !== 'digest ') return undefined;
+  const out = new Map<string, string>();
+  const re = /\s*([a-zA-Z0-9_-]+)\s*=\s*(?:"((?:[^"\\]|\\.)*)"|([^\s,]*))\s*,?/gy;
+  re.lastIndex = 7;
+  let m: RegExpExecArray | null;
+  while ((m = re.exec(header)) !== null && m[0] !== '') out.set(m[1]!.toLowerCase(), m[2] !== undefined ? m[2].replace(/\\(.)/g, '$1') : m[3]!);
+  return out;
+}
+
+registerMiddleware('digestAuth', {
+  schema: digestAuthSchema,
+  create(config) {
+    const realm = config.realm ?? 'traefik';
+    const users = new Map<string, string>();
+    parseLines(config.users ?? [], 'digestAuth.users', users, realm);
+    if (config.usersFile) parseLines(readFileSync(config.usersFile, 'utf8').split('\n'), 'digestAuth.usersFile', users, realm);
+    if (users.size === 0) throw new Error(`digestAuth: no users for realm "${realm}" (users or usersFile)`);
+    const headerField = config.headerField?.toLowerCase();
+    const removeHeader = config.removeHeader === true;
+    const opaque = randomBytes(16).toString('hex');
+    /** nonce → [expiry, highest nonce count seen] */
+    const nonces = new Map<string, [number, number]>();
+
+    const challenge = (rw: ResponseWriter, stale: boolean): void => {
+      const now = Date.now();
+      if (nonces.size >= MAX_NONCES) for (const [n, [exp]] of nonces) if (exp <= now) nonces.delete(n);
+      if (nonces.size >= MAX_NONCES) nonces.clear();
+      const nonce = randomBytes(16).toString('hex');
+      nonces.set(nonce, [now + NONCE_TTL_MS, 0]);
+      const value = `Digest realm="${realm}", nonce="${nonce}", opaque="${opaque}", algorithm="MD5", qop="auth"${stale ? ', stale=true' : ''}`;
+      rw.writeHead(401, { 'content-type': 'text/plain', 'www-authenticate': value });
+      rw.end('401 Unauthorized\n');
+    };
+
+    const check = (req: GatewayRequest, p: Map<string, string>): 'ok' | 'stale' | 'bad' => {
+      const user = p.get('username');
+      const nonce = p.get('nonce');
+      const uri = p.get('uri');
+      const response = p.get('response');
+      if (!user || !nonce || !uri || !response || response.length !== 32 || p.get('realm') !== realm) return 'bad';
+      if (p.get('opaque') !== undefined && p.get('opaque') !== opaque) return 'bad';
+      if (uri !== req.url) return 'bad';
+      const state = nonces.get(nonce);
+      if (!state || state[0] <= Date.now()) return 'stale';
+      const qop = p.get('qop');
+      const ha1 = users.get(user) ?? '0'.repeat(32);
+      const ha2 = md5(`${req.method}:${uri}`);
+      let expected: string;
+      if (qop === 'auth') {
+        const nc = parseInt(p.get('nc') ?? '', 16);
+        const cnonce = p.get('cnonce');
+        if (!Number.isFinite(nc) || !cnonce || nc <= state[1]) return 'bad';
+        expected = md5(`${ha1}:${nonce}:${p.get('nc')}:${cnonce}:auth:${ha2}`);
+        if (!timingSafeEqual(Buffer.from(expected), Buffer.from(response)) || !users.has(user)) return 'bad';
+        state[1] = nc;
+        return 'ok';
+      }
+      if (qop !== undefined) return 'bad';
+      expected = md5(`${ha1}:${nonce}:${ha2}`);
+      if (!timingSafeEqual(Buffer.from(expected), Buffer.from(response)) || !users.has(user)) return 'bad';
+      nonces.delete(nonce); // without a nonce count, a nonce is good once
+      return 'ok';
+    };
+
+    return (next) => (req, rw) => {
+      const header = requestHeader(req, 'authorization');
+      const params = header ? parseDigest(header) : undefined;
+      const verdict = params ? check(req, params) : 'bad';
+      if (verdict !== 'ok') {
+        challenge(rw, verdict === 'stale');
+        return Promise.resolve();
+      }
+      const user = params!.get('username')!;
+      req.data.ClientUsername = user;
+      if (headerField) req.headers[headerField] = user;
+      if (removeHeader) delete req.headers.authorization;
+      return next(req, rw);
+    };
+  },
+});
