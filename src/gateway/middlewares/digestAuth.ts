@@ -78,7 +78,7 @@ registerMiddleware('digestAuth', {
       const nonce = p.get('nonce');
       const uri = p.get('uri');
       const response = p.get('response');
-      if (!user || !nonce || !uri || !response || response.length !== 32 || p.get('realm') !== realm) return 'bad';
+      if (!user || !nonce || !uri || !response || !/^[0-9a-f]{32}$/.test(response) || p.get('realm') !== realm) return 'bad';
       if (p.get('opaque') !== undefined && p.get('opaque') !== opaque) return 'bad';
       if (uri !== req.url) return 'bad';
       const state = nonces.get(nonce);
