@@ -22,3 +22,4 @@ import './compress.ts';
 import './contentType.ts';
 import './plugins.ts';
 import './digestAuth.ts';
+import './passTLSClientCert.ts';
