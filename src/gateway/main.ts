@@ -60,7 +60,13 @@ function metricsFor(staticConfig: StaticConfig): GatewayMetrics | undefined {
 }
 
 /** The control plane shared by both modes: providers → aggregator → (persist, deliver). */
-async function startControlPlane(staticConfig: StaticConfig, options: RunGatewayOptions, logger: Logger, deliver: (config: DynamicConfig) => void) {
+async function startControlPlane(
+  staticConfig: StaticConfig,
+  options: RunGatewayOptions,
+  logger: Logger,
+  deliver: (config: DynamicConfig) => void,
+  rejected: (provider: string, error: Error) => void,
+) {
   const lastGoodPath = options.lastGoodFile === false ? undefined : (options.lastGoodFile ?? (staticConfig.file ? lastGoodPathFor(staticConfig.file) : undefined));
   const store = lastGoodPath ? new LastGoodStore(lastGoodPath, logger) : undefined;
   const aggregator = new ProviderAggregator({
@@ -77,7 +83,7 @@ async function startControlPlane(staticConfig: StaticConfig, options: RunGateway
     logger.info({ path: store!.path, providers: Object.keys(seed) }, 'serving the last good configuration until providers report');
     aggregator.seed(seed);
   }
-  const providers = createProviders({ staticConfig, logger });
+  const providers = createProviders({ staticConfig, logger, reportError: rejected });
   // Providers only read local sources before start() resolves (a remote one returns at once and reports later),
   // so this never waits on a server; what they have now is applied before the entry points open.
   await aggregator.start(providers);
@@ -146,7 +152,7 @@ async function runInProcess(staticConfig: StaticConfig, options: RunGatewayOptio
     ...(metrics ? { metrics, metricsText: async () => ({ contentType: metrics.contentType, text: await metrics.metricsText() }) } : {}),
     ...(options.drainTimeoutMs !== undefined ? { drainTimeoutMs: options.drainTimeoutMs } : {}),
   });
-  const control = await startControlPlane(staticConfig, options, logger, (config) => gateway.apply(config));
+  const control = await startControlPlane(staticConfig, options, logger, (config) => gateway.apply(config), () => metrics?.recordConfigReload(false));
   try {
     await gateway.listen();
   } catch (err) {
@@ -201,6 +207,9 @@ async function runCluster(staticConfig: StaticConfig, options: RunGatewayOptions
   const control = await startControlPlane(staticConfig, options, logger, (config) => {
     latest = config;
     for (const worker of workers) send(worker, { type: 'meshgate:config', config });
+  }, (provider, error) => {
+    // Every worker counts it; the cluster view takes the max of the reload series, so it counts once.
+    for (const worker of workers) send(worker, { type: 'meshgate:config-rejected', provider, message: error.message });
   });
 
   const fork = () => {

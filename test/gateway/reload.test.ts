@@ -43,13 +43,16 @@ test('a file that breaks the schema is rejected naming the key; the previous con
   try {
     assert.equal((await get(`${gw.web}/`)).json().upstream, 'A');
     const reloads = async () => Number(/^traefik_config_reloads_total (\d+)/m.exec((await get(`${gw.admin}/metrics`)).text)?.[1]);
+    const failures = async () => Number(/^traefik_config_reloads_failure_total (\d+)/m.exec((await get(`${gw.admin}/metrics`)).text)?.[1]);
     const before = await reloads();
+    assert.equal(await failures(), 0);
     // Unknown key, then unparsable YAML: neither replaces what serves.
     await writeAtomic(dynamic, routeTo(b).replace('service: svc', 'service: svc\n      servce: typo'));
     await writeAtomic(dynamic, 'http: [');
     await new Promise((r) => setTimeout(r, 400));
     assert.equal((await get(`${gw.web}/`)).json().upstream, 'A');
     assert.equal(await reloads(), before);
+    assert.ok((await failures()) >= 1, 'a rejected file counts as a failed reload');
     // A good file is picked up.
     await writeAtomic(dynamic, routeTo(b));
     await eventually(async () => assert.equal((await get(`${gw.web}/`)).json().upstream, 'B'));

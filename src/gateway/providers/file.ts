@@ -17,6 +17,8 @@ export interface FileProviderOptions extends Pick<FileProviderConfig, 'filename'
   logger: Logger;
   /** Quiet period after the last file event before reading (editors write in several steps). */
   debounceMs?: number;
+  /** Told about every rejected read (counted as a failed reload). */
+  onError?: (error: Error) => void;
   /** Absolute paths a directory scan skips (the static configuration file, when it sits in the same folder). */
   ignore?: string[];
 }
@@ -92,6 +94,7 @@ export class FileProvider implements Provider {
         config = await this.read();
       } catch (err) {
         this.#logger.error({ err: { code: (err as { code?: string }).code, message: (err as Error).message } }, 'file provider: configuration rejected, keeping the previous one');
+        this.#options.onError?.(err as Error);
         return;
       }
       const text = JSON.stringify(config);
@@ -132,7 +135,7 @@ export class FileProvider implements Provider {
   }
 }
 
-registerProvider('file', ({ staticConfig, logger }) => {
+registerProvider('file', ({ staticConfig, logger, reportError }) => {
   const block = staticConfig.providers.file;
   if (!block) return undefined;
   return new FileProvider({
@@ -141,5 +144,6 @@ registerProvider('file', ({ staticConfig, logger }) => {
     watch: block.watch,
     logger,
     ...(staticConfig.file ? { ignore: [staticConfig.file] } : {}),
+    ...(reportError ? { onError: (err: Error) => reportError('file', err) } : {}),
   });
 });

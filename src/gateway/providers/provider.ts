@@ -25,6 +25,11 @@ export interface Provider {
 export interface ProviderContext {
   readonly staticConfig: StaticConfig;
   readonly logger: Logger;
+  /**
+   * A provider calls this when its source changed but could not be used (a file that does not parse or breaks the
+   * schema); it counts as a failed configuration reload (`traefik_config_reloads_failure_total`). Optional to call.
+   */
+  reportError?(provider: string, error: Error): void;
 }
 
 /** Builds a provider from its static block (`providers.<key>`); registered per key so new providers plug in. */

@@ -14,6 +14,7 @@ export interface WorkerSettings {
 export type PrimaryMessage =
   | { type: 'meshgate:config'; config: DynamicConfig }
   | { type: 'meshgate:shutdown' }
+  | { type: 'meshgate:config-rejected'; provider: string; message: string }
   | { type: 'meshgate:metrics-reply'; id: number; contentType: string; text: string; error?: string };
 
 export type WorkerMessage =

@@ -66,6 +66,7 @@ async function main(): Promise<void> {
       );
     }
     else if (message?.type === 'meshgate:shutdown') stop();
+    else if (message?.type === 'meshgate:config-rejected') metrics?.recordConfigReload(false);
     else if (message?.type === 'meshgate:metrics-reply') {
       pending.get(message.id)?.(message);
       pending.delete(message.id);
