@@ -153,7 +153,8 @@ export class StateStore implements StoreReader {
         continue;
       }
       nextIndex++;
-      prepared.push({ index: nextIndex, mutations: tx.mutations, reads: tx.reads });
+      const done = tx;
+      prepared.push({ index: nextIndex, mutations: tx.mutations, get reads() { return done.reads; } });
       settled.push({ write, index: nextIndex, result });
     }
     if (prepared.length > 0) {
@@ -187,6 +188,8 @@ export class StateStore implements StoreReader {
 
 const TOMBSTONE = null;
 
+const compareKeys = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
+
 /** The live view plus the writes of transactions staged in the current group but not yet durable. */
 class StagedView implements StoreReader {
   /** table → key → row (or TOMBSTONE for a staged delete) */
@@ -202,18 +205,29 @@ class StagedView implements StoreReader {
     return this.base.get<V>(table, key);
   }
 
+  /**
+   * The base rows merged with the staged ones. Both sides are in key order, so this is one linear merge over the
+   * base plus a sort of only the staged keys under the prefix (a group of 64 writes stages 64 keys, while the
+   * table may hold tens of thousands).
+   */
   list<V>(table: string, prefix = ''): StoredRow<V>[] {
     const rows = this.base.list<V>(table, prefix);
     const staged = this.overlay.get(table);
     if (!staged || staged.size === 0) return rows;
-    const merged = new Map<string, StoredRow<V>>();
-    for (const r of rows) merged.set(r.key, r);
-    for (const [key, row] of staged) {
-      if (!key.startsWith(prefix)) continue;
-      if (row === TOMBSTONE) merged.delete(key);
-      else merged.set(key, row as StoredRow<V>);
+    const keys: string[] = [];
+    for (const key of staged.keys()) if (key.startsWith(prefix)) keys.push(key);
+    if (keys.length === 0) return rows;
+    keys.sort(compareKeys);
+    const merged: StoredRow<V>[] = [];
+    let i = 0;
+    for (const key of keys) {
+      while (i < rows.length && rows[i]!.key < key) merged.push(rows[i++]!);
+      if (i < rows.length && rows[i]!.key === key) i++;
+      const row = staged.get(key)!;
+      if (row !== TOMBSTONE) merged.push(row as StoredRow<V>);
     }
-    return [...merged.values()].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+    while (i < rows.length) merged.push(rows[i++]!);
+    return merged;
   }
 
   count(table: string): number {
@@ -241,9 +255,18 @@ class StagedView implements StoreReader {
   }
 }
 
+/** One read a transaction made: a point read's row (or its absence) or the rows a list returned. */
+type ReadEvent = { table: string; key: string; row: StoredRow | undefined } | { table: string; rows: readonly StoredRow[] };
+
 class Transaction implements WriteTxn {
   readonly mutations: Mutation[] = [];
-  readonly reads = new Map<string, number>();
+  /**
+   * The read set is logged, not built: only a CAS backend (etcd) asks for it, and building a map entry per row a
+   * list returned made a whole-table scan inside a transaction cost far more than the scan itself. Rows are
+   * immutable, so the log holds exactly what was seen.
+   */
+  private readonly readLog: ReadEvent[] = [];
+  private readSet: Map<string, number> | undefined;
   private readonly mutationAt = new Map<string, number>();
   private readonly view: StagedView;
   readonly index: number;
@@ -255,15 +278,27 @@ class Transaction implements WriteTxn {
     this.index = index;
   }
 
+  /** `${table}\0${key}` → modifyIndex seen (0 when absent); a later read of a key replaces an earlier one. */
+  get reads(): ReadonlyMap<string, number> {
+    if (this.readSet) return this.readSet;
+    const set = new Map<string, number>();
+    for (const e of this.readLog) {
+      if ('rows' in e) for (const r of e.rows) set.set(`${e.table}\0${r.key}`, r.modifyIndex);
+      else set.set(`${e.table}\0${e.key}`, e.row?.modifyIndex ?? 0);
+    }
+    return (this.readSet = set);
+  }
+
   get<V>(table: string, key: string): StoredRow<V> | undefined {
     const row = this.view.get<V>(table, key);
-    this.reads.set(`${table}\0${key}`, row?.modifyIndex ?? 0);
+    this.readLog.push({ table, key, row });
     return row;
   }
 
   list<V>(table: string, prefix = ''): StoredRow<V>[] {
     const rows = this.view.list<V>(table, prefix);
-    for (const r of rows) this.reads.set(`${table}\0${r.key}`, r.modifyIndex);
+    // The caller gets its own array; the log keeps one it cannot mutate.
+    this.readLog.push({ table, rows: rows.slice() });
     return rows;
   }
 
