@@ -268,15 +268,18 @@ function forwardedFor(req: GatewayRequest): string[] {
   return (Array.isArray(value) ? value.join(',') : value).split(',');
 }
 
-/** Traefik's source extractor for rateLimit and inFlightReq; default is the TCP peer address. */
-export function compileSourceCriterion(config: SourceCriterionConfig | undefined): (req: GatewayRequest) => string {
+/**
+ * Traefik's source extractor for rateLimit and inFlightReq. With nothing set, rateLimit groups by the TCP peer
+ * address (`'ip'`) and inFlightReq by the request host (`'host'`), as in Traefik.
+ */
+export function compileSourceCriterion(config: SourceCriterionConfig | undefined, fallback: 'ip' | 'host' = 'ip'): (req: GatewayRequest) => string {
   const set = [config?.ipStrategy !== undefined, !!config?.requestHeaderName, !!config?.requestHost].filter(Boolean).length;
   if (set > 1) throw new Error('sourceCriterion: ipStrategy, requestHeaderName and requestHost are mutually exclusive');
   if (config?.requestHeaderName) {
     const name = config.requestHeaderName.toLowerCase();
     return (req) => requestHeader(req, name) ?? '';
   }
-  if (config?.requestHost) return (req) => req.host;
+  if (config?.requestHost || (set === 0 && fallback === 'host')) return (req) => req.host;
   return compileIpStrategy(config?.ipStrategy);
 }
 

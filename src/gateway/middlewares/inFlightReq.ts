@@ -1,6 +1,6 @@
 /**
  * inFlightReq: at most `amount` requests per source in progress at once; the next one gets 429
- * (Traefik pkg/middlewares/inflightreq). The source defaults to the client's address.
+ * (Traefik pkg/middlewares/inflightreq). The source defaults to the request host, as in Traefik.
  */
 import { z } from 'zod';
 import { registerMiddleware } from './registry.ts';
@@ -13,7 +13,7 @@ export const inFlightReqSchema = z
 registerMiddleware('inFlightReq', {
   schema: inFlightReqSchema,
   create(config) {
-    const source = compileSourceCriterion(config.sourceCriterion);
+    const source = compileSourceCriterion(config.sourceCriterion, 'host');
     const amount = config.amount;
     const inFlight = new Map<string, number>();
     const release = (key: string): void => {

@@ -12,7 +12,7 @@ import { MemoryRateLimitStore, type RateLimitStore } from './rateLimitStore.ts';
 export const rateLimitSchema = z
   .object({
     average: z.number().int().min(0).default(0),
-    period: durationSchema.default(1),
+    period: durationSchema.default(1000),
     burst: z.number().int().min(1).default(1),
     sourceCriterion: sourceCriterionSchema.optional(),
   })
@@ -33,7 +33,7 @@ function storeFrom(state: Map<string, unknown>): RateLimitStore {
 registerMiddleware('rateLimit', {
   schema: rateLimitSchema,
   create(config, context) {
-    const source = compileSourceCriterion(config.sourceCriterion);
+    const source = compileSourceCriterion(config.sourceCriterion, 'ip');
     if (config.average === 0) return (next) => next; // Traefik: average 0 means no limit
     const periodMs = config.period > 0 ? config.period : 1000;
     const ratePerMs = config.average / periodMs;
