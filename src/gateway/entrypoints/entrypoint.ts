@@ -76,7 +76,7 @@ export function createEntryPoint(options: EntryPointOptions, dispatch: DispatchH
     trustedIPs: createIpMatcher(config.forwardedHeaders?.trustedIPs ?? []),
     insecure: config.forwardedHeaders?.insecure ?? false,
   });
-  let draining = false;
+  const drain = { draining: false };
 
   const serverOptions: http.ServerOptions = {
     maxHeaderSize: config.http?.maxHeaderBytes ?? ENTRYPOINT_DEFAULTS.maxHeaderBytes,
@@ -141,8 +141,7 @@ export function createEntryPoint(options: EntryPointOptions, dispatch: DispatchH
 
   function onRequest(raw: IncomingMessage, res: ServerResponse): void {
     const req = adapt(raw);
-    const rw = new NodeResponseWriter(res);
-    if (draining) rw.closeConnection = true;
+    const rw = new NodeResponseWriter(res, drain);
     const protocol = req.headers.accept === 'text/event-stream' ? 'sse' : 'http';
     let timer: NodeJS.Timeout | undefined;
     if (writeTimeout > 0) {
@@ -220,7 +219,7 @@ export function createEntryPoint(options: EntryPointOptions, dispatch: DispatchH
       return server.address() as AddressInfo;
     },
     close(graceMs = grace) {
-      draining = true;
+      drain.draining = true;
       return new Promise<void>((resolve) => {
         const sweep = setInterval(() => server.closeIdleConnections(), 50);
         const deadline = setTimeout(() => server.closeAllConnections(), graceMs);

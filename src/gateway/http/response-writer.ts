@@ -33,14 +33,15 @@ export class NodeResponseWriter implements ResponseWriter {
   headersSent = false;
   /** Body bytes written (DownstreamContentSize, traefik_entrypoint_responses_bytes_total). */
   bytesWritten = 0;
-  /** Set by the entry point while draining: responses carry `Connection: close`. */
-  closeConnection = false;
+  /** The entry point's drain flag, shared by all its writers: while draining, responses carry `Connection: close`. */
+  private readonly drain: { draining: boolean } | undefined;
   /** The header object handed to node (for the access log's downstream_ fields); not a copy. */
   sentHeaders: ResponseHeaders | undefined = undefined;
   private preset: ResponseHeaders | undefined = undefined;
 
-  constructor(res: ServerResponse) {
+  constructor(res: ServerResponse, drain?: { draining: boolean }) {
     this.res = res;
+    this.drain = drain;
   }
 
   get headers(): ResponseHeaders {
@@ -58,7 +59,7 @@ export class NodeResponseWriter implements ResponseWriter {
     this.statusCode = statusCode;
     let final = headers;
     if (this.preset !== undefined) final = headers === undefined ? this.preset : mergeHeaders(this.preset, headers);
-    if (this.closeConnection) this.res.shouldKeepAlive = false;
+    if (this.drain !== undefined && this.drain.draining) this.res.shouldKeepAlive = false;
     this.sentHeaders = final;
     if (final === undefined) this.res.writeHead(statusCode);
     else this.res.writeHead(statusCode, final as Record<string, HeaderValue>);

@@ -64,18 +64,27 @@ async function readLimited(req: GatewayRequest, max: number): Promise<{ data: Bu
   if (req.bufferedBody !== undefined) {
     return { data: req.bufferedBody, complete: max < 0 || req.bufferedBody.length <= max };
   }
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req.body) {
-    const buf = chunk as Buffer;
-    chunks.push(buf);
-    size += buf.length;
-    if (max >= 0 && size > max) {
-      req.body.pause();
-      return { data: Buffer.concat(chunks), complete: false };
-    }
-  }
-  return { data: Buffer.concat(chunks), complete: true };
+  // Plain 'data' events: async iteration would destroy the IncomingMessage (and with it the client socket) at end.
+  return new Promise((resolve, reject) => {
+    const body = req.body;
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const onData = (chunk: Buffer) => {
+      chunks.push(chunk);
+      size += chunk.length;
+      if (max >= 0 && size > max) {
+        cleanup();
+        body.pause();
+        resolve({ data: Buffer.concat(chunks), complete: false });
+      }
+    };
+    const onEnd = () => { cleanup(); resolve({ data: Buffer.concat(chunks), complete: true }); };
+    const onError = (err: Error) => { cleanup(); reject(err); };
+    const cleanup = () => { body.off('data', onData); body.off('end', onEnd); body.off('error', onError); };
+    body.on('data', onData);
+    body.on('end', onEnd);
+    body.on('error', onError);
+  });
 }
 
 /** The same request with a different body stream (what was read, then the rest). */

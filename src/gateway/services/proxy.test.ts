@@ -2,6 +2,7 @@ import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import net from 'node:net';
 import http from 'node:http';
+import { Readable } from 'node:stream';
 import { request } from 'undici';
 import { createProxy } from './proxy.ts';
 import { TransportRegistry } from './transport.ts';
@@ -94,7 +95,7 @@ test('streams request bodies to the upstream', async (t) => {
   t.after(async () => { await gw.close(); await up.close(); });
   const res = await request(`${gw.url}/p`, { method: 'POST', body: 'hello body' });
   assert.equal(((await res.body.json()) as { body: string }).body, 'hello body');
-  const chunked = await request(`${gw.url}/p`, { method: 'POST', body: (async function* () { yield 'a'; yield 'b'; })() });
+  const chunked = await request(`${gw.url}/p`, { method: 'POST', body: Readable.from(['a', 'b']) });
   assert.equal(((await chunked.body.json()) as { body: string }).body, 'ab');
 });
 

@@ -42,7 +42,7 @@ export interface TestGateway {
   close(): Promise<void>;
 }
 
-export async function startGateway(handler: Handler, options: Partial<EntryPointOptions> & { config?: Record<string, unknown> } = {}): Promise<TestGateway> {
+export async function startGateway(handler: Handler, options: Omit<Partial<EntryPointOptions>, 'config'> & { config?: Record<string, unknown> } = {}): Promise<TestGateway> {
   const holder = { handler };
   const config = entryPointSchema.parse({ address: '127.0.0.1:0', ...options.config });
   const entryPoint = createEntryPoint({ name: 'web', ...options, config }, holder);
