@@ -1,0 +1,48 @@
+/**
+ * `meshgate server` — runs the Consul-compatible server until SIGINT/SIGTERM, then closes it (flushes the store,
+ * removes a dev data dir). The server module is loaded on demand so the other commands start fast.
+ */
+import { hostname } from 'node:os';
+import { Command } from 'commander';
+import type { ServerOptions } from '../../server/options.ts';
+import { info, type CliIO } from '../io.ts';
+import { untilSignal } from '../signals.ts';
+
+interface Flags {
+  dev?: boolean;
+  dataDir?: string;
+  httpAddr: string;
+  nodeName: string;
+  datacenter: string;
+  logLevel?: string;
+  demo?: boolean;
+}
+
+export function serverCommand(io: CliIO): Command {
+  return new Command('server')
+    .description('Runs a Meshgate server (catalog, health, KV, sessions, ACL, Connect CA)')
+    .option('--dev', 'development mode: temporary data dir, removed on exit')
+    .option('--data-dir <dir>', 'directory for the state store (required unless -dev)')
+    .option('--http-addr <host:port>', 'address of the HTTP API', '127.0.0.1:8500')
+    .option('--node-name <name>', 'name of this node', hostname())
+    .option('--datacenter <dc>', 'datacenter name', 'dc1')
+    .option('--log-level <level>', 'trace, debug, info, warn, error')
+    .option('--demo', 'register the example services (quick-start)')
+    .action(async (flags: Flags) => {
+      const options: ServerOptions & { demo?: boolean } = {
+        dev: flags.dev === true,
+        httpAddr: flags.httpAddr,
+        nodeName: flags.nodeName,
+        datacenter: flags.datacenter,
+        ...(flags.dataDir ? { dataDir: flags.dataDir } : {}),
+        ...(flags.logLevel ? { logLevel: flags.logLevel } : {}),
+        ...(flags.demo ? { demo: true } : {}),
+      };
+      const { startServer } = await import('../../server/main.ts');
+      const running = await startServer(options);
+      info(io, `==> Meshgate server running! HTTP API: ${running.url}`);
+      const signal = await untilSignal(['SIGINT', 'SIGTERM']);
+      info(io, `==> Caught signal: ${signal}, shutting down`);
+      await running.close();
+    });
+}
