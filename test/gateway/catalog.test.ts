@@ -16,7 +16,12 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { request } from 'undici';
 import { createClient, type ConsulClient } from '../../src/api/client.ts';
-import { startTestServer } from '../helpers/server.ts';
+import { ConsulCatalogProvider } from '../../src/gateway/providers/consulcatalog.ts';
+import { validateStaticConfig } from '../../src/gateway/config/static.ts';
+import type { DynamicConfig } from '../../src/gateway/config/dynamic.ts';
+import { silentLogger } from '../../src/lib/logger.ts';
+import { startServer } from '../../src/server/main.ts';
+import { freePort, startTestServer } from '../helpers/server.ts';
 import { eventually, startGateway, startUpstream, tempDir, type Upstream } from './helpers.ts';
 
 const TAGS = [
@@ -213,4 +218,69 @@ api:
   // Quoted in reports: measured on this machine, not asserted beyond the generous bounds above.
   console.log(`catalog propagation: ${JSON.stringify(figures)}`);
   t.diagnostic(`catalog propagation: ${JSON.stringify(figures)}`);
+});
+
+function catalogProvider(address: string, block: Record<string, unknown> = {}) {
+  const config = validateStaticConfig({ providers: { consulCatalog: { endpoint: { address }, ...block } } }).providers.consulCatalog!;
+  const provider = new ConsulCatalogProvider({ config, logger: silentLogger(), backoff: { initialMs: 50, maxMs: 200 } });
+  const emitted: DynamicConfig[] = [];
+  const controller = new AbortController();
+  return {
+    provider,
+    emitted,
+    last: () => emitted.at(-1),
+    start: () => provider.start((c) => emitted.push(c), controller.signal),
+    stop: () => controller.abort(),
+  };
+}
+
+test('provider: nothing is emitted while the server is unreachable (no empty configuration); it catches up when the server comes', { timeout: 60_000 }, async (t) => {
+  const port = await freePort();
+  const p = catalogProvider(`127.0.0.1:${port}`);
+  t.after(() => p.stop());
+  await p.start(); // returns at once, never waits on the server
+  await new Promise((r) => setTimeout(r, 800));
+  assert.equal(p.emitted.length, 0, 'no configuration from an unreachable server');
+  const server = await startServer({ dev: true, httpAddr: `127.0.0.1:${port}`, nodeName: 'node-1', datacenter: 'dc1' }, silentLogger());
+  t.after(() => server.close());
+  const consul = createClient({ address: server.url, env: {} });
+  await consul.agent.serviceRegister({ ID: 'api-1', Name: 'api', Address: '10.0.0.1', Port: 9000, Tags: ['traefik.http.routers.api.rule=Path(`/api`)'] } as Parameters<ConsulClient['agent']['serviceRegister']>[0]);
+  await eventually(async () => {
+    assert.deepEqual(p.last()?.http.routers.api, { rule: 'Path(`/api`)', service: 'api' });
+    assert.deepEqual(p.last()?.http.services.api?.loadBalancer?.servers, [{ url: 'http://10.0.0.1:9000' }]);
+  });
+  // The server goes away: the watches retry, and nothing (certainly not an empty configuration) is emitted.
+  const count = p.emitted.length;
+  await server.close();
+  await new Promise((r) => setTimeout(r, 800));
+  assert.equal(p.emitted.length, count);
+});
+
+test('provider: one health watch per wanted service, started and stopped as services come and go; enable and constraints filter services', { timeout: 60_000 }, async (t) => {
+  const server = await startTestServer();
+  t.after(() => server.close());
+  const consul = createClient({ address: server.url, env: {} });
+  const p = catalogProvider(server.url.replace('http://', ''), { exposedByDefault: false, constraints: '!Tag(`internal`)' });
+  t.after(() => p.stop());
+  await p.start();
+  const reg = (ID: string, Name: string, Tags: string[]) =>
+    consul.agent.serviceRegister({ ID, Name, Address: '10.0.0.2', Port: 80, Tags } as Parameters<ConsulClient['agent']['serviceRegister']>[0]);
+  await reg('a-1', 'alpha', ['traefik.enable=true']);
+  await reg('b-1', 'beta', ['traefik.enable=true', 'internal']);
+  await reg('c-1', 'gamma', []);
+  await eventually(async () => {
+    assert.deepEqual(p.provider.watchedServices(), ['alpha']);
+    assert.deepEqual(Object.keys(p.last()?.http.routers ?? {}), ['alpha']);
+    assert.equal(p.last()?.http.routers.alpha?.rule, 'Host(`alpha`)');
+  });
+  await reg('a-2', 'alpha', ['traefik.enable=true']); // same address: one server (Traefik dedups by URL)
+  await reg('d-1', 'delta', ['traefik.enable=true']);
+  await eventually(async () => assert.deepEqual(p.provider.watchedServices(), ['alpha', 'delta']));
+  await consul.agent.serviceDeregister('d-1');
+  await eventually(async () => {
+    assert.deepEqual(p.provider.watchedServices(), ['alpha']);
+    assert.deepEqual(Object.keys(p.last()?.http.services ?? {}), ['alpha']);
+  });
+  // Emitting is change-driven: every emitted configuration differs from the one before it.
+  for (let i = 1; i < p.emitted.length; i++) assert.notDeepEqual(p.emitted[i], p.emitted[i - 1]);
 });

@@ -288,7 +288,12 @@ export class ConsulCatalogProvider implements Provider {
     }, this.#debounceMs);
   }
 
-  /** The current configuration, or undefined while some watched service has not answered yet. */
+  /** Names of the services with a running health watch (for tests and debugging). */
+  watchedServices(): string[] {
+    return [...this.#services.keys()].sort();
+  }
+
+  /** The current instances, or undefined while some watched service has not answered yet. */
   snapshotItems(): CatalogItem[] | undefined {
     if (!this.#servicesKnown) return undefined;
     const items: CatalogItem[] = [];
