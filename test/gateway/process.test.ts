@@ -55,22 +55,31 @@ interface Child {
   exit: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
 
-/** `meshgate gateway --config …` when the CLI exists, else the stand-in script; waits for the addresses line. */
+/** `meshgate gateway --config … --workers N` (the CLI), or the stand-in script if the CLI is absent; waits until ready. */
 async function spawnGateway(staticFile: string, workers: number): Promise<Child> {
-  const args = existsSync(cli) && process.env.MESHGATE_TEST_USE_CLI === '1'
-    ? [cli, 'gateway', '--config', staticFile, '--workers', String(workers)]
-    : [childScript, staticFile, String(workers)];
+  const useCli = existsSync(cli);
+  const args = useCli ? [cli, 'gateway', '--config', staticFile, '--workers', String(workers)] : [childScript, staticFile, String(workers)];
   const proc = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, MESHGATE_LOG_LEVEL: 'warn', MESHGATE_LOG_FORMAT: 'json' } });
   const exit = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => proc.once('exit', (code, signal) => resolve({ code, signal })));
   const lines = createInterface({ input: proc.stdout! });
-  const addresses = await new Promise<Record<string, { port: number }>>((resolve, reject) => {
+  const addresses = await new Promise<Record<string, number>>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error('gateway child did not start')), 30_000);
     lines.on('line', (line) => {
+      // The CLI: "==> Meshgate gateway running! Entry points: web=127.0.0.1:PORT, traefik=127.0.0.1:PORT".
+      const cliLine = /Entry points: (.*)$/.exec(line);
+      if (cliLine) {
+        clearTimeout(timer);
+        resolve(Object.fromEntries(cliLine[1]!.split(', ').map((entry) => {
+          const [name, address] = entry.split('=');
+          return [name!, Number(address!.slice(address!.lastIndexOf(':') + 1))];
+        })));
+        return;
+      }
       try {
         const msg = JSON.parse(line) as { ready?: boolean; addresses?: Record<string, { port: number }> };
         if (msg.ready && msg.addresses) {
           clearTimeout(timer);
-          resolve(msg.addresses);
+          resolve(Object.fromEntries(Object.entries(msg.addresses).map(([name, a]) => [name, a.port])));
         }
       } catch {
         // log lines are not ours to parse
@@ -78,7 +87,7 @@ async function spawnGateway(staticFile: string, workers: number): Promise<Child>
     });
     void exit.then(() => reject(new Error('gateway child exited before it was ready')));
   });
-  return { proc, exit, web: `http://127.0.0.1:${addresses.web!.port}`, admin: `http://127.0.0.1:${addresses.traefik!.port}` };
+  return { proc, exit, web: `http://127.0.0.1:${addresses.web}`, admin: `http://127.0.0.1:${addresses.traefik}` };
 }
 
 for (const workers of [1, 2]) {
