@@ -9,6 +9,8 @@ import { Pool } from 'undici';
 export interface LoadResult {
   concurrency: number;
   acked: number;
+  /** Acknowledged during the discarded warm-up (for per-commit ratios that cannot separate the two). */
+  warmupAcked: number;
   failed: number;
   seconds: number;
   perSecond: number;
@@ -46,12 +48,13 @@ export async function closedLoop(origin: string, concurrency: number, seconds: n
     return { acked, failed, elapsed: (performance.now() - started) / 1000, latencies };
   };
   try {
-    await phase(warmupSeconds * 1000, false);
+    const warmup = await phase(warmupSeconds * 1000, false);
     const { acked, failed, elapsed, latencies } = await phase(seconds * 1000, true);
     latencies.sort((a, b) => a - b);
     return {
       concurrency,
       acked,
+      warmupAcked: warmup.acked,
       failed,
       seconds: elapsed,
       perSecond: acked / elapsed,

@@ -6,8 +6,10 @@
  *   (c) change propagation from one write to 1,000 parked blocking queries (etcd: 1,000 watch streams).
  * Prints Markdown and rewrites the Server section of docs/benchmarks.md.
  *
- *   npm run bench -- server [--seconds 3] [--concurrency 1,16,64] [--watchers 1000] [--rounds 5]
+ *   npm run bench -- server [--seconds 3] [--repeat 3] [--concurrency 1,16,64] [--watchers 1000] [--rounds 5]
  *                           [--profile] [--no-docs]
+ * Each KV cell is measured --repeat times, alternating which peer goes first, and the median run is reported: the
+ * fsync latency of a virtual disk drifts, and alternating keeps the drift out of the ratio.
  * --profile runs the meshgate child under `node --cpu-prof` and prints where its CPU time went.
  */
 import { spawnSync } from 'node:child_process';
@@ -30,6 +32,7 @@ const { values: args } = parseArgs({
     concurrency: { type: 'string', default: '1,16,64' },
     watchers: { type: 'string', default: '1000' },
     rounds: { type: 'string', default: '5' },
+    repeat: { type: 'string', default: '3' },
     profile: { type: 'boolean', default: false },
     'no-docs': { type: 'boolean', default: false },
   },
@@ -38,6 +41,7 @@ const SECONDS = Number(args.seconds);
 const LEVELS = args.concurrency!.split(',').map(Number);
 const WATCHERS = Number(args.watchers);
 const ROUNDS = Number(args.rounds);
+const REPEAT = Math.max(1, Number(args.repeat));
 const VALUE = 'x'.repeat(64);
 
 function log(msg: string): void {
@@ -83,7 +87,7 @@ async function main(): Promise<void> {
   const etcd = await startEtcd(etcdBin);
   log(`meshgate ${server.url} (via ${server.via}), etcd ${etcd.version} ${etcd.url}; ${SECONDS}s per measurement`);
 
-  const kv: Array<{ meshgate: LoadResult; etcd: LoadResult; commits?: number }> = [];
+  const kv: Array<{ meshgate: LoadResult; etcd: LoadResult; mRuns: LoadResult[]; eRuns: LoadResult[]; putsPerCommit?: number }> = [];
   const catalog: LoadResult[] = [];
   let catalogNote = '';
   let meshWatch: WatchSummary | undefined;
@@ -91,19 +95,47 @@ async function main(): Promise<void> {
   try {
     // (a) durable KV puts
     for (const c of LEVELS) {
-      const commitsBefore = await metric(server.url, 'meshgate_store_commits');
-      const m = await closedLoop(server.url, c, SECONDS, async (pool, i) => {
-        const r = await send(pool, 'PUT', `/v1/kv/bench/c${c}/${i}`, VALUE);
-        return r.status === 200 && r.text.trim() === 'true';
-      });
-      const commitsAfter = await metric(server.url, 'meshgate_store_commits');
-      const e = await closedLoop(etcd.url, c, SECONDS, async (pool, i) => {
-        const r = await send(pool, 'POST', '/v3/kv/put', JSON.stringify({ key: b64(`bench/c${c}/${i}`), value: b64(VALUE) }));
-        return r.status === 200 && r.text.includes('"revision"');
-      });
-      const row = { meshgate: m, etcd: e, ...(commitsBefore !== undefined && commitsAfter !== undefined ? { commits: commitsAfter - commitsBefore } : {}) };
-      kv.push(row);
-      log(`kv c=${c}: meshgate ${fmt(m.perSecond)}/s (p99 ${fmt(m.p99ms, 1)} ms), etcd ${fmt(e.perSecond)}/s (p99 ${fmt(e.p99ms, 1)} ms)`);
+      const mRuns: LoadResult[] = [];
+      const eRuns: LoadResult[] = [];
+      let commits = 0;
+      let commitsKnown = true;
+      const runMeshgate = async (rep: number) => {
+        const before = await metric(server.url, 'meshgate_store_commits');
+        const r = await closedLoop(server.url, c, SECONDS, async (pool, i) => {
+          const res = await send(pool, 'PUT', `/v1/kv/bench/c${c}/r${rep}/${i}`, VALUE);
+          return res.status === 200 && res.text.trim() === 'true';
+        });
+        const after = await metric(server.url, 'meshgate_store_commits');
+        // Commits include the warm-up's; count the warm-up's puts too for the puts-per-fsync figure below.
+        if (before === undefined || after === undefined) commitsKnown = false;
+        else commits += after - before;
+        mRuns.push(r);
+      };
+      const runEtcd = async (rep: number) => {
+        eRuns.push(
+          await closedLoop(etcd.url, c, SECONDS, async (pool, i) => {
+            const res = await send(pool, 'POST', '/v3/kv/put', JSON.stringify({ key: b64(`bench/c${c}/r${rep}/${i}`), value: b64(VALUE) }));
+            return res.status === 200 && res.text.includes('"revision"');
+          }),
+        );
+      };
+      for (let rep = 0; rep < REPEAT; rep++) {
+        if (rep % 2 === 0) {
+          await runMeshgate(rep);
+          await runEtcd(rep);
+        } else {
+          await runEtcd(rep);
+          await runMeshgate(rep);
+        }
+      }
+      const m = median(mRuns);
+      const e = median(eRuns);
+      const totalPuts = mRuns.reduce((n, r) => n + r.acked + r.warmupAcked, 0);
+      kv.push({ meshgate: m, etcd: e, mRuns, eRuns, ...(commitsKnown && commits > 0 ? { putsPerCommit: totalPuts / commits } : {}) });
+      log(
+        `kv c=${c}: meshgate ${mRuns.map((r) => fmt(r.perSecond)).join(' ')} /s, etcd ${eRuns.map((r) => fmt(r.perSecond)).join(' ')} /s` +
+          ` → median ratio ${fmt(m.perSecond / e.perSecond, 2)}`,
+      );
     }
 
     // (b) catalog registrations
@@ -149,15 +181,16 @@ async function main(): Promise<void> {
   }
 
   const kvTable = table(
-    ['clients', 'meshgate puts/s', 'etcd puts/s', 'meshgate / etcd', 'meshgate p50 / p99 ms', 'etcd p50 / p99 ms', 'meshgate puts per fsync'],
-    kv.map(({ meshgate: m, etcd: e, commits }) => [
+    ['clients', 'meshgate puts/s', 'etcd puts/s', 'meshgate / etcd', 'meshgate p50 / p99 ms', 'etcd p50 / p99 ms', 'meshgate puts per commit', `all runs meshgate · etcd`],
+    kv.map(({ meshgate: m, etcd: e, mRuns, eRuns, putsPerCommit }) => [
       m.concurrency,
       fmt(m.perSecond),
       fmt(e.perSecond),
-      fmt(m.perSecond / e.perSecond, 2),
+      `**${fmt(m.perSecond / e.perSecond, 2)}**`,
       `${fmt(m.p50ms, 2)} / ${fmt(m.p99ms, 2)}`,
       `${fmt(e.p50ms, 2)} / ${fmt(e.p99ms, 2)}`,
-      commits ? fmt((m.acked + 0) / commits, 1) : 'n/a',
+      putsPerCommit !== undefined ? fmt(putsPerCommit, 1) : 'n/a',
+      `${mRuns.map((r) => fmt(r.perSecond)).join(', ')} · ${eRuns.map((r) => fmt(r.perSecond)).join(', ')}`,
     ]),
   );
   const catalogTable = catalog.length
@@ -178,8 +211,9 @@ async function main(): Promise<void> {
   const body = `
 Measured ${new Date().toISOString().slice(0, 10)} on ${machine(etcd.version)}; meshgate server started ${server.via === 'cli' ? 'with `node src/cli/main.ts server`' : 'as a child via test/helpers/server-child.ts (the CLI was not there yet)'} on a fresh data dir (SQLite, WAL, \`synchronous=FULL\`);
 etcd single-member on a fresh temp data dir, driven through its v3 HTTP/JSON gateway. Both peers are driven by the
-same closed-loop undici client (one keep-alive connection per concurrent client, ${SECONDS} s per cell after a 0.5 s
-warm-up, 64-byte values, a new key per put); an operation counts only when acknowledged (meshgate: 200 \`true\`;
+same closed-loop undici client (one keep-alive connection per concurrent client, ${SECONDS} s per run after a 0.5 s
+warm-up, 64-byte values, a new key per put; each KV cell is the median of ${REPEAT} runs, alternating which peer goes
+first); an operation counts only when acknowledged (meshgate: 200 \`true\`;
 etcd: 200 with a revision), and both acknowledge only after their WAL is fsynced. Client, server and etcd share the
 machine's cores, so the client's own CPU is part of every figure.
 
@@ -216,6 +250,10 @@ Time is taken in the client, from the write's send (or its acknowledgement) unti
     writeSection(join(REPO, 'docs/benchmarks.md'), 'Server', body);
     log('wrote the Server section of docs/benchmarks.md');
   }
+}
+
+function median(runs: LoadResult[]): LoadResult {
+  return [...runs].sort((a, b) => a.perSecond - b.perSecond)[Math.floor((runs.length - 1) / 2)]!;
 }
 
 main().catch((err: unknown) => {
