@@ -20,7 +20,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { Agent, fetch as undiciFetch } from 'undici';
-import { createClient, type ConsulClient, type FetchLike, type ServiceEntry } from '../../api/client.ts';
+import { createClient, isApiStatusError, type ConsulClient, type FetchLike, type ServiceEntry } from '../../api/client.ts';
 import type { Logger } from '../../lib/logger.ts';
 import { validateDynamicConfig, type DynamicConfig } from '../config/dynamic.ts';
 import type { ConsulCatalogConfig } from '../config/static.ts';
@@ -97,6 +97,11 @@ interface ServiceWatch {
   controller: AbortController;
   /** Undefined until the first answer: the configuration waits for it rather than emit without the service. */
   entries: ServiceEntry[] | undefined;
+  /**
+   * The server answered this watch with an error status (ACL denied, …) before any data: the service is left out
+   * instead of holding back everyone's configuration. A transport failure never sets it (the server may be down).
+   */
+  refused: boolean;
 }
 
 /** A fetch over TLS (custom CA, client certificate) for `endpoint.tls`. */
@@ -187,13 +192,16 @@ export class ConsulCatalogProvider implements Provider {
     };
   }
 
-  #watchOptions(signal: AbortSignal, what: string) {
+  #watchOptions(signal: AbortSignal, what: string, onError?: (err: unknown) => void) {
     const waitMs = this.#config.endpoint.endpointWaitTime;
     return {
       signal,
       backoff: this.#backoff,
       ...(waitMs ? { waitMs } : {}),
-      onError: (err: unknown, info: { attempt: number; delayMs: number }) => this.#onWatchError(what, err, info),
+      onError: (err: unknown, info: { attempt: number; delayMs: number }) => {
+        onError?.(err);
+        this.#onWatchError(what, err, info);
+      },
     };
   }
 
@@ -260,7 +268,7 @@ export class ConsulCatalogProvider implements Provider {
   #startServiceWatch(name: string): void {
     const controller = new AbortController();
     const signal = AbortSignal.any([this.#signal!, controller.signal]);
-    const watch: ServiceWatch = { controller, entries: undefined };
+    const watch: ServiceWatch = { controller, entries: undefined, refused: false };
     this.#services.set(name, watch);
     const query = {
       ...this.#queryOptions(),
@@ -268,7 +276,12 @@ export class ConsulCatalogProvider implements Provider {
     };
     void (async () => {
       try {
-        for await (const { value } of this.#client.watch((q) => this.#client.health.service(name, { ...q, ...query }), this.#watchOptions(signal, `health/service/${name}`))) {
+        for await (const { value } of this.#client.watch((q) => this.#client.health.service(name, { ...q, ...query }), this.#watchOptions(signal, `health/service/${name}`, (err) => {
+          if (watch.entries === undefined && isApiStatusError(err) && !watch.refused) {
+            watch.refused = true;
+            this.#schedule();
+          }
+        }))) {
           if (signal.aborted) return;
           this.#reachable();
           watch.entries = value;
@@ -298,7 +311,10 @@ export class ConsulCatalogProvider implements Provider {
     if (!this.#servicesKnown) return undefined;
     const items: CatalogItem[] = [];
     for (const [name, watch] of this.#services) {
-      if (watch.entries === undefined) return undefined;
+      if (watch.entries === undefined) {
+        if (watch.refused) continue;
+        return undefined;
+      }
       for (const entry of watch.entries) items.push(itemOf(name, entry, this.#config.prefix));
     }
     return items;
