@@ -215,3 +215,28 @@ test('the last good configuration is persisted beside the static file and serves
     await third.close();
   }
 });
+
+test('a request in flight finishes on the configuration it started on while new requests use the new one', async () => {
+  const slow = await startUpstream('slow', { delayMs: 800 });
+  const dir = await tempDir();
+  const dynamic = join(dir, 'dynamic.yml');
+  await writeFile(dynamic, routeTo(slow));
+  await writeFile(join(dir, 'gateway.yml'), staticYaml('dynamic.yml'));
+  const gw = await startGateway(join(dir, 'gateway.yml'));
+  try {
+    const hits = slow.hits;
+    const inflight = get(`${gw.web}/long`);
+    await eventually(async () => assert.equal(slow.hits, hits + 1));
+    // The slow service disappears from the configuration while its request is still running.
+    await writeAtomic(dynamic, routeTo(a));
+    await eventually(async () => assert.equal((await get(`${gw.web}/`)).json().upstream, 'A'));
+    const done = await inflight;
+    assert.equal(done.status, 200);
+    assert.equal(done.json().upstream, 'slow');
+    const svc = (await get(`${gw.admin}/api/http/services/svc@file`)).json();
+    assert.deepEqual(svc.serverStatus, { [a.url]: 'UP' });
+  } finally {
+    await gw.close();
+    await slow.close();
+  }
+});
