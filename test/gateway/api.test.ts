@@ -45,7 +45,7 @@ http:
         servers:
           - url: "http://127.0.0.1:9"
 `);
-  await writeFile(join(dir, 'gateway.yml'), staticYaml('dynamic.yml'));
+  await writeFile(join(dir, 'gateway.yml'), staticYaml('dynamic.yml').replace('api:\n  insecure: true', 'api:\n  insecure: true\n  debug: true'));
   gw = await startGateway(join(dir, 'gateway.yml'));
 });
 after(async () => {
@@ -161,6 +161,10 @@ test('overview, rawdata, entrypoints and version', async () => {
   assert.equal(typeof version.startDate, 'string');
   assert.equal((await get(`${gw.admin}/api/nothing`)).status, 404);
   assert.equal((await get(`${gw.admin}/api/overview`, { method: 'POST', body: '' })).status, 405);
+  // api.debug: /debug/vars on the API router.
+  const vars = await get(`${gw.admin}/debug/vars`);
+  assert.equal(vars.status, 200);
+  assert.equal(typeof vars.json().memstats.HeapAlloc, 'number');
   // The dashboard root redirects as Traefik's does.
   const root = await get(`${gw.admin}/`);
   assert.equal(root.status, 302);

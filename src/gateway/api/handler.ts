@@ -149,6 +149,7 @@ export function createApiHandler(options: ApiHandlerOptions): Handler {
     const query = new URLSearchParams(q === -1 ? '' : req.url.slice(q + 1));
     if (base && path.startsWith(base)) path = path.slice(base.length);
     const parts = path.split('/').filter((p) => p !== '');
+    if (parts[0] === 'debug' && parts[1] === 'vars' && parts.length === 2 && staticConfig.api?.debug) return json(rw, 200, debugVars());
     if (parts[0] !== 'api') return notFound(rw);
     let id: string | undefined;
     try {
@@ -225,6 +226,17 @@ export function createApiHandler(options: ApiHandlerOptions): Handler {
       default:
         return notFound(rw);
     }
+  };
+}
+
+/** Go's expvar `/debug/vars` in spirit: the process's command line and memory, for `api.debug`. */
+function debugVars(): Record<string, unknown> {
+  const memory = process.memoryUsage();
+  return {
+    cmdline: process.argv,
+    memstats: { Alloc: memory.heapUsed, HeapAlloc: memory.heapUsed, HeapSys: memory.heapTotal, Sys: memory.rss, External: memory.external },
+    uptimeSeconds: process.uptime(),
+    pid: process.pid,
   };
 }
 

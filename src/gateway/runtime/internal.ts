@@ -34,8 +34,10 @@ export function internalConfiguration(staticConfig: StaticConfig): Pick<DynamicC
   const middlewares: Record<string, Record<string, unknown>> = {};
   const api = staticConfig.api;
   if (api?.insecure) {
+    // With api.debug Traefik's API router also takes /debug (expvar and pprof there; /debug/vars here).
+    const apiRule = `PathPrefix(\`${joinBase(api.basePath, '/api')}\`)`;
     routers['api@internal'] = {
-      rule: `PathPrefix(\`${joinBase(api.basePath, '/api')}\`)`,
+      rule: api.debug ? `${apiRule} || PathPrefix(\`${joinBase(api.basePath, '/debug')}\`)` : apiRule,
       priority: MAX_PRIORITY - 1,
       entryPoints: ['traefik'],
       service: 'api@internal',
