@@ -59,7 +59,7 @@ registerMiddleware('buffering', {
       req.headers['content-length'] = String(body.length);
 
       for (let attempt = 1; ; attempt++) {
-        const recorder = new RecordingWriter(maxResponse > 0 ? maxResponse : Infinity);
+        const recorder = new RecordingWriter(maxResponse > 0 ? maxResponse : Infinity, rw);
         let failure: unknown;
         try {
           await next(req, recorder);

@@ -431,6 +431,9 @@ export class HeaderHookWriter<T = undefined> implements ResponseWriter {
   onDrain(listener: () => void): void {
     this.inner.onDrain(listener);
   }
+  onClose(listener: () => void): void {
+    this.inner.onClose?.(listener);
+  }
   flush(): void {
     this.inner.flush?.();
   }
@@ -444,15 +447,18 @@ export class RecordingWriter implements ResponseWriter {
   size = 0;
   headersSent = false;
   finished = false;
-  closed = false;
   /** Stop recording body bytes beyond this size and remember that the limit was crossed. */
   private readonly limit: number;
   overflow = false;
   private readonly done: Promise<void>;
   private resolveDone!: () => void;
 
-  constructor(limit = Infinity) {
+  /** The client's writer, when recording on its behalf: `closed` and `onClose` then follow the client. */
+  private readonly client: ResponseWriter | undefined;
+
+  constructor(limit = Infinity, client?: ResponseWriter) {
     this.limit = limit;
+    this.client = client;
     this.done = new Promise((resolve) => {
       this.resolveDone = resolve;
     });
@@ -478,8 +484,14 @@ export class RecordingWriter implements ResponseWriter {
     this.finished = true;
     this.resolveDone();
   }
+  get closed(): boolean {
+    return this.client?.closed ?? false;
+  }
   onDrain(listener: () => void): void {
     queueMicrotask(listener);
+  }
+  onClose(listener: () => void): void {
+    this.client?.onClose?.(listener);
   }
   flush(): void {}
 

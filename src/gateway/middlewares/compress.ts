@@ -207,6 +207,9 @@ class CompressWriter implements ResponseWriter {
     else if (this.mode === 'plain') this.inner.onDrain(listener);
     else queueMicrotask(listener);
   }
+  onClose(listener: () => void): void {
+    this.inner.onClose?.(listener);
+  }
 
   flush(): void {
     // Server-sent events and other streams: push what we hold now.

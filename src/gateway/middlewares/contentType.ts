@@ -100,6 +100,9 @@ class SniffingWriter implements ResponseWriter {
   onDrain(listener: () => void): void {
     this.inner.onDrain(listener);
   }
+  onClose(listener: () => void): void {
+    this.inner.onClose?.(listener);
+  }
   flush(): void {
     this.inner.flush?.();
   }

@@ -65,6 +65,9 @@ class CodeCatcher implements ResponseWriter {
     if (this.caught) queueMicrotask(listener);
     else this.inner.onDrain(listener);
   }
+  onClose(listener: () => void): void {
+    this.inner.onClose?.(listener);
+  }
   flush(): void {
     if (this.passed) this.inner.flush?.();
   }
@@ -89,12 +92,12 @@ registerMiddleware('errors', {
     const servePage = async (req: GatewayRequest, rw: ResponseWriter, code: number): Promise<void> => {
       let url = query;
       if (needsStatus) url = url.replaceAll('{status}', String(code));
-      if (needsUrl) url = url.replaceAll('{url}', encodeURIComponent(req.originalUrl));
+      if (needsUrl) url = url.replaceAll('{url}', encodeURIComponent(req.url)); // Traefik: the URL as this middleware sees it
       const headers = { ...req.headers };
       delete headers['content-length'];
       delete headers['transfer-encoding'];
       const pageReq = deriveRequest(req, { method: 'GET', url, headers, body: emptyBody(), bufferedBody: undefined });
-      const page = new RecordingWriter();
+      const page = new RecordingWriter(Infinity, rw);
       try {
         await errorService()(pageReq, page);
       } catch (err) {

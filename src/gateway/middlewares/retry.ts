@@ -110,6 +110,9 @@ class RetryWriter implements ResponseWriter {
     if (this.written) this.inner.onDrain(listener);
     else queueMicrotask(listener);
   }
+  onClose(listener: () => void): void {
+    this.inner.onClose?.(listener);
+  }
   flush(): void {
     if (this.written) this.inner.flush?.();
   }
