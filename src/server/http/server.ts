@@ -36,7 +36,11 @@ async function handle(options: HttpApiOptions, req: IncomingMessage, res: Server
   let endpoint = 'unknown';
   let status = 500;
   const abort = new AbortController();
-  res.on('close', () => abort.abort());
+  // Only a client that leaves before the answer is written aborts: an AbortError (with its stack) per request
+  // was ~12% of the server's CPU under load.
+  res.on('close', () => {
+    if (!res.writableFinished) abort.abort();
+  });
   try {
     const lookup = options.router.lookup(method, url.pathname);
     let response: ApiResponse;
