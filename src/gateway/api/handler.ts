@@ -94,6 +94,9 @@ function counts(items: Iterable<{ status: string }>): { total: number; warnings:
 
 const ZERO = { total: 0, warnings: 0, errors: 0 };
 
+/** Sections that have `/{name}` endpoints. */
+const ADDRESSABLE = new Set(['entrypoints', 'http/routers', 'http/services', 'http/middlewares']);
+
 interface ListQuery {
   search: string;
   status: string;
@@ -151,15 +154,18 @@ export function createApiHandler(options: ApiHandlerOptions): Handler {
     const parts = path.split('/').filter((p) => p !== '');
     if (parts[0] === 'debug' && parts[1] === 'vars' && parts.length === 2 && staticConfig.api?.debug) return json(rw, 200, debugVars());
     if (parts[0] !== 'api') return notFound(rw);
+    // `/api/<section>[/<id>]` and `/api/http/<kind>[/<id>]`; ids are URL-encoded names (`web%40file`).
+    const [, first, second, ...rest] = parts;
+    const section = first === 'http' ? `http/${second ?? ''}` : (first ?? '');
+    const idParts = first === 'http' ? rest : second === undefined ? [] : [second, ...rest];
     let id: string | undefined;
     try {
-      id = parts.length > 3 || (parts[1] === 'entrypoints' && parts.length === 3) ? decodeURIComponent(parts.slice(parts[1] === 'entrypoints' ? 2 : 3).join('/')) : undefined;
+      id = idParts.length > 0 ? decodeURIComponent(idParts.join('/')) : undefined;
     } catch {
       return apiError(rw, 400, 'invalid escape in path');
     }
-    const section = parts[1] === 'http' ? `http/${parts[2] ?? ''}` : parts[1] ?? '';
     const hasId = id !== undefined;
-    if (parts.length > (section.startsWith('http/') ? 4 : 3) && section !== 'entrypoints') return notFound(rw);
+    if (hasId && !ADDRESSABLE.has(section)) return notFound(rw);
     switch (section) {
       case 'version':
         return json(rw, 200, { Version: GATEWAY_VERSION, Codename: GATEWAY_CODENAME, startDate });
