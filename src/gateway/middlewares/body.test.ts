@@ -73,6 +73,18 @@ test('compress: gzip, br by Accept-Encoding; Vary; small bodies and encoded ones
   }
 });
 
+test('compress: zstd when node has it', { skip: typeof (zlib as { zstdDecompressSync?: unknown }).zstdDecompressSync !== 'function' }, async () => {
+  const s = await serveHandler(build('compress', {})(upstream(big)));
+  try {
+    const r = await get(s.url, { 'accept-encoding': 'gzip, br, zstd' });
+    assert.equal(r.headers['content-encoding'], 'zstd');
+    const decompress = (zlib as unknown as { zstdDecompressSync(b: Buffer): Buffer }).zstdDecompressSync;
+    assert.equal(decompress(r.raw).toString(), big);
+  } finally {
+    await s.close();
+  }
+});
+
 test('compress: excluded and included content types; gRPC never', async () => {
   const ex = await serveHandler(build('compress', { excludedContentTypes: ['text/event-stream', 'Application/JSON'] })(upstream(big, { 'content-type': 'application/json; charset=utf-8' })));
   try {

@@ -1,0 +1,4 @@
+import { MemoryRateLimitStore } from './rateLimitStore.ts';
+import { rateLimitStoreContract } from './rateLimitStore.contract.ts';
+
+rateLimitStoreContract('MemoryRateLimitStore', () => new MemoryRateLimitStore());
