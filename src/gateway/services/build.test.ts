@@ -65,7 +65,7 @@ test('sticky cookie pins a client to its server, and falls back when the server 
   const b = await echoUpstream('b');
   const svc = build({ s: { loadBalancer: { servers: [{ url: a.url }, { url: b.url }], sticky: { cookie: { name: 'lb', httpOnly: true, sameSite: 'lax' } } } } });
   const gw = await startGateway(svc.get('s').handler);
-  t.after(async () => { svc.close(); await gw.close(); await b.close(); });
+  t.after(async () => { svc.close(); await gw.close(); await a.close(); await b.close(); });
   const first = await request(gw.url);
   const firstName = ((await first.body.json()) as { name: string }).name;
   const setCookie = String(first.headers['set-cookie']);
@@ -77,6 +77,14 @@ test('sticky cookie pins a client to its server, and falls back when the server 
   const unknown = await request(gw.url, { headers: { cookie: 'lb=0000000000000000' } });
   assert.match(String(unknown.headers['set-cookie']), /^lb=[0-9a-f]{16}/);
   await unknown.body.dump();
+  // The pinned server leaves the configuration: the client is balanced again and re-pinned.
+  const other = firstName === 'a' ? b : a;
+  const reduced = build({ s: { loadBalancer: { servers: [{ url: other.url }], sticky: { cookie: { name: 'lb' } } } } });
+  gw.holder.handler = reduced.get('s').handler;
+  const moved = await request(gw.url, { headers: { cookie: `lb=${hash}` } });
+  assert.notEqual(((await moved.body.json()) as { name: string }).name, firstName);
+  assert.equal(String(moved.headers['set-cookie']).split(';')[0], `lb=${createHash('sha256').update(other.url).digest('hex').slice(0, 16)}`);
+  reduced.close();
 });
 
 test('health check takes a server out and back, with traefik_service_server_up following', async (t) => {

@@ -61,14 +61,23 @@ export class ServersTransport {
     return (this.checkAgent ??= new Agent({ ...this.poolOptions, connections: 2, headersTimeout: 0 } as Agent.Options));
   }
 
-  async close(): Promise<void> {
+  /** Lets requests in flight finish (up to `graceMs`), then destroys what is left. */
+  async close(graceMs = 1000): Promise<void> {
     const all: Promise<void>[] = [];
-    for (const pool of this.pools.values()) all.push(pool.close());
-    if (this.checkAgent) all.push(this.checkAgent.close());
+    for (const pool of this.pools.values()) all.push(closeWithin(pool, graceMs));
+    if (this.checkAgent) all.push(closeWithin(this.checkAgent, graceMs));
     this.pools.clear();
     this.checkAgent = undefined;
     await Promise.allSettled(all);
   }
+}
+
+function closeWithin(dispatcher: Pool | Agent, graceMs: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const forced = new Promise<void>((resolve) => {
+    timer = setTimeout(() => { dispatcher.destroy().then(resolve, resolve); }, graceMs);
+  });
+  return Promise.race([dispatcher.close().catch(() => dispatcher.destroy()), forced]).finally(() => clearTimeout(timer));
 }
 
 function pemOrFile(value: string, field: string): string {
