@@ -15,7 +15,6 @@ interface Flags {
   nodeName: string;
   datacenter: string;
   logLevel?: string;
-  demo?: boolean;
 }
 
 export function serverCommand(io: CliIO): Command {
@@ -27,16 +26,14 @@ export function serverCommand(io: CliIO): Command {
     .option('--node-name <name>', 'name of this node', hostname())
     .option('--datacenter <dc>', 'datacenter name', 'dc1')
     .option('--log-level <level>', 'trace, debug, info, warn, error')
-    .option('--demo', 'register the example services (quick-start)')
     .action(async (flags: Flags) => {
-      const options: ServerOptions & { demo?: boolean } = {
+      const options: ServerOptions = {
         dev: flags.dev === true,
         httpAddr: flags.httpAddr,
         nodeName: flags.nodeName,
         datacenter: flags.datacenter,
         ...(flags.dataDir ? { dataDir: flags.dataDir } : {}),
         ...(flags.logLevel ? { logLevel: flags.logLevel } : {}),
-        ...(flags.demo ? { demo: true } : {}),
       };
       const { startServer } = await import('../../server/main.ts');
       const running = await startServer(options);
