@@ -1,0 +1,225 @@
+/**
+ * Gateway benchmark against peers, all in one run on loopback (bench/README's rule: a claim is a ratio to a peer
+ * measured in the same run). An nginx upstream serves a small static 200; wrk then drives, in turn:
+ *   - nginx as a reverse proxy (1 worker, keep-alive upstream),
+ *   - `meshgate gateway` with 1 worker (runGateway: a Host && PathPrefix router among N, rateLimit set high,
+ *     headers middleware, Prometheus metrics and a JSON access log on), for N = 1, 100, 10 000 routers,
+ *   - the npm http-proxy package with a keep-alive agent,
+ *   - a bare undici proxy (reference only).
+ * and prints a Markdown table with req/s, p50/p99 latency, peak RSS and the ratios gateway/nginx, gateway/http-proxy.
+ *
+ *   node bench/gateway/run.ts [--duration 10s] [--connections 50] [--threads 2] [--routers 1,100,10000]
+ *                             [--mode gateway|harness] [--warmup 2s] [--cpu-prof DIR]
+ */
+import { spawn, fork, execFileSync, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, writeFileSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import { join, dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { setTimeout as sleep } from 'node:timers/promises';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const args = new Map<string, string>();
+for (let i = 2; i < process.argv.length; i += 2) args.set(process.argv[i]!.replace(/^--/, ''), process.argv[i + 1] ?? '');
+const duration = args.get('duration') ?? '10s';
+const warmup = args.get('warmup') ?? '2s';
+const connections = Number(args.get('connections') ?? 50);
+const threads = Number(args.get('threads') ?? 2);
+const routerCounts = (args.get('routers') ?? '1,100,10000').split(',').map(Number);
+const mode = args.get('mode') ?? 'gateway';
+const cpuProf = args.get('cpu-prof');
+const HOST = 'bench.local';
+
+const work = mkdtempSync(join(os.tmpdir(), 'meshgate-bench-'));
+const children: ChildProcess[] = [];
+process.on('exit', () => {
+  for (const c of children) if (c.exitCode === null) c.kill('SIGKILL');
+  rmSync(work, { recursive: true, force: true });
+});
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const s = net.createServer().listen(0, '127.0.0.1', () => {
+      const port = (s.address() as net.AddressInfo).port;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+async function waitForPort(port: number, deadlineMs = 20_000): Promise<void> {
+  const end = Date.now() + deadlineMs;
+  for (;;) {
+    const ok = await new Promise<boolean>((resolve) => {
+      const s = net.connect(port, '127.0.0.1', () => { s.destroy(); resolve(true); });
+      s.on('error', () => resolve(false));
+    });
+    if (ok) return;
+    if (Date.now() > end) throw new Error(`port ${port} never opened`);
+    await sleep(50);
+  }
+}
+
+function nginx(name: string, body: string): ChildProcess {
+  const dir = join(work, name);
+  execFileSync('mkdir', ['-p', join(dir, 'logs'), join(dir, 'tmp')]);
+  const conf = join(dir, 'nginx.conf');
+  writeFileSync(conf, `worker_processes 1;
+pid ${dir}/nginx.pid;
+error_log ${dir}/logs/error.log warn;
+events { worker_connections 4096; }
+http {
+  access_log off;
+  client_body_temp_path ${dir}/tmp/body; proxy_temp_path ${dir}/tmp/proxy; fastcgi_temp_path ${dir}/tmp/fcgi;
+  uwsgi_temp_path ${dir}/tmp/uwsgi; scgi_temp_path ${dir}/tmp/scgi;
+  keepalive_requests 100000;
+  ${body}
+}
+`);
+  const child = spawn('nginx', ['-p', dir, '-c', conf, '-g', 'daemon off;'], { stdio: 'ignore' });
+  children.push(child);
+  return child;
+}
+
+function forkPeer(script: string, argv: string[], extraExecArgv: string[] = []): Promise<{ child: ChildProcess; message: unknown }> {
+  const child = fork(join(here, script), argv, { stdio: ['ignore', 'ignore', 'inherit', 'ipc'], execArgv: [...process.execArgv, ...extraExecArgv] });
+  children.push(child);
+  return new Promise((resolve, reject) => {
+    child.once('message', (message) => resolve({ child, message }));
+    child.once('exit', (code) => reject(new Error(`${script} exited with ${code}`)));
+  });
+}
+
+/** Peak RSS (VmHWM) of a process and its children, in MiB. */
+function peakRss(pid: number): number {
+  let kb = 0;
+  const read = (p: number) => {
+    try {
+      const m = /VmHWM:\s+(\d+)/.exec(readFileSync(`/proc/${p}/status`, 'utf8'));
+      if (m) kb += Number(m[1]);
+    } catch { /* process gone */ }
+  };
+  read(pid);
+  try {
+    for (const child of readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean)) read(Number(child));
+  } catch { /* no children file */ }
+  return kb / 1024;
+}
+
+interface WrkResult { rps: number; p50: number; p99: number; errors: number }
+
+function toMs(text: string): number {
+  const m = /([\d.]+)(us|ms|s)/.exec(text);
+  if (!m) return NaN;
+  const v = Number(m[1]);
+  return m[2] === 'us' ? v / 1000 : m[2] === 's' ? v * 1000 : v;
+}
+
+function wrk(port: number, seconds: string): WrkResult {
+  const out = execFileSync('wrk', ['-t', String(threads), '-c', String(connections), '-d', seconds, '--latency', '-H', `Host: ${HOST}`, `http://127.0.0.1:${port}/api/items`], { encoding: 'utf8' });
+  const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(out)?.[1] ?? NaN);
+  const p50 = toMs(/\s50%\s+(\S+)/.exec(out)?.[1] ?? '');
+  const p99 = toMs(/\s99%\s+(\S+)/.exec(out)?.[1] ?? '');
+  const non2xx = Number(/Non-2xx or 3xx responses:\s+(\d+)/.exec(out)?.[1] ?? 0);
+  const sockErr = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(out);
+  const errors = non2xx + (sockErr ? Number(sockErr[1]) + Number(sockErr[2]) + Number(sockErr[3]) + Number(sockErr[4]) : 0);
+  return { rps, p50, p99, errors };
+}
+
+function measure(port: number): WrkResult {
+  wrk(port, warmup);
+  return wrk(port, duration);
+}
+
+function gatewayConfigs(routers: number, port: number, upstream: string): string {
+  const dir = join(work, `gw-${routers}`);
+  execFileSync('mkdir', ['-p', dir]);
+  const dynamic: string[] = ['http:', '  routers:'];
+  for (let i = 1; i < routers; i++) {
+    dynamic.push(`    r${i}:`, `      rule: "Host(\`h${i}.example.com\`) && PathPrefix(\`/p${i}\`)"`, '      service: app', '      entryPoints: [web]');
+  }
+  dynamic.push('    bench:', `      rule: "Host(\`${HOST}\`) && PathPrefix(\`/api\`)"`, '      service: app', '      entryPoints: [web]', '      middlewares: [limit, hdrs]');
+  dynamic.push('  middlewares:',
+    '    limit:', '      rateLimit:', '        average: 100000000', '        burst: 100000000',
+    '    hdrs:', '      headers:', '        customRequestHeaders:', '          X-Bench: "1"', '        customResponseHeaders:', '          X-Gateway: meshgate');
+  dynamic.push('  services:', '    app:', '      loadBalancer:', '        servers:', `          - url: "${upstream}"`);
+  writeFileSync(join(dir, 'dynamic.yml'), `${dynamic.join('\n')}\n`);
+  writeFileSync(join(dir, 'static.yml'), [
+    'entryPoints:', '  web:', `    address: "127.0.0.1:${port}"`,
+    'providers:', '  file:', `    filename: "${join(dir, 'dynamic.yml')}"`,
+    'metrics:', '  prometheus: {}',
+    'accessLog:', `  filePath: "${join(dir, 'access.log')}"`, '  format: json', '  bufferingSize: 100',
+    'log:', '  level: ERROR', '',
+  ].join('\n'));
+  return join(dir, 'static.yml');
+}
+
+interface Row { name: string; r: WrkResult; rss: number }
+
+async function main(): Promise<void> {
+  const rows: Row[] = [];
+  const upstreamPort = await freePort();
+  nginx('upstream', `server { listen 127.0.0.1:${upstreamPort}; location / { default_type text/plain; return 200 "hello from upstream\\n"; } }`);
+  await waitForPort(upstreamPort);
+  const upstream = `http://127.0.0.1:${upstreamPort}`;
+
+  {
+    const port = await freePort();
+    const proxy = nginx('proxy', `upstream app { server 127.0.0.1:${upstreamPort}; keepalive 64; }
+  server { listen 127.0.0.1:${port}; location / { proxy_pass http://app; proxy_http_version 1.1; proxy_set_header Connection ""; proxy_set_header Host $host; } }`);
+    await waitForPort(port);
+    const r = measure(port);
+    rows.push({ name: 'nginx (1 worker, keepalive upstream)', r, rss: peakRss(proxy.pid!) });
+    proxy.kill('SIGQUIT');
+  }
+  {
+    const port = await freePort();
+    const { child } = await forkPeer('peers/http-proxy.ts', [String(port), upstream]);
+    const r = measure(port);
+    rows.push({ name: 'http-proxy (keep-alive agent)', r, rss: peakRss(child.pid!) });
+    child.kill();
+  }
+  {
+    const port = await freePort();
+    const { child } = await forkPeer('peers/undici-proxy.ts', [String(port), upstream]);
+    const r = measure(port);
+    rows.push({ name: 'bare undici proxy (reference)', r, rss: peakRss(child.pid!) });
+    child.kill();
+  }
+  for (const n of mode === 'harness' ? [1] : routerCounts) {
+    const port = await freePort();
+    const prof = cpuProf ? ['--cpu-prof', '--cpu-prof-dir', cpuProf] : [];
+    let child: ChildProcess;
+    let label: string;
+    if (mode === 'harness') {
+      ({ child } = await forkPeer('peers/gateway-harness.ts', [String(port), upstream, join(work, 'harness-access.log')], prof));
+      label = 'meshgate data plane harness (1 worker, metrics + access log)';
+    } else {
+      ({ child } = await forkPeer('peers/gateway-run.ts', [gatewayConfigs(n, port, upstream)], prof));
+      label = `meshgate gateway (1 worker, ${n} router${n === 1 ? '' : 's'})`;
+    }
+    await waitForPort(port);
+    const probe = execFileSync('curl', ['-s', '-o', '/dev/null', '-w', '%{http_code}', '-H', `Host: ${HOST}`, `http://127.0.0.1:${port}/api/items`], { encoding: 'utf8' });
+    if (probe !== '200') throw new Error(`gateway answered ${probe} to the benchmark route`);
+    const r = measure(port);
+    rows.push({ name: label, r, rss: peakRss(child.pid!) });
+    child.kill('SIGTERM');
+    await new Promise((resolve) => child.once('exit', resolve));
+  }
+
+  const nginxRps = rows[0]!.r.rps;
+  const httpProxyRps = rows[1]!.r.rps;
+  const fmt = (n: number, d = 0) => n.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d });
+  const lines = [
+    `wrk -t${threads} -c${connections} -d${duration} (after ${warmup} warm-up), ${os.cpus().length} × ${os.cpus()[0]?.model.trim()}, ${fmt(os.totalmem() / 2 ** 30)} GiB, Node ${process.version}`,
+    '',
+    '| target | req/s | p50 ms | p99 ms | errors | peak RSS MiB | ÷ nginx | ÷ http-proxy |',
+    '|---|---:|---:|---:|---:|---:|---:|---:|',
+    ...rows.map((row) => `| ${row.name} | ${fmt(row.r.rps)} | ${fmt(row.r.p50, 2)} | ${fmt(row.r.p99, 2)} | ${row.r.errors} | ${fmt(row.rss, 1)} | ${fmt(row.r.rps / nginxRps, 2)} | ${fmt(row.r.rps / httpProxyRps, 2)} |`),
+  ];
+  console.log(lines.join('\n'));
+  if (cpuProf) console.log(`\nCPU profiles in ${cpuProf}: ${readdirSync(cpuProf).join(', ')}`);
+}
+
+await main();
+process.exit(0);
