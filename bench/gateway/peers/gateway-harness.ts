@@ -26,3 +26,4 @@ const route: Handler = (req, rw) => {
 const ep = createEntryPoint({ name: 'web', config: entryPointSchema.parse({ address: `127.0.0.1:${port}` }), metrics, accessLog }, { handler: route });
 await ep.listen();
 process.send?.('ready');
+process.on('SIGTERM', () => process.exit(0));

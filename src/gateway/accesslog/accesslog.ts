@@ -29,6 +29,16 @@ export interface AccessLogRecord {
 
 type HeaderMode = 'keep' | 'drop' | 'redact';
 
+/** Traefik's JSON field names, sorted as logrus sorts them; `keepFlags` is indexed the same way. */
+const JSON_FIELDS = [
+  'ClientAddr', 'ClientHost', 'ClientPort', 'ClientUsername', 'DownstreamContentSize', 'DownstreamStatus', 'Duration',
+  'OriginContentSize', 'OriginDuration', 'OriginStatus', 'Overhead', 'RequestAddr', 'RequestContentSize',
+  'RequestCount', 'RequestHost', 'RequestMethod', 'RequestPath', 'RequestPort', 'RequestProtocol', 'RequestScheme',
+  'RetryAttempts', 'RouterName', 'ServiceAddr', 'ServiceName', 'ServiceURL', 'StartLocal', 'StartUTC',
+  'entryPointName',
+] as const;
+const JSON_KEYS = JSON_FIELDS.map((f) => `"${f}":`);
+
 const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
 
 /** Go's canonical header key ("user-agent" → "User-Agent"). */
@@ -87,12 +97,14 @@ export class AccessLog {
     }
     this.keepByDefault = fields?.defaultMode !== 'drop';
     this.kept = new Set(Object.entries(fields?.names ?? {}).filter(([, m]) => m === 'keep').map(([n]) => n));
+    this.keepFlags = JSON_FIELDS.map((f) => this.keep(f));
     this.headerDefault = fields?.headers?.defaultMode ?? 'drop';
     this.headerModes = new Map(Object.entries(fields?.headers?.names ?? {}).map(([n, m]) => [n.toLowerCase(), m]));
   }
 
   private readonly keepByDefault: boolean;
   private readonly kept: Set<string>;
+  private readonly keepFlags: boolean[];
 
   private keep(field: string): boolean {
     return this.keepByDefault ? !this.dropped.has(field) : this.kept.has(field);
@@ -152,70 +164,78 @@ export class AccessLog {
 
   private commonLine(r: AccessLogRecord, count: number): string {
     const req = r.req;
-    const data = req.data;
-    const user = (data.ClientUsername as string | undefined) || '-';
-    const origin = data.OriginStatus as number | undefined;
+    const data = dataOf(req);
+    const user = (data?.ClientUsername as string | undefined) || '-';
+    const origin = data?.OriginStatus as number | undefined;
     const referer = req.headers.referer;
     const agent = req.headers['user-agent'];
-    const serviceUrl = data.ServiceURL as string | undefined;
+    const serviceUrl = data?.ServiceURL as string | undefined;
     return `${req.clientIp || '-'} - ${user} [${this.clfTimestamp(r.startMs)}] "${req.method} ${req.originalUrl} ${r.protocol}" `
       + `${origin ?? '-'} ${origin !== undefined ? r.responseBytes : '-'} ${referer ? `"${referer}"` : '"-"'} ${agent ? `"${agent}"` : '"-"'} `
       + `${count} ${req.routerName ? `"${req.routerName}"` : '"-"'} ${serviceUrl ? `"${serviceUrl}"` : '"-"'} ${Math.floor(r.durationMs)}ms\n`;
   }
 
+  /**
+   * One JSON object per line, keys in the order logrus writes them (sorted). Built as a string: a field is a
+   * constant key plus a JSON-encoded value, with no intermediate object for the common case.
+   */
   private jsonLine(r: AccessLogRecord, count: number): string {
     const req = r.req;
-    const data = req.data;
+    const data = dataOf(req);
+    const k = this.keepFlags;
     const durationNs = Math.round(r.durationMs * 1e6);
-    const start = new Date(r.startMs);
+    const originStatus = data?.OriginStatus as number | undefined;
+    const originDuration = data?.OriginDuration as number | undefined;
     const hostHeader = req.headers.host ?? '';
-    const colon = hostHeader.lastIndexOf(':');
-    const all: Record<string, unknown> = {
-      ClientAddr: `${req.remoteAddress.includes(':') ? `[${req.remoteAddress}]` : req.remoteAddress}:${r.clientPort}`,
-      ClientHost: req.clientIp,
-      ClientPort: String(r.clientPort),
-      ClientUsername: (data.ClientUsername as string | undefined) || '-',
-      DownstreamContentSize: r.responseBytes,
-      DownstreamStatus: r.status,
-      Duration: durationNs,
-      OriginContentSize: data.OriginStatus !== undefined ? r.responseBytes : undefined,
-      OriginDuration: data.OriginDuration,
-      OriginStatus: data.OriginStatus,
-      Overhead: data.OriginDuration !== undefined ? durationNs - (data.OriginDuration as number) : undefined,
-      RequestAddr: hostHeader,
-      RequestContentSize: r.requestBytes,
-      RequestCount: count,
-      RequestHost: req.host,
-      RequestMethod: req.method,
-      RequestPath: req.originalUrl,
-      RequestPort: colon !== -1 && !hostHeader.endsWith(']') ? hostHeader.slice(colon + 1) : '-',
-      RequestProtocol: r.protocol,
-      RequestScheme: req.tls ? 'https' : 'http',
-      RetryAttempts: r.retryAttempts,
-      RouterName: req.routerName,
-      ServiceAddr: data.ServiceAddr,
-      ServiceName: req.serviceName,
-      ServiceURL: data.ServiceURL,
-      StartLocal: start.toISOString(),
-      StartUTC: start.toISOString(),
-      entryPointName: req.entryPoint,
+    let out = '{';
+    const add = (i: number, value: string) => {
+      if (k[i]) out += (out.length === 1 ? '' : ',') + JSON_KEYS[i]! + value;
     };
-    const line: Record<string, unknown> = {};
-    for (const key in all) {
-      const value = all[key];
-      if (value !== undefined && this.keep(key)) line[key] = value;
+    const remote = req.remoteAddress;
+    add(0, JSON.stringify(`${remote.includes(':') ? `[${remote}]` : remote}:${r.clientPort}`));
+    add(1, JSON.stringify(req.clientIp));
+    add(2, `"${r.clientPort}"`);
+    add(3, JSON.stringify((data?.ClientUsername as string | undefined) || '-'));
+    add(4, String(r.responseBytes));
+    add(5, String(r.status));
+    add(6, String(durationNs));
+    if (originStatus !== undefined) add(7, String(r.responseBytes));
+    if (originDuration !== undefined) add(8, String(originDuration));
+    if (originStatus !== undefined) add(9, String(originStatus));
+    if (originDuration !== undefined) add(10, String(durationNs - originDuration));
+    add(11, JSON.stringify(hostHeader));
+    add(12, String(r.requestBytes));
+    add(13, String(count));
+    add(14, JSON.stringify(req.host));
+    add(15, JSON.stringify(req.method));
+    add(16, JSON.stringify(req.originalUrl));
+    const colon = hostHeader.lastIndexOf(':');
+    add(17, JSON.stringify(colon !== -1 && !hostHeader.endsWith(']') ? hostHeader.slice(colon + 1) : '-'));
+    add(18, JSON.stringify(r.protocol));
+    add(19, req.tls ? '"https"' : '"http"');
+    add(20, String(r.retryAttempts));
+    if (req.routerName !== undefined) add(21, JSON.stringify(req.routerName));
+    if (data?.ServiceAddr !== undefined) add(22, JSON.stringify(data.ServiceAddr));
+    if (req.serviceName !== undefined) add(23, JSON.stringify(req.serviceName));
+    if (data?.ServiceURL !== undefined) add(24, JSON.stringify(data.ServiceURL));
+    if (k[25] || k[26]) {
+      const start = `"${new Date(r.startMs).toISOString()}"`;
+      add(25, start);
+      add(26, start);
     }
+    add(27, JSON.stringify(req.entryPoint));
     if (this.headerDefault !== 'drop' || this.headerModes.size > 0) {
+      const line: Record<string, unknown> = {};
       this.addHeaders(line, 'request_', req.headers as Record<string, string | string[] | undefined>);
       if (r.responseHeaders) {
         this.addHeaders(line, 'origin_', r.responseHeaders);
         this.addHeaders(line, 'downstream_', r.responseHeaders);
       }
+      const headers = JSON.stringify(line);
+      if (headers.length > 2) out += (out.length === 1 ? '' : ',') + headers.slice(1, -1);
     }
-    line.level = 'info';
-    line.msg = '';
-    line.time = new Date().toISOString();
-    return `${JSON.stringify(line)}\n`;
+    out += `${out.length === 1 ? '' : ','}"level":"info","msg":"","time":"${new Date().toISOString()}"}\n`;
+    return out;
   }
 
   private addHeaders(line: Record<string, unknown>, prefix: string, headers: Record<string, string | string[] | undefined>): void {
@@ -228,6 +248,11 @@ export class AccessLog {
       line[prefix + canonicalHeader(lower)] = m === 'redact' ? 'REDACTED' : Array.isArray(value) ? value.join(',') : value;
     }
   }
+}
+
+/** The request's shared data without creating it (IncomingGatewayRequest allocates it lazily). */
+function dataOf(req: GatewayRequest): Record<string, unknown> | undefined {
+  return 'dataIfAny' in req ? (req as { dataIfAny: Record<string, unknown> | undefined }).dataIfAny : req.data;
 }
 
 function pad(n: number): string {
