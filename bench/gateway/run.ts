@@ -5,7 +5,8 @@
  *   - `meshgate gateway` with 1 worker (runGateway: a Host && PathPrefix router among N, rateLimit set high,
  *     headers middleware, Prometheus metrics and a JSON access log on), for N = 1, 100, 10 000 routers,
  *   - the npm http-proxy package with a keep-alive agent,
- *   - a bare undici proxy (reference only).
+ *   - a bare undici proxy (reference only),
+ *   - the data plane alone (entry point → load balancer → proxy, metrics and access log; no router, no middlewares).
  * and prints a Markdown table with req/s, p50/p99 latency, peak RSS and the ratios gateway/nginx, gateway/http-proxy.
  *
  *   node bench/gateway/run.ts [--duration 10s] [--connections 50] [--threads 2] [--routers 1,100,10000]
@@ -27,6 +28,7 @@ const warmup = args.get('warmup') ?? '2s';
 const connections = Number(args.get('connections') ?? 50);
 const threads = Number(args.get('threads') ?? 2);
 const routerCounts = (args.get('routers') ?? '1,100,10000').split(',').map(Number);
+/** gateway: runGateway rows plus one data-plane harness row; harness: the harness row only. */
 const mode = args.get('mode') ?? 'gateway';
 const cpuProf = args.get('cpu-prof');
 const HOST = 'bench.local';
@@ -186,14 +188,15 @@ async function main(): Promise<void> {
     rows.push({ name: 'bare undici proxy (reference)', r, rss: peakRss(child.pid!) });
     child.kill();
   }
-  for (const n of mode === 'harness' ? [1] : routerCounts) {
+  const runs: (number | 'harness')[] = mode === 'harness' ? ['harness'] : [...routerCounts, 'harness'];
+  for (const n of runs) {
     const port = await freePort();
     const prof = cpuProf ? ['--cpu-prof', '--cpu-prof-dir', cpuProf] : [];
     let child: ChildProcess;
     let label: string;
-    if (mode === 'harness') {
+    if (n === 'harness') {
       ({ child } = await forkPeer('peers/gateway-harness.ts', [String(port), upstream, join(work, 'harness-access.log')], prof));
-      label = 'meshgate data plane harness (1 worker, metrics + access log)';
+      label = 'data plane only: entry point → LB → proxy, metrics + JSON access log (no router/middlewares)';
     } else {
       ({ child } = await forkPeer('peers/gateway-run.ts', [gatewayConfigs(n, port, upstream)], prof));
       label = `meshgate gateway (1 worker, ${n} router${n === 1 ? '' : 's'})`;
