@@ -8,30 +8,13 @@ import { BlockList, isIP } from 'node:net';
 import { STATUS_CODES } from 'node:http';
 import { Readable } from 'node:stream';
 import { z } from 'zod';
-import { parseDuration } from '../../lib/duration.ts';
 import type { GatewayRequest, HeaderValue, ResponseHeaders, ResponseWriter } from '../http/types.ts';
 
 // ---------------------------------------------------------------------------------------------------------------
 // Schemas
 
-/** Traefik's ptypes.Duration: "1m30s", "250ms", or an integer (number or digit string) meaning seconds → ms. */
-export const durationSchema = z.union([z.string(), z.number()]).transform((value, ctx) => {
-  if (typeof value === 'number') {
-    if (!Number.isFinite(value) || value < 0) {
-      ctx.addIssue({ code: 'custom', message: `invalid duration ${value}` });
-      return z.NEVER;
-    }
-    return value * 1000;
-  }
-  const trimmed = value.trim();
-  if (/^\d+$/.test(trimmed)) return Number(trimmed) * 1000;
-  try {
-    return parseDuration(trimmed);
-  } catch {
-    ctx.addIssue({ code: 'custom', message: `invalid duration "${value}"` });
-    return z.NEVER;
-  }
-});
+/** Traefik's ptypes.Duration, shared with the service schemas (one definition of how durations parse). */
+export { durationSchema } from '../services/schema.ts';
 
 export const ipStrategySchema = z
   .object({
