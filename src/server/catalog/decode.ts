@@ -72,11 +72,9 @@ export const AgentCheckSchema = z.object({
 });
 export type AgentCheckInput = z.output<typeof AgentCheckSchema>;
 
-/** structs.ServiceDefinition: PUT /v1/agent/service/register. */
-export const AgentServiceSchema = z.object({
+/** The fields an agent service definition and a catalog NodeService share (they differ in Name/Service and checks). */
+const serviceFields = {
   Kind: str,
-  ID: str,
-  Name: str,
   Tags: stringList,
   Address: str,
   TaggedAddresses: z.record(z.string(), ServiceAddressSchema).nullable().optional(),
@@ -85,10 +83,17 @@ export const AgentServiceSchema = z.object({
   SocketPath: str,
   Weights: WeightsSchema.nullable().optional(),
   EnableTagOverride: bool,
-  Check: AgentCheckSchema.nullable().optional(),
-  Checks: z.array(AgentCheckSchema).nullable().optional(),
   Proxy: ProxySchema.nullable().optional(),
   Connect: ConnectSchema.nullable().optional(),
+};
+
+/** structs.ServiceDefinition: PUT /v1/agent/service/register. */
+export const AgentServiceSchema = z.object({
+  ...serviceFields,
+  ID: str,
+  Name: str,
+  Check: AgentCheckSchema.nullable().optional(),
+  Checks: z.array(AgentCheckSchema).nullable().optional(),
   Namespace: str,
   Partition: str,
 });
@@ -128,19 +133,9 @@ export type CatalogCheckInput = z.output<typeof CatalogCheckSchema>;
 
 /** structs.NodeService in a catalog registration. */
 export const CatalogServiceSchema = z.object({
-  Kind: str,
+  ...serviceFields,
   ID: str,
   Service: str,
-  Tags: stringList,
-  Address: str,
-  TaggedAddresses: z.record(z.string(), ServiceAddressSchema).nullable().optional(),
-  Meta: stringMap,
-  Port: int,
-  SocketPath: str,
-  Weights: WeightsSchema.nullable().optional(),
-  EnableTagOverride: bool,
-  Proxy: ProxySchema.nullable().optional(),
-  Connect: ConnectSchema.nullable().optional(),
 });
 export type CatalogServiceInput = z.output<typeof CatalogServiceSchema>;
 

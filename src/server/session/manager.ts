@@ -10,6 +10,7 @@ import type { SessionEntry } from '../../api/types.ts';
 import { defineError } from '../../lib/errors.ts';
 import { formatDuration } from '../../lib/duration.ts';
 import type { Logger } from '../../lib/logger.ts';
+import { checkKey, SERF_CHECK_ID, Tables } from '../catalog/tables.ts';
 import { KV_TABLE, SESSIONS_TABLE, type KvValue } from '../kv/entries.ts';
 import { LockDelays } from '../kv/lock-delay.ts';
 import type { StateStore } from '../store/state-store.ts';
@@ -20,10 +21,6 @@ export const SESSION_TTL_MAX_MS = 24 * 3_600_000;
 export const SESSION_TTL_MULTIPLIER = 2;
 export const DEFAULT_LOCK_DELAY_MS = 15_000;
 export const MAX_LOCK_DELAY_MS = 60_000;
-
-/** Tables and key layout of the catalog (see src/server/catalog/README.md). */
-const NODES_TABLE = 'nodes';
-const CHECKS_TABLE = 'checks';
 
 // Consul raises these from its RPC layer, so its HTTP API answers them with 500 and the bare message.
 export const ErrInvalidTtl = defineError('MG_SESSION_INVALID_TTL', 500, (ttlMs: number) =>
@@ -107,7 +104,7 @@ export class SessionManager {
     const node = request.Node || defaultNode;
     const serviceChecks = request.ServiceChecks ?? [];
     // With no checks named at all, a session depends on the node's serfHealth, as Consul's default.
-    const nodeChecks = request.NodeChecks ?? (serviceChecks.length === 0 ? ['serfHealth'] : []);
+    const nodeChecks = request.NodeChecks ?? (serviceChecks.length === 0 ? [SERF_CHECK_ID] : []);
     const session: StoredSession = {
       ID: randomUUID(),
       Name: request.Name ?? '',
@@ -120,9 +117,9 @@ export class SessionManager {
       ServiceChecks: serviceChecks,
     };
     await this.store.write((tx) => {
-      if (!tx.get(NODES_TABLE, node)) throw ErrMissingNode();
+      if (!tx.get(Tables.nodes, node)) throw ErrMissingNode();
       for (const id of [...nodeChecks, ...serviceChecks.map((c) => c.ID)]) {
-        const check = tx.get<CheckValue>(CHECKS_TABLE, `${node}/${id}`);
+        const check = tx.get<CheckValue>(Tables.checks, checkKey(node, id));
         if (!check) throw ErrMissingCheck(id);
         if (check.value.Status === 'critical') throw ErrCheckCritical(id);
       }
@@ -192,7 +189,7 @@ export class SessionManager {
   private onCatalogChange(change: Change): void {
     const doomed = new Set<string>();
     for (const m of change.mutations) {
-      if (m.table === CHECKS_TABLE) {
+      if (m.table === Tables.checks) {
         const critical = m.op === 'delete' || (m.row.value as CheckValue).Status === 'critical';
         if (!critical) continue;
         const slash = m.key.indexOf('/');
@@ -202,7 +199,7 @@ export class SessionManager {
           const v = s.value;
           if (v.Node === node && (v.NodeChecks.includes(checkId) || v.ServiceChecks.some((c) => c.ID === checkId))) doomed.add(v.ID);
         }
-      } else if (m.table === NODES_TABLE && m.op === 'delete') {
+      } else if (m.table === Tables.nodes && m.op === 'delete') {
         for (const s of this.store.list<StoredSession>(SESSIONS_TABLE)) if (s.value.Node === m.key) doomed.add(s.value.ID);
       }
     }
