@@ -42,6 +42,8 @@ interface Route {
   readonly pattern: string;
   readonly segments: readonly string[];
   readonly handler: RouteHandler;
+  /** Computed once: higher wins when several patterns match a path (literal beats :param beats *rest). */
+  readonly specificity: number;
 }
 
 export interface RouteMatch {
@@ -78,22 +80,22 @@ export class ApiRouter {
 
   add(method: string, pattern: string, handler: RouteHandler): this {
     const segments = pattern.split('/').filter((s) => s !== '');
-    this.routes.push({ method, pattern, segments, handler });
+    this.routes.push({ method, pattern, segments, handler, specificity: specificity(segments) });
     return this;
   }
 
   lookup(method: string, path: string): RouteLookup {
     // Empty segments are kept: KV keys may contain '//' and Consul keeps them.
     const parts = path.slice(1).split('/');
+    const effective = method === 'HEAD' ? 'GET' : method;
     const allow = new Set<string>();
-    let found: RouteMatch | undefined;
+    let found: { route: Route; params: Record<string, string> } | undefined;
     for (const route of this.routes) {
       const params = matchSegments(route.segments, parts);
       if (!params) continue;
-      const effective = method === 'HEAD' ? 'GET' : method;
       if (route.method === effective) {
         // The most specific pattern wins: a literal segment beats a parameter (e.g. /v1/kv/ vs /v1/agent/self).
-        if (!found || specificity(route.segments) > specificity(found.route.pattern.split('/').filter(Boolean))) {
+        if (!found || route.specificity > found.route.specificity) {
           found = { route, params };
         }
       } else {
