@@ -30,6 +30,8 @@ export interface CheckRunnerOptions {
   onUpdate: (checkId: string, status: CheckStatus, output: string) => void;
   /** A check with DeregisterCriticalServiceAfter has been critical longer than that: deregister `serviceId`. */
   onCriticalTooLong: (serviceId: string, checkId: string) => void;
+  /** Every probe execution's raw result, before thresholds (metrics count check runs by status from it). */
+  onRun?: (checkId: string, kind: CheckKind, status: CheckStatus) => void;
   logger?: Logger;
   /** ms; output-only changes are batched to about this often (Consul: interval/2 + random stagger). 0 = report all. */
   checkUpdateInterval?: number;
@@ -71,7 +73,7 @@ interface Entry {
 }
 
 export class CheckRunner {
-  readonly #opts: Required<Omit<CheckRunnerOptions, 'logger'>>;
+  readonly #opts: Required<Omit<CheckRunnerOptions, 'logger' | 'onRun'>> & Pick<CheckRunnerOptions, 'onRun'>;
   readonly #logger: Logger;
   readonly #entries = new Map<string, Entry>();
   readonly #closing = new Set<Promise<void>>();
@@ -82,6 +84,7 @@ export class CheckRunner {
     this.#opts = {
       onUpdate: options.onUpdate,
       onCriticalTooLong: options.onCriticalTooLong,
+      onRun: options.onRun,
       checkUpdateInterval: options.checkUpdateInterval ?? DEFAULT_CHECK_UPDATE_INTERVAL,
       enableScriptChecks: options.enableScriptChecks ?? false,
       minInterval: options.minInterval ?? MIN_INTERVAL,
@@ -226,6 +229,7 @@ export class CheckRunner {
     entry.inflight = run.then((result) => {
       entry.inflight = undefined;
       if (!entry.active) return;
+      this.#opts.onRun?.(id, entry.kind, result.status);
       const reported = entry.handler!.next(result);
       if (reported) {
         this.#notify(entry, reported.status, reported.output);

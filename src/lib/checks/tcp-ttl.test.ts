@@ -104,3 +104,21 @@ describe('TTL checks', () => {
     }
   });
 });
+
+describe('onRun', () => {
+  it('sees every execution with its kind and raw status, while onUpdate sees only changes', async () => {
+    const server = createServer((s) => s.end());
+    const port = await listen(server);
+    const runs: Array<{ checkId: string; kind: string; status: string }> = [];
+    const rec = recordingRunner({ onRun: (checkId, kind, status) => runs.push({ checkId, kind, status }) });
+    try {
+      rec.runner.add({ CheckID: 'db', TCP: `127.0.0.1:${port}`, Interval: 20 });
+      await waitFor(() => runs.length >= 4, 'several runs');
+      assert.ok(runs.every((r) => r.checkId === 'db' && r.kind === 'tcp' && r.status === 'passing'));
+      assert.deepEqual(rec.updates.map((u) => u.status), ['passing'], 'repeated passing runs are one update');
+    } finally {
+      await rec.runner.stop();
+      await new Promise<void>((r) => server.close(() => r()));
+    }
+  });
+});

@@ -5,7 +5,7 @@
  * `checks` table: a new or changed definition is (re)started, a deleted check stopped. `DeregisterCriticalServiceAfter`
  * in the definition removes the service, as consul-esm does.
  */
-import { CheckRunner, checkKind, type CheckRunnerOptions, type CheckStatus } from '../../lib/checks/index.ts';
+import { CheckRunner, type CheckRunnerOptions, type CheckStatus } from '../../lib/checks/index.ts';
 import type { Logger } from '../../lib/logger.ts';
 import type { ServerDeps } from '../deps.ts';
 import type { Change } from '../store/types.ts';
@@ -19,7 +19,6 @@ export class ExternalChecks {
   private readonly runner: CheckRunner;
   /** runner id (`<node>/<checkID>`) → JSON of the definition being run. */
   private readonly running = new Map<string, string>();
-  private readonly kinds = new Map<string, string>();
   private unsubscribe: (() => void) | undefined;
 
   constructor(deps: ServerDeps, runner: Partial<Omit<CheckRunnerOptions, 'onUpdate' | 'onCriticalTooLong'>> = {}) {
@@ -30,6 +29,7 @@ export class ExternalChecks {
       logger: this.log,
       onUpdate: (id, status, output) => this.onUpdate(id, status, output),
       onCriticalTooLong: (serviceKey) => this.onCriticalTooLong(serviceKey),
+      onRun: (_id, kind, status) => this.deps.metrics.checkRuns.inc({ type: kind, status }),
     });
   }
 
@@ -65,7 +65,6 @@ export class ExternalChecks {
       try {
         this.runner.add(def);
         this.running.set(id, json);
-        this.kinds.set(id, checkKind(def));
       } catch (err) {
         this.log.warn({ check: id, err }, 'cannot run external check');
       }
@@ -74,12 +73,10 @@ export class ExternalChecks {
       if (seen.has(id)) continue;
       this.runner.remove(id);
       this.running.delete(id);
-      this.kinds.delete(id);
     }
   }
 
   private onUpdate(id: string, status: CheckStatus, output: string): void {
-    this.deps.metrics.checkRuns.inc({ type: this.kinds.get(id) ?? 'unknown', status });
     const row = this.deps.store.get<StoredCheck>(Tables.checks, id);
     if (!row) return;
     const { Node, CheckID } = row.value;

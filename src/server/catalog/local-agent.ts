@@ -55,6 +55,7 @@ export class LocalAgent {
       logger: this.log,
       onUpdate: (checkId, status, output) => this.onCheckUpdate(checkId, status, output),
       onCriticalTooLong: (serviceId) => this.track(this.reap(serviceId)),
+      onRun: (_checkId, kind, status) => this.deps.metrics.checkRuns.inc({ type: kind, status }),
     });
   }
 
@@ -318,8 +319,6 @@ export class LocalAgent {
   }
 
   private onCheckUpdate(checkId: string, status: CheckStatus, output: string): void {
-    const def = this.store.get<StoredAgentCheck>(Tables.agentChecks, checkKey(this.node, checkId))?.value.Definition;
-    this.deps.metrics.checkRuns.inc({ type: def ? checkKind(def) : 'unknown', status });
     this.track(catalogWrite(this.store, (c) => c.updateCheckStatus(this.node, checkId, status, output)));
   }
 
