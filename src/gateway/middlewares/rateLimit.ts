@@ -2,12 +2,30 @@
  * rateLimit: a token bucket per source (Traefik pkg/middlewares/ratelimiter). `average` requests per `period`
  * (default 1s) on average, `burst` (default 1) at once. A request whose token comes within maxDelay (half the
  * interval between two tokens, at most 500ms) is delayed by that much; later ones get 429 with Retry-After.
- * Buckets live in a RateLimitStore kept in the build context's `state`, so they survive configuration reloads.
+ * Buckets live in a RateLimitStore kept in the build context's `state`, so they survive configuration reloads;
+ * with `redis` (Traefik v3's shape) they live in Redis, shared by every gateway replica.
  */
 import { z } from 'zod';
 import { registerMiddleware } from './registry.ts';
 import { compileSourceCriterion, durationSchema, sourceCriterionSchema, writeError } from './common.ts';
 import { MemoryRateLimitStore, type RateLimitStore } from './rateLimitStore.ts';
+import { RedisRateLimitStore } from './rateLimitRedisStore.ts';
+
+const redisSchema = z
+  .object({
+    endpoints: z.array(z.string()).min(1).default(['127.0.0.1:6379']),
+    username: z.string().optional(),
+    password: z.string().optional(),
+    db: z.number().int().min(0).default(0),
+    dialTimeout: durationSchema.optional(),
+    readTimeout: durationSchema.optional(),
+    writeTimeout: durationSchema.optional(),
+    // Pool sizing is Go-client specific; accepted so Traefik files load, ioredis multiplexes one connection.
+    poolSize: z.number().int().optional(),
+    minIdleConns: z.number().int().optional(),
+    maxActiveConns: z.number().int().optional(),
+  })
+  .strict();
 
 export const rateLimitSchema = z
   .object({
@@ -15,17 +33,32 @@ export const rateLimitSchema = z
     period: durationSchema.default(1000),
     burst: z.number().int().min(1).default(1),
     sourceCriterion: sourceCriterionSchema.optional(),
+    redis: redisSchema.optional(),
   })
   .strict();
 
 /** The state key of the bucket store shared by every rateLimit of a gateway (a shared store may replace it). */
 export const RATE_LIMIT_STORE_STATE_KEY = 'rateLimit:store';
 
-function storeFrom(state: Map<string, unknown>): RateLimitStore {
-  let store = state.get(RATE_LIMIT_STORE_STATE_KEY) as RateLimitStore | undefined;
+function storeFrom(state: Map<string, unknown>, redis: z.output<typeof redisSchema> | undefined, logger: import('../../lib/logger.ts').Logger): RateLimitStore {
+  // One store per distinct Redis configuration, kept across reloads like the in-memory one.
+  const key = redis ? `${RATE_LIMIT_STORE_STATE_KEY}:redis:${JSON.stringify(redis)}` : RATE_LIMIT_STORE_STATE_KEY;
+  let store = state.get(key) as RateLimitStore | undefined;
   if (!store) {
-    store = new MemoryRateLimitStore();
-    state.set(RATE_LIMIT_STORE_STATE_KEY, store);
+    store = redis
+      ? new RedisRateLimitStore({
+          endpoints: redis.endpoints,
+          ...(redis.username !== undefined ? { username: redis.username } : {}),
+          ...(redis.password !== undefined ? { password: redis.password } : {}),
+          db: redis.db,
+          connection: {
+            ...(redis.dialTimeout !== undefined ? { connectTimeout: redis.dialTimeout } : {}),
+            ...(redis.readTimeout !== undefined ? { commandTimeout: redis.readTimeout } : {}),
+          },
+          logger,
+        })
+      : new MemoryRateLimitStore();
+    state.set(key, store);
   }
   return store;
 }
@@ -40,7 +73,7 @@ registerMiddleware('rateLimit', {
     const ratePerSecond = ratePerMs * 1000;
     const maxDelayMs = ratePerSecond > 1 ? 1000 / (2 * ratePerSecond) : 500;
     const limits = { ratePerMs, burst: config.burst, maxDelayMs };
-    const store = storeFrom(context.state);
+    const store = storeFrom(context.state, config.redis, context.logger);
     // Buckets of different middlewares (and of a changed configuration) must not mix.
     const prefix = `${context.name}|${config.average}/${periodMs}/${config.burst}|`;
 
@@ -51,11 +84,19 @@ registerMiddleware('rateLimit', {
         if (result > maxDelayMs) return reject(rw, result);
         return new Promise<void>((resolve) => setTimeout(resolve, result)).then(() => next(req, rw));
       }
-      return result.then((delay) => {
-        if (delay === 0) return next(req, rw);
-        if (delay > maxDelayMs) return reject(rw, delay);
-        return new Promise<void>((resolve) => setTimeout(resolve, delay)).then(() => next(req, rw));
-      });
+      return result.then(
+        (delay) => {
+          if (delay === 0) return next(req, rw);
+          if (delay > maxDelayMs) return reject(rw, delay);
+          return new Promise<void>((resolve) => setTimeout(resolve, delay)).then(() => next(req, rw));
+        },
+        (err: unknown) => {
+          // A shared store that cannot answer fails closed with Traefik's answer (500 "Could not insert/update bucket"); no internals leak.
+          context.logger.error({ err, middleware: context.name }, 'rate-limit store unavailable');
+          writeError(rw, 500, 'Could not insert/update bucket');
+          return Promise.resolve();
+        },
+      );
     };
   },
 });

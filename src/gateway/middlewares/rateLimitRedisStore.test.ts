@@ -5,6 +5,8 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { rateLimitStoreContract } from './rateLimitStore.contract.ts';
 import { RedisRateLimitStore } from './rateLimitRedisStore.ts';
+import './index.ts';
+import { serveKind, testContext } from './testing.ts';
 
 let redis: ChildProcess;
 let port = 0;
@@ -30,8 +32,10 @@ before(async () => {
 
 after(async () => {
   for (const s of stores) await s.close();
-  redis.kill('SIGTERM');
-  await new Promise((r) => redis.once('exit', r));
+  if (redis.exitCode === null && redis.signalCode === null) {
+    redis.kill('SIGTERM');
+    await new Promise((r) => redis.once('exit', r));
+  }
 });
 
 function makeStore(): RedisRateLimitStore {
@@ -58,4 +62,27 @@ test('redis: buckets expire once they would be full again', async () => {
   await store.reserve(key, { ratePerMs: 1, burst: 5, maxDelayMs: 0 });
   const ttl = await store.redis.pttl(`meshgate:ratelimit:${key}`);
   assert.ok(ttl > 0 && ttl <= 1001 + 1, `a bucket one token short refills in 1 ms, expiring soon after (pttl ${ttl})`);
+});
+
+test('rateLimit with `redis`: two gateways share the limit; Redis gone → 500 as Traefik answers', async () => {
+  const config = { average: 1, period: '1h', burst: 2, redis: { endpoints: [`127.0.0.1:${port}`] } };
+  const states = [new Map<string, unknown>(), new Map<string, unknown>()];
+  const [a, b] = await Promise.all(states.map((state) => serveKind('rateLimit', config, { context: testContext({ state }) })));
+  try {
+    assert.equal((await fetch(a!.url)).status, 200);
+    assert.equal((await fetch(b!.url)).status, 200);
+    assert.equal((await fetch(a!.url)).status, 429, 'the burst of 2 is spent across both gateways');
+    assert.equal((await fetch(b!.url)).status, 429);
+
+    redis.kill('SIGKILL');
+    await new Promise((r) => redis.once('exit', r));
+    const down = await fetch(b!.url);
+    assert.equal(down.status, 500);
+    assert.equal((await down.text()).trim(), 'Could not insert/update bucket');
+  } finally {
+    await Promise.all([a!.close(), b!.close()]);
+    for (const state of states) {
+      for (const value of state.values()) if (value instanceof RedisRateLimitStore) value.redis.disconnect();
+    }
+  }
 });
