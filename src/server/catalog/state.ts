@@ -8,7 +8,7 @@ import type { StoreReader, WriteTxn } from '../store/types.ts';
 import type { StateStore } from '../store/state-store.ts';
 import { CatalogErrors } from './errors.ts';
 import {
-  Tables, checkKey, nodePrefix, serviceKey,
+  SERVICE_NAME_INDEX, Tables, checkKey, nodePrefix, serviceKey,
   type StoredAgentCheck, type StoredCheck, type StoredNode, type StoredService,
 } from './tables.ts';
 import type { StoredRow } from '../store/types.ts';
@@ -168,7 +168,7 @@ export class CatalogTxn {
   /** Moves the index rows of every service whose views changed; call once, last. */
   finish(): void {
     for (const name of this.touched) {
-      const live = this.tx.list<StoredService>(Tables.services).some((r) => r.value.Service === name);
+      const live = this.tx.listBy(Tables.services, SERVICE_NAME_INDEX, name).length > 0;
       if (live) this.tx.put(Tables.serviceIndex, name, { Name: name });
       else this.tx.delete(Tables.serviceIndex, name);
     }
@@ -239,7 +239,7 @@ export function listServices(store: StoreReader): StoredRow<StoredService>[] {
 }
 
 export function listServiceInstances(store: StoreReader, name: string): StoredRow<StoredService>[] {
-  return store.list<StoredService>(Tables.services).filter((r) => r.value.Service === name);
+  return store.listBy<StoredService>(Tables.services, SERVICE_NAME_INDEX, name);
 }
 
 export function listChecks(store: StoreReader): StoredRow<StoredCheck>[] {

@@ -13,6 +13,7 @@
  * | `agent-checks`  | `<node>/<checkID>`  | the check definition a local agent runs (durations in ms), so a    |
  * |                 |                     | restarted server resumes its own checks                            |
  */
+import { defineIndex } from '../store/secondary-index.ts';
 import type { CheckDefinition } from '../../lib/checks/index.ts';
 import type { AgentServiceConnect, AgentServiceConnectProxyConfig, AgentWeights, CheckStatus, HealthCheckDefinition, ServiceAddress, ServiceKind } from '../../api/types.ts';
 
@@ -23,6 +24,14 @@ export const Tables = {
   serviceIndex: 'service-index',
   agentChecks: 'agent-checks',
 } as const;
+
+/**
+ * Secondary index of `services` by service name (Consul's memdb `service` index): a service's instances are listed
+ * in time proportional to their number, so a registration or a service view does not scan every instance of every
+ * service.
+ */
+export const SERVICE_NAME_INDEX = 'service';
+defineIndex<StoredService>(Tables.services, SERVICE_NAME_INDEX, (s) => s.Service);
 
 export interface StoredNode {
   ID: string;

@@ -4,6 +4,7 @@ import { StateStore } from './state-store.ts';
 
 export { StateStore, ErrStoreClosed } from './state-store.ts';
 export { SqliteBackend } from './sqlite-backend.ts';
+export { defineIndex, ErrUnknownIndex } from './secondary-index.ts';
 export type * from './types.ts';
 
 export interface StoreOptions {

@@ -1,12 +1,25 @@
 /**
- * One table of the in-memory view: a hash map for point reads plus a sorted key array for prefix scans.
- * The key array is maintained by binary insertion so listing a prefix is O(log n + matches), never a full scan.
+ * One table of the in-memory view: a hash map for point reads plus a sorted key array for prefix scans, and the
+ * table's secondary indexes (index value → sorted keys). Key arrays are maintained by binary insertion so listing a
+ * prefix is O(log n + matches) and listing by an index value O(matches), never a full scan.
  */
+import { indexFunction, type IndexFunction } from './secondary-index.ts';
 import type { StoredRow } from './types.ts';
+
+interface BuiltIndex {
+  readonly of: IndexFunction;
+  readonly keys: Map<string, string[]>;
+}
 
 export class SortedTable {
   readonly rows = new Map<string, StoredRow>();
   private readonly keys: string[] = [];
+  private readonly indexes = new Map<string, BuiltIndex>();
+  private readonly name: string;
+
+  constructor(name: string) {
+    this.name = name;
+  }
 
   get size(): number {
     return this.rows.size;
@@ -17,14 +30,27 @@ export class SortedTable {
   }
 
   set(row: StoredRow): void {
-    if (!this.rows.has(row.key)) this.keys.splice(lowerBound(this.keys, row.key), 0, row.key);
+    const previous = this.rows.get(row.key);
+    if (!previous) insertSorted(this.keys, row.key);
     this.rows.set(row.key, row);
+    for (const index of this.indexes.values()) {
+      const before = previous ? index.of(previous.value) : undefined;
+      const after = index.of(row.value);
+      if (before === after && previous) continue;
+      if (before !== undefined) removeFrom(index.keys, before, row.key);
+      if (after !== undefined) addTo(index.keys, after, row.key);
+    }
   }
 
   delete(key: string): boolean {
-    if (!this.rows.delete(key)) return false;
-    const at = lowerBound(this.keys, key);
-    if (this.keys[at] === key) this.keys.splice(at, 1);
+    const previous = this.rows.get(key);
+    if (!previous) return false;
+    this.rows.delete(key);
+    removeSorted(this.keys, key);
+    for (const index of this.indexes.values()) {
+      const before = index.of(previous.value);
+      if (before !== undefined) removeFrom(index.keys, before, key);
+    }
     return true;
   }
 
@@ -43,9 +69,54 @@ export class SortedTable {
   list(prefix: string): StoredRow[] {
     return this.keysWithPrefix(prefix).map((key) => this.rows.get(key)!);
   }
+
+  /** Rows whose value index `index` maps to `value`, in key order. */
+  listBy(index: string, value: string): StoredRow[] {
+    const keys = this.index(index).keys.get(value);
+    return keys ? keys.map((key) => this.rows.get(key)!) : [];
+  }
+
+  /** The built index, built from the current rows on first use. */
+  private index(name: string): BuiltIndex {
+    let built = this.indexes.get(name);
+    if (built) return built;
+    built = { of: indexFunction(this.name, name), keys: new Map() };
+    for (const key of this.keys) {
+      const value = built.of(this.rows.get(key)!.value);
+      if (value === undefined) continue;
+      const keys = built.keys.get(value);
+      if (keys) keys.push(key); // this.keys is in order, so each array is built in order
+      else built.keys.set(value, [key]);
+    }
+    this.indexes.set(name, built);
+    return built;
+  }
 }
 
-function lowerBound(keys: string[], target: string): number {
+function addTo(index: Map<string, string[]>, value: string, key: string): void {
+  const keys = index.get(value);
+  if (keys) insertSorted(keys, key);
+  else index.set(value, [key]);
+}
+
+function removeFrom(index: Map<string, string[]>, value: string, key: string): void {
+  const keys = index.get(value);
+  if (!keys) return;
+  removeSorted(keys, key);
+  if (keys.length === 0) index.delete(value);
+}
+
+function insertSorted(keys: string[], key: string): void {
+  const at = lowerBound(keys, key);
+  if (keys[at] !== key) keys.splice(at, 0, key);
+}
+
+function removeSorted(keys: string[], key: string): void {
+  const at = lowerBound(keys, key);
+  if (keys[at] === key) keys.splice(at, 1);
+}
+
+export function lowerBound(keys: readonly string[], target: string): number {
   let lo = 0;
   let hi = keys.length;
   while (lo < hi) {

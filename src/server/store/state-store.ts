@@ -6,6 +6,7 @@
  * durable; a writer's promise resolves only after its write is durable and visible.
  */
 import { defineError } from '../../lib/errors.ts';
+import { indexFunction } from './secondary-index.ts';
 import { SortedTable } from './sorted-table.ts';
 import { WatchRegistry } from './watch-registry.ts';
 import type {
@@ -79,6 +80,15 @@ export class StateStore implements StoreReader {
     return (this.tables.get(table)?.list(prefix) ?? []) as StoredRow<V>[];
   }
 
+  listBy<V = unknown>(table: string, index: string, value: string): StoredRow<V>[] {
+    const t = this.tables.get(table);
+    if (!t) {
+      indexFunction(table, index); // an unknown index is an error even before the table has rows
+      return [];
+    }
+    return t.listBy(index, value) as StoredRow<V>[];
+  }
+
   count(table: string): number {
     return this.tables.get(table)?.size ?? 0;
   }
@@ -115,7 +125,7 @@ export class StateStore implements StoreReader {
 
   private table(name: string): SortedTable {
     let t = this.tables.get(name);
-    if (!t) this.tables.set(name, (t = new SortedTable()));
+    if (!t) this.tables.set(name, (t = new SortedTable(name)));
     return t;
   }
 
@@ -230,6 +240,37 @@ class StagedView implements StoreReader {
     return merged;
   }
 
+  /**
+   * The base rows with that index value, merged with the staged rows that have it and without the base rows whose
+   * staged version no longer has it (or is deleted): linear in the matches plus the group's staged keys.
+   */
+  listBy<V>(table: string, index: string, value: string): StoredRow<V>[] {
+    const rows = this.base.listBy<V>(table, index, value);
+    const staged = this.overlay.get(table);
+    if (!staged || staged.size === 0) return rows;
+    const of = indexFunction(table, index);
+    const keys: string[] = [];
+    for (const [key, row] of staged) {
+      if (row !== TOMBSTONE && of(row.value) === value) keys.push(key);
+      else {
+        const base = this.base.get(table, key);
+        if (base && of(base.value) === value) keys.push(key);
+      }
+    }
+    if (keys.length === 0) return rows;
+    keys.sort(compareKeys);
+    const merged: StoredRow<V>[] = [];
+    let i = 0;
+    for (const key of keys) {
+      while (i < rows.length && rows[i]!.key < key) merged.push(rows[i++]!);
+      if (i < rows.length && rows[i]!.key === key) i++;
+      const row = staged.get(key)!;
+      if (row !== TOMBSTONE && of(row.value) === value) merged.push(row as StoredRow<V>);
+    }
+    while (i < rows.length) merged.push(rows[i++]!);
+    return merged;
+  }
+
   count(table: string): number {
     const staged = this.overlay.get(table);
     let n = this.base.count(table);
@@ -298,6 +339,12 @@ class Transaction implements WriteTxn {
   list<V>(table: string, prefix = ''): StoredRow<V>[] {
     const rows = this.view.list<V>(table, prefix);
     // The caller gets its own array; the log keeps one it cannot mutate.
+    this.readLog.push({ table, rows: rows.slice() });
+    return rows;
+  }
+
+  listBy<V>(table: string, index: string, value: string): StoredRow<V>[] {
+    const rows = this.view.listBy<V>(table, index, value);
     this.readLog.push({ table, rows: rows.slice() });
     return rows;
   }

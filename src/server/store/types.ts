@@ -53,6 +53,11 @@ export interface StoreReader {
   get<V = unknown>(table: string, key: string): StoredRow<V> | undefined;
   /** Rows whose key starts with `prefix`, in key order. */
   list<V = unknown>(table: string, prefix?: string): StoredRow<V>[];
+  /**
+   * Rows whose secondary index `index` (declared with `defineIndex`) maps their value to `value`, in key order;
+   * costs the number of such rows, not the table's size.
+   */
+  listBy<V = unknown>(table: string, index: string, value: string): StoredRow<V>[];
   /** Number of rows in a table. */
   count(table: string): number;
 }
