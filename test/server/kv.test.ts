@@ -81,6 +81,28 @@ describe('KV with the npm consul client', () => {
     assert.equal(res.headers.get('x-consul-knownleader'), 'true');
     assert.equal(res.headers.get('x-consul-lastcontact'), '0');
   });
+  test("the package's own watch() follows a key through blocking queries", async () => {
+    await consul.kv.set('watched/flag', 'off');
+    const watch = consul.watch({ method: consul.kv.get, options: { key: 'watched/flag', wait: '30s' } });
+    const seen: string[] = [];
+    const errors: unknown[] = [];
+    watch.on('error', (err: unknown) => errors.push(err));
+    const changed = new Promise<void>((resolve) => {
+      watch.on('change', (entry: { Value: string } | undefined) => {
+        if (entry) seen.push(entry.Value);
+        if (seen.includes('on')) resolve();
+      });
+    });
+    try {
+      await new Promise((r) => setTimeout(r, 200));
+      await consul.kv.set('watched/flag', 'on');
+      await changed;
+      assert.deepEqual(seen, ['off', 'on']);
+      assert.deepEqual(errors, []);
+    } finally {
+      watch.end();
+    }
+  });
 });
 
 describe('KV bad input', () => {
