@@ -7,6 +7,7 @@ import { extname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { defineError } from '../../lib/errors.ts';
+import { createLogger, type Logger } from '../../lib/logger.ts';
 import { openDatabase, type WireCommit } from './sqlite-schema.ts';
 import type { LoadedState, PreparedCommit, StoreBackend, StoredRow } from './types.ts';
 
@@ -20,10 +21,12 @@ export class SqliteBackend implements StoreBackend {
   private worker: Worker | undefined;
   private nextId = 1;
   private readonly pending = new Map<number, { resolve: () => void; reject: (err: unknown) => void }>();
+  private readonly logger: Logger;
 
-  constructor(dataDir: string) {
+  constructor(dataDir: string, options: { logger?: Logger } = {}) {
     mkdirSync(dataDir, { recursive: true });
     this.path = join(dataDir, DATABASE_FILE);
+    this.logger = options.logger ?? createLogger({ name: 'store' });
   }
 
   async load(): Promise<LoadedState> {
@@ -78,7 +81,11 @@ export class SqliteBackend implements StoreBackend {
     // The worker sits beside this file: .ts when run from source, .js once built.
     const here = fileURLToPath(import.meta.url);
     const worker = new Worker(new URL(`./sqlite-worker${extname(here)}`, import.meta.url), { workerData: { path: this.path } });
-    worker.on('message', (m: { id: number; error?: string }) => {
+    worker.on('message', (m: { id: number; error?: string; warning?: string }) => {
+      if (m.warning) {
+        this.logger.warn({ path: this.path }, m.warning);
+        return;
+      }
       const p = this.pending.get(m.id);
       if (!p) return;
       this.pending.delete(m.id);
