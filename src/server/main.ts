@@ -26,7 +26,7 @@ export async function startServer(options: ServerOptions, logger?: Logger): Prom
   mkdirSync(dataDir, { recursive: true });
   const { host, port } = parseHostPort(options.httpAddr);
 
-  const store = await openStore({ backend: 'sqlite', dataDir });
+  const store = await openStore({ backend: 'sqlite', dataDir, logger: log.child({ part: 'store' }) });
   const closers: Array<() => Promise<void> | void> = [];
   const metrics = new ServerMetrics({
     index: () => store.index,
