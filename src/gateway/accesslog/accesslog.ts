@@ -2,8 +2,8 @@
  * Traefik's access log (pkg/middlewares/accesslog): one line per request in the `common` format (Traefik's CLF with
  * request count, router, server URL and duration appended) or `json` with Traefik's field names, filtered by
  * status, retries and duration, with fields and headers kept, dropped or redacted per configuration.
- * Lines are buffered and written in batches (at `bufferingSize` lines, or once per event-loop turn), so logging
- * costs no syscall per request.
+ * Lines are buffered and written in batches, so logging costs no syscall per request: with `bufferingSize` N > 0 at
+ * N lines (or 64 KiB) or after FLUSH_INTERVAL_MS, whichever comes first; with 0, once per event-loop turn.
  */
 import { createWriteStream, type WriteStream } from 'node:fs';
 import type { Writable } from 'node:stream';
@@ -39,6 +39,11 @@ const JSON_FIELDS = [
 ] as const;
 const JSON_KEYS = JSON_FIELDS.map((f) => `"${f}":`);
 
+/** Longest a buffered line waits when `bufferingSize` > 0 (lines are also written at close). */
+export const FLUSH_INTERVAL_MS = 100;
+/** Buffered text written at once regardless of the line count. */
+const FLUSH_BYTES = 64 * 1024;
+
 const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
 
 /** Go's canonical header key ("user-agent" → "User-Agent"). */
@@ -60,8 +65,11 @@ export class AccessLog {
   private readonly out: Writable;
   private readonly ownsStream: boolean;
   private readonly json: boolean;
-  private buffer: string[] = [];
+  /** Pending lines, concatenated (a rope; flattened once when written). */
+  private buffer = '';
+  private lines = 0;
   private scheduled = false;
+  private timer: NodeJS.Timeout | undefined = undefined;
   private requestCount = 0;
   private readonly limit: number;
   private readonly statusRanges: StatusRange[] | undefined;
@@ -72,6 +80,14 @@ export class AccessLog {
   private readonly headerModes: Map<string, HeaderMode>;
   private clfSecond = -1;
   private clfTime = '';
+  /** ISO timestamps by millisecond, one slot for the start and one for the line's time (many lines share both). */
+  private startMs = -1;
+  private startIso = '';
+  private nowMs = -1;
+  private nowIso = '';
+  /** JSON encodings of the last value seen per field slot (router, service, … repeat from request to request). */
+  private readonly memoIn: string[] = new Array<string>(JSON_FIELDS.length).fill('');
+  private readonly memoOut: string[] = new Array<string>(JSON_FIELDS.length).fill('""');
 
   constructor(config: AccessLogConfig, stream?: Writable) {
     this.config = config;
@@ -124,10 +140,15 @@ export class AccessLog {
   log(r: AccessLogRecord): void {
     const count = ++this.requestCount;
     if (!this.accepted(r)) return;
-    const line = this.json ? this.jsonLine(r, count) : this.commonLine(r, count);
-    this.buffer.push(line);
-    if (this.buffer.length >= this.limit && this.config.bufferingSize > 0) this.flush();
-    else if (!this.scheduled) {
+    this.buffer += this.json ? this.jsonLine(r, count) : this.commonLine(r, count);
+    this.lines++;
+    if (this.config.bufferingSize > 0) {
+      if (this.lines >= this.limit || this.buffer.length >= FLUSH_BYTES) this.flush();
+      else if (this.timer === undefined) {
+        this.timer = setTimeout(this.flushSoon, FLUSH_INTERVAL_MS);
+        this.timer.unref();
+      }
+    } else if (!this.scheduled) {
       this.scheduled = true;
       setImmediate(this.flushSoon);
     }
@@ -139,9 +160,14 @@ export class AccessLog {
   };
 
   flush(): void {
-    if (this.buffer.length === 0) return;
-    const text = this.buffer.join('');
-    this.buffer = [];
+    if (this.timer !== undefined) {
+      clearTimeout(this.timer);
+      this.timer = undefined;
+    }
+    if (this.lines === 0) return;
+    const text = this.buffer;
+    this.buffer = '';
+    this.lines = 0;
     this.out.write(text);
   }
 
@@ -187,43 +213,45 @@ export class AccessLog {
     const originStatus = data?.OriginStatus as number | undefined;
     const originDuration = data?.OriginDuration as number | undefined;
     const hostHeader = req.headers.host ?? '';
-    let out = '{';
-    const add = (i: number, value: string) => {
-      if (k[i]) out += (out.length === 1 ? '' : ',') + JSON_KEYS[i]! + value;
-    };
     const remote = req.remoteAddress;
-    add(0, JSON.stringify(`${remote.includes(':') ? `[${remote}]` : remote}:${r.clientPort}`));
-    add(1, JSON.stringify(req.clientIp));
-    add(2, `"${r.clientPort}"`);
-    add(3, JSON.stringify((data?.ClientUsername as string | undefined) || '-'));
-    add(4, String(r.responseBytes));
-    add(5, String(r.status));
-    add(6, String(durationNs));
-    if (originStatus !== undefined) add(7, String(r.responseBytes));
-    if (originDuration !== undefined) add(8, String(originDuration));
-    if (originStatus !== undefined) add(9, String(originStatus));
-    if (originDuration !== undefined) add(10, String(durationNs - originDuration));
-    add(11, JSON.stringify(hostHeader));
-    add(12, String(r.requestBytes));
-    add(13, String(count));
-    add(14, JSON.stringify(req.host));
-    add(15, JSON.stringify(req.method));
-    add(16, JSON.stringify(req.originalUrl));
-    const colon = hostHeader.lastIndexOf(':');
-    add(17, JSON.stringify(colon !== -1 && !hostHeader.endsWith(']') ? hostHeader.slice(colon + 1) : '-'));
-    add(18, JSON.stringify(r.protocol));
-    add(19, req.tls ? '"https"' : '"http"');
-    add(20, String(r.retryAttempts));
-    if (req.routerName !== undefined) add(21, JSON.stringify(req.routerName));
-    if (data?.ServiceAddr !== undefined) add(22, JSON.stringify(data.ServiceAddr));
-    if (req.serviceName !== undefined) add(23, JSON.stringify(req.serviceName));
-    if (data?.ServiceURL !== undefined) add(24, JSON.stringify(data.ServiceURL));
-    if (k[25] || k[26]) {
-      const start = `"${new Date(r.startMs).toISOString()}"`;
-      add(25, start);
-      add(26, start);
+    // A field is its constant key plus a JSON value; `sep` is '' until the first field is written.
+    let out = '{';
+    let sep = '';
+    if (k[0]) { out += `${JSON_KEYS[0]}"${remote.includes(':') ? `[${remote}]` : remote}:${r.clientPort}"`; sep = ','; }
+    if (k[1]) { out += `${sep}${JSON_KEYS[1]}${this.memo(1, req.clientIp)}`; sep = ','; }
+    if (k[2]) { out += `${sep}${JSON_KEYS[2]}"${r.clientPort}"`; sep = ','; }
+    if (k[3]) { out += `${sep}${JSON_KEYS[3]}${this.memo(3, (data?.ClientUsername as string | undefined) || '-')}`; sep = ','; }
+    if (k[4]) { out += `${sep}${JSON_KEYS[4]}${r.responseBytes}`; sep = ','; }
+    if (k[5]) { out += `${sep}${JSON_KEYS[5]}${r.status}`; sep = ','; }
+    if (k[6]) { out += `${sep}${JSON_KEYS[6]}${durationNs}`; sep = ','; }
+    if (originStatus !== undefined && k[7]) { out += `${sep}${JSON_KEYS[7]}${r.responseBytes}`; sep = ','; }
+    if (originDuration !== undefined && k[8]) { out += `${sep}${JSON_KEYS[8]}${originDuration}`; sep = ','; }
+    if (originStatus !== undefined && k[9]) { out += `${sep}${JSON_KEYS[9]}${originStatus}`; sep = ','; }
+    if (originDuration !== undefined && k[10]) { out += `${sep}${JSON_KEYS[10]}${durationNs - originDuration}`; sep = ','; }
+    if (k[11]) { out += `${sep}${JSON_KEYS[11]}${this.memo(11, hostHeader)}`; sep = ','; }
+    if (k[12]) { out += `${sep}${JSON_KEYS[12]}${r.requestBytes}`; sep = ','; }
+    if (k[13]) { out += `${sep}${JSON_KEYS[13]}${count}`; sep = ','; }
+    if (k[14]) { out += `${sep}${JSON_KEYS[14]}${this.memo(14, req.host)}`; sep = ','; }
+    if (k[15]) { out += `${sep}${JSON_KEYS[15]}${this.memo(15, req.method)}`; sep = ','; }
+    if (k[16]) { out += `${sep}${JSON_KEYS[16]}${this.memo(16, req.originalUrl)}`; sep = ','; }
+    if (k[17]) {
+      const colon = hostHeader.lastIndexOf(':');
+      out += `${sep}${JSON_KEYS[17]}${this.memo(17, colon !== -1 && !hostHeader.endsWith(']') ? hostHeader.slice(colon + 1) : '-')}`;
+      sep = ',';
     }
-    add(27, JSON.stringify(req.entryPoint));
+    if (k[18]) { out += `${sep}${JSON_KEYS[18]}${this.memo(18, r.protocol)}`; sep = ','; }
+    if (k[19]) { out += `${sep}${JSON_KEYS[19]}${req.tls ? '"https"' : '"http"'}`; sep = ','; }
+    if (k[20]) { out += `${sep}${JSON_KEYS[20]}${r.retryAttempts}`; sep = ','; }
+    if (req.routerName !== undefined && k[21]) { out += `${sep}${JSON_KEYS[21]}${this.memo(21, req.routerName)}`; sep = ','; }
+    if (data?.ServiceAddr !== undefined && k[22]) { out += `${sep}${JSON_KEYS[22]}${this.memoAny(22, data.ServiceAddr)}`; sep = ','; }
+    if (req.serviceName !== undefined && k[23]) { out += `${sep}${JSON_KEYS[23]}${this.memo(23, req.serviceName)}`; sep = ','; }
+    if (data?.ServiceURL !== undefined && k[24]) { out += `${sep}${JSON_KEYS[24]}${this.memoAny(24, data.ServiceURL)}`; sep = ','; }
+    if (k[25] || k[26]) {
+      const start = this.startIsoOf(r.startMs);
+      if (k[25]) { out += `${sep}${JSON_KEYS[25]}"${start}"`; sep = ','; }
+      if (k[26]) { out += `${sep}${JSON_KEYS[26]}"${start}"`; sep = ','; }
+    }
+    if (k[27]) { out += `${sep}${JSON_KEYS[27]}${this.memo(27, req.entryPoint)}`; sep = ','; }
     if (this.headerDefault !== 'drop' || this.headerModes.size > 0) {
       const line: Record<string, unknown> = {};
       this.addHeaders(line, 'request_', req.headers as Record<string, string | string[] | undefined>);
@@ -232,10 +260,40 @@ export class AccessLog {
         this.addHeaders(line, 'downstream_', r.responseHeaders);
       }
       const headers = JSON.stringify(line);
-      if (headers.length > 2) out += (out.length === 1 ? '' : ',') + headers.slice(1, -1);
+      if (headers.length > 2) { out += sep + headers.slice(1, -1); sep = ','; }
     }
-    out += `${out.length === 1 ? '' : ','}"level":"info","msg":"","time":"${new Date().toISOString()}"}\n`;
-    return out;
+    return `${out}${sep}"level":"info","msg":"","time":"${this.nowIso8601()}"}\n`;
+  }
+
+  /** The JSON string for `value` in field slot `slot`, re-encoded only when it differs from the previous line's. */
+  private memo(slot: number, value: string): string {
+    if (this.memoIn[slot] === value) return this.memoOut[slot]!;
+    const encoded = jsonString(value);
+    this.memoIn[slot] = value;
+    this.memoOut[slot] = encoded;
+    return encoded;
+  }
+
+  private memoAny(slot: number, value: unknown): string {
+    return typeof value === 'string' ? this.memo(slot, value) : JSON.stringify(value);
+  }
+
+  private startIsoOf(ms: number): string {
+    const t = Math.floor(ms);
+    if (t !== this.startMs) {
+      this.startMs = t;
+      this.startIso = new Date(t).toISOString();
+    }
+    return this.startIso;
+  }
+
+  private nowIso8601(): string {
+    const t = Date.now();
+    if (t !== this.nowMs) {
+      this.nowMs = t;
+      this.nowIso = new Date(t).toISOString();
+    }
+    return this.nowIso;
   }
 
   private addHeaders(line: Record<string, unknown>, prefix: string, headers: Record<string, string | string[] | undefined>): void {
@@ -248,6 +306,15 @@ export class AccessLog {
       line[prefix + canonicalHeader(lower)] = m === 'redact' ? 'REDACTED' : Array.isArray(value) ? value.join(',') : value;
     }
   }
+}
+
+/** JSON.stringify for a string, without the call for the usual printable-ASCII value. */
+function jsonString(s: string): string {
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 0x20 || c > 0x7e || c === 0x22 || c === 0x5c) return JSON.stringify(s);
+  }
+  return `"${s}"`;
 }
 
 /** The request's shared data without creating it (IncomingGatewayRequest allocates it lazily). */
