@@ -97,11 +97,18 @@ export function appendHeader(headers: ResponseHeaders, name: string, value: stri
  * data plane's NodeResponseWriter does: what a middleware set first wins, Set-Cookie accumulates.
  */
 export function mergeInto(preset: ResponseHeaders, upstream: ResponseHeaders): void {
-  for (const [name, value] of Object.entries(upstream)) {
-    const key = findHeaderKey(preset, name);
-    if (key === undefined) preset[name.toLowerCase()] = value;
-    else if (name.toLowerCase() === 'set-cookie') preset[key] = ([] as string[]).concat(value, preset[key]!);
+  for (const name in upstream) {
+    const value = upstream[name]!;
+    const lower = name.toLowerCase();
+    const key = lower in preset ? lower : findHeaderKey(preset, lower);
+    if (key === undefined) preset[lower] = value;
+    else if (lower === 'set-cookie') preset[key] = ([] as string[]).concat(value, preset[key]!);
   }
+}
+
+function isEmpty(headers: ResponseHeaders): boolean {
+  for (const _ in headers) return false;
+  return true;
 }
 
 /** First value of a request header. */
@@ -396,8 +403,16 @@ export class HeaderHookWriter<T = undefined> implements ResponseWriter {
   writeHead(statusCode: number, headers?: ResponseHeaders): void {
     if (!this.hooked) {
       this.hooked = true;
-      if (headers) mergeInto(this.inner.headers, headers);
-      this.hook(statusCode, this.inner.headers, this.context);
+      const preset = this.inner.headers;
+      if (headers !== undefined && isEmpty(preset)) {
+        // Nothing set before us: the handler's object (the writer owns it once passed) is what goes out, so the
+        // hook edits it in place instead of every header being copied into the preset first.
+        this.hook(statusCode, headers, this.context);
+        this.inner.writeHead(statusCode, headers);
+        return;
+      }
+      if (headers) mergeInto(preset, headers);
+      this.hook(statusCode, preset, this.context);
       this.inner.writeHead(statusCode);
       return;
     }

@@ -73,6 +73,11 @@ class ForwardHandler implements Dispatcher.DispatchHandler {
   controller: Dispatcher.DispatchController | null = null;
   done = false;
   private resumeUpstream: (() => void) | null = null;
+  /** The upstream's Content-Length (-1 when absent), to recognise a body that arrives in one chunk. */
+  private bodyLength = -1;
+  private bodyStarted = false;
+  /** A whole body received in one chunk, written by onResponseEnd with the end of the response (one write). */
+  private whole: Buffer | undefined = undefined;
   /** Bound once; a method reference the ResponseWriter may call when the client disconnects. */
   readonly onClientClose: () => void;
 
@@ -94,10 +99,20 @@ class ForwardHandler implements Dispatcher.DispatchHandler {
   onResponseStart(controller: Dispatcher.DispatchController, statusCode: number, headers: Record<string, string | string[] | undefined>): void {
     this.req.data.OriginStatus = statusCode;
     stripHopByHop(headers);
+    const length = headers['content-length'];
+    if (typeof length === 'string') this.bodyLength = Number(length);
     this.rw.writeHead(statusCode, headers as ResponseHeaders);
   }
 
   onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
+    if (!this.bodyStarted) {
+      this.bodyStarted = true;
+      // The parser reports the end of this message in the same pass, so holding the chunk delays nothing.
+      if (chunk.length === this.bodyLength) {
+        this.whole = chunk;
+        return;
+      }
+    }
     if (!this.rw.write(chunk)) {
       controller.pause();
       this.rw.onDrain((this.resumeUpstream ??= () => controller.resume()));
@@ -106,7 +121,13 @@ class ForwardHandler implements Dispatcher.DispatchHandler {
 
   onResponseEnd(): void {
     this.done = true;
-    this.rw.end();
+    const whole = this.whole;
+    if (whole !== undefined) {
+      this.whole = undefined;
+      this.rw.end(whole);
+    } else {
+      this.rw.end();
+    }
     this.resolve();
   }
 
@@ -185,7 +206,8 @@ function stripHopByHop(headers: Record<string, string | string[] | undefined>): 
   const connection = headers.connection;
   if (connection !== undefined) {
     delete headers.connection;
-    for (const token of String(connection).split(',')) {
+    // The usual values name no other header worth looking for (the keep-alive header is removed below anyway).
+    if (connection !== 'keep-alive' && connection !== 'close') for (const token of String(connection).split(',')) {
       const name = token.trim().toLowerCase();
       if (name !== '' && headers[name] !== undefined) delete headers[name];
     }
