@@ -114,7 +114,7 @@ export function createEntryPoint(options: EntryPointOptions, dispatch: DispatchH
         req, clientPort: req.raw.socket.remotePort ?? 0, status, startMs: Date.now() - durationMs, durationMs,
         requestBytes, responseBytes: rw.bytesWritten,
         responseHeaders: rw instanceof NodeResponseWriter ? rw.sentHeaders : undefined,
-        protocol: `HTTP/${req.raw.httpVersion}`, retryAttempts: (req.dataIfAny?.RetryAttempts as number | undefined) ?? 0,
+        protocol: req.raw.httpVersion === '1.1' ? 'HTTP/1.1' : `HTTP/${req.raw.httpVersion}`, retryAttempts: (req.dataIfAny?.RetryAttempts as number | undefined) ?? 0,
       });
     }
   }

@@ -61,7 +61,8 @@ export function writeError(rw: ResponseWriter, code: number, body: string = stat
 export function findHeaderKey(headers: ResponseHeaders, name: string): string | undefined {
   const lower = name.toLowerCase();
   if (lower in headers) return lower;
-  for (const key of Object.keys(headers)) if (key.toLowerCase() === lower) return key;
+  // Only a key of the same length can match; most are not lower-cased at all.
+  for (const key in headers) if (key.length === lower.length && key.toLowerCase() === lower) return key;
   return undefined;
 }
 
@@ -82,8 +83,8 @@ export function setHeader(headers: ResponseHeaders, name: string, value: HeaderV
 
 export function deleteHeader(headers: ResponseHeaders, name: string): void {
   const lower = name.toLowerCase();
-  delete headers[lower];
-  for (const key of Object.keys(headers)) if (key.toLowerCase() === lower) delete headers[key];
+  if (lower in headers) delete headers[lower];
+  for (const key in headers) if (key.length === lower.length && key.toLowerCase() === lower) delete headers[key];
 }
 
 export function appendHeader(headers: ResponseHeaders, name: string, value: string): void {
