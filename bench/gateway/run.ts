@@ -36,7 +36,8 @@ const HOST = 'bench.local';
 const work = mkdtempSync(join(os.tmpdir(), 'meshgate-bench-'));
 const children: ChildProcess[] = [];
 process.on('exit', () => {
-  for (const c of children) if (c.exitCode === null) c.kill('SIGKILL');
+  // SIGTERM, not SIGKILL: an nginx master killed outright leaves its worker running (and its port bound).
+  for (const c of children) if (c.exitCode === null) c.kill('SIGTERM');
   rmSync(work, { recursive: true, force: true });
 });
 
