@@ -9,8 +9,10 @@
  *   - the data plane alone (entry point → load balancer → proxy, metrics and access log; no router, no middlewares).
  * and prints a Markdown table with req/s, p50/p99 latency, peak RSS and the ratios gateway/nginx, gateway/http-proxy.
  *
+ * All targets run side by side (idle but for the one wrk drives) and are measured in `--rounds` turns.
+ *
  *   node bench/gateway/run.ts [--duration 10s] [--connections 50] [--threads 2] [--routers 1,100,10000]
- *                             [--mode gateway|harness] [--warmup 2s] [--cpu-prof DIR]
+ *                             [--rounds 3] [--mode gateway|harness] [--warmup 2s] [--cpu-prof DIR]
  */
 import { spawn, fork, execFileSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, writeFileSync, readFileSync, readdirSync, rmSync } from 'node:fs';
@@ -28,6 +30,7 @@ const warmup = args.get('warmup') ?? '2s';
 const connections = Number(args.get('connections') ?? 50);
 const threads = Number(args.get('threads') ?? 2);
 const routerCounts = (args.get('routers') ?? '1,100,10000').split(',').map(Number);
+const rounds = Number(args.get('rounds') ?? 3);
 /** gateway: runGateway rows plus one data-plane harness row; harness: the harness row only. */
 const mode = args.get('mode') ?? 'gateway';
 const cpuProf = args.get('cpu-prof');
@@ -148,7 +151,8 @@ function gatewayConfigs(routers: number, port: number, upstream: string): string
   dynamic.push('  services:', '    app:', '      loadBalancer:', '        servers:', `          - url: "${upstream}"`);
   writeFileSync(join(dir, 'dynamic.yml'), `${dynamic.join('\n')}\n`);
   writeFileSync(join(dir, 'static.yml'), [
-    'entryPoints:', '  web:', `    address: "127.0.0.1:${port}"`,
+    // The metrics entry point (Traefik's `traefik`, :8080 by default) on an ephemeral port: gateways run side by side.
+    'entryPoints:', '  web:', `    address: "127.0.0.1:${port}"`, '  traefik:', '    address: "127.0.0.1:0"',
     'providers:', '  file:', `    filename: "${join(dir, 'dynamic.yml')}"`,
     'metrics:', '  prometheus: {}',
     'accessLog:', `  filePath: "${join(dir, 'access.log')}"`, '  format: json', '  bufferingSize: 100',
@@ -157,37 +161,40 @@ function gatewayConfigs(routers: number, port: number, upstream: string): string
   return join(dir, 'static.yml');
 }
 
-interface Row { name: string; r: WrkResult; rss: number }
+interface Target { name: string; port: number; pid: number; stop(): Promise<void> }
+interface Row { name: string; r: WrkResult; rss: number; vsNginx: number; vsHttpProxy: number }
+
+const median = (values: number[]): number => {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+};
 
 async function main(): Promise<void> {
-  const rows: Row[] = [];
   const upstreamPort = await freePort();
   nginx('upstream', `server { listen 127.0.0.1:${upstreamPort}; location / { default_type text/plain; return 200 "hello from upstream\\n"; } }`);
   await waitForPort(upstreamPort);
   const upstream = `http://127.0.0.1:${upstreamPort}`;
 
+  // Every target is started once and stays up; the rounds then take turns, so a slow spell of the host hits all
+  // targets of a round alike and the per-round ratios stay meaningful.
+  const targets: Target[] = [];
   {
     const port = await freePort();
     const proxy = nginx('proxy', `upstream app { server 127.0.0.1:${upstreamPort}; keepalive 64; }
   server { listen 127.0.0.1:${port}; location / { proxy_pass http://app; proxy_http_version 1.1; proxy_set_header Connection ""; proxy_set_header Host $host; } }`);
     await waitForPort(port);
-    const r = measure(port);
-    rows.push({ name: 'nginx (1 worker, keepalive upstream)', r, rss: peakRss(proxy.pid!) });
-    proxy.kill('SIGQUIT');
+    targets.push({ name: 'nginx (1 worker, keepalive upstream)', port, pid: proxy.pid!, stop: async () => { proxy.kill('SIGQUIT'); } });
   }
   {
     const port = await freePort();
     const { child } = await forkPeer('peers/http-proxy.ts', [String(port), upstream]);
-    const r = measure(port);
-    rows.push({ name: 'http-proxy (keep-alive agent)', r, rss: peakRss(child.pid!) });
-    child.kill();
+    targets.push({ name: 'http-proxy (keep-alive agent)', port, pid: child.pid!, stop: async () => { child.kill(); } });
   }
   {
     const port = await freePort();
     const { child } = await forkPeer('peers/undici-proxy.ts', [String(port), upstream]);
-    const r = measure(port);
-    rows.push({ name: 'bare undici proxy (reference)', r, rss: peakRss(child.pid!) });
-    child.kill();
+    targets.push({ name: 'bare undici proxy (reference)', port, pid: child.pid!, stop: async () => { child.kill(); } });
   }
   const runs: (number | 'harness')[] = mode === 'harness' ? ['harness'] : [...routerCounts, 'harness'];
   for (const n of runs) {
@@ -205,22 +212,48 @@ async function main(): Promise<void> {
     await waitForPort(port);
     const probe = execFileSync('curl', ['-s', '-o', '/dev/null', '-w', '%{http_code}', '-H', `Host: ${HOST}`, `http://127.0.0.1:${port}/api/items`], { encoding: 'utf8' });
     if (probe !== '200') throw new Error(`gateway answered ${probe} to the benchmark route`);
-    const r = measure(port);
-    rows.push({ name: label, r, rss: peakRss(child.pid!) });
-    child.kill('SIGTERM');
-    await new Promise((resolve) => child.once('exit', resolve));
+    const running = child;
+    targets.push({
+      name: label, port, pid: running.pid!,
+      stop: async () => {
+        running.kill('SIGTERM');
+        await new Promise((resolve) => running.once('exit', resolve));
+      },
+    });
   }
 
-  const nginxRps = rows[0]!.r.rps;
-  const httpProxyRps = rows[1]!.r.rps;
+  const results: WrkResult[][] = targets.map(() => []);
+  for (let round = 0; round < rounds; round++) {
+    for (let i = 0; i < targets.length; i++) results[i]!.push(measure(targets[i]!.port));
+  }
+  const rows: Row[] = targets.map((t, i) => {
+    const mine = results[i]!;
+    // The round with the median req/s gives the latencies; ratios are per round, then their median.
+    const order = mine.map((r, k) => [r.rps, k] as const).sort((a, b) => a[0] - b[0]);
+    const mid = mine[order[Math.floor((order.length - 1) / 2)]![1]]!;
+    return {
+      name: t.name,
+      r: { rps: median(mine.map((r) => r.rps)), p50: mid.p50, p99: mid.p99, errors: mine.reduce((a, r) => a + r.errors, 0) },
+      rss: peakRss(t.pid),
+      vsNginx: median(mine.map((r, k) => r.rps / results[0]![k]!.rps)),
+      vsHttpProxy: median(mine.map((r, k) => r.rps / results[1]![k]!.rps)),
+    };
+  });
+  for (const t of [...targets].reverse()) await t.stop();
+
   const fmt = (n: number, d = 0) => n.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d });
   const lines = [
-    `wrk -t${threads} -c${connections} -d${duration} (after ${warmup} warm-up), ${os.cpus().length} × ${os.cpus()[0]?.model.trim()}, ${fmt(os.totalmem() / 2 ** 30)} GiB, Node ${process.version}`,
+    `wrk -t${threads} -c${connections} -d${duration} (after ${warmup} warm-up) per target and round, ${rounds} rounds taking turns; ${os.cpus().length} × ${os.cpus()[0]?.model.trim()}, ${fmt(os.totalmem() / 2 ** 30)} GiB, Node ${process.version}`,
+    'req/s is the median over the rounds, latencies are from the median round, ratios are the median of the per-round ratios.',
     '',
     '| target | req/s | p50 ms | p99 ms | errors | peak RSS MiB | ÷ nginx | ÷ http-proxy |',
     '|---|---:|---:|---:|---:|---:|---:|---:|',
-    ...rows.map((row) => `| ${row.name} | ${fmt(row.r.rps)} | ${fmt(row.r.p50, 2)} | ${fmt(row.r.p99, 2)} | ${row.r.errors} | ${fmt(row.rss, 1)} | ${fmt(row.r.rps / nginxRps, 2)} | ${fmt(row.r.rps / httpProxyRps, 2)} |`),
+    ...rows.map((row) => `| ${row.name} | ${fmt(row.r.rps)} | ${fmt(row.r.p50, 2)} | ${fmt(row.r.p99, 2)} | ${row.r.errors} | ${fmt(row.rss, 1)} | ${fmt(row.vsNginx, 2)} | ${fmt(row.vsHttpProxy, 2)} |`),
   ];
+  if (rounds > 1) {
+    lines.push('', 'Per round (req/s):', '', `| target | ${results[0]!.map((_, k) => `round ${k + 1}`).join(' | ')} |`, `|---|${results[0]!.map(() => '---:').join('|')}|`);
+    for (let i = 0; i < targets.length; i++) lines.push(`| ${targets[i]!.name} | ${results[i]!.map((r) => fmt(r.rps)).join(' | ')} |`);
+  }
   console.log(lines.join('\n'));
   if (cpuProf) console.log(`\nCPU profiles in ${cpuProf}: ${readdirSync(cpuProf).join(', ')}`);
 }
