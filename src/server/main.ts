@@ -26,7 +26,13 @@ export async function startServer(options: ServerOptions, logger?: Logger): Prom
   mkdirSync(dataDir, { recursive: true });
   const { host, port } = parseHostPort(options.httpAddr);
 
-  const store = await openStore({ backend: 'sqlite', dataDir, logger: log.child({ part: 'store' }) });
+  const choice = options.store ?? { backend: 'sqlite' };
+  const storeLog = log.child({ part: 'store' });
+  const store = await openStore(
+    choice.backend === 'etcd'
+      ? { backend: 'etcd', endpoints: choice.endpoints, ...(choice.prefix ? { prefix: choice.prefix } : {}), logger: storeLog }
+      : { backend: 'sqlite', dataDir, logger: storeLog },
+  );
   const closers: Array<() => Promise<void> | void> = [];
   const metrics = new ServerMetrics({
     index: () => store.index,
@@ -49,6 +55,8 @@ export async function startServer(options: ServerOptions, logger?: Logger): Prom
     onClose: (fn) => closers.push(fn),
     url: () => url,
   };
+  // Leader-only duties (session TTL expiry) run on one replica; a lone sqlite server always leads.
+  store.campaign(`${identity.nodeName} ${identity.nodeId}`);
   const router = new ApiRouter();
   await registerAllEndpoints(router, deps);
 
@@ -59,7 +67,7 @@ export async function startServer(options: ServerOptions, logger?: Logger): Prom
   });
   const bound = (http.address() as AddressInfo).port;
   url = `http://${host.includes(':') ? `[${host}]` : host}:${bound}`;
-  log.info({ url, dataDir, node: identity.nodeName, datacenter: identity.datacenter, index: store.index }, 'meshgate server listening');
+  log.info({ url, dataDir, store: store.backendName, node: identity.nodeName, datacenter: identity.datacenter, index: store.index }, 'meshgate server listening');
 
   let closing: Promise<void> | undefined;
   return {

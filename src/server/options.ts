@@ -9,7 +9,14 @@ export interface ServerOptions {
   nodeName: string;
   datacenter: string;
   logLevel?: string;
+  /**
+   * Where the state lives: the embedded SQLite database in the data dir (default), or etcd, shared by every server
+   * replica pointed at the same endpoints and prefix (default `/meshgate`).
+   */
+  store?: StoreChoice;
 }
+
+export type StoreChoice = { backend: 'sqlite' } | { backend: 'etcd'; endpoints: string[]; prefix?: string };
 
 export interface RunningServer {
   /** Base URL of the HTTP API, e.g. http://127.0.0.1:8500 */

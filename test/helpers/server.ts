@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { silentLogger } from '../../src/lib/logger.ts';
 import { startServer } from '../../src/server/main.ts';
-import type { RunningServer } from '../../src/server/options.ts';
+import type { RunningServer, StoreChoice } from '../../src/server/options.ts';
 
 export const REPO_ROOT = resolve(import.meta.dirname, '../..');
 
@@ -18,11 +18,12 @@ export function tempDir(prefix = 'meshgate-test-'): { path: string; remove(): vo
   return { path, remove: () => rmSync(path, { recursive: true, force: true }) };
 }
 
-export async function startTestServer(options: { dataDir?: string; nodeName?: string } = {}): Promise<RunningServer> {
+export async function startTestServer(options: { dataDir?: string; nodeName?: string; store?: StoreChoice } = {}): Promise<RunningServer> {
   return startServer(
     {
       dev: options.dataDir === undefined,
       ...(options.dataDir !== undefined ? { dataDir: options.dataDir } : {}),
+      ...(options.store ? { store: options.store } : {}),
       httpAddr: '127.0.0.1:0',
       nodeName: options.nodeName ?? 'node-1',
       datacenter: 'dc1',
@@ -51,12 +52,12 @@ export interface ServerProcess {
   stop(): Promise<void>;
 }
 
-/** Runs `node src/cli/main.ts server …` and waits until the API answers. */
-export async function spawnServer(dataDir: string, port?: number): Promise<ServerProcess> {
+/** Runs `node src/cli/main.ts server …` (plus `extraArgs`) and waits until the API answers. */
+export async function spawnServer(dataDir: string, port?: number, extraArgs: readonly string[] = []): Promise<ServerProcess> {
   const p = port ?? (await freePort());
   const child = spawn(
     process.execPath,
-    [join(REPO_ROOT, 'src/cli/main.ts'), 'server', '--data-dir', dataDir, '--http-addr', `127.0.0.1:${p}`, '--node-name', 'node-1', '--log-level', 'warn'],
+    [join(REPO_ROOT, 'src/cli/main.ts'), 'server', '--data-dir', dataDir, '--http-addr', `127.0.0.1:${p}`, '--node-name', 'node-1', '--log-level', 'warn', ...extraArgs],
     { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, MESHGATE_LOG_FORMAT: 'json' } },
   );
   let stderr = '';

@@ -3,8 +3,9 @@
  * removes a dev data dir). The server module is loaded on demand so the other commands start fast.
  */
 import { hostname } from 'node:os';
-import { Command } from 'commander';
-import type { ServerOptions } from '../../server/options.ts';
+import { Command, Option } from 'commander';
+import { Errors } from '../../lib/errors.ts';
+import type { ServerOptions, StoreChoice } from '../../server/options.ts';
 import { info, type CliIO } from '../io.ts';
 import { untilSignal } from '../signals.ts';
 
@@ -15,6 +16,9 @@ interface Flags {
   nodeName: string;
   datacenter: string;
   logLevel?: string;
+  store: string;
+  etcdEndpoints?: string;
+  etcdPrefix?: string;
 }
 
 export function serverCommand(io: CliIO): Command {
@@ -26,8 +30,12 @@ export function serverCommand(io: CliIO): Command {
     .option('--node-name <name>', 'name of this node', hostname())
     .option('--datacenter <dc>', 'datacenter name', 'dc1')
     .option('--log-level <level>', 'trace, debug, info, warn, error')
+    .addOption(new Option('--store <backend>', 'state store: embedded sqlite, or etcd shared by several servers').choices(['sqlite', 'etcd']).default('sqlite'))
+    .option('--etcd-endpoints <urls>', 'etcd client URLs, comma-separated (with --store etcd)')
+    .option('--etcd-prefix <prefix>', 'key prefix of this cluster in etcd (with --store etcd)', '/meshgate')
     .action(async (flags: Flags) => {
       const options: ServerOptions = {
+        store: storeChoice(flags),
         dev: flags.dev === true,
         httpAddr: flags.httpAddr,
         nodeName: flags.nodeName,
@@ -42,4 +50,17 @@ export function serverCommand(io: CliIO): Command {
       info(io, `==> Caught signal: ${signal}, shutting down`);
       await running.close();
     });
+}
+
+function storeChoice(flags: Flags): StoreChoice {
+  if (flags.store !== 'etcd') {
+    if (flags.etcdEndpoints) throw Errors.invalidConfig('--etcd-endpoints needs --store etcd');
+    return { backend: 'sqlite' };
+  }
+  const endpoints = (flags.etcdEndpoints ?? '').split(',').map((e) => e.trim()).filter((e) => e !== '');
+  if (endpoints.length === 0) throw Errors.invalidConfig('--store etcd needs --etcd-endpoints URL[,URL]');
+  for (const e of endpoints) {
+    if (!/^https?:\/\/[^/]+\/?$/.test(e)) throw Errors.invalidConfig(`--etcd-endpoints: expected http(s)://HOST:PORT, got "${e}"`);
+  }
+  return { backend: 'etcd', endpoints, ...(flags.etcdPrefix ? { prefix: flags.etcdPrefix } : {}) };
 }

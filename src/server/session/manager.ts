@@ -3,7 +3,8 @@
  * SessionTTLMultiplier), and invalidation — by destroy, TTL expiry, a health check it depends on going critical or
  * disappearing, or its node being deregistered. Invalidating releases or deletes the session's locks (Behavior) and
  * puts released keys into lock-delay. Timers are in memory and restart in full after a server restart, as Consul's
- * do after a leader election.
+ * do after a leader election. With several replicas (etcd store) every replica keeps the timers but only the
+ * elected leader acts on them, and a new leader restarts them all in full.
  */
 import { randomUUID } from 'node:crypto';
 import type { SessionEntry } from '../../api/types.ts';
@@ -85,6 +86,7 @@ export class SessionManager {
   private readonly store: StateStore;
   private readonly logger: Logger;
   private readonly unsubscribe: () => void;
+  private readonly unsubscribeLeadership: () => void;
   private stopped = false;
 
   constructor(store: StateStore, logger: Logger) {
@@ -92,6 +94,10 @@ export class SessionManager {
     this.logger = logger;
     for (const row of store.list<StoredSession>(SESSIONS_TABLE)) this.armTimer(row.value);
     this.unsubscribe = store.onChange((change) => this.onCatalogChange(change));
+    this.unsubscribeLeadership = store.onLeadership((leading) => {
+      if (!leading) return;
+      for (const row of store.list<StoredSession>(SESSIONS_TABLE)) this.armTimer(row.value);
+    });
   }
 
   async create(request: SessionRequest, defaultNode: string): Promise<string> {
@@ -144,6 +150,7 @@ export class SessionManager {
   async close(): Promise<void> {
     this.stopped = true;
     this.unsubscribe();
+    this.unsubscribeLeadership();
     for (const t of this.timers.values()) clearTimeout(t);
     this.timers.clear();
   }
@@ -172,6 +179,7 @@ export class SessionManager {
     if (!session.TtlMs || this.stopped) return;
     const timer = setTimeout(() => {
       this.timers.delete(session.ID);
+      if (!this.store.isLeader) return; // the leader expires it (and restarts every timer when it takes over)
       this.logger.info({ session: session.ID, ttl: session.TTL }, 'session TTL expired');
       this.destroy(session.ID).catch((err) => this.logger.error({ err, session: session.ID }, 'session expiry failed'));
     }, session.TtlMs * SESSION_TTL_MULTIPLIER);
@@ -189,7 +197,11 @@ export class SessionManager {
   private onCatalogChange(change: Change): void {
     const doomed = new Set<string>();
     for (const m of change.mutations) {
-      if (m.table === Tables.checks) {
+      if (m.table === SESSIONS_TABLE) {
+        // Sessions created on another replica get their timers here; destroyed ones lose them.
+        if (m.op === 'delete') this.clearTimer(m.key);
+        else if (!this.timers.has(m.key)) this.armTimer(m.row.value as StoredSession);
+      } else if (m.table === Tables.checks) {
         const critical = m.op === 'delete' || (m.row.value as CheckValue).Status === 'critical';
         if (!critical) continue;
         const slash = m.key.indexOf('/');

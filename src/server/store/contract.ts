@@ -1,17 +1,17 @@
 /**
  * The contract every backend passes (hono's shared-suite pattern): run it with a factory that gives a fresh
- * backend and can reopen the same durable state, as `sqlite.test.ts` does and the etcd backend will.
+ * backend and can reopen the same durable state, as `sqlite.test.ts` and `etcd.test.ts` do.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { StateStore } from './state-store.ts';
-import type { StoreBackend } from './types.ts';
+import type { AnyStoreBackend } from './types.ts';
 
 export interface BackendFactory {
   /** A backend over fresh, empty state. */
-  fresh(): Promise<StoreBackend>;
+  fresh(): Promise<AnyStoreBackend>;
   /** A new backend over the same durable state as the one last returned by fresh(). */
-  reopen(): Promise<StoreBackend>;
+  reopen(): Promise<AnyStoreBackend>;
 }
 
 const pending = Symbol('pending');

@@ -4,21 +4,38 @@
  * being made durable are run one after the other against a staged view and made durable together, so throughput
  * grows with concurrency instead of being capped at one fsync per write. Readers never see a write before it is
  * durable; a writer's promise resolves only after its write is durable and visible.
+ *
+ * A replicated backend (etcd) changes two things: the backend, not this store, assigns indexes, and changes reach
+ * the view only through the backend's follower — this replica's writes as well as the other replicas'. A group is
+ * still run against one staged view, but its transactions are committed one by one, each with compare-and-swap on
+ * what it read; a refused one, and every transaction queued after it, runs again once the view has caught up.
  */
 import { defineError } from '../../lib/errors.ts';
 import { indexFunction } from './secondary-index.ts';
 import { SortedTable } from './sorted-table.ts';
 import { WatchRegistry } from './watch-registry.ts';
 import type {
-  Change, Mutation, PreparedCommit, StoreBackend, StoreReader, StoredRow, WatchSpec, WriteTxn,
+  AnyStoreBackend, Change, LoadedState, Mutation, PreparedCommit, ReadSet, ReplicatedBackend, StoreBackend, StoreReader,
+  StoredRow, WatchSpec, WriteTxn,
 } from './types.ts';
 
 export const ErrStoreClosed = defineError('MG_STORE_CLOSED', 503, () => 'state store is closed');
+export const ErrStoreConflict = defineError('MG_STORE_CONFLICT', 503, (attempts: number) =>
+  `state store: transaction still conflicted with other replicas' writes after ${attempts} attempts`);
+export const ErrStoreBehind = defineError('MG_STORE_BEHIND', 503, (index: number, applied: number) =>
+  `state store: the view did not catch up with index ${index} (applied ${applied})`);
+
+/** How often a transaction refused for stale reads is run again before its writer gets MG_STORE_CONFLICT. */
+export const MAX_WRITE_ATTEMPTS = 25;
+/** How long a commit waits for the replicated view to apply an index it knows exists. */
+const CATCH_UP_TIMEOUT_MS = 30_000;
 
 interface QueuedWrite {
   run: (tx: WriteTxn) => unknown;
   resolve: (value: { index: number; result: unknown }) => void;
   reject: (err: unknown) => void;
+  /** Runs refused by a replicated backend so far. */
+  attempts?: number;
 }
 
 export interface ChangeListener {
@@ -34,21 +51,31 @@ export class StateStore implements StoreReader {
   private committing = false;
   private closed = false;
   private lastIndex = 0;
-  /** Longest group committed so far and totals, for metrics and the benchmark. */
-  readonly stats = { commits: 0, transactions: 0, largestGroup: 0 };
+  /** Longest group committed so far and totals, for metrics and the benchmark; `conflicts` counts refused runs. */
+  readonly stats = { commits: 0, transactions: 0, largestGroup: 0, conflicts: 0 };
 
-  private readonly backend: StoreBackend;
+  private readonly backend: AnyStoreBackend;
+  /** Replicated only: changes that arrived before the snapshot was in place, then callers waiting for an index. */
+  private early: Change[] | undefined = [];
+  private readonly catchUps = new Set<{ index: number; done: () => void }>();
+  /** A lone store is always the leader; a replica is one only after winning the backend's election. */
+  private leading: boolean;
+  private readonly leadershipListeners = new Set<(leading: boolean) => void>();
 
-  private constructor(backend: StoreBackend) {
+  private constructor(backend: AnyStoreBackend) {
     this.backend = backend;
+    this.leading = backend.replicated !== true;
   }
 
-  static async open(backend: StoreBackend): Promise<StateStore> {
+  static async open(backend: AnyStoreBackend): Promise<StateStore> {
     const store = new StateStore(backend);
-    const loaded = await backend.load();
+    const loaded: LoadedState = backend.replicated ? await backend.follow((c) => store.follow(c)) : await backend.load();
     for (const { table, row } of loaded.rows) store.table(table).set(row);
     for (const [table, index] of loaded.tableIndexes) store.tableIndexes.set(table, index);
     store.lastIndex = loaded.index;
+    const early = store.early ?? [];
+    store.early = undefined;
+    for (const change of early) store.follow(change);
     return store;
   }
 
@@ -66,6 +93,30 @@ export class StateStore implements StoreReader {
     let max = 0;
     for (const t of tables) max = Math.max(max, this.tableIndexes.get(t) ?? 0);
     return Math.max(max, 1);
+  }
+
+  /** Whether this server should run the leader-only duties (session TTL expiry); see `campaign`. */
+  get isLeader(): boolean {
+    return this.leading;
+  }
+
+  /**
+   * Enters this server in the election for the leader-only duties. A store on a local backend is the only one and
+   * leads already; a replica leads once the backend's election (etcd) says so.
+   */
+  campaign(candidate: string): void {
+    if (!this.backend.replicated) return;
+    this.backend.campaign(candidate, (leading) => {
+      if (leading === this.leading) return;
+      this.leading = leading;
+      for (const fn of this.leadershipListeners) fn(leading);
+    });
+  }
+
+  /** Called when this server gains or loses leadership. */
+  onLeadership(listener: (leading: boolean) => void): () => void {
+    this.leadershipListeners.add(listener);
+    return () => this.leadershipListeners.delete(listener);
   }
 
   get openWatches(): number {
@@ -123,6 +174,41 @@ export class StateStore implements StoreReader {
     await this.backend.close();
   }
 
+  /** Replicated backends: one committed change, from any replica, in index order. */
+  private follow(change: Change): void {
+    if (this.early) {
+      this.early.push(change);
+      return;
+    }
+    if (change.index <= this.lastIndex) return; // the snapshot already has it, or a resumed watch repeats it
+    this.apply(change);
+    if (change.mutations.length > 0) {
+      this.watches.notify(change.index, change.mutations);
+      for (const listener of this.listeners) listener(change);
+    }
+    for (const c of this.catchUps) if (c.index <= this.lastIndex) c.done();
+  }
+
+  /** Resolves once the view has applied `index` (replicated backends, whose changes arrive through `follow`). */
+  private caughtUp(index: number): Promise<void> {
+    if (index <= this.lastIndex) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      const entry = {
+        index,
+        done: () => {
+          clearTimeout(timer);
+          this.catchUps.delete(entry);
+          resolve();
+        },
+      };
+      const timer = setTimeout(() => {
+        this.catchUps.delete(entry);
+        reject(ErrStoreBehind(index, this.lastIndex));
+      }, CATCH_UP_TIMEOUT_MS);
+      this.catchUps.add(entry);
+    });
+  }
+
   private table(name: string): SortedTable {
     let t = this.tables.get(name);
     if (!t) this.tables.set(name, (t = new SortedTable(name)));
@@ -144,12 +230,14 @@ export class StateStore implements StoreReader {
   }
 
   private async commitGroup(batch: QueuedWrite[]): Promise<void> {
-    const staged = new StagedView(this);
+    if (this.backend.replicated) return this.commitReplicated(this.backend, batch);
+    const local = this.backend;
+    const staged = new StagedView(this, this.tableIndexes);
     const prepared: PreparedCommit[] = [];
     const settled: Array<{ write: QueuedWrite; index: number; result: unknown }> = [];
     let nextIndex = this.lastIndex;
     for (const write of batch) {
-      const tx = new Transaction(staged, nextIndex + 1);
+      const tx = new Transaction(staged, nextIndex + 1, false);
       let result: unknown;
       try {
         result = write.run(tx);
@@ -163,13 +251,12 @@ export class StateStore implements StoreReader {
         continue;
       }
       nextIndex++;
-      const done = tx;
-      prepared.push({ index: nextIndex, mutations: tx.mutations, get reads() { return done.reads; } });
+      prepared.push({ index: nextIndex, mutations: tx.mutations });
       settled.push({ write, index: nextIndex, result });
     }
     if (prepared.length > 0) {
       try {
-        await this.backend.commit(prepared);
+        await local.commit(prepared);
       } catch (err) {
         for (const s of settled) s.write.reject(err);
         return;
@@ -186,12 +273,105 @@ export class StateStore implements StoreReader {
     }
   }
 
+  /**
+   * A group against a replicated backend: every transaction runs against one staged view with provisional indexes
+   * (above any real one), then they are committed in order, each as one CAS transaction whose reads of earlier
+   * staged rows are mapped to the revisions those committed at. When one is refused, it and everything after it
+   * in the batch — whose results may rest on it — go back to the head of the queue and run again once the view
+   * holds the change that refused it. Writers are answered only after the view has applied their revision.
+   */
+  private async commitReplicated(backend: ReplicatedBackend, batch: QueuedWrite[]): Promise<void> {
+    const base = this.lastIndex;
+    const staged = new StagedView(this, this.tableIndexes);
+    type Outcome = { write: QueuedWrite; tx?: Transaction; result?: unknown; error?: unknown; index?: number };
+    const outcomes: Outcome[] = [];
+    let provisional = base;
+    for (const write of batch) {
+      const tx = new Transaction(staged, provisional + 1, true);
+      try {
+        const result = write.run(tx);
+        if (tx.mutations.length === 0) {
+          outcomes.push({ write, result });
+          continue;
+        }
+        provisional++;
+        staged.wroteTables(tx.mutations, provisional);
+        outcomes.push({ write, tx, result });
+      } catch (err) {
+        tx.discard();
+        outcomes.push({ write, error: err });
+      }
+    }
+
+    const real = new Map<number, number>(); // provisional index → revision committed at
+    const toReal = (seen: number): number => (seen > base ? real.get(seen)! : seen);
+    let settle = outcomes.length;
+    let highest = 0;
+    let failure: unknown;
+    let retryAfter = 0;
+    for (let i = 0; i < outcomes.length; i++) {
+      const o = outcomes[i]!;
+      if (!o.tx) continue;
+      const reads = o.tx.readSet();
+      const mapped: ReadSet = {
+        keys: new Map([...reads.keys].map(([k, v]) => [k, toReal(v)])),
+        tables: new Map([...reads.tables].map(([t, v]) => [t, toReal(v)])),
+        scanned: reads.scanned,
+      };
+      try {
+        const r = await backend.commitOne({ reads: mapped, mutations: o.tx.mutations });
+        if (r.committed) {
+          real.set(o.tx.index, r.index);
+          o.index = r.index;
+          highest = r.index;
+          continue;
+        }
+        retryAfter = r.index;
+      } catch (err) {
+        failure = err;
+      }
+      settle = i;
+      break;
+    }
+    // Everything after a refused or failed commit may rest on it: run again (refused) or fail with it.
+    const rest = outcomes.slice(settle);
+    if (failure !== undefined) for (const o of rest) o.write.reject(failure);
+    else if (rest.length > 0) {
+      this.stats.conflicts++;
+      const again: QueuedWrite[] = [];
+      for (const o of rest) {
+        const attempts = (o.write.attempts ?? 0) + 1;
+        if (attempts >= MAX_WRITE_ATTEMPTS) o.write.reject(ErrStoreConflict(attempts));
+        else again.push({ ...o.write, attempts });
+      }
+      this.queue = [...again, ...this.queue];
+    }
+    try {
+      await this.caughtUp(Math.max(highest, retryAfter));
+    } catch (err) {
+      for (const o of outcomes.slice(0, settle)) o.write.reject(err);
+      return;
+    }
+    let committed = 0;
+    for (const o of outcomes.slice(0, settle)) {
+      if (o.error !== undefined) o.write.reject(o.error);
+      else o.write.resolve({ index: o.index ?? this.lastIndex, result: o.result });
+      if (o.index !== undefined) committed++;
+    }
+    if (committed > 0) {
+      this.stats.commits++;
+      this.stats.transactions += committed;
+      this.stats.largestGroup = Math.max(this.stats.largestGroup, committed);
+    }
+  }
+
   private apply(change: Change): void {
     for (const m of change.mutations) {
       if (m.op === 'put') this.table(m.table).set(m.row);
       else this.tables.get(m.table)?.delete(m.key);
-      this.tableIndexes.set(m.table, change.index);
+      if (!change.tables) this.tableIndexes.set(m.table, change.index);
     }
+    if (change.tables) for (const t of change.tables) this.tableIndexes.set(t, change.index);
     this.lastIndex = change.index;
   }
 }
@@ -205,8 +385,20 @@ class StagedView implements StoreReader {
   /** table → key → row (or TOMBSTONE for a staged delete) */
   readonly overlay = new Map<string, Map<string, StoredRow | typeof TOMBSTONE>>();
   private readonly base: StoreReader;
-  constructor(base: StoreReader) {
+  private readonly baseTableIndexes: ReadonlyMap<string, number>;
+  /** table → provisional index of the last staged transaction that wrote it (replicated groups only). */
+  private readonly stagedTableIndexes = new Map<string, number>();
+  constructor(base: StoreReader, tableIndexes: ReadonlyMap<string, number>) {
     this.base = base;
+    this.baseTableIndexes = tableIndexes;
+  }
+
+  tableIndex(table: string): number {
+    return this.stagedTableIndexes.get(table) ?? this.baseTableIndexes.get(table) ?? 0;
+  }
+
+  wroteTables(mutations: readonly Mutation[], index: number): void {
+    for (const m of mutations) this.stagedTableIndexes.set(m.table, index);
   }
 
   get<V>(table: string, key: string): StoredRow<V> | undefined {
@@ -296,61 +488,69 @@ class StagedView implements StoreReader {
   }
 }
 
-/** One read a transaction made: a point read's row (or its absence) or the rows a list returned. */
-type ReadEvent = { table: string; key: string; row: StoredRow | undefined } | { table: string; rows: readonly StoredRow[] };
-
 class Transaction implements WriteTxn {
   readonly mutations: Mutation[] = [];
   /**
-   * The read set is logged, not built: only a CAS backend (etcd) asks for it, and building a map entry per row a
-   * list returned made a whole-table scan inside a transaction cost far more than the scan itself. Rows are
-   * immutable, so the log holds exactly what was seen.
+   * The read set, recorded only for a CAS backend (etcd): the local backend commits what this process decided, in
+   * order, so it never asks, and the sqlite path pays nothing for it. A scan records its table (one compare on the
+   * table's index guards every row it returned and every row it did not), not its rows.
    */
-  private readonly readLog: ReadEvent[] = [];
-  private readSet: Map<string, number> | undefined;
+  private readonly recording: boolean;
+  private readonly readKeys = new Map<string, number>();
+  private readonly readTables = new Map<string, number>();
+  private readonly scanned = new Set<string>();
   private readonly mutationAt = new Map<string, number>();
   private readonly view: StagedView;
   readonly index: number;
   /** What the overlay held before this transaction touched a key, to undo on failure. */
   private readonly undo: Array<{ table: string; key: string; previous: StoredRow | null | undefined }> = [];
 
-  constructor(view: StagedView, index: number) {
+  constructor(view: StagedView, index: number, recordReads: boolean) {
     this.view = view;
     this.index = index;
+    this.recording = recordReads;
   }
 
-  /** `${table}\0${key}` → modifyIndex seen (0 when absent); a later read of a key replaces an earlier one. */
-  get reads(): ReadonlyMap<string, number> {
-    if (this.readSet) return this.readSet;
-    const set = new Map<string, number>();
-    for (const e of this.readLog) {
-      if ('rows' in e) for (const r of e.rows) set.set(`${e.table}\0${r.key}`, r.modifyIndex);
-      else set.set(`${e.table}\0${e.key}`, e.row?.modifyIndex ?? 0);
-    }
-    return (this.readSet = set);
+  /** What this transaction depended on (empty unless recording). */
+  readSet(): ReadSet {
+    return { keys: this.readKeys, tables: this.readTables, scanned: this.scanned };
   }
 
   get<V>(table: string, key: string): StoredRow<V> | undefined {
     const row = this.view.get<V>(table, key);
-    this.readLog.push({ table, key, row });
+    if (this.recording) this.recordKey(table, key, row);
     return row;
   }
 
   list<V>(table: string, prefix = ''): StoredRow<V>[] {
-    const rows = this.view.list<V>(table, prefix);
-    // The caller gets its own array; the log keeps one it cannot mutate.
-    this.readLog.push({ table, rows: rows.slice() });
-    return rows;
+    if (this.recording) this.recordScan(table);
+    return this.view.list<V>(table, prefix);
   }
 
   listBy<V>(table: string, index: string, value: string): StoredRow<V>[] {
-    const rows = this.view.listBy<V>(table, index, value);
-    this.readLog.push({ table, rows: rows.slice() });
-    return rows;
+    if (this.recording) this.recordScan(table);
+    return this.view.listBy<V>(table, index, value);
   }
 
   count(table: string): number {
+    if (this.recording) this.recordScan(table);
     return this.view.count(table);
+  }
+
+  /**
+   * Only the first read of a key counts, and none after this transaction wrote it: what it sees then is its own
+   * write, not something another replica could have changed.
+   */
+  private recordKey(table: string, key: string, row: StoredRow | undefined): void {
+    const id = `${table}\0${key}`;
+    if (this.readKeys.has(id) || this.mutationAt.has(id)) return;
+    this.readKeys.set(id, row?.modifyIndex ?? 0);
+    if (!this.readTables.has(table)) this.readTables.set(table, this.view.tableIndex(table));
+  }
+
+  private recordScan(table: string): void {
+    this.scanned.add(table);
+    if (!this.readTables.has(table)) this.readTables.set(table, this.view.tableIndex(table));
   }
 
   put<V>(table: string, key: string, value: V): StoredRow<V> {
@@ -363,7 +563,9 @@ class Transaction implements WriteTxn {
   }
 
   delete(table: string, key: string): boolean {
-    if (this.view.get(table, key) === undefined) return false;
+    const existing = this.view.get(table, key);
+    if (this.recording) this.recordKey(table, key, existing); // the answer depends on it
+    if (existing === undefined) return false;
     this.remember(table, key);
     this.view.stage(table, key, TOMBSTONE);
     this.record({ op: 'delete', table, key });

@@ -1,6 +1,6 @@
 /**
- * The state store's contract. Every part of the server reads and writes through `StateStore`; backends (SQLite now,
- * etcd next) only persist and replay. The shape is chosen so a backend that can refuse a commit (etcd's CAS on
+ * The state store's contract. Every part of the server reads and writes through `StateStore`; backends (SQLite,
+ * etcd) only persist and replay. The shape is chosen so a backend that can refuse a commit (etcd's CAS on
  * mod_revision) fits: a write transaction records what it read, and a backend may answer "conflict", upon which the
  * store re-runs the transaction against the newer view.
  */
@@ -21,13 +21,42 @@ export type Mutation =
 export interface Change {
   readonly index: number;
   readonly mutations: readonly Mutation[];
+  /**
+   * Tables whose index moves to `index`, when a replicated backend knows them apart from the mutations (a delete of
+   * a row another replica removed first changes no row but still moved the table's index); default: the mutations'.
+   */
+  readonly tables?: readonly string[];
 }
 
-/** A transaction ready for the backend: its index, what it read (for CAS backends) and what it writes. */
-export interface PreparedCommit extends Change {
+/** A transaction ready for a local backend: its index and what it writes. */
+export type PreparedCommit = Change;
+
+/**
+ * What a write transaction depended on, for a backend that commits with compare-and-swap (etcd): the first read of
+ * every key it did not write itself, with the modifyIndex seen; the index seen of every table it read at all; and
+ * which tables it scanned (list, listBy, count), whose result an insert anywhere in the table could change. The
+ * store hands the backend real indexes: rows staged by an earlier transaction of the same group carry provisional
+ * ones until that transaction commits, and are mapped to its revision before the set is passed on.
+ */
+export interface ReadSet {
   /** `${table}\0${key}` → modifyIndex seen (0 when the row was absent). */
-  readonly reads: ReadonlyMap<string, number>;
+  readonly keys: ReadonlyMap<string, number>;
+  /** table → table index seen (0 when the table was never written), for every table read. */
+  readonly tables: ReadonlyMap<string, number>;
+  readonly scanned: ReadonlySet<string>;
 }
+
+/** One transaction for a replicated backend: what it read and what it writes. */
+export interface ReplicatedCommit {
+  readonly reads: ReadSet;
+  readonly mutations: readonly Mutation[];
+}
+
+export type ReplicatedCommitResult =
+  /** Committed at `index`; the change arrives through the follower like any other replica's. */
+  | { readonly committed: true; readonly index: number }
+  /** Something read changed meanwhile; re-run once the view has applied `index`, which includes that change. */
+  | { readonly committed: false; readonly index: number };
 
 export interface LoadedState {
   /** Highest index ever committed; never lower after a restart. */
@@ -36,8 +65,10 @@ export interface LoadedState {
   readonly rows: Iterable<{ table: string; row: StoredRow }>;
 }
 
+/** A backend that persists what this process decides, in the order it decides it (SQLite). */
 export interface StoreBackend {
   readonly name: string;
+  readonly replicated?: false;
   /** Reads the durable state; called once before any commit. */
   load(): Promise<LoadedState>;
   /**
@@ -47,6 +78,27 @@ export interface StoreBackend {
   commit(group: readonly PreparedCommit[]): Promise<void>;
   close(): Promise<void>;
 }
+
+/**
+ * A backend shared by several server replicas (etcd): it assigns indexes itself, may refuse a commit whose reads
+ * went stale, and delivers every committed change — this replica's and the others' — in index order through the
+ * follower, which is the only way changes reach the view.
+ */
+export interface ReplicatedBackend {
+  readonly name: string;
+  readonly replicated: true;
+  /** Reads a snapshot, then calls `apply` with every later change in index order until closed. */
+  follow(apply: (change: Change) => void): Promise<LoadedState>;
+  commitOne(commit: ReplicatedCommit): Promise<ReplicatedCommitResult>;
+  /**
+   * Runs `candidate` for leadership of the leader-only duties among the replicas until closed, calling `onLeading`
+   * when it wins and when it loses (and campaigns again).
+   */
+  campaign(candidate: string, onLeading: (leading: boolean) => void): void;
+  close(): Promise<void>;
+}
+
+export type AnyStoreBackend = StoreBackend | ReplicatedBackend;
 
 /** Read access shared by the live view and a write transaction's staged view. */
 export interface StoreReader {
