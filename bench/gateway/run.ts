@@ -7,7 +7,8 @@
  *   - the npm http-proxy package with a keep-alive agent,
  *   - a bare undici proxy (reference only),
  *   - the data plane alone (entry point → load balancer → proxy, metrics and access log; no router, no middlewares).
- * and prints a Markdown table with req/s, p50/p99 latency, peak RSS and the ratios gateway/nginx, gateway/http-proxy.
+ * and prints a Markdown table with req/s, the proxy's CPU time per request, p50/p99 latency, peak RSS and the ratios
+ * gateway/nginx, gateway/http-proxy.
  *
  * All targets run side by side (idle but for the one wrk drives) and are measured in `--rounds` turns.
  *
@@ -112,7 +113,23 @@ function peakRss(pid: number): number {
   return kb / 1024;
 }
 
-interface WrkResult { rps: number; p50: number; p99: number; errors: number }
+interface WrkResult { rps: number; p50: number; p99: number; errors: number; requests: number; cpuUs: number }
+
+/** CPU time (user + system, all threads) of a process and its children, in microseconds. */
+function cpuTime(pid: number): number {
+  let ticks = 0;
+  const read = (p: number) => {
+    try {
+      const fields = readFileSync(`/proc/${p}/stat`, 'utf8').split(') ')[1]!.split(' ');
+      ticks += Number(fields[11]) + Number(fields[12]);
+    } catch { /* process gone */ }
+  };
+  read(pid);
+  try {
+    for (const child of readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean)) read(Number(child));
+  } catch { /* no children file */ }
+  return (ticks * 1e6) / 100; // USER_HZ
+}
 
 function toMs(text: string): number {
   const m = /([\d.]+)(us|ms|s)/.exec(text);
@@ -129,12 +146,17 @@ function wrk(port: number, seconds: string): WrkResult {
   const non2xx = Number(/Non-2xx or 3xx responses:\s+(\d+)/.exec(out)?.[1] ?? 0);
   const sockErr = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(out);
   const errors = non2xx + (sockErr ? Number(sockErr[1]) + Number(sockErr[2]) + Number(sockErr[3]) + Number(sockErr[4]) : 0);
-  return { rps, p50, p99, errors };
+  const requests = Number(/(\d+) requests in/.exec(out)?.[1] ?? NaN);
+  return { rps, p50, p99, errors, requests, cpuUs: NaN };
 }
 
-function measure(port: number): WrkResult {
+/** wrk against `port`; `pid` is the proxy's process, whose CPU time per request is recorded too. */
+function measure(port: number, pid: number): WrkResult {
   wrk(port, warmup);
-  return wrk(port, duration);
+  const before = cpuTime(pid);
+  const r = wrk(port, duration);
+  r.cpuUs = (cpuTime(pid) - before) / r.requests;
+  return r;
 }
 
 function gatewayConfigs(routers: number, port: number, upstream: string): string {
@@ -224,7 +246,7 @@ async function main(): Promise<void> {
 
   const results: WrkResult[][] = targets.map(() => []);
   for (let round = 0; round < rounds; round++) {
-    for (let i = 0; i < targets.length; i++) results[i]!.push(measure(targets[i]!.port));
+    for (let i = 0; i < targets.length; i++) results[i]!.push(measure(targets[i]!.port, targets[i]!.pid));
   }
   const rows: Row[] = targets.map((t, i) => {
     const mine = results[i]!;
@@ -233,7 +255,7 @@ async function main(): Promise<void> {
     const mid = mine[order[Math.floor((order.length - 1) / 2)]![1]]!;
     return {
       name: t.name,
-      r: { rps: median(mine.map((r) => r.rps)), p50: mid.p50, p99: mid.p99, errors: mine.reduce((a, r) => a + r.errors, 0) },
+      r: { rps: median(mine.map((r) => r.rps)), p50: mid.p50, p99: mid.p99, errors: mine.reduce((a, r) => a + r.errors, 0), requests: 0, cpuUs: median(mine.map((r) => r.cpuUs)) },
       rss: peakRss(t.pid),
       vsNginx: median(mine.map((r, k) => r.rps / results[0]![k]!.rps)),
       vsHttpProxy: median(mine.map((r, k) => r.rps / results[1]![k]!.rps)),
@@ -244,11 +266,12 @@ async function main(): Promise<void> {
   const fmt = (n: number, d = 0) => n.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d });
   const lines = [
     `wrk -t${threads} -c${connections} -d${duration} (after ${warmup} warm-up) per target and round, ${rounds} rounds taking turns; ${os.cpus().length} × ${os.cpus()[0]?.model.trim()}, ${fmt(os.totalmem() / 2 ** 30)} GiB, Node ${process.version}`,
-    'req/s is the median over the rounds, latencies are from the median round, ratios are the median of the per-round ratios.',
+    'req/s and CPU µs/req (the proxy process\'s user + system time over the measured requests) are medians over the rounds,',
+    'latencies are from the median round, ratios are the median of the per-round ratios.',
     '',
-    '| target | req/s | p50 ms | p99 ms | errors | peak RSS MiB | ÷ nginx | ÷ http-proxy |',
-    '|---|---:|---:|---:|---:|---:|---:|---:|',
-    ...rows.map((row) => `| ${row.name} | ${fmt(row.r.rps)} | ${fmt(row.r.p50, 2)} | ${fmt(row.r.p99, 2)} | ${row.r.errors} | ${fmt(row.rss, 1)} | ${fmt(row.vsNginx, 2)} | ${fmt(row.vsHttpProxy, 2)} |`),
+    '| target | req/s | CPU µs/req | p50 ms | p99 ms | errors | peak RSS MiB | ÷ nginx | ÷ http-proxy |',
+    '|---|---:|---:|---:|---:|---:|---:|---:|---:|',
+    ...rows.map((row) => `| ${row.name} | ${fmt(row.r.rps)} | ${fmt(row.r.cpuUs)} | ${fmt(row.r.p50, 2)} | ${fmt(row.r.p99, 2)} | ${row.r.errors} | ${fmt(row.rss, 1)} | ${fmt(row.vsNginx, 2)} | ${fmt(row.vsHttpProxy, 2)} |`),
   ];
   if (rounds > 1) {
     lines.push('', 'Per round (req/s):', '', `| target | ${results[0]!.map((_, k) => `round ${k + 1}`).join(' | ')} |`, `|---|${results[0]!.map(() => '---:').join('|')}|`);
