@@ -419,17 +419,7 @@ class StagedView implements StoreReader {
     const keys: string[] = [];
     for (const key of staged.keys()) if (key.startsWith(prefix)) keys.push(key);
     if (keys.length === 0) return rows;
-    keys.sort(compareKeys);
-    const merged: StoredRow<V>[] = [];
-    let i = 0;
-    for (const key of keys) {
-      while (i < rows.length && rows[i]!.key < key) merged.push(rows[i++]!);
-      if (i < rows.length && rows[i]!.key === key) i++;
-      const row = staged.get(key)!;
-      if (row !== TOMBSTONE) merged.push(row as StoredRow<V>);
-    }
-    while (i < rows.length) merged.push(rows[i++]!);
-    return merged;
+    return mergeStaged(rows, keys, staged, () => true);
   }
 
   /**
@@ -450,17 +440,7 @@ class StagedView implements StoreReader {
       }
     }
     if (keys.length === 0) return rows;
-    keys.sort(compareKeys);
-    const merged: StoredRow<V>[] = [];
-    let i = 0;
-    for (const key of keys) {
-      while (i < rows.length && rows[i]!.key < key) merged.push(rows[i++]!);
-      if (i < rows.length && rows[i]!.key === key) i++;
-      const row = staged.get(key)!;
-      if (row !== TOMBSTONE && of(row.value) === value) merged.push(row as StoredRow<V>);
-    }
-    while (i < rows.length) merged.push(rows[i++]!);
-    return merged;
+    return mergeStaged(rows, keys, staged, (row) => of(row.value) === value);
   }
 
   count(table: string): number {
@@ -594,4 +574,27 @@ class Transaction implements WriteTxn {
     this.mutationAt.set(id, this.mutations.length);
     this.mutations.push(m);
   }
+}
+
+/**
+ * Merges key-ordered base rows with the staged versions of `keys` (unsorted; sorted here): a staged key replaces its
+ * base row, and is kept only when it is not a tombstone and `keep` accepts it. Linear in rows plus the staged keys.
+ */
+function mergeStaged<V>(
+  rows: StoredRow<V>[],
+  keys: string[],
+  staged: Map<string, StoredRow | typeof TOMBSTONE>,
+  keep: (row: StoredRow) => boolean,
+): StoredRow<V>[] {
+  keys.sort(compareKeys);
+  const merged: StoredRow<V>[] = [];
+  let i = 0;
+  for (const key of keys) {
+    while (i < rows.length && rows[i]!.key < key) merged.push(rows[i++]!);
+    if (i < rows.length && rows[i]!.key === key) i++;
+    const row = staged.get(key)!;
+    if (row !== TOMBSTONE && keep(row)) merged.push(row as StoredRow<V>);
+  }
+  while (i < rows.length) merged.push(rows[i++]!);
+  return merged;
 }
