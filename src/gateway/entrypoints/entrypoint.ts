@@ -8,9 +8,6 @@
  */
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import https from 'node:https';
-import { readFileSync } from 'node:fs';
-import { X509Certificate } from 'node:crypto';
-import tls, { type SecureContext } from 'node:tls';
 import type { AddressInfo, Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { Handler } from '../http/types.ts';
@@ -22,6 +19,8 @@ import { silentLogger, type Logger } from '../../lib/logger.ts';
 import type { GatewayMetrics, RequestRecorder } from '../metrics/metrics.ts';
 import type { AccessLog } from '../accesslog/accesslog.ts';
 import { ENTRYPOINT_DEFAULTS, parseAddress, type EntryPointConfig } from './schema.ts';
+import { TlsConfiguration } from './tls-configuration.ts';
+import { TlsHandshakes } from './tls-handshake.ts';
 
 /** The control plane keeps one holder per entry point and assigns `handler` on every reload. */
 export interface DispatchHolder {
@@ -36,8 +35,11 @@ export interface CertificateFiles {
 export interface EntryPointOptions {
   name: string;
   config: EntryPointConfig;
-  /** Serve HTTPS with these certificates (dynamic `tls.certificates`), chosen by SNI; the first is the default. */
-  tls?: { certificates: CertificateFiles[] };
+  /**
+   * Serve HTTPS. `configuration` is the runtime's TLS state (certificates, option sets, hosts → option sets);
+   * `certificates` alone (the first is the default) is the same with only the `default` option set.
+   */
+  tls?: { configuration?: TlsConfiguration; certificates?: CertificateFiles[] };
   metrics?: GatewayMetrics;
   accessLog?: AccessLog;
   logger?: Logger;
@@ -52,8 +54,10 @@ export interface EntryPoint {
   address(): AddressInfo;
   /** Stops accepting, lets in-flight requests finish until `graceMs` (lifeCycle.graceTimeOut), closes idle sockets. */
   close(graceMs?: number): Promise<void>;
-  /** Replaces the certificates (dynamic configuration reload). */
+  /** Replaces the certificates (dynamic configuration reload); the `default` option set only. */
   setCertificates(certificates: CertificateFiles[]): void;
+  /** Swaps in a reload's TLS state; handshakes already past their ClientHello finish on the previous one. */
+  setTlsConfiguration(configuration: TlsConfiguration): void;
 }
 
 export function createEntryPoint(options: EntryPointOptions, dispatch: DispatchHolder): EntryPoint {
@@ -69,7 +73,7 @@ export function createEntryPoint(options: EntryPointOptions, dispatch: DispatchH
   const idleTimeout = timeouts?.idleTimeout ?? ENTRYPOINT_DEFAULTS.idleTimeout;
   const headersTimeout = options.headersTimeout ?? Math.min(readTimeout > 0 ? readTimeout : 60_000, 60_000);
   const grace = config.transport?.lifeCycle?.graceTimeOut ?? ENTRYPOINT_DEFAULTS.graceTimeOut;
-  const secure = options.tls !== undefined && options.tls.certificates.length > 0;
+  const secure = options.tls !== undefined && (options.tls.configuration !== undefined || (options.tls.certificates ?? []).length > 0);
   const adapt = createRequestAdapter({
     entryPoint: name,
     tls: secure,
@@ -89,11 +93,13 @@ export function createEntryPoint(options: EntryPointOptions, dispatch: DispatchH
     noDelay: true,
   };
 
-  const sni = new SniCertificates();
   let server: http.Server | https.Server;
+  let handshakes: TlsHandshakes | undefined;
   if (secure) {
-    sni.load(options.tls!.certificates);
-    server = https.createServer({ ...serverOptions, SNICallback: sni.callback, ...sni.defaultPair() } as https.ServerOptions);
+    const httpsServer = https.createServer(serverOptions as https.ServerOptions);
+    const configuration = options.tls!.configuration ?? TlsConfiguration.fromCertificates(options.tls!.certificates ?? []);
+    handshakes = new TlsHandshakes({ entryPoint: name, server: httpsServer, configuration, logger, helloTimeoutMs: serverOptions.headersTimeout! });
+    server = httpsServer;
   } else {
     server = http.createServer(serverOptions);
   }
@@ -232,69 +238,10 @@ export function createEntryPoint(options: EntryPointOptions, dispatch: DispatchH
       });
     },
     setCertificates(certificates: CertificateFiles[]) {
-      sni.load(certificates);
-      if (secure && certificates.length > 0) (server as https.Server).setSecureContext(sni.defaultPair());
+      if (handshakes) handshakes.swap(TlsConfiguration.fromCertificates(certificates, handshakes.configuration));
+    },
+    setTlsConfiguration(configuration: TlsConfiguration) {
+      handshakes?.swap(configuration);
     },
   };
-}
-
-/** Certificates by the DNS names they carry (SANs, else CN); exact names first, then `*.` wildcards. */
-class SniCertificates {
-  private exact = new Map<string, SecureContext>();
-  private wildcard = new Map<string, SecureContext>();
-  private first: { cert: string; key: string } | undefined;
-  private firstContext: SecureContext | undefined;
-
-  load(files: CertificateFiles[]): void {
-    const exact = new Map<string, SecureContext>();
-    const wildcard = new Map<string, SecureContext>();
-    let first: { cert: string; key: string } | undefined;
-    let firstContext: SecureContext | undefined;
-    for (const f of files) {
-      const cert = readFileSync(f.certFile, 'utf8');
-      const key = readFileSync(f.keyFile, 'utf8');
-      const context = tls.createSecureContext({ cert, key });
-      if (first === undefined) {
-        first = { cert, key };
-        firstContext = context;
-      }
-      for (const dnsName of certificateNames(cert)) {
-        const lower = dnsName.toLowerCase();
-        if (lower.startsWith('*.')) { if (!wildcard.has(lower.slice(2))) wildcard.set(lower.slice(2), context); }
-        else if (!exact.has(lower)) exact.set(lower, context);
-      }
-    }
-    this.exact = exact;
-    this.wildcard = wildcard;
-    this.first = first;
-    this.firstContext = firstContext;
-  }
-
-  defaultPair(): { cert?: string; key?: string } {
-    return this.first ?? {};
-  }
-
-  readonly callback = (servername: string, cb: (err: Error | null, ctx?: SecureContext) => void): void => {
-    const name = servername.toLowerCase();
-    let ctx = this.exact.get(name);
-    if (ctx === undefined) {
-      const dot = name.indexOf('.');
-      if (dot !== -1) ctx = this.wildcard.get(name.slice(dot + 1));
-    }
-    cb(null, ctx ?? this.firstContext);
-  };
-}
-
-function certificateNames(pem: string): string[] {
-  const x509 = new X509Certificate(pem);
-  const names: string[] = [];
-  for (const part of (x509.subjectAltName ?? '').split(',')) {
-    const entry = part.trim();
-    if (entry.startsWith('DNS:')) names.push(entry.slice(4));
-  }
-  if (names.length === 0) {
-    const cn = /CN=([^\n,]+)/.exec(x509.subject);
-    if (cn) names.push(cn[1]!.trim());
-  }
-  return names;
 }

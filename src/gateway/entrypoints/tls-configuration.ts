@@ -1,0 +1,210 @@
+/**
+ * The TLS side of one built configuration (Traefik's pkg/tls Manager): the default store's certificates indexed by
+ * the names they carry, the store's default certificate (configured, else the generated TRAEFIK DEFAULT CERT), every
+ * option set resolved once (or the error that disables the routers using it), and which option set each entry point
+ * gives each host — from the Host rules of the routers that name it. Secure contexts are built lazily per
+ * (option set, certificate) pair and handed on to the next configuration when both are unchanged, so a reload
+ * rebuilds only what it changed. Immutable once the runtime publishes it; entry points swap to a new one atomically.
+ */
+import { createHash, X509Certificate } from 'node:crypto';
+import tls, { type SecureContext } from 'node:tls';
+import { readFileOrContent, resolveTlsOptions, type ResolvedTlsOptions, type TlsOptionsConfig } from './tls-options.ts';
+import { traefikDefaultCertificate } from './default-certificate.ts';
+
+export const DEFAULT_TLS_OPTIONS = 'default';
+export const DEFAULT_TLS_STORE = 'default';
+/** What node's HTTP/1 server speaks; an entry point serving HTTP/2 would add `h2`. */
+export const HTTP1_ALPN = ['http/1.1'] as const;
+
+export interface TlsCertificateInput {
+  certFile: string;
+  keyFile: string;
+  stores?: string[];
+}
+
+/** The dynamic configuration's `tls` section, as validated by config/dynamic.ts. */
+export interface TlsInput {
+  certificates: TlsCertificateInput[];
+  options: Record<string, unknown>;
+  stores: Record<string, unknown>;
+}
+
+export interface StoredCertificate {
+  /** Hash of certificate and key: the identity contexts are cached under. */
+  readonly id: string;
+  readonly cert: string;
+  readonly key: string;
+  readonly names: readonly string[];
+}
+
+export class TlsConfiguration {
+  /** Problems that did not stop the configuration (an unreadable certificate is skipped, as Traefik does). */
+  readonly problems: string[] = [];
+  readonly defaultCertificate: StoredCertificate;
+  readonly #exact = new Map<string, StoredCertificate>();
+  readonly #wildcard = new Map<string, StoredCertificate>();
+  readonly #options = new Map<string, ResolvedTlsOptions | Error>();
+  readonly #hostOptions = new Map<string, Map<string, string>>();
+  readonly #contexts: Map<string, SecureContext>;
+
+  constructor(input: TlsInput, previous?: TlsConfiguration, servedProtocols: readonly string[] = HTTP1_ALPN) {
+    const certificates: StoredCertificate[] = [];
+    input.certificates.forEach((c, i) => {
+      const stores = c.stores && c.stores.length > 0 ? c.stores : [DEFAULT_TLS_STORE];
+      if (!stores.includes(DEFAULT_TLS_STORE)) {
+        this.problems.push(`tls.certificates[${i}]: only the "default" store is used (Traefik v3); stores ${stores.join(', ')} ignored`);
+        return;
+      }
+      try {
+        certificates.push(loadCertificate(c.certFile, c.keyFile, `tls.certificates[${i}]`));
+      } catch (err) {
+        this.problems.push((err as Error).message);
+      }
+    });
+    for (const cert of certificates) {
+      for (const name of cert.names) {
+        if (name.startsWith('*.')) { if (!this.#wildcard.has(name.slice(2))) this.#wildcard.set(name.slice(2), cert); }
+        else if (!this.#exact.has(name)) this.#exact.set(name, cert);
+      }
+    }
+    for (const name of Object.keys(input.stores)) {
+      if (name !== DEFAULT_TLS_STORE) this.problems.push(`tls.stores.${name}: only the "default" store is used (Traefik v3); ignored`);
+    }
+    const configured = (input.stores[DEFAULT_TLS_STORE] as { defaultCertificate?: { certFile: string; keyFile: string } } | undefined)?.defaultCertificate;
+    let fallback: StoredCertificate | undefined;
+    if (configured) {
+      try {
+        fallback = loadCertificate(configured.certFile, configured.keyFile, 'tls.stores.default.defaultCertificate');
+      } catch (err) {
+        this.problems.push(`${(err as Error).message}; serving the generated default certificate`);
+      }
+    }
+    this.defaultCertificate = fallback ?? generatedCertificate();
+
+    for (const [name, raw] of Object.entries(input.options)) {
+      try {
+        this.#options.set(name, resolveTlsOptions(name, (raw ?? {}) as TlsOptionsConfig, servedProtocols));
+      } catch (err) {
+        this.#options.set(name, err as Error);
+      }
+    }
+    // Traefik's implicit `default` option set when the configuration defines none.
+    if (!this.#options.has(DEFAULT_TLS_OPTIONS)) this.#options.set(DEFAULT_TLS_OPTIONS, resolveTlsOptions(DEFAULT_TLS_OPTIONS, {}, servedProtocols));
+
+    // Hand on the contexts whose option set and certificate both survive.
+    this.#contexts = new Map();
+    if (previous) {
+      const optionKeys = new Set([...this.#options.values()].flatMap((o) => (o instanceof Error ? [] : [o.key])));
+      const certIds = new Set([this.defaultCertificate.id, ...certificates.map((c) => c.id)]);
+      for (const [key, context] of previous.#contexts) {
+        const [optionKey, certId] = key.split('/') as [string, string];
+        if (optionKeys.has(optionKey) && certIds.has(certId)) this.#contexts.set(key, context);
+      }
+    }
+  }
+
+  /** A configuration with certificates only (the first is the default), for entry points used without a runtime. */
+  static fromCertificates(files: Array<{ certFile: string; keyFile: string }>, previous?: TlsConfiguration): TlsConfiguration {
+    const stores = files.length > 0 ? { [DEFAULT_TLS_STORE]: { defaultCertificate: files[0] } } : {};
+    return new TlsConfiguration({ certificates: files, options: {}, stores }, previous);
+  }
+
+  /** Why routers naming `name` cannot serve: the option set is unknown or broken; undefined when it is usable. */
+  optionsError(name: string): string | undefined {
+    const got = this.#options.get(name);
+    if (got === undefined) return `unknown TLS options: ${name}`;
+    return got instanceof Error ? got.message : undefined;
+  }
+
+  /** Whether an option set with this resolved key is usable here (a handshaker built for it may be kept). */
+  hasOptionsKey(key: string): boolean {
+    for (const o of this.#options.values()) if (!(o instanceof Error) && o.key === key) return true;
+    return false;
+  }
+
+  /** Errors of option sets, by name (including those no router uses), for the log. */
+  optionErrors(): Array<[string, string]> {
+    return [...this.#options].flatMap(([name, o]) => (o instanceof Error ? [[name, o.message] as [string, string]] : []));
+  }
+
+  /** Which option set each host gets on `entryPoint` (lower-case hosts → usable option set names). */
+  setHostOptions(entryPoint: string, hosts: Map<string, string>): void {
+    this.#hostOptions.set(entryPoint, hosts);
+  }
+
+  /** The option set a handshake for `servername` gets on `entryPoint`: its host's, else `default`. */
+  optionsFor(entryPoint: string, servername: string | undefined): ResolvedTlsOptions {
+    const name = servername === undefined ? undefined : this.#hostOptions.get(entryPoint)?.get(servername);
+    const chosen = name === undefined ? undefined : this.#options.get(name);
+    if (chosen !== undefined && !(chosen instanceof Error)) return chosen;
+    const fallback = this.#options.get(DEFAULT_TLS_OPTIONS);
+    // A broken `default` still needs an answer for the handshake: Traefik serves an empty tls.Config then.
+    return fallback instanceof Error || fallback === undefined ? resolveTlsOptions(DEFAULT_TLS_OPTIONS, {}, HTTP1_ALPN) : fallback;
+  }
+
+  /** The certificate whose names match `servername` (exact, then one-label wildcard); undefined when none does. */
+  certificateFor(servername: string | undefined): StoredCertificate | undefined {
+    if (servername === undefined || servername === '') return undefined;
+    const name = servername.toLowerCase();
+    const exact = this.#exact.get(name);
+    if (exact !== undefined) return exact;
+    const dot = name.indexOf('.');
+    return dot === -1 ? undefined : this.#wildcard.get(name.slice(dot + 1));
+  }
+
+  /** The secure context for one (option set, certificate) pair, built on first use and then cached. */
+  contextFor(options: ResolvedTlsOptions, certificate: StoredCertificate): SecureContext {
+    const key = `${options.key}/${certificate.id}`;
+    let context = this.#contexts.get(key);
+    if (context === undefined) {
+      context = tls.createSecureContext({ ...contextOptions(options), cert: certificate.cert, key: certificate.key });
+      this.#contexts.set(key, context);
+    }
+    return context;
+  }
+}
+
+/** The option set's part of a secure context (and of a tls.Server's options). */
+export function contextOptions(options: ResolvedTlsOptions): tls.SecureContextOptions {
+  return {
+    minVersion: options.minVersion,
+    maxVersion: options.maxVersion,
+    ...(options.ciphers !== undefined ? { ciphers: options.ciphers } : {}),
+    ...(options.ecdhCurve !== undefined ? { ecdhCurve: options.ecdhCurve } : {}),
+    ...(options.ca !== undefined ? { ca: options.ca } : {}),
+  };
+}
+
+function loadCertificate(certFile: string, keyFile: string, field: string): StoredCertificate {
+  const cert = readFileOrContent(certFile, `${field}.certFile`);
+  const key = readFileOrContent(keyFile, `${field}.keyFile`);
+  let names: string[];
+  try {
+    names = certificateNames(cert);
+    // Proves the pair before a handshake would find out.
+    tls.createSecureContext({ cert, key });
+  } catch (err) {
+    throw new Error(`${field}: unable to load the certificate ${certFile.includes('-----BEGIN ') ? '(inline)' : certFile}: ${(err as Error).message}`);
+  }
+  return { id: createHash('sha256').update(cert).update('\0').update(key).digest('hex'), cert, key, names };
+}
+
+function generatedCertificate(): StoredCertificate {
+  const { cert, key } = traefikDefaultCertificate();
+  return { id: createHash('sha256').update(cert).update('\0').update(key).digest('hex'), cert, key, names: [] };
+}
+
+/** DNS names a certificate serves: its DNS SANs, else its CN; lower-case. */
+function certificateNames(pem: string): string[] {
+  const x509 = new X509Certificate(pem);
+  const names: string[] = [];
+  for (const part of (x509.subjectAltName ?? '').split(',')) {
+    const entry = part.trim();
+    if (entry.startsWith('DNS:')) names.push(entry.slice(4).toLowerCase());
+  }
+  if (names.length === 0) {
+    const cn = /CN=([^\n,]+)/.exec(x509.subject);
+    if (cn) names.push(cn[1]!.trim().toLowerCase());
+  }
+  return names;
+}

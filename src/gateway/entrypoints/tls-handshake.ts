@@ -1,0 +1,145 @@
+/**
+ * TLS termination for one HTTPS entry point with Traefik's per-host option sets (Traefik's GetConfigForClient).
+ * Node's own https wrapping applies one set of protocol versions, ciphers and client-certificate mode to every
+ * connection, and its SNICallback comes too late to change them; so each connection's ClientHello is read first
+ * (`client-hello.ts`), its SNI picks the option set — the one the routers with that Host name, else `default` — and
+ * the raw socket goes to a `tls.Server` built for that option set (never listening: it only handshakes). Its
+ * SNICallback picks the certificate and returns the cached secure context of that (option set, certificate) pair;
+ * the handshaken socket is then handed to the entry point's https server as its own `secureConnection`, so the HTTP
+ * layer, connection tracking and metrics see one server. `swap()` replaces the configuration atomically: a
+ * connection uses the configuration current when its ClientHello arrived, and the listening socket is never touched.
+ */
+import type https from 'node:https';
+import type { Socket } from 'node:net';
+import tls, { type TLSSocket } from 'node:tls';
+import type { Logger } from '../../lib/logger.ts';
+import { readClientHello } from './client-hello.ts';
+import { contextOptions, type TlsConfiguration } from './tls-configuration.ts';
+import type { ClientAuthType, ResolvedTlsOptions } from './tls-options.ts';
+
+export interface TlsHandshakesOptions {
+  readonly entryPoint: string;
+  /** The entry point's https server: it listens; its 'secureConnection' is the HTTP layer's connection listener. */
+  readonly server: https.Server;
+  readonly configuration: TlsConfiguration;
+  readonly logger: Logger;
+  /** How long a client may take to send its ClientHello, and then to finish the handshake. */
+  readonly helloTimeoutMs: number;
+}
+
+/** One option set's handshaking server; `configuration` follows swaps while the option set is unchanged. */
+interface Handshaker {
+  readonly server: tls.Server;
+  readonly certificateId: string;
+  configuration: TlsConfiguration;
+}
+
+export class TlsHandshakes {
+  #configuration: TlsConfiguration;
+  readonly #options: TlsHandshakesOptions;
+  /** By option set key: built on first use, kept across reloads that leave the option set and default certificate alone. */
+  #handshakers = new Map<string, Handshaker>();
+
+  constructor(options: TlsHandshakesOptions) {
+    this.#options = options;
+    this.#configuration = options.configuration;
+    // Node's own listener wraps every connection with the server's single TLS setup; ours chooses per ClientHello.
+    options.server.removeAllListeners('connection');
+    options.server.on('connection', (socket: Socket) => this.#accept(socket));
+  }
+
+  get configuration(): TlsConfiguration {
+    return this.#configuration;
+  }
+
+  swap(configuration: TlsConfiguration): void {
+    const kept = new Map<string, Handshaker>();
+    for (const [key, handshaker] of this.#handshakers) {
+      if (configuration.hasOptionsKey(key) && handshaker.certificateId === configuration.defaultCertificate.id) {
+        handshaker.configuration = configuration;
+        kept.set(key, handshaker);
+      }
+    }
+    this.#configuration = configuration;
+    this.#handshakers = kept;
+  }
+
+  #accept(socket: Socket): void {
+    const { logger, entryPoint } = this.#options;
+    readClientHello(socket, this.#options.helloTimeoutMs).then((hello) => {
+      if (socket.destroyed) return;
+      const configuration = this.#configuration;
+      const options = configuration.optionsFor(entryPoint, hello.servername);
+      if (options.sniStrict && configuration.certificateFor(hello.servername) === undefined) {
+        logger.debug({ entryPoint, servername: hello.servername ?? '', tlsOptions: options.name }, 'strict SNI enabled - no certificate found for domain, closing connection');
+        socket.destroy();
+        return;
+      }
+      this.#handshaker(configuration, options).server.emit('connection', socket);
+    }, (err: Error) => {
+      logger.debug({ entryPoint, err: err.message }, 'no TLS ClientHello; closing the connection');
+      socket.destroy();
+    });
+  }
+
+  #handshaker(configuration: TlsConfiguration, options: ResolvedTlsOptions): Handshaker {
+    const existing = this.#handshakers.get(options.key);
+    if (existing !== undefined) return existing;
+    const { logger, entryPoint } = this.#options;
+    const { requestCert, rejectUnauthorized } = verifyMode(options.clientAuthType);
+    const fallback = configuration.defaultCertificate;
+    const server = tls.createServer({
+      ...contextOptions(options),
+      // Presented when the client sends no SNI (node calls SNICallback only for a name).
+      cert: fallback.cert,
+      key: fallback.key,
+      requestCert,
+      rejectUnauthorized,
+      ALPNProtocols: options.alpnProtocols,
+      handshakeTimeout: this.#options.helloTimeoutMs,
+      SNICallback: (servername, done) => {
+        const current = handshaker.configuration;
+        const certificate = current.certificateFor(servername);
+        if (certificate === undefined && options.sniStrict) {
+          done(new Error(`strict SNI enabled - No certificate found for domain: "${servername}", closing connection`));
+          return;
+        }
+        try {
+          done(null, current.contextFor(options, certificate ?? current.defaultCertificate));
+        } catch (err) {
+          done(err as Error);
+        }
+      },
+    });
+    const handshaker: Handshaker = { server, certificateId: fallback.id, configuration };
+    server.on('secureConnection', (socket: TLSSocket) => {
+      const problem = clientCertificateProblem(options.clientAuthType, socket);
+      if (problem !== undefined) {
+        logger.debug({ entryPoint, tlsOptions: options.name, problem }, 'client certificate refused');
+        socket.destroy();
+        return;
+      }
+      this.#options.server.emit('secureConnection', socket);
+    });
+    server.on('tlsClientError', (err: Error) => logger.debug({ entryPoint, tlsOptions: options.name, err: err.message }, 'TLS handshake failed'));
+    this.#handshakers.set(options.key, handshaker);
+    return handshaker;
+  }
+}
+
+/**
+ * Go's ClientAuthType in OpenSSL's terms. Node verifies a presented certificate against the context's CAs; only
+ * RequireAndVerifyClientCert may let node refuse on its own (no certificate, or an unverified one).
+ */
+function verifyMode(type: ClientAuthType): { requestCert: boolean; rejectUnauthorized: boolean } {
+  if (type === 'NoClientCert') return { requestCert: false, rejectUnauthorized: false };
+  return { requestCert: true, rejectUnauthorized: type === 'RequireAndVerifyClientCert' };
+}
+
+/** What the handshake could not enforce by itself: a certificate required but absent, or given but not verified. */
+function clientCertificateProblem(type: ClientAuthType, socket: TLSSocket): string | undefined {
+  if (type !== 'RequireAnyClientCert' && type !== 'VerifyClientCertIfGiven') return undefined;
+  const presented = Object.keys(socket.getPeerCertificate()).length > 0;
+  if (type === 'RequireAnyClientCert') return presented ? undefined : 'a client certificate is required';
+  return presented && !socket.authorized ? `the client certificate is not valid: ${String(socket.authorizationError)}` : undefined;
+}
