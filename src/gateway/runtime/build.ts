@@ -15,6 +15,8 @@ import type { MiddlewareBuildContext } from '../middlewares/registry.ts';
 import { serviceSchema } from '../services/schema.ts';
 import { buildServiceHandler, type BuiltService, type HealthRegistry, type TransportRegistry } from '../services/index.ts';
 import type { GatewayMetrics } from '../metrics/metrics.ts';
+import { parseRuleSyntax, type RuleNode } from '../rules/parser.ts';
+import { DEFAULT_TLS_OPTIONS, TlsConfiguration } from '../entrypoints/tls-configuration.ts';
 import { addError, STATUS_ENABLED, type MiddlewareInfo, type RouterInfo, type RuntimeInfo, type ServiceInfo } from './info.ts';
 import { internalConfiguration, INTERNAL_PROVIDER } from './internal.ts';
 
@@ -66,6 +68,8 @@ export interface BuiltConfiguration {
   readonly config: DynamicConfig;
   /** Services by qualified name, for reuse by the next build. */
   readonly services: Map<string, ServiceEntry>;
+  /** Certificates, TLS option sets and which option set each host gets on each entry point. */
+  readonly tls: TlsConfiguration;
 }
 
 /** Entry points a router without `entryPoints` gets: those marked `asDefault`, else all but the internal `traefik`. */
@@ -270,6 +274,12 @@ export function buildConfiguration(merged: DynamicConfig, deps: BuildDependencie
     }
   };
 
+  // ---- TLS: option sets resolved once; contexts of unchanged pairs come from the previous build
+  const tls = new TlsConfiguration(config.tls, previous?.tls);
+  for (const problem of tls.problems) logger.error({ tls: problem }, 'TLS configuration problem');
+  for (const [name, message] of tls.optionErrors()) logger.error({ tlsOptions: name, err: message }, `TLS options ${name} are invalid; routers using them are disabled`);
+  const tlsRouters: Array<{ name: string; entryPoints: string[]; options: string; hosts: string[] }> = [];
+
   // ---- routers
   const routes: Array<{ name: string; rule: string; priority?: number; entryPoints: string[]; target: RouteTarget }> = [];
   for (const [name, routerInfo] of [...info.routers].sort(([a], [b]) => (a < b ? -1 : 1))) {
@@ -290,6 +300,17 @@ export function buildConfiguration(merged: DynamicConfig, deps: BuildDependencie
     router.using = [...new Set(using)].sort();
     if (router.tls?.certResolver) {
       addError(router, `tls.certResolver "${router.tls.certResolver}" is ignored: Meshgate has no ACME resolver; certificates come from tls.certificates`, false);
+    }
+    let tlsOptions: string | undefined;
+    if (router.tls) {
+      // Traefik: `default` is never qualified; any other name resolves within the router's provider.
+      const wanted = router.tls.options;
+      tlsOptions = !wanted || wanted === DEFAULT_TLS_OPTIONS ? DEFAULT_TLS_OPTIONS : qualifyName(wanted, provider);
+      const problem = tls.optionsError(tlsOptions);
+      if (problem !== undefined) {
+        addError(router, problem, true);
+        return;
+      }
     }
     if (router.rule === undefined || router.rule === '') {
       addError(router, 'the rule is missing on the router', true);
@@ -316,6 +337,7 @@ export function buildConfiguration(merged: DynamicConfig, deps: BuildDependencie
       return;
     }
     if (deps.wrapRouter) handler = deps.wrapRouter(name, serviceName, handler);
+    if (tlsOptions !== undefined) tlsRouters.push({ name, entryPoints: router.using, options: tlsOptions, hosts: ruleHosts(router.rule) });
     routes.push({
       name,
       rule: router.rule,
@@ -331,11 +353,63 @@ export function buildConfiguration(merged: DynamicConfig, deps: BuildDependencie
     if (router) addError(router, message, true);
   }
 
+  assignTlsOptions(tls, tlsRouters.filter((r) => info.routers.get(r.name)?.status !== 'disabled'), info, logger);
+
   for (const item of [...info.services.values(), ...info.middlewares.values()]) item.usedBy = [...new Set(item.usedBy)].sort();
   for (const [name, router] of info.routers) {
     if (router.error) logger.error({ router: name, errors: router.error }, `router ${name} ${router.status === 'disabled' ? 'disabled' : 'has warnings'}`);
   }
-  return { info, routes: compiled.routes, config, services };
+  return { info, routes: compiled.routes, config, services, tls };
+}
+
+/** Host names a rule's `Host(...)` matchers name (not under `!`), lower-case: what TLS options map onto (Traefik's ParseDomains). */
+function ruleHosts(rule: string): string[] {
+  let tree: RuleNode;
+  try {
+    tree = parseRuleSyntax(rule);
+  } catch {
+    // The route compiler reports the rule's error on the router; it has no hosts to give TLS options to.
+    return [];
+  }
+  const hosts: string[] = [];
+  const walk = (node: RuleNode): void => {
+    if (node.kind === 'matcher') { if (node.name === 'Host') hosts.push(...node.args.map((h) => h.toLowerCase())); }
+    else if (node.kind !== 'not') { walk(node.left); walk(node.right); }
+  };
+  walk(tree);
+  return hosts;
+}
+
+/**
+ * Traefik's TLS option mapping: on each entry point, a host takes the option set of the routers whose Host rule names
+ * it. Routers that disagree on a host get a warning and the host falls back to `default`, as Traefik does.
+ */
+function assignTlsOptions(tls: TlsConfiguration, routers: Array<{ name: string; entryPoints: string[]; options: string; hosts: string[] }>, info: RuntimeInfo, logger: Logger): void {
+  const byEntryPoint = new Map<string, Map<string, Map<string, string[]>>>();
+  for (const r of routers) {
+    for (const ep of r.entryPoints) {
+      const hosts = byEntryPoint.get(ep) ?? new Map<string, Map<string, string[]>>();
+      byEntryPoint.set(ep, hosts);
+      for (const host of r.hosts) {
+        const options = hosts.get(host) ?? new Map<string, string[]>();
+        hosts.set(host, options);
+        options.set(r.options, [...(options.get(r.options) ?? []), r.name]);
+      }
+    }
+  }
+  for (const [ep, hosts] of byEntryPoint) {
+    const chosen = new Map<string, string>();
+    for (const [host, options] of hosts) {
+      if (options.size === 1) {
+        chosen.set(host, [...options.keys()][0]!);
+        continue;
+      }
+      const message = `found different TLS options for routers on the same host ${host}, so using the default TLS options instead`;
+      logger.warn({ entryPoint: ep, host, tlsOptions: [...options.keys()] }, message);
+      for (const names of options.values()) for (const name of names) { const router = info.routers.get(name); if (router) addError(router, message, false); }
+    }
+    tls.setHostOptions(ep, chosen);
+  }
 }
 
 /** Services of `previous` the new build did not reuse; they are closed once the previous build has drained. */

@@ -1,22 +1,22 @@
 /**
  * Opens every static entry point through the data plane's `createEntryPoint`, each calling the runtime's dispatch
  * (one stable function; the runtime swaps what it routes to). Entry points with `http.tls` serve HTTPS with the
- * dynamic `tls.certificates` known when they open, and take new ones on every reload.
+ * current build's TLS state (certificates, option sets, hosts → option sets) and swap to each reload's.
  */
 import type { Logger } from '../../lib/logger.ts';
-import type { DynamicConfig } from '../config/dynamic.ts';
 import type { EntryPointConfig, StaticConfig } from '../config/static.ts';
 import type { Handler } from '../http/types.ts';
 import type { GatewayMetrics } from '../metrics/metrics.ts';
 import type { AccessLog } from '../accesslog/accesslog.ts';
 import { createEntryPoint, type EntryPoint } from '../entrypoints/entrypoint.ts';
 import type { EntryPointConfig as DataPlaneEntryPointConfig } from '../entrypoints/schema.ts';
+import type { TlsConfiguration } from '../entrypoints/tls-configuration.ts';
 
 export interface OpenEntryPointsOptions {
   readonly staticConfig: StaticConfig;
   readonly logger: Logger;
   readonly dispatch: Handler;
-  readonly tls: DynamicConfig['tls'];
+  readonly tls: TlsConfiguration;
   readonly metrics?: GatewayMetrics;
   readonly accessLog?: AccessLog;
 }
@@ -24,17 +24,10 @@ export interface OpenEntryPointsOptions {
 export interface OpenEntryPoints {
   /** Bound address of each entry point (port 0 in the configuration resolves to the real port). */
   addresses(): Record<string, { address: string; port: number }>;
-  /** The configuration's `tls` section (certificates for TLS entry points). */
-  setCertificates(tls: DynamicConfig['tls']): void;
+  /** A reload's TLS state, swapped into every TLS entry point without touching its listening socket. */
+  setTls(tls: TlsConfiguration): void;
   /** Graceful: stop accepting, let in-flight requests finish within each entry point's `lifeCycle.graceTimeOut`. */
   close(): Promise<void>;
-}
-
-function certificatesOf(tls: DynamicConfig['tls']): Array<{ certFile: string; keyFile: string }> {
-  const out = tls.certificates.map((c) => ({ certFile: c.certFile, keyFile: c.keyFile }));
-  const fallback = (tls.stores.default as { defaultCertificate?: { certFile: string; keyFile: string } } | undefined)?.defaultCertificate;
-  if (fallback) out.push({ certFile: fallback.certFile, keyFile: fallback.keyFile });
-  return out;
 }
 
 /** Our validated static block in the data plane's shape (its schema defaults `trustedIPs` to a list). */
@@ -51,18 +44,14 @@ export async function openEntryPoints(options: OpenEntryPointsOptions): Promise<
   const holder = { handler: options.dispatch };
   const opened: EntryPoint[] = [];
   const secure = new Set<EntryPoint>();
-  const certificates = certificatesOf(options.tls);
   try {
     for (const ep of Object.values(staticConfig.entryPoints)) {
       const wantsTls = ep.http?.tls !== undefined;
-      if (wantsTls && certificates.length === 0) {
-        logger.warn({ entryPoint: ep.name }, 'entry point has http.tls but no tls.certificates are configured yet; serving plain HTTP until a restart');
-      }
       const entryPoint = createEntryPoint({
         name: ep.name,
         config: toDataPlane(ep),
         logger: logger.child({ entryPoint: ep.name }),
-        ...(wantsTls && certificates.length > 0 ? { tls: { certificates } } : {}),
+        ...(wantsTls ? { tls: { configuration: options.tls } } : {}),
         ...(options.metrics ? { metrics: options.metrics } : {}),
         ...(options.accessLog ? { accessLog: options.accessLog } : {}),
       }, holder);
@@ -83,15 +72,8 @@ export async function openEntryPoints(options: OpenEntryPointsOptions): Promise<
       }
       return out;
     },
-    setCertificates(tls) {
-      const files = certificatesOf(tls);
-      for (const ep of secure) {
-        try {
-          ep.setCertificates(files);
-        } catch (err) {
-          logger.error({ err, entryPoint: ep.name }, 'cannot load tls.certificates; keeping the previous ones');
-        }
-      }
+    setTls(tls) {
+      for (const ep of secure) ep.setTlsConfiguration(tls);
     },
     async close() {
       await Promise.all(opened.map((ep) => ep.close()));

@@ -87,7 +87,7 @@ export function createGateway(options: GatewayOptions): Gateway {
         staticConfig,
         logger,
         dispatch: runtime.dispatch,
-        tls: runtime.current.config.tls,
+        tls: runtime.current.tls,
         ...(metrics ? { metrics } : {}),
         ...(accessLog ? { accessLog } : {}),
       });
@@ -96,7 +96,7 @@ export function createGateway(options: GatewayOptions): Gateway {
     addresses: () => entryPoints?.addresses() ?? {},
     apply(config) {
       const ok = runtime.apply(config);
-      if (ok) entryPoints?.setCertificates(runtime.current.config.tls);
+      if (ok) entryPoints?.setTls(runtime.current.tls);
       return ok;
     },
     close() {
