@@ -1,6 +1,6 @@
 /**
- * The reverse proxy to one server (Traefik's pkg/proxy/httputil on Go's ReverseProxy), on undici's low-level
- * `dispatch`: the upstream response is streamed straight into the ResponseWriter, pausing the upstream socket when
+ * The reverse proxy to one server (Traefik's pkg/proxy/httputil on Go's ReverseProxy), on the upstream pool's
+ * `dispatch` (upstream/, our HTTP/1.1 client; undici's dispatchers take the same handler): the upstream response is streamed straight into the ResponseWriter, pausing the upstream socket when
  * the client is slow. Header behaviour is Traefik's: hop-by-hop headers stripped both ways, X-Forwarded-For
  * appended, Host passed (passHostHeader) or set to the server's, the path replaced (or joined with the server URL's
  * path when preservePath is set). Failures before the response headers reject with a coded GatewayError and write
@@ -8,6 +8,8 @@
  */
 import type { Dispatcher } from 'undici';
 import type { Duplex } from 'node:stream';
+import type { UpstreamController, UpstreamDispatcher, UpstreamHandler, UpstreamRequest } from './upstream/types.ts';
+import { UpstreamErrorCodes } from './upstream/errors.ts';
 import type { Handler, GatewayRequest, ResponseWriter, ResponseHeaders } from '../http/types.ts';
 import { GatewayErrors, withCause, type GatewayError } from '../http/errors.ts';
 import { Errors } from '../../lib/errors.ts';
@@ -23,8 +25,8 @@ export interface ProxyOptions {
   url: string;
   passHostHeader: boolean;
   preservePath: boolean;
-  /** The keep-alive pool for the server's origin. */
-  dispatcher: Dispatcher;
+  /** The keep-alive pool for the server's origin (an UpstreamPool; an undici Dispatcher works too). */
+  dispatcher: UpstreamDispatcher | Dispatcher;
 }
 
 /** Reason given to undici when the client goes away, recognised in onResponseError. */
@@ -36,7 +38,7 @@ export function createProxy(options: ProxyOptions): Handler {
   const serviceAddr = target.host;
   const basePath = options.preservePath && target.pathname !== '/' ? target.pathname : '';
   const passHost = options.passHostHeader;
-  const dispatcher = options.dispatcher;
+  const dispatcher = options.dispatcher as UpstreamDispatcher;
   const origin = target.origin;
 
   return function proxy(req: GatewayRequest, rw: ResponseWriter): Promise<void> {
@@ -46,11 +48,11 @@ export function createProxy(options: ProxyOptions): Handler {
       data.ServiceAddr = serviceAddr;
       const forward = new ForwardHandler(req, rw, resolve, reject);
       const upgrade = req.upgradeHead !== undefined ? upgradeToken(req) : undefined;
-      const opts: Dispatcher.DispatchOptions = {
+      const opts: UpstreamRequest = {
         origin,
         path: basePath === '' ? cleanQuery(req.url) : joinPath(basePath, cleanQuery(req.url)),
-        method: req.method as Dispatcher.HttpMethod,
-        headers: outgoingHeaders(req, passHost) as string[],
+        method: req.method,
+        headers: outgoingHeaders(req, passHost),
         body: upgrade !== undefined ? null : requestBody(req),
         upgrade: upgrade ?? null,
       };
@@ -65,12 +67,12 @@ export function createProxy(options: ProxyOptions): Handler {
   };
 }
 
-class ForwardHandler implements Dispatcher.DispatchHandler {
+class ForwardHandler implements UpstreamHandler {
   readonly req: GatewayRequest;
   readonly rw: ResponseWriter;
   readonly resolve: () => void;
   readonly reject: (err: GatewayError) => void;
-  controller: Dispatcher.DispatchController | null = null;
+  controller: UpstreamController | null = null;
   done = false;
   private resumeUpstream: (() => void) | null = null;
   /** The upstream's Content-Length (-1 when absent), to recognise a body that arrives in one chunk. */
@@ -91,12 +93,12 @@ class ForwardHandler implements Dispatcher.DispatchHandler {
     };
   }
 
-  onRequestStart(controller: Dispatcher.DispatchController): void {
+  onRequestStart(controller: UpstreamController): void {
     this.controller = controller;
     if (this.rw.closed) controller.abort(CLIENT_GONE);
   }
 
-  onResponseStart(controller: Dispatcher.DispatchController, statusCode: number, headers: Record<string, string | string[] | undefined>): void {
+  onResponseStart(controller: UpstreamController, statusCode: number, headers: Record<string, string | string[] | undefined>): void {
     this.req.data.OriginStatus = statusCode;
     stripHopByHop(headers);
     const length = headers['content-length'];
@@ -104,7 +106,7 @@ class ForwardHandler implements Dispatcher.DispatchHandler {
     this.rw.writeHead(statusCode, headers as ResponseHeaders);
   }
 
-  onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
+  onResponseData(controller: UpstreamController, chunk: Buffer): void {
     if (!this.bodyStarted) {
       this.bodyStarted = true;
       // The parser reports the end of this message in the same pass, so holding the chunk delays nothing.
@@ -131,7 +133,7 @@ class ForwardHandler implements Dispatcher.DispatchHandler {
     this.resolve();
   }
 
-  onResponseError(controller: Dispatcher.DispatchController, err: Error): void {
+  onResponseError(controller: UpstreamController, err: Error): void {
     if (this.done) return;
     this.done = true;
     if (err === CLIENT_GONE || this.rw.closed) {
@@ -148,7 +150,7 @@ class ForwardHandler implements Dispatcher.DispatchHandler {
     this.resolve();
   }
 
-  onRequestUpgrade(controller: Dispatcher.DispatchController, statusCode: number, headers: Record<string, string | string[] | undefined>, socket: Duplex): void {
+  onRequestUpgrade(controller: UpstreamController, statusCode: number, headers: Record<string, string | string[] | undefined>, socket: Duplex): void {
     this.done = true;
     this.req.data.OriginStatus = statusCode;
     const client = this.req.raw?.socket as Duplex | undefined;
@@ -189,11 +191,14 @@ function abortClient(req: GatewayRequest, rw: ResponseWriter): void {
 export function mapUpstreamError(err: Error): GatewayError {
   const code = (err as { code?: string }).code;
   switch (code) {
+    case UpstreamErrorCodes.connectTimeout:
+    case UpstreamErrorCodes.headersTimeout:
     case 'UND_ERR_CONNECT_TIMEOUT':
     case 'UND_ERR_HEADERS_TIMEOUT':
     case 'UND_ERR_BODY_TIMEOUT':
     case 'ETIMEDOUT':
       return withCause(GatewayErrors.gatewayTimeout(), err);
+    case UpstreamErrorCodes.invalidRequest:
     case 'UND_ERR_INVALID_ARG':
     case 'UND_ERR_NOT_SUPPORTED':
       return withCause(Errors.internal('Internal Server Error'), err);

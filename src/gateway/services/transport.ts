@@ -1,11 +1,13 @@
 /**
- * Upstream connection pools, one set per `http.serversTransports` entry (Traefik's roundtripper manager): an undici
- * `Pool` per server origin, kept alive across requests and, when the transport's configuration is unchanged,
+ * Upstream connection pools, one set per `http.serversTransports` entry (Traefik's roundtripper manager): an
+ * UpstreamPool (upstream/, our HTTP/1.1 client) per server origin, kept alive across requests and, when the transport's configuration is unchanged,
  * across configuration reloads. `default@internal` is Traefik's default transport.
  */
 import { readFileSync } from 'node:fs';
-import { Agent, Pool } from 'undici';
+import { maxHeaderSize } from 'node:http';
+import { Agent } from 'undici';
 import type { ConnectionOptions } from 'node:tls';
+import { UpstreamPool, type UpstreamPoolOptions } from './upstream/pool.ts';
 import { type ServersTransportConfig, serversTransportSchema, SERVICE_DEFAULTS } from './schema.ts';
 import { Errors } from '../../lib/errors.ts';
 
@@ -16,8 +18,10 @@ export class ServersTransport {
   readonly config: ServersTransportConfig;
   /** Response-header timeout in ms (0: none), applied per request so it can be told from a dial timeout. */
   readonly responseHeaderTimeout: number;
-  private readonly pools = new Map<string, Pool>();
-  private readonly poolOptions: Pool.Options;
+  private readonly pools = new Map<string, UpstreamPool>();
+  private readonly poolOptions: UpstreamPoolOptions;
+  /** undici options for the health-check agent (probes are not on the request path). */
+  private readonly agentOptions: Agent.Options;
   private checkAgent: Agent | undefined;
 
   constructor(name: string, config: ServersTransportConfig) {
@@ -34,7 +38,15 @@ export class ServersTransport {
       tls.key = pemOrFile(cert.keyFile, 'certificates.keyFile');
     }
     this.poolOptions = {
-      // Go's Transport has no cap on connections per host either; idle ones time out after idleConnTimeout.
+      connectTimeoutMs: timeouts?.dialTimeout ?? SERVICE_DEFAULTS.dialTimeout,
+      headersTimeoutMs: this.responseHeaderTimeout,
+      idleTimeoutMs: timeouts?.idleConnTimeout ?? SERVICE_DEFAULTS.idleConnTimeout,
+      // Go's Transport: 0 means its DefaultMaxIdleConnsPerHost (2), a negative value keeps no idle connection.
+      maxIdle: config.maxIdleConnsPerHost !== 0 ? config.maxIdleConnsPerHost : 2,
+      maxHeaderSize,
+      tls,
+    };
+    this.agentOptions = {
       connections: null,
       pipelining: 1,
       connectTimeout: timeouts?.dialTimeout ?? SERVICE_DEFAULTS.dialTimeout,
@@ -42,15 +54,15 @@ export class ServersTransport {
       keepAliveMaxTimeout: Math.max(1, timeouts?.idleConnTimeout ?? SERVICE_DEFAULTS.idleConnTimeout),
       headersTimeout: this.responseHeaderTimeout,
       bodyTimeout: 0,
-      connect: tls as Pool.Options['connect'],
+      connect: tls as Agent.Options['connect'],
     };
   }
 
   /** The keep-alive pool for one origin (`http://10.0.0.1:8080`); created on first use. */
-  pool(origin: string): Pool {
+  pool(origin: string): UpstreamPool {
     let pool = this.pools.get(origin);
     if (pool === undefined) {
-      pool = new Pool(origin, this.poolOptions);
+      pool = new UpstreamPool(origin, this.poolOptions);
       this.pools.set(origin, pool);
     }
     return pool;
@@ -58,7 +70,7 @@ export class ServersTransport {
 
   /** A separate agent for health checks so probes never queue behind traffic. */
   healthCheckAgent(): Agent {
-    return (this.checkAgent ??= new Agent({ ...this.poolOptions, connections: 2, headersTimeout: 0 } as Agent.Options));
+    return (this.checkAgent ??= new Agent({ ...this.agentOptions, connections: 2, headersTimeout: 0 }));
   }
 
   /** Lets requests in flight finish (up to `graceMs`), then destroys what is left. */
@@ -72,7 +84,7 @@ export class ServersTransport {
   }
 }
 
-function closeWithin(dispatcher: Pool | Agent, graceMs: number): Promise<void> {
+function closeWithin(dispatcher: UpstreamPool | Agent, graceMs: number): Promise<void> {
   let timer: NodeJS.Timeout | undefined;
   const forced = new Promise<void>((resolve) => {
     timer = setTimeout(() => { dispatcher.destroy().then(resolve, resolve); }, graceMs);
