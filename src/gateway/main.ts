@@ -6,6 +6,7 @@
  * replaced and gets the current configuration at once.
  */
 import cluster, { type Worker } from 'node:cluster';
+import { tuneYoungGeneration } from './runtime/heap.ts';
 import { availableParallelism } from 'node:os';
 import { createLogger, type Logger } from '../lib/logger.ts';
 import type { DynamicConfig } from './config/dynamic.ts';
@@ -27,6 +28,8 @@ export interface RunGatewayOptions {
   /** Where the last good dynamic configuration is kept. Default `<configFile>.last-good.json`; `false` disables. */
   lastGoodFile?: string | false;
   /** Install SIGHUP (reload) and SIGTERM/SIGINT (graceful stop) handlers. Default true. */
+  /** Cap V8's young generation for a proxy's short-lived garbage (runtime/heap.ts); default true. */
+  tuneHeap?: boolean;
   handleSignals?: boolean;
   /** Longest a replaced configuration waits for its in-flight requests (default 30s). */
   drainTimeoutMs?: number;
@@ -127,6 +130,7 @@ function installSignals(handle: GatewayHandle, logger: Logger): () => void {
 }
 
 export async function runGateway(options: RunGatewayOptions = {}): Promise<GatewayHandle> {
+  if (options.tuneHeap !== false) tuneYoungGeneration();
   const staticConfig = await loadStaticConfig(options.configFile, options.overrides);
   const logger = loggerFor(staticConfig, options.logger);
   await loadStaticPlugins(staticConfig, logger);

@@ -7,12 +7,14 @@ import { createLogger } from '../../lib/logger.ts';
 import { loadStaticConfig, loadStaticPlugins } from '../config/static.ts';
 import { GatewayMetrics } from '../metrics/metrics.ts';
 import { createGateway } from './gateway.ts';
+import { tuneYoungGeneration } from './heap.ts';
 import { WORKER_ENV, type PrimaryMessage, type WorkerMessage, type WorkerSettings } from './ipc.ts';
 
 const settings = JSON.parse(process.env[WORKER_ENV] ?? '{}') as WorkerSettings;
 const send = (message: WorkerMessage) => process.send?.(message);
 
 async function main(): Promise<void> {
+  tuneYoungGeneration();
   const staticConfig = await loadStaticConfig(settings.configFile, settings.overrides);
   const logger = createLogger({ name: 'gateway', ...(staticConfig.log?.level ? { level: staticConfig.log.level === 'panic' ? 'fatal' : staticConfig.log.level } : {}) }).child({ worker: process.pid });
   await loadStaticPlugins(staticConfig, logger);
