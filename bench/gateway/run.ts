@@ -13,13 +13,14 @@
  * All targets run side by side (idle but for the one wrk drives) and are measured in `--rounds` turns.
  *
  *   node bench/gateway/run.ts [--duration 10s] [--connections 50] [--threads 2] [--routers 1,100,10000]
- *                             [--rounds 3] [--mode gateway|harness] [--warmup 2s] [--cpu-prof DIR]
+ *                             [--rounds 3] [--mode gateway|harness|peers] [--warmup 2s] [--cpu-prof DIR]
+ *                             [--extra peer1.ts,peer2.ts]
  */
 import { spawn, fork, execFileSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, writeFileSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
-import { join, dirname } from 'node:path';
+import { join, dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 
@@ -35,6 +36,8 @@ const rounds = Number(args.get('rounds') ?? 3);
 /** gateway: runGateway rows plus one data-plane harness row; harness: the harness row only. */
 const mode = args.get('mode') ?? 'gateway';
 const cpuProf = args.get('cpu-prof');
+/** Extra peers to measure beside the standard ones (scratch experiments): comma-separated scripts taking `port upstream`. */
+const extraPeers = (args.get('extra') ?? '').split(',').filter(Boolean);
 const HOST = 'bench.local';
 
 const work = mkdtempSync(join(os.tmpdir(), 'meshgate-bench-'));
@@ -89,7 +92,7 @@ http {
 }
 
 function forkPeer(script: string, argv: string[], extraExecArgv: string[] = []): Promise<{ child: ChildProcess; message: unknown }> {
-  const child = fork(join(here, script), argv, { stdio: ['ignore', 'ignore', 'inherit', 'ipc'], execArgv: [...process.execArgv, ...extraExecArgv] });
+  const child = fork(resolve(here, script), argv, { stdio: ['ignore', 'ignore', 'inherit', 'ipc'], execArgv: [...process.execArgv, ...extraExecArgv] });
   children.push(child);
   return new Promise((resolve, reject) => {
     child.once('message', (message) => resolve({ child, message }));
@@ -218,7 +221,12 @@ async function main(): Promise<void> {
     const { child } = await forkPeer('peers/undici-proxy.ts', [String(port), upstream]);
     targets.push({ name: 'bare undici proxy (reference)', port, pid: child.pid!, stop: async () => { child.kill(); } });
   }
-  const runs: (number | 'harness')[] = mode === 'harness' ? ['harness'] : [...routerCounts, 'harness'];
+  for (const script of extraPeers) {
+    const port = await freePort();
+    const { child } = await forkPeer(script, [String(port), upstream], cpuProf ? ['--cpu-prof', '--cpu-prof-dir', cpuProf] : []);
+    targets.push({ name: `extra: ${script}`, port, pid: child.pid!, stop: async () => { child.kill(); } });
+  }
+  const runs: (number | 'harness')[] = mode === 'harness' ? ['harness'] : mode === 'peers' ? [] : [...routerCounts, 'harness'];
   for (const n of runs) {
     const port = await freePort();
     const prof = cpuProf ? ['--cpu-prof', '--cpu-prof-dir', cpuProf] : [];
