@@ -6,7 +6,8 @@
  * transfer coding other than chunked are refused as protocol errors, so the proxy answers 502 instead of passing
  * an ambiguous message on. Values are checked against the same character set node's `writeHead` accepts, so a
  * parsed head can never make the downstream response throw. Chunked framing wins over Content-Length, which is
- * then dropped, as Go's net/http (Traefik's transport) does.
+ * then dropped, as Go's net/http (Traefik's transport) does. Hop-by-hop fields are read for framing and
+ * connection reuse but not returned.
  */
 import { UpstreamError, UpstreamErrorCodes } from './errors.ts';
 import type { ResponseHeaderMap, UpstreamRequest } from './types.ts';
@@ -105,6 +106,11 @@ export function parseResponseHead(text: string): ResponseHead {
   const statusMessage = statusEnd > 13 ? text.slice(13, statusEnd) : '';
   if (INVALID_VALUE.test(statusMessage)) throw protocolError('malformed status line');
 
+  // Hop-by-hop fields (RFC 9110 §7.6.1) are consumed here, not handed on: a proxy must not forward them, and
+  // never creating them spares deleting them (a delete turns the object into a slow dictionary). A 101 keeps
+  // them, since Connection and Upgrade are exactly what the client must see.
+  const keepHopByHop = d1 === 1 && d2 === 0 && d3 === 1;
+  let connectionListed: string[] | undefined;
   const headers: ResponseHeaderMap = {};
   let contentLength = -1;
   let lengthSeen: string | undefined;
@@ -156,21 +162,40 @@ export function parseResponseHead(text: string): ResponseHead {
       }
       case 'connection': {
         const lower = value.toLowerCase();
-        if (lower === 'close' || lower.includes('close')) close = close || hasToken(lower, 'close');
-        if (lower.includes('keep-alive')) keepAliveToken = keepAliveToken || hasToken(lower, 'keep-alive');
+        if (lower === 'keep-alive') keepAliveToken = true;
+        else if (lower === 'close') close = true;
+        else {
+          for (const part of lower.split(',')) {
+            const token = part.trim();
+            if (token === 'close') close = true;
+            else if (token === 'keep-alive') keepAliveToken = true;
+            else if (token !== '' && token !== 'upgrade') (connectionListed ??= []).push(token);
+          }
+        }
+        if (!keepHopByHop) continue;
         break;
       }
       case 'keep-alive': {
         const m = /(?:^|[\s,])timeout\s*=\s*(\d+)/i.exec(value);
         if (m !== null) keepAliveTimeoutMs = Number(m[1]) * 1000;
+        if (!keepHopByHop) continue;
         break;
       }
+      case 'proxy-connection':
+      case 'proxy-authenticate':
+      case 'trailer':
+      case 'te':
+      case 'upgrade':
+        if (!keepHopByHop) continue;
+        break;
     }
+    if (name === 'transfer-encoding' && !keepHopByHop) continue;
     const prev = headers[name];
     if (prev === undefined) headers[name] = value;
     else if (Array.isArray(prev)) prev.push(value);
     else headers[name] = [prev, value];
   }
+  if (connectionListed !== undefined && !keepHopByHop) for (const listed of connectionListed) delete headers[listed];
   if (transferEncoding && lengthSeen !== undefined) {
     // RFC 9112 §6.3: Transfer-Encoding overrides Content-Length; the stale length must not travel on.
     delete headers['content-length'];
@@ -187,9 +212,4 @@ function normaliseContentLength(value: string): string {
   const parts = value.split(',').map((p) => p.trim());
   if (parts.length > 1 && parts.every((p) => p === parts[0]) && DIGITS.test(parts[0]!)) return parts[0]!;
   throw protocolError('invalid Content-Length');
-}
-
-function hasToken(list: string, token: string): boolean {
-  for (const part of list.split(',')) if (part.trim() === token) return true;
-  return false;
 }

@@ -133,6 +133,21 @@ test('a chunked response split into single bytes is reassembled; chunk extension
   }
 });
 
+test('hop-by-hop response fields are consumed, not returned; the ones Connection names go too', async () => {
+  const up = await rawServer((_head, socket) => {
+    socket.write('HTTP/1.1 200 OK\r\nConnection: keep-alive, X-Private\r\nKeep-Alive: timeout=5\r\nX-Private: secret\r\nX-Public: ok\r\nTransfer-Encoding: chunked\r\nTrailer: X-T\r\n\r\n0\r\n\r\n');
+  });
+  const pool = new UpstreamPool(up.url, OPTIONS);
+  try {
+    const answer = await send(pool);
+    assert.deepEqual(Object.keys(answer.headers), ['x-public']);
+    assert.equal(pool.idleCount, 1, 'keep-alive was still honoured');
+  } finally {
+    await pool.destroy();
+    await up.close();
+  }
+});
+
 test('Transfer-Encoding chunked wins over Content-Length, which is dropped', async () => {
   const up = await rawServer((_head, socket) => {
     socket.write('HTTP/1.1 200 OK\r\nContent-Length: 100\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n');
@@ -346,7 +361,12 @@ test('an upgrade hands over the socket with the bytes that followed the 101', as
   try {
     const socket = await new Promise<Duplex>((resolve, reject) => {
       pool.dispatch({ method: 'GET', path: '/ws', headers: [], body: null, upgrade: 'websocket' }, {
-        onRequestUpgrade(_c, status, _h, s) { assert.equal(status, 101); resolve(s); },
+        onRequestUpgrade(_c, status, h, s) {
+          assert.equal(status, 101);
+          // A 101 keeps Connection and Upgrade: the client needs them to switch too.
+          assert.deepEqual([h.upgrade, h.connection], ['websocket', 'Upgrade']);
+          resolve(s);
+        },
         onResponseError(_c, err) { reject(err); },
       });
     });
