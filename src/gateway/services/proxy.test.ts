@@ -153,3 +153,28 @@ test('WebSocket upgrade passes through both ways', async (t) => {
   assert.match(data, /x-seen-proto: ws/i);
   assert.match(data, /upgrade: websocket/i);
 });
+
+test('binary bodies pass byte for byte: whole small ones (one write), large ones and chunked ones', async (t) => {
+  const bytes = (size: number) => Buffer.from(Array.from({ length: size }, (_, i) => (i * 7 + 3) % 256));
+  const bodies: Record<string, Buffer> = { '/small': bytes(256), '/large': bytes(200_000), '/chunked': bytes(5000) };
+  const up = await startUpstream((req, res) => {
+    const body = bodies[req.url!]!;
+    if (req.url === '/chunked') {
+      res.writeHead(200, { 'content-type': 'application/octet-stream' });
+      res.write(body.subarray(0, 1000));
+      setTimeout(() => res.end(body.subarray(1000)), 5);
+      return;
+    }
+    res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': body.length });
+    res.end(body);
+  });
+  const gw = await startGateway(proxyTo(up.url));
+  t.after(async () => { await gw.close(); await up.close(); });
+  for (const [path, expected] of Object.entries(bodies)) {
+    const res = await request(`http://127.0.0.1:${gw.port}${path}`);
+    const got = Buffer.from(await res.body.arrayBuffer());
+    assert.equal(res.statusCode, 200);
+    assert.ok(got.equals(expected), `${path}: ${got.length} bytes, expected ${expected.length}`);
+    if (path !== '/chunked') assert.equal(res.headers['content-length'], String(expected.length));
+  }
+});
