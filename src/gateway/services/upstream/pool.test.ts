@@ -423,3 +423,23 @@ test('abort closes the connection and reports the reason; pause stops reading un
     await up.close();
   }
 });
+
+test('Buffer request bodies, small (joined to the head) and large, arrive byte for byte', async () => {
+  const server = http.createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => res.end(Buffer.concat(chunks)));
+  }).listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const pool = new UpstreamPool(`http://127.0.0.1:${(server.address() as net.AddressInfo).port}`, OPTIONS);
+  try {
+    for (const size of [1, 300, 16 * 1024, 100_000]) {
+      const body = Buffer.from(Array.from({ length: size }, (_, i) => (i * 13 + 1) % 256));
+      const answer = await send(pool, { method: 'POST', body });
+      assert.ok(Buffer.from(answer.body, 'latin1').equals(body), `size ${size}`);
+    }
+  } finally {
+    await pool.destroy();
+    server.close();
+  }
+});
