@@ -207,6 +207,7 @@ export function mapUpstreamError(err: Error): GatewayError {
   }
 }
 
+/** Our upstream pool never returns hop-by-hop fields (upstream/head.ts); an undici dispatcher does. */
 function stripHopByHop(headers: Record<string, string | string[] | undefined>): void {
   const connection = headers.connection;
   if (connection !== undefined) {

@@ -20,7 +20,8 @@ const MAX_CHUNK_LINE = 4096;
 /** A Buffer body up to this size is sent in the same write as the request head. */
 const SINGLE_WRITE_LIMIT = 16 * 1024;
 
-const enum_ = {
+/** Where the response parser is in the message (erasable TypeScript has no enums). */
+const Reading = {
   idle: 0,
   head: 1,
   fixed: 2,
@@ -30,7 +31,7 @@ const enum_ = {
   trailers: 6,
   untilClose: 7,
 } as const;
-type ReadState = (typeof enum_)[keyof typeof enum_];
+type ReadState = (typeof Reading)[keyof typeof Reading];
 
 /** What a connection needs from its pool; kept narrow so the two files do not import each other's classes. */
 export interface ConnectionOwner {
@@ -125,7 +126,7 @@ export class Connection {
   exchange: Exchange | null = null;
   /** Exchanges started on this connection (a failure on a reused one before any response byte is retried). */
   private uses = 0;
-  private state: ReadState = enum_.idle;
+  private state: ReadState = Reading.idle;
   private remaining = 0;
   /** Bytes of an incomplete head, chunk-size or trailer line carried to the next socket chunk. */
   private pending: Buffer | null = null;
@@ -134,8 +135,7 @@ export class Connection {
   private lastError: Error | null = null;
   private connectTimer: NodeJS.Timeout | null = null;
   private broken = false;
-  /** Set by the pool when the connection goes idle; the idle sweep closes it after the idle timeout. */
-  idleSince = 0;
+  /** Set by the pool when the connection goes idle: the idle sweep closes it at this time (ms since epoch). */
   idleDeadline = 0;
   private readonly dataListener: (chunk: Buffer) => void;
   private readonly errorListener: (err: Error) => void;
@@ -169,7 +169,7 @@ export class Connection {
     exchange.connection = this;
     exchange.received = false;
     this.uses++;
-    this.state = enum_.head;
+    this.state = Reading.head;
     this.keepAlive = true;
     this.keepAliveMs = -1;
     const owner = this.owner;
@@ -302,7 +302,7 @@ export class Connection {
     let pos = 0;
     while (this.exchange === exchange) {
       switch (this.state) {
-        case enum_.head: {
+        case Reading.head: {
           const end = chunk.indexOf(BLANK_LINE, pos);
           if (end === -1) {
             if (length - pos > this.owner.maxHeaderSize) {
@@ -335,21 +335,21 @@ export class Connection {
             return;
           }
           if (head.chunked) {
-            this.state = enum_.chunkSize;
+            this.state = Reading.chunkSize;
           } else if (head.contentLength >= 0) {
             if (head.contentLength === 0) {
               this.complete(exchange, pos < length);
               return;
             }
             this.remaining = head.contentLength;
-            this.state = enum_.fixed;
+            this.state = Reading.fixed;
           } else {
             this.keepAlive = false;
-            this.state = enum_.untilClose;
+            this.state = Reading.untilClose;
           }
           break;
         }
-        case enum_.fixed: {
+        case Reading.fixed: {
           if (pos >= length) return;
           const n = Math.min(this.remaining, length - pos);
           const piece = pos === 0 && n === length ? chunk : chunk.subarray(pos, pos + n);
@@ -362,7 +362,7 @@ export class Connection {
           }
           break;
         }
-        case enum_.chunkSize: {
+        case Reading.chunkSize: {
           const lf = chunk.indexOf(10, pos);
           if (lf === -1) {
             if (length - pos > MAX_CHUNK_LINE) throw new UpstreamError(UpstreamErrorCodes.protocol, 'chunk size line too long');
@@ -371,34 +371,34 @@ export class Connection {
           }
           const size = parseChunkSize(chunk, pos, lf);
           pos = lf + 1;
-          if (size === 0) this.state = enum_.trailers;
+          if (size === 0) this.state = Reading.trailers;
           else {
             this.remaining = size;
-            this.state = enum_.chunkData;
+            this.state = Reading.chunkData;
           }
           break;
         }
-        case enum_.chunkData: {
+        case Reading.chunkData: {
           if (pos >= length) return;
           const n = Math.min(this.remaining, length - pos);
           const piece = chunk.subarray(pos, pos + n);
           pos += n;
           this.remaining -= n;
-          if (this.remaining === 0) this.state = enum_.chunkDataEnd;
+          if (this.remaining === 0) this.state = Reading.chunkDataEnd;
           handler.onResponseData?.(exchange, piece);
           break;
         }
-        case enum_.chunkDataEnd: {
+        case Reading.chunkDataEnd: {
           if (length - pos < 2) {
             if (pos < length) this.pending = chunk.subarray(pos);
             return;
           }
           if (chunk[pos] !== 13 || chunk[pos + 1] !== 10) throw new UpstreamError(UpstreamErrorCodes.protocol, 'missing CRLF after chunk data');
           pos += 2;
-          this.state = enum_.chunkSize;
+          this.state = Reading.chunkSize;
           break;
         }
-        case enum_.trailers: {
+        case Reading.trailers: {
           // Trailer fields are read and dropped (Traefik's proxy does not forward them over HTTP/1.1 either).
           const lf = chunk.indexOf(10, pos);
           if (lf === -1) {
@@ -414,7 +414,7 @@ export class Connection {
           }
           break;
         }
-        case enum_.untilClose: {
+        case Reading.untilClose: {
           if (pos < length) handler.onResponseData?.(exchange, pos === 0 ? chunk : chunk.subarray(pos));
           return;
         }
@@ -429,7 +429,7 @@ export class Connection {
     exchange.done = true;
     exchange.clearHeadersTimer();
     this.exchange = null;
-    this.state = enum_.idle;
+    this.state = Reading.idle;
     this.pending = null;
     if (this.keepAlive && !trailingBytes && exchange.bodySent && !this.broken && !this.socket.destroyed) {
       if (exchange.paused) this.socket.resume();
@@ -466,7 +466,7 @@ export class Connection {
     const exchange = this.exchange;
     if (exchange === null) return;
     this.exchange = null;
-    if (this.state === enum_.untilClose && this.lastError === null) {
+    if (this.state === Reading.untilClose && this.lastError === null) {
       this.broken = true;
       exchange.done = true;
       exchange.handler.onResponseEnd?.(exchange, NO_TRAILERS);

@@ -121,7 +121,6 @@ export class UpstreamPool implements UpstreamDispatcher, ConnectionOwner {
       return;
     }
     const now = Date.now();
-    connection.idleSince = now;
     const hint = keepAliveMs > 0 ? Math.max(keepAliveMs - 1000, 500) : Infinity;
     connection.idleDeadline = now + Math.min(this.idleTimeoutMs, hint);
     this.idle.push(connection);
