@@ -1,0 +1,147 @@
+/**
+ * Answers a parsed lookup from the state store's in-memory catalog view — the rows and checks that
+ * `/v1/health/service` reads — as DNS records. Health follows Consul's DNS with `only_passing = false`: an
+ * instance with any critical check (its own or its node's) is left out, a warning one stays. A service with no
+ * instance left is NXDOMAIN, as Consul checks after filtering (hashicorp/consul#1143).
+ */
+import { isIPv4, isIPv6 } from 'node:net';
+import type { Answer, SrvAnswer, StringAnswer } from 'dns-packet';
+import { getNode, instanceChecks, listNodes, listServiceInstances, listServices } from '../catalog/index.ts';
+import type { StoredNode, StoredService } from '../catalog/index.ts';
+import type { StoreReader } from '../store/types.ts';
+import { addressToHex, type Lookup } from './names.ts';
+
+export interface ResolveContext {
+  readonly store: StoreReader;
+  /** Normalized, e.g. `consul.` */
+  readonly domain: string;
+  readonly datacenter: string;
+  readonly ttl: number;
+}
+
+export type QType = 'A' | 'AAAA' | 'SRV' | 'ANY' | string;
+
+export type Resolution =
+  | { rcode: 'NOERROR'; answers: Answer[]; additionals: Answer[] }
+  | { rcode: 'NXDOMAIN' };
+
+const NOTHING: Resolution = { rcode: 'NOERROR', answers: [], additionals: [] };
+
+export function resolve(ctx: ResolveContext, qname: string, qtype: QType, lookup: Lookup): Resolution {
+  switch (lookup.kind) {
+    case 'apex':
+      return NOTHING;
+    case 'unknown':
+      return { rcode: 'NXDOMAIN' };
+    case 'node': {
+      if (!sameDatacenter(ctx, lookup.datacenter)) return { rcode: 'NXDOMAIN' };
+      const node = findNode(ctx.store, lookup.node);
+      if (!node) return { rcode: 'NXDOMAIN' };
+      return { rcode: 'NOERROR', answers: addressRecords(ctx, qname, qtype, node.Address), additionals: [] };
+    }
+    case 'addr':
+      if (!sameDatacenter(ctx, lookup.datacenter)) return { rcode: 'NXDOMAIN' };
+      return { rcode: 'NOERROR', answers: addressRecords(ctx, qname, qtype, lookup.address), additionals: [] };
+    case 'service':
+      if (!sameDatacenter(ctx, lookup.datacenter)) return { rcode: 'NXDOMAIN' };
+      return serviceRecords(ctx, qname, qtype, lookup.service, lookup.tag, lookup.datacenter ?? ctx.datacenter);
+  }
+}
+
+function sameDatacenter(ctx: ResolveContext, dc: string | undefined): boolean {
+  return dc === undefined || dc === ctx.datacenter.toLowerCase();
+}
+
+interface Instance {
+  readonly node: StoredNode;
+  readonly service: StoredService;
+  readonly address: string;
+  readonly weight: number;
+}
+
+/** The healthy instances of `name` (optionally with `tag`), in random order: Consul shuffles every answer. */
+export function healthyInstances(store: StoreReader, name: string, tag?: string): Instance[] {
+  const out: Instance[] = [];
+  for (const row of serviceRows(store, name)) {
+    const svc = row.value;
+    if (tag !== undefined && !svc.Tags.some((t) => t.toLowerCase() === tag)) continue;
+    const node = getNode(store, svc.Node)?.value;
+    if (!node) continue;
+    const statuses = instanceChecks(store, svc.Node, svc.ID).map((c) => c.value.Status);
+    if (statuses.includes('critical')) continue;
+    const warning = statuses.includes('warning');
+    out.push({
+      node,
+      service: svc,
+      address: svc.Address || node.Address,
+      weight: (warning ? svc.Weights?.Warning : svc.Weights?.Passing) ?? 1,
+    });
+  }
+  return shuffle(out);
+}
+
+/** Service names match case-insensitively in Consul's DNS; the store's index is exact, so fall back to a scan. */
+function serviceRows(store: StoreReader, name: string) {
+  const exact = listServiceInstances(store, name);
+  if (exact.length > 0) return exact;
+  return listServices(store).filter((r) => r.value.Service.toLowerCase() === name);
+}
+
+function findNode(store: StoreReader, name: string): StoredNode | undefined {
+  return getNode(store, name)?.value ?? listNodes(store).find((r) => r.value.Node.toLowerCase() === name)?.value;
+}
+
+function serviceRecords(ctx: ResolveContext, qname: string, qtype: QType, name: string, tag: string | undefined, dc: string): Resolution {
+  const instances = healthyInstances(ctx.store, name, tag);
+  if (instances.length === 0) return { rcode: 'NXDOMAIN' };
+  const answers: Answer[] = [];
+  const additionals: Answer[] = [];
+  if (qtype === 'SRV') {
+    const targets = new Set<string>();
+    for (const inst of instances) {
+      const target = srvTarget(ctx, inst, dc);
+      const srv: SrvAnswer = {
+        type: 'SRV', name: qname, class: 'IN', ttl: ctx.ttl,
+        data: { priority: 1, weight: inst.weight, port: inst.service.Port, target },
+      };
+      answers.push(srv);
+      if (targets.has(target)) continue;
+      targets.add(target);
+      additionals.push(...addressRecords(ctx, target, 'ANY', inst.address));
+    }
+    return { rcode: 'NOERROR', answers, additionals };
+  }
+  const seen = new Set<string>();
+  for (const inst of instances) {
+    if (seen.has(inst.address)) continue;
+    seen.add(inst.address);
+    answers.push(...addressRecords(ctx, qname, qtype, inst.address));
+  }
+  return { rcode: 'NOERROR', answers, additionals };
+}
+
+/**
+ * Consul's SRV target: `<node>.node.<dc>.<domain>` when the instance answers on its node's address, and
+ * `<hex address>.addr.<dc>.<domain>` when the service has an address of its own (so two instances on one node with
+ * different addresses do not share a name).
+ */
+function srvTarget(ctx: ResolveContext, inst: Instance, dc: string): string {
+  const hex = inst.address !== inst.node.Address ? addressToHex(inst.address) : undefined;
+  const stem = hex ? `${hex}.addr` : `${inst.node.Node}.node`;
+  return `${stem}.${dc}.${ctx.domain}`.replace(/\.$/, '');
+}
+
+/** A for an IPv4 address, AAAA for IPv6; ANY gives whichever the address is. Host names are not answered. */
+function addressRecords(ctx: ResolveContext, name: string, qtype: QType, address: string): StringAnswer[] {
+  if (isIPv4(address) && (qtype === 'A' || qtype === 'ANY')) return [{ type: 'A', name, class: 'IN', ttl: ctx.ttl, data: address }];
+  if (isIPv6(address) && (qtype === 'AAAA' || qtype === 'ANY')) return [{ type: 'AAAA', name, class: 'IN', ttl: ctx.ttl, data: address }];
+  return [];
+}
+
+function shuffle<T>(items: T[]): T[] {
+  for (let i = items.length - 1; i > 0; i--) {
+    const j = Math.floor(Math.random() * (i + 1));
+    [items[i], items[j]] = [items[j]!, items[i]!];
+  }
+  return items;
+}
