@@ -11,6 +11,7 @@ import { Errors } from '../lib/errors.ts';
 import { createLogger, type Logger } from '../lib/logger.ts';
 import type { ServerDeps, ServerIdentity } from './deps.ts';
 import { registerAllEndpoints } from './endpoints/index.ts';
+import { startDns, type RunningDns } from './dns/server.ts';
 import { ApiRouter } from './http/router.ts';
 import { createHttpApi } from './http/server.ts';
 import { ServerMetrics } from './metrics.ts';
@@ -66,20 +67,39 @@ export async function startServer(options: ServerOptions, logger?: Logger): Prom
     http.listen(port, host, () => resolve());
   });
   const bound = (http.address() as AddressInfo).port;
+  const shutdown = async (): Promise<void> => {
+    http.closeAllConnections();
+    await new Promise<void>((resolve) => http.close(() => resolve()));
+    for (const fn of closers.reverse()) await fn();
+    await store.close();
+    if (options.dev && !options.dataDir) rmSync(dataDir, { recursive: true, force: true });
+  };
+  // The DNS interface (Consul's ports.dns) listens on the HTTP API's host, as Consul binds both to client_addr.
+  const dnsPort = options.ports?.dns ?? -1;
+  let dns: RunningDns | undefined;
+  if (dnsPort >= 0) {
+    try {
+      dns = await startDns({ store, host, port: dnsPort, domain: options.domain ?? 'consul.', datacenter: identity.datacenter, logger: log.child({ part: 'dns' }) });
+    } catch (err) {
+      if (!options.dnsBestEffort) {
+        await shutdown();
+        throw err;
+      }
+      log.warn({ err, port: dnsPort }, 'dns: default port unavailable, running without the DNS interface');
+    }
+    if (dns) closers.push(() => dns?.close());
+  }
   url = `http://${host.includes(':') ? `[${host}]` : host}:${bound}`;
-  log.info({ url, dataDir, store: store.backendName, node: identity.nodeName, datacenter: identity.datacenter, index: store.index }, 'meshgate server listening');
+  log.info({ url, ...(dns ? { dns: dns.port } : {}), dataDir, store: store.backendName, node: identity.nodeName, datacenter: identity.datacenter, index: store.index }, 'meshgate server listening');
 
   let closing: Promise<void> | undefined;
   return {
     url,
     port: bound,
+    ...(dns ? { dnsPort: dns.port } : {}),
     close: () =>
       (closing ??= (async () => {
-        http.closeAllConnections();
-        await new Promise<void>((resolve) => http.close(() => resolve()));
-        for (const fn of closers.reverse()) await fn();
-        await store.close();
-        if (options.dev && !options.dataDir) rmSync(dataDir, { recursive: true, force: true });
+        await shutdown();
         log.info('meshgate server stopped');
       })()),
   };

@@ -14,6 +14,18 @@ export interface ServerOptions {
    * replica pointed at the same endpoints and prefix (default `/meshgate`).
    */
   store?: StoreChoice;
+  /**
+   * Ports besides the HTTP API's, as Consul's `ports` block spells them. `dns`: the DNS interface (UDP and TCP) on
+   * the HTTP API's host; absent or -1 disables it (the CLI's default is Consul's 8600); 0 picks a free port.
+   */
+  ports?: { dns?: number };
+  /**
+   * When the DNS port was not chosen explicitly (the CLI's default 8600): a port that cannot be bound is logged and
+   * the server runs without DNS, so several servers on one host (tests, replicas) still start.
+   */
+  dnsBestEffort?: boolean;
+  /** The DNS domain (Consul's `domain`); default `consul.`. */
+  domain?: string;
 }
 
 export type StoreChoice = { backend: 'sqlite' } | { backend: 'etcd'; endpoints: string[]; prefix?: string };
@@ -22,5 +34,7 @@ export interface RunningServer {
   /** Base URL of the HTTP API, e.g. http://127.0.0.1:8500 */
   readonly url: string;
   readonly port: number;
+  /** The DNS interface's port (UDP and TCP), when it is enabled. */
+  readonly dnsPort?: number;
   close(): Promise<void>;
 }

@@ -19,6 +19,8 @@ interface Flags {
   store: string;
   etcdEndpoints?: string;
   etcdPrefix?: string;
+  dnsPort: string;
+  domain: string;
 }
 
 export function serverCommand(io: CliIO): Command {
@@ -33,13 +35,18 @@ export function serverCommand(io: CliIO): Command {
     .addOption(new Option('--store <backend>', 'state store: embedded sqlite, or etcd shared by several servers').choices(['sqlite', 'etcd']).default('sqlite'))
     .option('--etcd-endpoints <urls>', 'etcd client URLs, comma-separated (with --store etcd)')
     .option('--etcd-prefix <prefix>', 'key prefix of this cluster in etcd (with --store etcd)', '/meshgate')
-    .action(async (flags: Flags) => {
+    .option('--dns-port <port>', 'DNS interface port (UDP and TCP) on the HTTP API host; -1 disables', '8600')
+    .option('--domain <domain>', 'DNS domain served', 'consul.')
+    .action(async (flags: Flags, command: Command) => {
       const options: ServerOptions = {
         store: storeChoice(flags),
         dev: flags.dev === true,
         httpAddr: flags.httpAddr,
         nodeName: flags.nodeName,
         datacenter: flags.datacenter,
+        ports: { dns: dnsPort(flags.dnsPort) },
+        dnsBestEffort: command.getOptionValueSource('dnsPort') === 'default',
+        domain: flags.domain,
         ...(flags.dataDir ? { dataDir: flags.dataDir } : {}),
         ...(flags.logLevel ? { logLevel: flags.logLevel } : {}),
       };
@@ -50,6 +57,13 @@ export function serverCommand(io: CliIO): Command {
       info(io, `==> Caught signal: ${signal}, shutting down`);
       await running.close();
     });
+}
+
+/** Consul's ports.dns: a port number, or -1 to turn the DNS interface off. */
+function dnsPort(value: string): number {
+  const port = Number(value);
+  if (!Number.isInteger(port) || port < -1 || port > 65535) throw Errors.invalidConfig(`--dns-port: expected a port or -1, got "${value}"`);
+  return port;
 }
 
 function storeChoice(flags: Flags): StoreChoice {
