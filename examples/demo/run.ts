@@ -72,6 +72,7 @@ Meshgate demo is running against http://${address}. Try:
   curl -s http://${address}/v1/catalog/services?pretty
   curl -s 'http://${address}/v1/health/service/web?passing&pretty'
   curl -s http://${address}/v1/kv/config/?recurse&pretty
+  dig @127.0.0.1 -p 8600 web.service.consul SRV        (DNS, healthy instances only)
 Press Ctrl-C to stop.`);
 
 const stop = async (): Promise<void> => {
