@@ -42,7 +42,7 @@ interface Attempt {
 }
 
 /** One HTTPS request over a fresh TLS connection; a refused handshake or a connection closed unanswered is `error`. */
-function attempt(port: number, options: tls.ConnectionOptions & { host?: string }): Promise<Attempt> {
+function attempt(port: number, { hostHeader, ...options }: tls.ConnectionOptions & { hostHeader?: string }): Promise<Attempt> {
   return new Promise((resolve) => {
     const result: Attempt = {};
     let data = '';
@@ -51,7 +51,7 @@ function attempt(port: number, options: tls.ConnectionOptions & { host?: string 
       result.cipher = socket.getCipher().name;
       result.alpn = socket.alpnProtocol;
       result.peerCN = String(socket.getPeerCertificate().subject?.CN);
-      socket.write(`GET / HTTP/1.1\r\nHost: ${options.host ?? options.servername ?? 'localhost'}\r\nConnection: close\r\n\r\n`);
+      socket.write(`GET / HTTP/1.1\r\nHost: ${hostHeader ?? options.servername ?? 'localhost'}\r\nConnection: close\r\n\r\n`);
     });
     socket.setEncoding('utf8');
     socket.on('data', (chunk: string) => { data += chunk; });
@@ -163,10 +163,17 @@ test('TLS options per router on one entry point, default certificate, reload and
     assert.equal(tls13.protocol, 'TLSv1.2', 'maxVersion VersionTLS12 caps the protocol');
   });
 
-  await t.test('RequireAndVerifyClientCert refuses no certificate and another CA\'s, accepts one from caFiles', async () => {
+  await t.test('RequireAndVerifyClientCert refuses no certificate and another CA\'s, accepts one from caFiles; a Host with other options than the SNI gets 421', async () => {
     assert.equal((await attempt(port, { servername: 'mtls.example.com' })).status, undefined);
     assert.equal((await attempt(port, { servername: 'mtls.example.com', ...client('ca2') })).status, undefined);
     assert.equal((await attempt(port, { servername: 'mtls.example.com', ...client('ca1') })).status, 200);
+    // Domain fronting: a handshake as a host without client authentication cannot then ask for the mTLS host
+    // (Traefik's SNI check answers 421); hosts sharing the handshake's option set stay reachable.
+    const fronted = await attempt(port, { servername: 'a.example.com', hostHeader: 'mtls.example.com' });
+    assert.equal(fronted.status, 421, JSON.stringify(fronted));
+    assert.equal((await attempt(port, { hostHeader: 'mtls.example.com' })).status, 421, 'no SNI is the default option set too');
+    assert.equal((await attempt(port, { servername: 'a.example.com', hostHeader: 'nocert.example.com' })).status, 200);
+    assert.equal((await attempt(port, { servername: 'mtls.example.com', hostHeader: 'MTLS.example.com:8443', ...client('ca1') })).status, 200);
     assert.equal((await attempt(port, { servername: 'a.example.com' })).status, 200, 'other hosts ask for no certificate');
   });
 

@@ -10,6 +10,7 @@ import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import https from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
+import type { TLSSocket } from 'node:tls';
 import type { Handler } from '../http/types.ts';
 import { NodeResponseWriter, UpgradeResponseWriter, createRequestAdapter, type IncomingGatewayRequest } from '../http/response-writer.ts';
 import { createIpMatcher } from '../http/ip.ts';
@@ -145,10 +146,36 @@ export function createEntryPoint(options: EntryPointOptions, dispatch: DispatchH
     finish(req, rw, protocol);
   }
 
+  /**
+   * Traefik's SNI check (pkg/middlewares/snicheck, wired in pkg/server/router/tcp/manager.go): on TLS, a request
+   * whose Host maps to other TLS options than the handshake's server name is answered 421 Misdirected Request.
+   * Without it a client could handshake as a lenient host (no client certificate) and then ask for a host whose
+   * options require one: domain fronting across option sets.
+   */
+  function misdirected(raw: IncomingMessage, req: IncomingGatewayRequest): boolean {
+    if (handshakes === undefined) return false;
+    const servername = (raw.socket as TLSSocket).servername;
+    const sni = typeof servername === 'string' && servername !== '' ? servername.toLowerCase() : undefined;
+    if (sni === req.host) return false;
+    const configuration = handshakes.configuration;
+    return configuration.optionsFor(name, sni).name !== configuration.optionsFor(name, req.host).name;
+  }
+
+  function answerMisdirected(req: IncomingGatewayRequest, rw: NodeResponseWriter | UpgradeResponseWriter, protocol: string): void {
+    logger.debug({ entryPoint: name, host: req.host, servername: (req.raw.socket as TLSSocket).servername }, 'TLS options of Host and SNI differ: 421');
+    rw.writeHead(421, { 'content-type': 'text/plain; charset=utf-8', 'x-content-type-options': 'nosniff' });
+    rw.end(statusText(421));
+    finish(req, rw, protocol);
+  }
+
   function onRequest(raw: IncomingMessage, res: ServerResponse): void {
     const req = adapt(raw);
     const rw = new NodeResponseWriter(res, drain);
     const protocol = req.headers.accept === 'text/event-stream' ? 'sse' : 'http';
+    if (misdirected(raw, req)) {
+      answerMisdirected(req, rw, protocol);
+      return;
+    }
     let timer: NodeJS.Timeout | undefined;
     if (writeTimeout > 0) {
       timer = setTimeout(() => { if (!res.writableFinished) res.destroy(); }, writeTimeout);
@@ -176,6 +203,10 @@ export function createEntryPoint(options: EntryPointOptions, dispatch: DispatchH
     const req = adapt(raw, head);
     const rw = new UpgradeResponseWriter(socket);
     socket.on('error', (err) => logger.debug({ err, entryPoint: name }, 'upgraded client socket error'));
+    if (misdirected(raw, req)) {
+      answerMisdirected(req, rw, 'websocket');
+      return;
+    }
     let done: Promise<void>;
     try {
       done = dispatch.handler(req, rw);

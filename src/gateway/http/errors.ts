@@ -41,7 +41,7 @@ export function statusText(status: number): string {
 
 const STATUS_TEXT: Record<number, string> = {
   400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found', 405: 'Method Not Allowed',
-  408: 'Request Timeout', 413: 'Request Entity Too Large', 429: 'Too Many Requests',
+  408: 'Request Timeout', 413: 'Request Entity Too Large', 421: 'Misdirected Request', 429: 'Too Many Requests',
   431: 'Request Header Fields Too Large', 499: 'Client Closed Request', 500: 'Internal Server Error',
   502: 'Bad Gateway', 503: 'Service Unavailable', 504: 'Gateway Timeout',
 };
