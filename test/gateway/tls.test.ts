@@ -115,3 +115,61 @@ api:
     await upstream.close();
   }
 });
+
+test('an entry point without http.tls serves its TLS routers over HTTPS and its other routers over plain HTTP, on one port', async () => {
+  const dir = await tempDir();
+  const upstream = await startUpstream('A');
+  const cert = makeCertificate(dir, 'mixed', 'secure.example.com');
+  // Traefik's usual shape: `tls: {}` on the router, nothing TLS on the entry point.
+  await writeFile(join(dir, 'dynamic.yml'), `
+http:
+  routers:
+    secure:
+      rule: Host(\`secure.example.com\`)
+      service: app
+      tls: {}
+    plain:
+      rule: Host(\`plain.example.com\`)
+      service: app
+  services:
+    app:
+      loadBalancer:
+        servers:
+          - url: "${upstream.url}"
+tls:
+  certificates:
+    - certFile: "${cert.certFile}"
+      keyFile: "${cert.keyFile}"
+`);
+  await writeFile(join(dir, 'gateway.yml'), `
+entryPoints:
+  web:
+    address: "127.0.0.1:0"
+  traefik:
+    address: "127.0.0.1:0"
+providers:
+  file:
+    filename: dynamic.yml
+`);
+  const gw = await startGateway(join(dir, 'gateway.yml'));
+  const dispatcher = new Agent({ connect: { ca: await readFile(cert.certFile, 'utf8'), servername: 'secure.example.com' } });
+  try {
+    const port = new URL(gw.web).port;
+    const secure = await request(`https://127.0.0.1:${port}/x`, { dispatcher, headers: { host: 'secure.example.com' } });
+    assert.equal(secure.statusCode, 200);
+    const seen = (await secure.body.json()) as { headers: Record<string, string> };
+    assert.equal(seen.headers['x-forwarded-proto'], 'https');
+    // The TLS router is not reachable in clear text, and the plain router not over TLS (Traefik keeps them apart).
+    assert.equal((await get(`http://127.0.0.1:${port}/x`, { host: 'secure.example.com' })).status, 404);
+    const plain = await get(`http://127.0.0.1:${port}/x`, { host: 'plain.example.com' });
+    assert.equal(plain.status, 200);
+    assert.equal((plain.json() as { headers: Record<string, string> }).headers['x-forwarded-proto'], 'http');
+    const plainOverTls = await request(`https://127.0.0.1:${port}/x`, { dispatcher: new Agent({ connect: { rejectUnauthorized: false, servername: 'plain.example.com' } }), headers: { host: 'plain.example.com' } });
+    await plainOverTls.body.dump();
+    assert.equal(plainOverTls.statusCode, 404);
+  } finally {
+    await dispatcher.close();
+    await gw.close();
+    await upstream.close();
+  }
+});

@@ -34,20 +34,21 @@ async function captureHello(servername: string | undefined): Promise<Buffer> {
 
 test('the SNI of a real ClientHello is found whole, byte by byte, and across records', async () => {
   const hello = await captureHello('API.Example.com');
-  assert.deepEqual(parseClientHello(hello), { done: true, servername: 'api.example.com' });
+  assert.deepEqual(parseClientHello(hello), { done: true, tls: true, servername: 'api.example.com' });
   for (let cut = 0; cut < hello.length; cut++) assert.equal(parseClientHello(hello.subarray(0, cut)).done, false, `cut at ${cut}`);
   // The same handshake message split into two TLS records.
   const body = hello.subarray(5);
   const half = Math.floor(body.length / 2);
   const record = (part: Buffer) => Buffer.concat([Buffer.from([0x16, 0x03, 0x01, part.length >> 8, part.length & 0xff]), part]);
-  assert.deepEqual(parseClientHello(Buffer.concat([record(body.subarray(0, half)), record(body.subarray(half))])), { done: true, servername: 'api.example.com' });
+  assert.deepEqual(parseClientHello(Buffer.concat([record(body.subarray(0, half)), record(body.subarray(half))])), { done: true, tls: true, servername: 'api.example.com' });
   const anonymous = await captureHello(undefined);
-  assert.deepEqual(parseClientHello(anonymous), { done: true, servername: undefined });
+  assert.deepEqual(parseClientHello(anonymous), { done: true, tls: true, servername: undefined });
 });
 
 test('garbage, plain HTTP and corrupted hellos never throw', async () => {
   const hello = await captureHello('fuzz.example');
-  assert.deepEqual(parseClientHello(Buffer.from('GET / HTTP/1.1\r\nHost: x\r\n\r\n')), { done: true, servername: undefined });
+  assert.deepEqual(parseClientHello(Buffer.from('GET / HTTP/1.1\r\nHost: x\r\n\r\n')), { done: true, tls: false, servername: undefined });
+  assert.deepEqual(parseClientHello(Buffer.from('G')), { done: true, tls: false, servername: undefined }, 'one plain byte is enough to tell');
   for (let i = 0; i < 2000; i++) {
     const copy = Buffer.from(hello);
     // Corrupt a few bytes past the record header so the lengths inside the hello lie.

@@ -11,11 +11,13 @@ import type { Socket } from 'node:net';
 const MAX_HELLO_BYTES = 64 * 1024;
 
 export interface ClientHello {
+  /** False when the first bytes are not a TLS handshake record (plain HTTP on a port that serves both). */
+  readonly tls: boolean;
   /** Lower-cased server name, or undefined when the client sent none (or the bytes are not a TLS ClientHello). */
   readonly servername: string | undefined;
 }
 
-type Parsed = { done: false } | { done: true; servername: string | undefined };
+type Parsed = { done: false } | { done: true; tls: boolean; servername: string | undefined };
 
 /**
  * Parses what has arrived so far: TLS handshake records carrying one ClientHello message (RFC 8446 §4.1.2), which may
@@ -26,20 +28,21 @@ export function parseClientHello(data: Buffer): Parsed {
   let offset = 0;
   let message: Buffer | undefined;
   while (message === undefined) {
+    if (offset === 0 && data.length > 0 && data[0] !== 0x16) return { done: true, tls: false, servername: undefined };
     if (data.length < offset + 5) return { done: false };
-    if (data[offset] !== 0x16) return { done: true, servername: undefined };
+    if (data[offset] !== 0x16) return { done: true, tls: offset > 0, servername: undefined };
     const length = data.readUInt16BE(offset + 3);
     if (data.length < offset + 5 + length) return { done: false };
     fragments.push(data.subarray(offset + 5, offset + 5 + length));
     offset += 5 + length;
     const handshake = fragments.length === 1 ? fragments[0]! : Buffer.concat(fragments);
     if (handshake.length >= 4) {
-      if (handshake[0] !== 0x01) return { done: true, servername: undefined };
+      if (handshake[0] !== 0x01) return { done: true, tls: true, servername: undefined };
       const size = handshake.readUIntBE(1, 3);
       if (handshake.length >= 4 + size) message = handshake.subarray(4, 4 + size);
     }
   }
-  return { done: true, servername: serverNameOf(message) };
+  return { done: true, tls: true, servername: serverNameOf(message) };
 }
 
 function serverNameOf(hello: Buffer): string | undefined {
@@ -99,7 +102,7 @@ export function readClientHello(socket: Socket, timeoutMs: number): Promise<Clie
       chunks.push(chunk);
       size += chunk.length;
       const parsed = parseClientHello(chunks.length === 1 ? chunk : Buffer.concat(chunks));
-      if (parsed.done) finish(undefined, { servername: parsed.servername });
+      if (parsed.done) finish(undefined, { tls: parsed.tls, servername: parsed.servername });
       else if (size > MAX_HELLO_BYTES) finish(new Error('TLS ClientHello too large'));
     };
     const onEnd = () => finish(new Error('connection closed before the TLS ClientHello'));

@@ -40,7 +40,7 @@ export interface EntryPointOptions {
    * Serve HTTPS. `configuration` is the runtime's TLS state (certificates, option sets, hosts → option sets);
    * `certificates` alone (the first is the default) is the same with only the `default` option set.
    */
-  tls?: { configuration?: TlsConfiguration; certificates?: CertificateFiles[] };
+  tls?: { configuration?: TlsConfiguration; certificates?: CertificateFiles[]; acceptPlain?: boolean };
   metrics?: GatewayMetrics;
   accessLog?: AccessLog;
   logger?: Logger;
@@ -75,9 +75,10 @@ export function createEntryPoint(options: EntryPointOptions, dispatch: DispatchH
   const headersTimeout = options.headersTimeout ?? Math.min(readTimeout > 0 ? readTimeout : 60_000, 60_000);
   const grace = config.transport?.lifeCycle?.graceTimeOut ?? ENTRYPOINT_DEFAULTS.graceTimeOut;
   const secure = options.tls !== undefined && (options.tls.configuration !== undefined || (options.tls.certificates ?? []).length > 0);
+  const acceptPlain = secure && options.tls!.acceptPlain === true;
   const adapt = createRequestAdapter({
     entryPoint: name,
-    tls: secure,
+    tls: acceptPlain ? 'per-connection' : secure,
     trustedIPs: createIpMatcher(config.forwardedHeaders?.trustedIPs ?? []),
     insecure: config.forwardedHeaders?.insecure ?? false,
   });
@@ -99,7 +100,7 @@ export function createEntryPoint(options: EntryPointOptions, dispatch: DispatchH
   if (secure) {
     const httpsServer = https.createServer(serverOptions as https.ServerOptions);
     const configuration = options.tls!.configuration ?? TlsConfiguration.fromCertificates(options.tls!.certificates ?? []);
-    handshakes = new TlsHandshakes({ entryPoint: name, server: httpsServer, configuration, logger, helloTimeoutMs: serverOptions.headersTimeout! });
+    handshakes = new TlsHandshakes({ entryPoint: name, server: httpsServer, configuration, logger, helloTimeoutMs: serverOptions.headersTimeout!, acceptPlain });
     server = httpsServer;
   } else {
     server = http.createServer(serverOptions);
@@ -153,7 +154,7 @@ export function createEntryPoint(options: EntryPointOptions, dispatch: DispatchH
    * options require one: domain fronting across option sets.
    */
   function misdirected(raw: IncomingMessage, req: IncomingGatewayRequest): boolean {
-    if (handshakes === undefined) return false;
+    if (handshakes === undefined || (raw.socket as TLSSocket).encrypted !== true) return false;
     const servername = (raw.socket as TLSSocket).servername;
     const sni = typeof servername === 'string' && servername !== '' ? servername.toLowerCase() : undefined;
     if (sni === req.host) return false;

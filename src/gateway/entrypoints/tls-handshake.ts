@@ -25,6 +25,11 @@ export interface TlsHandshakesOptions {
   readonly logger: Logger;
   /** How long a client may take to send its ClientHello, and then to finish the handshake. */
   readonly helloTimeoutMs: number;
+  /**
+   * Serve connections that do not start with a TLS handshake as plain HTTP on the same port, as Traefik's entry
+   * points do (TLS is a router's choice, not the port's). Without it such connections are closed.
+   */
+  readonly acceptPlain?: boolean;
 }
 
 /** One option set's handshaking server; `configuration` follows swaps while the option set is unchanged. */
@@ -68,6 +73,13 @@ export class TlsHandshakes {
     const { logger, entryPoint } = this.#options;
     readClientHello(socket, this.#options.helloTimeoutMs).then((hello) => {
       if (socket.destroyed) return;
+      if (!hello.tls && this.#options.acceptPlain === true) {
+        // The HTTP layer of the same (listening, connection-tracking) server reads the socket; the bytes peeked
+        // for the ClientHello were put back and flow again on resume.
+        this.#options.server.emit('secureConnection', socket);
+        socket.resume();
+        return;
+      }
       const configuration = this.#configuration;
       const options = configuration.optionsFor(entryPoint, hello.servername);
       if (options.sniStrict && configuration.certificateFor(hello.servername) === undefined) {

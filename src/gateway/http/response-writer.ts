@@ -253,7 +253,8 @@ const FORWARDED_HEADERS = [
 
 export interface RequestAdapterOptions {
   entryPoint: string;
-  tls: boolean;
+  /** Whether requests arrived over TLS; `per-connection` asks each socket (an entry point serving both). */
+  tls: boolean | 'per-connection';
   /** forwardedHeaders.trustedIPs */
   trustedIPs: IpMatcher;
   /** forwardedHeaders.insecure: trust every client's X-Forwarded-* headers. */
@@ -270,13 +271,15 @@ export type RequestAdapter = (raw: IncomingMessage, upgradeHead?: Buffer) => Inc
  * middleware runs, as in Traefik). X-Forwarded-For is appended by the proxy, per hop.
  */
 export function createRequestAdapter(options: RequestAdapterOptions): RequestAdapter {
-  const { entryPoint, tls, trustedIPs, insecure } = options;
+  const { entryPoint, trustedIPs, insecure } = options;
   const serverName = options.serverName ?? hostname();
-  const defaultPort = tls ? '443' : '80';
-  const proto = tls ? 'https' : 'http';
-  const wsProto = tls ? 'wss' : 'ws';
+  const perConnection = options.tls === 'per-connection';
   return function adapt(raw: IncomingMessage, upgradeHead?: Buffer): IncomingGatewayRequest {
     const start = performance.now();
+    const tls = perConnection ? (raw.socket as { encrypted?: boolean }).encrypted === true : options.tls === true;
+    const defaultPort = tls ? '443' : '80';
+    const proto = tls ? 'https' : 'http';
+    const wsProto = tls ? 'wss' : 'ws';
     const headers = raw.headers;
     const remoteAddress = normalizeIp(raw.socket.remoteAddress ?? '');
     const trusted = insecure || trustedIPs.contains(remoteAddress);

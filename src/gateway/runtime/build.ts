@@ -31,6 +31,11 @@ export interface RouteMatcher<T> {
   match(entryPoint: string, req: { method: string; host: string; path: string; query: string; headers: import('node:http').IncomingHttpHeaders; clientIp: string }): { name: string; target: T } | undefined;
 }
 
+/** The route-table key of an entry point's TLS routers (a NUL cannot occur in an entry point's name). */
+export function tlsRouteKey(entryPoint: string): string {
+  return `${entryPoint}\u0000tls`;
+}
+
 export type CompileRoutes = <T>(routes: Array<{ name: string; rule: string; priority?: number; entryPoints: string[]; target: T }>) => {
   routes: RouteMatcher<T>;
   errors: Map<string, string>;
@@ -342,7 +347,9 @@ export function buildConfiguration(merged: DynamicConfig, deps: BuildDependencie
       name,
       rule: router.rule,
       ...(router.priority !== undefined && router.priority !== 0 ? { priority: router.priority } : {}),
-      entryPoints: router.using,
+      // A TLS router answers only requests that came over TLS, a plain one only plain requests (Traefik keeps
+      // separate HTTP and HTTPS routers per entry point); the route table keys them apart.
+      entryPoints: tlsOptions !== undefined ? router.using.map(tlsRouteKey) : router.using,
       target: { routerName: name, serviceName, handler },
     });
   }

@@ -46,18 +46,20 @@ export async function openEntryPoints(options: OpenEntryPointsOptions): Promise<
   const secure = new Set<EntryPoint>();
   try {
     for (const ep of Object.values(staticConfig.entryPoints)) {
-      const wantsTls = ep.http?.tls !== undefined;
+      // Every entry point speaks TLS for its TLS routers, as Traefik's do; one with `http.tls` speaks only TLS,
+      // the others also serve plain HTTP on the same port (the first byte tells a ClientHello from a request).
+      const tlsOnly = ep.http?.tls !== undefined;
       const entryPoint = createEntryPoint({
         name: ep.name,
         config: toDataPlane(ep),
         logger: logger.child({ entryPoint: ep.name }),
-        ...(wantsTls ? { tls: { configuration: options.tls } } : {}),
+        tls: { configuration: options.tls, acceptPlain: !tlsOnly },
         ...(options.metrics ? { metrics: options.metrics } : {}),
         ...(options.accessLog ? { accessLog: options.accessLog } : {}),
       }, holder);
       await entryPoint.listen();
       opened.push(entryPoint);
-      if (wantsTls) secure.add(entryPoint);
+      secure.add(entryPoint);
     }
   } catch (err) {
     await Promise.all(opened.map((ep) => ep.close(0)));

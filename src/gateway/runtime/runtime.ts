@@ -8,7 +8,7 @@ import type { Logger } from '../../lib/logger.ts';
 import type { DynamicConfig } from '../config/dynamic.ts';
 import { emptyDynamicConfig } from '../config/dynamic.ts';
 import type { GatewayRequest, Handler, ResponseWriter } from '../http/types.ts';
-import { buildConfiguration, retiredServices, type BuildDependencies, type BuiltConfiguration, type RouteMatcher, type RouteTarget } from './build.ts';
+import { buildConfiguration, retiredServices, tlsRouteKey, type BuildDependencies, type BuiltConfiguration, type RouteMatcher, type RouteTarget } from './build.ts';
 import { notFoundHandler } from './internal.ts';
 import { DEFAULT_TRANSPORT } from '../services/index.ts';
 
@@ -112,7 +112,7 @@ export class GatewayRuntime {
     scratch.query = q === -1 ? '' : url.slice(q + 1);
     scratch.headers = req.headers;
     scratch.clientIp = req.clientIp;
-    const found = build.built.routes.match(req.entryPoint, scratch);
+    const found = build.built.routes.match(req.tls ? tlsRouteKey(req.entryPoint) : req.entryPoint, scratch);
     scratch.headers = EMPTY_HEADERS; // do not keep the request alive through the scratch object
     if (found === undefined) return notFoundHandler(req, rw);
     const target = found.target;
