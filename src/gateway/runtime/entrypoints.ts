@@ -1,7 +1,8 @@
 /**
  * Opens every static entry point through the data plane's `createEntryPoint`, each calling the runtime's dispatch
- * (one stable function; the runtime swaps what it routes to). Entry points with `http.tls` serve HTTPS with the
- * current build's TLS state (certificates, option sets, hosts → option sets) and swap to each reload's.
+ * (one stable function; the runtime swaps what it routes to). Every entry point serves HTTPS for TLS routers with
+ * the current build's TLS state (certificates, option sets, hosts → option sets), swapped on each reload; one
+ * without `http.tls` also serves plain HTTP on the same port.
  */
 import type { Logger } from '../../lib/logger.ts';
 import type { EntryPointConfig, StaticConfig } from '../config/static.ts';
