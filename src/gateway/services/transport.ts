@@ -20,8 +20,6 @@ export class ServersTransport {
   readonly responseHeaderTimeout: number;
   private readonly pools = new Map<string, UpstreamPool>();
   private readonly poolOptions: UpstreamPoolOptions;
-  /** undici options for the health-check agent (probes are not on the request path). */
-  private readonly agentOptions: Agent.Options;
   private checkAgent: Agent | undefined;
 
   constructor(name: string, config: ServersTransportConfig) {
@@ -46,16 +44,6 @@ export class ServersTransport {
       maxHeaderSize,
       tls,
     };
-    this.agentOptions = {
-      connections: null,
-      pipelining: 1,
-      connectTimeout: timeouts?.dialTimeout ?? SERVICE_DEFAULTS.dialTimeout,
-      keepAliveTimeout: Math.max(1, timeouts?.idleConnTimeout ?? SERVICE_DEFAULTS.idleConnTimeout),
-      keepAliveMaxTimeout: Math.max(1, timeouts?.idleConnTimeout ?? SERVICE_DEFAULTS.idleConnTimeout),
-      headersTimeout: this.responseHeaderTimeout,
-      bodyTimeout: 0,
-      connect: tls as Agent.Options['connect'],
-    };
   }
 
   /** The keep-alive pool for one origin (`http://10.0.0.1:8080`); created on first use. */
@@ -70,7 +58,18 @@ export class ServersTransport {
 
   /** A separate agent for health checks so probes never queue behind traffic. */
   healthCheckAgent(): Agent {
-    return (this.checkAgent ??= new Agent({ ...this.agentOptions, connections: 2, headersTimeout: 0 }));
+    // Probes are not on the request path: undici, with the same dial, idle and TLS settings as the pools.
+    const { connectTimeoutMs, idleTimeoutMs, tls } = this.poolOptions;
+    return (this.checkAgent ??= new Agent({
+      connections: 2,
+      pipelining: 1,
+      connectTimeout: connectTimeoutMs,
+      keepAliveTimeout: Math.max(1, idleTimeoutMs),
+      keepAliveMaxTimeout: Math.max(1, idleTimeoutMs),
+      headersTimeout: 0,
+      bodyTimeout: 0,
+      connect: tls as Agent.Options['connect'],
+    }));
   }
 
   /** Lets requests in flight finish (up to `graceMs`), then destroys what is left. */
