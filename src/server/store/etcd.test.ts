@@ -8,10 +8,10 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { startEtcd, type EtcdProcess } from '../../../test/helpers/etcd.ts';
 import { silentLogger } from '../../lib/logger.ts';
-import { kvCas, type KvValue } from '../kv/entries.ts';
 import { runStoreContract } from './contract.ts';
 import { EtcdBackend } from './etcd-backend.ts';
 import { StateStore } from './state-store.ts';
+import type { WriteTxn } from './types.ts';
 
 let etcd: EtcdProcess;
 before(async () => {
@@ -33,6 +33,17 @@ runStoreContract('etcd', {
     return backend(current);
   },
 });
+
+/**
+ * A check-and-set as the KV endpoint makes it (the store may not import `server/kv`, so a local fixture): write when
+ * the row's modifyIndex is `index`, or, with 0, when it is absent.
+ */
+function casPut(tx: WriteTxn, key: string, value: string, index: number): boolean {
+  const existing = tx.get('kv', key);
+  if (index === 0 ? existing !== undefined : existing?.modifyIndex !== index) return false;
+  tx.put('kv', key, { Value: value });
+  return true;
+}
 
 async function twoReplicas(): Promise<{ a: StateStore; b: StateStore; prefix: string; close(): Promise<void> }> {
   const prefix = `/meshgate-test/${randomUUID()}`;
@@ -78,15 +89,15 @@ test('etcd: concurrent CAS writes to one key from two replicas — exactly one w
   const { a, b, close } = await twoReplicas();
   try {
     const put = (store: StateStore, who: string, index: number) =>
-      store.write((tx) => kvCas(tx, { key: 'lock', value: Buffer.from(who).toString('base64'), flags: 0 }, index) !== undefined);
+      store.write((tx) => casPut(tx, 'lock', who, index));
     // Absent-key CAS (cas=0), then CAS on the ModifyIndex both have seen, many rounds.
     const first = await Promise.all([put(a, 'a', 0), put(b, 'b', 0)]);
     assert.equal(first.filter((r) => r.result).length, 1, `cas=0: ${JSON.stringify(first.map((r) => r.result))}`);
     for (let round = 0; round < 10; round++) {
       const latest = Math.max(a.index, b.index);
       await until(() => a.index >= latest && b.index >= latest, 'both replicas to catch up');
-      const seen = a.get<KvValue>('kv', 'lock')!.modifyIndex;
-      assert.equal(b.get<KvValue>('kv', 'lock')!.modifyIndex, seen);
+      const seen = a.get('kv', 'lock')!.modifyIndex;
+      assert.equal(b.get('kv', 'lock')!.modifyIndex, seen);
       const results = await Promise.all([put(a, 'a', seen), put(b, 'b', seen)]);
       assert.equal(results.filter((r) => r.result).length, 1, `round ${round}: ${JSON.stringify(results.map((r) => r.result))}`);
     }
