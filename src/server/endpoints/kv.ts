@@ -1,22 +1,26 @@
 /**
  * /v1/kv/:key — Consul's KV endpoint: GET (?recurse, ?keys, ?separator, ?raw), PUT (?cas, ?flags, ?acquire,
  * ?release; the body is the value, at most 512 KiB), DELETE (?recurse, ?cas). Reads are blocking queries that watch
- * only the key or prefix they read; X-Consul-Index is the KV table's index, as Consul reports it.
+ * only the key or prefix they read, and report that key's or prefix's own index as Consul does (agent/consul/
+ * kvs_endpoint.go: `reply.Index = ent.ModifyIndex` for one key; kvsListTxn's entries-and-tombstones maximum for a
+ * prefix), so a write elsewhere neither wakes them nor changes what they report.
  */
 import { Errors } from '../../lib/errors.ts';
 import type { ServerDeps } from '../deps.ts';
 import { blockingQuery } from '../http/blocking.ts';
 import type { ApiResponse, ApiRouter, RequestContext } from '../http/router.ts';
 import {
-  KV_MAX_VALUE_SIZE, KV_TABLE, kvCas, kvDelete, kvDeleteCas, kvDeleteTree, kvKeys, kvLock, kvSet, kvUnlock,
-  toKVPair, validateKey, type KvValue,
+  KV_MAX_VALUE_SIZE, KV_TABLE, KV_TOMBSTONES_TABLE, kvCas, kvDelete, kvDeleteCas, kvDeleteTree, kvKeys, kvLock,
+  kvPrefixIndex, kvSet, kvUnlock, toKVPair, validateKey, type KvValue,
 } from '../kv/entries.ts';
 import type { KvServices } from '../kv/services.ts';
+import { startTombstoneReaper } from '../kv/tombstones.ts';
 
 export function registerKvEndpoints(api: ApiRouter, deps: ServerDeps, kv: KvServices): void {
   api.get('/v1/kv/*key', (ctx) => kvGet(ctx, deps));
   api.put('/v1/kv/*key', (ctx) => kvPut(ctx, deps, kv));
   api.delete('/v1/kv/*key', (ctx) => kvDeleteEndpoint(ctx, deps));
+  deps.onClose(startTombstoneReaper(deps.store, deps.logger.child({ component: 'kv-tombstones' })));
 }
 
 function keyOf(ctx: RequestContext): string {
@@ -50,8 +54,9 @@ function kvGet(ctx: RequestContext, deps: ServerDeps): Promise<ApiResponse> {
     return blockingQuery(ctx, store, {
       watches: [{ table: KV_TABLE, prefix: key }],
       run: () => {
-        const keys = kvKeys(store, key, separator);
-        const index = store.tableIndex(KV_TABLE);
+        const rows = store.list<KvValue>(KV_TABLE, key);
+        const keys = kvKeys(rows, key, separator);
+        const index = kvPrefixIndex(store, key, rows);
         if (keys.length === 0 && key !== '') return { status: 404, index };
         return { body: keys, index };
       },
@@ -62,7 +67,7 @@ function kvGet(ctx: RequestContext, deps: ServerDeps): Promise<ApiResponse> {
       watches: [{ table: KV_TABLE, prefix: key }],
       run: () => {
         const rows = store.list<KvValue>(KV_TABLE, key);
-        const index = store.tableIndex(KV_TABLE);
+        const index = kvPrefixIndex(store, key, rows);
         if (rows.length === 0) return { status: 404, index };
         return { body: rows.map((r) => toKVPair(r)), index };
       },
@@ -74,8 +79,9 @@ function kvGet(ctx: RequestContext, deps: ServerDeps): Promise<ApiResponse> {
     watches: [{ table: KV_TABLE, key }],
     run: () => {
       const row = store.get<KvValue>(KV_TABLE, key);
-      const index = store.tableIndex(KV_TABLE);
-      if (!row) return { status: 404, index };
+      // A missing key reports the KV tables' index (kvsGetTxn's kvsMaxIndex) and still waits for that key alone.
+      if (!row) return { status: 404, index: store.tableIndex(KV_TABLE, KV_TOMBSTONES_TABLE) };
+      const index = row.modifyIndex;
       if (raw) {
         return {
           index,

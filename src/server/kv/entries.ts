@@ -8,6 +8,12 @@ import { defineError } from '../../lib/errors.ts';
 import type { StoreReader, StoredRow, WriteTxn } from '../store/types.ts';
 
 export const KV_TABLE = 'kv';
+/**
+ * Consul's KV graveyard (`tombstonesTableSchema` in agent/consul/state/kvs.go): one row per deleted key (one per
+ * prefix for a tree delete) at the index of the delete, so a prefix's index — the highest index of its entries and
+ * tombstones — never slides back when a key under it disappears. Reaped after a while (see tombstones.ts).
+ */
+export const KV_TOMBSTONES_TABLE = 'kv-tombstones';
 export const SESSIONS_TABLE = 'sessions';
 /** Consul's kv_max_value_size default. */
 export const KV_MAX_VALUE_SIZE = 512 * 1024;
@@ -35,6 +41,11 @@ export function toKVPair(row: StoredRow<KvValue>, withValue = true): KVPair {
   };
   if (v.Session) pair.Session = v.Session;
   return pair;
+}
+
+/** A graveyard row's value: when the delete happened, for the reaper. */
+export interface KvTombstone {
+  At: number;
 }
 
 export interface KvWrite {
@@ -82,8 +93,11 @@ export function kvUnlock(tx: WriteTxn, w: KvWrite, session: string): StoredRow<K
   return tx.put(KV_TABLE, w.key, { Flags: w.flags, Value: w.value, LockIndex: existing.value.LockIndex });
 }
 
-export function kvDelete(tx: WriteTxn, key: string): void {
-  tx.delete(KV_TABLE, key);
+/** Deletes one key and leaves its tombstone (Consul's kvsDeleteTxn); a missing key changes nothing. */
+export function kvDelete(tx: WriteTxn, key: string): boolean {
+  if (!tx.delete(KV_TABLE, key)) return false;
+  tx.put<KvTombstone>(KV_TOMBSTONES_TABLE, key, { At: Date.now() });
+  return true;
 }
 
 /** Delete-CAS: succeeds when the entry is absent or its ModifyIndex matches. */
@@ -91,21 +105,36 @@ export function kvDeleteCas(tx: WriteTxn, key: string, index: number): boolean {
   const existing = tx.get<KvValue>(KV_TABLE, key);
   if (!existing) return true;
   if (existing.modifyIndex !== index) return false;
-  tx.delete(KV_TABLE, key);
+  kvDelete(tx, key);
   return true;
 }
 
+/** Deletes a subtree with one tombstone for the prefix, as Consul's kvsDeleteTreeTxn does. */
 export function kvDeleteTree(tx: WriteTxn, prefix: string): number {
   const rows = tx.list(KV_TABLE, prefix);
   for (const r of rows) tx.delete(KV_TABLE, r.key);
+  if (rows.length > 0) tx.put<KvTombstone>(KV_TOMBSTONES_TABLE, prefix, { At: Date.now() });
   return rows.length;
 }
 
-/** `?keys&separator=`: keys under prefix, rolled up at the first separator after the prefix. */
-export function kvKeys(reader: StoreReader, prefix: string, separator: string): string[] {
+/**
+ * The index a read of a prefix reports (Consul's kvsListTxn): the highest index among the entries and tombstones
+ * under the prefix, so writes elsewhere leave it alone; for the empty prefix, or a prefix with neither, the index
+ * of the KV and graveyard tables.
+ */
+export function kvPrefixIndex(reader: StoreReader & { tableIndex(...tables: string[]): number }, prefix: string, rows: readonly StoredRow[]): number {
+  if (prefix === '') return reader.tableIndex(KV_TABLE, KV_TOMBSTONES_TABLE);
+  let max = 0;
+  for (const r of rows) if (r.modifyIndex > max) max = r.modifyIndex;
+  for (const t of reader.list(KV_TOMBSTONES_TABLE, prefix)) if (t.modifyIndex > max) max = t.modifyIndex;
+  return max > 0 ? max : reader.tableIndex(KV_TABLE, KV_TOMBSTONES_TABLE);
+}
+
+/** `?keys&separator=`: the keys of `rows` (listed under prefix), rolled up at the first separator after the prefix. */
+export function kvKeys(rows: readonly StoredRow[], prefix: string, separator: string): string[] {
   const out: string[] = [];
   let last = '';
-  for (const row of reader.list(KV_TABLE, prefix)) {
+  for (const row of rows) {
     let key = row.key;
     if (separator) {
       const at = key.indexOf(separator, prefix.length);

@@ -12,7 +12,7 @@ import { defineError } from '../../lib/errors.ts';
 import { formatDuration } from '../../lib/duration.ts';
 import type { Logger } from '../../lib/logger.ts';
 import { checkKey, SERF_CHECK_ID, Tables } from '../catalog/tables.ts';
-import { KV_TABLE, SESSIONS_TABLE, type KvValue } from '../kv/entries.ts';
+import { KV_TABLE, SESSIONS_TABLE, kvDelete, type KvValue } from '../kv/entries.ts';
 import { LockDelays } from '../kv/lock-delay.ts';
 import type { StateStore } from '../store/state-store.ts';
 import type { Change, StoredRow, WriteTxn } from '../store/types.ts';
@@ -164,7 +164,7 @@ export class SessionManager {
     for (const entry of tx.list<KvValue>(KV_TABLE)) {
       if (entry.value.Session !== id) continue;
       if (session.Behavior === 'delete') {
-        tx.delete(KV_TABLE, entry.key);
+        kvDelete(tx, entry.key); // leaves a tombstone, as any delete does
       } else {
         const { Session: _released, ...rest } = entry.value;
         tx.put(KV_TABLE, entry.key, rest);
