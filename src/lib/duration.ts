@@ -8,6 +8,12 @@ const UNIT_MS: Record<string, number> = {
   ns: 1e-6, us: 1e-3, 'µs': 1e-3, 'μs': 1e-3, ms: 1, s: 1000, m: 60_000, h: 3_600_000,
 };
 
+/**
+ * The longest Go time.Duration (int64 nanoseconds, about 292 years) in milliseconds. Go's time.ParseDuration
+ * refuses anything longer ("time: invalid duration"), and so do Consul's decoders; so do we.
+ */
+export const MAX_GO_DURATION_MS = 9_223_372_036_854.775807;
+
 const TERM = /(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|μs|ms|s|m|h)/y;
 
 /** Parses a Go duration string into milliseconds; throws a 400 error naming `field` when it is not one. */
@@ -29,6 +35,7 @@ export function parseDuration(text: string, field = 'duration'): number {
     total += Number(m[1]) * UNIT_MS[m[2]!]!;
     pos = TERM.lastIndex;
   }
+  if (total > MAX_GO_DURATION_MS) throw Errors.badRequest(`${field}: time: invalid duration ${JSON.stringify(text)}`);
   return sign * total;
 }
 

@@ -196,10 +196,58 @@ describe('CheckRunner', () => {
         cb();
       },
     });
-    const rec = recordingRunner({ minInterval: 1000, logger: createLogger({ name: 'test', level: 'warn', destination }) });
+    // Probe starts, timed: with the interval raised to 150 ms no two runs may start closer than that, while the
+    // 10 ms asked for would give gaps of about 10 ms (Node never fires a timer early, so the bound is exact).
+    const starts: number[] = [];
+    const rec = recordingRunner({
+      minInterval: 150,
+      logger: createLogger({ name: 'test', level: 'warn', destination }),
+      onRun: () => starts.push(performance.now()),
+    });
     try {
       rec.runner.add({ CheckID: 'fast', TCP: '127.0.0.1:1', Interval: 10 });
-      await waitFor(() => lines.some((l) => l.includes('check has interval below minimum')), 'warning');
+      await waitFor(() => starts.length >= 4, 'four runs');
+      const gaps = starts.slice(1).map((t, i) => t - starts[i]!);
+      assert.ok(gaps.every((g) => g >= 149), `runs closer than the 150 ms minimum: ${gaps.map((g) => g.toFixed(1)).join(', ')} ms`);
+      assert.ok(lines.some((l) => l.includes('check has interval below minimum')), 'no warning logged');
+    } finally {
+      await rec.runner.stop();
+    }
+  });
+
+  it('waits out an Interval longer than Node\'s timer range instead of probing every millisecond', async () => {
+    // 600000h (68 years) is a valid Go time.Duration; the first run is staggered randomly within one interval,
+    // so a setTimeout clamped to 1 ms (Node's behaviour past 2^31-1 ms) would start probing at once.
+    let runs = 0;
+    const rec = recordingRunner({ onRun: () => runs++ });
+    try {
+      rec.runner.add({ CheckID: 'slow', TCP: '127.0.0.1:1', Interval: 600_000 * 3_600_000 });
+      await sleep(300);
+      assert.equal(runs, 0, `${runs} probes in 300 ms`);
+    } finally {
+      await rec.runner.stop();
+    }
+  });
+
+  it('keeps a TTL check with a 720h TTL passing instead of expiring it at once', async () => {
+    const rec = recordingRunner();
+    try {
+      rec.runner.add({ CheckID: 'ttl', TTL: 720 * 3_600_000, Status: 'passing' });
+      rec.runner.updateTTL('ttl', 'passing', 'alive');
+      await sleep(300);
+      assert.deepEqual(rec.runner.state('ttl'), { status: 'passing', output: 'alive' });
+    } finally {
+      await rec.runner.stop();
+    }
+  });
+
+  it('refuses durations beyond Go\'s time.Duration (2^63-1 ns), which Consul cannot decode', async () => {
+    const rec = recordingRunner();
+    try {
+      for (const field of ['Interval', 'TTL', 'Timeout', 'DeregisterCriticalServiceAfter'] as const) {
+        const def = field === 'TTL' ? { CheckID: 'x', TTL: 1e13 } : { CheckID: 'x', TCP: '127.0.0.1:1', Interval: 1000, [field]: 1e13 };
+        assert.throws(() => rec.runner.add(def), (err) => isMeshgateError(err, 'MG_CHECK_INVALID') && err.message.includes(field), field);
+      }
     } finally {
       await rec.runner.stop();
     }

@@ -5,6 +5,7 @@
  * and `meshgate agent` use it; the owner keeps the catalog and decides what a reap means.
  */
 import { silentLogger, type Logger } from '../logger.ts';
+import { setLongTimeout, type LongTimer } from '../long-timer.ts';
 import { CheckErrors } from './errors.ts';
 import { DEFAULT_OUTPUT_MAX_SIZE } from './output.ts';
 import { probeKind, type Probe } from './probes/probe.ts';
@@ -57,17 +58,17 @@ interface Entry {
   criticalSince: number | undefined;
   reaped: boolean;
   deregisterAfter: number;
-  deferTimer: NodeJS.Timeout | undefined;
+  deferTimer: LongTimer | undefined;
   active: boolean;
   readonly abort: AbortController;
   // Interval checks.
   probe: Probe | undefined;
   handler: StatusHandler | undefined;
   interval: number;
-  timer: NodeJS.Timeout | undefined;
+  timer: LongTimer | undefined;
   inflight: Promise<void> | undefined;
   // TTL checks.
-  ttlTimer: NodeJS.Timeout | undefined;
+  ttlTimer: LongTimer | undefined;
   lastTTLOutput: string;
   outputMaxSize: number;
 }
@@ -209,9 +210,9 @@ export class CheckRunner {
   }
 
   #schedule(entry: Entry, delay: number): void {
-    entry.timer = setTimeout(() => this.#runOnce(entry), delay);
+    // A long timer: Interval may exceed Node's 2^31-1 ms timer range (Consul takes any time.Duration).
     // The owner's servers keep the process alive; a check timer alone must not.
-    entry.timer.unref();
+    entry.timer = setLongTimeout(() => this.#runOnce(entry), delay).unref();
   }
 
   #runOnce(entry: Entry): void {
@@ -241,15 +242,14 @@ export class CheckRunner {
   }
 
   #armTTL(entry: Entry): void {
-    if (entry.ttlTimer) clearTimeout(entry.ttlTimer);
-    entry.ttlTimer = setTimeout(() => {
+    entry.ttlTimer?.clear();
+    entry.ttlTimer = setLongTimeout(() => {
       entry.ttlTimer = undefined;
       if (!entry.active) return;
       this.#logger.warn({ check: entry.def.CheckID }, 'Check missed TTL, is now critical');
       const output = entry.lastTTLOutput ? `TTL expired (last output before timeout follows): ${entry.lastTTLOutput}` : 'TTL expired';
       this.#notify(entry, 'critical', output);
-    }, entry.def.TTL!);
-    entry.ttlTimer.unref();
+    }, entry.def.TTL!).unref();
   }
 
   /** Consul's local State.UpdateCheck: track critical time, report status changes now, defer output-only ones. */
@@ -266,11 +266,10 @@ export class CheckRunner {
     if (interval > 0 && entry.state.status === status) {
       entry.state.output = output;
       if (!entry.deferTimer) {
-        entry.deferTimer = setTimeout(() => {
+        entry.deferTimer = setLongTimeout(() => {
           entry.deferTimer = undefined;
           if (entry.active) this.#report(entry);
-        }, interval / 2 + Math.random() * interval);
-        entry.deferTimer.unref();
+        }, interval / 2 + Math.random() * interval).unref();
       }
       return;
     }
@@ -282,10 +281,8 @@ export class CheckRunner {
     const { status, output } = entry.state;
     if (entry.reported.status === status && entry.reported.output === output) return;
     entry.reported = { status, output };
-    if (entry.deferTimer) {
-      clearTimeout(entry.deferTimer);
-      entry.deferTimer = undefined;
-    }
+    entry.deferTimer?.clear();
+    entry.deferTimer = undefined;
     try {
       this.#opts.onUpdate(entry.def.CheckID, status, output);
     } catch (err) {
@@ -323,7 +320,7 @@ export class CheckRunner {
   #retire(entry: Entry): void {
     entry.active = false;
     entry.abort.abort();
-    for (const t of [entry.timer, entry.ttlTimer, entry.deferTimer]) if (t) clearTimeout(t);
+    for (const t of [entry.timer, entry.ttlTimer, entry.deferTimer]) t?.clear();
     entry.timer = entry.ttlTimer = entry.deferTimer = undefined;
     const probe = entry.probe;
     const closing = Promise.resolve(entry.inflight)

@@ -2,6 +2,7 @@
  * Registration-time validation with Consul's rules and messages (agent/structs CheckType.Validate plus the agent
  * endpoint's status check). Consul checks a URL or address only when the check runs, and so do we.
  */
+import { MAX_GO_DURATION_MS } from '../duration.ts';
 import { CheckErrors } from './errors.ts';
 import { isCheckStatus, type CheckDefinition, type CheckKind } from './types.ts';
 
@@ -28,6 +29,8 @@ export function validateCheckDefinition(def: unknown): asserts def is CheckDefin
     if (v !== undefined && (typeof v !== 'number' || !Number.isFinite(v) || v < 0)) {
       throw CheckErrors.invalid(`${f} must be a non-negative number of milliseconds`);
     }
+    // Consul's fields are Go time.Durations: anything longer cannot be expressed (its decoder refuses it).
+    if (typeof v === 'number' && v > MAX_GO_DURATION_MS) throw CheckErrors.invalid(`${f} is longer than the longest duration (2562047h47m16.854775807s)`);
   }
   for (const f of COUNT_FIELDS) {
     const v = d[f];

@@ -150,6 +150,10 @@ describe('goDuration', () => {
     assert.equal(decodeError(() => decodeBody(Check, { Interval: 'x2h0m0s' })), 'Request decode failed: Interval: time: invalid duration "x2h0m0s"');
     assert.equal(decodeError(() => decodeBody(Check, { Interval: '' })), 'Request decode failed: Interval: time: invalid duration ""');
     assert.equal(decodeError(() => decodeBody(Check, { interval: '10' })), 'Request decode failed: Interval: time: missing unit in duration "10"');
+    // Past Go's time.Duration range (int64 ns, 2562047h47m16.854775807s) time.ParseDuration and encoding/json refuse.
+    assert.equal(decodeError(() => decodeBody(Check, { TTL: '2562048h' })), 'Request decode failed: TTL: time: invalid duration "2562048h"');
+    assert.equal(decodeBody(Check, { TTL: '2562047h' }).TTL, 2562047 * 3_600_000);
+    assert.equal(decodeError(() => decodeBody(Check, { TTL: 1e19 })), 'Request decode failed: TTL: json: cannot unmarshal number 10000000000000000000 into Go value of type time.Duration');
     assert.equal(
       decodeError(() => decodeBody(Service, { Name: 'a', Checks: [{}, { TTL: true }] })),
       'Request decode failed: Checks[1].TTL: invalid duration: expected a string such as "10s" or nanoseconds, got bool',

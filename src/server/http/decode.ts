@@ -18,7 +18,7 @@
  */
 import { z } from 'zod';
 import { defineError } from '../../lib/errors.ts';
-import { parseDuration } from '../../lib/duration.ts';
+import { MAX_GO_DURATION_MS, parseDuration } from '../../lib/duration.ts';
 
 export const ErrRequestDecode = defineError('MG_REQUEST_DECODE', 400, (detail: string) => `Request decode failed: ${detail}`);
 
@@ -111,7 +111,12 @@ export function canonicalizeKeys(schema: z.ZodType, raw: unknown, options: Decod
  */
 export function goDuration(): z.ZodType<number, unknown> {
   return z.unknown().transform((v, ctx): number => {
-    if (typeof v === 'number' && Number.isFinite(v)) return v / 1e6;
+    if (typeof v === 'number' && Number.isFinite(v)) {
+      // Nanoseconds beyond int64 do not fit a Go time.Duration; encoding/json refuses them.
+      if (Math.abs(v / 1e6) <= MAX_GO_DURATION_MS) return v / 1e6;
+      ctx.addIssue({ code: 'custom', message: `json: cannot unmarshal number ${String(v)} into Go value of type time.Duration` });
+      return z.NEVER;
+    }
     if (typeof v === 'string') {
       const ms = tryParseDuration(v);
       if (ms !== undefined) return ms;

@@ -217,6 +217,8 @@ describe('agent refusals', () => {
     ['bad check status', { Name: 'x', Check: { TTL: '1s', Status: 'ok' } }, /Status for checks must 'passing', 'warning', 'critical'/],
     ['check without interval', { Name: 'x', Check: { HTTP: 'http://127.0.0.1:1' } }, /^Invalid check: Interval must be > 0/],
     ['check with bad duration', { Name: 'x', Check: { TTL: 'ten' } }, /Check\.TTL: time: invalid duration/],
+    // Longer than Go's time.Duration (2562047h47m16.854775807s): time.ParseDuration refuses it, so Consul does.
+    ['check duration beyond Go\'s range', { Name: 'x', Check: { Interval: '3000000h', TCP: '127.0.0.1:1' } }, /Check\.Interval: time: invalid duration "3000000h"/],
     ['script check (disabled)', { Name: 'x', Check: { Args: ['true'], Interval: '10s' } }, /Scripts are disabled on this agent/],
   ];
   for (const [name, body, message] of registerCases) {
@@ -275,6 +277,29 @@ describe('agent refusals', () => {
 });
 
 describe('restart', () => {
+  test('a 720h TTL check stays passing, before and after a restart (Node clamps such timers to 1 ms)', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'meshgate-agent-longttl-'));
+    try {
+      let srv = await testServer({ dataDir, nodeName: 'long-ttl-node' });
+      try {
+        assert.equal((await srv.put('/v1/agent/service/register', { Name: 'month', Check: { CheckID: 'month', TTL: '720h', Status: 'passing' } })).status, 200);
+        await new Promise((r) => setTimeout(r, 300));
+        assert.deepEqual(await passingNames(srv, 'month'), ['month'], 'expired within 300 ms');
+      } finally {
+        await srv.close();
+      }
+      srv = await testServer({ dataDir, nodeName: 'long-ttl-node' });
+      try {
+        await new Promise((r) => setTimeout(r, 300));
+        assert.deepEqual(await passingNames(srv, 'month'), ['month'], 'expired within 300 ms of the restart');
+      } finally {
+        await srv.close();
+      }
+    } finally {
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+  });
+
   test('a restarted server keeps its agent services and resumes their checks', async () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'meshgate-agent-restart-'));
     const target = new Target();
