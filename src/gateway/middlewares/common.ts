@@ -1,6 +1,6 @@
 /**
  * Pieces several middleware kinds share: Traefik's source criterion and IP strategy, IP ranges, HTTP status
- * ranges, Go-flavoured regular expressions and replacement templates, header helpers that ignore case, a
+ * ranges, header helpers that ignore case, a
  * ResponseWriter that lets a middleware change headers just before they leave, and an in-memory recorder.
  * Everything here is compiled at create time so the request path only runs closures built once.
  */
@@ -301,73 +301,6 @@ export function inRanges(ranges: StatusRanges, code: number): boolean {
 }
 
 // ---------------------------------------------------------------------------------------------------------------
-// Go regular expressions (RE2) in JavaScript, and Go's Regexp.Expand templates ($1, ${1}, ${name}, $$)
-
-/** Translates the RE2 forms JavaScript lacks: `(?P<name>`, and leading `(?i)`/`(?s)`/`(?m)` flag groups. */
-export function compileGoRegex(source: string, extraFlags = ''): RegExp {
-  let src = source.replace(/\(\?P</g, '(?<');
-  let flags = extraFlags;
-  const lead = /^\(\?([imsU]+)\)/.exec(src);
-  if (lead) {
-    src = src.slice(lead[0].length);
-    for (const f of lead[1]!) if (f !== 'U' && !flags.includes(f)) flags += f;
-  }
-  return new RegExp(src, flags);
-}
-
-type TemplatePart = string | { group: string | number };
-
-/** Compiles a Go replacement template once; the result expands a match without re-parsing the template. */
-export function compileGoTemplate(template: string): (match: RegExpExecArray | RegExpMatchArray) => string {
-  const parts: TemplatePart[] = [];
-  let literal = '';
-  for (let i = 0; i < template.length; i++) {
-    const c = template[i]!;
-    if (c !== '$' || i === template.length - 1) {
-      literal += c;
-      continue;
-    }
-    const next = template[i + 1]!;
-    if (next === '$') {
-      literal += '$';
-      i++;
-      continue;
-    }
-    let name: string | undefined;
-    if (next === '{') {
-      const end = template.indexOf('}', i + 2);
-      if (end === -1) {
-        literal += c;
-        continue;
-      }
-      name = template.slice(i + 2, end);
-      i = end;
-    } else {
-      const m = /^[A-Za-z0-9_]+/.exec(template.slice(i + 1));
-      if (!m) {
-        literal += c;
-        continue;
-      }
-      name = m[0];
-      i += m[0].length;
-    }
-    if (literal) parts.push(literal);
-    literal = '';
-    parts.push({ group: /^\d+$/.test(name) ? Number(name) : name });
-  }
-  if (literal) parts.push(literal);
-  return (match) => {
-    let out = '';
-    for (const part of parts) {
-      if (typeof part === 'string') out += part;
-      else if (typeof part.group === 'number') out += match[part.group] ?? '';
-      else out += match.groups?.[part.group] ?? '';
-    }
-    return out;
-  };
-}
-
-// ---------------------------------------------------------------------------------------------------------------
 // ResponseWriter wrappers
 
 /**
@@ -526,16 +459,4 @@ export async function readBody(req: GatewayRequest, limit = 0): Promise<{ body: 
     chunks.push(buf);
   }
   return { body: Buffer.concat(chunks), overflow: false };
-}
-
-/** A String.replace callback that expands a compiled Go template for each match (built once per middleware). */
-export function goReplacer(expand: (match: RegExpMatchArray) => string): (...args: unknown[]) => string {
-  return (...args: unknown[]) => {
-    // String.replace passes (match, ...groups, offset, input[, namedGroups]); rebuild a match array from that.
-    const last = args[args.length - 1];
-    const named = typeof last === 'object' && last !== null;
-    const match = args.slice(0, args.length - (named ? 3 : 2)) as unknown as RegExpMatchArray;
-    if (named) match.groups = last as Record<string, string>;
-    return expand(match);
-  };
 }

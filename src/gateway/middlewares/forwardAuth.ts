@@ -10,7 +10,8 @@ import { Agent, request } from 'undici';
 import type { IncomingHttpHeaders } from 'node:http';
 import type { GatewayRequest, ResponseHeaders } from '../http/types.ts';
 import { registerMiddleware } from './registry.ts';
-import { HeaderHookWriter, appendHeader, compileGoRegex, normalizeIp, rawHost, readBody, requestHeader, writeError } from './common.ts';
+import { compileGoRegexp } from '../../lib/go-regexp/index.ts';
+import { HeaderHookWriter, appendHeader, normalizeIp, rawHost, readBody, requestHeader, writeError } from './common.ts';
 
 export const forwardAuthSchema = z
   .object({
@@ -67,7 +68,8 @@ registerMiddleware('forwardAuth', {
     const trust = config.trustForwardHeader === true;
     const requestHeaders = config.authRequestHeaders?.map((h) => h.toLowerCase());
     const responseHeaders = (config.authResponseHeaders ?? []).map((h) => h.toLowerCase());
-    const responseRegex = config.authResponseHeadersRegex ? compileGoRegex(config.authResponseHeadersRegex, 'i') : undefined;
+    // Node lower-cases header names where Go canonicalizes them (X-Auth-Role): match case-insensitively.
+    const responseRegex = config.authResponseHeadersRegex ? compileGoRegexp(config.authResponseHeadersRegex, { caseInsensitive: true }) : undefined;
     const cookies = new Set(config.addAuthCookiesToResponse ?? []);
     const headerField = config.headerField?.toLowerCase();
     const forwardBody = config.forwardBody === true;

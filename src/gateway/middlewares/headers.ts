@@ -6,7 +6,8 @@
 import { z } from 'zod';
 import type { GatewayRequest, ResponseHeaders } from '../http/types.ts';
 import { registerMiddleware } from './registry.ts';
-import { HeaderHookWriter, compileGoRegex, deleteHeader, getHeaderString, rawHost, requestHeader, setHeader, writeError } from './common.ts';
+import { compileGoRegexp } from '../../lib/go-regexp/index.ts';
+import { HeaderHookWriter, deleteHeader, getHeaderString, rawHost, requestHeader, setHeader, writeError } from './common.ts';
 
 export const headersSchema = z
   .object({
@@ -56,7 +57,7 @@ registerMiddleware('headers', {
 
     // CORS
     const originList = config.accessControlAllowOriginList ?? [];
-    const originRegexes = (config.accessControlAllowOriginListRegex ?? []).map((r) => compileGoRegex(r));
+    const originRegexes = (config.accessControlAllowOriginListRegex ?? []).map((r) => compileGoRegexp(r));
     const allowHeaders = (config.accessControlAllowHeaders ?? []).join(',');
     const allowMethods = (config.accessControlAllowMethods ?? []).join(',');
     const exposeHeaders = (config.accessControlExposeHeaders ?? []).join(',');

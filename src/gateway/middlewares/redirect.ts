@@ -4,10 +4,12 @@
  * to the new location (302/307, or 301/308 when permanent, 307/308 for methods other than GET).
  */
 import type { GatewayRequest, Handler, ResponseWriter } from '../http/types.ts';
-import { compileGoTemplate, goReplacer, statusText } from './common.ts';
+import { compileGoTemplate, type GoRegexp } from '../../lib/go-regexp/index.ts';
+import { statusText } from './common.ts';
 
 export interface RedirectOptions {
-  regex: RegExp;
+  /** Go regexp over the client URL; the redirect is `regex.ReplaceAllString(url, replacement)`, as in Traefik. */
+  regex: GoRegexp;
   replacement: string;
   permanent: boolean;
   /** Builds the URL the client used (scheme://host[:port]/path?query). */
@@ -16,13 +18,11 @@ export interface RedirectOptions {
 
 export function redirectHandler(next: Handler, options: RedirectOptions): Handler {
   const { regex, permanent, clientUrl } = options;
-  const expand = compileGoTemplate(options.replacement);
-  const global = new RegExp(regex.source, regex.flags.includes('g') ? regex.flags : `${regex.flags}g`);
-  const replacer = goReplacer(expand);
+  const replacement = compileGoTemplate(options.replacement);
   return (req, rw) => {
     const oldUrl = clientUrl(req);
     if (!regex.test(oldUrl)) return next(req, rw);
-    const newUrl = oldUrl.replace(global, replacer);
+    const newUrl = regex.replaceAllString(oldUrl, replacement);
     if (newUrl !== oldUrl) {
       move(req, rw, newUrl, permanent);
       return Promise.resolve();

@@ -4,7 +4,8 @@
  */
 import { z } from 'zod';
 import { registerMiddleware } from './registry.ts';
-import { compileGoRegex, rawHost } from './common.ts';
+import { compileGoRegexp } from '../../lib/go-regexp/index.ts';
+import { rawHost } from './common.ts';
 import { redirectHandler } from './redirect.ts';
 
 export const redirectRegexSchema = z
@@ -14,7 +15,7 @@ export const redirectRegexSchema = z
 registerMiddleware('redirectRegex', {
   schema: redirectRegexSchema,
   create(config) {
-    const regex = compileGoRegex(config.regex);
+    const regex = compileGoRegexp(config.regex);
     return (next) =>
       redirectHandler(next, {
         regex,

@@ -5,6 +5,7 @@
  */
 import { z } from 'zod';
 import { registerMiddleware } from './registry.ts';
+import { compileGoRegexp } from '../../lib/go-regexp/index.ts';
 import { rawHost, requestHeader } from './common.ts';
 import { redirectHandler } from './redirect.ts';
 
@@ -16,8 +17,8 @@ export const redirectSchemeSchema = z
   })
   .strict();
 
-// scheme://host:port/uri, each part captured (host may be an IPv6 literal in brackets).
-const URL_PATTERN = /^(https?:\/\/)?(\[[\w:.]+\]|[\w._-]+)?(:\d+)?(.*)$/;
+// scheme://host:port/uri, each part captured (host may be an IPv6 literal in brackets); Traefik's own Go regexp.
+const URL_PATTERN = compileGoRegexp(String.raw`^(https?:\/\/)?(\[[\w:.]+\]|[\w._-]+)?(:\d+)?(.*)$`);
 
 registerMiddleware('redirectScheme', {
   schema: redirectSchemeSchema,

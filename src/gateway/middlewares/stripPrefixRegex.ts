@@ -1,23 +1,24 @@
 /**
- * stripPrefixRegex: the first regex that matches at the start of the path strips what it matched; that text
- * goes to X-Forwarded-Prefix (Traefik pkg/middlewares/stripprefixregex).
+ * stripPrefixRegex: the first regex whose leftmost match starts the path strips what it matched; that text
+ * goes to X-Forwarded-Prefix (Traefik pkg/middlewares/stripprefixregex: `FindStringSubmatchIndex`, index 0).
  */
 import { z } from 'zod';
 import { registerMiddleware } from './registry.ts';
-import { compileGoRegex, ensureLeadingSlash, splitUrl } from './common.ts';
+import { compileGoRegexp } from '../../lib/go-regexp/index.ts';
+import { ensureLeadingSlash, splitUrl } from './common.ts';
 
 export const stripPrefixRegexSchema = z.object({ regex: z.array(z.string()).default([]) }).strict();
 
 registerMiddleware('stripPrefixRegex', {
   schema: stripPrefixRegexSchema,
   create(config) {
-    const regexes = config.regex.map((r) => compileGoRegex(r.trim()));
+    const regexes = config.regex.map((r) => compileGoRegexp(r.trim()));
     return (next) => (req, rw) => {
       const { path, query } = splitUrl(req.url);
       for (const re of regexes) {
-        const m = re.exec(path);
-        if (m === null || m.index !== 0) continue;
-        const prefix = m[0];
+        const loc = re.findSubmatchIndex(path);
+        if (loc === null || loc[0] !== 0) continue;
+        const prefix = path.slice(0, loc[1]);
         req.url = ensureLeadingSlash(path.slice(prefix.length)) + query;
         req.headers['x-forwarded-prefix'] = prefix;
         break;

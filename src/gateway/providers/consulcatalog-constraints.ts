@@ -4,8 +4,8 @@
  * Go's operator precedence (! over && over ||) and Go string literals ("…" with escapes, or `…` raw). Parsed once per
  * configuration; an empty expression matches everything.
  */
-import { defineError } from '../../lib/errors.ts';
-import { compileGoRegexp } from '../rules/regexp.ts';
+import { defineError, isMeshgateError } from '../../lib/errors.ts';
+import { compileGoRegexp, ErrRegexpSyntax, type GoRegexp } from '../../lib/go-regexp/index.ts';
 
 export const ConstraintError = defineError('MG_GATEWAY_CONSTRAINT', 400, (expr: string, message: string) => `constraints "${expr}": ${message}`);
 
@@ -131,11 +131,12 @@ export function parseTagConstraints(expr: string): TagMatcher {
     if (args.length !== 1) fail(`${name.text} takes exactly one argument, got ${args.length}`);
     const value = args[0]!;
     if (name.text === 'Tag') return (tags) => tags.includes(value);
-    let re: RegExp | undefined;
+    let re: GoRegexp | undefined;
     try {
       re = compileGoRegexp(value);
-    } catch {
+    } catch (err) {
       // Traefik: a regexp that does not compile matches nothing.
+      if (!isMeshgateError(err, ErrRegexpSyntax.code)) throw err;
       re = undefined;
     }
     return (tags) => re !== undefined && tags.some((tag) => re!.test(tag));

@@ -1,10 +1,11 @@
 /**
  * Compiles a RuleNode into a closure tree, once per rule. Each matcher checks its arguments the way Traefik's
  * pkg/muxer/http/matcher.go does (same order: no/empty arguments first, then the count, then the value) and
- * precomputes everything it can (lower-cased host, upper-cased method, compiled RegExp, parsed IPs).
+ * precomputes everything it can (lower-cased host, upper-cased method, compiled Go regexps, parsed IPs).
  */
 import { RuleErrorCodes, RuleSyntaxError } from './errors.ts';
-import { compileGoRegexp, GoRegexpError } from './regexp.ts';
+import { compileGoRegexp, ErrRegexpSyntax, syntaxErrorOffset, type GoRegexp } from '../../lib/go-regexp/index.ts';
+import { isMeshgateError } from '../../lib/errors.ts';
 import { ipEquals, networkContains, parseCidr, parseIp, type IpAddress, type IpNetwork } from './ip.ts';
 import type { MatcherName, MatcherNode, RuleNode } from './parser.ts';
 import type { MatchContext } from './request.ts';
@@ -74,15 +75,16 @@ class MatcherBuilder {
     }
   }
 
-  private regexp(node: MatcherNode, index: number, pattern: string): RegExp {
+  /** Go's regexp.Compile as Traefik calls it, on the linear-time engine (a hostile pattern cannot stall a worker). */
+  private regexp(node: MatcherNode, index: number, pattern: string): GoRegexp {
     try {
       return compileGoRegexp(pattern);
     } catch (err) {
-      if (!(err instanceof GoRegexpError)) throw err;
+      if (!isMeshgateError(err, ErrRegexpSyntax.code)) throw err;
       const what = node.name === 'PathRegexp' ? 'PathPrefix' : node.name; // Traefik's own (mis)wording
       return this.fail(
         RuleErrorCodes.value,
-        node.argPositions[index]! + 1 + err.offset,
+        node.argPositions[index]! + 1 + syntaxErrorOffset(pattern, err.message),
         `error while adding rule ${node.name}: compiling ${what} matcher: ${err.message}`,
       );
     }

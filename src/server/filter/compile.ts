@@ -16,6 +16,8 @@
 import type { Expression, MatchExpression, MatchOperator } from './grammar.ts';
 import type { FilterFields, FilterSchema, FilterType } from './types.ts';
 import { coerceBool, coerceFloat, coerceInt, coerceUint, type Coerced } from './coerce.ts';
+import { isMeshgateError } from '../../lib/errors.ts';
+import { compileGoRegexp, ErrRegexpSyntax, type GoRegexp } from '../../lib/go-regexp/index.ts';
 
 export type Predicate = (item: unknown) => boolean;
 
@@ -280,29 +282,15 @@ function sizeOf(v: unknown): number {
 }
 
 /**
- * Go's regexp (RE2) compiled as a JS RegExp. RE2 accepts a leading flag group such as `(?i)` or `(?is)`, which JS
- * expresses as flags; other syntax is shared closely enough for the patterns filters use. Like Go's `Match`, the
- * search is unanchored.
+ * go-bexpr's `matches` compiles the value with Go's `regexp.Compile` (validate.go: "Failed to compile regular
+ * expression %q: %v") and tests with `MatchString`, an unanchored search in linear time. The one Go-regexp compiler
+ * keeps both: a hostile `^(a+)+$` cannot stall the server, and RE2's syntax and refusals are Go's.
  */
-function compileRegex(pattern: string): RegExp {
-  let source = pattern;
-  let flags = '';
-  const m = /^\(\?([imsU]+)\)/.exec(source);
-  if (m) {
-    if (m[1]!.includes('U')) {
-      throw new FilterValidationError(`Failed to compile regular expression ${JSON.stringify(pattern)}: ungreedy flag (?U) is not supported`);
-    }
-    flags = [...new Set(m[1]!)].join('');
-    source = source.slice(m[0].length);
-  }
+function compileRegex(pattern: string): GoRegexp {
   try {
-    return new RegExp(source, `${flags}u`);
-  } catch {
-    // Outside unicode mode JS accepts a few escapes RE2 also accepts (such as `\-` or `\_` outside a class).
-    try {
-      return new RegExp(source, flags);
-    } catch (err) {
-      throw new FilterValidationError(`Failed to compile regular expression ${JSON.stringify(pattern)}: ${(err as Error).message}`);
-    }
+    return compileGoRegexp(pattern);
+  } catch (err) {
+    if (!isMeshgateError(err, ErrRegexpSyntax.code)) throw err;
+    throw new FilterValidationError(`Failed to compile regular expression ${JSON.stringify(pattern)}: ${err.message}`);
   }
 }
