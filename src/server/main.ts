@@ -61,7 +61,12 @@ export async function startServer(options: ServerOptions, logger?: Logger): Prom
   const router = new ApiRouter();
   await registerAllEndpoints(router, deps);
 
-  const http = createHttpApi({ router, logger: log, metrics });
+  const http = createHttpApi({
+    router,
+    logger: log,
+    metrics,
+    ...(options.httpRequestTimeout !== undefined ? { requestTimeout: options.httpRequestTimeout } : {}),
+  });
   await new Promise<void>((resolve, reject) => {
     http.once('error', reject);
     http.listen(port, host, () => resolve());

@@ -26,6 +26,11 @@ export interface ServerOptions {
   dnsBestEffort?: boolean;
   /** The DNS domain (Consul's `domain`); default `consul.`. */
   domain?: string;
+  /**
+   * ms a client may take to send a whole HTTP request, head and body; past it the API answers 408 and closes the
+   * connection. Answers are not bounded (a blocking query waits its full `wait`). Default 60 s; 0 disables it.
+   */
+  httpRequestTimeout?: number;
 }
 
 export type StoreChoice = { backend: 'sqlite' } | { backend: 'etcd'; endpoints: string[]; prefix?: string };

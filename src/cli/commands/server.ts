@@ -4,6 +4,7 @@
  */
 import { hostname } from 'node:os';
 import { Command, Option } from 'commander';
+import { parseDuration } from '../../lib/duration.ts';
 import { Errors } from '../../lib/errors.ts';
 import type { ServerOptions, StoreChoice } from '../../server/options.ts';
 import { info, type CliIO } from '../io.ts';
@@ -21,6 +22,7 @@ interface Flags {
   etcdPrefix?: string;
   dnsPort: string;
   domain: string;
+  httpRequestTimeout: string;
 }
 
 export function serverCommand(io: CliIO): Command {
@@ -37,6 +39,7 @@ export function serverCommand(io: CliIO): Command {
     .option('--etcd-prefix <prefix>', 'key prefix of this cluster in etcd (with --store etcd)', '/meshgate')
     .option('--dns-port <port>', 'DNS interface port (UDP and TCP) on the HTTP API host; -1 disables', '8600')
     .option('--domain <domain>', 'DNS domain served', 'consul.')
+    .option('--http-request-timeout <duration>', 'longest time a client may take to send a whole request (head and body); 0 disables', '60s')
     .action(async (flags: Flags, command: Command) => {
       const options: ServerOptions = {
         store: storeChoice(flags),
@@ -47,6 +50,7 @@ export function serverCommand(io: CliIO): Command {
         ports: { dns: dnsPort(flags.dnsPort) },
         dnsBestEffort: command.getOptionValueSource('dnsPort') === 'default',
         domain: flags.domain,
+        httpRequestTimeout: requestTimeout(flags.httpRequestTimeout),
         ...(flags.dataDir ? { dataDir: flags.dataDir } : {}),
         ...(flags.logLevel ? { logLevel: flags.logLevel } : {}),
       };
@@ -64,6 +68,13 @@ function dnsPort(value: string): number {
   const port = Number(value);
   if (!Number.isInteger(port) || port < -1 || port > 65535) throw Errors.invalidConfig(`--dns-port: expected a port or -1, got "${value}"`);
   return port;
+}
+
+/** A Go duration ("60s", "2m") for the HTTP API's request-receive bound; "0" disables it. */
+function requestTimeout(value: string): number {
+  const ms = parseDuration(value, '--http-request-timeout');
+  if (ms < 0) throw Errors.invalidConfig(`--http-request-timeout: expected a duration such as "60s", got "${value}"`);
+  return ms;
 }
 
 function storeChoice(flags: Flags): StoreChoice {

@@ -12,8 +12,21 @@ import type { ApiResponse, ApiRouter, RequestContext } from './router.ts';
 /** Bodies larger than this are refused before they are read in full (KV enforces its own 512 KiB limit). */
 export const MAX_BODY_BYTES = 4 * 1024 * 1024;
 
+/**
+ * Default bound on the time a client may take to send a whole request (head and body). Go's net/http has no such
+ * bound unless the server sets ReadTimeout; without one a client trickling a body ties up its connection for ever.
+ * 60 s is far beyond any honest client on a loopback or LAN (a 4 MiB body at 1 Mbit/s takes 35 s).
+ */
+export const DEFAULT_REQUEST_TIMEOUT_MS = 60_000;
+
 export interface HttpApiOptions {
   router: ApiRouter;
+  /**
+   * ms a client may take to send a whole request, head and body (Node's requestTimeout; the answer is not
+   * bounded, so blocking queries still wait their full `wait`). Past it the server answers 408 and closes.
+   * Default DEFAULT_REQUEST_TIMEOUT_MS; 0 disables the bound.
+   */
+  requestTimeout?: number;
   logger: Logger;
   metrics: ServerMetrics;
   /** Adds headers every response carries (e.g. X-Consul-Default-ACL-Policy later). */
@@ -21,9 +34,21 @@ export interface HttpApiOptions {
 }
 
 export function createHttpApi(options: HttpApiOptions): Server {
-  const server = createServer({ keepAliveTimeout: 30_000, requestTimeout: 0, headersTimeout: 30_000 }, (req, res) => {
-    void handle(options, req, res);
-  });
+  const requestTimeout = options.requestTimeout ?? DEFAULT_REQUEST_TIMEOUT_MS;
+  const server = createServer(
+    {
+      keepAliveTimeout: 30_000,
+      // Node stops counting once the request has arrived (the parser leaves its active list on message
+      // complete), so this bounds receiving only.
+      requestTimeout,
+      headersTimeout: requestTimeout > 0 ? Math.min(30_000, requestTimeout) : 30_000,
+      // Node looks for expired requests this often (default 30 s): a quarter of the bound keeps the cut near it.
+      connectionsCheckingInterval: requestTimeout > 0 ? Math.max(50, Math.min(30_000, Math.floor(requestTimeout / 4))) : 30_000,
+    },
+    (req, res) => {
+      void handle(options, req, res);
+    },
+  );
   // Blocking queries legitimately hold a request open for up to 10 min + jitter.
   server.timeout = 0;
   return server;
