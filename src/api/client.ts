@@ -10,6 +10,7 @@
 import { AgentEndpoint } from './agent.ts';
 import { DEFAULT_HTTP_ADDR, addressFromEnv, normalizeAddress, tokenFromEnv } from './address.ts';
 import { Catalog } from './catalog.ts';
+import { ConfigEntries } from './config.ts';
 import { Health } from './health.ts';
 import { KV } from './kv.ts';
 import { SessionEndpoint } from './session.ts';
@@ -50,6 +51,7 @@ export class ConsulClient {
   readonly agent: AgentEndpoint;
   readonly session: SessionEndpoint;
   readonly status: StatusEndpoint;
+  readonly configEntries: ConfigEntries;
   readonly transport: Transport;
 
   constructor(options: ClientOptions = {}) {
@@ -71,6 +73,7 @@ export class ConsulClient {
     this.agent = new AgentEndpoint(this.transport);
     this.session = new SessionEndpoint(this.transport);
     this.status = new StatusEndpoint(this.transport);
+    this.configEntries = new ConfigEntries(this.transport);
   }
 
   /** `PUT /v1/txn` — `ok` is false when Consul rolled the transaction back (409); `value.Errors` says why. */
@@ -98,6 +101,7 @@ export { ApiErrors, ApiStatusError, isApiStatusError, isAbortError, isTransportE
 export { DEFAULT_HTTP_ADDR, addressFromEnv, normalizeAddress, tokenFromEnv } from './address.ts';
 export { encodeKVValue, kvValueBytes, kvValueText, KV } from './kv.ts';
 export { Catalog } from './catalog.ts';
+export { ConfigEntries } from './config.ts';
 export { Health } from './health.ts';
 export { AgentEndpoint } from './agent.ts';
 export { SessionEndpoint } from './session.ts';

@@ -10,3 +10,4 @@ export * from './types/kv.ts';
 export * from './types/txn.ts';
 export * from './types/session.ts';
 export * from './types/status.ts';
+export * from './types/config.ts';

@@ -3,6 +3,7 @@ import type { ApiRouter } from '../http/router.ts';
 import type { ServerDeps } from '../deps.ts';
 import { registerAgentEndpoints } from './agent.ts';
 import { registerCatalogEndpoints } from './catalog.ts';
+import { registerConfigEndpoints } from './config.ts';
 import { registerHealthEndpoints } from './health.ts';
 import { registerKvEndpoints } from './kv.ts';
 import { registerSessionEndpoints } from './session.ts';
@@ -20,4 +21,5 @@ export async function registerAllEndpoints(api: ApiRouter, deps: ServerDeps): Pr
   registerKvEndpoints(api, deps, sessions);
   registerSessionEndpoints(api, deps, sessions);
   registerTxnEndpoints(api, deps);
+  registerConfigEndpoints(api, deps);
 }
