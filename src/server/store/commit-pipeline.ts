@@ -14,6 +14,11 @@ export interface QueuedWrite {
   reject: (err: unknown) => void;
   /** Runs refused by a replicated backend so far. */
   attempts?: number;
+  /**
+   * Set for work that must run alone, with no group in flight (a snapshot restore): the queue drains up to it, runs
+   * it, and resolves the writer with its result; `run` is not called.
+   */
+  exclusive?: () => Promise<{ index: number; result: unknown }>;
 }
 
 /** Longest group committed so far and totals, for metrics and the benchmark; `conflicts` counts refused runs. */

@@ -12,16 +12,36 @@
  *
  * The view is a snapshot (paged range at one revision R) followed by a watch from R+1: every replica, this one
  * included, sees every change through the watch, in revision order.
+ *
+ * Generations, for snapshot restores: the rows live under a data prefix that is `<prefix>` itself until the first
+ * restore, then `<prefix>.gen/<id>`, named by the key `<prefix>.current`. A restore writes the new rows under a
+ * fresh generation in as many etcd transactions as it takes (invisible: no replica reads there), then switches
+ * `<prefix>.current` in one transaction — the single moment every replica sees the whole new state, at that
+ * revision S — and then removes the old generation. Every commit compares `<prefix>.current`, so a write decided
+ * on the old generation is refused and runs again on the new one. A row or table marker of a generation written
+ * before S reports S as its index, so nothing restored carries an index below one handed out before the restore.
  */
+import { randomUUID } from 'node:crypto';
 import { Etcd3, type Campaign, type ICompare, type IKeyValue, type IRequestOp, type IWatchResponse, type Watcher } from 'etcd3';
+import { defineError } from '../../lib/errors.ts';
 import { createLogger, type Logger } from '../../lib/logger.ts';
 import type {
   Change, LoadedState, Mutation, ReplicatedBackend, ReplicatedCommit, ReplicatedCommitResult, StoredRow,
 } from './types.ts';
 
 export const DEFAULT_ETCD_PREFIX = '/meshgate';
-/** Above this many compares a transaction compares table markers instead of keys (etcd's --max-txn-ops is 128). */
+/** etcd's default `--max-txn-ops`: the most compares, and the most operations per branch, one Txn may carry. */
+export const DEFAULT_MAX_TXN_OPS = 128;
+/** Above this many compares a transaction compares table markers instead of keys (within --max-txn-ops). */
 const MAX_KEY_COMPARES = 96;
+/** Bytes of row values per restore transaction, well under etcd's default 1.5 MiB request limit. */
+const RESTORE_TXN_BYTES = 1024 * 1024;
+
+export const ErrTxnTooLarge = defineError('MG_STORE_TXN_TOO_LARGE', 413, (ops: number, limit: number) =>
+  `transaction needs ${ops} etcd operations; the etcd store commits at most ${limit} per transaction ` +
+  `(etcd's --max-txn-ops, default ${DEFAULT_MAX_TXN_OPS}; raise it on etcd and set the store's maxTxnOps to match)`);
+export const ErrRestoreConflict = defineError('MG_SNAPSHOT_RESTORE_CONFLICT', 409, () =>
+  'another snapshot restore switched the store first; nothing was restored by this one');
 /** Rows per page of the snapshot, which stays well under gRPC's message size limit. */
 const PAGE = 1000;
 /** The election's lease: how long a dead leader keeps its duties before another replica takes them over. */
@@ -31,6 +51,8 @@ export interface EtcdBackendOptions {
   endpoints: string[];
   prefix?: string;
   logger?: Logger;
+  /** etcd's `--max-txn-ops` (default 128): a transaction needing more operations is refused with MG_STORE_TXN_TOO_LARGE. */
+  maxTxnOps?: number;
 }
 
 export class EtcdBackend implements ReplicatedBackend {
@@ -42,30 +64,66 @@ export class EtcdBackend implements ReplicatedBackend {
   private watcher: Watcher | undefined;
   private running: Campaign | undefined;
   private closed = false;
+  private readonly maxTxnOps: number;
+  /** Where the rows of the current generation live (`<prefix>`, or `<prefix>.gen/<id>` after a restore). */
+  private data: string;
+  /** The mod_revision of `<prefix>.current` (0 while it does not exist): the revision of the last restore. */
+  private generation = 0;
+  /** Watch responses are handled one after the other: a restore's switch reads the new generation first. */
+  private delivery: Promise<void> = Promise.resolve();
 
   constructor(options: EtcdBackendOptions) {
     this.prefix = (options.prefix ?? DEFAULT_ETCD_PREFIX).replace(/\/+$/, '');
+    this.data = this.prefix;
     this.client = new Etcd3({ hosts: options.endpoints });
     this.logger = options.logger ?? createLogger({ name: 'store' });
+    this.maxTxnOps = options.maxTxnOps ?? DEFAULT_MAX_TXN_OPS;
+  }
+
+  private get currentKey(): Buffer {
+    return Buffer.from(`${this.prefix}.current`);
   }
 
   async follow(apply: (change: Change) => void): Promise<LoadedState> {
-    const start = Buffer.from(`${this.prefix}/`);
+    const current = await this.client.kv.range({ key: this.currentKey });
+    const revision = Number(current.header.revision);
+    const kv = current.kvs[0];
+    if (kv) {
+      this.data = kv.value.toString();
+      this.generation = Number(kv.mod_revision);
+    }
+    const loaded = await this.loadGeneration(revision);
+
+    // One watch over everything under the prefix (rows, the generation switch, staging, the election), so the
+    // switch arrives in revision order with the rows; keys that are not the current generation's are skipped.
+    const watcher = await this.client.watch().prefix(Buffer.from(this.prefix)).startRevision(String(revision + 1)).create();
+    watcher.on('data', (res: IWatchResponse) => {
+      this.delivery = this.delivery.then(() => this.deliver(res, apply)).catch((err: unknown) => {
+        this.logger.error({ err, prefix: this.prefix }, 'could not apply a restore from etcd: this replica no longer sees changes');
+      });
+    });
+    watcher.on('disconnected', (err) => this.logger.warn({ err, prefix: this.prefix }, 'etcd watch disconnected; resuming'));
+    watcher.on('error', (err) => {
+      if (!this.closed) this.logger.error({ err, prefix: this.prefix }, 'etcd watch failed: this replica no longer sees changes');
+    });
+    this.watcher = watcher;
+    return loaded;
+  }
+
+  /** The current generation's rows and table markers at `revision`, in pages, with indexes no lower than it. */
+  private async loadGeneration(revision: number): Promise<LoadedState & { rows: Array<{ table: string; row: StoredRow }> }> {
+    const start = Buffer.from(`${this.data}/`);
     const end = prefixEnd(start);
     const rows: Array<{ table: string; row: StoredRow }> = [];
     const tableIndexes = new Map<string, number>();
-    let index = 0;
-    let revision: number | undefined;
+    let index = this.generation;
     let from = start;
     for (;;) {
-      const res = await this.client.kv.range({
-        key: from, range_end: end, limit: PAGE, ...(revision !== undefined ? { revision } : {}),
-      });
-      revision ??= Number(res.header.revision);
+      const res = await this.client.kv.range({ key: from, range_end: end, limit: PAGE, revision: String(revision) });
       for (const kv of res.kvs) {
         const at = this.parse(kv.key);
         if (!at) continue;
-        const mod = Number(kv.mod_revision);
+        const mod = Math.max(Number(kv.mod_revision), this.generation);
         index = Math.max(index, mod);
         if (at.key === undefined) {
           tableIndexes.set(at.table, mod);
@@ -77,17 +135,103 @@ export class EtcdBackend implements ReplicatedBackend {
       if (!res.more || res.kvs.length === 0) break;
       from = Buffer.concat([res.kvs[res.kvs.length - 1]!.key, Buffer.from([0])]);
     }
-
-    const watcher = await this.client.watch().prefix(start).startRevision(String(revision + 1)).create();
-    watcher.on('data', (res: IWatchResponse) => {
-      for (const change of this.changesOf(res)) apply(change);
-    });
-    watcher.on('disconnected', (err) => this.logger.warn({ err, prefix: this.prefix }, 'etcd watch disconnected; resuming'));
-    watcher.on('error', (err) => {
-      if (!this.closed) this.logger.error({ err, prefix: this.prefix }, 'etcd watch failed: this replica no longer sees changes');
-    });
-    this.watcher = watcher;
     return { index, tableIndexes, rows };
+  }
+
+  /**
+   * One watch response: row changes grouped by revision, and a generation switch (a restore) as one `restored`
+   * change carrying the new generation's rows as they were at the switch.
+   */
+  private async deliver(res: IWatchResponse, apply: (change: Change) => void): Promise<void> {
+    const events = res.events;
+    let from = 0;
+    for (let i = 0; i < events.length; i++) {
+      const ev = events[i]!;
+      if (ev.type !== 'Put' || !ev.kv.key.equals(this.currentKey)) continue;
+      for (const change of this.changesOf(events.slice(from, i))) apply(change);
+      from = i + 1;
+      const revision = Number(ev.kv.mod_revision);
+      if (revision <= this.generation) continue;
+      this.data = ev.kv.value.toString();
+      this.generation = revision;
+      const loaded = await this.loadGeneration(revision);
+      apply({
+        index: revision,
+        restored: true,
+        tables: [...loaded.tableIndexes.keys()],
+        mutations: loaded.rows.map(({ table, row }) => ({ op: 'put', table, key: row.key, row })),
+      });
+    }
+    for (const change of this.changesOf(events.slice(from))) apply(change);
+  }
+
+  async latestIndex(): Promise<number> {
+    const [current, latest] = await Promise.all([
+      this.client.kv.range({ key: this.currentKey }),
+      this.client.kv.range({
+        key: Buffer.from(`${this.data}/`), range_end: prefixEnd(Buffer.from(`${this.data}/`)),
+        sort_order: 'Descend', sort_target: 'Mod', limit: 1, keys_only: true,
+      }),
+    ]);
+    return Math.max(Number(current.kvs[0]?.mod_revision ?? 0), Number(latest.kvs[0]?.mod_revision ?? 0), this.generation);
+  }
+
+  /**
+   * Writes `rows` under a fresh generation, then switches `<prefix>.current` to it in one transaction (refused if
+   * another restore switched first), then removes the old generation and any abandoned staging. Resolves with the
+   * switch's revision.
+   */
+  async restore(rows: ReadonlyArray<{ table: string; row: StoredRow }>, known: readonly string[]): Promise<number> {
+    const expected = this.generation;
+    const old = this.data;
+    const gen = `${this.prefix}.gen/${randomUUID()}`;
+    const tables = new Set<string>(known);
+    let ops: IRequestOp[] = [];
+    let bytes = 0;
+    const flush = async (): Promise<void> => {
+      if (ops.length === 0) return;
+      await this.client.kv.txn({ compare: [], success: ops, failure: [] });
+      ops = [];
+      bytes = 0;
+    };
+    for (const { table, row } of rows) {
+      const value = Buffer.from(JSON.stringify(row.value) ?? 'null');
+      if (ops.length + 1 > this.maxTxnOps || (ops.length > 0 && bytes + value.length > RESTORE_TXN_BYTES)) await flush();
+      ops.push({ request_put: { key: Buffer.from(`${gen}/${table}/${row.key}`), value } });
+      bytes += value.length;
+      tables.add(table);
+    }
+    for (const t of tables) {
+      if (ops.length + 1 > this.maxTxnOps) await flush();
+      ops.push({ request_put: { key: Buffer.from(`${gen}/${t}`), value: Buffer.alloc(0) } });
+    }
+    await flush();
+    const switched = await this.client.kv.txn({
+      compare: [compareRevision(this.currentKey, expected)],
+      success: [{ request_put: { key: this.currentKey, value: Buffer.from(gen) } }],
+      failure: [],
+    });
+    if (!switched.succeeded) {
+      await this.removeRange(Buffer.from(`${gen}/`));
+      throw ErrRestoreConflict();
+    }
+    // The old generation and any staging a crashed restore left: everything under the prefix but the new one.
+    const staging = Buffer.from(`${this.prefix}.gen/`);
+    await Promise.all([
+      this.removeRange(Buffer.from(`${old}/`)),
+      this.removeRange(staging, Buffer.from(`${gen}/`)),
+      this.removeRange(prefixEnd(Buffer.from(`${gen}/`)), prefixEnd(staging)),
+    ]);
+    return Number(switched.header.revision);
+  }
+
+  /** Best effort: what is left behind is never read, only wasted. */
+  private async removeRange(from: Buffer, to = prefixEnd(from)): Promise<void> {
+    try {
+      if (Buffer.compare(from, to) < 0) await this.client.kv.deleteRange({ key: from, range_end: to });
+    } catch (err) {
+      this.logger.warn({ err, prefix: this.prefix, from: from.toString() }, 'could not remove an old store generation');
+    }
   }
 
   async commitOne(commit: ReplicatedCommit): Promise<ReplicatedCommitResult> {
@@ -104,6 +248,8 @@ export class EtcdBackend implements ReplicatedBackend {
       }
     }
     for (const t of guardTables) compare.push(compareRevision(this.markerKey(t), tables.get(t) ?? 0));
+    // Decided on this generation: a restore switching meanwhile refuses it, and it runs again on the new one.
+    compare.push(compareRevision(this.currentKey, this.generation));
 
     const success: IRequestOp[] = [];
     const written = new Set<string>();
@@ -114,7 +260,10 @@ export class EtcdBackend implements ReplicatedBackend {
       else success.push({ request_delete_range: { key } });
     }
     for (const t of written) success.push({ request_put: { key: this.markerKey(t), value: Buffer.alloc(0) } });
+    // Refused here with the limit named, rather than by etcd with "too many operations in txn request".
+    if (success.length > this.maxTxnOps) throw ErrTxnTooLarge(success.length, this.maxTxnOps);
     const failure: IRequestOp[] = [...tables.keys()].map((t) => ({ request_range: { key: this.markerKey(t), keys_only: true } }));
+    failure.push({ request_range: { key: this.currentKey, keys_only: true } });
 
     const res = await this.client.kv.txn({ compare, success, failure });
     if (res.succeeded) return { committed: true, index: Number(res.header.revision) };
@@ -160,13 +309,13 @@ export class EtcdBackend implements ReplicatedBackend {
   }
 
   /** Groups a watch response's events by revision: the events of one etcd Txn share its revision. */
-  private changesOf(res: IWatchResponse): Change[] {
+  private changesOf(events: IWatchResponse['events']): Change[] {
     const changes: Change[] = [];
     let current: { index: number; mutations: Mutation[]; tables: Set<string> } | undefined;
     const flush = (): void => {
       if (current) changes.push({ index: current.index, mutations: current.mutations, tables: [...current.tables] });
     };
-    for (const ev of res.events) {
+    for (const ev of events) {
       const at = this.parse(ev.kv.key);
       if (!at) continue;
       const revision = Number(ev.kv.mod_revision);
@@ -186,18 +335,21 @@ export class EtcdBackend implements ReplicatedBackend {
   }
 
   private rowKey(table: string, key: string): Buffer {
-    return Buffer.from(`${this.prefix}/${table}/${key}`);
+    return Buffer.from(`${this.data}/${table}/${key}`);
   }
 
   private markerKey(table: string): Buffer {
-    return Buffer.from(`${this.prefix}/${table}`);
+    return Buffer.from(`${this.data}/${table}`);
   }
 
-  /** `<prefix>/<table>/<key>` → table and key; `<prefix>/<table>` → the table's marker (key undefined). */
+  /**
+   * `<data>/<table>/<key>` → table and key; `<data>/<table>` → the table's marker (key undefined); anything else
+   * (another generation, staging, the election) → undefined.
+   */
   private parse(raw: Buffer): { table: string; key?: string } | undefined {
     const s = raw.toString();
-    if (!s.startsWith(`${this.prefix}/`)) return undefined;
-    const rest = s.slice(this.prefix.length + 1);
+    if (!s.startsWith(`${this.data}/`)) return undefined;
+    const rest = s.slice(this.data.length + 1);
     const slash = rest.indexOf('/');
     return slash < 0 ? { table: rest } : { table: rest.slice(0, slash), key: rest.slice(slash + 1) };
   }
@@ -205,7 +357,10 @@ export class EtcdBackend implements ReplicatedBackend {
   /** A row from its etcd key-value; a value that is not JSON (someone else's key under our prefix) is logged, not loaded. */
   private toRow(key: string, kv: IKeyValue): StoredRow | undefined {
     try {
-      return { key, value: JSON.parse(kv.value.toString()), createIndex: Number(kv.create_revision), modifyIndex: Number(kv.mod_revision) };
+      return {
+        key, value: JSON.parse(kv.value.toString()),
+        createIndex: Math.max(Number(kv.create_revision), this.generation), modifyIndex: Math.max(Number(kv.mod_revision), this.generation),
+      };
     } catch (err) {
       this.logger.warn({ err, key: kv.key.toString() }, 'etcd key under the store prefix is not a JSON row; ignored');
       return undefined;

@@ -11,7 +11,7 @@ import { silentLogger } from '../../lib/logger.ts';
 import { runStoreContract } from './contract.ts';
 import { EtcdBackend } from './etcd-backend.ts';
 import { StateStore } from './state-store.ts';
-import type { WriteTxn } from './types.ts';
+import type { Change, WriteTxn } from './types.ts';
 
 let etcd: EtcdProcess;
 before(async () => {
@@ -177,5 +177,74 @@ test('etcd: exactly one replica leads the leader-only duties, and another takes 
     assert.equal(follower.isLeader, true);
   } finally {
     await close();
+  }
+});
+
+test('etcd: a restore on one replica reaches the other in one step; a write racing it runs again on the restored state', async () => {
+  const { a, b, prefix, close } = await twoReplicas();
+  let c: StateStore | undefined;
+  try {
+    for (let i = 0; i < 5; i++) await a.write((tx) => tx.put('kv', `keep/${i}`, i));
+    const snap = await a.consistentSnapshot();
+    await a.write((tx) => {
+      tx.put('kv', 'gone', 1);
+      tx.put('services', 'web', {});
+    });
+    await until(() => b.get('kv', 'gone') !== undefined, 'B to see the write after the snapshot');
+    const seen: Change[] = [];
+    b.onChange((change) => seen.push(change));
+    // B keeps counting while A restores: each increment is decided on whatever generation B's view holds.
+    let stop = false;
+    const counting = (async () => {
+      let n = 0;
+      while (!stop) {
+        await b.write((tx) => tx.put('kv', 'counter', (tx.get<number>('kv', 'counter')?.value ?? 0) + 1));
+        n++;
+      }
+      return n;
+    })();
+    const before = Math.max(a.index, b.index);
+    const at = await a.restore(snap.rows, snap.index);
+    stop = true;
+    await counting;
+    assert.ok(at > before);
+    await until(() => b.index >= at, 'B to apply the restore');
+    const restores = seen.filter((ch) => ch.restored);
+    assert.equal(restores.length, 1, 'one change carries the whole restore');
+    assert.ok(restores[0]!.mutations.some((m) => m.op === 'delete' && m.key === 'gone'), 'the delete of a row the snapshot lacks is spelled out');
+    assert.equal(b.get('kv', 'gone'), undefined);
+    for (let i = 0; i < 5; i++) assert.equal(b.get('kv', `keep/${i}`)?.value, i);
+    // Increments after the switch land on the restored state (no write is acknowledged onto the dropped generation).
+    const afterRestore = b.get<number>('kv', 'counter');
+    if (afterRestore) assert.ok(afterRestore.modifyIndex > at);
+    const w = await b.write((tx) => tx.put('kv', 'new', 1));
+    await until(() => a.index >= w.index, 'A to see B’s write after the restore');
+    assert.equal(a.get('kv', 'new')?.value, 1);
+    await close();
+    c = await StateStore.open(backend(prefix));
+    assert.equal(c.get('kv', 'gone'), undefined);
+    assert.equal(c.get('kv', 'new')?.value, 1);
+    assert.equal(c.count('services'), 0);
+    assert.ok(c.tableIndex('services') >= at, 'a table the restore emptied reports the restore’s index after a reopen');
+    assert.ok(c.list('kv').every((r) => r.modifyIndex >= at));
+  } finally {
+    await c?.close();
+  }
+});
+
+test('etcd: a transaction beyond etcd’s --max-txn-ops is refused with MG_STORE_TXN_TOO_LARGE, writing nothing', async () => {
+  const store = await StateStore.open(backend(`/meshgate-test/${randomUUID()}`));
+  try {
+    await assert.rejects(
+      store.write((tx) => {
+        for (let i = 0; i < 200; i++) tx.put('kv', `big/${i}`, i);
+      }),
+      (err: Error & { code?: string }) => err.code === 'MG_STORE_TXN_TOO_LARGE' && /--max-txn-ops/.test(err.message) && /128/.test(err.message),
+    );
+    assert.equal(store.count('kv'), 0);
+    const ok = await store.write((tx) => tx.put('kv', 'small', 1));
+    assert.ok(ok.index > 0, 'the store keeps working');
+  } finally {
+    await store.close();
   }
 });

@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { defineError } from '../../lib/errors.ts';
 import { createLogger, type Logger } from '../../lib/logger.ts';
-import { openDatabase, type WireCommit } from './sqlite-schema.ts';
+import { openDatabase, type WireCommit, type WireRestore } from './sqlite-schema.ts';
 import type { LoadedState, PreparedCommit, StoreBackend, StoredRow } from './types.ts';
 
 export const ErrCommitFailed = defineError('MG_STORE_COMMIT_FAILED', 500, (reason: string) => `state store commit failed: ${reason}`);
@@ -60,6 +60,17 @@ export class SqliteBackend implements StoreBackend {
     return this.send({ group: wire });
   }
 
+  /** One SQLite transaction on the worker: every row and table index replaced, so a crash keeps old or new. */
+  restore(index: number, tables: readonly string[], rows: ReadonlyArray<{ table: string; row: StoredRow }>): Promise<void> {
+    const wire: WireCommit = {
+      index,
+      mutations: rows.map(({ table, row }) => ({
+        op: 'put', table, key: row.key, value: JSON.stringify(row.value), createIndex: row.createIndex, modifyIndex: row.modifyIndex,
+      })),
+    };
+    return this.send({ restore: { commit: wire, tables: [...tables] } });
+  }
+
   async close(): Promise<void> {
     if (!this.worker) return;
     await this.send({ close: true });
@@ -67,7 +78,7 @@ export class SqliteBackend implements StoreBackend {
     this.worker = undefined;
   }
 
-  private send(payload: { group?: WireCommit[]; close?: boolean }): Promise<void> {
+  private send(payload: { group?: WireCommit[]; restore?: WireRestore; close?: boolean }): Promise<void> {
     const worker = this.ensureWorker();
     const id = this.nextId++;
     return new Promise((resolve, reject) => {

@@ -34,3 +34,9 @@ export interface WireCommit {
   index: number;
   mutations: WireMutation[];
 }
+
+/** A snapshot restore: the rows (all at `commit.index`) that replace every row, and the tables whose index moves. */
+export interface WireRestore {
+  commit: WireCommit;
+  tables: string[];
+}

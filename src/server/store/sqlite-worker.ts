@@ -13,7 +13,7 @@
  * still fsynced (synchronous=FULL) before its acknowledgement.
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import { openDatabase, type WireCommit } from './sqlite-schema.ts';
+import { openDatabase, type WireCommit, type WireRestore } from './sqlite-schema.ts';
 
 /** WAL pages the worker lets gather between checkpoints (SQLite's default wal_autocheckpoint). */
 const CHECKPOINT_PAGES = 1000;
@@ -41,6 +41,8 @@ const setTableIndex = db.prepare(
   'INSERT INTO table_index (tbl, idx) VALUES (?, ?) ON CONFLICT (tbl) DO UPDATE SET idx = excluded.idx',
 );
 const setIndex = db.prepare("INSERT INTO meta (name, value) VALUES ('index', ?) ON CONFLICT (name) DO UPDATE SET value = excluded.value");
+const clearRows = db.prepare('DELETE FROM rows');
+const clearTableIndexes = db.prepare('DELETE FROM table_index');
 const checkpointPassive = db.prepare('PRAGMA wal_checkpoint(PASSIVE)');
 
 let groups = 0;
@@ -66,7 +68,16 @@ function checkpoint(): void {
   }
 }
 
-parentPort!.on('message', (message: { id: number; group?: WireCommit[]; close?: boolean }) => {
+/** A restore replaces everything in the one transaction the caller commits. */
+function restore(r: WireRestore): void {
+  clearRows.run();
+  clearTableIndexes.run();
+  for (const m of r.commit.mutations) upsert.run(m.table, m.key, m.value!, m.createIndex!, m.modifyIndex!);
+  for (const t of r.tables) setTableIndex.run(t, r.commit.index);
+  setIndex.run(r.commit.index);
+}
+
+parentPort!.on('message', (message: { id: number; group?: WireCommit[]; restore?: WireRestore; close?: boolean }) => {
   if (message.close) {
     closed = true;
     clearTimeout(idleTimer);
@@ -76,6 +87,13 @@ parentPort!.on('message', (message: { id: number; group?: WireCommit[]; close?: 
   }
   try {
     db.exec('BEGIN IMMEDIATE');
+    if (message.restore) {
+      restore(message.restore);
+      db.exec('COMMIT');
+      groups++;
+      parentPort!.postMessage({ id: message.id });
+      return;
+    }
     let last = 0;
     for (const commit of message.group!) {
       const tables = new Set<string>();

@@ -17,7 +17,9 @@ import { ErrStoreBehind, ErrStoreClosed } from './errors.ts';
 import { indexFunction } from './secondary-index.ts';
 import { SortedTable } from './sorted-table.ts';
 import { WatchRegistry } from './watch-registry.ts';
-import type { AnyStoreBackend, Change, LoadedState, StoreReader, StoredRow, WatchSpec, WriteTxn } from './types.ts';
+import type {
+  AnyStoreBackend, Change, LoadedState, Mutation, StoreReader, StoreSnapshot, StoredRow, WatchSpec, WriteTxn,
+} from './types.ts';
 
 export { ErrStoreBehind, ErrStoreClosed, ErrStoreConflict } from './errors.ts';
 export { MAX_WRITE_ATTEMPTS } from './commit-pipeline.ts';
@@ -159,6 +161,58 @@ export class StateStore implements StoreReader {
     });
   }
 
+  /**
+   * A consistent copy of the whole view at one index, taken synchronously (no write lands in the middle of it), so
+   * it is a state that existed even under write load. Rows are immutable and shared, not copied.
+   */
+  snapshot(): StoreSnapshot {
+    const rows: Array<{ table: string; row: StoredRow }> = [];
+    for (const [name, table] of this.tables) for (const row of table.list('')) rows.push({ table: name, row });
+    return { index: this.lastIndex, tableIndexes: new Map(this.tableIndexes), rows };
+  }
+
+  /**
+   * Like `snapshot`, but first brings a replica's view up to the latest change any replica committed, so the copy
+   * is not older than a write acknowledged anywhere before the call (`?stale` skips this, as Consul's does).
+   */
+  async consistentSnapshot(): Promise<StoreSnapshot> {
+    if (this.closed) throw ErrStoreClosed();
+    if (this.backend.replicated) await this.caughtUp(await this.backend.latestIndex());
+    return this.snapshot();
+  }
+
+  /**
+   * Replaces the whole state by a snapshot's rows, atomically: once no write group is in flight, every row comes
+   * back at one new index above every index this store (or, replicated, any replica) has handed out, every table's
+   * index moves to it, and every blocking query wakes. Writes queued behind the restore run against the restored
+   * state. Resolves with the new index.
+   */
+  restore(rows: ReadonlyArray<{ table: string; row: StoredRow }>, snapshotIndex = 0): Promise<number> {
+    if (this.closed) return Promise.reject(ErrStoreClosed());
+    return new Promise((resolve, reject) => {
+      const exclusive = async (): Promise<{ index: number; result: unknown }> => {
+        const backend = this.backend;
+        const tables = new Set([...this.tables.keys(), ...this.tableIndexes.keys(), ...rows.map((r) => r.table)]);
+        if (backend.replicated) {
+          const index = await backend.restore(rows, [...tables]);
+          await this.caughtUp(index);
+          return { index, result: index };
+        }
+        const index = Math.max(this.lastIndex, snapshotIndex) + 1;
+        const restored = rows.map(({ table, row }) => ({ table, row: { ...row, createIndex: index, modifyIndex: index } }));
+        await backend.restore(index, [...tables], restored);
+        const change: Change = {
+          index, restored: true, tables: [...tables],
+          mutations: restored.map(({ table, row }) => ({ op: 'put', table, key: row.key, row })),
+        };
+        this.publish(this.replaceView(change));
+        return { index, result: index };
+      };
+      this.queue.push({ run: () => undefined, exclusive, resolve: (v) => resolve(v.index), reject });
+      if (!this.committing) queueMicrotask(() => void this.drain());
+    });
+  }
+
   /** Resolves when a durable write with index > afterIndex touches one of the specs, or the signal aborts. */
   waitForChange(specs: readonly WatchSpec[], afterIndex: number, signal: AbortSignal): Promise<void> {
     return this.watches.wait(specs, afterIndex, signal);
@@ -183,8 +237,11 @@ export class StateStore implements StoreReader {
       return;
     }
     if (change.index <= this.lastIndex) return; // the snapshot already has it, or a resumed watch repeats it
-    this.apply(change);
-    if (change.mutations.length > 0) this.publish(change);
+    if (change.restored) this.publish(this.replaceView(change));
+    else {
+      this.apply(change);
+      if (change.mutations.length > 0) this.publish(change);
+    }
     for (const c of this.catchUps) if (c.index <= this.lastIndex) c.done();
   }
 
@@ -219,8 +276,16 @@ export class StateStore implements StoreReader {
     this.committing = true;
     try {
       while (this.queue.length > 0) {
-        const batch = this.queue;
-        this.queue = [];
+        const head = this.queue[0]!;
+        if (head.exclusive) {
+          this.queue.shift();
+          await head.exclusive().then(head.resolve, head.reject);
+          continue;
+        }
+        // A group runs up to the next exclusive entry, which then runs alone.
+        const cut = this.queue.findIndex((w) => w.exclusive !== undefined);
+        const batch = cut < 0 ? this.queue : this.queue.slice(0, cut);
+        this.queue = cut < 0 ? [] : this.queue.slice(cut);
         await this.commitGroup(batch);
       }
     } finally {
@@ -233,8 +298,36 @@ export class StateStore implements StoreReader {
     else await commitLocalGroup(this.host, this.backend, batch);
   }
 
+  /**
+   * Puts a restored state in place of the view: every table's rows replaced, every table's index (old and new
+   * tables alike) moved to the restore's index. Returns the change as listeners see it, with the deletes of the
+   * rows that are gone spelled out before the puts.
+   */
+  private replaceView(change: Change): Change {
+    const next = new Map<string, SortedTable>();
+    const kept = new Set<string>();
+    for (const m of change.mutations) {
+      if (m.op !== 'put') continue;
+      let t = next.get(m.table);
+      if (!t) next.set(m.table, (t = new SortedTable(m.table)));
+      t.set(m.row);
+      kept.add(`${m.table}\0${m.key}`);
+    }
+    const deletes: Mutation[] = [];
+    for (const [name, table] of this.tables) {
+      for (const row of table.list('')) if (!kept.has(`${name}\0${row.key}`)) deletes.push({ op: 'delete', table: name, key: row.key });
+    }
+    const tables = new Set([...this.tableIndexes.keys(), ...this.tables.keys(), ...next.keys(), ...(change.tables ?? [])]);
+    this.tables.clear();
+    for (const [name, t] of next) this.tables.set(name, t);
+    for (const t of tables) this.tableIndexes.set(t, change.index);
+    this.lastIndex = change.index;
+    return { index: change.index, restored: true, tables: [...tables], mutations: [...deletes, ...change.mutations] };
+  }
+
   private publish(change: Change): void {
-    this.watches.notify(change.index, change.mutations);
+    if (change.restored) this.watches.notifyAll(change.index);
+    else this.watches.notify(change.index, change.mutations);
     for (const listener of this.listeners) listener(change);
   }
 

@@ -26,6 +26,18 @@ export interface Change {
    * a row another replica removed first changes no row but still moved the table's index); default: the mutations'.
    */
   readonly tables?: readonly string[];
+  /**
+   * A snapshot restore: the whole state is replaced by the rows `mutations` put (every one at `index`); rows not
+   * among them are gone, and every table's index moves to `index`. Listeners get the deletes spelled out as well.
+   */
+  readonly restored?: boolean;
+}
+
+/** A consistent copy of the whole store at one index: what a snapshot saves and a restore puts back. */
+export interface StoreSnapshot {
+  readonly index: number;
+  readonly tableIndexes: ReadonlyMap<string, number>;
+  readonly rows: ReadonlyArray<{ readonly table: string; readonly row: StoredRow }>;
 }
 
 /** A transaction ready for a local backend: its index and what it writes. */
@@ -76,6 +88,11 @@ export interface StoreBackend {
    * `kill -9` (and, for the embedded backend, power loss as far as fsync promises).
    */
   commit(group: readonly PreparedCommit[]): Promise<void>;
+  /**
+   * Replaces the whole durable state, atomically, by `rows` at `index` (every table in `tables` gets that index);
+   * called with no commit in flight.
+   */
+  restore(index: number, tables: readonly string[], rows: ReadonlyArray<{ table: string; row: StoredRow }>): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -90,6 +107,14 @@ export interface ReplicatedBackend {
   /** Reads a snapshot, then calls `apply` with every later change in index order until closed. */
   follow(apply: (change: Change) => void): Promise<LoadedState>;
   commitOne(commit: ReplicatedCommit): Promise<ReplicatedCommitResult>;
+  /**
+   * Replaces the whole shared state by `rows` (their values; the backend assigns indexes), atomically for every
+   * replica, and resolves with the index the restore committed at; the follower then delivers it as one `restored`
+   * change. Every table in `tables` (the rows' and those the state had) reports that index afterwards.
+   */
+  restore(rows: ReadonlyArray<{ table: string; row: StoredRow }>, tables: readonly string[]): Promise<number>;
+  /** The index of the latest change committed by any replica (a linearizable read), for a consistent snapshot. */
+  latestIndex(): Promise<number>;
   /**
    * Runs `candidate` for leadership of the leader-only duties among the replicas until closed, calling `onLeading`
    * when it wins and when it loses (and campaigns again).

@@ -58,6 +58,13 @@ export class WatchRegistry {
     });
   }
 
+  /** Wakes every waiter behind `index` (a snapshot restore changes everything at once). */
+  notifyAll(index: number): void {
+    const toWake = new Set<Waiter>();
+    for (const watches of this.tables.values()) for (const waiters of watches.values()) for (const w of waiters) if (index > w.afterIndex) toWake.add(w);
+    for (const w of toWake) w.wake();
+  }
+
   /** Wakes the waiters a committed change concerns. */
   notify(index: number, mutations: readonly Mutation[]): void {
     const toWake = new Set<Waiter>();
