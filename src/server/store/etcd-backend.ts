@@ -40,7 +40,7 @@ const RESTORE_TXN_BYTES = 1024 * 1024;
 export const ErrTxnTooLarge = defineError('MG_STORE_TXN_TOO_LARGE', 413, (ops: number, limit: number) =>
   `transaction needs ${ops} etcd operations; the etcd store commits at most ${limit} per transaction ` +
   `(etcd's --max-txn-ops, default ${DEFAULT_MAX_TXN_OPS}; raise it on etcd and set the store's maxTxnOps to match)`);
-export const ErrRestoreConflict = defineError('MG_SNAPSHOT_RESTORE_CONFLICT', 409, () =>
+export const ErrRestoreConflict = defineError('MG_STORE_RESTORE_CONFLICT', 409, () =>
   'another snapshot restore switched the store first; nothing was restored by this one');
 /** Rows per page of the snapshot, which stays well under gRPC's message size limit. */
 const PAGE = 1000;
