@@ -194,3 +194,15 @@ describe('parseJsonBody', () => {
     assert.match(decodeError(() => parseJsonBody('{"Name":')), /^Request decode failed: invalid JSON: /);
   });
 });
+
+describe('parseJsonBody: text that cannot be stored as UTF-8', () => {
+  it('refuses a lone surrogate in a value or a field name, naming where', () => {
+    assert.equal(decodeError(() => parseJsonBody('{"Ops":[{"Key":"a\\ud800"}]}')), 'Request decode failed: Ops[0].Key: string is not valid Unicode (lone UTF-16 surrogate)');
+    assert.equal(decodeError(() => parseJsonBody('{"Meta":{"\\udc00":"v"}}')), 'Request decode failed: Meta: field name is not valid Unicode (lone UTF-16 surrogate)');
+    assert.equal(decodeError(() => parseJsonBody('"\\ud800"')), 'Request decode failed: body: string is not valid Unicode (lone UTF-16 surrogate)');
+  });
+
+  it('keeps a surrogate pair and other escapes', () => {
+    assert.deepEqual(parseJsonBody('{"K":"\\ud83d\\ude00\\u00e9\\\\u"}'), { K: '\u{1F600}é\\u' });
+  });
+});

@@ -77,13 +77,34 @@ export interface DecodeOptions {
   readonly unknownFields?: 'ignore' | 'reject';
 }
 
-/** Parses a request body as JSON; malformed or empty input is a 400 in Consul's words. */
+/**
+ * Parses a request body as JSON; malformed or empty input is a 400 in Consul's words. A string or object key that
+ * is not well-formed UTF-16 (a lone surrogate, which JSON's `\ud800` escape can spell) is refused too: it cannot be
+ * stored as UTF-8, so the store would hand back U+FFFD after a restart instead of what was acknowledged.
+ */
 export function parseJsonBody(text: string): unknown {
   if (text.trim() === '') throw ErrRequestDecode('EOF');
+  let value: unknown;
   try {
-    return JSON.parse(text);
+    value = JSON.parse(text);
   } catch (err) {
     throw ErrRequestDecode(`invalid JSON: ${(err as Error).message}`);
+  }
+  // Only an escape can produce a lone surrogate (raw bytes were already decoded with U+FFFD for bad UTF-8).
+  if (text.includes('\\u')) refuseIllFormed(value, []);
+  return value;
+}
+
+function refuseIllFormed(value: unknown, path: (string | number)[]): void {
+  if (typeof value === 'string') {
+    if (!value.isWellFormed()) throw ErrRequestDecode(`${formatPath(path) || 'body'}: string is not valid Unicode (lone UTF-16 surrogate)`);
+  } else if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) refuseIllFormed(value[i], [...path, i]);
+  } else if (isRecord(value)) {
+    for (const key of Object.keys(value)) {
+      if (!key.isWellFormed()) throw ErrRequestDecode(`${formatPath(path) || 'body'}: field name is not valid Unicode (lone UTF-16 surrogate)`);
+      refuseIllFormed(value[key], [...path, key]);
+    }
   }
 }
 

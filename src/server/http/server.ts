@@ -7,6 +7,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { Errors, MeshgateError } from '../../lib/errors.ts';
 import type { Logger } from '../../lib/logger.ts';
 import type { ServerMetrics } from '../metrics.ts';
+import { parseJsonBody } from './decode.ts';
 import type { ApiResponse, ApiRouter, RequestContext } from './router.ts';
 
 /** Bodies larger than this are refused before they are read in full (KV enforces its own 512 KiB limit). */
@@ -105,11 +106,7 @@ function createContext(req: IncomingMessage, url: URL, method: string, params: R
     async json() {
       const buf = await body();
       if (buf.length === 0) return undefined;
-      try {
-        return JSON.parse(buf.toString('utf8'));
-      } catch (err) {
-        throw Errors.badRequest(`Request decode failed: ${(err as Error).message}`);
-      }
+      return parseJsonBody(buf.toString('utf8'));
     },
   };
 }
