@@ -22,7 +22,7 @@ test('an unknown path is a 404 and the server keeps serving', async () => {
 test('a known path with the wrong method is a 405 naming the method, with Allow', async () => {
   const res = await fetch(`${server.url}/v1/status/leader`, { method: 'DELETE' });
   assert.equal(res.status, 405);
-  assert.equal(res.headers.get('allow'), 'GET');
+  assert.equal(res.headers.get('allow'), 'OPTIONS,GET'); // Consul's wrap: OPTIONS first, comma-joined (agent/http.go)
   assert.equal(await res.text(), 'method DELETE not allowed');
 });
 

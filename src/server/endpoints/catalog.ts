@@ -17,7 +17,7 @@ import type { ServerDeps } from '../deps.ts';
 import { NodeFields, NodeServiceFields, ServiceNodeFields } from '../filter/schemas.ts';
 import { blockingQuery } from '../http/blocking.ts';
 import { decodeBody, parseJsonBody } from '../http/decode.ts';
-import type { ApiRouter, RequestContext } from '../http/router.ts';
+import { pathName, type ApiRouter, type RequestContext } from '../http/router.ts';
 import type { WatchSpec } from '../store/types.ts';
 
 export function registerCatalogEndpoints(api: ApiRouter, deps: ServerDeps): void {
@@ -89,7 +89,7 @@ export function registerCatalogEndpoints(api: ApiRouter, deps: ServerDeps): void
   });
 
   api.get('/v1/catalog/service/:service', (ctx) => {
-    const name = ctx.params.service!;
+    const name = pathName(ctx, 'service', 'Missing service name');
     const filter = filterOf(ctx.query, ServiceNodeFields);
     const meta = nodeMetaFilters(ctx.query);
     const tags = tagFilter(ctx.query);
@@ -110,7 +110,7 @@ export function registerCatalogEndpoints(api: ApiRouter, deps: ServerDeps): void
   });
 
   api.get('/v1/catalog/node/:node', (ctx) => {
-    const name = ctx.params.node!;
+    const name = pathName(ctx, 'node', 'Missing node name');
     const filter = filterOf(ctx.query, NodeServiceFields);
     return blockingQuery(ctx, store, {
       watches: nodeWatches(name),
@@ -131,7 +131,7 @@ export function registerCatalogEndpoints(api: ApiRouter, deps: ServerDeps): void
   });
 
   api.get('/v1/catalog/node-services/:node', (ctx) => {
-    const name = ctx.params.node!;
+    const name = pathName(ctx, 'node', 'Missing node name');
     const filter = filterOf(ctx.query, NodeServiceFields);
     return blockingQuery(ctx, store, {
       watches: nodeWatches(name),

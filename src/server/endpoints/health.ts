@@ -11,7 +11,7 @@ import type { ServerDeps } from '../deps.ts';
 import { CheckServiceNodeFields, HealthCheckFields } from '../filter/schemas.ts';
 import { Errors } from '../../lib/errors.ts';
 import { blockingQuery } from '../http/blocking.ts';
-import type { ApiRouter } from '../http/router.ts';
+import { pathName, type ApiRouter } from '../http/router.ts';
 
 const STATES = new Set(['any', 'passing', 'warning', 'critical']);
 
@@ -19,7 +19,7 @@ export function registerHealthEndpoints(api: ApiRouter, deps: ServerDeps): void 
   const { store } = deps;
 
   api.get('/v1/health/node/:node', (ctx) => {
-    const node = ctx.params.node!;
+    const node = pathName(ctx, 'node', 'Missing node name');
     const filter = filterOf(ctx.query, HealthCheckFields);
     return blockingQuery(ctx, store, {
       watches: [{ table: Tables.checks, prefix: nodePrefix(node) }],
@@ -32,7 +32,7 @@ export function registerHealthEndpoints(api: ApiRouter, deps: ServerDeps): void 
   });
 
   api.get('/v1/health/checks/:service', (ctx) => {
-    const name = ctx.params.service!;
+    const name = pathName(ctx, 'service', 'Missing service name');
     const filter = filterOf(ctx.query, HealthCheckFields);
     const meta = nodeMetaFilters(ctx.query);
     return blockingQuery(ctx, store, {
@@ -54,7 +54,7 @@ export function registerHealthEndpoints(api: ApiRouter, deps: ServerDeps): void 
   });
 
   api.get('/v1/health/state/:state', (ctx) => {
-    const state = ctx.params.state!;
+    const state = pathName(ctx, 'state', 'Missing check state');
     if (!STATES.has(state)) throw Errors.badRequest('Invalid state');
     const filter = filterOf(ctx.query, HealthCheckFields);
     const meta = nodeMetaFilters(ctx.query);
@@ -78,7 +78,7 @@ export function registerHealthEndpoints(api: ApiRouter, deps: ServerDeps): void 
   });
 
   api.get('/v1/health/service/:service', (ctx) => {
-    const name = ctx.params.service!;
+    const name = pathName(ctx, 'service', 'Missing service name');
     const filter = filterOf(ctx.query, CheckServiceNodeFields);
     const meta = nodeMetaFilters(ctx.query);
     const tags = tagFilter(ctx.query);

@@ -5,7 +5,7 @@
  */
 import type { ServerDeps } from '../deps.ts';
 import { blockingQuery } from '../http/blocking.ts';
-import type { ApiRouter, RequestContext } from '../http/router.ts';
+import { pathName, type ApiRouter, type RequestContext } from '../http/router.ts';
 import { Errors } from '../../lib/errors.ts';
 import { parseDuration } from '../../lib/duration.ts';
 import { SESSIONS_TABLE } from '../kv/entries.ts';
@@ -53,7 +53,7 @@ export function registerSessionEndpoints(api: ApiRouter, deps: ServerDeps, sessi
   );
 
   api.get('/v1/session/node/:node', (ctx) => {
-    const node = ctx.params.node!;
+    const node = pathName(ctx, 'node', 'Missing node name');
     return blockingQuery(ctx, store, {
       watches: [{ table: SESSIONS_TABLE }],
       run: () => ({

@@ -1,9 +1,16 @@
 /**
  * The server's HTTP routing: Consul's `/v1/...` paths as patterns with `:param` segments and a trailing `*rest`
- * (KV keys contain slashes). An unknown path is a 404, a known path with the wrong method a 405 with `Allow`, as
- * Consul answers them.
+ * (KV keys contain slashes). Lookup follows Go's ServeMux, which Consul's API is built on (agent/http.go): the most
+ * specific pattern that matches the path wins whatever the method, and only then is the method checked — a wrong
+ * method is a 405 `method X not allowed` with `Allow: OPTIONS,<methods>`, and OPTIONS itself answers 200 with that
+ * header (Consul's `wrap`). A pattern's last `:param` takes the whole rest of the path, slashes included, because
+ * Consul's handlers read names as the path after a prefix (`strings.TrimPrefix(req.URL.Path, "/v1/health/service/")`
+ * in agent/health_endpoint.go): a service named `dev/Test` is `/v1/health/service/dev/Test` (or `dev%2FTest`). It may
+ * be empty, so the handler can answer Consul's 400 (`Missing service name`). An unknown path is a 404 with an empty
+ * body, as Consul's `Index` handler answers it.
  */
 import type { IncomingHttpHeaders } from 'node:http';
+import { Errors } from '../../lib/errors.ts';
 import type { WatchSpec } from '../store/types.ts';
 
 export interface RequestContext {
@@ -53,7 +60,9 @@ export interface RouteMatch {
 
 export type RouteLookup =
   | { kind: 'found'; match: RouteMatch }
+  /** `allow` is what Consul sends in `Allow`: OPTIONS first, then the pattern's methods in registration order. */
   | { kind: 'method-not-allowed'; allow: string[] }
+  | { kind: 'options'; allow: string[] }
   | { kind: 'not-found' };
 
 export class ApiRouter {
@@ -88,23 +97,19 @@ export class ApiRouter {
     // Empty segments are kept: KV keys may contain '//' and Consul keeps them.
     const parts = path.slice(1).split('/');
     const effective = method === 'HEAD' ? 'GET' : method;
-    const allow = new Set<string>();
-    let found: { route: Route; params: Record<string, string> } | undefined;
+    let best: Array<{ route: Route; params: Record<string, string> }> = [];
     for (const route of this.routes) {
+      if (best.length > 0 && route.specificity < best[0]!.route.specificity) continue;
       const params = matchSegments(route.segments, parts);
       if (!params) continue;
-      if (route.method === effective) {
-        // The most specific pattern wins: a literal segment beats a parameter (e.g. /v1/kv/ vs /v1/agent/self).
-        if (!found || route.specificity > found.route.specificity) {
-          found = { route, params };
-        }
-      } else {
-        allow.add(route.method);
-      }
+      if (best.length === 0 || route.specificity > best[0]!.route.specificity) best = [{ route, params }];
+      else best.push({ route, params });
     }
+    if (best.length === 0) return { kind: 'not-found' };
+    const found = best.find((b) => b.route.method === effective);
     if (found) return { kind: 'found', match: found };
-    if (allow.size > 0) return { kind: 'method-not-allowed', allow: [...allow].sort() };
-    return { kind: 'not-found' };
+    const allow = ['OPTIONS', ...new Set(best.map((b) => b.route.method))];
+    return method === 'OPTIONS' ? { kind: 'options', allow } : { kind: 'method-not-allowed', allow };
   }
 }
 
@@ -124,6 +129,10 @@ function matchSegments(pattern: readonly string[], parts: readonly string[]): Re
     }
     const part = parts[i];
     if (part === undefined) return undefined;
+    if (seg.startsWith(':') && i === pattern.length - 1) {
+      params[seg.slice(1)] = parts.slice(i).map(safeDecode).join('/');
+      return params;
+    }
     if (seg.startsWith(':')) {
       if (part === '') return undefined;
       params[seg.slice(1)] = safeDecode(part);
@@ -147,4 +156,14 @@ function safeDecode(s: string): string {
 export interface BlockingRead {
   watches: readonly WatchSpec[];
   run(): ApiResponse & { index: number };
+}
+
+/**
+ * A name read from the rest of the path (a trailing `:param`); an empty one is Consul's 400 with its text
+ * (`Missing service name`, `Missing node name`, …), as its handlers answer `/v1/health/service/`.
+ */
+export function pathName(ctx: RequestContext, param: string, missing: string): string {
+  const name = ctx.params[param] ?? '';
+  if (name === '') throw Errors.badRequest(missing);
+  return name;
 }

@@ -74,7 +74,10 @@ async function handle(options: HttpApiOptions, req: IncomingMessage, res: Server
       response = { status: 404, body: '', text: true };
     } else if (lookup.kind === 'method-not-allowed') {
       endpoint = url.pathname;
-      response = { status: 405, body: `method ${method} not allowed`, text: true, headers: { Allow: lookup.allow.join(', ') } };
+      response = { status: 405, body: `method ${method} not allowed`, text: true, headers: { Allow: lookup.allow.join(',') } };
+    } else if (lookup.kind === 'options') {
+      endpoint = url.pathname;
+      response = { status: 200, headers: { Allow: lookup.allow.join(',') } };
     } else {
       endpoint = lookup.match.route.pattern;
       const ctx = createContext(req, url, method, lookup.match.params, abort.signal);
