@@ -5,6 +5,7 @@ import { registerAgentEndpoints } from './agent.ts';
 import { registerCatalogEndpoints } from './catalog.ts';
 import { registerConfigEndpoints } from './config.ts';
 import { registerHealthEndpoints } from './health.ts';
+import { registerIntentionEndpoints } from './intentions.ts';
 import { registerKvEndpoints } from './kv.ts';
 import { registerSessionEndpoints } from './session.ts';
 import { registerStatusEndpoints } from './status.ts';
@@ -22,4 +23,5 @@ export async function registerAllEndpoints(api: ApiRouter, deps: ServerDeps): Pr
   registerSessionEndpoints(api, deps, sessions);
   registerTxnEndpoints(api, deps);
   registerConfigEndpoints(api, deps);
+  registerIntentionEndpoints(api, deps);
 }
