@@ -16,15 +16,15 @@
 import type { Expression, MatchExpression, MatchOperator } from './grammar.ts';
 import type { FilterFields, FilterSchema, FilterType } from './types.ts';
 import { coerceBool, coerceFloat, coerceInt, coerceUint, type Coerced } from './coerce.ts';
-import { isMeshgateError } from '../../lib/errors.ts';
+import { isMeshgateError, MeshgateError } from '../../lib/errors.ts';
 import { compileGoRegexp, ErrRegexpSyntax, type GoRegexp } from '../../lib/go-regexp/index.ts';
 
 export type Predicate = (item: unknown) => boolean;
 
 /** A compile-time failure carrying go-bexpr's wording (without Consul's "Failed to create ..." prefix). */
-export class FilterValidationError extends Error {
+export class FilterValidationError extends MeshgateError {
   constructor(message: string) {
-    super(message);
+    super('MG_INVALID_FILTER', 400, message);
     this.name = 'FilterValidationError';
   }
 }

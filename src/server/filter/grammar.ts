@@ -11,7 +11,15 @@
  * pigeon's failure bookkeeping: every literal and character-class matcher reports where it failed, a `!` predicate
  * inverts what counts as a failure, and the expected set at the farthest failure becomes the message. Custom
  * errors (`&{ return false, errors.New(...) }` in the grammar) are recorded as `rule "<display name>": <text>`.
+ *
+ * Two guards keep a hostile `?filter` from stalling the server, neither changing what parses or the messages:
+ * - every rule's result at a position is remembered (packrat memoisation), so the grammar's ordered choices that
+ *   re-parse the same text (`OrExpression` and `AndExpression` try their operand twice, at every nesting level)
+ *   cost linear time instead of 4^depth — 12 nested parentheses took 48 s before;
+ * - `or` and `and` chains are read in a loop, and nesting of parentheses and `not` is limited to
+ *   MAX_FILTER_NESTING levels (a 400 naming the position), so the recursive descent cannot overflow the stack.
  */
+import { MeshgateError } from '../../lib/errors.ts';
 
 export type MatchOperator =
   | 'Equal'
@@ -42,10 +50,24 @@ export interface BinaryExpression {
 export type Expression = MatchExpression | NotExpression | BinaryExpression;
 
 /** A parse failure carrying go-bexpr's message (without the "Failed to create ..." prefix). */
-export class FilterSyntaxError extends Error {
+export class FilterSyntaxError extends MeshgateError {
   constructor(message: string) {
-    super(message);
+    super('MG_INVALID_FILTER', 400, message);
     this.name = 'FilterSyntaxError';
+  }
+}
+
+/**
+ * How deep parentheses and `not` may nest. Consul (pigeon on Go's growable stacks) has no limit; a real filter
+ * nests a handful of levels, and this bound keeps the parser's recursion far inside Node's stack.
+ */
+export const MAX_FILTER_NESTING = 256;
+
+/** Thrown through the parser when MAX_FILTER_NESTING is passed; parseFilter turns it into a FilterSyntaxError. */
+class NestingTooDeep {
+  readonly pos: number;
+  constructor(pos: number) {
+    this.pos = pos;
   }
 }
 
@@ -64,6 +86,9 @@ class State {
   invert = false;
   readonly rules: string[] = [];
   readonly errors: { pos: number; message: string }[] = [];
+  /** Packrat memo of the expression rules: (rule, position, inverted) → result and end position. */
+  readonly memo = new Map<number, { result: unknown; end: number }>();
+  nesting = 0;
   readonly input: string;
   constructor(input: string) {
     this.input = input;
@@ -228,17 +253,49 @@ function failing(p: Parser<unknown>): Parser<never> {
   };
 }
 
-/** A named rule; `label` is the display name as written in the grammar (with its quotes) or the rule's name. */
-function rule<T>(label: string, body: () => Parser<T>): Parser<T> {
+let nextRuleId = 0;
+
+/**
+ * A named rule; `label` is the display name as written in the grammar (with its quotes) or the rule's name.
+ * A rule with `memo` remembers its result per position (the expression rules, which ordered choices re-try); a
+ * rule with `nests` counts one level of nesting while it runs.
+ */
+function rule<T>(label: string, body: () => Parser<T>, options: { nests?: boolean; memo?: boolean } = {}): Parser<T> {
   let compiled: Parser<T> | undefined;
+  const id = nextRuleId++;
   return (s) => {
+    // A replayed result records no failures again; the first run recorded the same ones (same position, same
+    // inversion), and custom errors are de-duplicated when reported, so the messages do not change.
+    const key = options.memo === true ? ((s.pos * 64 + id) * 2 + (s.invert ? 1 : 0)) : -1;
+    const hit = key < 0 ? undefined : s.memo.get(key);
+    if (hit !== undefined) {
+      s.pos = hit.end;
+      return hit.result as T | Fail;
+    }
     compiled ??= body();
+    if (options.nests === true && ++s.nesting > MAX_FILTER_NESTING) throw new NestingTooDeep(s.pos);
     s.rules.push(label);
     try {
-      return compiled(s);
+      const result = compiled(s);
+      if (key >= 0) s.memo.set(key, { result, end: s.pos });
+      return result;
     } finally {
       s.rules.pop();
+      if (options.nests === true) s.nesting--;
     }
+  };
+}
+
+/** `first (sep next)*`, folded to the right as the grammar's right recursion `first sep Self / first` builds it. */
+function chain(first: Parser<Expression>, sep: Parser<unknown>, kind: 'and' | 'or'): Parser<Expression> {
+  const tail = star(map(seq(sep, first), (v) => v[1] as Expression));
+  return (s) => {
+    const head = first(s);
+    if (head === FAIL) return FAIL;
+    const rest = tail(s) as Expression[];
+    let out = rest.length === 0 ? head : rest[rest.length - 1]!;
+    for (let i = rest.length - 2; i >= -1; i--) out = { kind, left: i < 0 ? head : rest[i]!, right: out };
+    return out;
   };
 }
 
@@ -356,50 +413,45 @@ const MatchValueOpSelector: Parser<MatchExpression> = rule('"match"', () =>
   ),
 );
 
-const MatchExpr: Parser<MatchExpression> = rule('"match"', () =>
-  choice(MatchSelectorOpValue, MatchSelectorOp, MatchValueOpSelector),
+const MatchExpr: Parser<MatchExpression> = rule('"match"', () => choice(MatchSelectorOpValue, MatchSelectorOp, MatchValueOpSelector), {
+  memo: true,
+});
+
+// Declared before use through `rule`'s lazy body, which is how the recursion closes. The grammar's
+// `OrExpression <- AndExpression _ "or" _ OrExpression / AndExpression` (and the same for `and`) is read as a loop
+// that builds the same right-nested tree, so a long `or` chain does not recurse once per operand.
+const OrExpression: Parser<Expression> = rule('OrExpression', () => chain(AndExpression, seq(ws, lit('or'), ws), 'or'), {
+  memo: true,
+});
+
+const AndExpression: Parser<Expression> = rule('AndExpression', () => chain(NotExpr, seq(ws, lit('and'), ws), 'and'), {
+  memo: true,
+});
+
+// Every level of parentheses or `not` passes through NotExpression once: that is where nesting is counted.
+const NotExpr: Parser<Expression> = rule(
+  'NotExpression',
+  () =>
+    choice<Expression>(
+      map(seq(lit('not'), ws, NotExpr), (v) => {
+        const operand = v[2] as Expression;
+        // go-bexpr folds "not not X" into X.
+        return operand.kind === 'not' ? operand.operand : { kind: 'not', operand };
+      }),
+      ParenthesizedExpression,
+    ),
+  { nests: true, memo: true },
 );
 
-// Declared before use through `rule`'s lazy body, which is how the recursion closes.
-const OrExpression: Parser<Expression> = rule('OrExpression', () =>
-  choice<Expression>(
-    map(seq(AndExpression, ws, lit('or'), ws, OrExpression), (v) => ({
-      kind: 'or',
-      left: v[0] as Expression,
-      right: v[4] as Expression,
-    })),
-    AndExpression,
-  ),
-);
-
-const AndExpression: Parser<Expression> = rule('AndExpression', () =>
-  choice<Expression>(
-    map(seq(NotExpr, ws, lit('and'), ws, AndExpression), (v) => ({
-      kind: 'and',
-      left: v[0] as Expression,
-      right: v[4] as Expression,
-    })),
-    NotExpr,
-  ),
-);
-
-const NotExpr: Parser<Expression> = rule('NotExpression', () =>
-  choice<Expression>(
-    map(seq(lit('not'), ws, NotExpr), (v) => {
-      const operand = v[2] as Expression;
-      // go-bexpr folds "not not X" into X.
-      return operand.kind === 'not' ? operand.operand : { kind: 'not', operand };
-    }),
-    ParenthesizedExpression,
-  ),
-);
-
-const ParenthesizedExpression: Parser<Expression> = rule('"grouping"', () =>
-  choice<Expression>(
-    map(seq(lit('('), optWs, OrExpression, optWs, lit(')')), (v) => v[2] as Expression),
-    MatchExpr,
-    failing(seq(lit('('), optWs, OrExpression, optWs, not(lit(')')), customError('Unmatched parentheses'))),
-  ),
+const ParenthesizedExpression: Parser<Expression> = rule(
+  '"grouping"',
+  () =>
+    choice<Expression>(
+      map(seq(lit('('), optWs, OrExpression, optWs, lit(')')), (v) => v[2] as Expression),
+      MatchExpr,
+      failing(seq(lit('('), optWs, OrExpression, optWs, not(lit(')')), customError('Unmatched parentheses'))),
+    ),
+  { memo: true },
 );
 
 const Input: Parser<Expression> = rule('Input', () =>
@@ -414,7 +466,15 @@ const Input: Parser<Expression> = rule('Input', () =>
 /** Parses a filter expression, or throws FilterSyntaxError with pigeon's message. */
 export function parseFilter(expression: string): Expression {
   const s = new State(expression);
-  const result = Input(s);
+  let result: Expression | Fail;
+  try {
+    result = Input(s);
+  } catch (err) {
+    if (!(err instanceof NestingTooDeep)) throw err;
+    throw new FilterSyntaxError(
+      `${position(expression, err.pos)}: expression nested too deeply: more than ${MAX_FILTER_NESTING} levels of parentheses or "not"`,
+    );
+  }
   if (result !== FAIL && s.errors.length === 0) return result;
   if (s.errors.length > 0) {
     // pigeon de-duplicates its error list and joins what remains with newlines.
