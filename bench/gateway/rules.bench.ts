@@ -1,7 +1,8 @@
 /**
  * Micro-benchmark: CompiledRoutes.match() with 1, 100 and 10,000 host-keyed routers (Traefik's common shape:
  * `Host(…) && PathPrefix(…)`), for the indexed table and, as the in-run reference, the linear scan Traefik's muxer
- * does. Prints ops/s; asserts nothing. Run: node bench/gateway/rules.bench.ts
+ * does; then 1 and 100 regexp routers (`HostRegexp(…) && PathRegexp(…)`, which no index can narrow), where the
+ * Go-regexp engine's cost per test shows. Prints ops/s; asserts nothing. Run: node bench/gateway/rules.bench.ts
  */
 import { compileRoutes, compileRoutesLinear, type MatchRequest, type RouteInput } from '../../src/gateway/rules/index.ts';
 
@@ -9,6 +10,14 @@ function routesFor(n: number): RouteInput<number>[] {
   const out: RouteInput<number>[] = [];
   for (let i = 0; i < n; i++) {
     out.push({ name: `svc${i}@consulcatalog`, rule: `Host(\`svc${i}.example.com\`) && PathPrefix(\`/api\`)`, entryPoints: ['web'], target: i });
+  }
+  return out;
+}
+
+function regexpRoutesFor(n: number): RouteInput<number>[] {
+  const out: RouteInput<number>[] = [];
+  for (let i = 0; i < n; i++) {
+    out.push({ name: `re${i}@file`, rule: `HostRegexp(\`^svc${i}\\.example\\.(com|org)$\`) && PathRegexp(\`^/api/v[0-9]+/\`)`, entryPoints: ['web'], target: i });
   }
   return out;
 }
@@ -43,5 +52,14 @@ for (const n of [1, 100, 10_000]) {
   let sink = 0;
   measure(`indexed match, ${n} host routers`, (i) => (sink += indexed.match('web', reqs[i & 63]!)?.target ?? 0));
   measure(`linear scan (Traefik muxer), ${n} host routers`, (i) => (sink += linear.match('web', reqs[i & 63]!)?.target ?? 0), n >= 10_000 ? 1000 : 400);
+  if (sink === -1) console.log(sink);
+}
+
+for (const n of [1, 100]) {
+  const inputs = regexpRoutesFor(n);
+  const reqs = requestsFor(n);
+  const indexed = compileRoutes(inputs).routes;
+  let sink = 0;
+  measure(`indexed match, ${n} regexp routers`, (i) => (sink += indexed.match('web', reqs[i & 63]!)?.target ?? 0));
   if (sink === -1) console.log(sink);
 }
