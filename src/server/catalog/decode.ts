@@ -5,13 +5,13 @@
  * lib/checks' validateCheckDefinition).
  */
 import { z } from 'zod';
-import { goDuration } from '../http/decode.ts';
+import { goDuration, goMap } from '../http/decode.ts';
 import { CatalogErrors } from './errors.ts';
 
 const str = z.string().optional();
 const bool = z.boolean().optional();
 const int = z.number().int().optional();
-const stringMap = z.record(z.string(), z.string()).nullable().optional();
+const stringMap = goMap(z.string()).nullable().optional();
 const stringList = z.array(z.string()).nullable().optional();
 
 const ServiceAddressSchema = z.object({ Address: z.string().optional(), Port: z.number().int().optional() });
@@ -24,7 +24,7 @@ const ProxySchema = z.looseObject({
   LocalServicePort: int,
   LocalServiceSocketPath: str,
   Mode: str,
-  Config: z.record(z.string(), z.unknown()).nullable().optional(),
+  Config: goMap(z.unknown()).nullable().optional(),
   Upstreams: z.array(z.looseObject({
     DestinationType: str, DestinationNamespace: str, DestinationPartition: str, DestinationPeer: str,
     DestinationName: str, Datacenter: str, LocalBindAddress: str, LocalBindPort: int, LocalBindSocketPath: str,
@@ -47,7 +47,7 @@ export const AgentCheckSchema = z.object({
   Shell: str,
   DockerContainerID: str,
   HTTP: str,
-  Header: z.record(z.string(), z.array(z.string())).nullable().optional(),
+  Header: goMap(z.array(z.string())).nullable().optional(),
   Method: str,
   Body: str,
   DisableRedirects: bool,
@@ -77,7 +77,7 @@ const serviceFields = {
   Kind: str,
   Tags: stringList,
   Address: str,
-  TaggedAddresses: z.record(z.string(), ServiceAddressSchema).nullable().optional(),
+  TaggedAddresses: goMap(ServiceAddressSchema).nullable().optional(),
   Meta: stringMap,
   Port: int,
   SocketPath: str,
@@ -102,7 +102,7 @@ export type AgentServiceInput = z.output<typeof AgentServiceSchema>;
 /** structs.HealthCheckDefinition as sent in a catalog registration's check. */
 const HealthCheckDefinitionSchema = z.object({
   HTTP: str,
-  Header: z.record(z.string(), z.array(z.string())).nullable().optional(),
+  Header: goMap(z.array(z.string())).nullable().optional(),
   Method: str,
   Body: str,
   DisableRedirects: bool,

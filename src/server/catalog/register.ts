@@ -114,7 +114,7 @@ function catalogCheck(c: CatalogCheckInput, node: string): Registration['checks'
 }
 
 function taggedServiceAddresses(input: Record<string, { Address?: string | undefined; Port?: number | undefined }> | null | undefined): StoredService['TaggedAddresses'] {
-  const out: StoredService['TaggedAddresses'] = {};
+  const out = Object.create(null) as StoredService['TaggedAddresses']; // keyed by the client
   for (const [k, v] of Object.entries(input ?? {})) out[k] = { Address: v.Address ?? '', Port: v.Port ?? 0 };
   return out;
 }

@@ -62,7 +62,7 @@ function aggregate(name: string, count: number, sum: number, l: Record<string, s
 }
 
 function labels(input: Record<string, string | number>): Record<string, string> {
-  const out: Record<string, string> = {};
+  const out = Object.create(null) as Record<string, string>; // label names and values come from metric labels
   for (const [k, v] of Object.entries(input)) if (k !== 'quantile' && k !== 'le') out[k] = String(v);
   return out;
 }

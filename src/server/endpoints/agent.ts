@@ -69,7 +69,7 @@ export async function registerAgentEndpoints(api: ApiRouter, deps: ServerDeps): 
     return blockingQuery(ctx, store, {
       watches: nodeWatches,
       run: () => {
-        const out: Record<string, AgentService> = {};
+        const out = Object.create(null) as Record<string, AgentService>; // keyed by client-chosen IDs
         for (const s of agentServices(store, node)) {
           const wire = localServiceToWire(s, id.datacenter);
           if (!filter || filter(wire)) out[s.value.ID] = wire;
@@ -123,7 +123,7 @@ export async function registerAgentEndpoints(api: ApiRouter, deps: ServerDeps): 
     return blockingQuery(ctx, store, {
       watches: [{ table: Tables.checks, prefix: nodePrefix(node) }],
       run: () => {
-        const out: Record<string, AgentCheck> = {};
+        const out = Object.create(null) as Record<string, AgentCheck>; // keyed by client-chosen IDs
         for (const c of agentChecks(store, node)) {
           const wire = agentCheckToWire(c);
           if (!filter || filter(wire)) out[c.value.CheckID] = wire;

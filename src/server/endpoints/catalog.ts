@@ -71,7 +71,7 @@ export function registerCatalogEndpoints(api: ApiRouter, deps: ServerDeps): void
     return blockingQuery(ctx, store, {
       watches,
       run: () => {
-        const out: CatalogServices = {};
+        const out = Object.create(null) as CatalogServices; // keyed by client-chosen names
         const tagSets = new Map<string, Set<string>>();
         for (const svc of listServices(store)) {
           const node = getNode(store, svc.value.Node);
@@ -118,7 +118,7 @@ export function registerCatalogEndpoints(api: ApiRouter, deps: ServerDeps): void
         const index = store.tableIndex(Tables.nodes, Tables.services);
         const node = getNode(store, name);
         if (!node) return { index, body: null };
-        const services: CatalogNode['Services'] = {};
+        const services = Object.create(null) as CatalogNode['Services']; // keyed by client-chosen IDs
         for (const svc of listNodeServices(store, name)) {
           const wire = agentServiceToWire(svc);
           if (filter && !filter(wire)) continue;

@@ -1,7 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { z } from 'zod';
-import { canonicalizeKeys, decodeBody, ErrRequestDecode, goDuration, parseJsonBody } from './decode.ts';
+import { canonicalizeKeys, decodeBody, ErrRequestDecode, goDuration, goMap, parseJsonBody } from './decode.ts';
 import { isMeshgateError } from '../../lib/errors.ts';
 
 // A trimmed agent service registration (structs.ServiceDefinition with CheckType).
@@ -126,7 +126,7 @@ describe('decodeBody: field names', () => {
   });
 
   it('canonicalizeKeys exposes the key pass alone', () => {
-    assert.deepEqual(canonicalizeKeys(Session, { name: 'a', extra: 1 }), { Name: 'a' });
+    assert.deepEqual({ ...(canonicalizeKeys(Session, { name: 'a', extra: 1 }) as object) }, { Name: 'a' });
   });
 });
 
@@ -204,5 +204,16 @@ describe('parseJsonBody: text that cannot be stored as UTF-8', () => {
 
   it('keeps a surrogate pair and other escapes', () => {
     assert.deepEqual(parseJsonBody('{"K":"\\ud83d\\ude00\\u00e9\\\\u"}'), { K: '\u{1F600}é\\u' });
+  });
+});
+
+describe('goMap: map keys are data', () => {
+  it('keeps __proto__ and constructor keys (zod\'s record drops __proto__) and returns a prototype-free map', () => {
+    const Body = z.object({ Meta: goMap(z.string()).optional(), Tagged: goMap(z.object({ Port: z.number() })).optional() });
+    const out = decodeBody(Body, JSON.parse('{"meta":{"__proto__":"p","constructor":"c"},"tagged":{"__proto__":{"port":1}}}'));
+    assert.deepEqual(Object.keys(out.Meta!), ['__proto__', 'constructor']);
+    assert.equal(Object.getPrototypeOf(out.Meta), null);
+    assert.equal(out.Tagged!['__proto__']!.Port, 1, 'struct values in the map are decoded case-insensitively');
+    assert.equal(decodeError(() => decodeBody(Body, { Meta: { a: 1 } })), 'Request decode failed: json: cannot unmarshal number 1 into Go struct field Meta.a of type string');
   });
 });

@@ -153,6 +153,35 @@ export function goDuration(): z.ZodType<number, unknown> {
   });
 }
 
+/** Value schemas of the maps made by goMap, so the key walk below can treat them as maps. */
+const GO_MAPS = new WeakMap<z.ZodType, z.ZodType>();
+
+/**
+ * A Go map with string keys (`Meta`, `TaggedAddresses`, `Header`, ...): what zod's record is, except that every key
+ * is kept, `__proto__` and `constructor` included — zod's record assigns into a plain object, where `__proto__` is
+ * the prototype setter and the entry silently vanishes. The result is a prototype-free object.
+ */
+export function goMap<V extends z.ZodType>(value: V): z.ZodType<Record<string, z.output<V>>, unknown> {
+  const schema = z.unknown().transform((input, ctx): Record<string, z.output<V>> => {
+    if (!isRecord(input)) {
+      ctx.addIssue({ code: 'invalid_type', expected: 'record', input });
+      return z.NEVER;
+    }
+    const out = Object.create(null) as Record<string, z.output<V>>;
+    for (const key of Object.keys(input)) {
+      const parsed = value.safeParse(input[key]);
+      if (parsed.success) {
+        out[key] = parsed.data;
+      } else {
+        for (const issue of parsed.error.issues) ctx.addIssue({ ...issue, path: [key, ...issue.path] } as z.core.$ZodRawIssue);
+      }
+    }
+    return out;
+  });
+  GO_MAPS.set(schema, value);
+  return schema;
+}
+
 function tryParseDuration(text: string): number | undefined {
   // parseDuration reports failure by throwing its own 400; here the failure becomes a zod issue with the
   // field's path instead, so the error is handled, not swallowed.
@@ -200,6 +229,7 @@ const WRAPPERS = new Set(['optional', 'nullable', 'default', 'prefault', 'readon
 function unwrap(schema: z.ZodType): z.ZodType {
   let cur = schema;
   for (let i = 0; i < 64; i++) {
+    if (GO_MAPS.has(cur)) return cur;
     const def = defOf(cur);
     if (WRAPPERS.has(def.type) && def.innerType) cur = def.innerType;
     else if (def.type === 'pipe' && def.in) cur = def.in;
@@ -225,6 +255,8 @@ function acceptsNull(schema: z.ZodType): boolean {
 
 function canonicalize(schema: z.ZodType, value: unknown, path: (string | number)[], ctx: Ctx): unknown {
   const inner = unwrap(schema);
+  const mapValue = GO_MAPS.get(inner);
+  if (mapValue) return canonicalizeMap(mapValue, value, path, ctx);
   const def = defOf(inner);
   switch (def.type) {
     case 'object':
@@ -240,13 +272,8 @@ function canonicalize(schema: z.ZodType, value: unknown, path: (string | number)
             return item ? canonicalize(item, v, [...path, i], ctx) : v;
           })
         : value;
-    case 'record': {
-      // A free-form map: its keys are data and stay exactly as sent; only struct-typed values are walked.
-      if (!isRecord(value) || !def.valueType) return value;
-      const out: Record<string, unknown> = {};
-      for (const [k, v] of Object.entries(value)) out[k] = canonicalize(def.valueType, v, [...path, k], ctx);
-      return out;
-    }
+    case 'record':
+      return def.valueType ? canonicalizeMap(def.valueType, value, path, ctx) : value;
     case 'union': {
       if (!isRecord(value) || !def.options) return value;
       const best = bestObjectOption(def.options, value);
@@ -260,6 +287,14 @@ function canonicalize(schema: z.ZodType, value: unknown, path: (string | number)
     default:
       return value;
   }
+}
+
+/** A free-form map: its keys are data and stay exactly as sent (prototype-free); only struct-typed values are walked. */
+function canonicalizeMap(valueType: z.ZodType, value: unknown, path: (string | number)[], ctx: Ctx): unknown {
+  if (!isRecord(value)) return value;
+  const out = Object.create(null) as Record<string, unknown>;
+  for (const [k, v] of Object.entries(value)) out[k] = canonicalize(valueType, v, [...path, k], ctx);
+  return out;
 }
 
 function canonicalizeObject(def: Def, value: Record<string, unknown>, path: (string | number)[], ctx: Ctx): Record<string, unknown> {
@@ -295,7 +330,8 @@ function canonicalizeObject(def: Def, value: Record<string, unknown>, path: (str
     if (prev === undefined || rank >= prev.rank) chosen.set(canonical, { rank, value: v });
   }
 
-  const out: Record<string, unknown> = {};
+  // Prototype-free: unknown keys kept below are the client's, `__proto__` among them.
+  const out = Object.create(null) as Record<string, unknown>;
   for (const [key, { value: v }] of chosen) {
     const field = shape[key]!;
     // encoding/json leaves a field at its zero value when the body says null; zod would call it a type error.

@@ -149,7 +149,8 @@ function readBody(req: IncomingMessage): Promise<Buffer> {
 
 function send(res: ServerResponse, url: URL, method: string, response: ApiResponse, common?: Record<string, string>): number {
   const status = response.status ?? 200;
-  const headers: Record<string, string> = { ...common, ...response.headers };
+  // Prototype-free: a header name is data (`constructor`, `__proto__` are ordinary names).
+  const headers = Object.assign(Object.create(null) as Record<string, string>, common, response.headers);
   if (response.index !== undefined) {
     headers['X-Consul-Index'] = String(response.index);
     headers['X-Consul-KnownLeader'] = 'true';
