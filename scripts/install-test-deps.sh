@@ -11,6 +11,7 @@ needed=(
   "redis-server:redis-server"
   "nginx:nginx"
   "wrk:wrk"
+  "vmagent:victoria-metrics"
 )
 missing=()
 for pair in "${needed[@]}"; do
@@ -25,7 +26,7 @@ if [ "${#missing[@]}" -gt 0 ]; then
   $sudo_cmd apt-get update -qq
   $sudo_cmd apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
   # Debian starts daemons on install; the tests start their own on loopback with their own ports.
-  for svc in nginx redis-server etcd; do $sudo_cmd service "$svc" stop >/dev/null 2>&1 || true; done
+  for svc in nginx redis-server etcd victoria-metrics; do $sudo_cmd service "$svc" stop >/dev/null 2>&1 || true; done
 fi
 
 if [ ! -x node_modules/.bin/node ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
