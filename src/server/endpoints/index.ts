@@ -4,6 +4,7 @@ import type { ServerDeps } from '../deps.ts';
 import { registerAgentEndpoints } from './agent.ts';
 import { registerCatalogEndpoints } from './catalog.ts';
 import { registerConfigEndpoints } from './config.ts';
+import { registerDiscoveryChainEndpoints } from './discovery-chain.ts';
 import { registerHealthEndpoints } from './health.ts';
 import { registerIntentionEndpoints } from './intentions.ts';
 import { registerKvEndpoints } from './kv.ts';
@@ -24,4 +25,5 @@ export async function registerAllEndpoints(api: ApiRouter, deps: ServerDeps): Pr
   registerTxnEndpoints(api, deps);
   registerConfigEndpoints(api, deps);
   registerIntentionEndpoints(api, deps);
+  registerDiscoveryChainEndpoints(api, deps);
 }
