@@ -196,6 +196,61 @@ export function weightsProblem(w: { Passing?: number | undefined; Warning?: numb
 }
 
 /** ipaddr.IsAny: the unspecified address cannot be a service's address. */
+/**
+ * Longest node, service or check name or ID accepted, in UTF-8 bytes. Consul sets no hard limit: names longer than
+ * a DNS label (63 bytes) only draw agent.validateService's "will not be discoverable via DNS due to it being too
+ * long" warning. 512 keeps every such name (Kubernetes-generated ones included) and refuses 70 KB blobs that
+ * would be copied into every catalog answer.
+ */
+export const MAX_NAME_BYTES = 512;
+
+/**
+ * Why `value` cannot be a node, service or check name or ID, or undefined. Characters Consul only warns about
+ * (underscores, dots, non-ASCII) stay accepted; a control character (NUL, newline, ...) cannot be carried by DNS,
+ * log lines or most clients and is refused, as is a name over MAX_NAME_BYTES.
+ */
+export function nameProblem(value: string | undefined, what: string): string | undefined {
+  if (value === undefined || value === '') return undefined;
+  const bytes = Buffer.byteLength(value, 'utf8');
+  // eslint-disable-next-line no-control-regex -- control characters are exactly what this looks for
+  if (/[\u0000-\u001f\u007f]/.test(value)) return `Invalid ${what} ${quoteShort(value)}: contains a control character`;
+  if (bytes > MAX_NAME_BYTES) return `Invalid ${what} ${quoteShort(value)}: longer than ${MAX_NAME_BYTES} bytes`;
+  return undefined;
+}
+
+/** Why `port` is not a TCP/UDP port, or undefined (0 means "none", as in Consul). */
+export function portProblem(port: number | undefined, what: string): string | undefined {
+  if (port === undefined || (port >= 0 && port <= 65535)) return undefined;
+  return `Invalid ${what} port: ${port} (must be 0-65535)`;
+}
+
+/** Throws MG_CATALOG_INVALID for the first bad name or port of a service definition (catalog or agent form). */
+export function validateServiceNames(s: {
+  name?: string | undefined;
+  id?: string | undefined;
+  port?: number | undefined;
+  taggedAddresses?: Record<string, { Port?: number | undefined }> | null | undefined;
+}): void {
+  const problem = nameProblem(s.name, 'service name') ?? nameProblem(s.id, 'service ID') ?? portProblem(s.port, 'service');
+  if (problem) throw CatalogErrors.invalid(problem);
+  for (const [key, address] of Object.entries(s.taggedAddresses ?? {})) {
+    const p = portProblem(address.Port, 'service');
+    if (p) throw CatalogErrors.invalid(`${p} in TaggedAddresses[${JSON.stringify(key)}]`);
+  }
+}
+
+/** Throws MG_CATALOG_INVALID for a bad check name or ID. */
+export function validateCheckNames(c: { name?: string | undefined; id?: string | undefined; serviceId?: string | undefined }): void {
+  const problem = nameProblem(c.name, 'check name') ?? nameProblem(c.id, 'check ID') ?? nameProblem(c.serviceId, 'service ID');
+  if (problem) throw CatalogErrors.invalid(problem);
+}
+
+/** JSON-quoted, cut to 32 characters so a 70 KB name does not come back in full in the error. */
+function quoteShort(value: string): string {
+  const chars = [...value];
+  return chars.length > 32 ? `${JSON.stringify(chars.slice(0, 32).join(''))}…` : JSON.stringify(value);
+}
+
 export function isAnyAddress(address: string | undefined): boolean {
   return address === '0.0.0.0' || address === '::' || address === '[::]';
 }

@@ -17,7 +17,10 @@ import type { ServerDeps } from '../deps.ts';
 import type { Change } from '../store/types.ts';
 import type { StateStore } from '../store/state-store.ts';
 import { CatalogErrors } from './errors.ts';
-import { isAnyAddress, metadataProblem, validServiceKind, weightsProblem, type AgentCheckInput, type AgentServiceInput } from './decode.ts';
+import {
+  isAnyAddress, metadataProblem, validateCheckNames, validateServiceNames, validServiceKind, weightsProblem,
+  type AgentCheckInput, type AgentServiceInput,
+} from './decode.ts';
 import { wireDefinition } from './register.ts';
 import { catalogWrite, type CatalogTxn } from './state.ts';
 import {
@@ -115,6 +118,7 @@ export class LocalAgent {
     if (name === '') throw CatalogErrors.invalid('Missing service name');
     if (isAnyAddress(input.Address)) throw CatalogErrors.invalid('Invalid service address');
     const id = input.ID || name;
+    validateServiceNames({ name, id, port: input.Port, taggedAddresses: input.TaggedAddresses });
     const meta = input.Meta ?? {};
     const mp = metadataProblem(meta, 'Service');
     if (mp) throw CatalogErrors.invalid(`Invalid Service Meta: ${mp}`);
@@ -143,6 +147,7 @@ export class LocalAgent {
       if (c.Status && !isCheckStatus(c.Status)) throw CatalogErrors.invalid("Status for checks must 'passing', 'warning', 'critical'");
       let checkId = c.CheckID || c.ID || '';
       if (checkId === '') checkId = inputs.length > 1 ? `service:${id}:${i + 1}` : `service:${id}`;
+      validateCheckNames({ id: checkId, name: c.Name });
       return this.prepareCheck({ ...c, CheckID: checkId, Name: c.Name || `Service '${name}' check`, ServiceID: id });
     });
     await catalogWrite(this.store, (c) => {
@@ -171,6 +176,7 @@ export class LocalAgent {
     if (name === '') throw CatalogErrors.invalid('Missing check name');
     if (input.Status && !isCheckStatus(input.Status)) throw CheckErrors.badStatus();
     const checkId = input.ID || input.CheckID || name;
+    validateCheckNames({ id: checkId, name, serviceId: input.ServiceID });
     const prepared = this.prepareCheck({ ...input, CheckID: checkId, Name: name, ServiceID: input.ServiceID ?? '' });
     await catalogWrite(this.store, (c) => {
       if (prepared.check.ServiceID && !c.service(this.node, prepared.check.ServiceID)) {

@@ -7,7 +7,10 @@ import { isCheckStatus, type CheckDefinition } from '../../lib/checks/index.ts';
 import type { HealthCheckDefinition } from '../../api/types.ts';
 import type { z } from 'zod';
 import { CatalogErrors } from './errors.ts';
-import { isAnyAddress, metadataProblem, validServiceKind, weightsProblem, type CatalogCheckInput, type CatalogRegisterSchema } from './decode.ts';
+import {
+  isAnyAddress, metadataProblem, nameProblem, validateCheckNames, validateServiceNames, validServiceKind, weightsProblem,
+  type CatalogCheckInput, type CatalogRegisterSchema,
+} from './decode.ts';
 import type { Registration } from './state.ts';
 import type { StoredCheck, StoredService } from './tables.ts';
 
@@ -16,6 +19,8 @@ const UUID = /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a
 export function catalogRegistration(req: z.output<typeof CatalogRegisterSchema>, datacenter: string): Registration {
   const node = req.Node ?? '';
   if (node === '') throw CatalogErrors.invalid('Must provide node');
+  const nodeProblem = nameProblem(node, 'node name');
+  if (nodeProblem) throw CatalogErrors.invalid(nodeProblem);
   if (!req.Address && !req.SkipNodeUpdate) throw CatalogErrors.invalid('Must provide address if SkipNodeUpdate is not set');
   if (req.ID && !UUID.test(req.ID)) throw CatalogErrors.invalid(`Bad node ID: uuid string is wrong length or has invalid characters: ${req.ID}`);
   if (req.Datacenter && req.Datacenter !== datacenter) {
@@ -33,6 +38,7 @@ export function catalogRegistration(req: z.output<typeof CatalogRegisterSchema>,
     if (id !== '' && name === '') throw CatalogErrors.invalid('Must provide service name (Service.Service) with ID (Service.ID)');
     if (name === '') throw CatalogErrors.invalid('Must provide service name (Service.Service) with ID (Service.ID)');
     if (isAnyAddress(s.Address)) throw CatalogErrors.invalid('Invalid service address');
+    validateServiceNames({ name, id, port: s.Port, taggedAddresses: s.TaggedAddresses });
     const meta = s.Meta ?? {};
     const mp = metadataProblem(meta, 'Service');
     if (mp) throw CatalogErrors.invalid(`Invalid Service Meta: ${mp}`);
@@ -80,6 +86,7 @@ function catalogCheck(c: CatalogCheckInput, node: string): Registration['checks'
   if (c.Node && c.Node !== node) throw CatalogErrors.invalid(`Check node ${JSON.stringify(c.Node)} does not match node ${JSON.stringify(node)}`);
   const checkId = c.CheckID || c.Name || '';
   if (checkId === '') throw CatalogErrors.invalid('Missing check ID');
+  validateCheckNames({ id: checkId, name: c.Name, serviceId: c.ServiceID });
   const status = c.Status || 'critical';
   if (!isCheckStatus(status)) throw CatalogErrors.invalid(`Invalid check status: ${JSON.stringify(status)}`);
   const def = c.Definition ?? {};
