@@ -161,3 +161,13 @@ test('cases carried over from the gateway\'s former RE2-to-RegExp translator sti
   rejects('\\e', 'error parsing regexp: invalid escape sequence: `\\e`');
   rejects('\\p{Nope}', 'error parsing regexp: invalid character class range: `\\p{Nope}`');
 });
+
+test('the documented differences from Go (README) are what they say, so an upgrade that closes one shows up', () => {
+  // Go accepts duplicate group names (all_test.go replaceTests: `(?P<x>hi)|(?P<x>bye)`); RE2/J's parser does not.
+  rejects('(?P<x>hi)|(?P<x>bye)', 'error parsing regexp: duplicate capture group name: `x`');
+  // Recent Go resolves Unicode class aliases and any letter case (parse.go canonicalName); re2js knows exact names.
+  rejects('\\p{Letter}', 'error parsing regexp: invalid character class range: `\\p{Letter}`');
+  matches('^\\p{Greek}$', { 'α': true });
+  // Positions are UTF-16 code units, not UTF-8 bytes: Go would say [2, 3] for "é" before "x".
+  assert.deepEqual(compileGoRegexp('x').findSubmatchIndex('éx'), [1, 2]);
+});
