@@ -6,6 +6,7 @@ import { formatDuration, parseDuration } from '../../lib/duration.ts';
 import { isCheckStatus, type CheckDefinition } from '../../lib/checks/index.ts';
 import type { HealthCheckDefinition } from '../../api/types.ts';
 import type { z } from 'zod';
+import { connectProxyProblem } from '../connect/proxy-registration.ts';
 import { CatalogErrors } from './errors.ts';
 import {
   isAnyAddress, metadataProblem, nameProblem, validateCheckNames, validateServiceNames, validServiceKind, weightsProblem,
@@ -42,6 +43,8 @@ export function catalogRegistration(req: z.output<typeof CatalogRegisterSchema>,
     const meta = s.Meta ?? {};
     const mp = metadataProblem(meta, 'Service');
     if (mp) throw CatalogErrors.invalid(`Invalid Service Meta: ${mp}`);
+    const proxyProblem = connectProxyProblem(s);
+    if (proxyProblem) throw CatalogErrors.invalid(proxyProblem);
     const weights = { Passing: s.Weights?.Passing ?? 1, Warning: s.Weights?.Warning ?? 1 };
     if (s.Weights) {
       const wp = weightsProblem(s.Weights);

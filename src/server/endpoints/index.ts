@@ -4,6 +4,7 @@ import type { ServerDeps } from '../deps.ts';
 import { registerAgentEndpoints } from './agent.ts';
 import { registerCatalogEndpoints } from './catalog.ts';
 import { registerConfigEndpoints } from './config.ts';
+import { registerConnectEndpoints } from './connect.ts';
 import { registerDiscoveryChainEndpoints } from './discovery-chain.ts';
 import { registerHealthEndpoints } from './health.ts';
 import { registerIntentionEndpoints } from './intentions.ts';
@@ -26,4 +27,5 @@ export async function registerAllEndpoints(api: ApiRouter, deps: ServerDeps): Pr
   registerConfigEndpoints(api, deps);
   registerIntentionEndpoints(api, deps);
   registerDiscoveryChainEndpoints(api, deps);
+  registerConnectEndpoints(api, deps);
 }

@@ -1,0 +1,74 @@
+/**
+ * /v1/catalog/connect/:service and /v1/health/connect/:service (agent/catalog_endpoint.go, health_endpoint.go with
+ * Connect=true): the instances that accept Connect traffic for a service — its `connect-proxy` services whose
+ * `Proxy.DestinationServiceName` is the service, and its instances registered Connect-native — in the catalog's
+ * and the health view's shapes, with ?tag, ?node-meta, ?passing and ?filter as the plain views have them.
+ */
+import type { CatalogService, ServiceEntry } from '../../api/types.ts';
+import { Tables, getNode, instanceChecks, listServices } from '../catalog/index.ts';
+import { boolParam, filterOf, hasTags, nodeMetaFilters, satisfiesMeta, tagFilter } from '../catalog/params.ts';
+import type { StoredService } from '../catalog/tables.ts';
+import { catalogServiceToWire, serviceEntryToWire } from '../catalog/wire.ts';
+import type { ServerDeps } from '../deps.ts';
+import { CheckServiceNodeFields, ServiceNodeFields } from '../filter/schemas.ts';
+import { blockingQuery } from '../http/blocking.ts';
+import type { ApiRouter } from '../http/router.ts';
+import type { StoreReader, StoredRow } from '../store/types.ts';
+
+/** The connect-capable instances of `service`: proxies for it, then its native instances. */
+export function connectInstances(store: StoreReader, service: string): StoredRow<StoredService>[] {
+  return listServices(store).filter((r) =>
+    (r.value.Kind === 'connect-proxy' && r.value.Proxy?.DestinationServiceName === service)
+    || (r.value.Service === service && r.value.Connect?.Native === true));
+}
+
+export function registerConnectEndpoints(api: ApiRouter, deps: ServerDeps): void {
+  const { store } = deps;
+  const watches = [{ table: Tables.services }, { table: Tables.nodes }, { table: Tables.checks }];
+  const index = (): number => store.tableIndex(Tables.services, Tables.nodes, Tables.checks);
+
+  api.get('/v1/catalog/connect/:service', (ctx) => {
+    const name = ctx.params.service!;
+    const filter = filterOf(ctx.query, ServiceNodeFields);
+    const meta = nodeMetaFilters(ctx.query);
+    const tags = tagFilter(ctx.query);
+    return blockingQuery(ctx, store, {
+      watches,
+      run: () => {
+        const out: CatalogService[] = [];
+        for (const svc of connectInstances(store, name)) {
+          const node = getNode(store, svc.value.Node);
+          if (!node || !satisfiesMeta(node.value.Meta, meta) || !hasTags(svc.value.Tags, tags)) continue;
+          const wire = catalogServiceToWire(svc, node);
+          if (filter && !filter(wire)) continue;
+          out.push(wire);
+        }
+        return { index: index(), body: out };
+      },
+    });
+  });
+
+  api.get('/v1/health/connect/:service', (ctx) => {
+    const name = ctx.params.service!;
+    const filter = filterOf(ctx.query, CheckServiceNodeFields);
+    const meta = nodeMetaFilters(ctx.query);
+    const tags = tagFilter(ctx.query);
+    const passing = boolParam(ctx.query, 'passing', 'Invalid value for ?passing');
+    return blockingQuery(ctx, store, {
+      watches,
+      run: () => {
+        const out: ServiceEntry[] = [];
+        for (const svc of connectInstances(store, name)) {
+          const node = getNode(store, svc.value.Node);
+          if (!node || !satisfiesMeta(node.value.Meta, meta) || !hasTags(svc.value.Tags, tags)) continue;
+          const checks = instanceChecks(store, svc.value.Node, svc.value.ID);
+          if (passing && checks.some((c) => c.value.Status !== 'passing')) continue;
+          const entry = serviceEntryToWire(node, svc, checks);
+          if (filter && !filter(entry)) continue;
+          out.push(entry);
+        }
+        return { index: index(), body: out };
+      },
+    });
+  });
+}
