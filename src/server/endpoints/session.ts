@@ -5,7 +5,9 @@
  */
 import type { ServerDeps } from '../deps.ts';
 import { blockingQuery } from '../http/blocking.ts';
+import { decodeBody, ErrRequestDecode } from '../http/decode.ts';
 import { pathName, type ApiRouter, type RequestContext } from '../http/router.ts';
+import { z } from 'zod';
 import { Errors } from '../../lib/errors.ts';
 import { parseDuration } from '../../lib/duration.ts';
 import { SESSIONS_TABLE } from '../kv/entries.ts';
@@ -70,67 +72,47 @@ function requireId(ctx: RequestContext): string {
   return id;
 }
 
-/** Case-insensitive field lookup, as Go's encoding/json matches struct fields. */
-function field(body: Record<string, unknown>, ...names: string[]): unknown {
-  for (const name of names) {
-    const lower = name.toLowerCase();
-    for (const key of Object.keys(body)) if (key.toLowerCase() === lower) return body[key];
-  }
-  return undefined;
-}
+/** structs.SessionRequest's Session, as the create endpoint decodes it (decode.ts does case and aliases). */
+const SessionBodySchema = z.object({
+  Name: z.string().optional(),
+  Node: z.string().optional(),
+  Behavior: z.string().optional(),
+  TTL: z.string().optional(),
+  LockDelay: z.union([z.number(), z.string()]).optional(),
+  NodeChecks: z.array(z.string()).nullable().optional(),
+  // Consul's older spelling of NodeChecks, still read by its decoder.
+  Checks: z.array(z.string()).nullable().optional(),
+  ServiceChecks: z.array(z.object({ ID: z.string(), Namespace: z.string().optional() })).nullable().optional(),
+});
+const SESSION_ALIASES = { lock_delay: 'LockDelay', node_checks: 'NodeChecks', service_checks: 'ServiceChecks' };
 
 function decodeSessionRequest(raw: unknown): SessionRequest {
   if (raw === undefined || raw === null) return {};
-  if (typeof raw !== 'object' || Array.isArray(raw)) throw Errors.badRequest('Request decode failed: body must be a JSON object');
-  const body = raw as Record<string, unknown>;
+  const body = decodeBody(SessionBodySchema, raw, { aliases: SESSION_ALIASES });
   const out: SessionRequest = {};
-  const name = field(body, 'Name');
-  if (name !== undefined) out.Name = stringField(name, 'Name');
-  const node = field(body, 'Node');
-  if (node !== undefined) out.Node = stringField(node, 'Node');
-  const behavior = field(body, 'Behavior');
-  if (behavior !== undefined) out.Behavior = stringField(behavior, 'Behavior');
-  const ttl = field(body, 'TTL');
-  if (ttl !== undefined && ttl !== '') {
-    const text = stringField(ttl, 'TTL');
-    out.TtlMs = decodeFailed(() => parseDuration(text, 'TTL'));
-    out.TTL = text;
+  if (body.Name !== undefined) out.Name = body.Name;
+  if (body.Node !== undefined) out.Node = body.Node;
+  if (body.Behavior !== undefined) out.Behavior = body.Behavior;
+  if (body.TTL !== undefined && body.TTL !== '') {
+    out.TtlMs = durationField(body.TTL, 'TTL');
+    out.TTL = body.TTL;
   }
-  const lockDelay = field(body, 'LockDelay', 'lock_delay');
-  if (lockDelay !== undefined) {
-    if (typeof lockDelay === 'number') out.LockDelayMs = lockDelay < 1000 ? lockDelay * 1000 : lockDelay / 1e6;
-    else out.LockDelayMs = decodeFailed(() => parseDuration(stringField(lockDelay, 'LockDelay'), 'LockDelay'));
+  if (body.LockDelay !== undefined) {
+    // Consul's FixupLockDelay: a number below 1000 means seconds, otherwise nanoseconds.
+    const d = body.LockDelay;
+    out.LockDelayMs = typeof d === 'number' ? (d < 1000 ? d * 1000 : d / 1e6) : durationField(d, 'LockDelay');
   }
-  const checks = field(body, 'NodeChecks', 'node_checks') ?? field(body, 'Checks');
-  if (checks !== undefined && checks !== null) out.NodeChecks = stringList(checks, 'NodeChecks');
-  const serviceChecks = field(body, 'ServiceChecks', 'service_checks');
-  if (serviceChecks !== undefined && serviceChecks !== null) {
-    if (!Array.isArray(serviceChecks)) throw Errors.badRequest('Request decode failed: ServiceChecks must be an array');
-    out.ServiceChecks = serviceChecks.map((c, i) => {
-      const id = c && typeof c === 'object' ? field(c as Record<string, unknown>, 'ID') : undefined;
-      if (typeof id !== 'string') throw Errors.badRequest(`Request decode failed: ServiceChecks[${i}].ID must be a string`);
-      return { ID: id };
-    });
-  }
+  const checks = body.NodeChecks ?? body.Checks;
+  if (checks !== undefined && checks !== null) out.NodeChecks = checks;
+  if (body.ServiceChecks !== undefined && body.ServiceChecks !== null) out.ServiceChecks = body.ServiceChecks.map((c) => ({ ID: c.ID }));
   return out;
 }
 
-function stringField(value: unknown, name: string): string {
-  if (typeof value !== 'string') throw Errors.badRequest(`Request decode failed: ${name} must be a string, got ${JSON.stringify(value)}`);
-  return value;
-}
-
-function stringList(value: unknown, name: string): string[] {
-  if (!Array.isArray(value) || value.some((v) => typeof v !== 'string')) {
-    throw Errors.badRequest(`Request decode failed: ${name} must be an array of strings`);
-  }
-  return value as string[];
-}
-
-function decodeFailed<T>(fn: () => T): T {
+/** A Go duration string; a bad one is a decode failure naming the field, as Consul's decoder reports it. */
+function durationField(text: string, field: string): number {
   try {
-    return fn();
+    return parseDuration(text, field);
   } catch (err) {
-    throw Errors.badRequest(`Request decode failed: ${(err as Error).message}`);
+    throw ErrRequestDecode(err instanceof Error ? err.message : String(err));
   }
 }

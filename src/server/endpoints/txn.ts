@@ -4,9 +4,11 @@
  * reads only is served from the view as a blocking-free read with the index headers.
  */
 import type { KVTxnOp, TxnError, TxnResultEntry } from '../../api/types.ts';
+import { z } from 'zod';
 import { Errors, MeshgateError } from '../../lib/errors.ts';
 import type { ServerDeps } from '../deps.ts';
 import { parseQueryOptions } from '../http/blocking.ts';
+import { decodeBody, ErrRequestDecode } from '../http/decode.ts';
 import type { ApiRouter, RequestContext } from '../http/router.ts';
 import {
   KV_MAX_VALUE_SIZE, KV_TABLE, kvCas, kvDelete, kvDeleteCas, kvDeleteTree, kvLock, kvSet, kvUnlock, toKVPair,
@@ -17,10 +19,11 @@ import type { StoreReader, StoredRow } from '../store/types.ts';
 export const MAX_TXN_OPS = 64;
 const READ_VERBS = new Set(['get', 'get-tree', 'check-index', 'check-session', 'check-not-exists']);
 
-class TxnRollback extends Error {
+/** Thrown inside the store transaction to roll it back; answered as Consul's 409 with every operation's error. */
+class TxnRollback extends MeshgateError {
   readonly errors: TxnError[];
   constructor(errors: TxnError[]) {
-    super('transaction rolled back');
+    super('MG_TXN_ROLLBACK', 409, 'transaction rolled back');
     this.errors = errors;
   }
 }
@@ -140,50 +143,42 @@ function runWrite(tx: import('../store/types.ts').WriteTxn, op: KVTxnOp): TxnRes
   }
 }
 
-/** Decodes the body into KV operations with Consul's 400 texts; non-KV operations are refused by name. */
+/** api.KVTxnOp as Consul decodes it (case-insensitive names through decode.ts). */
+const KVOpSchema = z.object({
+  Verb: z.string(),
+  Key: z.string(),
+  Value: z.string().nullable().optional(),
+  Flags: z.number().int().nonnegative().nullable().optional(),
+  Index: z.number().int().nonnegative().nullable().optional(),
+  Session: z.string().nullable().optional(),
+});
+/** One TxnOp: only its KV member is served; the others (Node, Service, Check) are kept to be refused by name. */
+const TxnOpSchema = z.looseObject({ KV: KVOpSchema.nullable().optional() });
+const TxnBodySchema = z.array(TxnOpSchema);
+
+/** Decodes the body into KV operations with Consul's 400 texts ("Failed to parse body: …"); other kinds are refused by name. */
 function decodeOps(raw: unknown): KVTxnOp[] {
-  if (!Array.isArray(raw)) throw Errors.badRequest('Failed to parse body: expected a JSON array of operations');
-  return raw.map((item, i) => {
-    if (!item || typeof item !== 'object') throw Errors.badRequest(`Failed to parse body: operation ${i} is not an object`);
-    const entries = Object.entries(item as Record<string, unknown>);
-    const kv = entries.find(([k]) => k.toLowerCase() === 'kv')?.[1];
-    if (kv === undefined) {
-      const kind = entries[0]?.[0] ?? 'empty';
-      throw Errors.badRequest(`Failed to parse body: operation ${i}: only KV operations are supported, got "${kind}"`);
+  const ops = decodeBody(TxnBodySchema, raw, { lead: 'Failed to parse body' });
+  return ops.map((item, i) => {
+    const kv = item.KV;
+    if (kv === undefined || kv === null) {
+      const kind = Object.keys(item).find((k) => k !== 'KV') ?? 'empty';
+      throw ErrRequestDecode(`operation ${i}: only KV operations are supported, got "${kind}"`, 'Failed to parse body');
     }
-    if (!kv || typeof kv !== 'object') throw Errors.badRequest(`Failed to parse body: operation ${i}: KV must be an object`);
-    const get = (name: string): unknown => Object.entries(kv as Record<string, unknown>).find(([k]) => k.toLowerCase() === name.toLowerCase())?.[1];
-    const verb = get('Verb');
-    const key = get('Key');
-    if (typeof verb !== 'string') throw Errors.badRequest(`Failed to parse body: operation ${i}: KV.Verb must be a string`);
-    if (typeof key !== 'string') throw Errors.badRequest(`Failed to parse body: operation ${i}: KV.Key must be a string`);
-    const problem = key === '' ? undefined : validateKey(key);
-    if (problem) throw Errors.badRequest(`Failed to parse body: operation ${i}: KV.Key: ${problem}`);
-    const op: KVTxnOp = { Verb: verb as KVTxnOp['Verb'], Key: key };
-    const value = get('Value');
-    if (value !== undefined && value !== null) {
-      if (typeof value !== 'string' || !/^[A-Za-z0-9+/]*={0,2}$/.test(value)) {
-        throw Errors.badRequest(`Failed to parse body: operation ${i}: KV.Value must be base64`);
-      }
-      const size = Buffer.byteLength(value, 'base64');
+    const problem = kv.Key === '' ? undefined : validateKey(kv.Key);
+    if (problem) throw ErrRequestDecode(`[${i}].KV.Key: ${problem}`, 'Failed to parse body');
+    const op: KVTxnOp = { Verb: kv.Verb as KVTxnOp['Verb'], Key: kv.Key };
+    if (kv.Value !== undefined && kv.Value !== null) {
+      if (!/^[A-Za-z0-9+/]*={0,2}$/.test(kv.Value)) throw ErrRequestDecode(`[${i}].KV.Value: illegal base64 data`, 'Failed to parse body');
+      const size = Buffer.byteLength(kv.Value, 'base64');
       if (size > KV_MAX_VALUE_SIZE) {
-        throw Errors.payloadTooLarge(`Value for key "${key}" is too large (${size} > ${KV_MAX_VALUE_SIZE} bytes)`);
+        throw Errors.payloadTooLarge(`Value for key "${kv.Key}" is too large (${size} > ${KV_MAX_VALUE_SIZE} bytes)`);
       }
-      op.Value = value;
+      op.Value = kv.Value;
     }
-    for (const name of ['Flags', 'Index'] as const) {
-      const v = get(name);
-      if (v === undefined || v === null) continue;
-      if (typeof v !== 'number' || !Number.isInteger(v) || v < 0) {
-        throw Errors.badRequest(`Failed to parse body: operation ${i}: KV.${name} must be an unsigned integer`);
-      }
-      op[name] = v;
-    }
-    const session = get('Session');
-    if (session !== undefined && session !== null) {
-      if (typeof session !== 'string') throw Errors.badRequest(`Failed to parse body: operation ${i}: KV.Session must be a string`);
-      op.Session = session;
-    }
+    if (kv.Flags !== undefined && kv.Flags !== null) op.Flags = kv.Flags;
+    if (kv.Index !== undefined && kv.Index !== null) op.Index = kv.Index;
+    if (kv.Session !== undefined && kv.Session !== null) op.Session = kv.Session;
     return op;
   });
 }

@@ -20,7 +20,17 @@ import { z } from 'zod';
 import { defineError } from '../../lib/errors.ts';
 import { MAX_GO_DURATION_MS, parseDuration } from '../../lib/duration.ts';
 
-export const ErrRequestDecode = defineError('MG_REQUEST_DECODE', 400, (detail: string) => `Request decode failed: ${detail}`);
+/**
+ * A body that is not what the endpoint reads. Consul's wording is "Request decode failed: …" on most endpoints and
+ * "Failed to parse body: …" on /v1/txn (its txnEndpoint); `lead` picks the latter.
+ */
+export const ErrRequestDecode = defineError(
+  'MG_REQUEST_DECODE',
+  400,
+  (detail: string, lead: DecodeFailureLead = 'Request decode failed') => `${lead}: ${detail}`,
+);
+
+export type DecodeFailureLead = 'Request decode failed' | 'Failed to parse body';
 
 /**
  * Consul's snake_case spellings, lower-cased alias → canonical field. An alias applies only in an object whose
@@ -75,6 +85,8 @@ export interface DecodeOptions {
   readonly aliases?: Readonly<Record<string, string>>;
   /** 'ignore' (default) drops fields the schema does not name; 'reject' answers like Consul's strict decoder. */
   readonly unknownFields?: 'ignore' | 'reject';
+  /** How the 400's text begins (default Consul's "Request decode failed"). */
+  readonly lead?: DecodeFailureLead;
 }
 
 /**
@@ -111,10 +123,11 @@ function refuseIllFormed(value: unknown, path: (string | number)[]): void {
 /** Canonicalizes `raw`'s keys against `schema`, then validates; throws ErrRequestDecode naming the field path. */
 export function decodeBody<S extends z.ZodType>(schema: S, raw: unknown, options: DecodeOptions = {}): z.output<S> {
   const aliases = aliasTable(options.aliases);
-  const canonical = canonicalize(schema, raw, [], { aliases, reject: options.unknownFields === 'reject', keepUnknown: false });
+  const lead = options.lead ?? 'Request decode failed';
+  const canonical = canonicalize(schema, raw, [], { aliases, reject: options.unknownFields === 'reject', keepUnknown: false, lead });
   const result = schema.safeParse(canonical);
   if (result.success) return result.data;
-  throw ErrRequestDecode(describeIssue(result.error.issues[0]!, canonical));
+  throw ErrRequestDecode(describeIssue(result.error.issues[0]!, canonical), lead);
 }
 
 /** The key canonicalization alone (exported for endpoints that validate by other means). */
@@ -123,6 +136,7 @@ export function canonicalizeKeys(schema: z.ZodType, raw: unknown, options: Decod
     aliases: aliasTable(options.aliases),
     reject: options.unknownFields === 'reject',
     keepUnknown: false,
+    lead: options.lead ?? 'Request decode failed',
   });
 }
 
@@ -200,6 +214,7 @@ interface Ctx {
   readonly reject: boolean;
   /** Inside an intersection each side sees only part of the shape, so keys it does not know are kept. */
   readonly keepUnknown: boolean;
+  readonly lead: DecodeFailureLead;
 }
 
 /** The part of zod v4's internal definition this walk reads. */
@@ -341,13 +356,13 @@ function canonicalizeObject(def: Def, value: Record<string, unknown>, path: (str
   if (unknown.length > 0) {
     const catchall = def.catchall ? defOf(def.catchall).type : undefined;
     if (ctx.reject && !ctx.keepUnknown) {
-      throw ErrRequestDecode(`json: unknown field ${JSON.stringify(unknown[0]![0])}${path.length ? ` in ${formatPath(path)}` : ''}`);
+      throw ErrRequestDecode(`json: unknown field ${JSON.stringify(unknown[0]![0])}${path.length ? ` in ${formatPath(path)}` : ''}`, ctx.lead);
     }
     if (ctx.keepUnknown || (catchall !== undefined && catchall !== 'never')) {
       for (const [k, v] of unknown) out[k] = v;
     } else if (catchall === 'never') {
       // A strict object: say it the way Consul's strict decoder does rather than with zod's wording.
-      throw ErrRequestDecode(`json: unknown field ${JSON.stringify(unknown[0]![0])}${path.length ? ` in ${formatPath(path)}` : ''}`);
+      throw ErrRequestDecode(`json: unknown field ${JSON.stringify(unknown[0]![0])}${path.length ? ` in ${formatPath(path)}` : ''}`, ctx.lead);
     }
   }
   return out;
@@ -388,6 +403,7 @@ function describeIssue(issue: z.core.$ZodIssue, input: unknown): string {
   if (issue.code === 'invalid_type') {
     if (got.found === false || got.value === undefined) return `missing required field ${JSON.stringify(where)}`;
     // encoding/json: "json: cannot unmarshal string into Go struct field ServiceDefinition.Port of type int"
+    if (where === '') return `json: cannot unmarshal ${jsonType(got.value)} into Go value of type ${goType(issue.expected)}`;
     return `json: cannot unmarshal ${jsonType(got.value)} into Go struct field ${where} of type ${goType(issue.expected)}`;
   }
   return where === '' ? issue.message : `${where}: ${issue.message}`;
