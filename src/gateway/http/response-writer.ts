@@ -12,6 +12,7 @@ import type { Duplex, Readable } from 'node:stream';
 import type { GatewayRequest, ResponseHeaders, ResponseWriter, HeaderValue } from './types.ts';
 import { type IpMatcher, normalizeIp } from './ip.ts';
 import { statusText } from './errors.ts';
+import { absoluteTarget } from './request-target.ts';
 
 /** Merges upstream headers into the ones a middleware set first; the middleware wins, Set-Cookie accumulates. */
 export function mergeHeaders(preset: ResponseHeaders, upstream: ResponseHeaders): ResponseHeaders {
@@ -53,7 +54,12 @@ export class NodeResponseWriter implements ResponseWriter {
 
   get closed(): boolean {
     const res = this.res;
-    return !res.writableFinished && (res.destroyed || res.socket === null || res.socket.destroyed);
+    if (res.writableFinished) return false;
+    if (res.destroyed) return true;
+    // A pipelined request's response waits in node's queue with no socket until the previous one finished; the
+    // client is gone only if the connection itself (the request's socket) is.
+    const socket = res.socket ?? res.req.socket;
+    return socket === null || socket.destroyed;
   }
 
   writeHead(statusCode: number, headers?: ResponseHeaders): void {
@@ -281,6 +287,13 @@ export function createRequestAdapter(options: RequestAdapterOptions): RequestAda
     const proto = tls ? 'https' : 'http';
     const wsProto = tls ? 'wss' : 'ws';
     const headers = raw.headers;
+    const target = absoluteTarget(raw.url!);
+    if (target !== undefined) {
+      // RFC 9112 §3.2.2 / Go's readRequest: the target's authority is the host, and the request continues in
+      // origin-form, so routing, forwarded headers and the upstream all see one host.
+      raw.url = target.originForm;
+      if (target.authority !== '') headers.host = target.authority;
+    }
     const remoteAddress = normalizeIp(raw.socket.remoteAddress ?? '');
     const trusted = insecure || trustedIPs.contains(remoteAddress);
     let clientIp = remoteAddress;
