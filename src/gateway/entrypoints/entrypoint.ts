@@ -14,6 +14,7 @@ import type { TLSSocket } from 'node:tls';
 import type { Handler } from '../http/types.ts';
 import { NodeResponseWriter, UpgradeResponseWriter, createRequestAdapter, type IncomingGatewayRequest } from '../http/response-writer.ts';
 import { createIpMatcher } from '../http/ip.ts';
+import { hasRepeatedHost, TOO_MANY_HOSTS } from '../http/request-target.ts';
 import { statusText, STATUS_CLIENT_CLOSED_REQUEST } from '../http/errors.ts';
 import { MeshgateError } from '../../lib/errors.ts';
 import { silentLogger, type Logger } from '../../lib/logger.ts';
@@ -170,6 +171,12 @@ export function createEntryPoint(options: EntryPointOptions, dispatch: DispatchH
   }
 
   function onRequest(raw: IncomingMessage, res: ServerResponse): void {
+    if (hasRepeatedHost(raw)) {
+      res.shouldKeepAlive = false;
+      res.writeHead(400, { 'content-type': 'text/plain; charset=utf-8', connection: 'close' });
+      res.end(TOO_MANY_HOSTS);
+      return;
+    }
     const req = adapt(raw);
     const rw = new NodeResponseWriter(res, drain);
     const protocol = req.headers.accept === 'text/event-stream' ? 'sse' : 'http';
@@ -201,6 +208,10 @@ export function createEntryPoint(options: EntryPointOptions, dispatch: DispatchH
   }
 
   function onUpgrade(raw: IncomingMessage, socket: Duplex, head: Buffer): void {
+    if (hasRepeatedHost(raw)) {
+      socket.end(`HTTP/1.1 400 Bad Request\r\nContent-Type: text/plain; charset=utf-8\r\nConnection: close\r\nContent-Length: ${TOO_MANY_HOSTS.length}\r\n\r\n${TOO_MANY_HOSTS}`);
+      return;
+    }
     const req = adapt(raw, head);
     const rw = new UpgradeResponseWriter(socket);
     socket.on('error', (err) => logger.debug({ err, entryPoint: name }, 'upgraded client socket error'));
