@@ -15,7 +15,7 @@ import type { Handler } from '../http/types.ts';
 import { NodeResponseWriter, UpgradeResponseWriter, createRequestAdapter, type IncomingGatewayRequest } from '../http/response-writer.ts';
 import { createIpMatcher } from '../http/ip.ts';
 import { hasRepeatedHost, TOO_MANY_HOSTS } from '../http/request-target.ts';
-import { statusText, STATUS_CLIENT_CLOSED_REQUEST } from '../http/errors.ts';
+import { statusText, STATUS_CLIENT_CLOSED_REQUEST } from '../../lib/http/status.ts';
 import { MeshgateError } from '../../lib/errors.ts';
 import { silentLogger, type Logger } from '../../lib/logger.ts';
 import type { GatewayMetrics, RequestRecorder } from '../metrics/metrics.ts';

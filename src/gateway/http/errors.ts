@@ -5,11 +5,9 @@
  * never the internal cause, which stays on `cause` for the logs.
  */
 import { defineError, MeshgateError } from '../../lib/errors.ts';
+import { STATUS_CLIENT_CLOSED_REQUEST } from '../../lib/http/status.ts';
 
 export type GatewayError = MeshgateError;
-
-/** nginx's and Traefik's non-standard status for a client that went away before the response. */
-export const STATUS_CLIENT_CLOSED_REQUEST = 499;
 
 export const GatewayErrors = {
   /** Upstream refused, reset or closed the connection before a response (Traefik: 502). */
@@ -33,15 +31,3 @@ export function isRetryableGatewayError(err: unknown): boolean {
   return err instanceof MeshgateError
     && (err.code === GatewayErrors.badGateway.code || err.code === GatewayErrors.gatewayTimeout.code);
 }
-
-/** Body text for a status, the way Go's http.StatusText (plus 499) spells it. */
-export function statusText(status: number): string {
-  return STATUS_TEXT[status] ?? 'Unknown Status';
-}
-
-const STATUS_TEXT: Record<number, string> = {
-  400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found', 405: 'Method Not Allowed',
-  408: 'Request Timeout', 413: 'Request Entity Too Large', 421: 'Misdirected Request', 429: 'Too Many Requests',
-  431: 'Request Header Fields Too Large', 499: 'Client Closed Request', 500: 'Internal Server Error',
-  502: 'Bad Gateway', 503: 'Service Unavailable', 504: 'Gateway Timeout',
-};

@@ -11,7 +11,7 @@ import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:
 import type { Duplex, Readable } from 'node:stream';
 import type { GatewayRequest, ResponseHeaders, ResponseWriter, HeaderValue } from './types.ts';
 import { type IpMatcher, normalizeIp } from './ip.ts';
-import { statusText } from './errors.ts';
+import { reasonPhrase } from '../../lib/http/status.ts';
 import { absoluteTarget } from './request-target.ts';
 
 /** Merges upstream headers into the ones a middleware set first; the middleware wins, Set-Cookie accumulates. */
@@ -49,7 +49,7 @@ export class NodeResponseWriter implements ResponseWriter {
   }
 
   get headers(): ResponseHeaders {
-    return (this.preset ??= {});
+    return (this.preset ??= Object.create(null) as ResponseHeaders);
   }
 
   get closed(): boolean {
@@ -133,7 +133,7 @@ export class UpgradeResponseWriter implements ResponseWriter {
   }
 
   get headers(): ResponseHeaders {
-    return (this.preset ??= {});
+    return (this.preset ??= Object.create(null) as ResponseHeaders);
   }
 
   get closed(): boolean {
@@ -146,7 +146,7 @@ export class UpgradeResponseWriter implements ResponseWriter {
     this.statusCode = statusCode;
     let final = headers ?? {};
     if (this.preset !== undefined) final = mergeHeaders(this.preset, final);
-    let head = `HTTP/1.1 ${statusCode} ${statusCode === 101 ? 'Switching Protocols' : statusText(statusCode)}\r\n`;
+    let head = `HTTP/1.1 ${statusCode} ${reasonPhrase(statusCode)}\r\n`;
     if (statusCode !== 101) {
       final.connection = 'close';
     }
@@ -219,7 +219,7 @@ export class IncomingGatewayRequest implements GatewayRequest {
   }
 
   get data(): Record<string, unknown> {
-    return (this.shared ??= {});
+    return (this.shared ??= Object.create(null) as Record<string, unknown>);
   }
 
   /** The shared data if anybody created it (the access log reads it without allocating). */

@@ -10,7 +10,8 @@ import { z } from 'zod';
 import type { ResponseWriter } from '../http/types.ts';
 import { isMeshgateError } from '../../lib/errors.ts';
 import { registerMiddleware } from './registry.ts';
-import { HeaderHookWriter, durationSchema, statusText } from './common.ts';
+import { HeaderHookWriter, durationSchema } from './common.ts';
+import { statusText } from '../../lib/http/status.ts';
 import { parseCondition, type Condition } from './cbreakerExpression.ts';
 import { RollingMetrics } from './cbreakerMetrics.ts';
 

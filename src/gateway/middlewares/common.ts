@@ -5,10 +5,10 @@
  * Everything here is compiled at create time so the request path only runs closures built once.
  */
 import { BlockList, isIP } from 'node:net';
-import { STATUS_CODES } from 'node:http';
 import { Readable } from 'node:stream';
 import { z } from 'zod';
 import type { GatewayRequest, HeaderValue, ResponseHeaders, ResponseWriter } from '../http/types.ts';
+import { statusText } from '../../lib/http/status.ts';
 
 // ---------------------------------------------------------------------------------------------------------------
 // Schemas
@@ -37,20 +37,15 @@ export type SourceCriterionConfig = z.infer<typeof sourceCriterionSchema>;
 // ---------------------------------------------------------------------------------------------------------------
 // Errors written to the client (Go's http.Error shape: text/plain, status text and a newline)
 
-export function statusText(code: number): string {
-  return STATUS_CODES[code] ?? 'Unknown';
-}
-
 export function writeError(rw: ResponseWriter, code: number, body: string = statusText(code), extra?: ResponseHeaders): void {
   if (rw.headersSent) {
     rw.end();
     return;
   }
-  const headers: ResponseHeaders = {
-    'content-type': 'text/plain; charset=utf-8',
-    'x-content-type-options': 'nosniff',
-    ...extra,
-  };
+  const headers: ResponseHeaders = Object.create(null) as ResponseHeaders;
+  headers['content-type'] = 'text/plain; charset=utf-8';
+  headers['x-content-type-options'] = 'nosniff';
+  if (extra !== undefined) for (const name in extra) headers[name] = extra[name]!;
   rw.writeHead(code, headers);
   rw.end(body);
 }
@@ -374,7 +369,7 @@ export class HeaderHookWriter<T = undefined> implements ResponseWriter {
 /** A ResponseWriter that keeps everything in memory (error pages, buffering, retries, auth sub-requests). */
 export class RecordingWriter implements ResponseWriter {
   statusCode = 0;
-  headers: ResponseHeaders = {};
+  headers: ResponseHeaders = Object.create(null) as ResponseHeaders;
   readonly chunks: Buffer[] = [];
   size = 0;
   headersSent = false;

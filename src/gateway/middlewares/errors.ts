@@ -7,7 +7,8 @@ import { z } from 'zod';
 import type { GatewayRequest, Handler, ResponseHeaders, ResponseWriter } from '../http/types.ts';
 import { isMeshgateError } from '../../lib/errors.ts';
 import { registerMiddleware } from './registry.ts';
-import { RecordingWriter, deriveRequest, emptyBody, inRanges, parseStatusRanges, setHeader, mergeInto, statusText, type StatusRanges } from './common.ts';
+import { RecordingWriter, deriveRequest, emptyBody, inRanges, parseStatusRanges, setHeader, mergeInto, type StatusRanges } from './common.ts';
+import { statusText } from '../../lib/http/status.ts';
 
 export const errorsSchema = z
   .object({
@@ -25,7 +26,7 @@ export const errorsSchema = z
 class CodeCatcher implements ResponseWriter {
   private readonly inner: ResponseWriter;
   private readonly ranges: StatusRanges;
-  headers: ResponseHeaders = {};
+  headers: ResponseHeaders = Object.create(null) as ResponseHeaders;
   caught = 0;
   private passed = false;
 

@@ -5,7 +5,7 @@
  */
 import type { GatewayRequest, Handler, ResponseWriter } from '../http/types.ts';
 import { compileGoTemplate, type GoRegexp } from '../../lib/go-regexp/index.ts';
-import { statusText } from './common.ts';
+import { statusText } from '../../lib/http/status.ts';
 
 export interface RedirectOptions {
   /** Go regexp over the client URL; the redirect is `regex.ReplaceAllString(url, replacement)`, as in Traefik. */
