@@ -127,7 +127,7 @@ registerMiddleware('forwardAuth', {
       const status = res.statusCode;
       const headers = res.headers as IncomingHttpHeaders;
       if (status < 200 || status >= 300) {
-        const out: ResponseHeaders = {};
+        const out: ResponseHeaders = Object.create(null) as ResponseHeaders;
         for (const [name, value] of Object.entries(headers)) {
           if (value === undefined || HOP_BY_HOP.has(name)) continue;
           out[name] = value;

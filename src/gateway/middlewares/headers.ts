@@ -141,7 +141,7 @@ registerMiddleware('headers', {
       }
       if (hasCors && req.method === 'OPTIONS' && req.headers['access-control-request-method'] !== undefined && req.headers.origin !== undefined) {
         // A CORS preflight is answered here and never reaches the service.
-        const headers: ResponseHeaders = {};
+        const headers: ResponseHeaders = Object.create(null) as ResponseHeaders;
         if (allowCredentials) headers['access-control-allow-credentials'] = 'true';
         if (allowHeaders !== '') headers['access-control-allow-headers'] = allowHeaders;
         if (allowMethods !== '') headers['access-control-allow-methods'] = allowMethods;

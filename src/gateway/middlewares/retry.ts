@@ -53,7 +53,7 @@ class RetryWriter implements ResponseWriter {
   private readonly ranges: StatusRanges | undefined;
   private readonly remaining: boolean;
   private readonly deadline: number;
-  headers: ResponseHeaders = {};
+  headers: ResponseHeaders = Object.create(null) as ResponseHeaders;
   retry = false;
   written = false;
   /** Whether the proxy used the signal in this attempt, and its last value. */

@@ -80,6 +80,13 @@ class ForwardHandler implements UpstreamHandler {
   private bodyStarted = false;
   /** A whole body received in one chunk, written by onResponseEnd with the end of the response (one write). */
   private whole: Buffer | undefined = undefined;
+  /**
+   * The upstream's status and headers, handed to the writer with the first body byte or the end: until then
+   * nothing has reached the client (node sends a head only with the first write anyway), so an upstream that
+   * breaks its response before the body still gets the client a clean 502 instead of a cut connection.
+   */
+  private heldStatus = 0;
+  private heldHeaders: ResponseHeaders | undefined = undefined;
   /** Bound once; a method reference the ResponseWriter may call when the client disconnects. */
   readonly onClientClose: () => void;
 
@@ -103,10 +110,21 @@ class ForwardHandler implements UpstreamHandler {
     stripHopByHop(headers);
     const length = headers['content-length'];
     if (typeof length === 'string') this.bodyLength = Number(length);
-    this.rw.writeHead(statusCode, headers as ResponseHeaders);
+    this.heldStatus = statusCode;
+    this.heldHeaders = headers as ResponseHeaders;
+  }
+
+  private writeHeld(): void {
+    const status = this.heldStatus;
+    if (status === 0) return;
+    this.heldStatus = 0;
+    const headers = this.heldHeaders;
+    this.heldHeaders = undefined;
+    this.rw.writeHead(status, headers);
   }
 
   onResponseData(controller: UpstreamController, chunk: Buffer): void {
+    if (this.heldStatus !== 0) this.writeHeld();
     if (!this.bodyStarted) {
       this.bodyStarted = true;
       // The parser reports the end of this message in the same pass, so holding the chunk delays nothing.
@@ -123,6 +141,7 @@ class ForwardHandler implements UpstreamHandler {
 
   onResponseEnd(): void {
     this.done = true;
+    if (this.heldStatus !== 0) this.writeHeld();
     const whole = this.whole;
     if (whole !== undefined) {
       this.whole = undefined;
@@ -142,6 +161,9 @@ class ForwardHandler implements UpstreamHandler {
       return;
     }
     if (!this.rw.headersSent) {
+      // Also when the upstream's head was read but is still held here: nothing left for the client yet.
+      this.heldStatus = 0;
+      this.heldHeaders = undefined;
       this.reject(mapUpstreamError(err));
       return;
     }

@@ -111,7 +111,8 @@ export function parseResponseHead(text: string): ResponseHead {
   // them, since Connection and Upgrade are exactly what the client must see.
   const keepHopByHop = d1 === 1 && d2 === 0 && d3 === 1;
   let connectionListed: string[] | undefined;
-  const headers: ResponseHeaderMap = {};
+  // Prototype-free: a header named `constructor` or `__proto__` is just a header.
+  const headers: ResponseHeaderMap = Object.create(null) as ResponseHeaderMap;
   let contentLength = -1;
   let lengthSeen: string | undefined;
   let chunked = false;
