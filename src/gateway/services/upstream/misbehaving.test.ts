@@ -135,8 +135,7 @@ test('a non-101 answer to an Upgrade request keeps its status and reason', async
 test('a recorded response (errors, retry, buffering) keeps headers named __proto__ and constructor', () => {
   const recorder = new RecordingWriter();
   const headers = Object.create(null) as Record<string, string>;
-  headers.__proto__ = 'p';
-  headers.constructor = 'c';
+  for (const [name, value] of [['__proto__', 'p'], ['constructor', 'c']] as Array<[string, string]>) headers[name] = value;
   recorder.writeHead(200, headers);
   recorder.end();
   assert.equal(Object.getPrototypeOf(recorder.headers), null);
