@@ -13,7 +13,7 @@ import type { Duplex } from 'node:stream';
 import type { TLSSocket } from 'node:tls';
 import type { Handler } from '../http/types.ts';
 import { NodeResponseWriter, UpgradeResponseWriter, createRequestAdapter, type IncomingGatewayRequest } from '../http/response-writer.ts';
-import { createIpMatcher } from '../http/ip.ts';
+import { IpSet } from '../../lib/ip/checker.ts';
 import { hasRepeatedHost, TOO_MANY_HOSTS } from '../http/request-target.ts';
 import { statusText, STATUS_CLIENT_CLOSED_REQUEST } from '../../lib/http/status.ts';
 import { MeshgateError } from '../../lib/errors.ts';
@@ -80,7 +80,7 @@ export function createEntryPoint(options: EntryPointOptions, dispatch: DispatchH
   const adapt = createRequestAdapter({
     entryPoint: name,
     tls: acceptPlain ? 'per-connection' : secure,
-    trustedIPs: createIpMatcher(config.forwardedHeaders?.trustedIPs ?? []),
+    trustedIPs: new IpSet(config.forwardedHeaders?.trustedIPs ?? [], `entryPoints.${name}.forwardedHeaders.trustedIPs`),
     insecure: config.forwardedHeaders?.insecure ?? false,
   });
   const drain = { draining: false };

@@ -10,23 +10,11 @@ import { hostname } from 'node:os';
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex, Readable } from 'node:stream';
 import type { GatewayRequest, ResponseHeaders, ResponseWriter, HeaderValue } from './types.ts';
-import { type IpMatcher, normalizeIp } from './ip.ts';
+import { unmapIpv4 } from '../../lib/ip/address.ts';
+import type { IpSet } from '../../lib/ip/checker.ts';
 import { reasonPhrase } from '../../lib/http/status.ts';
+import { headerMap, mergeHeaders } from '../../lib/http/headers.ts';
 import { absoluteTarget } from './request-target.ts';
-
-/** Merges upstream headers into the ones a middleware set first; the middleware wins, Set-Cookie accumulates. */
-export function mergeHeaders(preset: ResponseHeaders, upstream: ResponseHeaders): ResponseHeaders {
-  for (const name in preset) {
-    const value = preset[name]!;
-    const existing = upstream[name];
-    if (existing !== undefined && name === 'set-cookie') {
-      upstream[name] = ([] as string[]).concat(existing, value);
-    } else {
-      upstream[name] = value;
-    }
-  }
-  return upstream;
-}
 
 /** Bodies up to this size that arrive whole are sent with their header in one write (see NodeResponseWriter.end). */
 const SINGLE_WRITE_LIMIT = 16 * 1024;
@@ -144,7 +132,7 @@ export class UpgradeResponseWriter implements ResponseWriter {
     if (this.headersSent) return;
     this.headersSent = true;
     this.statusCode = statusCode;
-    let final = headers ?? {};
+    let final = headers ?? headerMap();
     if (this.preset !== undefined) final = mergeHeaders(this.preset, final);
     let head = `HTTP/1.1 ${statusCode} ${reasonPhrase(statusCode)}\r\n`;
     if (statusCode !== 101) {
@@ -262,7 +250,7 @@ export interface RequestAdapterOptions {
   /** Whether requests arrived over TLS; `per-connection` asks each socket (an entry point serving both). */
   tls: boolean | 'per-connection';
   /** forwardedHeaders.trustedIPs */
-  trustedIPs: IpMatcher;
+  trustedIPs: IpSet;
   /** forwardedHeaders.insecure: trust every client's X-Forwarded-* headers. */
   insecure: boolean;
   /** Value of X-Forwarded-Server (Traefik uses the machine's hostname). */
@@ -294,7 +282,7 @@ export function createRequestAdapter(options: RequestAdapterOptions): RequestAda
       raw.url = target.originForm;
       if (target.authority !== '') headers.host = target.authority;
     }
-    const remoteAddress = normalizeIp(raw.socket.remoteAddress ?? '');
+    const remoteAddress = unmapIpv4(raw.socket.remoteAddress ?? '');
     const trusted = insecure || trustedIPs.contains(remoteAddress);
     let clientIp = remoteAddress;
     if (!trusted) {
@@ -334,7 +322,7 @@ function portOf(host: string): string | undefined {
  * The client behind trusted proxies: the right-most X-Forwarded-For entry that is not itself a trusted proxy
  * (`insecure` trusts everyone, so the left-most entry is the client).
  */
-function clientFromForwardedFor(xff: string | string[], insecure: boolean, trusted: IpMatcher): string | undefined {
+function clientFromForwardedFor(xff: string | string[], insecure: boolean, trusted: IpSet): string | undefined {
   const parts = (Array.isArray(xff) ? xff.join(',') : xff).split(',');
   if (insecure) return parts[0]!.trim() || undefined;
   for (let i = parts.length - 1; i >= 0; i--) {

@@ -1,14 +1,16 @@
 /**
- * Pieces several middleware kinds share: Traefik's source criterion and IP strategy, IP ranges, HTTP status
- * ranges, header helpers that ignore case, a
- * ResponseWriter that lets a middleware change headers just before they leave, and an in-memory recorder.
+ * Pieces several middleware kinds share: Traefik's source criterion and the request side of its IP strategy
+ * (addresses, sets and strategies live in src/lib/ip; header, status-text and body helpers in src/lib/http), HTTP
+ * status ranges, a ResponseWriter that lets a middleware change headers just before they leave, and an in-memory recorder.
  * Everything here is compiled at create time so the request path only runs closures built once.
  */
-import { BlockList, isIP } from 'node:net';
 import { Readable } from 'node:stream';
 import { z } from 'zod';
-import type { GatewayRequest, HeaderValue, ResponseHeaders, ResponseWriter } from '../http/types.ts';
+import type { GatewayRequest, ResponseHeaders, ResponseWriter } from '../http/types.ts';
 import { statusText } from '../../lib/http/status.ts';
+import { mergeHeaders, setHeader } from '../../lib/http/headers.ts';
+import { readBodyLimited } from '../../lib/http/body.ts';
+import { compileIpStrategy } from '../../lib/ip/strategy.ts';
 
 // ---------------------------------------------------------------------------------------------------------------
 // Schemas
@@ -52,55 +54,6 @@ export function writeError(rw: ResponseWriter, code: number, body: string = stat
 
 // ---------------------------------------------------------------------------------------------------------------
 // Headers (the response map may use any case; request headers are lower-cased by node)
-
-export function findHeaderKey(headers: ResponseHeaders, name: string): string | undefined {
-  const lower = name.toLowerCase();
-  if (lower in headers) return lower;
-  // Only a key of the same length can match; most are not lower-cased at all.
-  for (const key in headers) if (key.length === lower.length && key.toLowerCase() === lower) return key;
-  return undefined;
-}
-
-export function getHeader(headers: ResponseHeaders, name: string): HeaderValue | undefined {
-  const key = findHeaderKey(headers, name);
-  return key === undefined ? undefined : headers[key];
-}
-
-export function getHeaderString(headers: ResponseHeaders, name: string): string | undefined {
-  const value = getHeader(headers, name);
-  return Array.isArray(value) ? value[0] : value;
-}
-
-export function setHeader(headers: ResponseHeaders, name: string, value: HeaderValue): void {
-  deleteHeader(headers, name);
-  headers[name.toLowerCase()] = value;
-}
-
-export function deleteHeader(headers: ResponseHeaders, name: string): void {
-  const lower = name.toLowerCase();
-  if (lower in headers) delete headers[lower];
-  for (const key in headers) if (key.length === lower.length && key.toLowerCase() === lower) delete headers[key];
-}
-
-export function appendHeader(headers: ResponseHeaders, name: string, value: string): void {
-  const current = getHeader(headers, name);
-  if (current === undefined) setHeader(headers, name, value);
-  else setHeader(headers, name, Array.isArray(current) ? [...current, value] : [current, value]);
-}
-
-/**
- * Merges headers an inner handler passes to writeHead into the ones already set on the writer, the way the
- * data plane's NodeResponseWriter does: what a middleware set first wins, Set-Cookie accumulates.
- */
-export function mergeInto(preset: ResponseHeaders, upstream: ResponseHeaders): void {
-  for (const name in upstream) {
-    const value = upstream[name]!;
-    const lower = name.toLowerCase();
-    const key = lower in preset ? lower : findHeaderKey(preset, lower);
-    if (key === undefined) preset[lower] = value;
-    else if (lower === 'set-cookie') preset[key] = ([] as string[]).concat(value, preset[key]!);
-  }
-}
 
 function isEmpty(headers: ResponseHeaders): boolean {
   for (const _ in headers) return false;
@@ -147,111 +100,12 @@ export function emptyBody(): Readable {
 }
 
 // ---------------------------------------------------------------------------------------------------------------
-// IP addresses and ranges
+// Client IP of a gateway request (the strategies themselves live in src/lib/ip)
 
-function stripZoneAndMapping(ip: string): string {
-  let out = ip.trim();
-  const zone = out.indexOf('%');
-  if (zone !== -1) out = out.slice(0, zone);
-  if (out.startsWith('[') && out.endsWith(']')) out = out.slice(1, -1);
-  if (out.toLowerCase().startsWith('::ffff:') && isIP(out.slice(7)) === 4) out = out.slice(7);
-  return out;
-}
-
-/** Strips a `:port` suffix (IPv4 `a.b.c.d:p`, IPv6 `[..]:p`). */
-export function stripPort(address: string): string {
-  const value = address.trim();
-  if (value.startsWith('[')) {
-    const end = value.indexOf(']');
-    return end === -1 ? value : value.slice(1, end);
-  }
-  const colon = value.indexOf(':');
-  if (colon !== -1 && value.indexOf(':', colon + 1) === -1) return value.slice(0, colon);
-  return value;
-}
-
-export function normalizeIp(ip: string): string {
-  return stripZoneAndMapping(stripPort(ip));
-}
-
-/** Traefik's ip.Checker: a set of addresses and CIDR ranges, IPv4 and IPv6. */
-export class IpChecker {
-  private readonly list = new BlockList();
-  constructor(ranges: readonly string[], field = 'sourceRange') {
-    if (ranges.length === 0) throw new Error(`${field}: no IP addresses or ranges given`);
-    for (const raw of ranges) {
-      const entry = raw.trim();
-      const slash = entry.indexOf('/');
-      if (slash !== -1) {
-        const ip = stripZoneAndMapping(entry.slice(0, slash));
-        const prefix = Number(entry.slice(slash + 1));
-        const family = isIP(ip);
-        if (family === 0 || !Number.isInteger(prefix) || prefix < 0 || prefix > (family === 4 ? 32 : 128)) {
-          throw new Error(`${field}: parsing CIDR trusted IPs "${raw}": invalid CIDR address`);
-        }
-        this.list.addSubnet(ip, prefix, family === 4 ? 'ipv4' : 'ipv6');
-      } else {
-        const ip = stripZoneAndMapping(entry);
-        const family = isIP(ip);
-        if (family === 0) throw new Error(`${field}: parsing trusted IP "${raw}": invalid IP address`);
-        this.list.addAddress(ip, family === 4 ? 'ipv4' : 'ipv6');
-      }
-    }
-  }
-
-  contains(address: string): boolean {
-    const ip = normalizeIp(address);
-    const family = isIP(ip);
-    if (family === 0) return false;
-    return this.list.check(ip, family === 4 ? 'ipv4' : 'ipv6');
-  }
-}
-
-/** Masks an IPv6 address to its first `bits` bits (Traefik's ipv6Subnet), in canonical compressed form. */
-function maskIpv6(ip: string, bits: number): string {
-  const [head = '', tail = ''] = ip.includes('::') ? ip.split('::') : [ip, ''];
-  const h = head ? head.split(':') : [];
-  const t = tail ? tail.split(':') : [];
-  const groups = [...h, ...Array(8 - h.length - t.length).fill('0'), ...t].map((g) => parseInt(g || '0', 16));
-  for (let i = 0; i < 8; i++) {
-    const keep = Math.max(0, Math.min(16, bits - i * 16));
-    groups[i] = keep === 0 ? 0 : groups[i]! & ((0xffff << (16 - keep)) & 0xffff);
-  }
-  return groups.map((g) => g.toString(16)).join(':').replace(/(^|:)0(:0)+(:|$)/, '::');
-}
-
-/** Traefik's ip.Strategy: which address of a request is "the client". */
-export type IpStrategy = (req: GatewayRequest) => string;
-
-export function compileIpStrategy(config: IpStrategyConfig | undefined): IpStrategy {
-  const subnet = config?.ipv6Subnet;
-  const finish = subnet === undefined ? (ip: string) => ip : (ip: string) => (isIP(ip) === 6 ? maskIpv6(ip, subnet) : ip);
-  if (config?.depth !== undefined && config.depth > 0) {
-    const depth = config.depth;
-    return (req) => {
-      const xff = forwardedFor(req);
-      if (xff.length < depth) return '';
-      return finish(xff[xff.length - depth]!.trim());
-    };
-  }
-  if (config?.excludedIPs && config.excludedIPs.length > 0) {
-    const excluded = new IpChecker(config.excludedIPs, 'ipStrategy.excludedIPs');
-    return (req) => {
-      const xff = forwardedFor(req);
-      for (let i = xff.length - 1; i >= 0; i--) {
-        const ip = xff[i]!.trim();
-        if (!excluded.contains(ip)) return finish(ip);
-      }
-      return '';
-    };
-  }
-  return (req) => finish(normalizeIp(req.remoteAddress));
-}
-
-function forwardedFor(req: GatewayRequest): string[] {
-  const value = req.headers['x-forwarded-for'];
-  if (value === undefined) return [];
-  return (Array.isArray(value) ? value.join(',') : value).split(',');
+/** Traefik's ip.Strategy over a gateway request: which address is "the client" ('' when none qualifies). */
+export function requestIpStrategy(config: IpStrategyConfig | undefined): (req: GatewayRequest) => string {
+  const strategy = compileIpStrategy(config);
+  return (req) => strategy(req.remoteAddress, req.headers['x-forwarded-for']);
 }
 
 /**
@@ -266,7 +120,7 @@ export function compileSourceCriterion(config: SourceCriterionConfig | undefined
     return (req) => requestHeader(req, name) ?? '';
   }
   if (config?.requestHost || (set === 0 && fallback === 'host')) return (req) => req.host;
-  return compileIpStrategy(config?.ipStrategy);
+  return requestIpStrategy(config?.ipStrategy);
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -340,7 +194,7 @@ export class HeaderHookWriter<T = undefined> implements ResponseWriter {
         this.inner.writeHead(statusCode, headers);
         return;
       }
-      if (headers) mergeInto(preset, headers);
+      if (headers) mergeHeaders(preset, headers, 'preset');
       this.hook(statusCode, preset, this.context);
       this.inner.writeHead(statusCode);
       return;
@@ -439,19 +293,9 @@ export class RecordingWriter implements ResponseWriter {
   }
 }
 
-/** Reads a request body fully, stopping with `overflow` when it exceeds `limit` bytes (limit ≤ 0: none). */
-export async function readBody(req: GatewayRequest, limit = 0): Promise<{ body: Buffer; overflow: boolean }> {
-  if (req.bufferedBody) return { body: req.bufferedBody, overflow: limit > 0 && req.bufferedBody.length > limit };
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req.body) {
-    const buf = typeof chunk === 'string' ? Buffer.from(chunk) : (chunk as Buffer);
-    size += buf.length;
-    if (limit > 0 && size > limit) {
-      req.body.resume();
-      return { body: Buffer.concat(chunks), overflow: true };
-    }
-    chunks.push(buf);
-  }
-  return { body: Buffer.concat(chunks), overflow: false };
+/** Reads a request body (or the one buffering already read), stopping with `overflow` past `limit` bytes (≤ 0: none). */
+export function readBody(req: GatewayRequest, limit = 0): Promise<{ body: Buffer; overflow: boolean }> {
+  const buffered = req.bufferedBody;
+  if (buffered !== undefined) return Promise.resolve({ body: buffered, overflow: limit > 0 && buffered.length > limit });
+  return readBodyLimited(req.body, limit);
 }

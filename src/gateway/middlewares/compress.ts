@@ -9,7 +9,8 @@ import type { Transform } from 'node:stream';
 import { z } from 'zod';
 import type { ResponseHeaders, ResponseWriter } from '../http/types.ts';
 import { registerMiddleware } from './registry.ts';
-import { deleteHeader, getHeaderString, mergeInto, requestHeader, setHeader } from './common.ts';
+import { requestHeader } from './common.ts';
+import { deleteHeader, getHeaderString, mergeHeaders, setHeader } from '../../lib/http/headers.ts';
 
 const zstdAvailable = typeof (zlib as { createZstdCompress?: unknown }).createZstdCompress === 'function';
 const ENCODINGS = ['zstd', 'br', 'gzip'] as const;
@@ -119,7 +120,7 @@ class CompressWriter implements ResponseWriter {
       return;
     }
     this.status = statusCode;
-    if (headers) mergeInto(this.inner.headers, headers);
+    if (headers) mergeHeaders(this.inner.headers, headers, 'preset');
     const h = this.inner.headers;
     const encoded = getHeaderString(h, 'content-encoding');
     if (encoded === undefined || encoded === '' || encoded === 'identity') this.addVary();

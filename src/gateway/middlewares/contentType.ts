@@ -6,7 +6,7 @@
 import { z } from 'zod';
 import type { ResponseHeaders, ResponseWriter } from '../http/types.ts';
 import { registerMiddleware } from './registry.ts';
-import { getHeaderString, mergeInto, setHeader } from './common.ts';
+import { getHeaderString, mergeHeaders, setHeader } from '../../lib/http/headers.ts';
 
 export const contentTypeSchema = z.object({ autoDetect: z.boolean().optional() }).strict();
 
@@ -71,7 +71,7 @@ class SniffingWriter implements ResponseWriter {
   writeHead(statusCode: number, headers?: ResponseHeaders): void {
     if (this.status !== 0) return;
     this.status = statusCode;
-    if (headers) mergeInto(this.inner.headers, headers);
+    if (headers) mergeHeaders(this.inner.headers, headers, 'preset');
     const type = getHeaderString(this.inner.headers, 'content-type');
     if (type === undefined && statusCode !== 204 && statusCode !== 304) this.waiting = true;
     else this.inner.writeHead(statusCode);

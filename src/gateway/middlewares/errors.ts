@@ -7,7 +7,8 @@ import { z } from 'zod';
 import type { GatewayRequest, Handler, ResponseHeaders, ResponseWriter } from '../http/types.ts';
 import { isMeshgateError } from '../../lib/errors.ts';
 import { registerMiddleware } from './registry.ts';
-import { RecordingWriter, deriveRequest, emptyBody, inRanges, parseStatusRanges, setHeader, mergeInto, type StatusRanges } from './common.ts';
+import { RecordingWriter, deriveRequest, emptyBody, inRanges, parseStatusRanges, type StatusRanges } from './common.ts';
+import { mergeHeaders, setHeader } from '../../lib/http/headers.ts';
 import { statusText } from '../../lib/http/status.ts';
 
 export const errorsSchema = z
@@ -51,7 +52,7 @@ class CodeCatcher implements ResponseWriter {
       return;
     }
     this.passed = true;
-    mergeInto(this.inner.headers, this.headers);
+    mergeHeaders(this.inner.headers, this.headers, 'preset');
     this.inner.writeHead(statusCode);
   }
   write(chunk: Buffer | string): boolean {

@@ -11,7 +11,9 @@ import type { IncomingHttpHeaders } from 'node:http';
 import type { GatewayRequest, ResponseHeaders } from '../http/types.ts';
 import { registerMiddleware } from './registry.ts';
 import { compileGoRegexp } from '../../lib/go-regexp/index.ts';
-import { HeaderHookWriter, appendHeader, normalizeIp, rawHost, readBody, requestHeader, writeError } from './common.ts';
+import { HeaderHookWriter, rawHost, readBody, requestHeader, writeError } from './common.ts';
+import { appendHeader } from '../../lib/http/headers.ts';
+import { remoteIp } from '../../lib/ip/strategy.ts';
 
 export const forwardAuthSchema = z
   .object({
@@ -86,7 +88,7 @@ registerMiddleware('forwardAuth', {
         out[name] = value;
       }
       const xff = requestHeader(req, 'x-forwarded-for');
-      const client = normalizeIp(req.remoteAddress); // Traefik uses the TCP peer, like the proxy
+      const client = remoteIp(req.remoteAddress); // Traefik uses the TCP peer, like the proxy
       out['x-forwarded-for'] = trust && xff ? `${xff}, ${client}` : client;
       const fwd = (name: string, own: string): string => (trust ? (requestHeader(req, name) ?? own) : own);
       out['x-forwarded-method'] = fwd('x-forwarded-method', req.method);

@@ -7,7 +7,8 @@ import { z } from 'zod';
 import type { GatewayRequest, ResponseHeaders } from '../http/types.ts';
 import { registerMiddleware } from './registry.ts';
 import { compileGoRegexp } from '../../lib/go-regexp/index.ts';
-import { HeaderHookWriter, deleteHeader, getHeaderString, rawHost, requestHeader, setHeader, writeError } from './common.ts';
+import { HeaderHookWriter, rawHost, requestHeader, writeError } from './common.ts';
+import { deleteHeader, getHeaderString, setHeader } from '../../lib/http/headers.ts';
 
 export const headersSchema = z
   .object({

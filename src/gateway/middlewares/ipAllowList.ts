@@ -5,7 +5,8 @@
 import { z } from 'zod';
 import type { Middleware } from '../http/types.ts';
 import { registerMiddleware } from './registry.ts';
-import { IpChecker, compileIpStrategy, ipStrategySchema, writeError } from './common.ts';
+import { ipStrategySchema, requestIpStrategy, writeError } from './common.ts';
+import { Checker } from '../../lib/ip/checker.ts';
 
 export const ipAllowListSchema = z
   .object({
@@ -18,8 +19,8 @@ export const ipAllowListSchema = z
 const definition = {
   schema: ipAllowListSchema,
   create(config: z.infer<typeof ipAllowListSchema>): Middleware {
-    const checker = new IpChecker(config.sourceRange);
-    const strategy = compileIpStrategy(config.ipStrategy);
+    const checker = new Checker(config.sourceRange, 'sourceRange');
+    const strategy = requestIpStrategy(config.ipStrategy);
     const status = config.rejectStatusCode ?? 403;
     return (next) => (req, rw) => {
       const ip = strategy(req);

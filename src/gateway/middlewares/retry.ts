@@ -19,7 +19,8 @@ import { z } from 'zod';
 import type { GatewayRequest, ResponseHeaders, ResponseWriter } from '../http/types.ts';
 import { isRetryableGatewayError } from '../http/errors.ts';
 import { registerMiddleware } from './registry.ts';
-import { durationSchema, inRanges, parseStatusRanges, readBody, setHeader, mergeInto, writeError, type StatusRanges } from './common.ts';
+import { durationSchema, inRanges, parseStatusRanges, readBody, writeError, type StatusRanges } from './common.ts';
+import { mergeHeaders, setHeader } from '../../lib/http/headers.ts';
 
 export const retrySchema = z
   .object({
@@ -92,7 +93,7 @@ class RetryWriter implements ResponseWriter {
       this.retry = inRanges(this.ranges, statusCode) && this.remaining && performance.now() < this.deadline;
       if (this.retry) return;
     }
-    mergeInto(this.inner.headers, this.headers);
+    mergeHeaders(this.inner.headers, this.headers, 'preset');
     this.written = true;
     this.inner.writeHead(statusCode);
   }

@@ -9,7 +9,7 @@ import type { AddressInfo } from 'node:net';
 import { silentLogger } from '../../lib/logger.ts';
 import type { Handler, Middleware } from '../http/types.ts';
 import { NodeResponseWriter, createRequestAdapter } from '../http/response-writer.ts';
-import { createIpMatcher } from '../http/ip.ts';
+import { IpSet } from '../../lib/ip/checker.ts';
 import { getMiddlewareKind, type MiddlewareBuildContext } from './registry.ts';
 import { readBody } from './common.ts';
 
@@ -29,7 +29,7 @@ export interface Served {
 }
 
 export async function serveHandler(handler: Handler): Promise<Served> {
-  const adapt = createRequestAdapter({ entryPoint: 'web', tls: false, trustedIPs: createIpMatcher(['127.0.0.1/32', '::1']), insecure: false, serverName: 'test' });
+  const adapt = createRequestAdapter({ entryPoint: 'web', tls: false, trustedIPs: new IpSet(['127.0.0.1/32', '::1']), insecure: false, serverName: 'test' });
   const server = createServer((req, res) => {
     const rw = new NodeResponseWriter(res);
     handler(adapt(req), rw).catch((err: unknown) => {

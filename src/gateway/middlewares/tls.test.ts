@@ -10,7 +10,7 @@ import { Agent, request } from 'undici';
 import './index.ts';
 import { build, echoHandler } from './testing.ts';
 import { NodeResponseWriter, createRequestAdapter } from '../http/response-writer.ts';
-import { createIpMatcher } from '../http/ip.ts';
+import { IpSet } from '../../lib/ip/checker.ts';
 
 function openssl(dir: string, ...args: string[]): void {
   execFileSync('openssl', args, { cwd: dir, stdio: 'ignore' });
@@ -26,7 +26,7 @@ test('passTLSClientCert forwards the client certificate and its info over a real
   const read = (f: string) => readFileSync(join(dir, f));
 
   const handler = build('passTLSClientCert', { pem: true, info: { notAfter: true, sans: true, subject: { commonName: true, organization: true, country: true }, issuer: { commonName: true } } })(echoHandler);
-  const adapt = createRequestAdapter({ entryPoint: 'websecure', tls: true, trustedIPs: createIpMatcher([]), insecure: false, serverName: 'test' });
+  const adapt = createRequestAdapter({ entryPoint: 'websecure', tls: true, trustedIPs: new IpSet([]), insecure: false, serverName: 'test' });
   const server = createServer({ key: read('server.key'), cert: read('server.crt'), ca: read('ca.crt'), requestCert: true, rejectUnauthorized: false }, (req, res) => {
     void handler(adapt(req), new NodeResponseWriter(res));
   });

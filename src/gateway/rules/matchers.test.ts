@@ -29,7 +29,7 @@ function table(rule: string, cases: Record<string, boolean>, init: Partial<Match
 }
 
 test('ClientIP: IP or CIDR, v4 and v6, mapped addresses as Node reports them', () => {
-  for (const bad of ['ClientIP(`1`)', 'ClientIP()', 'ClientIP(``)', 'ClientIP(`127.0.0.1`, `192.168.1.0/24`)', 'ClientIP(`010.0.0.1`)', 'ClientIP(`10.0.0.0/33`)', 'ClientIP(`fe80::1%eth0`)']) rejects(bad);
+  for (const bad of ['ClientIP(`1`)', 'ClientIP()', 'ClientIP(``)', 'ClientIP(`127.0.0.1`, `192.168.1.0/24`)', 'ClientIP(`010.0.0.1`)', 'ClientIP(`10.0.0.0/33`)', 'ClientIP(`fe80::/10%eth0`)']) rejects(bad);
   const at = (rule: string, ips: Record<string, boolean>) => {
     const m = matcher(rule);
     for (const [ip, expected] of Object.entries(ips)) assert.equal(m(requestFor('https://example.com', { clientIp: ip })), expected, `${rule} from ${ip}`);
@@ -38,6 +38,10 @@ test('ClientIP: IP or CIDR, v4 and v6, mapped addresses as Node reports them', (
   at('ClientIP(`192.168.1.0/24`)', { '192.168.1.1': true, '192.168.1.100': true, '192.168.2.1': false, '::ffff:192.168.1.7': true, '::1': false });
   at('ClientIP(`::1`)', { '::1': true, '0:0:0:0:0:0:0:1': true, '127.0.0.1': false, '::2': false });
   at('ClientIP(`2001:db8::/32`)', { '2001:db8::1': true, '2001:DB8:ffff::1': true, '2001:db9::1': false, '10.0.0.1': false, 'fe80::1%eth0': false });
+  // Traefik's pkg/ip/checker.go compares netip addresses with `canonicalAddr` (Unmap, WithZone("")): a zone is
+  // accepted on either side and ignored; a network may not carry one (netip.ParsePrefix).
+  at('ClientIP(`fe80::1%eth0`)', { 'fe80::1': true, 'fe80::1%eth1': true, 'fe80::2': false });
+  at('ClientIP(`fe80::/10`)', { 'fe80::1%eth0': true, 'fe80::1': true });
   at('ClientIP(`2001:db8:a0b:12f0::1/64`)', { '2001:db8:a0b:12f0:ffff::2': true, '2001:db8:a0b:12f1::1': false });
   at('ClientIP(`::ffff:10.0.0.0/104`)', { '10.9.9.9': true, '11.0.0.1': false });
   at('ClientIP(`0.0.0.0/0`)', { '8.8.8.8': true, '2001:db8::1': false });

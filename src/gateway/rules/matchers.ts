@@ -6,7 +6,7 @@
 import { RuleErrorCodes, RuleSyntaxError } from './errors.ts';
 import { compileGoRegexp, ErrRegexpSyntax, syntaxErrorOffset, type GoRegexp } from '../../lib/go-regexp/index.ts';
 import { isMeshgateError } from '../../lib/errors.ts';
-import { ipEquals, networkContains, parseCidr, parseIp, type IpAddress, type IpNetwork } from './ip.ts';
+import { ipEquals, networkContains, parseCidr, parseIp, type IpAddress, type IpNetwork } from '../../lib/ip/address.ts';
 import type { MatcherName, MatcherNode, RuleNode } from './parser.ts';
 import type { MatchContext } from './request.ts';
 

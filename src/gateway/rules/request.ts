@@ -4,7 +4,7 @@
  * query (Go's url.ParseQuery semantics) and the parsed client address.
  */
 import type { IncomingHttpHeaders } from 'node:http';
-import { parseIp, type IpAddress } from './ip.ts';
+import { parseIp, type IpAddress } from '../../lib/ip/address.ts';
 
 export interface MatchRequest {
   method: string;

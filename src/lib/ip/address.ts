@@ -1,9 +1,11 @@
 /**
- * IP and CIDR parsing with Go `net` semantics, as Traefik's ip.Checker uses them for `ClientIP`:
- *  - IPv4 is strict dotted decimal (no leading zeros, as Go ≥ 1.17); IPv6 is RFC 4291 text, no zone;
- *  - an IPv4-mapped IPv6 address (`::ffff:1.2.3.4`, what a dual-stack Node socket reports) is the IPv4 address;
- *  - an IPv4 network only contains IPv4 addresses and an IPv6 network only IPv6 ones (Go's IPNet.Contains);
- *    a CIDR written with a mapped address (`::ffff:10.0.0.0/104`) is the IPv4 network it maps.
+ * IP addresses and networks with Go's semantics (net/netip, which Traefik's pkg/ip uses):
+ *  - IPv4 is strict dotted decimal (no leading zeros, as Go ≥ 1.17); IPv6 is RFC 4291 text;
+ *  - an IPv6 zone (`fe80::1%eth0`, what node reports for link-local peers) is accepted and ignored when matching,
+ *    as Traefik's checker compares `addr.WithZone("")`; a network may not carry one (netip.ParsePrefix);
+ *  - an IPv4-mapped IPv6 address (`::ffff:1.2.3.4`, what a dual-stack socket reports) is the IPv4 address
+ *    (`addr.Unmap()`), and a network written with a mapped address (`::ffff:10.0.0.0/104`) is the IPv4 network;
+ *  - an IPv4 network only contains IPv4 addresses and an IPv6 network only IPv6 ones.
  * Addresses are held as four 32-bit words (IPv4 in the last word) so matching allocates nothing.
  */
 
@@ -74,10 +76,12 @@ function parseIPv6Words(s: string): [number, number, number, number] | undefined
   return [w(0), w(1), w(2), w(3)];
 }
 
-/** Parses an IP the way Go's net.ParseIP does; IPv4-mapped IPv6 addresses come back as IPv4. */
+/** Parses an IP the way Go's netip.ParseAddr does, zone dropped; IPv4-mapped IPv6 addresses come back as IPv4. */
 export function parseIp(s: string): IpAddress | undefined {
   if (s.includes(':')) {
-    const w = parseIPv6Words(s);
+    const zone = s.indexOf('%');
+    if (zone === 0 || zone === s.length - 1) return undefined;
+    const w = parseIPv6Words(zone === -1 ? s : s.slice(0, zone));
     if (w === undefined) return undefined;
     if (w[0] === 0 && w[1] === 0 && w[2] === 0xffff) return { v4: true, words: [0, 0, 0, w[3]] };
     return { v4: false, words: w };
@@ -86,7 +90,7 @@ export function parseIp(s: string): IpAddress | undefined {
   return v4 === undefined ? undefined : { v4: true, words: [0, 0, 0, v4] };
 }
 
-/** Parses `addr/bits` the way Go's net.ParseCIDR does. */
+/** Parses `addr/bits` the way Go's net.ParseCIDR does (no zone). */
 export function parseCidr(s: string): IpNetwork | undefined {
   const slash = s.indexOf('/');
   if (slash < 0) return undefined;
@@ -129,4 +133,41 @@ export function networkContains(net: IpNetwork, ip: IpAddress): boolean {
 
 export function ipEquals(a: IpAddress, b: IpAddress): boolean {
   return a.v4 === b.v4 && a.words[0] === b.words[0] && a.words[1] === b.words[1] && a.words[2] === b.words[2] && a.words[3] === b.words[3];
+}
+
+/** The address in Go's text form: dotted IPv4, or RFC 5952 IPv6 (lower case, the longest zero run as `::`). */
+export function formatIp(ip: IpAddress): string {
+  const w = ip.words;
+  if (ip.v4) return `${w[3] >>> 24}.${(w[3] >>> 16) & 255}.${(w[3] >>> 8) & 255}.${w[3] & 255}`;
+  const groups: number[] = [];
+  for (let i = 0; i < 4; i++) groups.push(w[i]! >>> 16, w[i]! & 0xffff);
+  let bestStart = -1;
+  let bestLen = 1;
+  for (let i = 0; i < 8;) {
+    if (groups[i] !== 0) { i++; continue; }
+    let j = i;
+    while (j < 8 && groups[j] === 0) j++;
+    if (j - i > bestLen) { bestStart = i; bestLen = j - i; }
+    i = j;
+  }
+  const hex = (from: number, to: number) => groups.slice(from, to).map((g) => g.toString(16)).join(':');
+  if (bestStart === -1) return hex(0, 8);
+  return `${hex(0, bestStart)}::${hex(bestStart + bestLen, 8)}`;
+}
+
+/** The first address of `ip`'s network of `bits` bits (Go's `addr.Prefix(bits).Addr()`). */
+export function maskIp(ip: IpAddress, bits: number): IpAddress {
+  if (ip.v4) return { v4: true, words: [0, 0, 0, (ip.words[3] & maskWord(bits)) >>> 0] };
+  const w = ip.words;
+  return {
+    v4: false,
+    words: [(w[0] & maskWord(bits)) >>> 0, (w[1] & maskWord(bits - 32)) >>> 0, (w[2] & maskWord(bits - 64)) >>> 0, (w[3] & maskWord(bits - 96)) >>> 0],
+  };
+}
+
+/** A dual-stack socket's `::ffff:1.2.3.4` as the IPv4 address it is; anything else unchanged (no parsing). */
+export function unmapIpv4(address: string): string {
+  return address.length > 7 && address.charCodeAt(0) === 58 /* : */ && address.includes('.') && address.toLowerCase().startsWith('::ffff:')
+    ? address.slice(7)
+    : address;
 }

@@ -1,0 +1,81 @@
+/**
+ * Header maps as node hands them over (`name → value | values`), looked up without regard to case, and the one
+ * merge of the headers a middleware set before the response with the ones the handler (usually the upstream)
+ * writes: the middleware's win, Set-Cookie lines accumulate (the handler's first). Maps created here are
+ * prototype-free, so a header called `constructor` or `__proto__` is just a header.
+ */
+export type HeaderValue = string | string[];
+export type HeaderMap = Record<string, HeaderValue>;
+
+/** An empty prototype-free header map. */
+export function headerMap(): HeaderMap {
+  return Object.create(null) as HeaderMap;
+}
+
+/** The key under which `name` is stored, whatever its case; lower-case keys (node's) are found without a scan. */
+export function findHeaderKey(headers: HeaderMap, name: string): string | undefined {
+  if (Object.hasOwn(headers, name)) return name;
+  const lower = name.toLowerCase();
+  if (lower !== name && Object.hasOwn(headers, lower)) return lower;
+  // Only a key of the same length can match.
+  for (const key in headers) if (key.length === lower.length && key.toLowerCase() === lower) return key;
+  return undefined;
+}
+
+export function getHeader(headers: HeaderMap, name: string): HeaderValue | undefined {
+  const key = findHeaderKey(headers, name);
+  return key === undefined ? undefined : headers[key];
+}
+
+export function getHeaderString(headers: HeaderMap, name: string): string | undefined {
+  const value = getHeader(headers, name);
+  return Array.isArray(value) ? value[0] : value;
+}
+
+export function deleteHeader(headers: HeaderMap, name: string): void {
+  const lower = name.toLowerCase();
+  if (Object.hasOwn(headers, lower)) delete headers[lower];
+  for (const key in headers) if (key.length === lower.length && key.toLowerCase() === lower) delete headers[key];
+}
+
+/** Sets `name` (stored lower-case), replacing it in whatever case it was there. */
+export function setHeader(headers: HeaderMap, name: string, value: HeaderValue): void {
+  deleteHeader(headers, name);
+  headers[name.toLowerCase()] = value;
+}
+
+export function appendHeader(headers: HeaderMap, name: string, value: string): void {
+  const current = getHeader(headers, name);
+  if (current === undefined) setHeader(headers, name, value);
+  else setHeader(headers, name, Array.isArray(current) ? [...current, value] : [current, value]);
+}
+
+function isSetCookie(key: string): boolean {
+  return key.length === 10 && (key === 'set-cookie' || key.toLowerCase() === 'set-cookie');
+}
+
+/**
+ * Merges the headers a middleware set first (`preset`) with the handler's (`written`): the preset wins, Set-Cookie
+ * accumulates (written lines, then preset lines). The result is built in whichever map `into` names — the writer
+ * passes the handler's (usually larger) map so the few preset entries are the ones copied; a middleware that only
+ * has the preset to hand on writes into it — and that map is returned.
+ */
+export function mergeHeaders(preset: HeaderMap, written: HeaderMap, into: 'preset' | 'written' = 'written'): HeaderMap {
+  if (into === 'written') {
+    for (const name in preset) {
+      const value = preset[name]!;
+      const key = findHeaderKey(written, name);
+      if (key === undefined) written[name] = value;
+      else if (isSetCookie(key)) written[key] = ([] as string[]).concat(written[key]!, value);
+      else written[key] = value;
+    }
+    return written;
+  }
+  for (const name in written) {
+    const value = written[name]!;
+    const key = findHeaderKey(preset, name);
+    if (key === undefined) preset[name.toLowerCase()] = value;
+    else if (isSetCookie(key)) preset[key] = ([] as string[]).concat(value, preset[key]!);
+  }
+  return preset;
+}
