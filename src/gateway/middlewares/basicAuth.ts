@@ -5,12 +5,12 @@
  * remembered for a short time under an HMAC of the credentials — never the plaintext — because bcrypt is slow.
  */
 import { createHmac, randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import type { GatewayRequest, ResponseWriter } from '../http/types.ts';
 import { registerMiddleware } from './registry.ts';
 import { requestHeader } from './common.ts';
 import { hashKind, verifyHtpasswd } from './htpasswd.ts';
+import { forwardAuthenticated, loadUsers, type UserLineParser } from './authUsers.ts';
 
 export const basicAuthSchema = z
   .object({
@@ -22,31 +22,15 @@ export const basicAuthSchema = z
   })
   .strict();
 
-/** Parses `user:hash` lines into a map; blank lines and # comments are skipped. */
-export function parseUsers(lines: readonly string[], where: string): Map<string, string> {
-  const users = new Map<string, string>();
-  for (const raw of lines) {
-    const line = raw.trim();
-    if (line === '' || line.startsWith('#')) continue;
-    const colon = line.indexOf(':');
-    if (colon <= 0) throw new Error(`${where}: error parsing user "${line.split(':')[0]}": expected user:hash`);
-    const user = line.slice(0, colon);
-    const hash = line.slice(colon + 1);
-    if (hashKind(hash) === undefined) throw new Error(`${where}: user "${user}": unsupported password hash (use bcrypt, $apr1$ or {SHA})`);
-    users.set(user, hash);
-  }
-  return users;
-}
-
-export function loadUsers(users: readonly string[] | undefined, usersFile: string | undefined, field: string): Map<string, string> {
-  const map = parseUsers(users ?? [], `${field}.users`);
-  if (usersFile) {
-    const fromFile = parseUsers(readFileSync(usersFile, 'utf8').split('\n'), `${field}.usersFile`);
-    for (const [u, h] of fromFile) map.set(u, h);
-  }
-  if (map.size === 0) throw new Error(`${field}: no users given (users or usersFile)`);
-  return map;
-}
+/** An htpasswd line `user:hash` with a hash kind basicAuth verifies. */
+const parseHtpasswdLine: UserLineParser = (line, where) => {
+  const colon = line.indexOf(':');
+  if (colon <= 0) throw new Error(`${where}: error parsing user "${line.split(':')[0]}": expected user:hash`);
+  const user = line.slice(0, colon);
+  const hash = line.slice(colon + 1);
+  if (hashKind(hash) === undefined) throw new Error(`${where}: user "${user}": unsupported password hash (use bcrypt, $apr1$ or {SHA})`);
+  return [user, hash];
+};
 
 const CACHE_TTL_MS = 60_000;
 const CACHE_MAX = 10_000;
@@ -64,10 +48,9 @@ function basicCredentials(req: GatewayRequest): [string, string] | undefined {
 registerMiddleware('basicAuth', {
   schema: basicAuthSchema,
   create(config) {
-    const users = loadUsers(config.users, config.usersFile, 'basicAuth');
+    const users = loadUsers(config, 'basicAuth', parseHtpasswdLine, 'no users given (users or usersFile)');
     const challenge = `Basic realm="${(config.realm ?? 'traefik').replace(/"/g, '\\"')}"`;
-    const headerField = config.headerField?.toLowerCase();
-    const removeHeader = config.removeHeader === true;
+    const forward = { headerField: config.headerField?.toLowerCase(), removeHeader: config.removeHeader === true };
     const cacheKey = randomBytes(32);
     const verified = new Map<string, number>();
     // A fixed hash to spend comparable time on unknown users.
@@ -97,10 +80,7 @@ registerMiddleware('basicAuth', {
         unauthorized(rw);
         return;
       }
-      req.data.ClientUsername = creds[0];
-      if (headerField) req.headers[headerField] = creds[0];
-      if (removeHeader) delete req.headers.authorization;
-      await next(req, rw);
+      await forwardAuthenticated(next, req, rw, creds[0], forward);
     };
   },
 });

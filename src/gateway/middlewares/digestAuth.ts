@@ -5,10 +5,10 @@
  * count may be used once, so a captured Authorization header cannot be replayed.
  */
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import type { GatewayRequest, ResponseWriter } from '../http/types.ts';
 import { registerMiddleware } from './registry.ts';
+import { forwardAuthenticated, loadUsers, type UserLineParser } from './authUsers.ts';
 import { requestHeader } from './common.ts';
 
 export const digestAuthSchema = z
@@ -26,15 +26,13 @@ const MAX_NONCES = 100_000;
 
 const md5 = (s: string): string => createHash('md5').update(s).digest('hex');
 
-function parseLines(lines: readonly string[], where: string, users: Map<string, string>, realm: string): void {
-  for (const raw of lines) {
-    const line = raw.trim();
-    if (line === '' || line.startsWith('#')) continue;
+/** An htdigest line `user:realm:HA1`; lines for other realms cannot authenticate here and are skipped. */
+function htdigestLine(realm: string): UserLineParser {
+  return (line, where) => {
     const parts = line.split(':');
     if (parts.length !== 3 || !/^[0-9a-f]{32}$/i.test(parts[2]!)) throw new Error(`${where}: expected user:realm:md5hex, got "${parts[0]}:…"`);
-    if (parts[1] !== realm) continue; // entries for other realms cannot authenticate here
-    users.set(parts[0]!, parts[2]!.toLowerCase());
-  }
+    return parts[1] === realm ? [parts[0]!, parts[2]!.toLowerCase()] : undefined;
+  };
 }
 
 /** Parses `Digest k=v, k="v", …`. */
@@ -52,12 +50,8 @@ registerMiddleware('digestAuth', {
   schema: digestAuthSchema,
   create(config) {
     const realm = config.realm ?? 'traefik';
-    const users = new Map<string, string>();
-    parseLines(config.users ?? [], 'digestAuth.users', users, realm);
-    if (config.usersFile) parseLines(readFileSync(config.usersFile, 'utf8').split('\n'), 'digestAuth.usersFile', users, realm);
-    if (users.size === 0) throw new Error(`digestAuth: no users for realm "${realm}" (users or usersFile)`);
-    const headerField = config.headerField?.toLowerCase();
-    const removeHeader = config.removeHeader === true;
+    const users = loadUsers(config, 'digestAuth', htdigestLine(realm), `no users for realm "${realm}" (users or usersFile)`);
+    const forward = { headerField: config.headerField?.toLowerCase(), removeHeader: config.removeHeader === true };
     const opaque = randomBytes(16).toString('hex');
     /** nonce → [expiry, highest nonce count seen] */
     const nonces = new Map<string, [number, number]>();
@@ -111,11 +105,7 @@ registerMiddleware('digestAuth', {
         challenge(rw, verdict === 'stale');
         return Promise.resolve();
       }
-      const user = params!.get('username')!;
-      req.data.ClientUsername = user;
-      if (headerField) req.headers[headerField] = user;
-      if (removeHeader) delete req.headers.authorization;
-      return next(req, rw);
+      return forwardAuthenticated(next, req, rw, params!.get('username')!, forward);
     };
   },
 });
