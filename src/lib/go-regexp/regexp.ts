@@ -11,7 +11,7 @@
  */
 import { RE2JS, RE2JSException } from 're2js';
 import { ErrRegexpSyntax } from './errors.ts';
-import { compileGoTemplate, type GoSubmatch, type GoTemplate } from './template.ts';
+import { compileGoTemplate, type GoTemplate } from './template.ts';
 
 export interface GoRegexpOptions {
   /** Case-insensitive, as a leading `(?i)` would make it (for matching Node's lower-cased header names). */
@@ -108,11 +108,6 @@ function groupsOf(s: string, loc: readonly number[]): (string | undefined)[] {
   const groups: (string | undefined)[] = [];
   for (let i = 0; i < loc.length; i += 2) groups.push(loc[i]! < 0 ? undefined : s.slice(loc[i], loc[i + 1]));
   return groups;
-}
-
-/** The groups of a match in the shape a template expands (for callers that hold a match already). */
-export function submatchOf(re: GoRegexp, groups: readonly (string | undefined)[]): GoSubmatch {
-  return { groups, names: re.subexpNames };
 }
 
 /**

@@ -63,13 +63,6 @@ export class FilterSyntaxError extends MeshgateError {
  */
 export const MAX_FILTER_NESTING = 256;
 
-/** Thrown through the parser when MAX_FILTER_NESTING is passed; parseFilter turns it into a FilterSyntaxError. */
-class NestingTooDeep {
-  readonly pos: number;
-  constructor(pos: number) {
-    this.pos = pos;
-  }
-}
 
 // ---------------------------------------------------------------------------------------------------------------
 // PEG machinery with pigeon's failure tracking.
@@ -273,7 +266,12 @@ function rule<T>(label: string, body: () => Parser<T>, options: { nests?: boolea
       return hit.result as T | Fail;
     }
     compiled ??= body();
-    if (options.nests === true && ++s.nesting > MAX_FILTER_NESTING) throw new NestingTooDeep(s.pos);
+    // Thrown through every pending rule: past the limit the expression is refused, whatever else it holds.
+    if (options.nests === true && ++s.nesting > MAX_FILTER_NESTING) {
+      throw new FilterSyntaxError(
+        `${position(s.input, s.pos)}: expression nested too deeply: more than ${MAX_FILTER_NESTING} levels of parentheses or "not"`,
+      );
+    }
     s.rules.push(label);
     try {
       const result = compiled(s);
@@ -466,15 +464,7 @@ const Input: Parser<Expression> = rule('Input', () =>
 /** Parses a filter expression, or throws FilterSyntaxError with pigeon's message. */
 export function parseFilter(expression: string): Expression {
   const s = new State(expression);
-  let result: Expression | Fail;
-  try {
-    result = Input(s);
-  } catch (err) {
-    if (!(err instanceof NestingTooDeep)) throw err;
-    throw new FilterSyntaxError(
-      `${position(expression, err.pos)}: expression nested too deeply: more than ${MAX_FILTER_NESTING} levels of parentheses or "not"`,
-    );
-  }
+  const result = Input(s);
   if (result !== FAIL && s.errors.length === 0) return result;
   if (s.errors.length > 0) {
     // pigeon de-duplicates its error list and joins what remains with newlines.
