@@ -14,7 +14,7 @@ import type { TLSSocket } from 'node:tls';
 import type { Handler } from '../http/types.ts';
 import { NodeResponseWriter, UpgradeResponseWriter, createRequestAdapter, type IncomingGatewayRequest } from '../http/response-writer.ts';
 import { IpSet } from '../../lib/ip/checker.ts';
-import { hasRepeatedHost, TOO_MANY_HOSTS } from '../http/request-target.ts';
+import { HeaderLines, scanHeaderLines, TOO_MANY_HOSTS, withPrototypeFreeHeaders } from '../http/request-target.ts';
 import { statusText, STATUS_CLIENT_CLOSED_REQUEST } from '../../lib/http/status.ts';
 import { MeshgateError } from '../../lib/errors.ts';
 import { silentLogger, type Logger } from '../../lib/logger.ts';
@@ -171,12 +171,14 @@ export function createEntryPoint(options: EntryPointOptions, dispatch: DispatchH
   }
 
   function onRequest(raw: IncomingMessage, res: ServerResponse): void {
-    if (hasRepeatedHost(raw)) {
+    const lines = scanHeaderLines(raw);
+    if ((lines & HeaderLines.repeatedHost) !== 0) {
       res.shouldKeepAlive = false;
       res.writeHead(400, { 'content-type': 'text/plain; charset=utf-8', connection: 'close' });
       res.end(TOO_MANY_HOSTS);
       return;
     }
+    if ((lines & HeaderLines.protoName) !== 0) withPrototypeFreeHeaders(raw);
     const req = adapt(raw);
     const rw = new NodeResponseWriter(res, drain);
     const protocol = req.headers.accept === 'text/event-stream' ? 'sse' : 'http';
@@ -208,10 +210,12 @@ export function createEntryPoint(options: EntryPointOptions, dispatch: DispatchH
   }
 
   function onUpgrade(raw: IncomingMessage, socket: Duplex, head: Buffer): void {
-    if (hasRepeatedHost(raw)) {
+    const lines = scanHeaderLines(raw);
+    if ((lines & HeaderLines.repeatedHost) !== 0) {
       socket.end(`HTTP/1.1 400 Bad Request\r\nContent-Type: text/plain; charset=utf-8\r\nConnection: close\r\nContent-Length: ${TOO_MANY_HOSTS.length}\r\n\r\n${TOO_MANY_HOSTS}`);
       return;
     }
+    if ((lines & HeaderLines.protoName) !== 0) withPrototypeFreeHeaders(raw);
     const req = adapt(raw, head);
     const rw = new UpgradeResponseWriter(socket);
     socket.on('error', (err) => logger.debug({ err, entryPoint: name }, 'upgraded client socket error'));

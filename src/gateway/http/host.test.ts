@@ -103,3 +103,25 @@ test('two Host headers are refused with 400 before routing', async (t) => {
   }
   assert.equal(gw.upstreams.a!.hits + gw.upstreams.b!.hits, 0);
 });
+
+test('request headers named like Object.prototype members reach the upstream as sent', async (t) => {
+  // A raw upstream: node's own parser would drop `__proto__` on its side too.
+  let seen = '';
+  const server = net.createServer((socket) => {
+    socket.on('data', (d: Buffer) => {
+      seen += d.toString('latin1');
+      if (seen.includes('\r\n\r\n')) socket.end('HTTP/1.1 204 No Content\r\n\r\n');
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+  const url = `http://127.0.0.1:${(server.address() as net.AddressInfo).port}`;
+  const proxy = createProxy({ url, passHostHeader: true, preservePath: false, dispatcher: transports.get(undefined).pool(url) });
+  const gw = await startGateway(proxy);
+  t.after(async () => { await gw.close(); await new Promise<void>((r) => server.close(() => r())); });
+  const text = await send(gw.port, 'GET / HTTP/1.1\r\nHost: a.test\r\nConstructor: c\r\n__proto__: p1\r\n__Proto__: p2\r\ntoString: t\r\nConnection: close\r\n\r\n');
+  assert.match(text, /^HTTP\/1\.1 204 /, text);
+  assert.match(seen, /\r\nconstructor: c\r\n/);
+  assert.match(seen, /\r\n__proto__: p1, p2\r\n/);
+  assert.match(seen, /\r\ntostring: t\r\n/);
+  assert.doesNotMatch(seen, /native code/);
+});

@@ -3,7 +3,8 @@
  * an absolute-form target (`GET http://b.test/x HTTP/1.1`, RFC 9112 §3.2.2) names the host itself and any Host
  * header is ignored (request.go `readRequest`: `req.Host = req.URL.Host`, the header only when the URL has no
  * host); the request then travels on in origin-form (`URL.RequestURI()`: path, "/" when empty, and query).
- * More than one Host line is refused (server.go `conn.readRequest`: "too many Host headers").
+ * More than one Host line is refused (server.go `conn.readRequest`: "too many Host headers"), and a header named
+ * `__proto__`, which node's parsed headers drop, is put back in a prototype-free map.
  */
 import type { IncomingMessage } from 'node:http';
 
@@ -39,19 +40,47 @@ export function absoluteTarget(url: string): AbsoluteTarget | undefined {
   return { authority, originForm };
 }
 
-/** True when the request carried more than one Host line (node keeps only the first in `headers`). */
-export function hasRepeatedHost(raw: IncomingMessage): boolean {
+/** `scanHeaderLines` result bits. */
+export const HeaderLines = {
+  /** More than one Host line (node keeps only the first in `headers`): Go refuses the request. */
+  repeatedHost: 1,
+  /** A `__proto__` line, which node's plain-object `headers` silently drops. */
+  protoName: 2,
+} as const;
+
+/**
+ * One pass over the raw header lines for what node's parsed `headers` hide: a repeated Host and a header named
+ * `__proto__`. Only names of those two lengths are looked at, so the usual request costs a length test per line.
+ */
+export function scanHeaderLines(raw: IncomingMessage): number {
   const lines = raw.rawHeaders;
-  let seen = false;
+  let hosts = 0;
+  let flags = 0;
   for (let i = 0; i < lines.length; i += 2) {
     const name = lines[i]!;
-    if (name.length !== 4) continue;
-    if (name === 'Host' || name === 'host' || name.toLowerCase() === 'host') {
-      if (seen) return true;
-      seen = true;
+    if (name.length === 4) {
+      if ((name === 'Host' || name === 'host' || name.toLowerCase() === 'host') && ++hosts === 2) flags |= HeaderLines.repeatedHost;
+    } else if (name.length === 9 && name.toLowerCase() === '__proto__') {
+      flags |= HeaderLines.protoName;
     }
   }
-  return false;
+  return flags;
+}
+
+/**
+ * Replaces node's `headers` (a plain object, which drops `__proto__` and answers `constructor` from its
+ * prototype) by a prototype-free copy holding the `__proto__` lines too, joined with ", " as node joins other
+ * unknown fields. Called only when scanHeaderLines saw such a line, so the common request keeps node's map.
+ */
+export function withPrototypeFreeHeaders(raw: IncomingMessage): void {
+  const headers = Object.create(null) as IncomingMessage['headers'];
+  const parsed = raw.headers;
+  for (const name of Object.keys(parsed)) headers[name] = parsed[name];
+  const lines = raw.rawHeaders;
+  const values: string[] = [];
+  for (let i = 0; i < lines.length; i += 2) if (lines[i]!.length === 9 && lines[i]!.toLowerCase() === '__proto__') values.push(lines[i + 1]!);
+  headers['__proto__'] = values.join(', ');
+  raw.headers = headers;
 }
 
 /** Go's answer to a request with two Host lines: its badRequestError text, and the connection closes. */
