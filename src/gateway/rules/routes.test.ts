@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { compileRoutes, compileRoutesLinear, defaultPriority, MAX_USER_PRIORITY, type RouteInput } from './index.ts';
+import { Slicer } from '../../lib/slices.ts';
+import { compileRoutes, compileRoutesSliced, compileRoutesLinear, defaultPriority, MAX_USER_PRIORITY, type RouteInput } from './index.ts';
 import { requestFor } from './testing.ts';
 
 test('default priority is the rule length in bytes; longer rules are tried first', () => {
@@ -115,7 +116,7 @@ function randomRule(rnd: () => number, depth: number): string {
   return `ClientIP(\`${pick(['10.0.0.0/8', '::1', '2001:db8::/32', '192.168.1.9'])}\`)`;
 }
 
-test('property: the indexed matcher returns exactly what a linear scan in Traefik order returns', () => {
+test('property: the indexed matcher returns exactly what a linear scan in Traefik order returns', async () => {
   const rnd = prng(20240917);
   const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rnd() * xs.length)]!;
   let compared = 0;
@@ -137,7 +138,10 @@ test('property: the indexed matcher returns exactly what a linear scan in Traefi
     }
     const indexed = compileRoutes(inputs);
     const linear = compileRoutesLinear(inputs);
+    // The sliced build (a slicer that yields at every step) must give the very same table.
+    const sliced = await compileRoutesSliced(inputs, new Slicer(0));
     assert.deepEqual(indexed.errors, linear.errors);
+    assert.deepEqual(sliced.errors, linear.errors);
     assert.equal(indexed.errors.size, 0, [...indexed.errors.values()].join('\n'));
     for (let q = 0; q < 300; q++) {
       const headers = rnd() < 0.5 ? { 'x-env': pick(['prod', 'dev']) } : {};
@@ -150,6 +154,7 @@ test('property: the indexed matcher returns exactly what a linear scan in Traefi
       const ep = pick([...EPS, 'unknown']);
       const a = indexed.routes.match(ep, req);
       const b = linear.routes.match(ep, req);
+      assert.deepEqual(sliced.routes.match(ep, req), b);
       assert.deepEqual(a, b, `round ${round}, ${ep} ${JSON.stringify(req)}\n${inputs.map((r) => `${r.name} [${r.entryPoints}] p=${r.priority}: ${r.rule}`).join('\n')}`);
       compared++;
       if (a !== undefined) matched++;

@@ -11,6 +11,7 @@
  * each router's full rule. The index only narrows; the full rule decides, and rank order is kept, so the first hit
  * is the one a linear scan would return.
  */
+import { sortSliced, type Slicer } from '../../lib/slices.ts';
 import { RuleErrorCodes, RuleSyntaxError } from './errors.ts';
 import { buildMatcher, hostKey, type Matcher } from './matchers.ts';
 import { parseRuleSyntax, type RuleNode } from './parser.ts';
@@ -171,52 +172,57 @@ class EntryPointIndex<T> {
   }
 }
 
+/** Compiles one router into `routes`, or records why it cannot serve in `errors`. */
+function compileOne<T>(input: RouteInput<T>, seen: Set<string>, routes: Route<T>[], errors: Map<string, string>): void {
+  if (seen.has(input.name)) {
+    errors.set(input.name, `router ${input.name} is defined more than once`);
+    return;
+  }
+  seen.add(input.name);
+  const priority = input.priority === undefined || input.priority === 0 ? defaultPriority(input.rule) : input.priority;
+  if (!Number.isSafeInteger(priority)) {
+    errors.set(input.name, `the router priority ${input.priority} is not an integer`);
+    return;
+  }
+  if (priority > MAX_USER_PRIORITY && !input.name.endsWith('@internal')) {
+    errors.set(input.name, `the router priority ${priority} exceeds the max user-defined priority ${MAX_USER_PRIORITY}`);
+    return;
+  }
+  let node: RuleNode;
+  let test: Matcher;
+  try {
+    node = parseRuleSyntax(input.rule);
+    test = buildMatcher(input.rule, node);
+  } catch (err) {
+    if (err instanceof RuleSyntaxError) {
+      errors.set(input.name, err.message);
+      return;
+    }
+    throw err;
+  }
+  routes.push({
+    name: input.name,
+    target: input.target,
+    priority,
+    rank: 0,
+    test,
+    hosts: requiredHosts(node),
+    prefixes: requiredPrefixes(node),
+    entryPoints: [...new Set(input.entryPoints)],
+    result: { name: input.name, target: input.target },
+  });
+}
+
+// Traefik sorts by priority, then by provider precedence, and leaves the rest to an unstable sort over a map;
+// Meshgate breaks the remaining ties by router name so the order never depends on configuration order.
+const byRank = (a: Route<unknown>, b: Route<unknown>): number => b.priority - a.priority || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
+
 function compileAll<T>(inputs: RouteInput<T>[]): { routes: Route<T>[]; errors: Map<string, string> } {
   const errors = new Map<string, string>();
   const routes: Route<T>[] = [];
   const seen = new Set<string>();
-  for (const input of inputs) {
-    if (seen.has(input.name)) {
-      errors.set(input.name, `router ${input.name} is defined more than once`);
-      continue;
-    }
-    seen.add(input.name);
-    const priority = input.priority === undefined || input.priority === 0 ? defaultPriority(input.rule) : input.priority;
-    if (!Number.isSafeInteger(priority)) {
-      errors.set(input.name, `the router priority ${input.priority} is not an integer`);
-      continue;
-    }
-    if (priority > MAX_USER_PRIORITY && !input.name.endsWith('@internal')) {
-      errors.set(input.name, `the router priority ${priority} exceeds the max user-defined priority ${MAX_USER_PRIORITY}`);
-      continue;
-    }
-    let node: RuleNode;
-    let test: Matcher;
-    try {
-      node = parseRuleSyntax(input.rule);
-      test = buildMatcher(input.rule, node);
-    } catch (err) {
-      if (err instanceof RuleSyntaxError) {
-        errors.set(input.name, err.message);
-        continue;
-      }
-      throw err;
-    }
-    routes.push({
-      name: input.name,
-      target: input.target,
-      priority,
-      rank: 0,
-      test,
-      hosts: requiredHosts(node),
-      prefixes: requiredPrefixes(node),
-      entryPoints: [...new Set(input.entryPoints)],
-      result: { name: input.name, target: input.target },
-    });
-  }
-  // Traefik sorts by priority, then by provider precedence, and leaves the rest to an unstable sort over a map;
-  // Meshgate breaks the remaining ties by router name so the order never depends on configuration order.
-  routes.sort((a, b) => b.priority - a.priority || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  for (const input of inputs) compileOne(input, seen, routes, errors);
+  routes.sort(byRank);
   routes.forEach((r, i) => (r.rank = i));
   return { routes, errors };
 }
@@ -230,17 +236,19 @@ class IndexedRoutes<T> implements CompiledRoutes<T> {
   private readonly cursors: number[] = [];
   readonly size: number;
 
+  /** Call `add` for every route in rank order before the first match. */
   constructor(routes: Route<T>[]) {
     this.size = routes.length;
     const names = new Set<string>();
     for (const r of routes) for (const ep of r.entryPoints) names.add(ep);
     for (const ep of names) this.byEntryPoint.set(ep, new EntryPointIndex<T>());
-    for (const r of routes) {
-      if (r.entryPoints.length === 0) {
-        this.anyEntryPoint.add(r);
-        for (const idx of this.byEntryPoint.values()) idx.add(r);
-      } else for (const ep of r.entryPoints) this.byEntryPoint.get(ep)!.add(r);
-    }
+  }
+
+  add(r: Route<T>): void {
+    if (r.entryPoints.length === 0) {
+      this.anyEntryPoint.add(r);
+      for (const idx of this.byEntryPoint.values()) idx.add(r);
+    } else for (const ep of r.entryPoints) this.byEntryPoint.get(ep)!.add(r);
   }
 
   match(entryPoint: string, req: MatchRequest): { name: string; target: T } | undefined {
@@ -317,7 +325,34 @@ class LinearRoutes<T> implements CompiledRoutes<T> {
 /** Compiles every router once; a router whose rule or priority is invalid is left out and reported by name. */
 export function compileRoutes<T>(routes: RouteInput<T>[]): { routes: CompiledRoutes<T>; errors: Map<string, string> } {
   const compiled = compileAll(routes);
-  return { routes: new IndexedRoutes(compiled.routes), errors: compiled.errors };
+  const indexed = new IndexedRoutes(compiled.routes);
+  for (const r of compiled.routes) indexed.add(r);
+  return { routes: indexed, errors: compiled.errors };
+}
+
+/**
+ * The same table as `compileRoutes`, built in slices that give the event loop way (`slicer`), so a configuration
+ * of any size compiles while the previous table keeps answering requests.
+ */
+export async function compileRoutesSliced<T>(inputs: RouteInput<T>[], slicer: Slicer): Promise<{ routes: CompiledRoutes<T>; errors: Map<string, string> }> {
+  const errors = new Map<string, string>();
+  const routes: Route<T>[] = [];
+  const seen = new Set<string>();
+  for (const input of inputs) {
+    compileOne(input, seen, routes, errors);
+    const pending = slicer.tick();
+    if (pending) await pending;
+  }
+  await sortSliced(routes, byRank, slicer);
+  const indexed = new IndexedRoutes(routes);
+  for (let i = 0; i < routes.length; i++) {
+    const r = routes[i]!;
+    r.rank = i;
+    indexed.add(r);
+    const pending = slicer.tick();
+    if (pending) await pending;
+  }
+  return { routes: indexed, errors };
 }
 
 /** The same table matched by a plain linear scan in Traefik's order: the reference the index is tested against. */

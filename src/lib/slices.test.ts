@@ -1,0 +1,35 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { NEVER_YIELD, Slicer, forEachSliced, sortSliced } from './slices.ts';
+
+test('sortSliced sorts like Array.prototype.sort, stably, at every size around its run length', async () => {
+  for (const n of [0, 1, 5, 2047, 2048, 2049, 4096, 10_001, 70_000]) {
+    const items = Array.from({ length: n }, (_, i) => ({ key: (i * 7919) % 101, at: i }));
+    const expected = [...items].sort((a, b) => a.key - b.key);
+    const got = await sortSliced(items, (a, b) => a.key - b.key, new Slicer(1));
+    assert.deepEqual(got, expected, `n=${n}`);
+    assert.equal(got, items, 'sorts in place');
+  }
+});
+
+test('a Slicer gives the event loop turns during long work, and a timer set before the work runs during it', async () => {
+  const slicer = new Slicer(2);
+  let timerFiredAt = -1;
+  let done = 0;
+  setImmediate(() => (timerFiredAt = done));
+  const items = Array.from({ length: 200_000 }, (_, i) => i);
+  await forEachSliced(items, slicer, () => {
+    // ~busy work so the whole run spans many slices
+    for (let i = 0; i < 50; i++) Math.sqrt(i);
+    done++;
+  });
+  assert.ok(slicer.yields > 0, 'the work yielded');
+  assert.ok(timerFiredAt >= 0 && timerFiredAt < items.length, `the event loop ran in the middle of the work (at item ${timerFiredAt})`);
+});
+
+test('NEVER_YIELD runs the same code without giving way', async () => {
+  let turn = false;
+  setImmediate(() => (turn = true));
+  await forEachSliced(Array.from({ length: 50_000 }, (_, i) => i), NEVER_YIELD, () => {});
+  assert.equal(turn, false);
+});

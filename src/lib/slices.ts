@@ -1,0 +1,96 @@
+/**
+ * Cooperative slicing for long, synchronous-looking work on an event loop that also serves traffic (building a
+ * routing table of 400,000 routers, merging or hashing a large configuration). The work calls `tick()` between
+ * small steps; once the slice's time budget is spent, `tick()` yields to the event loop with `setImmediate`, so
+ * I/O callbacks (requests on the configuration still serving) run between slices. A tick is one clock read, so it
+ * can sit inside a tight loop; `sortSliced` gives `Array.prototype.sort` the same property.
+ */
+import { setImmediate as yieldToLoop } from 'node:timers/promises';
+
+/** Default slice: well under the ~50 ms a reload may delay a request, leaving room for the requests themselves. */
+export const DEFAULT_SLICE_MS = 8;
+
+export class Slicer {
+  readonly #budgetMs: number;
+  #sliceStart = performance.now();
+  /** How many times work gave way to the event loop (for tests and logs). */
+  yields = 0;
+
+  constructor(budgetMs = DEFAULT_SLICE_MS) {
+    this.#budgetMs = budgetMs;
+  }
+
+  /** True when the current slice has used its budget; the caller should `await this.yield()`. */
+  due(): boolean {
+    return performance.now() - this.#sliceStart >= this.#budgetMs;
+  }
+
+  async yield(): Promise<void> {
+    this.yields++;
+    await yieldToLoop();
+    this.#sliceStart = performance.now();
+  }
+
+  /** Yields when the slice's budget is spent; otherwise resolves without leaving the current turn's microtasks. */
+  tick(): Promise<void> | undefined {
+    return this.due() ? this.yield() : undefined;
+  }
+}
+
+/** A slicer that never yields: the same code path run synchronously (tests, small configurations at start-up). */
+export const NEVER_YIELD = Object.freeze({
+  due: () => false,
+  yield: () => Promise.resolve(),
+  tick: () => undefined,
+}) as unknown as Slicer;
+
+/** Runs `each` over `items`, yielding between items when the slice is spent. */
+export async function forEachSliced<T>(items: Iterable<T>, slicer: Slicer, each: (item: T) => void): Promise<void> {
+  for (const item of items) {
+    each(item);
+    const pending = slicer.tick();
+    if (pending) await pending;
+  }
+}
+
+/** Runs sorted in runs of this many items per synchronous step. */
+const RUN = 2048;
+
+/**
+ * A stable merge sort that yields between runs and merge passes. `Array.prototype.sort` of 400,000 routers with a
+ * string tie-break takes hundreds of milliseconds in one step; this does the same comparisons in slices. Sorts in
+ * place and returns `items`.
+ */
+export async function sortSliced<T>(items: T[], compare: (a: T, b: T) => number, slicer: Slicer): Promise<T[]> {
+  if (items.length <= RUN) return items.sort(compare);
+  for (let start = 0; start < items.length; start += RUN) {
+    const run = items.slice(start, start + RUN).sort(compare);
+    for (let i = 0; i < run.length; i++) items[start + i] = run[i]!;
+    const pending = slicer.tick();
+    if (pending) await pending;
+  }
+  let from = items;
+  let to = new Array<T>(items.length);
+  for (let width = RUN; width < items.length; width *= 2) {
+    for (let left = 0; left < items.length; left += 2 * width) {
+      const mid = Math.min(left + width, items.length);
+      const end = Math.min(left + 2 * width, items.length);
+      let i = left;
+      let j = mid;
+      let k = left;
+      while (i < mid && j < end) {
+        // `<= 0` keeps equal items in their original order (stable, like Array.prototype.sort).
+        to[k++] = compare(from[i]!, from[j]!) <= 0 ? from[i++]! : from[j++]!;
+        if ((k & 1023) === 0) {
+          const pending = slicer.tick();
+          if (pending) await pending;
+        }
+      }
+      while (i < mid) to[k++] = from[i++]!;
+      while (j < end) to[k++] = from[j++]!;
+    }
+    [from, to] = [to, from];
+  }
+  if (from !== items) for (let i = 0; i < items.length; i++) items[i] = from[i]!;
+  return items;
+}
