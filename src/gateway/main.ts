@@ -10,13 +10,14 @@ import { tuneYoungGeneration } from './runtime/heap.ts';
 import { availableParallelism } from 'node:os';
 import { createLogger, type Logger } from '../lib/logger.ts';
 import type { DynamicConfig } from './config/dynamic.ts';
-import { loadStaticConfig, loadStaticPlugins, type StaticConfig } from './config/static.ts';
+import { loadStaticConfig, loadStaticPlugins, PROVIDER_SETTINGS, type StaticConfig } from './config/static.ts';
 import { createProviders, ProviderAggregator } from './providers/index.ts';
 import { ClusterMetrics, GatewayMetrics } from './metrics/metrics.ts';
 import { LastGoodStore, lastGoodPathFor } from './runtime/last-good.ts';
 import { overviewProviderName, createGateway, type Gateway } from './runtime/gateway.ts';
 import { emptyDynamicConfig } from './config/dynamic.ts';
-import { WORKER_ENV, type PrimaryMessage, type WorkerMessage, type WorkerSettings } from './runtime/ipc.ts';
+import { sendConfiguration, WORKER_ENV, type PrimaryMessage, type WorkerMessage, type WorkerSettings } from './runtime/ipc.ts';
+import { Slicer } from '../lib/slices.ts';
 
 export interface RunGatewayOptions {
   /** Static configuration file (YAML or TOML). Without one, Traefik's defaults and `overrides` only. */
@@ -74,23 +75,25 @@ async function startControlPlane(
   const store = lastGoodPath ? new LastGoodStore(lastGoodPath, logger) : undefined;
   const aggregator = new ProviderAggregator({
     throttleMs: staticConfig.providers.providersThrottleDuration,
+    maxRouters: staticConfig.providers.maxRouters,
     logger,
     onConfiguration: (merged, byProvider) => {
       deliver(merged);
       void store?.save(byProvider);
     },
+    onRejected: (error) => rejected('aggregator', error),
   });
   // Cold start: the last good configuration serves before any provider reports (static stability).
   const seed = await store?.load();
   if (seed) {
     logger.info({ path: store!.path, providers: Object.keys(seed) }, 'serving the last good configuration until providers report');
-    aggregator.seed(seed);
+    await aggregator.seed(seed);
   }
   const providers = createProviders({ staticConfig, logger, reportError: rejected });
   // Providers only read local sources before start() resolves (a remote one returns at once and reports later),
   // so this never waits on a server; what they have now is applied before the entry points open.
   await aggregator.start(providers);
-  aggregator.flush();
+  await aggregator.flush();
   return {
     aggregator,
     async stop() {
@@ -101,7 +104,7 @@ async function startControlPlane(
 }
 
 function providerNames(staticConfig: StaticConfig): string[] {
-  return Object.keys(staticConfig.providers).filter((k) => k !== 'providersThrottleDuration' && (staticConfig.providers as Record<string, unknown>)[k] !== undefined).map(overviewProviderName);
+  return Object.keys(staticConfig.providers).filter((k) => !PROVIDER_SETTINGS.has(k) && (staticConfig.providers as Record<string, unknown>)[k] !== undefined).map(overviewProviderName);
 }
 
 function installSignals(handle: GatewayHandle, logger: Logger): () => void {
@@ -156,7 +159,7 @@ async function runInProcess(staticConfig: StaticConfig, options: RunGatewayOptio
     ...(metrics ? { metrics, metricsText: async () => ({ contentType: metrics.contentType, text: await metrics.metricsText() }) } : {}),
     ...(options.drainTimeoutMs !== undefined ? { drainTimeoutMs: options.drainTimeoutMs } : {}),
   });
-  const control = await startControlPlane(staticConfig, options, logger, (config) => gateway.apply(config), () => metrics?.recordConfigReload(false));
+  const control = await startControlPlane(staticConfig, options, logger, (config) => void gateway.apply(config), () => metrics?.recordConfigReload(false));
   try {
     await gateway.listen();
   } catch (err) {
@@ -207,10 +210,17 @@ async function runCluster(staticConfig: StaticConfig, options: RunGatewayOptions
   const send = (worker: Worker, message: PrimaryMessage) => {
     if (worker.isConnected()) worker.send(message);
   };
+  let nextConfigId = 1;
+  const sendConfig = (to: Iterable<Worker>, config: DynamicConfig) => {
+    const targets = [...to];
+    void sendConfiguration(config, nextConfigId++, (message) => {
+      for (const worker of targets) send(worker, message);
+    }, new Slicer());
+  };
   // Providers first, so the first worker starts with the current configuration (and its TLS certificates).
   const control = await startControlPlane(staticConfig, options, logger, (config) => {
     latest = config;
-    for (const worker of workers) send(worker, { type: 'meshgate:config', config });
+    sendConfig(workers, config);
   }, (provider, error) => {
     // Every worker counts it; the cluster view takes the max of the reload series, so it counts once.
     for (const worker of workers) send(worker, { type: 'meshgate:config-rejected', provider, message: error.message });
@@ -221,7 +231,7 @@ async function runCluster(staticConfig: StaticConfig, options: RunGatewayOptions
     workers.add(worker);
     worker.on('message', (message: WorkerMessage) => {
       if (message?.type === 'meshgate:hello') {
-        send(worker, { type: 'meshgate:config', config: latest ?? emptyDynamicConfig() });
+        sendConfig([worker], latest ?? emptyDynamicConfig());
       } else if (message?.type === 'meshgate:ready') {
         addresses = message.addresses;
         firstReady();

@@ -168,11 +168,19 @@ export function parseMiddleware(config: MiddlewareConfig, prefix: string): { kin
   return { kind: found.kind, definition: found.definition, config: result.data };
 }
 
+export interface ValidateOptions {
+  /**
+   * Check each middleware against its kind (default true). The off-thread reader passes false: plugin kinds are
+   * registered only on the main thread, which then calls `validateMiddlewares`.
+   */
+  middlewares?: boolean;
+}
+
 /**
  * Validates a whole dynamic document as a provider received it. Any problem rejects the document (the running
  * configuration stays); the error lists every bad key path.
  */
-export function validateDynamicConfig(raw: unknown, source: string): DynamicConfig {
+export function validateDynamicConfig(raw: unknown, source: string, options: ValidateOptions = {}): DynamicConfig {
   const doc = documentSchema.safeParse(raw ?? {});
   if (!doc.success) throw ConfigErrors.invalid(source, formatZodError(doc.error));
   const problems: string[] = [];
@@ -185,12 +193,9 @@ export function validateDynamicConfig(raw: unknown, source: string): DynamicConf
     const r = serversTransportSchema.safeParse(transport);
     if (!r.success) problems.push(formatZodError(r.error, formatPath(['http', 'serversTransports', name])));
   }
-  for (const [name, middleware] of Object.entries(http.middlewares)) {
-    const r = parseMiddleware(middleware, formatPath(['http', 'middlewares', name]));
-    if ('error' in r) problems.push(r.error);
-  }
-  for (const name of [...Object.keys(http.routers), ...Object.keys(http.services), ...Object.keys(http.middlewares)]) {
-    if (name.includes('@')) problems.push(`${name}: names may not contain "@" (the provider qualifies them)`);
+  if (options.middlewares !== false) problems.push(...middlewareProblems(http.middlewares));
+  for (const section of [http.routers, http.services, http.middlewares]) {
+    for (const name in section) if (name.includes('@')) problems.push(`${name}: names may not contain "@" (the provider qualifies them)`);
   }
   if (problems.length > 0) throw ConfigErrors.invalid(source, problems.join('; '));
   // The raw values (durations as written) are kept; routers go through the parsed form to drop nulls.
@@ -203,4 +208,19 @@ export function validateDynamicConfig(raw: unknown, source: string): DynamicConf
     },
     tls: doc.data.tls,
   };
+}
+
+function middlewareProblems(middlewares: Record<string, MiddlewareConfig>): string[] {
+  const problems: string[] = [];
+  for (const [name, middleware] of Object.entries(middlewares)) {
+    const r = parseMiddleware(middleware, formatPath(['http', 'middlewares', name]));
+    if ('error' in r) problems.push(r.error);
+  }
+  return problems;
+}
+
+/** The middleware half of `validateDynamicConfig`, for a document validated with `{ middlewares: false }`. */
+export function validateMiddlewares(middlewares: Record<string, MiddlewareConfig>, source: string): void {
+  const problems = middlewareProblems(middlewares);
+  if (problems.length > 0) throw ConfigErrors.invalid(source, problems.join('; '));
 }

@@ -11,6 +11,8 @@ export const ConfigErrors = {
   invalid: defineError('MG_GATEWAY_CONFIG_INVALID', 400, (file: string, detail: string) => `${file}: ${detail}`),
   /** The file (or directory) cannot be read. */
   read: defineError('MG_GATEWAY_CONFIG_READ', 400, (file: string, detail: string) => `${file}: cannot read: ${detail}`),
+  /** A dynamic configuration is larger than a limit of the static configuration; `limit` is that key. */
+  limit: defineError('MG_GATEWAY_CONFIG_LIMIT', 413, (source: string, what: string, limit: string, max: number) => `${source}: ${what} exceeds ${limit} (${max}); the running configuration keeps serving`),
   /** An override (CLI flag) has no place in the static configuration. */
   override: defineError('MG_GATEWAY_CONFIG_OVERRIDE', 400, (flag: string, detail: string) => `--${flag}: ${detail}`),
 } as const;

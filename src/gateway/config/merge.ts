@@ -3,6 +3,7 @@
  * middleware and servers transport is renamed `name@provider`, so two providers never collide, and a reference
  * without `@` resolves within the provider of the element that makes it.
  */
+import { NEVER_YIELD, type Slicer } from '../../lib/slices.ts';
 import { emptyDynamicConfig, type DynamicConfig } from './dynamic.ts';
 
 export function qualifyName(name: string, provider: string): string {
@@ -15,21 +16,49 @@ export function providerOf(qualifiedName: string): string {
   return at === -1 ? '' : qualifiedName.slice(at + 1);
 }
 
+/** `mergeConfigurationsSliced` in one step (small configurations, tests). */
 export function mergeConfigurations(byProvider: ReadonlyMap<string, DynamicConfig>): DynamicConfig {
   const merged = emptyDynamicConfig();
-  const providers = [...byProvider.keys()].sort();
-  for (const provider of providers) {
+  for (const provider of [...byProvider.keys()].sort()) {
     const config = byProvider.get(provider)!;
-    for (const [name, router] of Object.entries(config.http.routers)) merged.http.routers[qualifyName(name, provider)] = router;
-    for (const [name, service] of Object.entries(config.http.services)) merged.http.services[qualifyName(name, provider)] = service;
-    for (const [name, middleware] of Object.entries(config.http.middlewares)) merged.http.middlewares[qualifyName(name, provider)] = middleware;
-    for (const [name, transport] of Object.entries(config.http.serversTransports)) {
-      merged.http.serversTransports[qualifyName(name, provider)] = transport;
-    }
-    merged.tls.certificates.push(...config.tls.certificates);
-    // TLS options keep Traefik's special unqualified `default`; the rest are qualified like everything else.
-    for (const [name, options] of Object.entries(config.tls.options)) merged.tls.options[name === 'default' ? name : qualifyName(name, provider)] = options;
-    for (const [name, store] of Object.entries(config.tls.stores)) merged.tls.stores[name] = store;
+    mergeSection(merged.http.routers, config.http.routers, provider);
+    mergeSection(merged.http.services, config.http.services, provider);
+    mergeSection(merged.http.middlewares, config.http.middlewares, provider);
+    mergeSection(merged.http.serversTransports, config.http.serversTransports, provider);
+    mergeTls(merged, config, provider);
   }
   return merged;
+}
+
+/** Merges the providers' configurations, giving the event loop way between slices. */
+export async function mergeConfigurationsSliced(byProvider: ReadonlyMap<string, DynamicConfig>, slicer: Slicer = NEVER_YIELD): Promise<DynamicConfig> {
+  const merged = emptyDynamicConfig();
+  for (const provider of [...byProvider.keys()].sort()) {
+    const config = byProvider.get(provider)!;
+    await mergeSectionSliced(merged.http.routers, config.http.routers, provider, slicer);
+    await mergeSectionSliced(merged.http.services, config.http.services, provider, slicer);
+    await mergeSectionSliced(merged.http.middlewares, config.http.middlewares, provider, slicer);
+    await mergeSectionSliced(merged.http.serversTransports, config.http.serversTransports, provider, slicer);
+    mergeTls(merged, config, provider);
+  }
+  return merged;
+}
+
+function mergeSection<T>(into: Record<string, T>, from: Record<string, T>, provider: string): void {
+  for (const name in from) into[qualifyName(name, provider)] = from[name]!;
+}
+
+async function mergeSectionSliced<T>(into: Record<string, T>, from: Record<string, T>, provider: string, slicer: Slicer): Promise<void> {
+  for (const name in from) {
+    into[qualifyName(name, provider)] = from[name]!;
+    const pending = slicer.tick();
+    if (pending) await pending;
+  }
+}
+
+function mergeTls(merged: DynamicConfig, config: DynamicConfig, provider: string): void {
+  merged.tls.certificates.push(...config.tls.certificates);
+  // TLS options keep Traefik's special unqualified `default`; the rest are qualified like everything else.
+  for (const [name, options] of Object.entries(config.tls.options)) merged.tls.options[name === 'default' ? name : qualifyName(name, provider)] = options;
+  for (const [name, store] of Object.entries(config.tls.stores)) merged.tls.stores[name] = store;
 }

@@ -75,12 +75,20 @@ const entryPointSchema = z
   })
   .strict();
 
+/** Limits on dynamic configurations (Meshgate's own; Traefik has none): see docs/gateway's "Configuration limits". */
+export const DEFAULT_MAX_FILE_BYTES = 64 * 1024 * 1024;
+export const DEFAULT_MAX_ROUTERS = 100_000;
+/** Keys under `providers` that are settings of the providers as a whole, not providers. */
+export const PROVIDER_SETTINGS = new Set(['providersThrottleDuration', 'maxRouters']);
+
 const fileProviderSchema = z
   .object({
     filename: z.string().optional(),
     directory: z.string().optional(),
     watch: z.boolean().default(true),
     debugLogGeneratedTemplate: z.boolean().optional(),
+    /** Largest dynamic configuration file read (bytes); a larger one is rejected and the running one keeps serving. */
+    maxFileBytes: z.number().int().positive().default(DEFAULT_MAX_FILE_BYTES),
   })
   .strict()
   .superRefine((v, ctx) => {
@@ -138,11 +146,13 @@ export const staticConfigSchema = z
     providers: z
       .object({
         providersThrottleDuration: durationSchema.default(2),
+        /** Most routers one merged dynamic configuration may hold; past it the configuration is rejected whole. */
+        maxRouters: z.number().int().positive().default(DEFAULT_MAX_ROUTERS),
         file: section(fileProviderSchema).optional(),
         consulCatalog: section(consulCatalogSchema).optional(),
       })
       .strict()
-      .default({ providersThrottleDuration: 2000 }),
+      .default({ providersThrottleDuration: 2000, maxRouters: DEFAULT_MAX_ROUTERS }),
     api: section(
       z
         .object({

@@ -2,17 +2,26 @@
  * Traefik's configuration watcher (pkg/server/configurationwatcher.go): keeps the latest configuration of each
  * provider, merges them with qualified names, drops a merge identical to the one applied, and throttles bursts
  * (`providers.providersThrottleDuration`) so a flapping source causes one rebuild per window, always with the latest.
+ * Merging and comparing run in slices (a configuration of 400,000 routers must not stall requests), one apply at a
+ * time; a merged configuration with more routers than `providers.maxRouters` is rejected whole.
  */
 import type { Logger } from '../../lib/logger.ts';
+import { Slicer } from '../../lib/slices.ts';
 import type { DynamicConfig } from '../config/dynamic.ts';
-import { mergeConfigurations } from '../config/merge.ts';
+import { configDigest } from '../config/digest.ts';
+import { ConfigErrors } from '../config/errors.ts';
+import { mergeConfigurationsSliced } from '../config/merge.ts';
 import type { Provider } from './provider.ts';
 
 export interface AggregatorOptions {
   throttleMs: number;
   logger: Logger;
+  /** `providers.maxRouters`: the most routers a merged configuration may have (default: no limit). */
+  maxRouters?: number;
   /** Called with each new merged configuration and the per-provider configurations it came from. */
   onConfiguration(merged: DynamicConfig, byProvider: ReadonlyMap<string, DynamicConfig>): void;
+  /** Called when a merged configuration is rejected (over a limit); the applied one stays. */
+  onRejected?(error: Error): void;
 }
 
 export class ProviderAggregator {
@@ -23,15 +32,18 @@ export class ProviderAggregator {
   #lastAppliedAt = 0;
   #timer: NodeJS.Timeout | undefined;
   #providers: Provider[] = [];
+  /** The apply in progress; a newer request waits for it, then applies the latest. */
+  #applying: Promise<void> | undefined;
+  #again = false;
 
   constructor(options: AggregatorOptions) {
     this.#options = options;
   }
 
   /** Seeds configurations known before any provider reports (the persisted last good one); applied at once. */
-  seed(byProvider: Record<string, DynamicConfig>): void {
+  async seed(byProvider: Record<string, DynamicConfig>): Promise<void> {
     for (const [name, config] of Object.entries(byProvider)) this.#byProvider.set(name, config);
-    this.#apply();
+    await this.#apply();
   }
 
   /** Starts every provider; a provider that fails to start is logged and the others keep going. */
@@ -55,16 +67,18 @@ export class ProviderAggregator {
     const wait = this.#lastAppliedAt + this.#options.throttleMs - Date.now();
     this.#timer = setTimeout(() => {
       this.#timer = undefined;
-      this.#apply();
+      void this.#apply();
     }, Math.max(0, wait));
   }
 
-  /** Applies a pending (throttled) configuration now; used once at start so serving begins with it. */
-  flush(): void {
-    if (!this.#timer) return;
-    clearTimeout(this.#timer);
-    this.#timer = undefined;
-    this.#apply();
+  /** Applies a pending (throttled) configuration now and waits for it; used once at start so serving begins with it. */
+  async flush(): Promise<void> {
+    if (this.#timer) {
+      clearTimeout(this.#timer);
+      this.#timer = undefined;
+      await this.#apply();
+    }
+    while (this.#applying) await this.#applying;
   }
 
   /** SIGHUP: every provider that can re-read its source does so now. */
@@ -82,12 +96,47 @@ export class ProviderAggregator {
     this.#controller.abort();
   }
 
-  #apply(): void {
-    const merged = mergeConfigurations(this.#byProvider);
-    const text = JSON.stringify(merged);
-    if (text === this.#lastApplied) return;
-    this.#lastApplied = text;
+  #apply(): Promise<void> {
+    if (this.#applying) {
+      this.#again = true;
+      return this.#applying;
+    }
+    this.#applying = (async () => {
+      try {
+        do {
+          this.#again = false;
+          await this.#applyOnce();
+        } while (this.#again && !this.#controller.signal.aborted);
+      } catch (err) {
+        this.#options.logger.error({ err }, 'merging the providers\' configurations failed; the applied one stays');
+      } finally {
+        this.#applying = undefined;
+      }
+    })();
+    return this.#applying;
+  }
+
+  async #applyOnce(): Promise<void> {
+    const slicer = new Slicer();
+    const byProvider = new Map(this.#byProvider);
+    const providers = [...byProvider.keys()].sort();
+    let key = '';
+    for (const name of providers) key += `${name}=${await configDigest(byProvider.get(name)!, slicer)};`;
+    if (key === this.#lastApplied) return;
+    const merged = await mergeConfigurationsSliced(byProvider, slicer);
+    const max = this.#options.maxRouters;
+    if (max !== undefined) {
+      let routers = 0;
+      for (const _ in merged.http.routers) routers++;
+      if (routers > max) {
+        const error = ConfigErrors.limit('the merged dynamic configuration', `its ${routers} routers`, 'providers.maxRouters', max);
+        this.#options.logger.error({ err: { code: error.code, message: error.message } }, 'configuration rejected');
+        this.#options.onRejected?.(error);
+        return;
+      }
+    }
+    this.#lastApplied = key;
     this.#lastAppliedAt = Date.now();
-    this.#options.onConfiguration(merged, new Map(this.#byProvider));
+    this.#options.onConfiguration(merged, byProvider);
   }
 }

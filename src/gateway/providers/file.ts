@@ -2,15 +2,19 @@
  * Traefik's file provider: one file (`filename`) or every .yml/.yaml/.toml/.json file under a `directory`, merged.
  * With `watch`, fs.watch on the folder (editors replace files by rename, so the file itself is not watched) and a
  * short debounce; each change is read and validated as a whole, and only a valid result is emitted — a broken edit
- * is logged with the key it breaks and the previous configuration keeps serving.
+ * is logged with the key it breaks and the previous configuration keeps serving. Files are read, parsed and
+ * validated in a worker thread (config/read-off-thread.ts) under the size limits, so a large file never stalls the
+ * requests this process serves.
  */
 import { watch, type FSWatcher } from 'node:fs';
 import { readdir } from 'node:fs/promises';
 import { basename, dirname, extname, join } from 'node:path';
 import type { Logger } from '../../lib/logger.ts';
-import { emptyDynamicConfig, validateDynamicConfig, type DynamicConfig } from '../config/dynamic.ts';
-import { readConfigFile } from '../config/parse.ts';
-import type { FileProviderConfig } from '../config/static.ts';
+import { Slicer } from '../../lib/slices.ts';
+import { emptyDynamicConfig, validateMiddlewares, type DynamicConfig } from '../config/dynamic.ts';
+import { configDigest, setConfigDigest } from '../config/digest.ts';
+import { readConfigFiles, type ReadLimits } from '../config/read-off-thread.ts';
+import { DEFAULT_MAX_FILE_BYTES, DEFAULT_MAX_ROUTERS, type FileProviderConfig } from '../config/static.ts';
 import { registerProvider, type Provider } from './provider.ts';
 
 export interface FileProviderOptions extends Pick<FileProviderConfig, 'filename' | 'directory' | 'watch'> {
@@ -21,6 +25,8 @@ export interface FileProviderOptions extends Pick<FileProviderConfig, 'filename'
   onError?: (error: Error) => void;
   /** Absolute paths a directory scan skips (the static configuration file, when it sits in the same folder). */
   ignore?: string[];
+  /** `providers.file.maxFileBytes` and `providers.maxRouters` (defaults as in the static configuration). */
+  limits?: Partial<ReadLimits>;
 }
 
 /** Traefik reads only these from a directory; JSON (our last-good files among them) is never picked up there. */
@@ -33,6 +39,7 @@ export class FileProvider implements Provider {
   #emit: ((config: DynamicConfig) => void) | undefined;
   #watcher: FSWatcher | undefined;
   #timer: NodeJS.Timeout | undefined;
+  /** Digest of the last emitted configuration (not its text: that would keep a large document alive). */
   #lastEmitted = '';
   #loading: Promise<void> = Promise.resolve();
   #stopped = false;
@@ -55,11 +62,20 @@ export class FileProvider implements Provider {
 
   /** Reads and validates the whole source; throws a coded error naming file and key. Exposed for tests and tools. */
   async read(): Promise<DynamicConfig> {
-    if (this.#options.filename) return validateDynamicConfig(await readConfigFile(this.#options.filename), this.#options.filename);
-    return this.#readDirectory(this.#options.directory!);
+    const slicer = new Slicer();
+    const limits: ReadLimits = {
+      maxFileBytes: this.#options.limits?.maxFileBytes ?? DEFAULT_MAX_FILE_BYTES,
+      maxRouters: this.#options.limits?.maxRouters ?? DEFAULT_MAX_ROUTERS,
+    };
+    if (this.#options.filename) {
+      const [read] = await readConfigFiles([this.#options.filename], limits, slicer);
+      validateMiddlewares(read!.config.http.middlewares, read!.file);
+      return setConfigDigest(read!.config, read!.digest);
+    }
+    return this.#readDirectory(this.#options.directory!, limits, slicer);
   }
 
-  async #readDirectory(directory: string): Promise<DynamicConfig> {
+  async #readDirectory(directory: string, limits: ReadLimits, slicer: Slicer): Promise<DynamicConfig> {
     const entries = await readdir(directory, { recursive: true, withFileTypes: true });
     const ignore = new Set(this.#options.ignore ?? []);
     const files = entries
@@ -68,8 +84,9 @@ export class FileProvider implements Provider {
       .filter((file) => !ignore.has(file))
       .sort();
     const merged = emptyDynamicConfig();
-    for (const file of files) {
-      const config = validateDynamicConfig(await readConfigFile(file), file);
+    const read = files.length > 0 ? await readConfigFiles(files, limits, slicer) : [];
+    for (const { file, config } of read) {
+      validateMiddlewares(config.http.middlewares, file);
       // Traefik keeps the first definition of a name seen across the directory's files and logs the duplicate.
       for (const section of ['routers', 'services', 'middlewares', 'serversTransports'] as const) {
         const target = merged.http[section] as Record<string, unknown>;
@@ -97,9 +114,9 @@ export class FileProvider implements Provider {
         this.#options.onError?.(err as Error);
         return;
       }
-      const text = JSON.stringify(config);
-      if (text === this.#lastEmitted || this.#stopped) return;
-      this.#lastEmitted = text;
+      const digest = await configDigest(config, new Slicer());
+      if (digest === this.#lastEmitted || this.#stopped) return;
+      this.#lastEmitted = digest;
       this.#emit?.(config);
     });
     return this.#loading;
@@ -144,6 +161,7 @@ registerProvider('file', ({ staticConfig, logger, reportError }) => {
     watch: block.watch,
     logger,
     ...(staticConfig.file ? { ignore: [staticConfig.file] } : {}),
+    limits: { maxFileBytes: block.maxFileBytes, maxRouters: staticConfig.providers.maxRouters },
     ...(reportError ? { onError: (err: Error) => reportError('file', err) } : {}),
   });
 });

@@ -5,7 +5,7 @@
  */
 import type { Logger } from '../../lib/logger.ts';
 import type { DynamicConfig } from '../config/dynamic.ts';
-import type { StaticConfig } from '../config/static.ts';
+import { PROVIDER_SETTINGS, type StaticConfig } from '../config/static.ts';
 
 export interface Provider {
   /** Lower-case provider name, the `@` suffix of everything it emits: `file`, `consulcatalog`. */
@@ -48,7 +48,7 @@ export function createProviders(context: ProviderContext): Provider[] {
   const providers: Provider[] = [];
   const blocks = context.staticConfig.providers as Record<string, unknown>;
   for (const [key, block] of Object.entries(blocks)) {
-    if (block === undefined || key === 'providersThrottleDuration') continue;
+    if (block === undefined || PROVIDER_SETTINGS.has(key)) continue;
     const factory = factories.get(key);
     if (!factory) {
       context.logger.warn({ provider: key }, `providers.${key} is configured but this build has no such provider; it is ignored`);

@@ -8,7 +8,7 @@ import type { Logger } from '../../lib/logger.ts';
 import type { DynamicConfig } from '../config/dynamic.ts';
 import type { StaticConfig } from '../config/static.ts';
 import type { Handler } from '../http/types.ts';
-import { compileRoutes } from '../rules/index.ts';
+import { compileRoutesSliced } from '../rules/index.ts';
 import { HealthRegistry, TransportRegistry } from '../services/index.ts';
 import type { GatewayMetrics } from '../metrics/metrics.ts';
 import { createApiHandler } from '../api/handler.ts';
@@ -35,7 +35,8 @@ export interface Gateway {
   /** Opens the entry points (after the first configuration, so TLS entry points have their certificates). */
   listen(): Promise<OpenEntryPoints>;
   addresses(): Record<string, { address: string; port: number }>;
-  apply(config: DynamicConfig): boolean;
+  /** Builds `config` beside the serving one and swaps it in; resolves `true` once it serves. */
+  apply(config: DynamicConfig): Promise<boolean>;
   /** Graceful stop: ping answers its terminating status, listeners close, in-flight requests finish, pools close. */
   close(): Promise<void>;
 }
@@ -60,7 +61,7 @@ export function createGateway(options: GatewayOptions): Gateway {
   const runtime = new GatewayRuntime({
     staticConfig,
     logger,
-    compileRoutes: compileRoutes as CompileRoutes,
+    compileRoutes: compileRoutesSliced as CompileRoutes,
     transports,
     healthRegistry: new HealthRegistry(),
     ...(metrics ? { metrics } : {}),
@@ -83,6 +84,8 @@ export function createGateway(options: GatewayOptions): Gateway {
   return {
     runtime,
     async listen() {
+      // TLS entry points open with the certificates of the configurations applied so far.
+      await runtime.settled();
       entryPoints ??= await openEntryPoints({
         staticConfig,
         logger,
@@ -94,8 +97,8 @@ export function createGateway(options: GatewayOptions): Gateway {
       return entryPoints;
     },
     addresses: () => entryPoints?.addresses() ?? {},
-    apply(config) {
-      const ok = runtime.apply(config);
+    async apply(config) {
+      const ok = await runtime.apply(config);
       if (ok) entryPoints?.setTls(runtime.current.tls);
       return ok;
     },

@@ -1,5 +1,11 @@
-/** Messages between the gateway's cluster primary and its workers (node:cluster IPC, JSON-serialisable). */
-import type { DynamicConfig } from '../config/dynamic.ts';
+/**
+ * Messages between the gateway's cluster primary and its workers (node:cluster IPC, JSON-serialisable). A dynamic
+ * configuration travels in parts of a few hundred elements (`sendConfiguration` / `ConfigurationAssembler`): a
+ * worker parses each message in one step on the thread that serves requests, so one 50 MB message would stall
+ * it for as long as the parse takes.
+ */
+import type { Slicer } from '../../lib/slices.ts';
+import { emptyDynamicConfig, type DynamicConfig } from '../config/dynamic.ts';
 
 /** Environment variable carrying a worker's settings (JSON). */
 export const WORKER_ENV = 'MESHGATE_GATEWAY_WORKER';
@@ -11,8 +17,15 @@ export interface WorkerSettings {
   providers: string[];
 }
 
+type Section = 'routers' | 'services' | 'middlewares' | 'serversTransports';
+
+export type ConfigurationMessage =
+  | { type: 'meshgate:config-begin'; id: number; tls: DynamicConfig['tls'] }
+  | { type: 'meshgate:config-part'; id: number; section: Section; entries: Array<[string, unknown]> }
+  | { type: 'meshgate:config-end'; id: number };
+
 export type PrimaryMessage =
-  | { type: 'meshgate:config'; config: DynamicConfig }
+  | ConfigurationMessage
   | { type: 'meshgate:shutdown' }
   | { type: 'meshgate:config-rejected'; provider: string; message: string }
   | { type: 'meshgate:metrics-reply'; id: number; contentType: string; text: string; error?: string };
@@ -22,3 +35,53 @@ export type WorkerMessage =
   | { type: 'meshgate:ready'; addresses: Record<string, { address: string; port: number }> }
   | { type: 'meshgate:failed'; message: string }
   | { type: 'meshgate:metrics'; id: number };
+
+const SECTIONS: readonly Section[] = ['routers', 'services', 'middlewares', 'serversTransports'];
+
+/** Elements per part: small enough that parsing one part is well under a millisecond. */
+export const PART_ELEMENTS = 500;
+
+/** Sends `config` as a numbered sequence of parts through `send` (to one or more workers), in slices. */
+export async function sendConfiguration(config: DynamicConfig, id: number, send: (message: ConfigurationMessage) => void, slicer: Slicer): Promise<void> {
+  send({ type: 'meshgate:config-begin', id, tls: config.tls });
+  for (const section of SECTIONS) {
+    const elements = config.http[section] as Record<string, unknown>;
+    let entries: Array<[string, unknown]> = [];
+    for (const name in elements) {
+      entries.push([name, elements[name]]);
+      if (entries.length === PART_ELEMENTS) {
+        send({ type: 'meshgate:config-part', id, section, entries });
+        entries = [];
+        const pending = slicer.tick();
+        if (pending) await pending;
+      }
+    }
+    if (entries.length > 0) send({ type: 'meshgate:config-part', id, section, entries });
+  }
+  send({ type: 'meshgate:config-end', id });
+}
+
+/** A worker's side: puts the parts back together; a newer sequence replaces one still arriving. */
+export class ConfigurationAssembler {
+  #id = -1;
+  #config: DynamicConfig | undefined;
+
+  /** Takes one message; returns the configuration when its last part arrived. */
+  accept(message: ConfigurationMessage): DynamicConfig | undefined {
+    if (message.type === 'meshgate:config-begin') {
+      this.#id = message.id;
+      this.#config = emptyDynamicConfig();
+      this.#config.tls = message.tls;
+      return undefined;
+    }
+    if (message.id !== this.#id || this.#config === undefined) return undefined; // parts of a replaced sequence
+    if (message.type === 'meshgate:config-part') {
+      const target = this.#config.http[message.section] as Record<string, unknown>;
+      for (const [name, value] of message.entries) target[name] = value;
+      return undefined;
+    }
+    const done = this.#config;
+    this.#config = undefined;
+    return done;
+  }
+}

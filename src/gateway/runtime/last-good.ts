@@ -2,11 +2,13 @@
  * Static stability: the last good dynamic configuration, per provider, kept on disk beside the static file
  * (`gateway.yml` → `gateway.yml.last-good.json`, so two gateways never share one) and loaded on a cold start before
  * any provider reports — a gateway restarted while the Consul server is down serves its last routes. Writes are
- * atomic: a temporary file is written and fsynced, renamed over the old one, and the folder is fsynced.
+ * atomic: a temporary file is written and fsynced, renamed over the old one, and the folder is fsynced. The JSON
+ * is written element by element in slices, never stringified whole on the thread that serves requests.
  */
 import { open, readFile, rename, rm } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type { Logger } from '../../lib/logger.ts';
+import { Slicer } from '../../lib/slices.ts';
 import { validateDynamicConfig, type DynamicConfig } from '../config/dynamic.ts';
 
 export const LAST_GOOD_SUFFIX = '.last-good.json';
@@ -74,7 +76,7 @@ export class LastGoodStore {
     const tmp = `${this.path}.${process.pid}.tmp`;
     const handle = await open(tmp, 'w', 0o600);
     try {
-      await handle.writeFile(JSON.stringify(doc));
+      await writeDocument(doc, (text) => handle.write(text).then(() => undefined));
       await handle.sync();
     } finally {
       await handle.close();
@@ -92,4 +94,40 @@ export class LastGoodStore {
       await dir.close();
     }
   }
+}
+
+/** Writes `doc` as JSON, one element at a time, flushing about every 256 KiB (each write gives the loop way too). */
+async function writeDocument(doc: LastGoodDocument, write: (text: string) => Promise<void>): Promise<void> {
+  const slicer = new Slicer();
+  let buffer = `{"version":${doc.version},"savedAt":${JSON.stringify(doc.savedAt)},"providers":{`;
+  const put = async (text: string) => {
+    buffer += text;
+    if (buffer.length >= 256 * 1024) {
+      await write(buffer);
+      buffer = '';
+    } else {
+      const pending = slicer.tick();
+      if (pending) await pending;
+    }
+  };
+  let firstProvider = true;
+  for (const [provider, config] of Object.entries(doc.providers)) {
+    await put(`${firstProvider ? '' : ','}${JSON.stringify(provider)}:{"http":{`);
+    firstProvider = false;
+    let firstSection = true;
+    for (const section of ['routers', 'services', 'middlewares', 'serversTransports'] as const) {
+      await put(`${firstSection ? '' : ','}"${section}":{`);
+      firstSection = false;
+      let first = true;
+      const elements = config.http[section] as Record<string, unknown>;
+      for (const name in elements) {
+        await put(`${first ? '' : ','}${JSON.stringify(name)}:${JSON.stringify(elements[name])}`);
+        first = false;
+      }
+      await put('}');
+    }
+    await put(`},"tls":${JSON.stringify(config.tls)}}`);
+  }
+  buffer += '}}';
+  await write(buffer);
 }

@@ -3,14 +3,21 @@
  * `apply()` builds a new configuration completely before it becomes visible, then swaps a single reference; a
  * request keeps the build it started on, and a replaced build's services are closed only when its last request
  * has finished (or after `drainTimeoutMs`). Routing a request allocates nothing beyond what the rules need.
+ *
+ * Builds run one at a time and in slices that give the event loop way (`Slicer`): while a configuration of any
+ * size builds, the current one keeps answering, and nothing of the new one is visible before the swap. Applies
+ * that arrive during a build wait; only the newest of them is built next (the ones in between were replaced
+ * before they could serve). Nothing keeps a replaced build once it has drained, so its memory can go.
  */
 import type { Logger } from '../../lib/logger.ts';
 import type { DynamicConfig } from '../config/dynamic.ts';
 import { emptyDynamicConfig } from '../config/dynamic.ts';
 import type { GatewayRequest, Handler, ResponseWriter } from '../http/types.ts';
+import { Slicer } from '../../lib/slices.ts';
 import { buildConfiguration, retiredServices, tlsRouteKey, type BuildDependencies, type BuiltConfiguration, type RouteMatcher, type RouteTarget } from './build.ts';
 import { notFoundHandler } from './internal.ts';
 import { DEFAULT_TRANSPORT } from '../services/index.ts';
+import { TlsConfiguration } from '../entrypoints/tls-configuration.ts';
 
 type MatchInput = Parameters<RouteMatcher<RouteTarget>['match']>[1];
 
@@ -51,7 +58,19 @@ export interface GatewayRuntimeOptions extends BuildDependencies {
   drainTimeoutMs?: number;
   /** Called after each apply: `true` when the configuration was built and swapped in. */
   onReload?(success: boolean, generation: number): void;
+  /** Longest a build works before giving the event loop a turn (default `DEFAULT_SLICE_MS`). */
+  sliceMs?: number;
 }
+
+interface PendingApply {
+  config: DynamicConfig;
+  readonly waiters: Array<(applied: boolean) => void>;
+  /** The runtime's own first build: not a reload. Dropped once a provider's configuration replaces it. */
+  initial?: boolean;
+}
+
+/** Serves nothing but 404: what answers before the first build (internal routers included) is swapped in. */
+const NOTHING: RouteMatcher<RouteTarget> = { match: () => undefined };
 
 export class GatewayRuntime {
   readonly #options: GatewayRuntimeOptions;
@@ -59,12 +78,20 @@ export class GatewayRuntime {
   #current: ServingBuild;
   #generation = 0;
   readonly #draining = new Set<Promise<void>>();
+  #pending: PendingApply | undefined;
+  #building: Promise<void> | undefined;
 
   constructor(options: GatewayRuntimeOptions) {
     this.#options = options;
     this.#logger = options.logger;
-    // Before any provider reports, the internal routers (ping, api, metrics) already serve.
-    this.#current = new ServingBuild(buildConfiguration(emptyDynamicConfig(), options), 0);
+    this.#current = new ServingBuild(
+      { info: { routers: new Map(), services: new Map(), middlewares: new Map() }, routes: NOTHING, config: emptyDynamicConfig(), services: new Map(), tls: TlsConfiguration.fromCertificates([]) },
+      0,
+    );
+    // Before any provider reports, the internal routers (ping, api, metrics) already serve: `settled()` waits for
+    // that first build, which is not a reload (onReload is not told).
+    this.#pending = { config: emptyDynamicConfig(), waiters: [], initial: true };
+    this.#building = this.#drainQueue();
   }
 
   get current(): BuiltConfiguration {
@@ -75,13 +102,46 @@ export class GatewayRuntime {
     return this.#current.generation;
   }
 
-  /** Builds `config` and swaps it in; a build that throws leaves the running configuration untouched. */
-  apply(config: DynamicConfig): boolean {
+  /**
+   * Builds `config` and swaps it in. Resolves `true` once it serves, `false` when it could not be built (the
+   * running configuration stays) — or with the outcome of a newer configuration that replaced it before its build
+   * began.
+   */
+  apply(config: DynamicConfig): Promise<boolean> {
+    return new Promise((resolve) => {
+      if (this.#pending) {
+        this.#pending.config = config;
+        this.#pending.initial = false;
+        this.#pending.waiters.push(resolve);
+      } else this.#pending = { config, waiters: [resolve] };
+      this.#building ??= this.#drainQueue();
+    });
+  }
+
+  /** Resolves when every configuration handed to `apply()` so far has been built (or rejected). */
+  async settled(): Promise<void> {
+    while (this.#building) await this.#building;
+  }
+
+  async #drainQueue(): Promise<void> {
+    try {
+      while (this.#pending) {
+        const { config, waiters, initial } = this.#pending;
+        this.#pending = undefined;
+        const applied = await this.#build(config, initial === true);
+        for (const resolve of waiters) resolve(applied);
+      }
+    } finally {
+      this.#building = undefined;
+    }
+  }
+
+  async #build(config: DynamicConfig, initial: boolean): Promise<boolean> {
     const previous = this.#current;
     let built: BuiltConfiguration;
     try {
       this.#options.transports.update(transportConfigs(config, this.#options));
-      built = buildConfiguration(config, this.#options, previous.built);
+      built = await buildConfiguration(config, this.#options, previous.built, new Slicer(this.#options.sliceMs));
     } catch (err) {
       this.#logger.error({ err }, 'configuration could not be built; the previous one keeps serving');
       this.#options.onReload?.(false, previous.generation);
@@ -96,7 +156,7 @@ export class GatewayRuntime {
       for (const [name, service] of built.services) for (const url of Object.keys(service.built.status().serverStatus)) active.push([name, url]);
       this.#options.metrics.retainServers(active);
     }
-    this.#options.onReload?.(true, next.generation);
+    if (!initial) this.#options.onReload?.(true, next.generation);
     return true;
   }
 
@@ -136,6 +196,7 @@ export class GatewayRuntime {
 
   /** Stops serving: drains the current build (up to the drain timeout) and closes all services. */
   async close(): Promise<void> {
+    await this.settled();
     const last = this.#current;
     this.#retire(last, undefined);
     await this.drained();

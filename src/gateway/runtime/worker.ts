@@ -8,7 +8,7 @@ import { loadStaticConfig, loadStaticPlugins } from '../config/static.ts';
 import { GatewayMetrics } from '../metrics/metrics.ts';
 import { createGateway } from './gateway.ts';
 import { tuneYoungGeneration } from './heap.ts';
-import { WORKER_ENV, type PrimaryMessage, type WorkerMessage, type WorkerSettings } from './ipc.ts';
+import { ConfigurationAssembler, WORKER_ENV, type PrimaryMessage, type WorkerMessage, type WorkerSettings } from './ipc.ts';
 
 const settings = JSON.parse(process.env[WORKER_ENV] ?? '{}') as WorkerSettings;
 const send = (message: WorkerMessage) => process.send?.(message);
@@ -55,9 +55,12 @@ async function main(): Promise<void> {
     );
   };
   let listening: Promise<unknown> | undefined;
+  const assembler = new ConfigurationAssembler();
   process.on('message', (message: PrimaryMessage) => {
-    if (message?.type === 'meshgate:config') {
-      gateway.apply(message.config);
+    if (message?.type === 'meshgate:config-begin' || message?.type === 'meshgate:config-part' || message?.type === 'meshgate:config-end') {
+      const config = assembler.accept(message);
+      if (config === undefined) return;
+      void gateway.apply(config);
       // The first configuration arrives before the entry points open, so TLS ones start with certificates.
       listening ??= gateway.listen().then(
         () => send({ type: 'meshgate:ready', addresses: gateway.addresses() }),

@@ -1,0 +1,186 @@
+/**
+ * The router manager of one build (Traefik's pkg/server/router/router.go): applies the entry points' models
+ * (`http.middlewares` in front, `http.tls` by default), checks each router's entry points, TLS options, rule and
+ * service, builds its handler — middleware chain around the service — and hands the route table its input. A
+ * problem with one router disables that router only, recorded as Traefik's runtime API shows it. Routers are
+ * visited in name order, in slices (`Slicer`), so a configuration of any size builds beside live traffic.
+ */
+import type { Slicer } from '../../lib/slices.ts';
+import type { DynamicConfig, RouterConfig } from '../config/dynamic.ts';
+import { providerOf, qualifyName } from '../config/merge.ts';
+import type { StaticConfig } from '../config/static.ts';
+import type { Handler } from '../http/types.ts';
+import { addError, type RouterInfo, type RuntimeInfo } from './info.ts';
+import { INTERNAL_PROVIDER } from './internal.ts';
+import type { MiddlewareManager } from './middleware-manager.ts';
+import type { ServiceManager } from './service-manager.ts';
+import type { TlsManager } from './tls-manager.ts';
+
+/** What the router needs to dispatch a match: names for the access log and metrics, and the built chain. */
+export interface RouteTarget {
+  readonly routerName: string;
+  readonly serviceName: string;
+  readonly handler: Handler;
+}
+
+/** One enabled router as the route table compiles it. */
+export interface RouteInput {
+  name: string;
+  rule: string;
+  priority?: number;
+  entryPoints: string[];
+  target: RouteTarget;
+}
+
+/** The route-table key of an entry point's TLS routers (a NUL cannot occur in an entry point's name). */
+export function tlsRouteKey(entryPoint: string): string {
+  return `${entryPoint}\u0000tls`;
+}
+
+/** Entry points a router without `entryPoints` gets: those marked `asDefault`, else all but the internal `traefik`. */
+export function defaultEntryPoints(staticConfig: StaticConfig): string[] {
+  const all = Object.values(staticConfig.entryPoints);
+  const marked = all.filter((ep) => ep.asDefault).map((ep) => ep.name);
+  if (marked.length > 0) return marked.sort();
+  return all.filter((ep) => ep.name !== 'traefik').map((ep) => ep.name).sort();
+}
+
+/**
+ * Traefik's applyModel: entry point `http.middlewares` go in front of a router's own, entry point `http.tls` makes
+ * its routers TLS by default. A router on entry points with different models is split into `<ep>-<name>` copies.
+ */
+export async function applyEntryPointModels(routers: Record<string, RouterConfig>, staticConfig: StaticConfig, slicer: Slicer): Promise<Record<string, RouterConfig>> {
+  const defaults = defaultEntryPoints(staticConfig);
+  // One model text per entry point, not one per router and entry point.
+  const models = new Map<string, string>();
+  const modelOf = (ep: string): string => {
+    let model = models.get(ep);
+    if (model === undefined) {
+      const http = staticConfig.entryPoints[ep]?.http;
+      models.set(ep, (model = JSON.stringify([http?.middlewares ?? [], http?.tls ?? null])));
+    }
+    return model;
+  };
+  const out: Record<string, RouterConfig> = {};
+  for (const name in routers) {
+    const router = routers[name]!;
+    const eps = router.entryPoints && router.entryPoints.length > 0 ? router.entryPoints : defaults;
+    const apply = (r: RouterConfig, ep: string | undefined): RouterConfig => {
+      const http = ep ? staticConfig.entryPoints[ep]?.http : undefined;
+      if (!http || providerOf(name) === INTERNAL_PROVIDER) return r;
+      const copy = { ...r };
+      if (http.middlewares && http.middlewares.length > 0) copy.middlewares = [...http.middlewares, ...(r.middlewares ?? [])];
+      if (http.tls && !copy.tls) copy.tls = { ...(http.tls.options ? { options: http.tls.options } : {}), ...(http.tls.domains ? { domains: http.tls.domains } : {}) };
+      return copy;
+    };
+    let single = true;
+    for (let i = 1; i < eps.length && single; i++) single = modelOf(eps[i]!) === modelOf(eps[0]!);
+    if (single) {
+      out[name] = apply({ ...router, entryPoints: eps }, eps[0]);
+    } else {
+      const at = name.lastIndexOf('@');
+      for (const ep of eps) out[`${ep}-${name.slice(0, at)}${name.slice(at)}`] = apply({ ...router, entryPoints: [ep] }, ep);
+    }
+    const pending = slicer.tick();
+    if (pending) await pending;
+  }
+  return out;
+}
+
+export interface RouterManagerDependencies {
+  readonly staticConfig: StaticConfig;
+  /** Wraps a router's chain (router-level metrics, access log fields). */
+  wrapRouter?(routerName: string, serviceName: string, handler: Handler): Handler;
+}
+
+export class RouterManager {
+  readonly #deps: RouterManagerDependencies;
+  readonly #info: RuntimeInfo;
+  readonly #services: ServiceManager;
+  readonly #middlewares: MiddlewareManager;
+  readonly #tls: TlsManager;
+
+  constructor(deps: RouterManagerDependencies, info: RuntimeInfo, services: ServiceManager, middlewares: MiddlewareManager, tls: TlsManager) {
+    this.#deps = deps;
+    this.#info = info;
+    this.#services = services;
+    this.#middlewares = middlewares;
+    this.#tls = tls;
+  }
+
+  /** Builds every router of `info` in name order; returns the route table's input (enabled routers only). */
+  async build(slicer: Slicer): Promise<RouteInput[]> {
+    const names = [...this.#info.routers.keys()];
+    // Names are unique, so the order is total: no tie-break needed.
+    names.sort((a, b) => (a < b ? -1 : 1));
+    const routes: RouteInput[] = [];
+    for (const name of names) {
+      const route = this.buildRouter(name, this.#info.routers.get(name)!);
+      if (route) routes.push(route);
+      const pending = slicer.tick();
+      if (pending) await pending;
+    }
+    return routes;
+  }
+
+  /** One router: its handler and route, or undefined with the reason recorded on `router`. */
+  buildRouter(name: string, router: RouterInfo): RouteInput | undefined {
+    const { staticConfig } = this.#deps;
+    const provider = providerOf(name);
+    const using: string[] = [];
+    for (const ep of router.entryPoints ?? []) {
+      if (staticConfig.entryPoints[ep]) using.push(ep);
+      else addError(router, `entryPoint "${ep}" doesn't exist`, false);
+    }
+    if (using.length === 0) {
+      addError(router, 'no valid entryPoint for this router', true);
+      return undefined;
+    }
+    router.using = [...new Set(using)].sort();
+    if (router.tls?.certResolver) {
+      addError(router, `tls.certResolver "${router.tls.certResolver}" is ignored: Meshgate has no ACME resolver; certificates come from tls.certificates`, false);
+    }
+    let tlsOptions: string | undefined;
+    if (router.tls) {
+      const chosen = this.#tls.optionsFor(router.tls, provider);
+      if ('error' in chosen) {
+        addError(router, chosen.error, true);
+        return undefined;
+      }
+      tlsOptions = chosen.options;
+    }
+    if (router.rule === undefined || router.rule === '') {
+      addError(router, 'the rule is missing on the router', true);
+      return undefined;
+    }
+    if (!router.service) {
+      addError(router, 'the service is missing on the router', true);
+      return undefined;
+    }
+    const serviceName = qualifyName(router.service, provider);
+    const middlewareNames = (router.middlewares ?? []).map((m) => qualifyName(m, provider));
+    router.service = serviceName;
+    router.middlewares = router.middlewares ? middlewareNames : undefined;
+    if (router.middlewares === undefined) delete router.middlewares;
+    this.#info.services.get(serviceName)?.usedBy.push(name);
+    for (const m of middlewareNames) this.#info.middlewares.get(m)?.usedBy.push(name);
+    let handler: Handler;
+    try {
+      handler = this.#middlewares.chain(middlewareNames, this.#services.handler(serviceName));
+    } catch (err) {
+      addError(router, (err as Error).message, true);
+      return undefined;
+    }
+    if (this.#deps.wrapRouter) handler = this.#deps.wrapRouter(name, serviceName, handler);
+    if (tlsOptions !== undefined) this.#tls.addRouter(name, router.using, tlsOptions, router.rule);
+    return {
+      name,
+      rule: router.rule,
+      ...(router.priority !== undefined && router.priority !== 0 ? { priority: router.priority } : {}),
+      // A TLS router answers only requests that came over TLS, a plain one only plain requests (Traefik keeps
+      // separate HTTP and HTTPS routers per entry point); the route table keys them apart.
+      entryPoints: tlsOptions !== undefined ? router.using.map(tlsRouteKey) : router.using,
+      target: { routerName: name, serviceName, handler },
+    };
+  }
+}

@@ -1,0 +1,161 @@
+/**
+ * Large configurations (issue 14, item 4): a reload of 20,000 routers is read, parsed, validated and built beside
+ * live traffic — requests on the old configuration keep being answered all along, the new one takes effect in one
+ * swap — and the configuration limits (`providers.file.maxFileBytes`, `providers.maxRouters`) reject a larger one
+ * with an error naming the limit while the old one keeps serving. Traefik has no such limits (they are Meshgate's
+ * own, documented in docs/gateway.md); its reload behaviour — build the new handler, then swap — is
+ * pkg/server/routerfactory.go and pkg/server/server_entrypoint_tcp.go's `switcher`.
+ */
+import { test, after, before } from 'node:test';
+import assert from 'node:assert/strict';
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { Agent, request } from 'undici';
+import { silentLogger } from '../../src/lib/logger.ts';
+import { FileProvider, ProviderAggregator } from '../../src/gateway/providers/index.ts';
+import { emptyDynamicConfig } from '../../src/gateway/config/dynamic.ts';
+import { eventually, get, startGateway, startUpstream, staticYaml, tempDir, writeAtomic, type Upstream } from './helpers.ts';
+
+let a: Upstream;
+let b: Upstream;
+before(async () => {
+  a = await startUpstream('A');
+  b = await startUpstream('B');
+});
+after(async () => {
+  await a.close();
+  await b.close();
+});
+
+const small = (upstream: Upstream) => `http:
+  routers:
+    main:
+      rule: PathPrefix(\`/\`)
+      service: svc
+  services:
+    svc:
+      loadBalancer:
+        servers:
+          - url: "${upstream.url}"
+`;
+
+/** `count` host routers on `upstream`, plus `main` moved to it: the swap shows on `/` and on any of the hosts. */
+function large(upstream: Upstream, count: number): string {
+  const lines = ['http:', '  routers:', '    main:', '      rule: PathPrefix(`/`)', '      service: svc'];
+  for (let i = 0; i < count; i++) lines.push(`    r${i}:`, `      rule: Host(\`h${i}.test\`) && PathPrefix(\`/p${i % 50}\`)`, '      service: svc');
+  lines.push('  services:', '    svc:', '      loadBalancer:', '        servers:', `          - url: "${upstream.url}"`);
+  return `${lines.join('\n')}\n`;
+}
+
+test('a reload of 20,000 routers: requests on the old configuration are answered throughout, then the new one serves', async (t) => {
+  const dir = await tempDir();
+  const dynamic = join(dir, 'dynamic.yml');
+  await writeFile(dynamic, small(a));
+  await writeFile(join(dir, 'gateway.yml'), staticYaml('dynamic.yml'));
+  const gw = await startGateway(join(dir, 'gateway.yml'));
+  const agent = new Agent({ connections: 4 });
+  try {
+    assert.equal((await get(`${gw.web}/`)).json().upstream, 'A');
+    // Four clients, each one request at a time; every answer is stamped with the upstream that gave it.
+    const answers: Array<{ at: number; upstream: string }> = [];
+    let stop = false;
+    const client = async () => {
+      while (!stop) {
+        const res = await request(`${gw.web}/x`, { dispatcher: agent });
+        const body = (await res.body.json()) as { upstream: string };
+        answers.push({ at: performance.now(), upstream: body.upstream });
+      }
+    };
+    const clients = Array.from({ length: 4 }, client);
+    await eventually(async () => assert.ok(answers.length > 20));
+    const written = performance.now();
+    await writeAtomic(dynamic, large(b, 20_000));
+    // The new configuration took effect: `/` and one of the 20,000 host routers answer from B.
+    await eventually(async () => assert.equal(answers.at(-1)?.upstream, 'B'), 120_000);
+    const swapped = answers.find((x) => x.upstream === 'B')!.at;
+    stop = true;
+    await Promise.all(clients);
+    const hostRouter = await get(`${gw.web}/p17/y`, { host: 'h12317.test' });
+    assert.equal(hostRouter.json().upstream, 'B');
+
+    // Once B answered, A never did again: one atomic swap, not a mixture.
+    const firstB = answers.findIndex((x) => x.upstream === 'B');
+    assert.ok(answers.slice(firstB).every((x) => x.upstream === 'B'), 'no answer from the old configuration after the swap');
+    // While the new configuration was read and built, the old one kept answering: many answers from A after the
+    // write, and no silence covering most of the switch (built in one step, the gap would be nearly all of it).
+    const during = answers.filter((x) => x.at > written && x.at < swapped);
+    let longestGap = 0;
+    let last = written;
+    for (const x of answers) {
+      if (x.at <= written || x.at > swapped) continue;
+      longestGap = Math.max(longestGap, x.at - last);
+      last = x.at;
+    }
+    longestGap = Math.max(longestGap, swapped - last);
+    const switchMs = swapped - written;
+    t.diagnostic(`switch ${switchMs.toFixed(0)} ms, ${during.length} answers from A meanwhile, longest gap ${longestGap.toFixed(0)} ms`);
+    assert.ok(during.length >= 50, `answers on the old configuration during the switch: ${during.length}`);
+    assert.ok(longestGap < switchMs / 2, `longest gap ${longestGap.toFixed(0)} ms of a ${switchMs.toFixed(0)} ms switch`);
+  } finally {
+    await agent.close();
+    await gw.close();
+  }
+});
+
+test('a file over providers.file.maxFileBytes is rejected with an error naming the limit', async () => {
+  const dir = await tempDir();
+  const file = join(dir, 'dynamic.yml');
+  await writeFile(file, large(a, 100));
+  const provider = new FileProvider({ filename: file, watch: false, logger: silentLogger(), limits: { maxFileBytes: 1000 } });
+  await assert.rejects(provider.read(), (err: Error & { code?: string }) => {
+    assert.equal(err.code, 'MG_GATEWAY_CONFIG_LIMIT');
+    assert.match(err.message, /providers\.file\.maxFileBytes \(1000\)/);
+    return true;
+  });
+  const within = new FileProvider({ filename: file, watch: false, logger: silentLogger(), limits: { maxFileBytes: 1_000_000, maxRouters: 101 } });
+  assert.equal(Object.keys((await within.read()).http.routers).length, 101);
+});
+
+test('a merged configuration over providers.maxRouters is rejected naming the limit; the applied one stays', async () => {
+  const applied: number[] = [];
+  const rejected: Error[] = [];
+  const aggregator = new ProviderAggregator({
+    throttleMs: 0,
+    logger: silentLogger(),
+    maxRouters: 10,
+    onConfiguration: (merged) => applied.push(Object.keys(merged.http.routers).length),
+    onRejected: (err) => rejected.push(err),
+  });
+  const withRouters = (n: number) => {
+    const config = emptyDynamicConfig();
+    for (let i = 0; i < n; i++) config.http.routers[`r${i}`] = { rule: 'Path(`/`)', service: 's' };
+    return config;
+  };
+  await aggregator.seed({ file: withRouters(10) });
+  aggregator.accept('file', withRouters(11));
+  await eventually(async () => assert.equal(rejected.length, 1));
+  assert.deepEqual(applied, [10]);
+  assert.equal((rejected[0] as Error & { code?: string }).code, 'MG_GATEWAY_CONFIG_LIMIT');
+  assert.match(rejected[0]!.message, /11 routers exceeds providers\.maxRouters \(10\)/);
+  aggregator.stop();
+});
+
+test('end to end: over providers.maxRouters the gateway keeps serving the old configuration and counts a failed reload', async () => {
+  const dir = await tempDir();
+  const dynamic = join(dir, 'dynamic.yml');
+  await writeFile(dynamic, small(a));
+  await writeFile(join(dir, 'gateway.yml'), staticYaml('dynamic.yml').replace('providersThrottleDuration: 20ms', 'providersThrottleDuration: 20ms\n  maxRouters: 50'));
+  const gw = await startGateway(join(dir, 'gateway.yml'));
+  try {
+    const failures = async () => Number(/^traefik_config_reloads_failure_total (\d+)/m.exec((await get(`${gw.admin}/metrics`)).text)?.[1]);
+    assert.equal(await failures(), 0);
+    await writeAtomic(dynamic, large(b, 60));
+    await eventually(async () => assert.equal(await failures(), 1));
+    assert.equal((await get(`${gw.web}/`)).json().upstream, 'A');
+    // Within the limit it is taken.
+    await writeAtomic(dynamic, large(b, 40));
+    await eventually(async () => assert.equal((await get(`${gw.web}/`)).json().upstream, 'B'));
+  } finally {
+    await gw.close();
+  }
+});
