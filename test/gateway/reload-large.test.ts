@@ -54,11 +54,12 @@ test('a reload of 20,000 routers: requests on the old configuration are answered
   await writeFile(join(dir, 'gateway.yml'), staticYaml('dynamic.yml'));
   const gw = await startGateway(join(dir, 'gateway.yml'));
   const agent = new Agent({ connections: 4 });
+  let stop = false;
+  let clients: Array<Promise<void>> = [];
   try {
     assert.equal((await get(`${gw.web}/`)).json().upstream, 'A');
     // Four clients, each one request at a time; every answer is stamped with the upstream that gave it.
     const answers: Array<{ at: number; upstream: string }> = [];
-    let stop = false;
     const client = async () => {
       while (!stop) {
         const res = await request(`${gw.web}/x`, { dispatcher: agent });
@@ -66,7 +67,7 @@ test('a reload of 20,000 routers: requests on the old configuration are answered
         answers.push({ at: performance.now(), upstream: body.upstream });
       }
     };
-    const clients = Array.from({ length: 4 }, client);
+    clients = Array.from({ length: 4 }, client);
     await eventually(async () => assert.ok(answers.length > 20));
     const written = performance.now();
     await writeAtomic(dynamic, large(b, 20_000));
@@ -97,6 +98,8 @@ test('a reload of 20,000 routers: requests on the old configuration are answered
     assert.ok(during.length >= 50, `answers on the old configuration during the switch: ${during.length}`);
     assert.ok(longestGap < switchMs / 2, `longest gap ${longestGap.toFixed(0)} ms of a ${switchMs.toFixed(0)} ms switch`);
   } finally {
+    stop = true;
+    await Promise.allSettled(clients);
     await agent.close();
     await gw.close();
   }

@@ -1,0 +1,279 @@
+/**
+ * Reload of a 50,000-router configuration under load (issue 14, item 4). One run on loopback:
+ *   - an nginx upstream answers a small static 200;
+ *   - `meshgate gateway` (the CLI, `--workers N`, default 1) starts with a one-router file configuration;
+ *   - wrk drives it, and a small Node client (one keep-alive connection, one request at a time) stamps every answer;
+ *   - the file is rewritten to 50,000 routers (the `/` router moves behind a headers middleware so the swap shows),
+ *     then, once that serves, back to the small one;
+ *   - reported: the longest gap between two answers of the Node client during each reload, wrk's max latency and
+ *     req/s over the whole run, the time each reload took to take effect, and the gateway's RSS before, with the
+ *     large configuration, and after reverting;
+ *   - nginx as a reverse proxy (1 worker, keep-alive upstream), driven by the same wrk for the same time, as the
+ *     same-run peer for the request rate.
+ *
+ *   node bench/gateway/reload.ts [--routers 50000] [--workers 1] [--connections 16] [--threads 1] [--settle 5]
+ */
+import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, writeFileSync, readFileSync, rmSync, renameSync } from 'node:fs';
+import http from 'node:http';
+import net from 'node:net';
+import os from 'node:os';
+import { join, dirname, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { setTimeout as sleep } from 'node:timers/promises';
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+const args = new Map<string, string>();
+for (let i = 2; i < process.argv.length; i += 2) args.set(process.argv[i]!.replace(/^--/, ''), process.argv[i + 1] ?? '');
+const routers = Number(args.get('routers') ?? 50_000);
+const workers = Number(args.get('workers') ?? 1);
+const connections = Number(args.get('connections') ?? 16);
+const threads = Number(args.get('threads') ?? 1);
+const settleS = Number(args.get('settle') ?? 5);
+
+const work = mkdtempSync(join(os.tmpdir(), 'meshgate-reload-'));
+const children: ChildProcess[] = [];
+process.on('exit', () => {
+  for (const c of children) if (c.exitCode === null) c.kill('SIGTERM');
+  rmSync(work, { recursive: true, force: true });
+});
+
+async function freePort(): Promise<number> {
+  return new Promise((resolvePort) => {
+    const s = net.createServer().listen(0, '127.0.0.1', () => {
+      const port = (s.address() as net.AddressInfo).port;
+      s.close(() => resolvePort(port));
+    });
+  });
+}
+
+async function waitForPort(port: number, deadlineMs = 120_000): Promise<void> {
+  const end = Date.now() + deadlineMs;
+  for (;;) {
+    const ok = await new Promise<boolean>((done) => {
+      const s = net.connect(port, '127.0.0.1', () => { s.destroy(); done(true); });
+      s.on('error', () => done(false));
+    });
+    if (ok) return;
+    if (Date.now() > end) throw new Error(`port ${port} never opened`);
+    await sleep(50);
+  }
+}
+
+function nginx(name: string, body: string): ChildProcess {
+  const dir = join(work, name);
+  execFileSync('mkdir', ['-p', join(dir, 'logs'), join(dir, 'tmp')]);
+  const conf = join(dir, 'nginx.conf');
+  writeFileSync(conf, `worker_processes 1;
+pid ${dir}/nginx.pid;
+error_log ${dir}/logs/error.log warn;
+events { worker_connections 4096; }
+http {
+  access_log off;
+  client_body_temp_path ${dir}/tmp/body; proxy_temp_path ${dir}/tmp/proxy; fastcgi_temp_path ${dir}/tmp/fcgi;
+  uwsgi_temp_path ${dir}/tmp/uwsgi; scgi_temp_path ${dir}/tmp/scgi;
+  keepalive_requests 1000000;
+  ${body}
+}
+`);
+  const child = spawn('nginx', ['-p', dir, '-c', conf, '-g', 'daemon off;'], { stdio: 'ignore' });
+  children.push(child);
+  return child;
+}
+
+/** Resident memory of a process and its direct children (the cluster workers), in MiB. */
+function rss(pid: number): number {
+  let kb = 0;
+  const read = (p: number) => {
+    try {
+      kb += Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${p}/status`, 'utf8'))?.[1] ?? 0);
+    } catch { /* gone */ }
+  };
+  read(pid);
+  try {
+    for (const child of readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean)) read(Number(child));
+  } catch { /* none */ }
+  return kb / 1024;
+}
+
+function dynamicConfig(upstream: string, count: number): string {
+  const lines = ['http:', '  routers:', '    main:', '      rule: PathPrefix(`/`)', '      service: app'];
+  if (count > 1) lines.push('      middlewares: [mark]');
+  for (let i = 1; i < count; i++) lines.push(`    r${i}:`, `      rule: Host(\`h${i}.example.com\`) && PathPrefix(\`/p${i % 100}\`)`, '      service: app');
+  if (count > 1) lines.push('  middlewares:', '    mark:', '      headers:', '        customResponseHeaders:', '          X-Config: large');
+  lines.push('  services:', '    app:', '      loadBalancer:', '        servers:', `          - url: "${upstream}"`);
+  return `${lines.join('\n')}\n`;
+}
+
+/** One keep-alive connection, one request at a time: every answer stamped, with whether the large config served it. */
+class Prober {
+  readonly answers: Array<{ at: number; large: boolean }> = [];
+  readonly #agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+  #stop = false;
+  #done: Promise<void> | undefined;
+  errors = 0;
+
+  start(port: number): void {
+    this.#done = (async () => {
+      while (!this.#stop) {
+        await new Promise<void>((done) => {
+          const req = http.get({ host: '127.0.0.1', port, path: '/', agent: this.#agent }, (res) => {
+            res.resume();
+            res.on('end', () => {
+              this.answers.push({ at: performance.now(), large: res.headers['x-config'] === 'large' });
+              done();
+            });
+          });
+          req.on('error', () => {
+            this.errors++;
+            setTimeout(done, 10);
+          });
+        });
+      }
+    })();
+  }
+
+  async stop(): Promise<void> {
+    this.#stop = true;
+    await this.#done;
+    this.#agent.destroy();
+  }
+
+  async until(large: boolean, deadlineMs = 600_000): Promise<number> {
+    const end = performance.now() + deadlineMs;
+    for (;;) {
+      const last = this.answers.at(-1);
+      if (last && last.large === large) return last.at;
+      if (performance.now() > end) throw new Error('the reload never took effect');
+      await sleep(5);
+    }
+  }
+
+  /** Longest gap between consecutive answers in [from, to]. */
+  longestGap(from: number, to: number): number {
+    let longest = 0;
+    let last = from;
+    for (const a of this.answers) {
+      if (a.at < from) continue;
+      if (a.at > to) break;
+      longest = Math.max(longest, a.at - last);
+      last = a.at;
+    }
+    return longest;
+  }
+}
+
+interface WrkSummary { rps: number; max: number; p99: number; requests: number; errors: number }
+
+function parseWrk(out: string): WrkSummary {
+  const toMs = (text: string) => {
+    const m = /([\d.]+)(us|ms|s|m)\b/.exec(text);
+    if (!m) return NaN;
+    const v = Number(m[1]);
+    return m[2] === 'us' ? v / 1000 : m[2] === 's' ? v * 1000 : m[2] === 'm' ? v * 60_000 : v;
+  };
+  const latency = /Latency\s+(\S+)\s+(\S+)\s+(\S+)/.exec(out);
+  const sockErr = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(out);
+  return {
+    rps: Number(/Requests\/sec:\s+([\d.]+)/.exec(out)?.[1] ?? NaN),
+    max: toMs(latency?.[3] ?? ''),
+    p99: toMs(/\s99%\s+(\S+)/.exec(out)?.[1] ?? ''),
+    requests: Number(/(\d+) requests in/.exec(out)?.[1] ?? NaN),
+    errors: Number(/Non-2xx or 3xx responses:\s+(\d+)/.exec(out)?.[1] ?? 0) + (sockErr ? sockErr.slice(1).reduce((s, x) => s + Number(x), 0) : 0),
+  };
+}
+
+/** wrk until SIGINT (it then prints its summary), or for `seconds`. */
+function startWrk(port: number, seconds: number): { stop(): Promise<WrkSummary>; done: Promise<WrkSummary> } {
+  const child = spawn('wrk', ['-t', String(threads), '-c', String(connections), '-d', `${seconds}s`, '--latency', `http://127.0.0.1:${port}/`], { stdio: ['ignore', 'pipe', 'inherit'] });
+  children.push(child);
+  let out = '';
+  child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+  const done = new Promise<WrkSummary>((resolveWrk) => child.on('exit', () => resolveWrk(parseWrk(out))));
+  return { done, stop: () => { child.kill('SIGINT'); return done; } };
+}
+
+function writeAtomic(file: string, text: string): void {
+  const tmp = `${file}.tmp`;
+  writeFileSync(tmp, text);
+  renameSync(tmp, file);
+}
+
+async function main(): Promise<void> {
+  const upstreamPort = await freePort();
+  nginx('upstream', `server { listen 127.0.0.1:${upstreamPort}; location / { default_type text/plain; return 200 "hello from upstream\\n"; } }`);
+  await waitForPort(upstreamPort);
+  const upstream = `http://127.0.0.1:${upstreamPort}`;
+
+  // nginx as a reverse proxy: the same-run peer for the request rate.
+  const nginxPort = await freePort();
+  const peer = nginx('proxy', `upstream app { server 127.0.0.1:${upstreamPort}; keepalive 64; }
+  server { listen 127.0.0.1:${nginxPort}; location / { proxy_pass http://app; proxy_http_version 1.1; proxy_set_header Connection ""; } }`);
+  await waitForPort(nginxPort);
+
+  const dir = join(work, 'gateway');
+  execFileSync('mkdir', ['-p', dir]);
+  const dynamic = join(dir, 'dynamic.yml');
+  const smallText = dynamicConfig(upstream, 1);
+  const largeText = dynamicConfig(upstream, routers);
+  writeFileSync(dynamic, smallText);
+  const port = await freePort();
+  writeFileSync(join(dir, 'static.yml'), [
+    'entryPoints:', '  web:', `    address: "127.0.0.1:${port}"`, '  traefik:', '    address: "127.0.0.1:0"',
+    'providers:', '  providersThrottleDuration: 50ms', `  maxRouters: ${Math.max(routers, 100_000)}`, '  file:', `    filename: "${dynamic}"`, '    watch: true',
+    'log:', '  level: ERROR', '',
+  ].join('\n'));
+  const gateway = spawn(process.execPath, [join(root, 'src/cli/main.ts'), 'gateway', '--config', join(dir, 'static.yml'), '--workers', String(workers)], { stdio: ['ignore', 'ignore', 'inherit'] });
+  children.push(gateway);
+  await waitForPort(port);
+  await sleep(1000);
+
+  const prober = new Prober();
+  prober.start(port);
+  const load = startWrk(port, 3600);
+  await sleep(settleS * 1000);
+  const rssBefore = rss(gateway.pid!);
+
+  const t0 = performance.now();
+  writeAtomic(dynamic, largeText);
+  const t1 = await prober.until(true);
+  await sleep(settleS * 1000);
+  const rssLarge = rss(gateway.pid!);
+
+  const t2 = performance.now();
+  writeAtomic(dynamic, smallText);
+  const t3 = await prober.until(false);
+  await sleep(settleS * 3 * 1000);
+  const rssAfter = rss(gateway.pid!);
+  const end = performance.now();
+  const gw = await load.stop();
+  await prober.stop();
+
+  const nginxLoad = startWrk(nginxPort, Math.max(5, Math.round((end - t0) / 1000 / 4)));
+  const ng = await nginxLoad.done;
+  peer.kill('SIGQUIT');
+
+  const fmt = (n: number, d = 0) => n.toFixed(d);
+  console.log(`\n## Gateway: reload of a ${routers.toLocaleString('en')}-router configuration`);
+  console.log(`\n${new Date().toISOString()} · ${os.cpus().length} cores · load average ${os.loadavg().map((x) => x.toFixed(1)).join(' ')} · workers ${workers} · wrk -t${threads} -c${connections}`);
+  console.log(`\nfile: ${(Buffer.byteLength(largeText) / 1e6).toFixed(1)} MB\n`);
+  console.log('| measure | value |');
+  console.log('|---|---|');
+  console.log(`| large reload took effect after | ${fmt(t1 - t0)} ms |`);
+  console.log(`| longest gap between answers during it (Node client) | ${fmt(prober.longestGap(t0, t1), 1)} ms |`);
+  console.log(`| revert took effect after | ${fmt(t3 - t2)} ms |`);
+  console.log(`| longest gap between answers during it | ${fmt(prober.longestGap(t2, t3), 1)} ms |`);
+  console.log(`| longest gap over the whole run | ${fmt(prober.longestGap(t0 - settleS * 1000, end), 1)} ms |`);
+  console.log(`| Node client answers / errors | ${prober.answers.length} / ${prober.errors} |`);
+  console.log(`| wrk over the whole run: req/s, p99, max latency, errors | ${fmt(gw.rps)} req/s, ${fmt(gw.p99, 1)} ms, ${fmt(gw.max, 1)} ms, ${gw.errors} |`);
+  console.log(`| nginx peer, same wrk: req/s, p99, max | ${fmt(ng.rps)} req/s, ${fmt(ng.p99, 1)} ms, ${fmt(ng.max, 1)} ms |`);
+  console.log(`| gateway RSS: small → large → small again | ${fmt(rssBefore)} → ${fmt(rssLarge)} → ${fmt(rssAfter)} MiB |`);
+  gateway.kill('SIGTERM');
+  await sleep(500);
+  process.exit(0);
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});
