@@ -11,6 +11,7 @@ import { AgentEndpoint } from './agent.ts';
 import { DEFAULT_HTTP_ADDR, addressFromEnv, normalizeAddress, tokenFromEnv } from './address.ts';
 import { Catalog } from './catalog.ts';
 import { ConfigEntries } from './config.ts';
+import { ConnectEndpoint } from './connect.ts';
 import { Health } from './health.ts';
 import { KV } from './kv.ts';
 import { SessionEndpoint } from './session.ts';
@@ -52,6 +53,7 @@ export class ConsulClient {
   readonly session: SessionEndpoint;
   readonly status: StatusEndpoint;
   readonly configEntries: ConfigEntries;
+  readonly connect: ConnectEndpoint;
   readonly transport: Transport;
 
   constructor(options: ClientOptions = {}) {
@@ -74,6 +76,7 @@ export class ConsulClient {
     this.session = new SessionEndpoint(this.transport);
     this.status = new StatusEndpoint(this.transport);
     this.configEntries = new ConfigEntries(this.transport);
+    this.connect = new ConnectEndpoint(this.transport);
   }
 
   /** `PUT /v1/txn` — `ok` is false when Consul rolled the transaction back (409); `value.Errors` says why. */
@@ -102,6 +105,7 @@ export { DEFAULT_HTTP_ADDR, addressFromEnv, normalizeAddress, tokenFromEnv } fro
 export { encodeKVValue, kvValueBytes, kvValueText, KV } from './kv.ts';
 export { Catalog } from './catalog.ts';
 export { ConfigEntries } from './config.ts';
+export { ConnectEndpoint } from './connect.ts';
 export { Health } from './health.ts';
 export { AgentEndpoint } from './agent.ts';
 export { SessionEndpoint } from './session.ts';

@@ -5,6 +5,8 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { ConsulClient } from '../../src/api/client.ts';
+import { authorizeRequest } from '../../src/lib/intentions/index.ts';
 import type { RunningServer } from '../../src/server/options.ts';
 import { startTestServer } from '../helpers/server.ts';
 
@@ -136,5 +138,37 @@ describe('/v1/agent/connect/authorize', () => {
     assert.match((await http('POST', '/v1/agent/connect/authorize', { Target: 'a' })).text, /ClientCertURI must be specified/);
     const bad = await http('POST', '/v1/agent/connect/authorize', { Target: 'a', ClientCertURI: 'https://example.test/x' });
     assert.equal(bad.status, 400);
+  });
+});
+
+describe('the proxy\'s path: intentions fetched with the api client, decided with lib/intentions', () => {
+  test('match by destination, then L7 decisions on requests', async () => {
+    const client = new ConsulClient({ address: server.url, env: {} });
+    await client.connect.intentionUpsert({
+      SourceName: 'mobile', DestinationName: 'orders',
+      Permissions: [
+        { Action: 'deny', HTTP: { PathPrefix: '/orders/internal' } },
+        { Action: 'allow', HTTP: { PathRegex: '/orders/[0-9]+', Methods: ['GET'] } },
+        { Action: 'allow', HTTP: { PathPrefix: '/orders', Header: [{ Name: 'x-role', Exact: 'admin' }] } },
+      ],
+    });
+    await client.connect.intentionUpsert({ SourceName: '*', DestinationName: 'orders', Action: 'deny' });
+    const { value } = await client.connect.intentionMatch('destination', ['orders']);
+    const rules = value.orders!;
+    const deny = { allow: false, reason: 'default deny' };
+    const decide = (source: string, method: string, path: string, headers: Record<string, string> = {}) =>
+      authorizeRequest(rules, source, 'orders', { method, path, headers }, deny).allowed;
+    assert.equal(decide('mobile', 'GET', '/orders/17'), true);
+    assert.equal(decide('mobile', 'POST', '/orders/17'), false);
+    assert.equal(decide('mobile', 'GET', '/orders/internal/1'), false);
+    assert.equal(decide('mobile', 'DELETE', '/orders/17', { 'X-Role': 'admin' }), true);
+    assert.equal(decide('web', 'GET', '/orders/17'), false, 'other sources meet the wildcard deny');
+    assert.equal(await client.connect.intentionCheck('mobile', 'orders'), false, 'an L7 intention denies the L4 check');
+    const auth = await client.connect.authorize({ Target: 'orders', ClientCertURI: spiffe('web') });
+    assert.equal(auth.Authorized, false);
+    const id = await client.connect.intentionCreate({ SourceName: 'batch', DestinationName: 'reports-x', Action: 'allow' });
+    assert.equal((await client.connect.intentionGet(id)).value?.SourceName, 'batch');
+    await client.connect.intentionDelete(id);
+    assert.equal((await client.connect.intentionGet(id)).value, null);
   });
 });

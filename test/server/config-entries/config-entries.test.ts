@@ -237,6 +237,20 @@ describe('meshgate config write|read|list|delete', () => {
     assert.equal(missing.code, 1);
   });
 
+  test('HCL1 blocks inside list elements, as older Consul docs write them', async () => {
+    const hcl = [
+      'Kind = "service-router"', 'Name = "inventory"', 'Routes = [', '  {', '    Match {', '      HTTP {', '        PathPrefix = "/hcl1"', '      }', '    }',
+      '    Destination {', '      Service = "reporting"', '    }', '  },', ']', '',
+    ].join('\n');
+    const w = await cli(['config', 'write', '-'], hcl);
+    assert.equal(w.code, 0, w.err);
+    const router = JSON.parse((await cli(['config', 'read', '-kind', 'service-router', '-name', 'inventory'])).out) as { Routes: unknown[] };
+    assert.deepEqual(router.Routes, [{ Match: { HTTP: { PathPrefix: '/hcl1' } }, Destination: { Service: 'reporting' } }]);
+    const broken = await cli(['config', 'write', '-'], 'Kind = "service-router"\nName = [\n');
+    assert.equal(broken.code, 1);
+    assert.match(broken.err, /Failed to decode config entry input/);
+  });
+
   test('an invalid file fails with the server\'s reason', async () => {
     const bad = await cli(['config', 'write', '-'], '{"Kind":"service-splitter","Name":"web","Splits":[{"Weight":50}]}');
     assert.equal(bad.code, 1);
