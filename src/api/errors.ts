@@ -46,9 +46,3 @@ export function isTransportError(err: unknown): err is MeshgateError {
 export function isAbortError(err: unknown): err is MeshgateError {
   return isMeshgateError(err, ApiErrors.aborted.code);
 }
-
-/** Attaches the underlying error to a coded one (defineError factories take only message arguments). */
-export function withCause<E extends MeshgateError>(err: E, cause: unknown): E {
-  Object.defineProperty(err, 'cause', { value: cause, enumerable: false, writable: true, configurable: true });
-  return err;
-}

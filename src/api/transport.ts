@@ -5,7 +5,8 @@
  */
 import { Agent, fetch as undiciFetch } from 'undici';
 import { formatDuration } from '../lib/duration.ts';
-import { ApiErrors, ApiStatusError, withCause } from './errors.ts';
+import { withCause } from '../lib/errors.ts';
+import { ApiErrors, ApiStatusError } from './errors.ts';
 import type { QueryMeta, QueryOptions, QueryResult, WriteOptions } from './types.ts';
 
 export type FetchLike = (input: string, init: RequestInit) => Promise<Response>;

@@ -28,6 +28,15 @@ export function defineError<A extends unknown[]>(
   return factory;
 }
 
+/**
+ * Attaches the underlying error to a coded one (a defineError factory takes only message arguments). The cause is
+ * for logs: not enumerable, so it never ends up in a serialized body.
+ */
+export function withCause<E extends MeshgateError>(err: E, cause: unknown): E {
+  Object.defineProperty(err, 'cause', { value: cause, enumerable: false, writable: true, configurable: true });
+  return err;
+}
+
 export function isMeshgateError(err: unknown, code?: string): err is MeshgateError {
   return err instanceof MeshgateError && (code === undefined || err.code === code);
 }

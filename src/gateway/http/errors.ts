@@ -20,11 +20,6 @@ export const GatewayErrors = {
   clientClosed: defineError('MG_GW_CLIENT_CLOSED', STATUS_CLIENT_CLOSED_REQUEST, () => 'Client Closed Request'),
 } as const;
 
-/** Attaches the internal cause (for logs) without exposing it in the message the client sees. */
-export function withCause<E extends MeshgateError>(err: E, cause: unknown): E {
-  Object.defineProperty(err, 'cause', { value: cause, enumerable: false, configurable: true, writable: true });
-  return err;
-}
 
 /** True when nothing reached the upstream application or no response came back: a retry may try another server. */
 export function isRetryableGatewayError(err: unknown): boolean {

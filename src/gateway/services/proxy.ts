@@ -11,8 +11,8 @@ import type { Duplex } from 'node:stream';
 import type { UpstreamController, UpstreamDispatcher, UpstreamHandler, UpstreamRequest } from './upstream/types.ts';
 import { UpstreamErrorCodes } from './upstream/errors.ts';
 import type { Handler, GatewayRequest, ResponseWriter, ResponseHeaders } from '../http/types.ts';
-import { GatewayErrors, withCause, type GatewayError } from '../http/errors.ts';
-import { Errors } from '../../lib/errors.ts';
+import { GatewayErrors, type GatewayError } from '../http/errors.ts';
+import { Errors, withCause } from '../../lib/errors.ts';
 
 /** Go's hopHeaders plus Expect (node answers 100-continue itself; undici refuses to forward it). */
 const HOP_BY_HOP = new Set([

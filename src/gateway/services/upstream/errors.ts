@@ -2,6 +2,8 @@
  * Errors of the upstream client, as values with codes. The proxy maps them to 502/504/500 (Traefik's
  * ComputeStatusCode); the message is for logs only and never reaches the client.
  */
+import { MeshgateError } from '../../../lib/errors.ts';
+
 export const UpstreamErrorCodes = {
   /** The TCP (or TLS) connection was not established within dialTimeout. → 504 */
   connectTimeout: 'MG_UPSTREAM_CONNECT_TIMEOUT',
@@ -23,12 +25,23 @@ export const UpstreamErrorCodes = {
 
 export type UpstreamErrorCode = (typeof UpstreamErrorCodes)[keyof typeof UpstreamErrorCodes];
 
-export class UpstreamError extends Error {
-  readonly code: UpstreamErrorCode;
+/** The status each code maps to (Traefik's ComputeStatusCode), as the comments above say. */
+const STATUS: Readonly<Record<UpstreamErrorCode, number>> = {
+  MG_UPSTREAM_CONNECT_TIMEOUT: 504,
+  MG_UPSTREAM_HEADERS_TIMEOUT: 504,
+  MG_UPSTREAM_CLOSED: 502,
+  MG_UPSTREAM_PROTOCOL: 502,
+  MG_UPSTREAM_HEADERS_OVERFLOW: 502,
+  MG_UPSTREAM_INVALID_REQUEST: 500,
+  MG_UPSTREAM_REQUEST_BODY: 502,
+  MG_UPSTREAM_POOL_CLOSED: 502,
+};
+
+export class UpstreamError extends MeshgateError {
+  declare readonly code: UpstreamErrorCode;
 
   constructor(code: UpstreamErrorCode, message: string, cause?: unknown) {
-    super(message, cause === undefined ? undefined : { cause });
+    super(code, STATUS[code], message, cause === undefined ? undefined : { cause });
     this.name = 'UpstreamError';
-    this.code = code;
   }
 }
