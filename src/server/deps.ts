@@ -10,7 +10,10 @@ export interface ServerIdentity {
   readonly datacenter: string;
   /** Address the node is registered with (the HTTP API's host). */
   readonly address: string;
+  /** The Consul API version reported where Consul reports its own (see version.ts). */
   readonly version: string;
+  /** Meshgate's own version, reported as version metadata. */
+  readonly meshgateVersion: string;
 }
 
 export interface ServerDeps {
@@ -22,4 +25,6 @@ export interface ServerDeps {
   onClose(fn: () => Promise<void> | void): void;
   /** The HTTP API's base URL once listening (for links and self-registration). */
   readonly url: () => string;
+  /** The ports bound once listening (-1: not listening), for /v1/agent/self's DebugConfig. */
+  readonly ports: () => { readonly http: number; readonly dns: number };
 }

@@ -17,8 +17,9 @@ import { createHttpApi } from './http/server.ts';
 import { ServerMetrics } from './metrics.ts';
 import type { RunningServer, ServerOptions } from './options.ts';
 import { openStore } from './store/index.ts';
+import { CONSUL_API_VERSION, MESHGATE_VERSION } from './version.ts';
 
-export const VERSION = '0.1.0';
+export const VERSION = MESHGATE_VERSION;
 
 export async function startServer(options: ServerOptions, logger?: Logger): Promise<RunningServer> {
   const log = logger ?? createLogger({ name: 'server', ...(options.logLevel ? { level: options.logLevel } : {}) });
@@ -45,8 +46,10 @@ export async function startServer(options: ServerOptions, logger?: Logger): Prom
     nodeId: nodeIdFor(dataDir),
     datacenter: options.datacenter,
     address: host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host,
-    version: VERSION,
+    version: CONSUL_API_VERSION,
+    meshgateVersion: VERSION,
   };
+  const ports = { http: -1, dns: -1 };
   let url = '';
   const deps: ServerDeps = {
     store,
@@ -55,10 +58,11 @@ export async function startServer(options: ServerOptions, logger?: Logger): Prom
     metrics,
     onClose: (fn) => closers.push(fn),
     url: () => url,
+    ports: () => ports,
   };
   // Leader-only duties (session TTL expiry) run on one replica; a lone sqlite server always leads.
   store.campaign(`${identity.nodeName} ${identity.nodeId}`);
-  const router = new ApiRouter();
+  const router = new ApiRouter({ datacenter: identity.datacenter });
   await registerAllEndpoints(router, deps);
 
   const http = createHttpApi({
@@ -95,6 +99,8 @@ export async function startServer(options: ServerOptions, logger?: Logger): Prom
     if (dns) closers.push(() => dns?.close());
   }
   url = `http://${host.includes(':') ? `[${host}]` : host}:${bound}`;
+  ports.http = bound;
+  ports.dns = dns?.port ?? -1;
   log.info({ url, ...(dns ? { dns: dns.port } : {}), dataDir, store: store.backendName, node: identity.nodeName, datacenter: identity.datacenter, index: store.index }, 'meshgate server listening');
 
   let closing: Promise<void> | undefined;

@@ -30,11 +30,12 @@ before(async () => {
   closers = [];
   deps = {
     store,
-    identity: { nodeName: 'local', nodeId: '11111111-2222-3333-4444-555555555555', datacenter: 'dc1', address: '127.0.0.1', version: 'test' },
+    identity: { nodeName: 'local', nodeId: '11111111-2222-3333-4444-555555555555', datacenter: 'dc1', address: '127.0.0.1', version: 'test', meshgateVersion: 'test' },
     logger: silentLogger(),
     metrics: new ServerMetrics({ index: () => store.index, openBlockingQueries: () => 0 }),
     onClose: (fn) => closers.push(fn),
     url: () => '',
+    ports: () => ({ http: -1, dns: -1 }),
   };
 });
 

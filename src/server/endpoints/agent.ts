@@ -16,11 +16,16 @@ import { NODE_MAINT_CHECK_ID, SERF_CHECK_ID, SERVICE_MAINT_PREFIX, serviceKey } 
 import { agentCheckToWire, localServiceToWire } from '../catalog/wire.ts';
 import type { ServerDeps } from '../deps.ts';
 import { HealthCheckFields, NodeServiceFields } from '../filter/schemas.ts';
-import { blockingQuery } from '../http/blocking.ts';
+import { blockingQuery, parseQueryOptions } from '../http/blocking.ts';
 import { decodeBody } from '../http/decode.ts';
 import type { ApiResponse, ApiRouter, RequestContext } from '../http/router.ts';
 import type { StateStore } from '../store/state-store.ts';
+import type { WatchSpec } from '../store/types.ts';
 import { metricsResponse } from './agent-metrics.ts';
+import { formatDuration } from '../../lib/duration.ts';
+import { availableParallelism } from 'node:os';
+import { SESSION_TTL_MIN_MS } from '../session/manager.ts';
+import { VERSION_METADATA } from '../version.ts';
 import { jsonBody } from './catalog.ts';
 
 /** Consul's CheckBufSize: TTL output beyond it is cut with a note. */
@@ -36,8 +41,12 @@ export async function registerAgentEndpoints(api: ApiRouter, deps: ServerDeps): 
     { table: Tables.checks, prefix: nodePrefix(node) },
   ];
 
+  // AgentSelf (agent/agent_endpoint.go): Config is the short summary; DebugConfig is the sanitized runtime config,
+  // where clients read the ports (Nomad's fingerprint reads GRPCPort and ConnectEnabled), SessionTTLMin and the
+  // version parts; Stats.build and Stats.runtime are the agent's Stats(). See version.ts for what Version says.
   api.get('/v1/agent/self', () => {
     const meta = getNode(store, node)?.value.Meta ?? {};
+    const ports = deps.ports();
     const body: AgentSelf = {
       Config: {
         Datacenter: id.datacenter,
@@ -47,22 +56,63 @@ export async function registerAgentEndpoints(api: ApiRouter, deps: ServerDeps): 
         Revision: '',
         Server: true,
         Version: id.version,
+        BuildDate: BUILD_DATE,
       },
-      DebugConfig: { Datacenter: id.datacenter, NodeName: node, NodeID: id.nodeId, ServerMode: true, Version: id.version },
+      DebugConfig: {
+        Datacenter: id.datacenter,
+        PrimaryDatacenter: id.datacenter,
+        NodeName: node,
+        NodeID: id.nodeId,
+        ServerMode: true,
+        Bootstrap: true,
+        BootstrapExpect: 0,
+        Version: id.version,
+        VersionPrerelease: '',
+        VersionMetadata: VERSION_METADATA,
+        Revision: '',
+        BuildDate: BUILD_DATE,
+        DNSDomain: 'consul.',
+        // Ports as Consul's RuntimeConfig names them; -1 is Consul's "disabled". No gRPC/xDS server and no Connect CA
+        // yet, so GRPCPort is -1 and ConnectEnabled false: a client must not plan on Connect here.
+        HTTPPort: ports.http,
+        HTTPSPort: -1,
+        DNSPort: ports.dns,
+        GRPCPort: -1,
+        GRPCTLSPort: -1,
+        ServerPort: 8300,
+        SerfPortLAN: 8301,
+        SerfPortWAN: 8302,
+        ConnectEnabled: false,
+        ACLsEnabled: false,
+        SessionTTLMin: formatDuration(SESSION_TTL_MIN_MS),
+        UIConfig: { Enabled: false },
+      },
       Coord: null,
       Member: member(deps),
       Meta: meta,
       Stats: {
         agent: { check_monitors: '0', check_ttls: '0', checks: String(agentChecks(store, node).length), services: String(agentServices(store, node).length) },
-        consul: { server: 'true', leader: 'true', known_datacenters: '1', bootstrap: 'true' },
-        raft: { applied_index: String(store.index), commit_index: String(store.index), state: 'Leader' },
+        build: { prerelease: '', revision: '', version: id.version, version_metadata: VERSION_METADATA },
+        consul: { server: 'true', leader: String(store.isLeader), known_datacenters: '1', bootstrap: 'true' },
+        raft: { applied_index: String(store.index), commit_index: String(store.index), state: store.isLeader ? 'Leader' : 'Follower' },
+        runtime: {
+          arch: goArch(process.arch), os: process.platform, version: `node${process.versions.node}`,
+          cpu_count: String(availableParallelism()), max_procs: String(availableParallelism()), goroutines: '0',
+        },
       },
       xDS: null,
     };
     return { body };
   });
 
-  api.get('/v1/agent/members', () => ({ body: [member(deps)] }));
+  // AgentMembers: `?wan` lists the WAN pool, whose members are named `<node>.<dc>` on port 8302; a segment does not
+  // apply to the WAN ("Cannot provide a segment with wan=true").
+  api.get('/v1/agent/members', (ctx) => {
+    const wan = (ctx.query.get('wan') ?? '') !== '';
+    const segment = ctx.query.get('segment') ?? '';
+    if (wan && segment !== '' && segment !== '_all') throw Errors.badRequest('Cannot provide a segment with wan=true');
+    return { body: [wan ? wanMember(deps) : member(deps)] };
+  });
 
   api.get('/v1/agent/services', (ctx) => {
     const filter = filterOf(ctx.query, NodeServiceFields);
@@ -79,19 +129,24 @@ export async function registerAgentEndpoints(api: ApiRouter, deps: ServerDeps): 
     });
   });
 
+  // Consul blocks this one on the service's content hash, not an index (agentLocalBlockingQuery in
+  // agent/agent_endpoint.go): `?hash=<X-Consul-ContentHash>&wait=` holds until the definition hashes differently.
   api.get('/v1/agent/service/:id', async (ctx) => {
     const sid = ctx.params.id!;
-    const res = await blockingQuery(ctx, store, {
-      watches: [{ table: Tables.services, key: serviceKey(node, sid) }],
-      run: () => {
-        const row = sid === CONSUL_SERVICE_ID ? undefined : store.get<Parameters<typeof localServiceToWire>[0]['value']>(Tables.services, serviceKey(node, sid));
-        if (!row) return { index: store.tableIndex(Tables.services), body: undefined };
-        const wire = localServiceToWire(row, id.datacenter);
-        return { index: row.modifyIndex, body: wire, headers: { 'X-Consul-ContentHash': wire.ContentHash ?? '' } };
-      },
-    });
+    const read = () => {
+      const row = sid === CONSUL_SERVICE_ID ? undefined : store.get<Parameters<typeof localServiceToWire>[0]['value']>(Tables.services, serviceKey(node, sid));
+      if (!row) return { index: store.tableIndex(Tables.services), body: undefined, hash: '' };
+      const wire = localServiceToWire(row, id.datacenter);
+      return { index: row.modifyIndex, body: wire, hash: wire.ContentHash ?? '' };
+    };
+    const watches = [{ table: Tables.services, key: serviceKey(node, sid) }];
+    const hash = ctx.query.get('hash') ?? '';
+    const res: ApiResponse & { hash?: string } = hash !== ''
+      ? await hashBlocking(ctx, store, watches, hash, read)
+      : await blockingQuery(ctx, store, { watches, run: read });
     if (res.body === undefined) throw CatalogErrors.serviceNotFound(sid);
-    return res;
+    const { hash: contentHash = '', ...rest } = res;
+    return { ...rest, headers: { ...rest.headers, 'X-Consul-ContentHash': contentHash } };
   });
 
   api.put('/v1/agent/service/register', async (ctx) => {
@@ -194,6 +249,39 @@ export async function registerAgentEndpoints(api: ApiRouter, deps: ServerDeps): 
   api.get('/v1/agent/metrics', (ctx) => metricsResponse(deps.metrics.registry, ctx.query.get('format')));
 }
 
+/**
+ * Hash-based blocking (agentLocalBlockingQuery): answers at once when the current content hash differs from the
+ * client's, else waits for a change to what `watches` covers until the hash differs or the wait (default 5 min, at
+ * most 10, plus up to 1/16 jitter) runs out.
+ */
+async function hashBlocking<R extends { hash: string }>(
+  ctx: RequestContext, store: StateStore, watches: readonly WatchSpec[], hash: string, read: () => R,
+): Promise<R> {
+  const { waitMs } = parseQueryOptions(ctx.query);
+  let result = read();
+  if (result.hash !== hash) return result;
+  const deadline = AbortSignal.any([ctx.signal, AbortSignal.timeout(Math.round(waitMs + Math.random() * (waitMs / 16)))]);
+  while (!deadline.aborted) {
+    await store.waitForChange(watches, store.index, deadline);
+    result = read();
+    if (result.hash !== hash) break;
+  }
+  return result;
+}
+
+/** Consul's build tag is `<version>:<revision>`; the revision slot carries Meshgate's version (see version.ts). */
+function buildTag(id: ServerDeps['identity']): string {
+  return `${id.version}:meshgate-${id.meshgateVersion}`;
+}
+
+function wanMember(deps: ServerDeps): AgentMember {
+  const id = deps.identity;
+  const lan = member(deps);
+  // A server's WAN serf member: name `<node>.<dc>`, the WAN serf port, no segment tag.
+  const { segment: _lanOnly, ...tags } = lan.Tags;
+  return { ...lan, Name: `${id.nodeName}.${id.datacenter}`, Port: 8302, Tags: tags };
+}
+
 function member(deps: ServerDeps): AgentMember {
   const id = deps.identity;
   return {
@@ -201,7 +289,7 @@ function member(deps: ServerDeps): AgentMember {
     Addr: id.address,
     Port: 8301,
     Tags: {
-      role: 'consul', dc: id.datacenter, id: id.nodeId, port: '8300', build: id.version, vsn: '2', vsn_min: '2',
+      role: 'consul', dc: id.datacenter, id: id.nodeId, port: '8300', build: buildTag(id), vsn: '2', vsn_min: '2',
       vsn_max: '3', raft_vsn: '3', expect: '1', segment: '',
     },
     Status: 1,
@@ -213,6 +301,14 @@ function member(deps: ServerDeps): AgentMember {
     DelegateCur: 4,
   };
 }
+
+/** Go's GOARCH names for Node's process.arch. */
+function goArch(arch: string): string {
+  return arch === 'x64' ? 'amd64' : arch === 'ia32' ? '386' : arch;
+}
+
+/** When this process started: Consul's BuildDate is RFC 3339; Meshgate runs from source, so it reports its start. */
+const BUILD_DATE = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
 
 /** The agent's own services: this node's, without the `consul` service the server registers for itself. */
 function agentServices(store: StateStore, node: string) {

@@ -10,7 +10,7 @@
  * body, as Consul's `Index` handler answers it.
  */
 import type { IncomingHttpHeaders } from 'node:http';
-import { Errors } from '../../lib/errors.ts';
+import { Errors, defineError } from '../../lib/errors.ts';
 import type { WatchSpec } from '../store/types.ts';
 
 export interface RequestContext {
@@ -65,8 +65,30 @@ export type RouteLookup =
   | { kind: 'options'; allow: string[] }
   | { kind: 'not-found' };
 
+/**
+ * Consul's structs.ErrNoDCPath: a request for another datacenter, which a single-datacenter cluster cannot forward,
+ * fails in the RPC layer and reaches the client as a 500 with this text.
+ */
+export const ErrNoPathToDatacenter = defineError('MG_NO_DC_PATH', 500, () => 'No path to datacenter');
+
+/**
+ * Paths whose answer is this agent's own or covers every datacenter: Consul never forwards them, so `?dc=` is ignored
+ * there (agent/agent_endpoint.go and CatalogDatacenters/CoordinateDatacenters take no datacenter).
+ */
+const LOCAL_ONLY = /^\/v1\/(agent\/|catalog\/datacenters$|coordinate\/datacenters$)/;
+
+export interface ApiRouterOptions {
+  /** This cluster's datacenter; with it, `?dc=<another>` answers Consul's 500 `No path to datacenter`. */
+  datacenter?: string;
+}
+
 export class ApiRouter {
   private readonly routes: Route[] = [];
+  private readonly datacenter: string | undefined;
+
+  constructor(options: ApiRouterOptions = {}) {
+    this.datacenter = options.datacenter?.toLowerCase();
+  }
 
   get(pattern: string, handler: RouteHandler): this {
     return this.add('GET', pattern, handler);
@@ -89,7 +111,15 @@ export class ApiRouter {
 
   add(method: string, pattern: string, handler: RouteHandler): this {
     const segments = pattern.split('/').filter((s) => s !== '');
-    this.routes.push({ method, pattern, segments, handler, specificity: specificity(segments) });
+    const local = this.datacenter;
+    const guarded: RouteHandler = local === undefined || LOCAL_ONLY.test(pattern)
+      ? handler
+      : (ctx) => {
+        const dc = ctx.query.get('dc');
+        if (dc !== null && dc !== '' && dc.toLowerCase() !== local) throw ErrNoPathToDatacenter();
+        return handler(ctx);
+      };
+    this.routes.push({ method, pattern, segments, handler: guarded, specificity: specificity(segments) });
     return this;
   }
 
