@@ -56,3 +56,15 @@ test('connect-proxy registrations validated as Consul validates them', async () 
   assert.equal((await fetch(`${server.url}/v1/catalog/node/n3`)).status, 200);
   assert.equal(await (await fetch(`${server.url}/v1/catalog/node/n3`)).text(), 'null', 'nothing was registered');
 });
+
+test('agent registrations of connect-proxy services: validated, then listed for their destination', async () => {
+  const bad = await fetch(`${server.url}/v1/agent/service/register`, { method: 'PUT', body: JSON.stringify({ Name: 'p', Kind: 'connect-proxy', Port: 21002 }) });
+  assert.equal(bad.status, 400);
+  assert.equal(await bad.text(), 'Validation failed: Proxy.DestinationServiceName must be non-empty for Connect proxy services');
+  const good = await fetch(`${server.url}/v1/agent/service/register`, {
+    method: 'PUT', body: JSON.stringify({ Name: 'billing-sidecar-proxy', Kind: 'connect-proxy', Port: 21003, Proxy: { DestinationServiceName: 'billing' } }),
+  });
+  assert.equal(good.status, 200, await good.text());
+  const list = (await (await fetch(`${server.url}/v1/catalog/connect/billing`)).json()) as Array<{ ServiceName: string }>;
+  assert.deepEqual(list.map((s) => s.ServiceName), ['billing-sidecar-proxy']);
+});

@@ -16,6 +16,7 @@ import type { Logger } from '../../lib/logger.ts';
 import type { ServerDeps } from '../deps.ts';
 import type { Change } from '../store/types.ts';
 import type { StateStore } from '../store/state-store.ts';
+import { connectProxyProblem } from '../connect/proxy-registration.ts';
 import { CatalogErrors } from './errors.ts';
 import {
   isAnyAddress, metadataProblem, validateCheckNames, validateServiceNames, validServiceKind, weightsProblem,
@@ -126,6 +127,9 @@ export class LocalAgent {
       const wp = weightsProblem(input.Weights);
       if (wp) throw CatalogErrors.invalid(`Invalid Weights: ${wp}`);
     }
+    // AgentRegisterService answers NodeService.Validate's complaint as "Validation failed: ...".
+    const proxyProblem = connectProxyProblem(input);
+    if (proxyProblem) throw CatalogErrors.invalid(`Validation failed: ${proxyProblem}`);
     const service: StoredService = {
       Node: this.node,
       Kind: validServiceKind(input.Kind) as StoredService['Kind'],
