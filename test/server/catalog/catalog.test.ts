@@ -1,7 +1,7 @@
 /** /v1/catalog/* against a real server: registration semantics, reads, filters, blocking and refusals. */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { testServer, type TestServer } from './helpers.ts';
+import { parkedGet, testServer, type TestServer } from './helpers.ts';
 
 let s: TestServer;
 before(async () => {
@@ -171,9 +171,10 @@ describe('blocking catalog reads', () => {
 
   test('nodes blocks until a node changes', async () => {
     const first = await s.get('/v1/catalog/nodes');
-    const pending = s.get(`/v1/catalog/nodes?index=${first.index}&wait=20s`);
+    const pending = await parkedGet(s, `/v1/catalog/nodes?index=${first.index}&wait=20s`);
     await s.put('/v1/catalog/register', { Node: 'ext-new', Address: '10.0.2.1' });
-    const woke = await pending;
+    const woke = await pending.reply;
+    assert.ok(woke.index > first.index);
     assert.ok(woke.json.some((n: any) => n.Node === 'ext-new'));
   });
 });

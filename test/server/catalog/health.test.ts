@@ -1,7 +1,7 @@
 /** /v1/health/* against a real server: entries, ?passing over service and node checks, states, blocking. */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { testServer, type TestServer } from './helpers.ts';
+import { parkedGet, testServer, type TestServer } from './helpers.ts';
 
 let s: TestServer;
 before(async () => {
@@ -82,26 +82,32 @@ describe('health reads', () => {
 describe('blocking health reads', () => {
   test('health/service returns promptly when one of its checks changes, and reflects it', async () => {
     const first = await s.get('/v1/health/service/api?passing');
-    const pending = s.get(`/v1/health/service/api?passing&index=${first.index}&wait=30s`);
+    const pending = await parkedGet(s, `/v1/health/service/api?passing&index=${first.index}&wait=30s`);
     await s.put('/v1/catalog/register', { Node: 'n2', Address: '10.1.0.2', Check: { CheckID: 'api-check', Name: 'api check', ServiceID: 'api-n2', Status: 'passing' } });
-    const woke = await pending;
+    const woke = await pending.reply;
     assert.ok(woke.index > first.index);
     assert.deepEqual(woke.json.map((e: any) => e.Node.Node).sort(), ['n1', 'n2']);
   });
 
   test('a node-level check change wakes the node\'s services', async () => {
     const first = await s.get('/v1/health/service/api?passing');
-    const pending = s.get(`/v1/health/service/api?passing&index=${first.index}&wait=30s`);
+    const pending = await parkedGet(s, `/v1/health/service/api?passing&index=${first.index}&wait=30s`);
     await s.put('/v1/catalog/register', { Node: 'n3', Address: '10.1.0.3', Check: { CheckID: 'serfHealth', Name: 'Serf Health Status', Status: 'passing' } });
-    const woke = await pending;
+    const woke = await pending.reply;
+    assert.ok(woke.index > first.index);
     assert.deepEqual(woke.json.map((e: any) => e.Node.Node).sort(), ['n1', 'n2', 'n3']);
   });
 
   test('a change to another service does not wake the query; the wait elapses with the same index', async () => {
     const first = await s.get('/v1/health/service/api');
-    const pending = s.get(`/v1/health/service/api?index=${first.index}&wait=1s`);
+    const started = performance.now();
+    const pending = await parkedGet(s, `/v1/health/service/api?index=${first.index}&wait=1s`);
     await s.put('/v1/catalog/register', { Node: 'n9', Address: '10.1.0.9', Service: { Service: 'unrelated' } });
-    const done = await pending;
+    await new Promise((r) => setTimeout(r, 300));
+    assert.equal(pending.settled(), false, 'the unrelated change woke the query');
+    const done = await pending.reply;
     assert.equal(done.index, first.index);
+    // The answer may only come once the wait is over (Node's timers never fire early; 50 ms of clock slack).
+    assert.ok(performance.now() - started >= 950, `answered after ${Math.round(performance.now() - started)} ms, before its 1 s wait`);
   });
 });

@@ -56,3 +56,28 @@ export async function waitFor<T>(what: string, predicate: () => Promise<T | unde
     await new Promise((r) => setTimeout(r, 50));
   }
 }
+
+/** How many blocking queries the server holds parked right now (its meshgate_blocking_queries_open gauge). */
+export async function openBlockingQueries(s: TestServer): Promise<number> {
+  const text = (await s.get('/v1/agent/metrics?format=prometheus')).text;
+  const m = /^meshgate_blocking_queries_open (\d+)$/m.exec(text);
+  if (!m) throw new Error('meshgate_blocking_queries_open missing from the metrics');
+  return Number(m[1]);
+}
+
+/**
+ * Starts a blocking GET and resolves once the server holds it parked, so a write that follows is a change the
+ * query must wake on, not one it raced past: a server that ignored ?index would answer at once and fail `settled`.
+ */
+export async function parkedGet(s: TestServer, path: string): Promise<{ reply: Promise<Reply>; settled(): boolean }> {
+  const before = await openBlockingQueries(s);
+  let done = false;
+  const reply = s.get(path).finally(() => (done = true));
+  for (const end = Date.now() + 15_000; ;) {
+    if (done) throw new Error(`${path} answered at once instead of blocking`);
+    if ((await openBlockingQueries(s)) > before) break;
+    if (Date.now() > end) throw new Error(`${path} never parked`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  return { reply, settled: () => done };
+}
