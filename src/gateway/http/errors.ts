@@ -12,6 +12,11 @@ export type GatewayError = MeshgateError;
 export const GatewayErrors = {
   /** Upstream refused, reset or closed the connection before a response (Traefik: 502). */
   badGateway: defineError('MG_GW_BAD_GATEWAY', 502, () => 'Bad Gateway'),
+  /**
+   * The upstream answered but its response broke before anything reached the client (bad framing, closed before
+   * the body): 502 as well, but not retryable — the server did get and answer the request.
+   */
+  badResponse: defineError('MG_GW_BAD_RESPONSE', 502, () => 'Bad Gateway'),
   /** Dial or response-header timeout (Traefik: 504). */
   gatewayTimeout: defineError('MG_GW_GATEWAY_TIMEOUT', 504, () => 'Gateway Timeout'),
   /** A load balancer with no healthy server left (Traefik's errNoAvailableServer: 503). */

@@ -160,10 +160,15 @@ class ForwardHandler implements UpstreamHandler {
       this.resolve();
       return;
     }
-    if (!this.rw.headersSent) {
-      // Also when the upstream's head was read but is still held here: nothing left for the client yet.
+    if (this.heldStatus !== 0) {
+      // The upstream's head was read but is still held here: nothing left for the client yet, so a clean 502 —
+      // one retry must not act on, since the server did answer.
       this.heldStatus = 0;
       this.heldHeaders = undefined;
+      this.reject(withCause(GatewayErrors.badResponse(), err));
+      return;
+    }
+    if (!this.rw.headersSent) {
       this.reject(mapUpstreamError(err));
       return;
     }

@@ -15,6 +15,8 @@ import { TransportRegistry } from '../transport.ts';
 import { startGateway } from '../testing.ts';
 import { parseResponseHead } from './head.ts';
 import { RecordingWriter } from '../../middlewares/common.ts';
+import '../../middlewares/index.ts';
+import { build } from '../../middlewares/testing.ts';
 
 const transports = new TransportRegistry();
 after(() => transports.close());
@@ -140,4 +142,32 @@ test('a recorded response (errors, retry, buffering) keeps headers named __proto
   recorder.end();
   assert.equal(Object.getPrototypeOf(recorder.headers), null);
   assert.deepEqual(Object.entries(recorder.headers), [['__proto__', 'p'], ['constructor', 'c']]);
+});
+
+test('a response that broke after its head is not retried: the upstream already answered', async (t) => {
+  // Traefik's retry middleware stops as soon as the server answered, whatever the answer (pkg/middlewares/retry:
+  // it retries only while nothing came back); a 502 for a broken answer must not send the request again.
+  let requests = 0;
+  const up = await rawUpstream('HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n', (s) => { requests++; s.destroy(); });
+  const proxy = createProxy({ url: up.url, passHostHeader: true, preservePath: false, dispatcher: transports.get(undefined).pool(up.url) });
+  const gw = await startGateway(build('retry', { attempts: 3 })(proxy));
+  t.after(async () => { await gw.close(); await up.close(); });
+  const res = await request(gw.url);
+  assert.equal(res.statusCode, 502);
+  await res.body.dump();
+  assert.equal(requests, 1);
+});
+
+test('a connection refused before any answer is still retried', async (t) => {
+  const up = await rawUpstream('');
+  const url = up.url;
+  await up.close();
+  const proxy = createProxy({ url, passHostHeader: true, preservePath: false, dispatcher: transports.get(undefined).pool(url) });
+  let attempts = 0;
+  const gw = await startGateway(build('retry', { attempts: 3 })(async (req, rw) => { attempts++; await proxy(req, rw); }));
+  t.after(() => gw.close());
+  const res = await request(gw.url);
+  assert.equal(res.statusCode, 502);
+  await res.body.dump();
+  assert.equal(attempts, 3);
 });
