@@ -2,13 +2,18 @@
 import type { ApiRouter } from '../http/router.ts';
 import type { ServerDeps } from '../deps.ts';
 import { registerAgentEndpoints } from './agent.ts';
+import { registerAgentLifecycleEndpoints } from './agent-lifecycle.ts';
+import { registerAgentMonitorEndpoint } from './agent-monitor.ts';
 import { registerCatalogEndpoints } from './catalog.ts';
 import { registerConfigEndpoints } from './config.ts';
 import { registerConnectEndpoints } from './connect.ts';
 import { registerDiscoveryChainEndpoints } from './discovery-chain.ts';
+import { registerCoordinateEndpoints } from './coordinate.ts';
+import { registerEventEndpoints } from './event.ts';
 import { registerHealthEndpoints } from './health.ts';
 import { registerIntentionEndpoints } from './intentions.ts';
 import { registerKvEndpoints } from './kv.ts';
+import { registerOperatorEndpoints } from './operator.ts';
 import { registerSessionEndpoints } from './session.ts';
 import { registerStatusEndpoints } from './status.ts';
 import { registerTxnEndpoints } from './txn.ts';
@@ -28,4 +33,9 @@ export async function registerAllEndpoints(api: ApiRouter, deps: ServerDeps): Pr
   registerIntentionEndpoints(api, deps);
   registerDiscoveryChainEndpoints(api, deps);
   registerConnectEndpoints(api, deps);
+  registerAgentLifecycleEndpoints(api, deps);
+  registerAgentMonitorEndpoint(api, deps);
+  registerCoordinateEndpoints(api, deps);
+  registerEventEndpoints(api, deps);
+  registerOperatorEndpoints(api, deps);
 }

@@ -33,7 +33,7 @@ export interface RequestContext {
 
 export interface ApiResponse {
   status?: number;
-  /** A JSON-serialisable value (sent as application/json), a Buffer (raw bytes), or text (text/plain). */
+  /** A JSON-serialisable value (sent as application/json), a Buffer (raw bytes), text (text/plain), or a Readable (streamed). */
   body?: unknown;
   headers?: Record<string, string>;
   /** Blocking-query metadata: sets X-Consul-Index, X-Consul-KnownLeader, X-Consul-LastContact. */

@@ -4,6 +4,7 @@
  * endpoint pattern.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { Readable } from 'node:stream';
 import { Errors, MeshgateError } from '../../lib/errors.ts';
 import type { Logger } from '../../lib/logger.ts';
 import type { ServerMetrics } from '../metrics.ts';
@@ -156,8 +157,16 @@ function send(res: ServerResponse, url: URL, method: string, response: ApiRespon
     headers['X-Consul-KnownLeader'] = 'true';
     headers['X-Consul-LastContact'] = '0';
   }
-  let payload: Buffer | string;
   const body = response.body;
+  if (body instanceof Readable) {
+    // A streamed answer (/v1/agent/monitor): headers now, chunks as they come, until either side ends it.
+    res.writeHead(status, headers);
+    res.flushHeaders();
+    body.pipe(res);
+    res.on('close', () => body.destroy());
+    return status;
+  }
+  let payload: Buffer | string;
   if (Buffer.isBuffer(body)) {
     payload = body;
     headers['Content-Type'] ??= 'application/octet-stream';

@@ -292,6 +292,12 @@ export class EtcdBackend implements ReplicatedBackend {
     run();
   }
 
+  /** etcd3's election keys live at `election/<name>/<lease>`; a dead replica's key goes with its lease. */
+  async campaigners(): Promise<Array<{ candidate: string; leader: boolean }>> {
+    const res = await this.client.namespace(`election/${this.prefix}.leader/`).getAll().sort('Create', 'Ascend').exec();
+    return res.kvs.map((kv, i) => ({ candidate: kv.value.toString(), leader: i === 0 }));
+  }
+
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;

@@ -117,6 +117,14 @@ export class StateStore implements StoreReader {
     });
   }
 
+  /**
+   * The server replicas sharing this store, by the candidate each campaigns with, the leader first; undefined for
+   * a local backend (this server is the only one).
+   */
+  async replicas(): Promise<Array<{ candidate: string; leader: boolean }> | undefined> {
+    return this.backend.replicated ? ((await this.backend.campaigners?.()) ?? []) : undefined;
+  }
+
   /** Called when this server gains or loses leadership. */
   onLeadership(listener: (leading: boolean) => void): () => void {
     this.leadershipListeners.add(listener);

@@ -120,6 +120,8 @@ export interface ReplicatedBackend {
    * when it wins and when it loses (and campaigns again).
    */
   campaign(candidate: string, onLeading: (leading: boolean) => void): void;
+  /** The candidates of every live replica's campaign (each held by its lease), oldest — the leader — first. */
+  campaigners?(): Promise<Array<{ candidate: string; leader: boolean }>>;
   close(): Promise<void>;
 }
 
