@@ -8,10 +8,12 @@ export type Lookup =
   | { kind: 'service'; service: string; tag?: string; datacenter?: string }
   | { kind: 'node'; node: string; datacenter?: string }
   | { kind: 'addr'; address: string; datacenter?: string }
+  /** `<query>.query[.<dc>]`: a prepared query by name or ID; the name may contain dots (Consul joins the labels). */
+  | { kind: 'query'; query: string; datacenter?: string }
   /** Under the domain, but no form Consul knows: NXDOMAIN. */
   | { kind: 'unknown' };
 
-const KINDS = new Set(['service', 'node', 'addr']);
+const KINDS = new Set(['service', 'node', 'addr', 'query']);
 
 /** The domain in Consul's canonical form: lower case, one trailing dot (`consul.`). */
 export function normalizeDomain(domain: string): string {
@@ -41,6 +43,7 @@ export function parseName(qname: string, domain: string): Lookup | undefined {
   const dc = datacenter !== undefined ? { datacenter } : {};
   if (!KINDS.has(kind) || before.length === 0) return { kind: 'unknown' };
 
+  if (kind === 'query') return { kind: 'query', query: before.join('.'), ...dc };
   if (kind === 'node') return before.length === 1 ? { kind: 'node', node: before[0]!, ...dc } : { kind: 'unknown' };
   if (kind === 'addr') {
     const address = before.length === 1 ? hexToAddress(before[0]!) : undefined;

@@ -10,6 +10,7 @@ import { getNode, instanceChecks, listNodes, listServiceInstances, listServices 
 import type { StoredNode, StoredService } from '../catalog/index.ts';
 import type { StoreReader } from '../store/types.ts';
 import { addressToHex, type Lookup } from './names.ts';
+import { preparedQueryInstances } from './query.ts';
 
 export interface ResolveContext {
   readonly store: StoreReader;
@@ -45,6 +46,13 @@ export function resolve(ctx: ResolveContext, qname: string, qtype: QType, lookup
     case 'service':
       if (!sameDatacenter(ctx, lookup.datacenter)) return { rcode: 'NXDOMAIN' };
       return serviceRecords(ctx, qname, qtype, lookup.service, lookup.tag, lookup.datacenter ?? ctx.datacenter);
+    case 'query': {
+      if (!sameDatacenter(ctx, lookup.datacenter)) return { rcode: 'NXDOMAIN' };
+      const answer = preparedQueryInstances(ctx.store, lookup.query, ctx.datacenter);
+      if (!answer || answer.instances.length === 0) return { rcode: 'NXDOMAIN' };
+      const withTtl = answer.ttl !== undefined ? { ...ctx, ttl: answer.ttl } : ctx;
+      return instanceRecords(withTtl, qname, qtype, answer.instances, lookup.datacenter ?? ctx.datacenter);
+    }
   }
 }
 
@@ -52,7 +60,7 @@ function sameDatacenter(ctx: ResolveContext, dc: string | undefined): boolean {
   return dc === undefined || dc === ctx.datacenter.toLowerCase();
 }
 
-interface Instance {
+export interface Instance {
   readonly node: StoredNode;
   readonly service: StoredService;
   readonly address: string;
@@ -94,6 +102,11 @@ function findNode(store: StoreReader, name: string): StoredNode | undefined {
 function serviceRecords(ctx: ResolveContext, qname: string, qtype: QType, name: string, tag: string | undefined, dc: string): Resolution {
   const instances = healthyInstances(ctx.store, name, tag);
   if (instances.length === 0) return { rcode: 'NXDOMAIN' };
+  return instanceRecords(ctx, qname, qtype, instances, dc);
+}
+
+/** SRV (with the targets' addresses as additionals) or address records for instances, in their order. */
+function instanceRecords(ctx: ResolveContext, qname: string, qtype: QType, instances: readonly Instance[], dc: string): Resolution {
   const answers: Answer[] = [];
   const additionals: Answer[] = [];
   if (qtype === 'SRV') {

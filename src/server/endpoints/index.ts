@@ -14,6 +14,7 @@ import { registerHealthEndpoints } from './health.ts';
 import { registerIntentionEndpoints } from './intentions.ts';
 import { registerKvEndpoints } from './kv.ts';
 import { registerOperatorEndpoints } from './operator.ts';
+import { registerQueryEndpoints } from './query.ts';
 import { registerSessionEndpoints } from './session.ts';
 import { registerStatusEndpoints } from './status.ts';
 import { registerTxnEndpoints } from './txn.ts';
@@ -38,4 +39,5 @@ export async function registerAllEndpoints(api: ApiRouter, deps: ServerDeps): Pr
   registerCoordinateEndpoints(api, deps);
   registerEventEndpoints(api, deps);
   registerOperatorEndpoints(api, deps);
+  registerQueryEndpoints(api, deps);
 }
