@@ -8,7 +8,9 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { testServer, type TestServer } from './catalog/helpers.ts';
 
-interface UserEvent { ID: string; Name: string; Payload: string | null; NodeFilter: string; ServiceFilter: string; TagFilter: string; Version: number; LTime: number }
+interface UserEvent {
+  ID: string; Name: string; Payload: string | null; NodeFilter: string; ServiceFilter: string; TagFilter: string; Version: number; LTime: number;
+}
 
 let server: TestServer;
 before(async () => {

@@ -49,7 +49,9 @@ interface Executed {
 const execute = async (nameOrId: string, qs = ''): Promise<Executed> => (await ok('GET', `/v1/query/${nameOrId}/execute${qs}`)).json as Executed;
 const ids = (r: Executed): string[] => r.Nodes.map((n) => n.Service.ID).sort();
 
-async function register(node: string, address: string, service: Record<string, unknown>, checks: unknown[] = [], meta: Record<string, string> = {}): Promise<void> {
+async function register(
+  node: string, address: string, service: Record<string, unknown>, checks: unknown[] = [], meta: Record<string, string> = {},
+): Promise<void> {
   await ok('PUT', '/v1/catalog/register', { Node: node, Address: address, NodeMeta: meta, Service: service, ...(checks.length ? { Checks: checks } : {}) });
 }
 const coord = (x: number) => ({ Vec: [x, 0, 0, 0, 0, 0, 0, 0], Error: 1.5, Adjustment: 0, Height: 0 });

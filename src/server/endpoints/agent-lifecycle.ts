@@ -83,7 +83,8 @@ function hostInfo(): Record<string, unknown> {
     const used = diskTotal - fs.bfree * fs.bsize;
     disk = {
       path: '/', fstype: '', total: diskTotal, free: diskFree, used, usedPercent: diskTotal > 0 ? (used / diskTotal) * 100 : 0,
-      inodesTotal: fs.files, inodesUsed: fs.files - fs.ffree, inodesFree: fs.ffree, inodesUsedPercent: fs.files > 0 ? ((fs.files - fs.ffree) / fs.files) * 100 : 0,
+      inodesTotal: fs.files, inodesUsed: fs.files - fs.ffree, inodesFree: fs.ffree,
+      inodesUsedPercent: fs.files > 0 ? ((fs.files - fs.ffree) / fs.files) * 100 : 0,
     };
   } catch (err) {
     errors.push(`disk: ${(err as Error).message}`);
