@@ -122,9 +122,9 @@ describe('prepared queries: CRUD', () => {
     const badVar = await req('POST', '/v1/query', { Name: 't', Template: { Type: 'name_prefix_match' }, Service: { Service: '${name.nope}' } });
     assert.equal(badVar.status, 400);
     assert.match(badVar.text, /unknown variable accessed: name\.nope/);
-    const regexp = await req('POST', '/v1/query', { Name: 't', Template: { Type: 'name_prefix_match', Regexp: '^t-(.*)$' }, Service: { Service: '${match(1)}' } });
+    const regexp = await req('POST', '/v1/query', { Name: 't', Template: { Type: 'name_prefix_match', Regexp: '^t-(\\1)$' }, Service: { Service: '${match(1)}' } });
     assert.equal(regexp.status, 400);
-    assert.match(regexp.text, /^Bad Regexp: regexp templates are not supported/);
+    assert.match(regexp.text, /^Bad Regexp: error parsing regexp: /, 'Go refuses backreferences');
     const badSession = await req('POST', '/v1/query', { Session: 'no-such-session', Service: { Service: 'db' } });
     assert.equal(badSession.text, 'invalid session "no-such-session"');
   });
@@ -201,6 +201,24 @@ describe('prepared queries: execute', () => {
     assert.equal((await execute('zzz')).Service, 'zzz', 'the catch-all matches any name');
     const second = await req('POST', '/v1/query', { Name: '', Template: { Type: 'name_prefix_match' }, Service: { Service: 'x' } });
     assert.equal(second.text, 'a query template with an empty name already exists');
+  });
+
+  test('regexp templates: ${match(N)} is the Nth submatch of Template.Regexp against the full name (Go RE2)', async () => {
+    await create({
+      Name: 'geo-', Template: { Type: 'name_prefix_match', Regexp: '^geo-(?P<svc>[a-z]+)-(eu|us)$' },
+      Service: { Service: '${match(1)}-${match(2)}', Tags: ['${match(2)}', '${match(7)}'], ServiceMeta: null, NodeMeta: { seen: '${match(7)}x' } },
+    });
+    const explained = (await ok('GET', '/v1/query/geo-cache-eu/explain')).json as { Query: { Service: { Service: string; Tags: string[]; NodeMeta: unknown } } };
+    assert.equal(explained.Query.Service.Service, 'cache-eu');
+    assert.deepEqual(explained.Query.Service.Tags, ['eu', ''], 'an out-of-range match is ""');
+    assert.deepEqual(explained.Query.Service.NodeMeta, { seen: 'x' });
+    await create({ Name: 'geo2-', Template: { Type: 'name_prefix_match', Regexp: '^geo2-([a-z]+)-(eu|us)$' }, Service: { Service: '${match(1)}-${match(2)}' } });
+    const hit = await execute('geo2-cache-us');
+    assert.equal(hit.Service, 'cache-us');
+    assert.deepEqual(ids(hit), ['cache-b']);
+    const miss = await execute('geo2-nowhere');
+    assert.equal(miss.Service, '-', 'no match: every match(N) is ""');
+    assert.deepEqual(miss.Nodes, []);
   });
 });
 

@@ -3,7 +3,7 @@
  * shouldProcessUserEvent, uuidToUint64 (agent/user_event.go, agent/event_endpoint.go).
  */
 import { randomUUID } from 'node:crypto';
-import { RE2JS } from 're2js';
+import { compileGoRegexp } from '../../lib/go-regexp/index.ts';
 import { defineError } from '../../lib/errors.ts';
 import type { StoreReader, WriteTxn } from '../store/types.ts';
 
@@ -40,14 +40,14 @@ export interface EventRequest {
   tagFilter: string;
 }
 
-/** validateUserEventParams, with Consul's messages; filters compile as Go regexps (RE2). */
+/** validateUserEventParams, with Consul's messages; filters compile as Go regexps (lib/go-regexp). */
 export function validateEvent(req: EventRequest): void {
   if (req.name === '') throw ErrEventInvalid('User event missing name');
   if (req.tagFilter !== '' && req.serviceFilter === '') throw ErrEventInvalid('Cannot provide tag filter without service filter');
   for (const [what, pattern] of [['node', req.nodeFilter], ['service', req.serviceFilter], ['tag', req.tagFilter]] as const) {
     if (pattern === '') continue;
     try {
-      RE2JS.compile(pattern);
+      compileGoRegexp(pattern);
     } catch (err) {
       throw ErrEventInvalid(`Invalid ${what} filter: ${(err as Error).message}`);
     }
@@ -92,7 +92,7 @@ export function receives(agent: EventReceiver, event: UserEvent): boolean {
 
 function matches(pattern: string, value: string): boolean {
   try {
-    return RE2JS.compile(pattern).test(value);
+    return compileGoRegexp(pattern).test(value);
   } catch {
     return false; // validated when fired; an event written by an older server with a bad filter reaches no one
   }

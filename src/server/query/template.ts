@@ -3,11 +3,11 @@
  * every string in `Service` (Service, Near, Peer, Tags[i], IgnoreCheckIDs[i], Failover.Datacenters[i],
  * NodeMeta[k], ServiceMeta[k]) is a HIL template evaluated with `name.full` (the name looked up), `name.prefix`
  * (the query's Name) and `name.suffix` (the name without the prefix, cut case-sensitively as Go's TrimPrefix
- * does), and `match(N)` (the Regexp's Nth submatch). Only the HIL Consul's templates use is understood: variables,
- * `match(<int>)`, string and integer literals, and `$${` for a literal `${`. `Template.Regexp` is refused until the
- * shared Go-regexp compiler (src/lib/go-regexp) lands: Consul evaluates it with Go's RE2 semantics, and Meshgate
- * keeps one owner for those.
+ * does), and `match(N)` (the Nth submatch of `Template.Regexp` against the full name, "" when it does not match or
+ * N is out of range; the Regexp is a Go regexp, compiled by lib/go-regexp). Only the HIL Consul's templates use is
+ * understood: variables, `match(<int>)`, string and integer literals, and `$${` for a literal `${`.
  */
+import { compileGoRegexp, type GoRegexp } from '../../lib/go-regexp/index.ts';
 import { QueryErrors, type ServiceQuery, type StoredQuery } from './tables.ts';
 
 export const NAME_PREFIX_MATCH = 'name_prefix_match';
@@ -27,9 +27,7 @@ export function isTemplate(q: StoredQuery): boolean {
 /** Compile's checks: the type, each string's syntax, the Regexp, and a test render with the query's own name. */
 export function compileTemplate(q: StoredQuery): void {
   if (q.Template.Type !== NAME_PREFIX_MATCH) throw QueryErrors.invalid(`Bad Template.Type '${q.Template.Type}'`);
-  if (q.Template.Regexp !== '') {
-    throw QueryErrors.invalid('Bad Regexp: regexp templates are not supported by this Meshgate version (Template.Regexp needs the Go-regexp compiler); use name_prefix_match without Regexp');
-  }
+  compileRegexp(q);
   walk(q.Service, (path, text) => {
     parseHil(text, path);
     return text;
@@ -44,10 +42,20 @@ export function renderTemplate(q: StoredQuery, name: string): StoredQuery {
     'name.prefix': q.Name,
     'name.suffix': name.startsWith(q.Name) ? name.slice(q.Name.length) : name,
   };
-  const matches: string[] = [];
+  const re = compileRegexp(q);
+  const matches = re ? (re.findSubmatch(name) ?? []).map((g) => g ?? '') : [];
   const service = walk(q.Service, (path, text) => evaluate(parseHil(text, path), vars, matches, text, path));
   if (q.Template.RemoveEmptyTags && service.Tags) service.Tags = service.Tags.filter((t) => t !== '');
   return { ...q, Service: service };
+}
+
+function compileRegexp(q: StoredQuery): GoRegexp | undefined {
+  if (q.Template.Regexp === '') return undefined;
+  try {
+    return compileGoRegexp(q.Template.Regexp);
+  } catch (err) {
+    throw QueryErrors.invalid(`Bad Regexp: ${(err as Error).message}`);
+  }
 }
 
 /** Applies `fn` to every string field of a ServiceQuery, returning a new one. */
