@@ -18,6 +18,7 @@ import { registerQueryEndpoints } from './query.ts';
 import { registerSessionEndpoints } from './session.ts';
 import { registerStatusEndpoints } from './status.ts';
 import { registerTxnEndpoints } from './txn.ts';
+import { registerUnsupportedEndpoints } from './unsupported.ts';
 import { SessionManager } from '../session/manager.ts';
 
 export async function registerAllEndpoints(api: ApiRouter, deps: ServerDeps): Promise<void> {
@@ -40,4 +41,6 @@ export async function registerAllEndpoints(api: ApiRouter, deps: ServerDeps): Pr
   registerEventEndpoints(api, deps);
   registerOperatorEndpoints(api, deps);
   registerQueryEndpoints(api, deps);
+  // Last: real endpoints registered above take their routes over (see unsupported.ts).
+  registerUnsupportedEndpoints(api);
 }
