@@ -151,8 +151,8 @@ const ROUTES: Row[] = [
   served('PUT', '/v1/coordinate/update', undefined, { Node: 'server-1', Coord: { Vec: [0, 0, 0, 0, 0, 0, 0, 0], Error: 1.5, Adjustment: 0, Height: 1e-5 } }),
 
   // discovery_chain.go
-  refused('GET', '/v1/discovery-chain/:service', '/v1/discovery-chain/web'),
-  refused('POST', '/v1/discovery-chain/:service', '/v1/discovery-chain/web'),
+  served('GET', '/v1/discovery-chain/:service', '/v1/discovery-chain/web'),
+  served('POST', '/v1/discovery-chain/:service', '/v1/discovery-chain/web', {}),
 
   // event.go
   served('PUT', '/v1/event/fire/:name', '/v1/event/fire/deploy', 'payload'),

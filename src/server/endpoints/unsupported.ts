@@ -23,7 +23,7 @@ const CONNECT_CA = 'the Connect CA is not implemented yet';
 const PEERING = 'cluster peering is not implemented';
 const GOSSIP = 'there is no gossip pool, so no gossip encryption keyring';
 const RAFT = 'Meshgate has no Raft peers: replicas share their store through etcd';
-const MESH = 'service-mesh gateways and discovery chains are not implemented yet';
+const MESH = 'service-mesh gateways are not implemented yet';
 
 /** [method, pattern, reason]; the reason ACL means Consul's ACLs-disabled answer. */
 export const UNSUPPORTED_ROUTES: ReadonlyArray<readonly [string, string, string]> = [
@@ -58,8 +58,6 @@ export const UNSUPPORTED_ROUTES: ReadonlyArray<readonly [string, string, string]
   ['DELETE', '/v1/operator/keyring', GOSSIP],
   ['DELETE', '/v1/operator/raft/peer', RAFT],
   ['POST', '/v1/operator/raft/transfer-leader', RAFT],
-  ['GET', '/v1/discovery-chain/*service', MESH],
-  ['POST', '/v1/discovery-chain/*service', MESH],
   ['GET', '/v1/catalog/gateway-services/*gateway', MESH],
   ['GET', '/v1/health/ingress/*service', MESH],
   ['PUT', '/v1/internal/service-virtual-ip', 'virtual IPs belong to transparent proxying, which is not implemented yet'],
