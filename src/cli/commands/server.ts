@@ -27,7 +27,7 @@ interface Flags {
 
 export function serverCommand(io: CliIO): Command {
   return new Command('server')
-    .description('Runs a Meshgate server (catalog, health, KV, sessions, ACL, Connect CA)')
+    .description('Runs a Meshgate server: catalog, health, KV, sessions, transactions, config entries, intentions and DNS')
     .option('--dev', 'development mode: temporary data dir, removed on exit')
     .option('--data-dir <dir>', 'directory for the state store (required unless -dev)')
     .option('--http-addr <host:port>', 'address of the HTTP API', '127.0.0.1:8500')
