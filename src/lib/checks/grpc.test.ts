@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import * as grpc from '@grpc/grpc-js';
 import { describe, it } from 'node:test';
 import { healthService, type HealthCheckRequest, type HealthCheckResponse, type ServingStatus } from './probes/grpc-health.ts';
-import { recordingRunner, waitFor } from './test-helpers.ts';
+import { waitFor } from '../testing/wait-for.ts';
+import { recordingRunner } from './test-helpers.ts';
 
 /** A real grpc-js server implementing grpc.health.v1 with a mutable status per service name. */
 async function healthServer(statuses: Map<string, ServingStatus>): Promise<{ server: grpc.Server; port: number }> {

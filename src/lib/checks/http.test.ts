@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, describe, it } from 'node:test';
-import { recordingRunner, waitFor } from './test-helpers.ts';
+import { waitFor } from '../testing/wait-for.ts';
+import { recordingRunner } from './test-helpers.ts';
 
 interface Target {
   server: Server;

@@ -8,7 +8,8 @@ import { fileURLToPath } from 'node:url';
 import { isMeshgateError } from '../errors.ts';
 import { createLogger } from '../logger.ts';
 import { StatusHandler } from './status-handler.ts';
-import { recordingRunner, sleep, waitFor } from './test-helpers.ts';
+import { waitFor } from '../testing/wait-for.ts';
+import { recordingRunner, sleep } from './test-helpers.ts';
 import type { CheckStatus } from './types.ts';
 
 /** An HTTP target whose status code is switched by the test. */

@@ -3,7 +3,8 @@ import { createServer, type Server } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { describe, it } from 'node:test';
 import { isMeshgateError } from '../errors.ts';
-import { recordingRunner, sleep, waitFor } from './test-helpers.ts';
+import { waitFor } from '../testing/wait-for.ts';
+import { recordingRunner, sleep } from './test-helpers.ts';
 
 async function listen(server: Server, port = 0): Promise<number> {
   await new Promise<void>((r) => server.listen(port, '127.0.0.1', r));

@@ -1,4 +1,4 @@
-/** Helpers for the check runner's tests: a recording runner and a generous wait. Not part of the public API. */
+/** Helpers for the check runner's tests: a recording runner (the wait is lib/testing's waitFor). Not part of the public API. */
 import { CheckRunner, type CheckRunnerOptions } from './runner.ts';
 import type { CheckStatus } from './types.ts';
 
@@ -35,17 +35,6 @@ export function recordingRunner(options: Partial<CheckRunnerOptions> = {}): Reco
     reaps,
     last: (checkId) => updates.filter((u) => u.checkId === checkId).at(-1),
   };
-}
-
-/** Polls `predicate` until it holds; fails after a generous deadline (never asserts on how long it took). */
-export async function waitFor<T>(predicate: () => T | undefined | false, what: string, deadlineMs = 10_000): Promise<T> {
-  const end = Date.now() + deadlineMs;
-  for (;;) {
-    const value = predicate();
-    if (value) return value;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
 }
 
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));

@@ -6,7 +6,8 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { recordingRunner, waitFor } from './test-helpers.ts';
+import { waitFor } from '../testing/wait-for.ts';
+import { recordingRunner } from './test-helpers.ts';
 
 /** A self-signed certificate for svc.test made with the system's openssl. */
 function selfSigned(): { key: Buffer; cert: Buffer } {

@@ -18,6 +18,7 @@ import { ExternalChecks } from './external-checks.ts';
 import { LocalAgent } from './local-agent.ts';
 import { catalogWrite, checkStatus, nodeChecks, onCheckWrite } from './state.ts';
 import { Tables } from './tables.ts';
+import { waitFor } from '../../lib/testing/wait-for.ts';
 
 let dir: string;
 let store: StateStore;
@@ -45,13 +46,6 @@ after(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-async function waitFor(what: string, predicate: () => boolean): Promise<void> {
-  const end = Date.now() + 15_000;
-  while (!predicate()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 test('DeregisterCriticalServiceAfter removes the service once its check stays critical', async () => {
   const agent = new LocalAgent(deps, { runner: { minInterval: 10, deregisterCriticalServiceAfterMin: 0, reapInterval: 20 } });
@@ -60,7 +54,7 @@ test('DeregisterCriticalServiceAfter removes the service once its check stays cr
   assert.ok(store.get(Tables.services, 'local/doomed'));
   // The runner starts the reap clock on a reported critical (its initial critical state does not start it).
   await agent.updateTTL('service:doomed', 'critical', 'gone');
-  await waitFor('service reaped', () => store.get(Tables.services, 'local/doomed') === undefined);
+  await waitFor(() => store.get(Tables.services, 'local/doomed') === undefined, 'service reaped');
   assert.equal(store.get(Tables.checks, 'local/service:doomed'), undefined, 'its checks went with it');
   assert.equal(store.get(Tables.agentChecks, 'local/service:doomed'), undefined);
   await agent.close();
@@ -89,12 +83,12 @@ test('external nodes\' HTTP checks are run by the server and only changes are wr
         }],
       }),
     );
-    await waitFor('external check passing', () => checkStatus(store, 'ext', 'web-http') === 'passing');
+    await waitFor(() => checkStatus(store, 'ext', 'web-http') === 'passing', 'external check passing');
     const passingIndex = store.get(Tables.checks, 'ext/web-http')!.modifyIndex;
     await new Promise((r) => setTimeout(r, 200));
     assert.equal(store.get(Tables.checks, 'ext/web-http')!.modifyIndex, passingIndex, 'an unchanged result writes nothing');
     healthy = false;
-    await waitFor('external check critical', () => checkStatus(store, 'ext', 'web-http') === 'critical');
+    await waitFor(() => checkStatus(store, 'ext', 'web-http') === 'critical', 'external check critical');
     assert.match(nodeChecks(store, 'ext')[0]!.value.Output, /503/);
   } finally {
     await external.close();

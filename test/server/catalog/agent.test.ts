@@ -9,7 +9,8 @@ import type { AddressInfo } from 'node:net';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { testServer, waitFor, type TestServer } from './helpers.ts';
+import { waitFor } from '../../../src/lib/testing/wait-for.ts';
+import { testServer, type TestServer } from './helpers.ts';
 
 /** A real HTTP target whose health is whether it is listening. */
 class Target {
@@ -181,14 +182,14 @@ describe('agent services and checks', () => {
       Name: 'probe', Port: target.port, Check: { HTTP: `http://127.0.0.1:${target.port}/health`, Interval: '1s', Timeout: '1s' },
     });
     assert.equal(r.status, 200, r.text);
-    await waitFor('probe passing', async () => (await passingNames(s, 'probe')).length === 1);
+    await waitFor(async () => (await passingNames(s, 'probe')).length === 1, 'probe passing');
     await target.stop();
-    await waitFor('probe critical', async () => (await passingNames(s, 'probe')).length === 0);
+    await waitFor(async () => (await passingNames(s, 'probe')).length === 0, 'probe critical');
     const check = (await s.get('/v1/agent/checks')).json['service:probe'];
     assert.equal(check.Status, 'critical');
     assert.equal(check.Type, 'http');
     await target.start();
-    await waitFor('probe passing again', async () => (await passingNames(s, 'probe')).length === 1);
+    await waitFor(async () => (await passingNames(s, 'probe')).length === 1, 'probe passing again');
     await target.stop();
     await s.put('/v1/agent/service/deregister/probe');
   });
@@ -310,7 +311,7 @@ describe('restart', () => {
         Name: 'kept', Port: target.port, Check: { HTTP: `http://127.0.0.1:${target.port}/`, Interval: '1s' },
       });
       await srv.put('/v1/agent/service/register', { Name: 'ttl-kept', Check: { CheckID: 'ttl-kept', TTL: '5m', Status: 'passing' } });
-      await waitFor('kept passing', async () => (await passingNames(srv, 'kept')).length === 1);
+      await waitFor(async () => (await passingNames(srv, 'kept')).length === 1, 'kept passing');
       const nodeId = (await srv.get('/v1/agent/self')).json.Config.NodeID;
       await srv.close();
 
@@ -320,7 +321,7 @@ describe('restart', () => {
         assert.deepEqual(Object.keys((await srv.get('/v1/agent/services')).json).sort(), ['kept', 'ttl-kept']);
         assert.deepEqual(await passingNames(srv, 'ttl-kept'), ['ttl-kept'], 'a TTL check keeps its status');
         await target.stop();
-        await waitFor('kept critical after restart', async () => (await passingNames(srv, 'kept')).length === 0);
+        await waitFor(async () => (await passingNames(srv, 'kept')).length === 0, 'kept critical after restart');
         assert.equal((await srv.put('/v1/agent/check/fail/ttl-kept')).status, 200, 'TTL check is live again');
         assert.deepEqual(await passingNames(srv, 'ttl-kept'), []);
       } finally {

@@ -46,17 +46,6 @@ export async function testServer(options: { dataDir?: string; nodeName?: string 
   });
 }
 
-/** Polls until `predicate` returns a truthy value; fails after a generous deadline. */
-export async function waitFor<T>(what: string, predicate: () => Promise<T | undefined | false> | T | undefined | false, deadlineMs = 15_000): Promise<T> {
-  const end = Date.now() + deadlineMs;
-  for (;;) {
-    const value = await predicate();
-    if (value) return value;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
-
 /** How many blocking queries the server holds parked right now (its meshgate_blocking_queries_open gauge). */
 export async function openBlockingQueries(s: TestServer): Promise<number> {
   const text = (await s.get('/v1/agent/metrics?format=prometheus')).text;
