@@ -38,7 +38,10 @@ export class ConfigEntries {
   }
 
   /** `GET /v1/discovery-chain/:service`, or `POST` with overrides. */
-  async discoveryChain(service: string, opts: QueryOptions & { overrides?: DiscoveryChainOverrides; compileDc?: string } = {}): Promise<QueryResult<{ Chain: CompiledDiscoveryChain }>> {
+  async discoveryChain(
+    service: string,
+    opts: QueryOptions & { overrides?: DiscoveryChainOverrides; compileDc?: string } = {},
+  ): Promise<QueryResult<{ Chain: CompiledDiscoveryChain }>> {
     const { overrides, compileDc, ...query } = opts;
     return this.t.query<{ Chain: CompiledDiscoveryChain }>({
       method: overrides ? 'POST' : 'GET',

@@ -388,7 +388,9 @@ class Compiler {
       if (t.ID !== target.ID) targets.push(t);
     };
     if ((failover.Datacenters ?? []).length > 0) {
-      for (const dc of failover.Datacenters!) push(this.rewriteTarget(target, { Service: failover.Service, ServiceSubset: failover.ServiceSubset, Datacenter: dc }));
+      for (const dc of failover.Datacenters!) {
+        push(this.rewriteTarget(target, { Service: failover.Service, ServiceSubset: failover.ServiceSubset, Datacenter: dc }));
+      }
     } else if ((failover.Targets ?? []).length > 0) {
       for (const t of failover.Targets!) push(this.rewriteTarget(target, { Service: t.Service, ServiceSubset: t.ServiceSubset, Datacenter: t.Datacenter }));
     } else {

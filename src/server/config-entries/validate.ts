@@ -50,7 +50,9 @@ const PROXY_MODES = new Set(['', 'direct', 'transparent']);
 const MESH_GATEWAY_MODES = new Set(['', 'none', 'local', 'remote']);
 const TLS_VERSIONS = new Set(['TLS_AUTO', 'TLSv1_0', 'TLSv1_1', 'TLSv1_2', 'TLSv1_3']);
 
-function validateProxyFields(e: { Mode?: string | undefined; MutualTLSMode?: string | undefined; MeshGateway?: { Mode?: string | undefined } | undefined }): void {
+type Opt<T> = T | undefined;
+
+function validateProxyFields(e: { Mode?: Opt<string>; MutualTLSMode?: Opt<string>; MeshGateway?: Opt<{ Mode?: Opt<string> }> }): void {
   if (!PROXY_MODES.has(e.Mode ?? '')) fail(`invalid proxy mode: ${JSON.stringify(e.Mode)}`);
   if (!MUTUAL_TLS_MODES.has(e.MutualTLSMode ?? '')) {
     fail(`Invalid MutualTLSMode ${JSON.stringify(e.MutualTLSMode)}. Must be one of "", "strict", or "permissive".`);
@@ -199,7 +201,7 @@ export function validateRouter(e: ServiceRouterEntry): void {
   });
 }
 
-function headerParts(h: { Present?: boolean | undefined; Exact?: string | undefined; Prefix?: string | undefined; Suffix?: string | undefined; Regex?: string | undefined }): number {
+function headerParts(h: { Present?: Opt<boolean>; Exact?: Opt<string>; Prefix?: Opt<string>; Suffix?: Opt<string>; Regex?: Opt<string> }): number {
   return (h.Present ? 1 : 0) + (h.Exact ? 1 : 0) + (h.Regex ? 1 : 0) + (h.Prefix ? 1 : 0) + (h.Suffix ? 1 : 0);
 }
 

@@ -3,12 +3,22 @@
  * a proxy names the one service it fronts (not a wildcard), listens on a port or a socket, is not itself Connect
  * native, and lists each upstream once. The catalog and the local agent call this before a proxy is stored.
  */
+type Opt<T> = T | undefined;
+
+interface UpstreamRegistration {
+  DestinationName?: Opt<string>;
+  DestinationType?: Opt<string>;
+  LocalBindPort?: Opt<number>;
+  LocalBindAddress?: Opt<string>;
+  LocalBindSocketPath?: Opt<string>;
+}
+
 interface ProxyRegistration {
-  Kind?: string | undefined;
-  Port?: number | undefined;
-  SocketPath?: string | undefined;
-  Proxy?: { DestinationServiceName?: string | undefined; Upstreams?: Array<{ DestinationName?: string | undefined; DestinationType?: string | undefined; LocalBindPort?: number | undefined; LocalBindAddress?: string | undefined; LocalBindSocketPath?: string | undefined }> | null | undefined } | null | undefined;
-  Connect?: { Native?: boolean | undefined } | null | undefined;
+  Kind?: Opt<string>;
+  Port?: Opt<number>;
+  SocketPath?: Opt<string>;
+  Proxy?: { DestinationServiceName?: Opt<string>; Upstreams?: UpstreamRegistration[] | null | undefined } | null | undefined;
+  Connect?: { Native?: Opt<boolean> } | null | undefined;
 }
 
 /** The first rule a connect-proxy registration breaks, or undefined. Other kinds pass. */

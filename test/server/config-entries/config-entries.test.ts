@@ -52,15 +52,18 @@ async function cli(args: string[], stdin = ''): Promise<{ code: number; out: str
 /** Kind and name of a fixture, read as Consul's decoder reads them (Kind or kind; proxy-defaults and mesh named for it). */
 async function identify(file: string): Promise<{ raw: Record<string, unknown>; kind: string; name: string }> {
   const raw = await parseEntryFile(file, readFileSync(join(FIXTURES, file), 'utf8'));
-  const kind = String(raw.Kind ?? raw.kind);
-  const name = String(raw.Name ?? raw.name ?? (kind === 'proxy-defaults' ? 'global' : 'mesh'));
+  const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined);
+  const kind = str(raw.Kind) ?? str(raw.kind) ?? '';
+  const name = str(raw.Name) ?? str(raw.name) ?? (kind === 'proxy-defaults' ? 'global' : 'mesh');
   return { raw, kind, name };
 }
 
 /** Dependencies a fixture's discovery chain needs (Consul refuses a router or splitter on a tcp service). */
 async function prerequisites(): Promise<void> {
-  for (const svc of ['inventory', 'reporting']) {
-    const r = await http('PUT', '/v1/config', { Kind: 'service-defaults', Name: svc, Protocol: 'http' });
+  // The ingress fixture's listeners are http (storefront, inventory) and tcp (ledger): each service's protocol must
+  // be its listener's, as Consul checks.
+  for (const [svc, protocol] of [['inventory', 'http'], ['reporting', 'http'], ['storefront', 'http'], ['ledger', 'tcp']]) {
+    const r = await http('PUT', '/v1/config', { Kind: 'service-defaults', Name: svc, Protocol: protocol });
     assert.equal(r.body, true, r.text);
   }
 }
@@ -144,7 +147,8 @@ describe('invalid entries are refused with 400 naming the field, and nothing is 
   ];
   for (const [what, body, message] of cases) {
     test(what, async () => {
-      const before = (await http('GET', `/v1/config/${String(body.Kind ?? 'service-defaults')}`)).index;
+      const kindOfBody = typeof body.Kind === 'string' ? body.Kind : 'service-defaults';
+      const before = (await http('GET', `/v1/config/${kindOfBody}`)).index;
       const res = await http('PUT', '/v1/config', body);
       assert.equal(res.status, 400, res.text);
       assert.match(res.text, message);
@@ -153,6 +157,14 @@ describe('invalid entries are refused with 400 naming the field, and nothing is 
       }
     });
   }
+
+  test('an ingress listener whose service has another protocol', async () => {
+    assert.equal((await http('PUT', '/v1/config', { Kind: 'service-defaults', Name: 'grpc-only', Protocol: 'grpc' })).body, true);
+    const res = await http('PUT', '/v1/config', { Kind: 'ingress-gateway', Name: 'ig-mismatch', Listeners: [{ Port: 7000, Protocol: 'http', Services: [{ Name: 'grpc-only' }] }] });
+    assert.equal(res.status, 400);
+    assert.match(res.text, /service "grpc-only" has protocol "grpc", which does not match defined listener protocol "http"/);
+    assert.equal((await http('GET', '/v1/config/ingress-gateway/ig-mismatch')).status, 404);
+  });
 
   // Consul's validateProposedConfigEntryInServiceGraph: a router on a service whose protocol is tcp is refused.
   test('a router for a tcp service breaks its discovery chain', async () => {

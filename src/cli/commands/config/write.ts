@@ -22,8 +22,9 @@ export function configWriteCommand(io: CliIO): Command {
         throw CliErrors.failed(`Failed to read config entry input: ${err.message}`);
       });
       const entry = await parseEntryFile(file === '-' ? 'stdin.hcl' : file, text);
-      const kind = String(entry.Kind ?? entry.kind ?? '');
-      const name = String(entry.Name ?? entry.name ?? (kind === 'proxy-defaults' ? 'global' : kind === 'mesh' ? 'mesh' : ''));
+      const asText = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined);
+      const kind = asText(entry.Kind) ?? asText(entry.kind) ?? '';
+      const name = asText(entry.Name) ?? asText(entry.name) ?? (kind === 'proxy-defaults' ? 'global' : kind === 'mesh' ? 'mesh' : '');
       let cas: number | undefined;
       if (flags.cas) {
         if (flags.modifyIndex === undefined || !/^\d+$/.test(flags.modifyIndex)) throw CliErrors.usage('Must specify a -modify-index greater than 0 with -cas');
