@@ -1,6 +1,6 @@
 /** Agent endpoints' wire types: /v1/agent/self, members, services, checks and their registration bodies. */
 import type { CheckStatus } from './common.ts';
-import type { HealthCheck, HealthCheckDefinition } from './health.ts';
+import type { HealthCheck } from './health.ts';
 
 /** The kind of a service; absent or "" is a typical service. */
 export type ServiceKind = '' | 'connect-proxy' | 'mesh-gateway' | 'terminating-gateway' | 'ingress-gateway' | 'api-gateway';
@@ -140,27 +140,11 @@ export interface AgentCheckUpdate {
   Output?: string;
 }
 
-/** A check as the agent reports it (`GET /v1/agent/checks` values). */
-export interface AgentCheck {
-  Node: string;
-  CheckID: string;
-  Name: string;
-  Status: CheckStatus;
-  Notes: string;
-  Output: string;
-  ServiceID: string;
-  ServiceName: string;
-  ServiceTags?: string[] | null;
-  Type: string;
-  Interval?: string;
-  Timeout?: string;
-  ExposedPort?: number;
-  Definition: HealthCheckDefinition;
-  Namespace?: string;
-  Partition?: string;
-  CreateIndex?: number;
-  ModifyIndex?: number;
-}
+/**
+ * A check as the agent reports it (`GET /v1/agent/checks` values): the same structs.HealthCheck the catalog holds,
+ * so one type — HealthCheck — describes both.
+ */
+export type AgentCheck = HealthCheck;
 
 /** Serf member status numbers. */
 export const AgentMemberStatus = { None: 0, Alive: 1, Leaving: 2, Left: 3, Failed: 4 } as const;

@@ -15,7 +15,7 @@
  */
 import { defineIndex } from '../store/secondary-index.ts';
 import type { CheckDefinition } from '../../lib/checks/index.ts';
-import type { AgentServiceConnect, AgentServiceConnectProxyConfig, AgentWeights, CheckStatus, HealthCheckDefinition, ServiceAddress, ServiceKind } from '../../api/types.ts';
+import type { AgentServiceConnect, AgentServiceConnectProxyConfig, AgentWeights, HealthCheck, ServiceAddress, ServiceKind } from '../../api/types.ts';
 
 export const Tables = {
   nodes: 'nodes',
@@ -59,22 +59,13 @@ export interface StoredService {
   Connect?: AgentServiceConnect;
 }
 
-export interface StoredCheck {
-  Node: string;
-  CheckID: string;
-  Name: string;
-  Status: CheckStatus;
-  Notes: string;
-  Output: string;
-  ServiceID: string;
-  ServiceName: string;
+/**
+ * A HealthCheck as stored: the wire type (api/types/health.ts, its one definition) with every field present,
+ * without the Raft indexes the store keeps per row and the enterprise fields Meshgate does not serve.
+ */
+export type StoredCheck = Required<Omit<HealthCheck, 'CreateIndex' | 'ModifyIndex' | 'Namespace' | 'Partition' | 'PeerName' | 'ServiceTags'>> & {
   ServiceTags: string[];
-  Type: string;
-  Interval: string;
-  Timeout: string;
-  ExposedPort: number;
-  Definition: HealthCheckDefinition;
-}
+};
 
 /** What a local agent keeps to run a check again after a restart. */
 export interface StoredAgentCheck {
