@@ -27,4 +27,6 @@ export interface ServerDeps {
   readonly url: () => string;
   /** The ports bound once listening (-1: not listening), for /v1/agent/self's DebugConfig. */
   readonly ports: () => { readonly http: number; readonly dns: number };
+  /** Limits of the Connect CA that tests lower (Consul's 1h minimum leaf TTL); absent in production. */
+  readonly connectCa?: { readonly minLeafCertTtlMs?: number };
 }

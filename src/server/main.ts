@@ -59,6 +59,7 @@ export async function startServer(options: ServerOptions, logger?: Logger): Prom
     onClose: (fn) => closers.push(fn),
     url: () => url,
     ports: () => ports,
+    ...(options.connectCa ? { connectCa: options.connectCa } : {}),
   };
   // Leader-only duties (session TTL expiry) run on one replica; a lone sqlite server always leads.
   store.campaign(`${identity.nodeName} ${identity.nodeId}`);

@@ -24,6 +24,8 @@ export interface ServerOptions {
    * the server runs without DNS, so several servers on one host (tests, replicas) still start.
    */
   dnsBestEffort?: boolean;
+  /** Connect CA limits for tests: a leaf TTL below Consul's 1h minimum, to watch renewals happen. */
+  connectCa?: { minLeafCertTtlMs?: number };
   /** The DNS domain (Consul's `domain`); default `consul.`. */
   domain?: string;
   /**

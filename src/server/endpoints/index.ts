@@ -7,6 +7,7 @@ import { registerAgentMonitorEndpoint } from './agent-monitor.ts';
 import { registerCatalogEndpoints } from './catalog.ts';
 import { registerConfigEndpoints } from './config.ts';
 import { registerConnectEndpoints } from './connect.ts';
+import { registerConnectCaEndpoints } from './connect-ca.ts';
 import { registerDiscoveryChainEndpoints } from './discovery-chain.ts';
 import { registerCoordinateEndpoints } from './coordinate.ts';
 import { registerEventEndpoints } from './event.ts';
@@ -32,6 +33,7 @@ export async function registerAllEndpoints(api: ApiRouter, deps: ServerDeps): Pr
   registerSessionEndpoints(api, deps, sessions);
   registerTxnEndpoints(api, deps);
   registerConfigEndpoints(api, deps);
+  await registerConnectCaEndpoints(api, deps);
   registerIntentionEndpoints(api, deps);
   registerDiscoveryChainEndpoints(api, deps);
   registerConnectEndpoints(api, deps);
