@@ -20,7 +20,8 @@ import type { RunningServer } from '../../src/server/options.ts';
 import { eventually } from '../helpers/server.ts';
 
 interface Leaf {
-  SerialNumber: string; CertPEM: string; PrivateKeyPEM: string; Service: string; ServiceURI: string; ValidAfter: string; ValidBefore: string; ModifyIndex: number;
+  SerialNumber: string; CertPEM: string; PrivateKeyPEM: string; Service: string; ServiceURI: string;
+  ValidAfter: string; ValidBefore: string; ModifyIndex: number;
 }
 interface Root { ID: string; RootCert: string; IntermediateCerts: string[]; Active: boolean; SigningKeyID: string; PrivateKeyType: string }
 interface Roots { ActiveRootID: string; TrustDomain: string; Roots: Root[] }
