@@ -171,12 +171,12 @@ async function generateForeignRoot(): Promise<string> {
 }
 
 test('a blocking query on a leaf hands out the renewed certificate before the old one expires', async () => {
-  const set = await fetch(`${url}/v1/connect/ca/configuration`, { method: 'PUT', body: JSON.stringify({ Config: { LeafCertTTL: '4s' } }) });
+  const set = await fetch(`${url}/v1/connect/ca/configuration`, { method: 'PUT', body: JSON.stringify({ Config: { LeafCertTTL: '10s' } }) });
   assert.equal(set.status, 200, await set.text());
   // Leaves issued under the old TTL stay until their soft expiry; a new service gets the short one.
   const first = await json<Leaf>('/v1/agent/connect/ca/leaf/renewing');
   const validBefore = Date.parse(first.body.ValidBefore);
-  assert.equal(validBefore - Date.parse(first.body.ValidAfter), 4_000 + 60_000);
+  assert.equal(validBefore - Date.parse(first.body.ValidAfter), 10_000 + 60_000);
   const next = await json<Leaf>(`/v1/agent/connect/ca/leaf/renewing?index=${first.index}&wait=30s`);
   assert.notEqual(next.body.SerialNumber, first.body.SerialNumber);
   assert.ok(next.index > first.index);
