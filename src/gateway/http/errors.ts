@@ -11,18 +11,18 @@ export type GatewayError = MeshgateError;
 
 export const GatewayErrors = {
   /** Upstream refused, reset or closed the connection before a response (Traefik: 502). */
-  badGateway: defineError('MG_GW_BAD_GATEWAY', 502, () => 'Bad Gateway'),
+  badGateway: defineError('MG_GATEWAY_BAD_GATEWAY', 502, () => 'Bad Gateway'),
   /**
    * The upstream answered but its response broke before anything reached the client (bad framing, closed before
    * the body): 502 as well, but not retryable — the server did get and answer the request.
    */
-  badResponse: defineError('MG_GW_BAD_RESPONSE', 502, () => 'Bad Gateway'),
+  badResponse: defineError('MG_GATEWAY_BAD_RESPONSE', 502, () => 'Bad Gateway'),
   /** Dial or response-header timeout (Traefik: 504). */
-  gatewayTimeout: defineError('MG_GW_GATEWAY_TIMEOUT', 504, () => 'Gateway Timeout'),
+  gatewayTimeout: defineError('MG_GATEWAY_TIMEOUT', 504, () => 'Gateway Timeout'),
   /** A load balancer with no healthy server left (Traefik's errNoAvailableServer: 503). */
-  noAvailableServer: defineError('MG_GW_NO_AVAILABLE_SERVER', 503, () => 'no available server'),
+  noAvailableServer: defineError('MG_GATEWAY_NO_AVAILABLE_SERVER', 503, () => 'no available server'),
   /** The client went away; only ever logged (499). */
-  clientClosed: defineError('MG_GW_CLIENT_CLOSED', STATUS_CLIENT_CLOSED_REQUEST, () => 'Client Closed Request'),
+  clientClosed: defineError('MG_GATEWAY_CLIENT_CLOSED', STATUS_CLIENT_CLOSED_REQUEST, () => 'Client Closed Request'),
 } as const;
 
 

@@ -115,7 +115,7 @@ test('connection refused is a 502 "Bad Gateway" with no internals, rejected befo
     writeHead() { headersSent = true; }, write() { return true; }, end() {}, onDrain() {} } as unknown as ResponseWriter;
   const req = { method: 'GET', url: '/', headers: {}, host: 'x', remoteAddress: '127.0.0.1', clientIp: '127.0.0.1', tls: false,
     entryPoint: 'web', body: null, originalUrl: '/', data: {} } as unknown as GatewayRequest;
-  await assert.rejects(handler(req, rw), (err) => isMeshgateError(err, 'MG_GW_BAD_GATEWAY') && (err as { statusCode: number }).statusCode === 502);
+  await assert.rejects(handler(req, rw), (err) => isMeshgateError(err, 'MG_GATEWAY_BAD_GATEWAY') && (err as { statusCode: number }).statusCode === 502);
   assert.equal(headersSent, false);
 });
 

@@ -7,7 +7,7 @@ export const CheckErrors = {
   /** A Consul check kind Meshgate does not run (UDP, H2PING, OSService, Docker, alias). */
   unsupported: defineError('MG_CHECK_UNSUPPORTED', 400, (field: string) => `${field} checks are not supported by this agent`),
   scriptChecksDisabled: defineError(
-    'MG_SCRIPT_CHECKS_DISABLED',
+    'MG_CHECK_SCRIPTS_DISABLED',
     400,
     () => "Scripts are disabled on this agent; to enable, configure 'enable_script_checks' or 'enable_local_script_checks' to true",
   ),

@@ -170,7 +170,7 @@ describe('CheckRunner', () => {
     const off = recordingRunner();
     assert.throws(
       () => off.runner.add({ CheckID: 's', Args: ['true'], Interval: 50 }),
-      (err) => isMeshgateError(err, 'MG_SCRIPT_CHECKS_DISABLED') && err.statusCode === 400 && /enable_script_checks/.test(err.message),
+      (err) => isMeshgateError(err, 'MG_CHECK_SCRIPTS_DISABLED') && err.statusCode === 400 && /enable_script_checks/.test(err.message),
     );
     await off.runner.stop();
 

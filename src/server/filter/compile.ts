@@ -24,7 +24,7 @@ export type Predicate = (item: unknown) => boolean;
 /** A compile-time failure carrying go-bexpr's wording (without Consul's "Failed to create ..." prefix). */
 export class FilterValidationError extends MeshgateError {
   constructor(message: string) {
-    super('MG_INVALID_FILTER', 400, message);
+    super('MG_FILTER_INVALID', 400, message);
     this.name = 'FilterValidationError';
   }
 }

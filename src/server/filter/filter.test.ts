@@ -212,7 +212,7 @@ describe('compileFilter errors (400, in Consul\'s words)', () => {
   for (const [expr, detail] of invalid) {
     it(`invalid for the type: ${expr}`, () => {
       assert.throws(() => compileFilter(expr, ServiceNodeFields), (err: unknown) => {
-        assert.ok(isMeshgateError(err, 'MG_INVALID_FILTER'));
+        assert.ok(isMeshgateError(err, 'MG_FILTER_INVALID'));
         assert.ok(err.message.startsWith(`Failed to create boolean expression evaluator: ${detail}`), err.message);
         return true;
       });

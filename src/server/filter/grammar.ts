@@ -52,7 +52,7 @@ export type Expression = MatchExpression | NotExpression | BinaryExpression;
 /** A parse failure carrying go-bexpr's message (without the "Failed to create ..." prefix). */
 export class FilterSyntaxError extends MeshgateError {
   constructor(message: string) {
-    super('MG_INVALID_FILTER', 400, message);
+    super('MG_FILTER_INVALID', 400, message);
     this.name = 'FilterSyntaxError';
   }
 }

@@ -16,7 +16,7 @@ export { parseFilter } from './grammar.ts';
  * evaluator: " followed by the parser's "line:col (offset): ..." or the validator's complaint.
  */
 export const ErrInvalidFilter = defineError(
-  'MG_INVALID_FILTER',
+  'MG_FILTER_INVALID',
   400,
   (detail: string) => `Failed to create boolean expression evaluator: ${detail}`,
 );
