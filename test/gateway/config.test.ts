@@ -9,6 +9,9 @@ import { validateDynamicConfig } from '../../src/gateway/config/dynamic.ts';
 import { parseConfigText, readConfigFile } from '../../src/gateway/config/parse.ts';
 import { mergeConfigurations } from '../../src/gateway/config/merge.ts';
 import { isMeshgateError } from '../../src/lib/errors.ts';
+// The configuration layer validates middlewares against the kinds registered; the gateway's runtime loads the
+// built-in ones, and so does this test.
+import '../../src/gateway/middlewares/index.ts';
 
 const fixtures = new URL('./fixtures/', import.meta.url).pathname;
 

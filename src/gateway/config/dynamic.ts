@@ -5,11 +5,12 @@
  * API; validation here proves every value parses, and the runtime parses each one again when it builds.
  */
 import { z } from 'zod';
-import { serviceSchema, serversTransportSchema } from '../services/schema.ts';
-import type { ServiceConfigInput, ServersTransportConfigInput } from '../services/schema.ts';
-import { getMiddlewareKind, type MiddlewareKind } from '../middlewares/registry.ts';
-// Every built-in middleware kind registers itself on import; validation needs them all.
-import '../middlewares/index.ts';
+import type { ZodType } from 'zod';
+import { serviceSchema, serversTransportSchema } from './schema/services.ts';
+import type { ServiceConfigInput, ServersTransportConfigInput } from './schema/services.ts';
+// Kinds register their schemas there when the runtime loads them (middlewares/index.ts); this layer imports no
+// middleware implementation.
+import { getMiddlewareSchema } from './schema/middlewares.ts';
 import { ConfigErrors } from './errors.ts';
 import { formatPath, formatZodError } from './parse.ts';
 
@@ -136,7 +137,7 @@ const documentSchema = z
   .strict();
 
 /** Resolves the kind of a middleware block. `plugin: {name: {...}}` looks up `plugin:<name>`, then a generic `plugin`. */
-export function middlewareKindOf(config: MiddlewareConfig): { kind: string; key: string; value: unknown; definition: MiddlewareKind<unknown> | undefined; error?: string } {
+export function middlewareKindOf(config: MiddlewareConfig): { kind: string; key: string; value: unknown; definition: { schema: ZodType<unknown> } | undefined; error?: string } {
   const keys = Object.keys(config);
   if (keys.length !== 1) {
     return { kind: '', key: '', value: undefined, definition: undefined, error: keys.length === 0 ? 'a middleware needs exactly one kind, found none' : `a middleware needs exactly one kind, found ${keys.join(', ')}` };
@@ -147,25 +148,25 @@ export function middlewareKindOf(config: MiddlewareConfig): { kind: string; key:
     const names = value && typeof value === 'object' ? Object.keys(value) : [];
     if (names.length !== 1) return { kind: key, key, value, definition: undefined, error: 'plugin: exactly one plugin name is required' };
     const pluginName = names[0]!;
-    const specific = getMiddlewareKind(`plugin:${pluginName}`);
-    if (specific) return { kind: `plugin:${pluginName}`, key, value: (value as Record<string, unknown>)[pluginName] ?? {}, definition: specific };
-    const generic = getMiddlewareKind('plugin');
-    if (generic) return { kind: 'plugin', key, value, definition: generic };
+    const specific = getMiddlewareSchema(`plugin:${pluginName}`);
+    if (specific) return { kind: `plugin:${pluginName}`, key, value: (value as Record<string, unknown>)[pluginName] ?? {}, definition: { schema: specific } };
+    const generic = getMiddlewareSchema('plugin');
+    if (generic) return { kind: 'plugin', key, value, definition: { schema: generic } };
     return { kind: `plugin:${pluginName}`, key, value, definition: undefined, error: `plugin "${pluginName}" is not installed` };
   }
-  const definition = getMiddlewareKind(key);
-  if (!definition) return { kind: key, key, value, definition: undefined, error: `unknown middleware kind "${key}"` };
-  return { kind: key, key, value, definition };
+  const schema = getMiddlewareSchema(key);
+  if (!schema) return { kind: key, key, value, definition: undefined, error: `unknown middleware kind "${key}"` };
+  return { kind: key, key, value, definition: { schema } };
 }
 
 /** Parses one middleware; returns its kind and parsed config, or the problems naming keys under `prefix`. */
-export function parseMiddleware(config: MiddlewareConfig, prefix: string): { kind: string; definition: MiddlewareKind<unknown>; config: unknown } | { error: string } {
+export function parseMiddleware(config: MiddlewareConfig, prefix: string): { kind: string; config: unknown } | { error: string } {
   const found = middlewareKindOf(config);
   if (found.error || !found.definition) return { error: `${prefix}${found.key ? `.${found.key}` : ''}: ${found.error}` };
   const keyPrefix = found.kind.startsWith('plugin:') ? `${prefix}.plugin.${found.kind.slice('plugin:'.length)}` : `${prefix}.${found.key}`;
   const result = found.definition.schema.safeParse(found.value);
   if (!result.success) return { error: formatZodError(result.error, keyPrefix) };
-  return { kind: found.kind, definition: found.definition, config: result.data };
+  return { kind: found.kind, config: result.data };
 }
 
 export interface ValidateOptions {

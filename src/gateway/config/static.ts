@@ -6,7 +6,7 @@
  */
 import { z } from 'zod';
 import { dirname, resolve } from 'node:path';
-import { durationSchema } from '../services/schema.ts';
+import { durationSchema } from './schema/services.ts';
 import { accessLogSchema } from '../accesslog/schema.ts';
 import { ConfigErrors } from './errors.ts';
 import { formatZodError, readConfigFile } from './parse.ts';

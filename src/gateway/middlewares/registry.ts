@@ -6,6 +6,7 @@
 import type { ZodType } from 'zod';
 import type { Logger } from '../../lib/logger.ts';
 import type { GatewayRequest, Handler, Middleware } from '../http/types.ts';
+import { registerMiddlewareSchema } from '../config/schema/middlewares.ts';
 
 export interface MiddlewareBuildContext {
   /** Qualified name of the middleware being built, e.g. `auth@file`. */
@@ -40,6 +41,8 @@ const kinds = new Map<string, MiddlewareKind<any>>();
 export function registerMiddleware<C>(kind: string, definition: MiddlewareKind<C>, options?: { replace?: boolean }): void {
   if (kinds.has(kind) && options?.replace !== true) throw new Error(`middleware kind "${kind}" is already registered`);
   kinds.set(kind, definition);
+  // Validation in the configuration layer finds the kind's schema without importing this part.
+  registerMiddlewareSchema(kind, definition.schema as ZodType<unknown>, options);
 }
 
 export function getMiddlewareKind(kind: string): MiddlewareKind<unknown> | undefined {

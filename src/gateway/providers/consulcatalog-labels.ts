@@ -13,7 +13,9 @@
 import type { ZodType } from 'zod';
 import { defineError } from '../../lib/errors.ts';
 import { routerSchema } from '../config/dynamic.ts';
-import { getMiddlewareKind, listMiddlewareKinds } from '../middlewares/registry.ts';
+import { getMiddlewareSchema, listMiddlewareSchemas } from '../config/schema/middlewares.ts';
+// Labels can name any middleware kind: the built-in kinds register their schemas on import.
+import '../middlewares/index.ts';
 import { loadBalancerSchema } from '../services/schema.ts';
 
 export const LabelError = defineError('MG_GATEWAY_LABEL', 400, (key: string, message: string) => `label "${key}": ${message}`);
@@ -286,7 +288,7 @@ function decodeServer(node: LabelNode): LabelServer {
 
 function decodeMiddleware(node: LabelNode): Record<string, unknown> {
   const out: Record<string, unknown> = {};
-  const kinds = listMiddlewareKinds();
+  const kinds = listMiddlewareSchemas();
   for (const [name, child] of named(node)) {
     if (name.toLowerCase() === 'plugin') {
       out.plugin = freeForm(child);
@@ -294,7 +296,7 @@ function decodeMiddleware(node: LabelNode): Record<string, unknown> {
     }
     const kind = kinds.find((k) => k.toLowerCase() === name.toLowerCase());
     if (kind === undefined) throw LabelError(child.key, `unknown middleware kind "${name}"`);
-    out[kind] = decodeNode(child, getMiddlewareKind(kind)!.schema) ?? {};
+    out[kind] = decodeNode(child, getMiddlewareSchema(kind)!) ?? {};
   }
   return out;
 }

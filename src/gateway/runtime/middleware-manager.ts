@@ -8,7 +8,9 @@ import type { DynamicConfig } from '../config/dynamic.ts';
 import { parseMiddleware } from '../config/dynamic.ts';
 import { providerOf, qualifyName } from '../config/merge.ts';
 import type { Handler, Middleware } from '../http/types.ts';
-import type { MiddlewareBuildContext } from '../middlewares/registry.ts';
+import { getMiddlewareKind, type MiddlewareBuildContext } from '../middlewares/registry.ts';
+// The built-in kinds register themselves (schema and implementation) on import: the runtime is the composition root.
+import '../middlewares/index.ts';
 import { addError, type RuntimeInfo } from './info.ts';
 
 export interface MiddlewareManagerDependencies {
@@ -73,7 +75,9 @@ export class MiddlewareManager {
         },
         state: this.#deps.middlewareState,
       };
-      const mw = parsed.definition.create(parsed.config, context);
+      const kind = getMiddlewareKind(parsed.kind);
+      if (!kind) throw new Error(`${name}: middleware kind "${parsed.kind}" has a schema but no implementation`);
+      const mw = kind.create(parsed.config, context);
       this.#built.set(name, mw);
       return mw;
     } catch (err) {

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { serviceSchema, serversTransportSchema } from './schema.ts';
+import { serviceSchema, serversTransportSchema } from './services.ts';
 
 test('loadBalancer takes Traefik keys and applies Traefik defaults', () => {
   const svc = serviceSchema.parse({
