@@ -7,6 +7,7 @@
 import { z } from 'zod';
 import { dirname, resolve } from 'node:path';
 import { durationSchema } from './schema/services.ts';
+import { entryPointSchema } from './schema/entrypoint.ts';
 import { accessLogSchema } from '../accesslog/schema.ts';
 import { ConfigErrors } from './errors.ts';
 import { formatZodError, readConfigFile } from './parse.ts';
@@ -14,66 +15,6 @@ import { formatZodError, readConfigFile } from './parse.ts';
 /** `ping:` with no value is YAML null; Traefik treats the section as present. */
 const section = <T extends z.ZodType>(schema: T) => z.preprocess((v) => (v === null ? {} : v), schema);
 
-const tlsDomainSchema = z.object({ main: z.string().optional(), sans: z.array(z.string()).optional() }).strict();
-
-const entryPointTlsSchema = z
-  .object({
-    options: z.string().optional(),
-    certResolver: z.string().optional(),
-    domains: z.array(tlsDomainSchema).optional(),
-  })
-  .strict();
-
-const entryPointSchema = z
-  .object({
-    address: z.string().min(1),
-    asDefault: z.boolean().optional(),
-    http: z
-      .object({
-        tls: section(entryPointTlsSchema).optional(),
-        middlewares: z.array(z.string()).optional(),
-        redirections: z
-          .object({
-            entryPoint: z
-              .object({
-                to: z.string(),
-                scheme: z.string().default('https'),
-                permanent: z.boolean().default(true),
-                priority: z.number().int().optional(),
-              })
-              .strict(),
-          })
-          .strict()
-          .optional(),
-        encodeQuerySemicolons: z.boolean().optional(),
-      })
-      .strict()
-      .optional(),
-    transport: z
-      .object({
-        respondingTimeouts: z
-          .object({
-            readTimeout: durationSchema.default(60),
-            writeTimeout: durationSchema.default(0),
-            idleTimeout: durationSchema.default(180),
-          })
-          .strict()
-          .optional(),
-        lifeCycle: z
-          .object({ requestAcceptGraceTimeout: durationSchema.default(0), graceTimeOut: durationSchema.default(10) })
-          .strict()
-          .optional(),
-        keepAliveMaxRequests: z.number().int().min(0).optional(),
-        keepAliveMaxTime: durationSchema.optional(),
-      })
-      .strict()
-      .optional(),
-    forwardedHeaders: z
-      .object({ trustedIPs: z.array(z.string()).optional(), insecure: z.boolean().default(false) })
-      .strict()
-      .optional(),
-  })
-  .strict();
 
 /** Limits on dynamic configurations (Meshgate's own; Traefik has none): see docs/gateway's "Configuration limits". */
 export const DEFAULT_MAX_FILE_BYTES = 64 * 1024 * 1024;
@@ -336,20 +277,4 @@ export async function loadStaticConfig(file: string | undefined, overrides?: Rec
     if (fileProvider.directory) fileProvider.directory = resolve(dirname(abs), fileProvider.directory);
   }
   return config;
-}
-
-/**
- * Imports the static configuration's middleware plugins so `plugin: { <name>: … }` validates and builds. Module
- * paths resolve against the working directory, as in Traefik (docs/gateway-plugins.md). A plugin that fails to load
- * fails the start.
- */
-export async function loadStaticPlugins(config: StaticConfig, logger?: import('../../lib/logger.ts').Logger): Promise<string[]> {
-  if (!config.experimental?.plugins && !config.experimental?.localPlugins) return [];
-  // Imported only when plugins are configured: most gateways never load the plugin machinery.
-  const { loadPlugins } = await import('../middlewares/plugins.ts');
-  try {
-    return await loadPlugins({ experimental: config.experimental } as Parameters<typeof loadPlugins>[0], { baseDir: process.cwd(), ...(logger ? { logger } : {}) });
-  } catch (err) {
-    throw ConfigErrors.invalid(config.file ?? 'static configuration', (err as Error).message);
-  }
 }

@@ -4,7 +4,8 @@
  * cluster-wide aggregation the primary computes, and drains on `meshgate:shutdown` or SIGTERM.
  */
 import { createLogger } from '../../lib/logger.ts';
-import { loadStaticConfig, loadStaticPlugins } from '../config/static.ts';
+import { loadStaticConfig } from '../config/static.ts';
+import { loadStaticPlugins } from './plugins.ts';
 import { GatewayMetrics } from '../metrics/metrics.ts';
 import { createGateway } from './gateway.ts';
 import { tuneYoungGeneration } from './heap.ts';

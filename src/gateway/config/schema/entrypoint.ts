@@ -1,0 +1,92 @@
+/**
+ * Traefik's static `entryPoints.<name>` block, the keys Meshgate supports (strict: others are errors) — the one
+ * definition, used by the static configuration and by the entry points (entrypoints/schema.ts re-exports it).
+ */
+import { z } from 'zod';
+import { durationSchema } from './services.ts';
+
+export const ENTRYPOINT_DEFAULTS = {
+  readTimeout: 60_000,
+  writeTimeout: 0,
+  idleTimeout: 180_000,
+  graceTimeOut: 10_000,
+  maxHeaderBytes: 1 << 20,
+} as const;
+
+/** A section written with no value is YAML null; Traefik treats it as present. */
+const section = <T extends z.ZodType>(schema: T) => z.preprocess((v) => (v === null ? {} : v), schema);
+
+const tlsDomainSchema = z.object({ main: z.string().optional(), sans: z.array(z.string()).optional() }).strict();
+
+const entryPointTlsSchema = z
+  .object({
+    options: z.string().optional(),
+    certResolver: z.string().optional(),
+    domains: z.array(tlsDomainSchema).optional(),
+  })
+  .strict();
+
+export const entryPointSchema = z
+  .object({
+    address: z.string().min(1),
+    asDefault: z.boolean().optional(),
+    http: z
+      .object({
+        tls: section(entryPointTlsSchema).optional(),
+        middlewares: z.array(z.string()).optional(),
+        redirections: z
+          .object({
+            entryPoint: z
+              .object({
+                to: z.string(),
+                scheme: z.string().default('https'),
+                permanent: z.boolean().default(true),
+                priority: z.number().int().optional(),
+              })
+              .strict(),
+          })
+          .strict()
+          .optional(),
+        encodeQuerySemicolons: z.boolean().optional(),
+        maxHeaderBytes: z.number().int().min(1024).optional(),
+      })
+      .strict()
+      .optional(),
+    transport: z
+      .object({
+        respondingTimeouts: z
+          .object({
+            readTimeout: durationSchema.default(ENTRYPOINT_DEFAULTS.readTimeout / 1000),
+            writeTimeout: durationSchema.default(ENTRYPOINT_DEFAULTS.writeTimeout),
+            idleTimeout: durationSchema.default(ENTRYPOINT_DEFAULTS.idleTimeout / 1000),
+          })
+          .strict()
+          .optional(),
+        lifeCycle: z
+          .object({
+            requestAcceptGraceTimeout: durationSchema.default(0),
+            graceTimeOut: durationSchema.default(ENTRYPOINT_DEFAULTS.graceTimeOut / 1000),
+          })
+          .strict()
+          .optional(),
+        keepAliveMaxRequests: z.number().int().min(0).optional(),
+        keepAliveMaxTime: durationSchema.optional(),
+      })
+      .strict()
+      .optional(),
+    forwardedHeaders: z
+      .object({
+        trustedIPs: z.array(z.string()).optional(),
+        insecure: z.boolean().default(false),
+        connection: z.array(z.string()).optional(),
+      })
+      .strict()
+      .optional(),
+    observability: z
+      .object({ accessLogs: z.boolean().optional(), metrics: z.boolean().optional(), tracing: z.boolean().optional() })
+      .strict()
+      .optional(),
+  })
+  .strict();
+
+export type EntryPointConfig = z.infer<typeof entryPointSchema>;
