@@ -15,6 +15,7 @@ import { ConnectEndpoint } from './connect.ts';
 import { Health } from './health.ts';
 import { KV } from './kv.ts';
 import { SessionEndpoint } from './session.ts';
+import { SnapshotEndpoint } from './snapshot.ts';
 import { StatusEndpoint } from './status.ts';
 import { Transport, type FetchLike } from './transport.ts';
 import { runTxn, type TxnOutcome } from './txn.ts';
@@ -54,6 +55,7 @@ export class ConsulClient {
   readonly status: StatusEndpoint;
   readonly configEntries: ConfigEntries;
   readonly connect: ConnectEndpoint;
+  readonly snapshot: SnapshotEndpoint;
   readonly transport: Transport;
 
   constructor(options: ClientOptions = {}) {
@@ -77,6 +79,7 @@ export class ConsulClient {
     this.status = new StatusEndpoint(this.transport);
     this.configEntries = new ConfigEntries(this.transport);
     this.connect = new ConnectEndpoint(this.transport);
+    this.snapshot = new SnapshotEndpoint(this.transport);
   }
 
   /** `PUT /v1/txn` — `ok` is false when Consul rolled the transaction back (409); `value.Errors` says why. */
@@ -109,6 +112,7 @@ export { ConnectEndpoint } from './connect.ts';
 export { Health } from './health.ts';
 export { AgentEndpoint } from './agent.ts';
 export { SessionEndpoint } from './session.ts';
+export { SnapshotEndpoint } from './snapshot.ts';
 export { StatusEndpoint } from './status.ts';
 export type { TxnOutcome } from './txn.ts';
 export { backoffDelay, watch, watchEach, type BlockingParams, type BlockingQuery, type WatchOptions } from './watch.ts';

@@ -109,12 +109,50 @@ export class Transport {
     return `${this.settings.baseUrl}${spec.path}${qs ? `?${qs}` : ''}`;
   }
 
-  async send(spec: RequestSpec): Promise<RawResponse> {
-    const url = this.buildUrl(spec);
+  private headersFor(spec: RequestSpec): Record<string, string> {
     const headers: Record<string, string> = { ...this.settings.headers };
     const token = spec.query?.token ?? spec.write?.token ?? this.settings.token;
     if (token) headers['X-Consul-Token'] = token;
     if (spec.query?.maxAgeSeconds !== undefined) headers['Cache-Control'] = `max-age=${spec.query.maxAgeSeconds}`;
+    return headers;
+  }
+
+  /**
+   * A request whose body or answer is a byte stream of any size (snapshots): the upload is streamed, and the
+   * answer's body is left unread for the caller to stream. The deadline runs only until the answer's headers
+   * arrive (an archive may take longer to move than any request should take to be answered); the caller's signal
+   * still aborts the whole transfer. A non-2xx answer is an ApiStatusError with the body's text.
+   */
+  async stream(spec: RequestSpec, upload?: AsyncIterable<Uint8Array>): Promise<{ body: ReadableStream<Uint8Array> | null; meta: QueryMeta }> {
+    const url = this.buildUrl(spec);
+    const headers = this.headersFor(spec);
+    if (upload) headers['Content-Type'] = 'application/octet-stream';
+    const deadline = Math.ceil(this.settings.timeoutMs);
+    const untilHeaders = new AbortController();
+    const timer = setTimeout(() => untilHeaders.abort(), deadline);
+    const callerSignal = spec.query?.signal ?? spec.write?.signal;
+    const signal = callerSignal ? AbortSignal.any([callerSignal, untilHeaders.signal]) : untilHeaders.signal;
+    const started = performance.now();
+    let response: Response;
+    try {
+      const init = { method: spec.method, headers, signal, ...(upload ? { body: upload, duplex: 'half' } : {}) };
+      response = await this.fetchFn(url, init as RequestInit);
+    } catch (err) {
+      if (callerSignal?.aborted) throw withCause(ApiErrors.aborted(spec.method, spec.path), err);
+      if (untilHeaders.signal.aborted) throw withCause(ApiErrors.timeout(spec.method, spec.path, deadline), err);
+      throw withCause(ApiErrors.transport(spec.method, url, describeTransportFailure(err)), err);
+    } finally {
+      clearTimeout(timer);
+    }
+    if (response.status < 200 || response.status >= 300) {
+      throw new ApiStatusError(spec.method, spec.path, response.status, await response.text());
+    }
+    return { body: response.body, meta: parseQueryMeta(response.headers, performance.now() - started) };
+  }
+
+  async send(spec: RequestSpec): Promise<RawResponse> {
+    const url = this.buildUrl(spec);
+    const headers = this.headersFor(spec);
     let body: Uint8Array | string | undefined;
     if (spec.raw !== undefined) body = spec.raw;
     else if (spec.json !== undefined) {

@@ -21,6 +21,8 @@ import { kvPutCommand } from './commands/kv/put.ts';
 import { serverCommand } from './commands/server.ts';
 import { servicesDeregisterCommand } from './commands/services/deregister.ts';
 import { servicesRegisterCommand } from './commands/services/register.ts';
+import { snapshotRestoreCommand } from './commands/snapshot/restore.ts';
+import { snapshotSaveCommand } from './commands/snapshot/save.ts';
 import { processIO, type CliIO } from './io.ts';
 
 export const CLI_VERSION = '0.1.0';
@@ -43,6 +45,9 @@ export function buildProgram(io: CliIO): Command {
   const services = new Command('services').description('Register and deregister services with the local agent');
   services.addCommand(servicesRegisterCommand(io)).addCommand(servicesDeregisterCommand(io));
   program.addCommand(services);
+  const snapshot = new Command('snapshot').description('Saves and restores snapshots of the server state');
+  snapshot.addCommand(snapshotSaveCommand(io)).addCommand(snapshotRestoreCommand(io));
+  program.addCommand(snapshot);
   applyRecursively(program, (cmd) => {
     cmd.exitOverride();
     cmd.configureOutput({ writeOut: (s) => io.out(s), writeErr: (s) => io.err(s) });

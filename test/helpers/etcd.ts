@@ -74,3 +74,79 @@ export async function startEtcd(bin = etcdBinary()): Promise<EtcdProcess> {
     },
   };
 }
+
+export interface EtcdCluster {
+  /** Every member's client URL, in member order. */
+  readonly urls: string[];
+  /** Kills one member (SIGKILL) and waits for it to exit; the others keep quorum while a majority lives. */
+  kill(member: number): Promise<void>;
+  stop(): Promise<void>;
+}
+
+/** A `size`-member etcd cluster on 127.0.0.1 (static bootstrap), healthy once every member answers /health. */
+export async function startEtcdCluster(size = 3, bin = etcdBinary()): Promise<EtcdCluster> {
+  if (!bin) throw new Error('etcd is not installed (scripts/install-test-deps.sh installs etcd-server)');
+  const members: Array<{ name: string; dataDir: string; client: string; peer: string }> = [];
+  for (let i = 0; i < size; i++) {
+    members.push({
+      name: `meshgate-test-${i}`,
+      dataDir: mkdtempSync(join(tmpdir(), 'meshgate-etcd-')),
+      client: `http://127.0.0.1:${await freePort()}`,
+      peer: `http://127.0.0.1:${await freePort()}`,
+    });
+  }
+  const initialCluster = members.map((m) => `${m.name}=${m.peer}`).join(',');
+  const token = `meshgate-test-${process.pid}-${Date.now()}`;
+  const children = members.map((m) => {
+    const child = spawn(
+      bin,
+      [
+        '--name', m.name, '--data-dir', m.dataDir,
+        '--listen-client-urls', m.client, '--advertise-client-urls', m.client,
+        '--listen-peer-urls', m.peer, '--initial-advertise-peer-urls', m.peer,
+        '--initial-cluster', initialCluster, '--initial-cluster-state', 'new', '--initial-cluster-token', token,
+        '--logger', 'zap', '--log-level', 'error',
+      ],
+      { stdio: ['ignore', 'ignore', 'pipe'] },
+    );
+    let stderr = '';
+    child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+    const exited = new Promise<void>((r) => child.once('exit', () => r()));
+    return { child, exited, stderr: () => stderr };
+  });
+  const stopAll = async (): Promise<void> => {
+    for (const c of children) if (c.child.exitCode === null) c.child.kill('SIGTERM');
+    await Promise.all(children.map((c) => c.exited));
+    for (const m of members) rmSync(m.dataDir, { recursive: true, force: true });
+  };
+  const deadline = Date.now() + 60_000;
+  for (let i = 0; i < size; i++) {
+    for (;;) {
+      if (children[i]!.child.exitCode !== null) {
+        await stopAll();
+        throw new Error(`etcd member ${i} exited early: ${children[i]!.stderr()}`);
+      }
+      try {
+        const res = await fetch(`${members[i]!.client}/health`);
+        const body = (await res.json()) as { health?: string };
+        if (res.ok && body.health === 'true') break;
+      } catch {
+        // not up yet
+      }
+      if (Date.now() > deadline) {
+        await stopAll();
+        throw new Error(`etcd cluster did not become healthy: ${children[i]!.stderr()}`);
+      }
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+  return {
+    urls: members.map((m) => m.client),
+    async kill(member) {
+      const c = children[member]!;
+      if (c.child.exitCode === null) c.child.kill('SIGKILL');
+      await c.exited;
+    },
+    stop: stopAll,
+  };
+}

@@ -17,6 +17,7 @@ import { registerKvEndpoints } from './kv.ts';
 import { registerOperatorEndpoints } from './operator.ts';
 import { registerQueryEndpoints } from './query.ts';
 import { registerSessionEndpoints } from './session.ts';
+import { registerSnapshotEndpoints } from './snapshot.ts';
 import { registerStatusEndpoints } from './status.ts';
 import { registerTxnEndpoints } from './txn.ts';
 import { registerUnsupportedEndpoints } from './unsupported.ts';
@@ -32,6 +33,7 @@ export async function registerAllEndpoints(api: ApiRouter, deps: ServerDeps): Pr
   registerKvEndpoints(api, deps, sessions);
   registerSessionEndpoints(api, deps, sessions);
   registerTxnEndpoints(api, deps);
+  registerSnapshotEndpoints(api, deps);
   registerConfigEndpoints(api, deps);
   await registerConnectCaEndpoints(api, deps);
   registerIntentionEndpoints(api, deps);

@@ -10,6 +10,7 @@
  * body, as Consul's `Index` handler answers it.
  */
 import type { IncomingHttpHeaders } from 'node:http';
+import type { Readable } from 'node:stream';
 import { Errors, defineError } from '../../lib/errors.ts';
 import type { WatchSpec } from '../store/types.ts';
 
@@ -29,11 +30,19 @@ export interface RequestContext {
   body(): Promise<Buffer>;
   /** The body parsed as JSON; malformed JSON is a 400. An empty body is `undefined`. */
   json(): Promise<unknown>;
+  /**
+   * The body as a stream, unbounded by the JSON limit, for a handler that bounds what it reads itself (a snapshot
+   * restore); not together with `body()` or `json()`.
+   */
+  bodyStream(): Readable;
 }
 
 export interface ApiResponse {
   status?: number;
-  /** A JSON-serialisable value (sent as application/json), a Buffer (raw bytes), text (text/plain), or a Readable (streamed). */
+  /**
+   * A JSON-serialisable value (sent as application/json), a Buffer (raw bytes), text (text/plain), or a Readable
+   * streamed as raw bytes with no Content-Length (a snapshot); a stream that fails midway cuts the connection.
+   */
   body?: unknown;
   headers?: Record<string, string>;
   /** Blocking-query metadata: sets X-Consul-Index, X-Consul-KnownLeader, X-Consul-LastContact. */

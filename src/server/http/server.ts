@@ -107,6 +107,7 @@ function createContext(req: IncomingMessage, url: URL, method: string, params: R
     remoteAddress: req.socket.remoteAddress ?? '',
     signal,
     body,
+    bodyStream: () => req,
     async json() {
       const buf = await body();
       if (buf.length === 0) return undefined;
@@ -159,9 +160,17 @@ function send(res: ServerResponse, url: URL, method: string, response: ApiRespon
   }
   const body = response.body;
   if (body instanceof Readable) {
-    // A streamed answer (/v1/agent/monitor): headers now, chunks as they come, until either side ends it.
+    // A streamed answer (/v1/agent/monitor, /v1/snapshot): headers now, chunks as they come, until either side ends
+    // it; a stream that fails midway cuts the connection (a client sees a truncated body, never a complete-looking one).
+    headers['Content-Type'] ??= 'application/octet-stream';
     res.writeHead(status, headers);
     res.flushHeaders();
+    if (method === 'HEAD') {
+      body.destroy();
+      res.end();
+      return status;
+    }
+    body.on('error', () => res.destroy());
     body.pipe(res);
     res.on('close', () => body.destroy());
     return status;
