@@ -20,6 +20,7 @@ export class ExternalChecks {
   /** runner id (`<node>/<checkID>`) → JSON of the definition being run. */
   private readonly running = new Map<string, string>();
   private unsubscribe: (() => void) | undefined;
+  private unsubscribeLeadership: (() => void) | undefined;
 
   constructor(deps: ServerDeps, runner: Partial<Omit<CheckRunnerOptions, 'onUpdate' | 'onCriticalTooLong'>> = {}) {
     this.deps = deps;
@@ -35,6 +36,10 @@ export class ExternalChecks {
 
   start(): void {
     this.unsubscribe = this.deps.store.onChange((change) => this.onChange(change));
+    this.unsubscribeLeadership = this.deps.store.onLeadership((leading) => {
+      this.log.info({ leading }, leading ? 'leading: running external checks' : 'not leading: external checks stop here');
+      this.reconcile();
+    });
     this.reconcile();
     this.deps.onClose(() => this.close());
   }
@@ -42,6 +47,8 @@ export class ExternalChecks {
   async close(): Promise<void> {
     this.unsubscribe?.();
     this.unsubscribe = undefined;
+    this.unsubscribeLeadership?.();
+    this.unsubscribeLeadership = undefined;
     await this.runner.stop();
   }
 
@@ -52,7 +59,9 @@ export class ExternalChecks {
   private reconcile(): void {
     const own = this.deps.identity.nodeName;
     const seen = new Set<string>();
-    for (const row of this.deps.store.list<StoredCheck>(Tables.checks)) {
+    // Not leading: nothing is seen, so everything running stops.
+    const rows = this.deps.store.isLeader ? this.deps.store.list<StoredCheck>(Tables.checks) : [];
+    for (const row of rows) {
       const check = row.value;
       if (check.Node === own) continue;
       const id = row.key;
@@ -77,6 +86,7 @@ export class ExternalChecks {
   }
 
   private onUpdate(id: string, status: CheckStatus, output: string): void {
+    if (!this.deps.store.isLeader) return; // a run that ended just after leadership moved
     const row = this.deps.store.get<StoredCheck>(Tables.checks, id);
     if (!row) return;
     const { Node, CheckID } = row.value;
@@ -86,6 +96,7 @@ export class ExternalChecks {
   }
 
   private onCriticalTooLong(serviceKey: string): void {
+    if (!this.deps.store.isLeader) return;
     const row = this.deps.store.get<{ Node: string; ID: string }>(Tables.services, serviceKey);
     if (!row) return;
     const { Node, ID } = row.value;
