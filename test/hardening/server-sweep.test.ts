@@ -210,8 +210,9 @@ function generate(r: Random): FuzzRequest {
       return { describe: `raw ${JSON.stringify(payload.slice(0, 200))}`, send: async () => { await rawExchange(server.port, payload); return undefined; } };
     }
     case 9: { // DNS: random bytes and mutated valid queries
-      const valid = dnsPacket.encode({ type: 'query', id: r.int(0, 65535), flags: dnsPacket.RECURSION_DESIRED,
-        questions: [{ type: r.pick(['A', 'AAAA', 'SRV', 'ANY', 'TXT', 'PTR'] as const), name: r.pick(['keep-svc.service.consul', 'fuzz.node.consul', `${r.nastyString(20)}.service.consul`, 'x.query.consul']) }] });
+      const type: dnsPacket.RecordType = r.pick(['A', 'AAAA', 'SRV', 'NS', 'TXT', 'PTR'] as const);
+      const name = r.pick(['keep-svc.service.consul', 'fuzz.node.consul', `${r.nastyString(20)}.service.consul`, 'x.query.consul']);
+      const valid = dnsPacket.encode({ type: 'query', id: r.int(0, 65535), flags: dnsPacket.RECURSION_DESIRED, questions: [{ type, name }] });
       const packet = r.chance(0.3) ? r.bytes(600) : Buffer.from(valid.map((b) => (r.chance(0.05) ? r.int(0, 255) : b)));
       return { describe: `dns ${packet.toString('hex').slice(0, 200)}`, send: async () => { await udpExchange(dnsPort, packet, 300); return undefined; } };
     }
