@@ -64,7 +64,7 @@ export async function spawnServer(dataDir: string, port?: number, extraArgs: rea
   child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
   const url = `http://127.0.0.1:${p}`;
   const exited = new Promise<void>((r) => child.once('exit', () => r()));
-  const deadline = Date.now() + 30_000;
+  const deadline = Date.now() + 60_000;
   for (;;) {
     if (child.exitCode !== null) throw new Error(`meshgate server exited early (${child.exitCode}): ${stderr}`);
     try {
@@ -73,7 +73,11 @@ export async function spawnServer(dataDir: string, port?: number, extraArgs: rea
     } catch {
       // not listening yet
     }
-    if (Date.now() > deadline) throw new Error(`meshgate server did not start: ${stderr}`);
+    if (Date.now() > deadline) {
+      // Do not leave a late starter running: it would hold the test process open after the failure.
+      child.kill('SIGKILL');
+      throw new Error(`meshgate server did not start within 60 s: ${stderr}`);
+    }
     await new Promise((r) => setTimeout(r, 50));
   }
   return {
