@@ -18,6 +18,8 @@ import { ServerMetrics } from './metrics.ts';
 import type { RunningServer, ServerOptions } from './options.ts';
 import { openStore } from './store/index.ts';
 import { CONSUL_API_VERSION, MESHGATE_VERSION } from './version.ts';
+import { Tables } from './catalog/tables.ts';
+import { KV_TABLE } from './kv/entries.ts';
 
 export const VERSION = MESHGATE_VERSION;
 
@@ -40,6 +42,13 @@ export async function startServer(options: ServerOptions, logger?: Logger): Prom
     index: () => store.index,
     openBlockingQueries: () => store.openWatches,
     storeCommits: () => store.stats.commits,
+    state: {
+      nodes: () => store.count(Tables.nodes),
+      serviceInstances: () => store.count(Tables.services),
+      kvEntries: () => store.count(KV_TABLE),
+      isLeader: () => store.isLeader,
+      transactions: () => store.stats.transactions,
+    },
   });
   const identity: ServerIdentity = {
     nodeName: options.nodeName,

@@ -5,6 +5,7 @@
  */
 import type { Registry } from 'prom-client';
 import type { ApiResponse } from '../http/router.ts';
+import { CONSUL_JSON_NAMES } from '../metrics.ts';
 
 interface MetricJson {
   name: string;
@@ -32,7 +33,9 @@ export async function metricsResponse(registry: Registry, format: string | null)
   const gauges: Array<{ Name: string; Value: number; Labels: Record<string, string> }> = [];
   const counters: Aggregate[] = [];
   const samples: Aggregate[] = [];
-  for (const m of metrics) {
+  for (const raw of metrics) {
+    // Consul's in-memory sink names metrics with dots (consul.kvs.apply); its Prometheus form uses underscores.
+    const m = { ...raw, name: CONSUL_JSON_NAMES[raw.name] ?? raw.name };
     if (m.type === 'gauge') {
       for (const v of m.values) gauges.push({ Name: m.name, Value: v.value, Labels: labels(v.labels) });
     } else if (m.type === 'counter') {

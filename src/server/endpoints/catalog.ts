@@ -27,7 +27,9 @@ export function registerCatalogEndpoints(api: ApiRouter, deps: ServerDeps): void
   api.put('/v1/catalog/register', async (ctx) => {
     const req = decodeBody(CatalogRegisterSchema, await jsonBody(ctx));
     const registration = catalogRegistration(req, dc);
+    const done = deps.metrics.catalogRegister.time();
     await catalogWrite(store, (c) => c.register(registration));
+    done();
     return { body: true };
   });
 
@@ -37,6 +39,7 @@ export function registerCatalogEndpoints(api: ApiRouter, deps: ServerDeps): void
     if (node === '') throw CatalogErrors.invalid('Must provide node');
     if (req.Datacenter && req.Datacenter !== dc) throw CatalogErrors.invalid(`No path to datacenter: ${req.Datacenter}`);
     // Consul's deregistration is idempotent: unknown nodes, services and checks are not errors.
+    const done = deps.metrics.catalogDeregister.time();
     await catalogWrite(store, (c) => {
       if (!req.ServiceID && !req.CheckID) {
         c.deleteNode(node);
@@ -45,6 +48,7 @@ export function registerCatalogEndpoints(api: ApiRouter, deps: ServerDeps): void
       if (req.ServiceID) c.deleteService(node, req.ServiceID);
       if (req.CheckID) c.deleteCheck(node, req.CheckID);
     });
+    done();
     return { body: true };
   });
 
@@ -90,6 +94,7 @@ export function registerCatalogEndpoints(api: ApiRouter, deps: ServerDeps): void
 
   api.get('/v1/catalog/service/:service', (ctx) => {
     const name = pathName(ctx, 'service', 'Missing service name');
+    deps.metrics.catalogServiceQuery.inc({ service: name });
     const filter = filterOf(ctx.query, ServiceNodeFields);
     const meta = nodeMetaFilters(ctx.query);
     const tags = tagFilter(ctx.query);

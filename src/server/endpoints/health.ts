@@ -79,6 +79,7 @@ export function registerHealthEndpoints(api: ApiRouter, deps: ServerDeps): void 
 
   api.get('/v1/health/service/:service', (ctx) => {
     const name = pathName(ctx, 'service', 'Missing service name');
+    deps.metrics.healthServiceQuery.inc({ service: name });
     const filter = filterOf(ctx.query, CheckServiceNodeFields);
     const meta = nodeMetaFilters(ctx.query);
     const tags = tagFilter(ctx.query);

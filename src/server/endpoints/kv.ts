@@ -106,6 +106,7 @@ async function kvPut(ctx: RequestContext, deps: ServerDeps, kv: KvServices): Pro
   if (body.length > KV_MAX_VALUE_SIZE) throw tooLarge(body.length);
   const write = { key, flags, value: body.length > 0 ? body.toString('base64') : null };
 
+  const done = deps.metrics.kvsApply.time();
   const { result } = await deps.store.write((tx) => {
     if (ctx.query.has('acquire')) return kvLock(tx, write, ctx.query.get('acquire') ?? '', (k) => kv.lockDelays.isDelayed(k)) !== undefined;
     if (ctx.query.has('release')) return kvUnlock(tx, write, ctx.query.get('release') ?? '') !== undefined;
@@ -113,6 +114,7 @@ async function kvPut(ctx: RequestContext, deps: ServerDeps, kv: KvServices): Pro
     kvSet(tx, write);
     return true;
   });
+  done();
   return { body: result };
 }
 
@@ -122,12 +124,14 @@ async function kvDeleteEndpoint(ctx: RequestContext, deps: ServerDeps): Promise<
   const recurse = ctx.query.has('recurse');
   if (!recurse && key === '') throw Errors.badRequest('Missing key name');
   const cas = ctx.query.has('cas') ? uintParam(ctx, 'cas') : undefined;
+  const done = deps.metrics.kvsApply.time();
   const { result } = await deps.store.write((tx) => {
     if (cas !== undefined) return kvDeleteCas(tx, key, cas);
     if (recurse) kvDeleteTree(tx, key);
     else kvDelete(tx, key);
     return true;
   });
+  done();
   return { body: result };
 }
 

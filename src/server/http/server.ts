@@ -7,7 +7,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { Readable } from 'node:stream';
 import { Errors, MeshgateError } from '../../lib/errors.ts';
 import type { Logger } from '../../lib/logger.ts';
-import type { ServerMetrics } from '../metrics.ts';
+import { consulHttpPath, type ServerMetrics } from '../metrics.ts';
 import { parseJsonBody } from './decode.ts';
 import type { ApiResponse, ApiRouter, RequestContext } from './router.ts';
 
@@ -91,6 +91,7 @@ async function handle(options: HttpApiOptions, req: IncomingMessage, res: Server
     const seconds = Number(process.hrtime.bigint() - started) / 1e9;
     options.metrics.httpRequests.inc({ method, endpoint, code: String(status) });
     options.metrics.httpDuration.observe({ method, endpoint }, seconds);
+    options.metrics.apiHttp.observe({ method, path: consulHttpPath(endpoint) }, seconds * 1000);
   }
 }
 
