@@ -56,7 +56,8 @@ describe('agent: host, version, reload, leave, join, force-leave', () => {
     const body = (await (await fetch(`${server.url}/v1/agent/version`)).json()) as Record<string, string>;
     assert.deepEqual(Object.keys(body).sort(), ['BuildDate', 'FIPS', 'HumanVersion', 'SHA']);
     const self = (await (await fetch(`${server.url}/v1/agent/self`)).json()) as { Config: { Version: string } };
-    assert.equal(body.HumanVersion, self.Config.Version);
+    // Consul's GetHumanVersion: the version, then +metadata (Meshgate's own version).
+    assert.match(body.HumanVersion!, new RegExp(`^${self.Config.Version.replace(/\./g, '\\.')}\\+meshgate\\.\\d+\\.\\d+\\.\\d+$`));
   });
 
   test('reload and leave answer 200 and the server keeps serving', async () => {

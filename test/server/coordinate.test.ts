@@ -64,4 +64,20 @@ describe('coordinates', () => {
     assert.equal(missing.status, 400);
     assert.match(missing.text, /Coord/);
   });
+
+  test('?near= sorts catalog nodes, catalog service and health service by distance; nodes without one last, by name', async () => {
+    await server.put('/v1/coordinate/update', { Node: 'bravo', Coord: at(0.002) });
+    await server.put('/v1/coordinate/update', { Node: 'delta', Coord: at(0.005) });
+    // alpha is at 0.01, delta 0.005, bravo 0.002, server-1 at the origin; charlie has no coordinate.
+    const nodes = (await server.get('/v1/catalog/nodes?near=alpha')).json as Array<{ Node: string }>;
+    assert.deepEqual(nodes.map((n) => n.Node), ['alpha', 'delta', 'bravo', 'server-1', 'charlie']);
+    const plain = (await server.get('/v1/catalog/nodes')).json as Array<{ Node: string }>;
+    assert.deepEqual(plain.map((n) => n.Node), ['alpha', 'bravo', 'charlie', 'delta', 'server-1'], 'without ?near: by name');
+    const svc = (await server.get('/v1/catalog/service/web?near=bravo')).json as Array<{ Node: string }>;
+    assert.deepEqual(svc.map((s) => s.Node), ['bravo', 'delta', 'alpha', 'charlie']);
+    const health = (await server.get('/v1/health/service/web?near=_agent')).json as Array<{ Node: { Node: string } }>;
+    assert.deepEqual(health.map((e) => e.Node.Node), ['bravo', 'delta', 'alpha', 'charlie'], '_agent is server-1, at the origin');
+    const unknown = (await server.get('/v1/catalog/nodes?near=nobody')).json as Array<{ Node: string }>;
+    assert.deepEqual(unknown.map((n) => n.Node), plain.map((n) => n.Node), 'a source without a coordinate leaves the order');
+  });
 });

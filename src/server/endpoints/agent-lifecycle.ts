@@ -20,6 +20,7 @@ import type { ServerDeps } from '../deps.ts';
 import type { ApiRouter } from '../http/router.ts';
 import { liveReplicas, RAFT_PORT } from '../operator/replicas.ts';
 import { defineError } from '../../lib/errors.ts';
+import { VERSION_METADATA } from '../version.ts';
 
 export const ErrJoinFailed = defineError('MG_AGENT_JOIN_FAILED', 500, (addr: string) =>
   `1 error occurred:\n\t* Failed to join ${addr}: Meshgate servers do not gossip; server replicas join through their shared store (--store etcd)\n\n`);
@@ -31,8 +32,9 @@ export function registerAgentLifecycleEndpoints(api: ApiRouter, deps: ServerDeps
 
   api.get('/v1/agent/host', () => ({ body: hostInfo() }));
 
+  // Consul's GetHumanVersion: version, then `+metadata` (here Meshgate's own version; see ../version.ts).
   api.get('/v1/agent/version', () => ({
-    body: { SHA: '', BuildDate: '', HumanVersion: identity.version, FIPS: '' },
+    body: { SHA: '', BuildDate: '', HumanVersion: `${identity.version}+${VERSION_METADATA}`, FIPS: '' },
   }));
 
   api.put('/v1/agent/reload', () => {

@@ -1,8 +1,8 @@
 /**
  * /v1/catalog/*: registration writes and the node and service reads, as Consul's agent/catalog_endpoint.go serves
  * them. Every read is a blocking query watching only what it depends on (a service's views wake on its own index
- * row), supports ?filter where Consul does, and accepts ?near (no coordinates here: the order stays Consul's
- * default), ?node-meta, ?stale and ?consistent.
+ * row), supports ?filter where Consul does, ?near (the distance sort of ../coordinate/near.ts: stable, nodes
+ * without a coordinate last in name order), ?node-meta, ?stale and ?consistent.
  */
 import type { CatalogNode, CatalogNodeServiceList, CatalogServices } from '../../api/types.ts';
 import {
@@ -14,14 +14,21 @@ import { filterOf, hasTags, nodeMetaFilters, satisfiesMeta, tagFilter } from '..
 import { catalogRegistration } from '../catalog/register.ts';
 import { agentServiceToWire, catalogServiceToWire, nodeToWire } from '../catalog/wire.ts';
 import type { ServerDeps } from '../deps.ts';
+import { nearSource, sortByNear } from '../coordinate/near.ts';
 import { NodeFields, NodeServiceFields, ServiceNodeFields } from '../filter/schemas.ts';
 import { blockingQuery } from '../http/blocking.ts';
 import { decodeBody, parseJsonBody } from '../http/decode.ts';
 import { pathName, type ApiRouter, type RequestContext } from '../http/router.ts';
 import type { WatchSpec } from '../store/types.ts';
 
+/** `?near=` as a source node for the distance sort (`_agent` is this server's node). */
+export function nearParam(deps: ServerDeps): (ctx: RequestContext) => string | undefined {
+  return (ctx) => nearSource(ctx.query.get('near'), deps.identity.nodeName);
+}
+
 export function registerCatalogEndpoints(api: ApiRouter, deps: ServerDeps): void {
   const { store } = deps;
+  const near = nearParam(deps);
   const dc = deps.identity.datacenter;
 
   api.put('/v1/catalog/register', async (ctx) => {
@@ -62,7 +69,7 @@ export function registerCatalogEndpoints(api: ApiRouter, deps: ServerDeps): void
       run: () => {
         let nodes = listNodes(store).filter((r) => satisfiesMeta(r.value.Meta, meta)).map(nodeToWire);
         if (filter) nodes = nodes.filter(filter);
-        return { index: store.tableIndex(Tables.nodes), body: nodes };
+        return { index: store.tableIndex(Tables.nodes), body: sortByNear(store, near(ctx), nodes, (n) => n.Node) };
       },
     });
   });
@@ -109,7 +116,7 @@ export function registerCatalogEndpoints(api: ApiRouter, deps: ServerDeps): void
           if (filter && !filter(wire)) continue;
           out.push(wire);
         }
-        return { index: serviceViewIndex(store, name), body: out };
+        return { index: serviceViewIndex(store, name), body: sortByNear(store, near(ctx), out, (s) => s.Node) };
       },
     });
   });

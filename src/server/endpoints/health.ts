@@ -8,6 +8,8 @@ import { Tables, getNode, instanceChecks, listChecks, listServiceInstances, node
 import { boolParam, filterOf, hasTags, nodeMetaFilters, satisfiesMeta, tagFilter } from '../catalog/params.ts';
 import { checkToWire, serviceEntryToWire } from '../catalog/wire.ts';
 import type { ServerDeps } from '../deps.ts';
+import { sortByNear } from '../coordinate/near.ts';
+import { nearParam } from './catalog.ts';
 import { CheckServiceNodeFields, HealthCheckFields } from '../filter/schemas.ts';
 import { Errors } from '../../lib/errors.ts';
 import { blockingQuery } from '../http/blocking.ts';
@@ -17,6 +19,7 @@ const STATES = new Set(['any', 'passing', 'warning', 'critical']);
 
 export function registerHealthEndpoints(api: ApiRouter, deps: ServerDeps): void {
   const { store } = deps;
+  const near = nearParam(deps);
 
   api.get('/v1/health/node/:node', (ctx) => {
     const node = pathName(ctx, 'node', 'Missing node name');
@@ -97,7 +100,7 @@ export function registerHealthEndpoints(api: ApiRouter, deps: ServerDeps): void 
           if (filter && !filter(entry)) continue;
           out.push(entry);
         }
-        return { index: serviceViewIndex(store, name), body: out };
+        return { index: serviceViewIndex(store, name), body: sortByNear(store, near(ctx), out, (e) => e.Node.Node) };
       },
     });
   });
