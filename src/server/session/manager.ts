@@ -4,7 +4,9 @@
  * disappearing, or its node being deregistered. Invalidating releases or deletes the session's locks (Behavior) and
  * puts released keys into lock-delay. Timers are in memory and restart in full after a server restart, as Consul's
  * do after a leader election. With several replicas (etcd store) every replica keeps the timers but only the
- * elected leader acts on them, and a new leader restarts them all in full.
+ * elected leader acts on them, and a new leader restarts them all in full. A renewal is a mark every replica can
+ * read (`StateStore.touch`: an etcd key on a lease that outlives it, or memory on a lone store), so a renewal sent
+ * to any replica counts: when the leader's timer fires it looks at the mark first and waits out what is left.
  */
 import { randomUUID } from 'node:crypto';
 import type { SessionEntry } from '../../api/types.ts';
@@ -131,6 +133,7 @@ export class SessionManager {
       }
       tx.put(SESSIONS_TABLE, session.ID, session);
     });
+    await this.markAlive(session);
     this.armTimer(session);
     return session.ID;
   }
@@ -138,8 +141,14 @@ export class SessionManager {
   async renew(id: string): Promise<StoredRow<StoredSession>> {
     const row = this.store.get<StoredSession>(SESSIONS_TABLE, id);
     if (!row) throw ErrSessionNotFound(id);
+    await this.markAlive(row.value);
     this.armTimer(row.value);
     return row;
+  }
+
+  /** Records, for every replica, that the session lives TTL×2 from now. */
+  private async markAlive(session: StoredSession): Promise<void> {
+    if (session.TtlMs) await this.store.touch(aliveMark(session.ID), Date.now() + session.TtlMs * SESSION_TTL_MULTIPLIER);
   }
 
   /** Destroys a session; unknown IDs are accepted, as Consul's destroy is idempotent. */
@@ -159,6 +168,7 @@ export class SessionManager {
   invalidateIn(tx: WriteTxn, id: string): void {
     const row = tx.get<StoredSession>(SESSIONS_TABLE, id);
     this.clearTimer(id);
+    this.store.untouch(aliveMark(id));
     if (!row) return;
     const session = row.value;
     for (const entry of tx.list<KvValue>(KV_TABLE)) {
@@ -174,17 +184,28 @@ export class SessionManager {
     tx.delete(SESSIONS_TABLE, id);
   }
 
-  private armTimer(session: StoredSession): void {
+  private armTimer(session: StoredSession, delayMs = session.TtlMs * SESSION_TTL_MULTIPLIER): void {
     this.clearTimer(session.ID);
     if (!session.TtlMs || this.stopped) return;
     const timer = setTimeout(() => {
       this.timers.delete(session.ID);
       if (!this.store.isLeader) return; // the leader expires it (and restarts every timer when it takes over)
-      this.logger.info({ session: session.ID, ttl: session.TTL }, 'session TTL expired');
-      this.destroy(session.ID).catch((err) => this.logger.error({ err, session: session.ID }, 'session expiry failed'));
-    }, session.TtlMs * SESSION_TTL_MULTIPLIER);
+      this.expireUnlessRenewed(session).catch((err) => this.logger.error({ err, session: session.ID }, 'session expiry failed'));
+    }, delayMs);
     timer.unref();
     this.timers.set(session.ID, timer);
+  }
+
+  /** The timer ran out here; a renewal another replica received may have pushed the session's end further. */
+  private async expireUnlessRenewed(session: StoredSession): Promise<void> {
+    const left = (await this.store.touchedUntil(aliveMark(session.ID))) - Date.now();
+    if (this.stopped || !this.store.get(SESSIONS_TABLE, session.ID)) return;
+    if (left > 0) {
+      if (!this.timers.has(session.ID)) this.armTimer(session, left);
+      return;
+    }
+    this.logger.info({ session: session.ID, ttl: session.TTL }, 'session TTL expired');
+    await this.destroy(session.ID);
   }
 
   private clearTimer(id: string): void {
@@ -223,3 +244,6 @@ export class SessionManager {
       .catch((err) => this.logger.error({ err, sessions: [...doomed] }, 'session invalidation failed'));
   }
 }
+
+/** The name of a session's liveness mark (`StateStore.touch`). */
+const aliveMark = (id: string): string => `session/${id}`;

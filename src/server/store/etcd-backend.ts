@@ -225,6 +225,21 @@ export class EtcdBackend implements ReplicatedBackend {
     return Number(switched.header.revision);
   }
 
+  /**
+   * `<prefix>.touch/<name>` holds the time until which `name` is alive, on an etcd lease that outlives it by a
+   * second, so the mark disappears by itself once stale and a replica that dies leaves nothing behind. The time is
+   * written, not left to the lease, because a lease counts whole seconds and sessions are timed in milliseconds.
+   */
+  async touch(name: string, untilMs: number): Promise<void> {
+    const ttlSeconds = Math.max(1, Math.ceil((untilMs - Date.now()) / 1000) + 1);
+    await this.client.lease(ttlSeconds, { autoKeepAlive: false }).put(`${this.prefix}.touch/${name}`).value(String(untilMs));
+  }
+
+  async touchedUntil(name: string): Promise<number> {
+    const value = await this.client.get(`${this.prefix}.touch/${name}`).string();
+    return value === null ? 0 : Number(value) || 0;
+  }
+
   /** Best effort: what is left behind is never read, only wasted. */
   private async removeRange(from: Buffer, to = prefixEnd(from)): Promise<void> {
     try {

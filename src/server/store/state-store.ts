@@ -50,6 +50,8 @@ export class StateStore implements StoreReader {
   /** A lone store is always the leader; a replica is one only after winning the backend's election. */
   private leading: boolean;
   private readonly leadershipListeners = new Set<(leading: boolean) => void>();
+  /** A lone store's liveness marks (`touch`): name → until (epoch ms). */
+  private readonly touches = new Map<string, number>();
 
   /** The store as its commit pipelines see it (commit-local.ts, commit-replicated.ts). */
   private readonly host: CommitHost;
@@ -129,6 +131,26 @@ export class StateStore implements StoreReader {
   onLeadership(listener: (leading: boolean) => void): () => void {
     this.leadershipListeners.add(listener);
     return () => this.leadershipListeners.delete(listener);
+  }
+
+  /**
+   * Marks `name` alive until `untilMs` (epoch ms) for every replica: a session renewal sent to any replica counts
+   * with the leader, which expires sessions. A lone store keeps the mark in memory.
+   */
+  async touch(name: string, untilMs: number): Promise<void> {
+    if (this.backend.replicated) await this.backend.touch(name, untilMs);
+    else this.touches.set(name, Math.max(untilMs, this.touches.get(name) ?? 0));
+  }
+
+  /** Until when (epoch ms) `name` was last marked alive by any replica; 0 when never. */
+  async touchedUntil(name: string): Promise<number> {
+    if (this.backend.replicated) return this.backend.touchedUntil(name);
+    return this.touches.get(name) ?? 0;
+  }
+
+  /** Forgets a mark (a lone store's only; a replicated one expires with its lease). */
+  untouch(name: string): void {
+    this.touches.delete(name);
   }
 
   get openWatches(): number {

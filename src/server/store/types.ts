@@ -115,6 +115,10 @@ export interface ReplicatedBackend {
   restore(rows: ReadonlyArray<{ table: string; row: StoredRow }>, tables: readonly string[]): Promise<number>;
   /** The index of the latest change committed by any replica (a linearizable read), for a consistent snapshot. */
   latestIndex(): Promise<number>;
+  /** Marks `name` alive until `untilMs` (epoch ms) where every replica can read it (a session renewal). */
+  touch(name: string, untilMs: number): Promise<void>;
+  /** Until when (epoch ms) any replica last marked `name` alive; 0 when never or long expired. */
+  touchedUntil(name: string): Promise<number>;
   /**
    * Runs `candidate` for leadership of the leader-only duties among the replicas until closed, calling `onLeading`
    * when it wins and when it loses (and campaigns again).
