@@ -8,7 +8,7 @@ import type { Handler } from '../http/types.ts';
 import type { Logger } from '../../lib/logger.ts';
 import { Errors } from '../../lib/errors.ts';
 import type { GatewayMetrics } from '../metrics/metrics.ts';
-import type { ServiceConfig, LoadBalancerConfig, WeightedConfig } from './schema.ts';
+import type { ServiceConfig, LoadBalancerConfig, WeightedConfig, MirroringConfig, FailoverConfig } from './schema.ts';
 import type { TransportRegistry } from './transport.ts';
 import { createProxy } from './proxy.ts';
 import { WeightedRoundRobin } from './wrr.ts';
@@ -16,6 +16,7 @@ import { HealthChecker } from './healthcheck.ts';
 import { HealthRegistry, healthOf, registerHealth } from './health.ts';
 import { createMirroring } from './mirroring.ts';
 import { createFailover } from './failover.ts';
+import { getServiceKind, listServiceKinds, registerServiceKind } from './registry.ts';
 
 export interface ServiceBuildContext {
   /** A built service's handler by (possibly unqualified) name; throws when it does not exist. */
@@ -36,22 +37,30 @@ export interface BuiltService {
   status(): { serverStatus: Record<string, ServerStatus> };
 }
 
+/** Builds a service of whichever registered kind its block names (exactly one key, checked by the schema). */
 export function buildServiceHandler(name: string, config: ServiceConfig, ctx: ServiceBuildContext): BuiltService {
-  if (config.loadBalancer) return buildLoadBalancer(name, config.loadBalancer, ctx);
-  if (config.weighted) return buildWeighted(name, config.weighted, ctx);
-  if (config.mirroring) {
-    const handler = createMirroring(name, config.mirroring, ctx.resolveService, ctx.logger);
-    const main = healthOf(ctx.resolveService(config.mirroring.service));
-    if (config.mirroring.healthCheck && main) registerHealth(handler, main);
-    return { handler, close() {}, status: () => ({ serverStatus: {} }) };
+  for (const key of Object.keys(config) as Array<keyof ServiceConfig>) {
+    const block = config[key];
+    if (block === undefined) continue;
+    const build = getServiceKind(key);
+    if (build) return build(name, block as never, ctx);
   }
-  if (config.failover) {
-    const failover = createFailover(config.failover, ctx.resolveService);
-    if (config.failover.healthCheck) registerHealth(failover.handler, failover.health);
-    return { handler: failover.handler, close: failover.close, status: () => ({ serverStatus: {} }) };
-  }
-  throw Errors.invalidConfig(`service "${name}": needs one of loadBalancer, weighted, mirroring, failover`);
+  throw Errors.invalidConfig(`service "${name}": needs one of ${listServiceKinds().join(', ')}`);
 }
+
+registerServiceKind('loadBalancer', buildLoadBalancer);
+registerServiceKind('weighted', buildWeighted);
+registerServiceKind('mirroring', (name: string, config: MirroringConfig, ctx: ServiceBuildContext): BuiltService => {
+  const handler = createMirroring(name, config, ctx.resolveService, ctx.logger);
+  const main = healthOf(ctx.resolveService(config.service));
+  if (config.healthCheck && main) registerHealth(handler, main);
+  return { handler, close() {}, status: () => ({ serverStatus: {} }) };
+});
+registerServiceKind('failover', (_name: string, config: FailoverConfig, ctx: ServiceBuildContext): BuiltService => {
+  const failover = createFailover(config, ctx.resolveService);
+  if (config.healthCheck) registerHealth(failover.handler, failover.health);
+  return { handler: failover.handler, close: failover.close, status: () => ({ serverStatus: {} }) };
+});
 
 function buildLoadBalancer(name: string, lb: LoadBalancerConfig, ctx: ServiceBuildContext): BuiltService {
   const transport = ctx.transports.get(lb.serversTransport);

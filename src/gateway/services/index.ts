@@ -4,3 +4,4 @@ export { TransportRegistry, ServersTransport, DEFAULT_TRANSPORT } from './transp
 export { HealthRegistry, healthOf, type ServiceHealth } from './health.ts';
 export { createProxy, type ProxyOptions } from './proxy.ts';
 export * from './schema.ts';
+export { registerServiceKind, getServiceKind, listServiceKinds, type ServiceKindBuilder } from './registry.ts';
