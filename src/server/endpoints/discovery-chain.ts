@@ -2,8 +2,8 @@
  * /v1/discovery-chain/:service — the compiled discovery chain (agent/discovery_chain_endpoint.go): GET, or POST with
  * `OverrideConnectTimeout`, `OverrideProtocol` and `OverrideMeshGateway` in the body; `?compile-dc=` names the
  * datacenter to compile in. The answer is `{ "Chain": CompiledDiscoveryChain }`, a blocking query over the config
- * entries. The trust domain in the targets' SNI is the Connect CA's (`<cluster-id>.consul`); until the CA is wired
- * in, `trustDomain` defaults to a fixed placeholder domain.
+ * entries. The trust domain in the targets' SNI is the Connect CA's (`<cluster-id>.consul`), given by the caller;
+ * before the CA has a configuration it is a fixed placeholder domain.
  */
 import { z } from 'zod';
 import { parseDuration } from '../../lib/duration.ts';

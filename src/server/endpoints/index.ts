@@ -8,7 +8,8 @@ import { registerCatalogEndpoints } from './catalog.ts';
 import { registerConfigEndpoints } from './config.ts';
 import { registerConnectEndpoints } from './connect.ts';
 import { registerConnectCaEndpoints } from './connect-ca.ts';
-import { registerDiscoveryChainEndpoints } from './discovery-chain.ts';
+import { PLACEHOLDER_TRUST_DOMAIN, registerDiscoveryChainEndpoints } from './discovery-chain.ts';
+import { trustDomainForCluster } from '../../lib/spiffe.ts';
 import { registerCoordinateEndpoints } from './coordinate.ts';
 import { registerEventEndpoints } from './event.ts';
 import { registerHealthEndpoints } from './health.ts';
@@ -35,9 +36,13 @@ export async function registerAllEndpoints(api: ApiRouter, deps: ServerDeps): Pr
   registerTxnEndpoints(api, deps);
   registerSnapshotEndpoints(api, deps);
   registerConfigEndpoints(api, deps);
-  await registerConnectCaEndpoints(api, deps);
+  const ca = await registerConnectCaEndpoints(api, deps);
   registerIntentionEndpoints(api, deps);
-  registerDiscoveryChainEndpoints(api, deps);
+  // Targets' SNI carry the CA's trust domain (<cluster-id>.consul) once the CA has its configuration.
+  registerDiscoveryChainEndpoints(api, deps, () => {
+    const config = ca.config();
+    return config ? trustDomainForCluster(config.ClusterID) : PLACEHOLDER_TRUST_DOMAIN;
+  });
   registerConnectEndpoints(api, deps);
   registerAgentLifecycleEndpoints(api, deps);
   registerAgentMonitorEndpoint(api, deps);

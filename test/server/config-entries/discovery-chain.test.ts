@@ -7,12 +7,15 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { RunningServer } from '../../../src/server/options.ts';
-import { PLACEHOLDER_TRUST_DOMAIN } from '../../../src/server/endpoints/discovery-chain.ts';
 import { startTestServer } from '../../helpers/server.ts';
 
 let server: RunningServer;
+/** The Connect CA's trust domain, which the targets' SNI end with. */
+let trustDomain: string;
 before(async () => {
   server = await startTestServer();
+  trustDomain = ((await (await fetch(`${server.url}/v1/connect/ca/roots`)).json()) as { TrustDomain: string }).TrustDomain;
+  assert.match(trustDomain, /\.consul$/);
   const entries = [
     { Kind: 'service-defaults', Name: 'web', Protocol: 'http' },
     { Kind: 'service-defaults', Name: 'admin', Protocol: 'http' },
@@ -62,7 +65,7 @@ test('router → splitter → resolver compiles to Consul\'s shape', async () =>
   assert.deepEqual(c.Targets['v2.web.default.default.dc1'], {
     ID: 'v2.web.default.default.dc1', Service: 'web', ServiceSubset: 'v2', Namespace: 'default', Partition: 'default', Datacenter: 'dc1',
     MeshGateway: {}, Subset: { Filter: 'Service.Meta.version == v2' }, TransparentProxy: {}, ConnectTimeout: '5s',
-    SNI: `v2.web.default.dc1.internal.${PLACEHOLDER_TRUST_DOMAIN}`, Name: `v2.web.default.dc1.internal.${PLACEHOLDER_TRUST_DOMAIN}`,
+    SNI: `v2.web.default.dc1.internal.${trustDomain}`, Name: `v2.web.default.dc1.internal.${trustDomain}`,
   });
 });
 
