@@ -64,7 +64,7 @@ describe('setLongTimeout', () => {
     assert.equal(timers.pending(), 0);
   });
 
-  it('with a small step size, a short delay also chains and fires on time', async () => {
+  it('with a small step size and the real clock, a short delay never fires early', async () => {
     // Real clock: 60 ms in steps of at most 20 ms must not fire at the first step.
     const start = performance.now();
     const steps: number[] = [];
@@ -76,8 +76,9 @@ describe('setLongTimeout', () => {
     };
     const elapsed = await new Promise<number>((resolve) => setLongTimeout(() => resolve(performance.now() - start), 60, real));
     assert.ok(elapsed >= 59, `fired after ${elapsed} ms, before its 60 ms`);
-    assert.ok(steps.length >= 3, `only ${steps.length} steps`);
-    assert.ok(steps.every((ms) => ms <= 20));
+    // No step is longer than allowed; how many there were depends on how late a loaded machine ran each one
+    // (the virtual-clock tests above pin the chain exactly).
+    assert.ok(steps.every((ms) => ms <= 20), `a step of ${Math.max(...steps)} ms`);
   });
 
   it('does not fire early with Node\'s real timers for a delay beyond 2^31-1 ms', async () => {
