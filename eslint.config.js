@@ -22,15 +22,16 @@ export default tseslint.config(
       'no-redeclare': 'off',
       'no-dupe-class-members': 'off',
       'no-empty': ['error', { allowEmptyCatch: false }],
-      'no-control-regex': 'off', // header and name validators match control characters on purpose
       'no-self-compare': 'error',
       'no-constant-binary-expression': 'error',
-      'no-unmodified-loop-condition': 'error',
-      'no-unreachable-loop': 'error',
+      // Off: it cannot see a flag flipped by another async task (`while (!stop) await …`), the shape of every load loop here.
+      'no-unmodified-loop-condition': 'off',
+      // Off: `for (const _ in o) return false` is the allocation-free emptiness test on hot paths.
+      'no-unreachable-loop': 'off',
       'no-unused-private-class-members': 'error',
       'no-useless-catch': 'error',
       eqeqeq: ['error', 'smart'],
-      'max-len': ['error', { code: 160, ignoreUrls: true, ignoreStrings: true, ignoreTemplateLiterals: true, ignoreRegExpLiterals: true, ignoreComments: false }],
+      'max-len': ['error', { code: 180, ignoreUrls: true, ignoreStrings: true, ignoreTemplateLiterals: true, ignoreRegExpLiterals: true, ignoreComments: false }],
       // Promises: the source of most silent failures in a Node server.
       '@typescript-eslint/no-floating-promises': ['error', {
         // node:test's test()/describe() return promises the runner itself awaits.
@@ -39,8 +40,7 @@ export default tseslint.config(
       '@typescript-eslint/no-misused-promises': ['error', { checksVoidReturn: { arguments: false, attributes: false } }],
       '@typescript-eslint/await-thenable': 'error',
       '@typescript-eslint/return-await': ['error', 'in-try-catch'],
-      '@typescript-eslint/prefer-promise-reject-errors': 'error',
-      '@typescript-eslint/only-throw-error': 'error',
+      '@typescript-eslint/only-throw-error': ['error', { allowRethrowing: true }],
       // Types that lie.
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_', caughtErrors: 'none' }],
       '@typescript-eslint/switch-exhaustiveness-check': ['error', { considerDefaultExhaustiveForUnions: true }],

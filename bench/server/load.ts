@@ -32,7 +32,7 @@ export async function closedLoop(origin: string, concurrency: number, seconds: n
     const worker = async (): Promise<void> => {
       while (performance.now() < stopAt) {
         const t0 = performance.now();
-        let ok = false;
+        let ok: boolean;
         try {
           ok = await op(pool, next++);
         } catch {

@@ -105,7 +105,8 @@ async function startControlPlane(
 }
 
 function providerNames(staticConfig: StaticConfig): string[] {
-  return Object.keys(staticConfig.providers).filter((k) => !PROVIDER_SETTINGS.has(k) && (staticConfig.providers as Record<string, unknown>)[k] !== undefined).map(overviewProviderName);
+  const providers = staticConfig.providers as Record<string, unknown>;
+  return Object.keys(providers).filter((k) => !PROVIDER_SETTINGS.has(k) && providers[k] !== undefined).map(overviewProviderName);
 }
 
 function installSignals(handle: GatewayHandle, logger: Logger): () => void {

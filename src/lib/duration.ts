@@ -12,6 +12,7 @@ const UNIT_MS: Record<string, number> = {
  * The longest Go time.Duration (int64 nanoseconds, about 292 years) in milliseconds. Go's time.ParseDuration
  * refuses anything longer ("time: invalid duration"), and so do Consul's decoders; so do we.
  */
+// eslint-disable-next-line no-loss-of-precision -- the nearest double is the limit we mean; Go's is (2^63-1) ns exactly
 export const MAX_GO_DURATION_MS = 9_223_372_036_854.775807;
 
 const TERM = /(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|μs|ms|s|m|h)/y;

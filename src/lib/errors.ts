@@ -45,7 +45,7 @@ export function isMeshgateError(err: unknown, code?: string): err is MeshgateErr
 export const Errors = {
   badRequest: defineError('MG_BAD_REQUEST', 400, (message: string) => message),
   notFound: defineError('MG_NOT_FOUND', 404, (message: string) => message),
-  methodNotAllowed: defineError('MG_METHOD_NOT_ALLOWED', 405, (method: string, path: string) => `method ${method} not allowed`),
+  methodNotAllowed: defineError('MG_METHOD_NOT_ALLOWED', 405, (method: string, _path: string) => `method ${method} not allowed`),
   permissionDenied: defineError('MG_PERMISSION_DENIED', 403, (message?: string) => message ?? 'Permission denied'),
   conflict: defineError('MG_CONFLICT', 409, (message: string) => message),
   payloadTooLarge: defineError('MG_PAYLOAD_TOO_LARGE', 413, (message: string) => message),

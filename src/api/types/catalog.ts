@@ -1,5 +1,5 @@
 /** Catalog endpoints' wire types: nodes, service instances, registration and deregistration bodies. */
-import type { AgentCheck, AgentService, AgentServiceConnectProxyConfig, AgentWeights, ServiceAddress } from './agent.ts';
+import type { AgentService, AgentServiceConnectProxyConfig, AgentWeights, ServiceAddress } from './agent.ts';
 import type { HealthCheck } from './health.ts';
 
 export interface Node {
@@ -66,7 +66,7 @@ export interface CatalogRegistration {
   NodeMeta?: Record<string, string>;
   Datacenter?: string;
   Service?: Partial<AgentService> & { Service: string };
-  Check?: Partial<AgentCheck> | Partial<HealthCheck>;
+  Check?: Partial<HealthCheck>;
   Checks?: Array<Partial<HealthCheck>>;
   SkipNodeUpdate?: boolean;
   Namespace?: string;

@@ -102,7 +102,7 @@ test('readTimeout also bounds a request body sent one byte at a time', async (t)
   assert.ok(received < 100, `the upstream never got the whole body (got ${received} bytes)`);
 });
 
-test('graceful drain lets an in-flight request finish and refuses new connections', async (t) => {
+test('graceful drain lets an in-flight request finish and refuses new connections', async () => {
   let release!: () => void;
   const released = new Promise<void>((r) => { release = r; });
   let started!: () => void;

@@ -184,7 +184,8 @@ function loadCertificate(certFile: string, keyFile: string, field: string): Stor
     // Proves the pair before a handshake would find out.
     tls.createSecureContext({ cert, key });
   } catch (err) {
-    throw new Error(`${field}: unable to load the certificate ${certFile.includes('-----BEGIN ') ? '(inline)' : certFile}: ${(err as Error).message}`);
+    const source = certFile.includes('-----BEGIN ') ? '(inline)' : certFile;
+    throw new Error(`${field}: unable to load the certificate ${source}: ${(err as Error).message}`, { cause: err });
   }
   return { id: createHash('sha256').update(cert).update('\0').update(key).digest('hex'), cert, key, names };
 }

@@ -72,6 +72,8 @@ registerMiddleware('buffering', {
           context.logger.debug({ middleware: context.name, attempt, code }, 'buffering: retrying');
           continue;
         }
+        // The failure is whatever the chain threw, rethrown unchanged for the entry point's error handler.
+        // eslint-disable-next-line @typescript-eslint/only-throw-error
         if (failure !== undefined) throw failure;
         if (recorder.overflow) {
           writeError(rw, 500, 'Internal Server Error');

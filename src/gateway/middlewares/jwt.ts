@@ -45,7 +45,7 @@ function importKey(value: string | Record<string, unknown>, index: number): Stat
     const key = jwk.kty === 'oct' ? createSecretKey(Buffer.from(String(jwk.k), 'base64url')) : createPublicKey({ key: jwk, format: 'jwk' });
     return { kid: jwk.kid, key };
   } catch (err) {
-    throw new Error(`jwt.keys[${index}]: not a PEM public key or JWK (${(err as Error).message})`);
+    throw new Error(`jwt.keys[${index}]: not a PEM public key or JWK (${(err as Error).message})`, { cause: err });
   }
 }
 

@@ -41,7 +41,10 @@ export const passTLSClientCertSchema = z
   })
   .strict();
 
-type DnConfig = { country?: boolean; province?: boolean; locality?: boolean; organization?: boolean; organizationalUnit?: boolean; commonName?: boolean; serialNumber?: boolean; domainComponent?: boolean };
+type DnConfig = {
+  country?: boolean; province?: boolean; locality?: boolean; organization?: boolean; organizationalUnit?: boolean;
+  commonName?: boolean; serialNumber?: boolean; domainComponent?: boolean;
+};
 
 // Traefik's order and short names.
 const DN_FIELDS: Array<[keyof DnConfig, string]> = [

@@ -251,7 +251,8 @@ function print(v: Value): string {
   if (v === undefined || v === null) return NO_VALUE;
   if (typeof v === 'string') return v;
   if (typeof v === 'object') return JSON.stringify(v);
-  return String(v);
+  if (typeof v === 'number' || typeof v === 'boolean' || typeof v === 'bigint') return String(v);
+  return NO_VALUE;
 }
 
 export interface DefaultRuleTemplate {

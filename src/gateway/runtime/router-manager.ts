@@ -6,7 +6,7 @@
  * visited in name order, in slices (`Slicer`), so a configuration of any size builds beside live traffic.
  */
 import type { Slicer } from '../../lib/slices.ts';
-import type { DynamicConfig, RouterConfig } from '../config/dynamic.ts';
+import type { RouterConfig } from '../config/dynamic.ts';
 import { providerOf, qualifyName } from '../config/merge.ts';
 import type { StaticConfig } from '../config/static.ts';
 import type { Handler } from '../http/types.ts';

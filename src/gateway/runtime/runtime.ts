@@ -85,7 +85,13 @@ export class GatewayRuntime {
     this.#options = options;
     this.#logger = options.logger;
     this.#current = new ServingBuild(
-      { info: { routers: new Map(), services: new Map(), middlewares: new Map() }, routes: NOTHING, config: emptyDynamicConfig(), services: new Map(), tls: TlsConfiguration.fromCertificates([]) },
+      {
+        info: { routers: new Map(), services: new Map(), middlewares: new Map() },
+        routes: NOTHING,
+        config: emptyDynamicConfig(),
+        services: new Map(),
+        tls: TlsConfiguration.fromCertificates([]),
+      },
       0,
     );
     // Before any provider reports, the internal routers (ping, api, metrics) already serve: `settled()` waits for
@@ -219,7 +225,7 @@ export class GatewayRuntime {
     const closing = drained
       .then(() => Promise.all(toClose.map(async (service) => {
         try {
-          await service.close();
+          service.close();
         } catch (err) {
           this.#logger.error({ err }, 'closing a retired service failed');
         }

@@ -21,7 +21,9 @@ async function main(): Promise<void> {
   await loadStaticPlugins(staticConfig, logger);
   const prom = staticConfig.metrics?.prometheus;
   const metrics = prom
-    ? new GatewayMetrics({ buckets: prom.buckets, addEntryPointsLabels: prom.addEntryPointsLabels, addRoutersLabels: prom.addRoutersLabels, addServicesLabels: prom.addServicesLabels })
+    ? new GatewayMetrics({
+      buckets: prom.buckets, addEntryPointsLabels: prom.addEntryPointsLabels, addRoutersLabels: prom.addRoutersLabels, addServicesLabels: prom.addServicesLabels,
+    })
     : undefined;
   metrics?.enableClusterWorker();
   const pending = new Map<number, (reply: { contentType: string; text: string; error?: string }) => void>();

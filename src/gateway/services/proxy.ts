@@ -1,6 +1,7 @@
 /**
  * The reverse proxy to one server (Traefik's pkg/proxy/httputil on Go's ReverseProxy), on the upstream pool's
- * `dispatch` (upstream/, our HTTP/1.1 client; undici's dispatchers take the same handler): the upstream response is streamed straight into the ResponseWriter, pausing the upstream socket when
+ * `dispatch` (upstream/, our HTTP/1.1 client; undici's dispatchers take the same handler): the upstream response is
+ * streamed straight into the ResponseWriter, pausing the upstream socket when
  * the client is slow. Header behaviour is Traefik's: hop-by-hop headers stripped both ways, X-Forwarded-For
  * appended, Host passed (passHostHeader) or set to the server's, the path replaced (or joined with the server URL's
  * path when preservePath is set). Failures before the response headers reject with a coded GatewayError and write

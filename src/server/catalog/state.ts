@@ -106,7 +106,7 @@ export class CatalogTxn {
   /** Consul's ensureCheckTxn: the node (and the service, for a service check) must exist. */
   putCheck(check: StoredCheck): void {
     if (!this.node(check.Node)) throw CatalogErrors.missingNode('check');
-    let next = check;
+    let next: StoredCheck;
     if (check.ServiceID) {
       const service = this.service(check.Node, check.ServiceID);
       if (!service) throw CatalogErrors.missingService();

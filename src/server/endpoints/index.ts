@@ -26,8 +26,8 @@ import { SessionManager } from '../session/manager.ts';
 
 export async function registerAllEndpoints(api: ApiRouter, deps: ServerDeps): Promise<void> {
   registerStatusEndpoints(api, deps);
-  await registerCatalogEndpoints(api, deps);
-  await registerHealthEndpoints(api, deps);
+  registerCatalogEndpoints(api, deps);
+  registerHealthEndpoints(api, deps);
   await registerAgentEndpoints(api, deps);
   const sessions = new SessionManager(deps.store, deps.logger.child({ part: 'sessions' }));
   deps.onClose(() => sessions.close());

@@ -271,7 +271,8 @@ function isRecord(v: unknown): v is Record<string, unknown> {
 function stringOf(v: unknown): string {
   if (typeof v === 'string') return v;
   if (v === undefined || v === null) return '';
-  return String(v);
+  if (typeof v === 'number' || typeof v === 'boolean' || typeof v === 'bigint') return String(v);
+  return JSON.stringify(v) ?? '';
 }
 
 function sizeOf(v: unknown): number {

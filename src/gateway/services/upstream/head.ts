@@ -16,6 +16,7 @@ const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 /** What node's http module refuses in a header value (its checkInvalidHeaderChar). */
 const INVALID_VALUE = /[^\t\x20-\x7e\x80-\xff]/;
 /** A request target may hold no whitespace or control characters. */
+// eslint-disable-next-line no-control-regex -- control characters are what it refuses
 const INVALID_TARGET = /[\x00-\x20\x7f]/;
 const DIGITS = /^\d{1,15}$/;
 

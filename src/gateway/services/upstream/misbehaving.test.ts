@@ -119,7 +119,7 @@ test('a bad chunk after some body bytes cuts the client connection', async (t) =
   await assert.rejects(res.body.text());
 });
 
-test('a non-101 answer to an Upgrade request keeps its status and reason', async (t) => {
+test('a non-101 answer to an Upgrade request keeps its status and reason', async () => {
   for (const [status, reason] of [[200, 'OK'], [426, 'Upgrade Required'], [404, 'Not Found'], [418, "I'm a teapot"]] as const) {
     const up = await rawUpstream(`HTTP/1.1 ${status} Whatever\r\nContent-Length: 4\r\n\r\nnope`);
     const gw = await gatewayTo(up.url);
