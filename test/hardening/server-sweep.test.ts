@@ -132,9 +132,11 @@ async function answer(res: Response): Promise<Answer> {
 /**
  * 500s that Consul itself answers for bad input, so a client sees the same thing from us: RPC errors that
  * agent/http.go does not map to a 4xx. `Session.Apply` (agent/consul/session_endpoint.go) returns plain errors for an
- * out-of-range TTL and an unknown Behavior; a `?dc=` naming another datacenter is "No path to datacenter".
+ * out-of-range TTL and an unknown Behavior; `kvsLockTxn` (agent/consul/state/kvs.go) answers a lock with an unknown
+ * session "invalid session %#v"; a `?dc=` naming another datacenter is "No path to datacenter".
  */
-const CONSUL_500_BODIES = [/^Invalid Session TTL '/, /^Invalid Behavior setting '/, /^Session TTL '.*' invalid/, /No path to datacenter/];
+const CONSUL_500_BODIES = [/^Invalid Session TTL '/, /^Invalid Behavior setting '/, /^Session TTL '.*' invalid/, /No path to datacenter/,
+  /^invalid session "/, /^missing session$/];
 
 function fuzzKey(r: Random): string {
   return `fuzz/${encodeLoosely(r.nastyString(40))}`;
