@@ -60,6 +60,8 @@ interface Route {
   readonly handler: RouteHandler;
   /** Computed once: higher wins when several patterns match a path (literal beats :param beats *rest). */
   readonly specificity: number;
+  /** Registration order, which breaks ties between equally specific routes. */
+  readonly order: number;
 }
 
 export interface RouteMatch {
@@ -93,6 +95,12 @@ export interface ApiRouterOptions {
 
 export class ApiRouter {
   private readonly routes: Route[] = [];
+  /**
+   * Routes whose first two segments are literal (`/v1/kv/*key`), by those two segments: a request is matched only
+   * against its own family and the few patterns that start with a parameter, not against every route of the API.
+   */
+  private readonly byFamily = new Map<string, Route[]>();
+  private readonly unkeyed: Route[] = [];
   private readonly datacenter: string | undefined;
 
   constructor(options: ApiRouterOptions = {}) {
@@ -128,8 +136,24 @@ export class ApiRouter {
         if (dc !== null && dc !== '' && dc.toLowerCase() !== local) throw ErrNoPathToDatacenter();
         return handler(ctx);
       };
-    this.routes.push({ method, pattern, segments, handler: guarded, specificity: specificity(segments) });
+    const route: Route = { method, pattern, segments, handler: guarded, specificity: specificity(segments), order: this.routes.length };
+    this.routes.push(route);
+    const key = familyKey(segments);
+    if (key === undefined) this.unkeyed.push(route);
+    else {
+      const family = this.byFamily.get(key);
+      if (family) family.push(route);
+      else this.byFamily.set(key, [route]);
+    }
     return this;
+  }
+
+  /** The routes that could match, in registration order (ties between equally specific routes keep it). */
+  private candidates(parts: readonly string[]): readonly Route[] {
+    const family = parts.length >= 2 ? this.byFamily.get(`${parts[0]}/${parts[1]}`) : undefined;
+    if (this.unkeyed.length === 0) return family ?? [];
+    if (!family) return this.unkeyed;
+    return [...family, ...this.unkeyed].sort((x, y) => x.order - y.order);
   }
 
   lookup(method: string, path: string): RouteLookup {
@@ -137,7 +161,7 @@ export class ApiRouter {
     const parts = path.slice(1).split('/');
     const effective = method === 'HEAD' ? 'GET' : method;
     let best: Array<{ route: Route; params: Record<string, string> }> = [];
-    for (const route of this.routes) {
+    for (const route of this.candidates(parts)) {
       if (best.length > 0 && route.specificity < best[0]!.route.specificity) continue;
       const params = matchSegments(route.segments, parts);
       if (!params) continue;
@@ -150,6 +174,12 @@ export class ApiRouter {
     const allow = ['OPTIONS', ...new Set(best.map((b) => b.route.method))];
     return method === 'OPTIONS' ? { kind: 'options', allow } : { kind: 'method-not-allowed', allow };
   }
+}
+
+function familyKey(segments: readonly string[]): string | undefined {
+  const [a, b] = segments;
+  if (a === undefined || b === undefined || /^[:*]/.test(a) || /^[:*]/.test(b)) return undefined;
+  return `${a}/${b}`;
 }
 
 function specificity(segments: readonly string[]): number {
