@@ -4,14 +4,15 @@
  * `Proxy.DestinationServiceName` is the service, and its instances registered Connect-native — in the catalog's
  * and the health view's shapes, with ?tag, ?node-meta, ?passing and ?filter as the plain views have them.
  */
-import type { CatalogService, ServiceEntry } from '../../api/types.ts';
-import { Tables, getNode, instanceChecks, listServices } from '../catalog/index.ts';
-import { boolParam, filterOf, hasTags, nodeMetaFilters, satisfiesMeta, tagFilter } from '../catalog/params.ts';
+import type { CatalogService } from '../../api/types.ts';
+import { Tables, getNode, listServices } from '../catalog/index.ts';
+import { filterOf, hasTags, nodeMetaFilters, satisfiesMeta, tagFilter } from '../catalog/params.ts';
 import type { StoredService } from '../catalog/tables.ts';
-import { catalogServiceToWire, serviceEntryToWire } from '../catalog/wire.ts';
+import { catalogServiceToWire } from '../catalog/wire.ts';
 import type { ServerDeps } from '../deps.ts';
-import { CheckServiceNodeFields, ServiceNodeFields } from '../filter/schemas.ts';
+import { ServiceNodeFields } from '../filter/schemas.ts';
 import { blockingQuery } from '../http/blocking.ts';
+import { serviceEntries } from './health.ts';
 import type { ApiRouter } from '../http/router.ts';
 import type { StoreReader, StoredRow } from '../store/types.ts';
 
@@ -50,25 +51,10 @@ export function registerConnectEndpoints(api: ApiRouter, deps: ServerDeps): void
 
   api.get('/v1/health/connect/:service', (ctx) => {
     const name = ctx.params.service!;
-    const filter = filterOf(ctx.query, CheckServiceNodeFields);
-    const meta = nodeMetaFilters(ctx.query);
-    const tags = tagFilter(ctx.query);
-    const passing = boolParam(ctx.query, 'passing', 'Invalid value for ?passing');
+    const entries = serviceEntries(ctx.query);
     return blockingQuery(ctx, store, {
       watches,
-      run: () => {
-        const out: ServiceEntry[] = [];
-        for (const svc of connectInstances(store, name)) {
-          const node = getNode(store, svc.value.Node);
-          if (!node || !satisfiesMeta(node.value.Meta, meta) || !hasTags(svc.value.Tags, tags)) continue;
-          const checks = instanceChecks(store, svc.value.Node, svc.value.ID);
-          if (passing && checks.some((c) => c.value.Status !== 'passing')) continue;
-          const entry = serviceEntryToWire(node, svc, checks);
-          if (filter && !filter(entry)) continue;
-          out.push(entry);
-        }
-        return { index: index(), body: out };
-      },
+      run: () => ({ index: index(), body: entries(store, connectInstances(store, name)) }),
     });
   });
 }

@@ -7,6 +7,8 @@ import type { HealthCheck, ServiceEntry } from '../../api/types.ts';
 import { Tables, getNode, instanceChecks, listChecks, listServiceInstances, nodeChecks, nodePrefix, serviceViewIndex } from '../catalog/index.ts';
 import { boolParam, filterOf, hasTags, nodeMetaFilters, satisfiesMeta, tagFilter } from '../catalog/params.ts';
 import { checkToWire, serviceEntryToWire } from '../catalog/wire.ts';
+import type { StoredService } from '../catalog/tables.ts';
+import type { StoreReader, StoredRow } from '../store/types.ts';
 import type { ServerDeps } from '../deps.ts';
 import { sortByNear } from '../coordinate/near.ts';
 import { nearParam } from './catalog.ts';
@@ -83,25 +85,37 @@ export function registerHealthEndpoints(api: ApiRouter, deps: ServerDeps): void 
   api.get('/v1/health/service/:service', (ctx) => {
     const name = pathName(ctx, 'service', 'Missing service name');
     deps.metrics.healthServiceQuery.inc({ service: name });
-    const filter = filterOf(ctx.query, CheckServiceNodeFields);
-    const meta = nodeMetaFilters(ctx.query);
-    const tags = tagFilter(ctx.query);
-    const passing = boolParam(ctx.query, 'passing', 'Invalid value for ?passing');
+    const entries = serviceEntries(ctx.query);
     return blockingQuery(ctx, store, {
       watches: [{ table: Tables.serviceIndex, key: name }],
       run: () => {
-        const out: ServiceEntry[] = [];
-        for (const svc of listServiceInstances(store, name)) {
-          const node = getNode(store, svc.value.Node);
-          if (!node || !satisfiesMeta(node.value.Meta, meta) || !hasTags(svc.value.Tags, tags)) continue;
-          const checks = instanceChecks(store, svc.value.Node, svc.value.ID);
-          if (passing && checks.some((c) => c.value.Status !== 'passing')) continue;
-          const entry = serviceEntryToWire(node, svc, checks);
-          if (filter && !filter(entry)) continue;
-          out.push(entry);
-        }
+        const out = entries(store, listServiceInstances(store, name));
         return { index: serviceViewIndex(store, name), body: sortByNear(store, near(ctx), out, (e) => e.Node.Node) };
       },
     });
   });
+}
+
+/**
+ * The health view of service instances (`/v1/health/service`, `/v1/health/connect`): each instance with its node and
+ * checks, narrowed by `?node-meta`, `?tag`, `?passing` and `?filter`, which are read once per request.
+ */
+export function serviceEntries(query: URLSearchParams): (store: StoreReader, instances: Iterable<StoredRow<StoredService>>) => ServiceEntry[] {
+  const filter = filterOf(query, CheckServiceNodeFields);
+  const meta = nodeMetaFilters(query);
+  const tags = tagFilter(query);
+  const passing = boolParam(query, 'passing', 'Invalid value for ?passing');
+  return (store, instances) => {
+    const out: ServiceEntry[] = [];
+    for (const svc of instances) {
+      const node = getNode(store, svc.value.Node);
+      if (!node || !satisfiesMeta(node.value.Meta, meta) || !hasTags(svc.value.Tags, tags)) continue;
+      const checks = instanceChecks(store, svc.value.Node, svc.value.ID);
+      if (passing && checks.some((c) => c.value.Status !== 'passing')) continue;
+      const entry = serviceEntryToWire(node, svc, checks);
+      if (filter && !filter(entry)) continue;
+      out.push(entry);
+    }
+    return out;
+  };
 }
