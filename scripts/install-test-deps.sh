@@ -12,12 +12,22 @@ needed=(
   "nginx:nginx"
   "wrk:wrk"
   "vmagent:victoria-metrics"
+  "chromium:chromium"
+  "pebble:pebble"
+  "iptables:iptables"
+  "ip:iproute2"
+  "openssl:openssl"
+  "curl:curl"
+  "conntrack:conntrack"
 )
+# PostgreSQL's server binaries live outside PATH on Debian (/usr/lib/postgresql/<major>/bin)
+compgen -G "/usr/lib/postgresql/*/bin/postgres" >/dev/null || missing_pg=1
 missing=()
 for pair in "${needed[@]}"; do
   cmd="${pair%%:*}"; pkg="${pair##*:}"
   command -v "$cmd" >/dev/null 2>&1 || [ -x "/usr/sbin/$cmd" ] || missing+=("$pkg")
 done
+[ -z "${missing_pg:-}" ] || missing+=("postgresql")
 if [ "${#missing[@]}" -gt 0 ]; then
   echo "installing Debian packages: ${missing[*]}"
   sudo_cmd=""
@@ -26,7 +36,7 @@ if [ "${#missing[@]}" -gt 0 ]; then
   $sudo_cmd apt-get update -qq
   $sudo_cmd apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
   # Debian starts daemons on install; the tests start their own on loopback with their own ports.
-  for svc in nginx redis-server etcd victoria-metrics; do $sudo_cmd service "$svc" stop >/dev/null 2>&1 || true; done
+  for svc in nginx redis-server etcd victoria-metrics postgresql pebble; do $sudo_cmd service "$svc" stop >/dev/null 2>&1 || true; done
 fi
 
 if [ ! -x node_modules/.bin/node ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
