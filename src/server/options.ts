@@ -33,6 +33,8 @@ export interface ServerOptions {
    * connection. Answers are not bounded (a blocking query waits its full `wait`). Default 60 s; 0 disables it.
    */
   httpRequestTimeout?: number;
+  /** Consul's ACL system; absent or `enabled: false` = every request allowed, as Consul with ACLs disabled. */
+  acl?: AclOptions;
 }
 
 export type StoreChoice = { backend: 'sqlite' } | { backend: 'etcd'; endpoints: string[]; prefix?: string };
@@ -44,4 +46,27 @@ export interface RunningServer {
   /** The DNS interface's port (UDP and TCP), when it is enabled. */
   readonly dnsPort?: number;
   close(): Promise<void>;
+}
+
+/** Consul's `acl { … }` block. */
+export interface AclOptions {
+  enabled: boolean;
+  /** "allow" (Consul's default) or "deny": what a question no rule answers gets. */
+  defaultPolicy: 'allow' | 'deny';
+  /** Consul's `down_policy`; a single-datacenter server always has its tokens locally, kept for config fidelity. */
+  downPolicy?: 'allow' | 'deny' | 'extend-cache' | 'async-cache';
+  /** Let `PUT /v1/agent/token/*` persist tokens in the data dir (Consul's enable_token_persistence). */
+  enableTokenPersistence?: boolean;
+  /** How long a resolved token is cached (Consul's token_ttl); 0 = resolve on every request. */
+  tokenTtlMs?: number;
+  tokens?: {
+    /** Created at start as a global-management token with this SecretID (Consul's tokens.initial_management). */
+    initialManagement?: string;
+    /** The agent's own token (anti-entropy, its own registration). */
+    agent?: string;
+    /** Used by requests that carry no token, instead of the anonymous token. */
+    default?: string;
+    /** Used by the DNS interface. */
+    dns?: string;
+  };
 }
