@@ -10,6 +10,7 @@ import { Command, CommanderError } from 'commander';
 import { isMeshgateError } from '../lib/errors.ts';
 import { catalogNodesCommand } from './commands/catalog/nodes.ts';
 import { catalogServicesCommand } from './commands/catalog/services.ts';
+import { connectRedirectTrafficCommand } from './commands/connect/redirect-traffic.ts';
 import { configDeleteCommand } from './commands/config/delete.ts';
 import { configListCommand } from './commands/config/list.ts';
 import { configReadCommand } from './commands/config/read.ts';
@@ -42,6 +43,9 @@ export function buildProgram(io: CliIO): Command {
   const config = new Command('config').description('Interact with Consul\'s centralized configurations');
   config.addCommand(configWriteCommand(io)).addCommand(configReadCommand(io)).addCommand(configListCommand(io)).addCommand(configDeleteCommand(io));
   program.addCommand(config);
+  const connect = new Command('connect').description('Interact with the service mesh (Connect)');
+  connect.addCommand(connectRedirectTrafficCommand(io));
+  program.addCommand(connect);
   const services = new Command('services').description('Register and deregister services with the local agent');
   services.addCommand(servicesRegisterCommand(io)).addCommand(servicesDeregisterCommand(io));
   program.addCommand(services);
