@@ -1,0 +1,82 @@
+/**
+ * One small HTTP service of the demo's A → B → C chain. Each answers with its own hop and, when it has a next hop
+ * (an upstream's local bind address on its sidecar), the next hop's whole answer nested inside — so one `curl`
+ * through the gateway shows the path a request took through the mesh:
+ *
+ *   {"service":"a","instance":"a-1","next":{"service":"b","config":{…},"next":{"service":"c"}}}
+ *
+ * Flags: --name, --id, --port (0 = any), --host (default 127.0.0.1), --next <url>, --config-file <path> (read on
+ * every request: the agent renders it from KV), --ready-file <path> (the port is written there once listening).
+ * `/health` answers 200, or 503 after `PUT /admin/health?status=critical` (the demo's way to fail an instance).
+ */
+import { readFile, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { parseArgs } from 'node:util';
+
+const { values } = parseArgs({
+  options: {
+    name: { type: 'string' },
+    id: { type: 'string' },
+    port: { type: 'string', default: '0' },
+    host: { type: 'string', default: '127.0.0.1' },
+    next: { type: 'string' },
+    'config-file': { type: 'string' },
+    'ready-file': { type: 'string' },
+  },
+});
+const name = values.name ?? 'service';
+const id = values.id ?? `${name}-1`;
+let healthy = true;
+
+async function config(): Promise<unknown> {
+  const file = values['config-file'];
+  if (!file) return undefined;
+  try {
+    const text = await readFile(file, 'utf8');
+    try {
+      return JSON.parse(text) as unknown;
+    } catch {
+      return text.trim();
+    }
+  } catch (err) {
+    return { error: `config file not rendered yet: ${(err as NodeJS.ErrnoException).code ?? String(err)}` };
+  }
+}
+
+async function nextHop(): Promise<unknown> {
+  if (!values.next) return undefined;
+  try {
+    const response = await fetch(values.next, { signal: AbortSignal.timeout(5_000) });
+    const text = await response.text();
+    if (!response.ok) return { error: `${values.next} answered ${response.status}`, body: text.slice(0, 200) };
+    return JSON.parse(text) as unknown;
+  } catch (err) {
+    return { error: `${values.next} unreachable: ${(err as Error).message}` };
+  }
+}
+
+const server = createServer((req, res) => {
+  const url = new URL(req.url ?? '/', 'http://localhost');
+  if (url.pathname === '/health') {
+    res.writeHead(healthy ? 200 : 503, { 'content-type': 'text/plain' }).end(healthy ? 'ok' : 'critical (set by /admin/health)');
+    return;
+  }
+  if (url.pathname === '/admin/health' && req.method === 'PUT') {
+    healthy = url.searchParams.get('status') !== 'critical';
+    res.writeHead(200, { 'content-type': 'text/plain' }).end(healthy ? 'passing' : 'critical');
+    return;
+  }
+  void (async () => {
+    const [cfg, next] = await Promise.all([config(), nextHop()]);
+    const body = { service: name, instance: id, path: url.pathname, ...(cfg !== undefined ? { config: cfg } : {}), ...(next !== undefined ? { next } : {}) };
+    res.writeHead(200, { 'content-type': 'application/json' }).end(`${JSON.stringify(body)}\n`);
+  })();
+});
+
+server.listen(Number(values.port), values.host, () => {
+  const { port } = server.address() as AddressInfo;
+  console.log(`${id} listening on ${values.host}:${port}`);
+  if (values['ready-file']) void writeFile(values['ready-file'], String(port));
+});
+for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => server.close(() => process.exit(0)));
