@@ -1,11 +1,12 @@
 /**
- * `/v1/connect/intentions` and `/v1/agent/connect/authorize` — Consul's api.Connect intention methods. The proxy
- * fetches intentions through `match` (by destination, blocking) and decides with src/lib/intentions.
+ * `/v1/connect/intentions`, `/v1/agent/connect/authorize` and the Connect CA's agent endpoints — Consul's api.Connect
+ * intention methods plus Agent.ConnectCARoots / ConnectCALeaf. The proxy fetches intentions through `match` (by
+ * destination, blocking) and decides with src/lib/intentions; it follows its leaf and the roots with blocking reads.
  */
 import type { Transport } from './transport.ts';
 import { escapePath } from './transport.ts';
 import type {
-  ConnectAuthorizeRequest, ConnectAuthorizeResponse, Intention, IntentionInput, QueryOptions, QueryResult, WriteOptions,
+  CARootList, LeafCert, ConnectAuthorizeRequest, ConnectAuthorizeResponse, Intention, IntentionInput, QueryOptions, QueryResult, WriteOptions,
 } from './types.ts';
 
 export class ConnectEndpoint {
@@ -68,5 +69,15 @@ export class ConnectEndpoint {
   /** `POST /v1/agent/connect/authorize`. */
   async authorize(req: ConnectAuthorizeRequest, opts: WriteOptions = {}): Promise<ConnectAuthorizeResponse> {
     return this.t.write<ConnectAuthorizeResponse>({ method: 'POST', path: '/v1/agent/connect/authorize', json: req, write: opts });
+  }
+
+  /** `GET /v1/agent/connect/ca/roots` — blocking; wakes when a root is added, rotated or pruned. */
+  async caRoots(opts: QueryOptions = {}): Promise<QueryResult<CARootList>> {
+    return this.t.query<CARootList>({ method: 'GET', path: '/v1/agent/connect/ca/roots', query: { ...opts, datacenter: '' } });
+  }
+
+  /** `GET /v1/agent/connect/ca/leaf/:service` — blocking; wakes with the renewed (or, after a rotation, reissued) leaf. */
+  async caLeaf(service: string, opts: QueryOptions = {}): Promise<QueryResult<LeafCert>> {
+    return this.t.query<LeafCert>({ method: 'GET', path: `/v1/agent/connect/ca/leaf/${escapePath(service)}`, query: { ...opts, datacenter: '' } });
   }
 }

@@ -11,3 +11,4 @@ export * from './types/txn.ts';
 export * from './types/session.ts';
 export * from './types/status.ts';
 export * from './types/config.ts';
+export * from './types/connect-ca.ts';

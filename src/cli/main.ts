@@ -19,6 +19,7 @@ import { gatewayCommand } from './commands/gateway.ts';
 import { kvDeleteCommand } from './commands/kv/delete.ts';
 import { kvGetCommand } from './commands/kv/get.ts';
 import { kvPutCommand } from './commands/kv/put.ts';
+import { proxyCommand } from './commands/proxy.ts';
 import { serverCommand } from './commands/server.ts';
 import { servicesDeregisterCommand } from './commands/services/deregister.ts';
 import { servicesRegisterCommand } from './commands/services/register.ts';
@@ -34,6 +35,7 @@ export function buildProgram(io: CliIO): Command {
     .version(CLI_VERSION, '-v, --version');
   program.addCommand(serverCommand(io));
   program.addCommand(gatewayCommand(io));
+  program.addCommand(proxyCommand(io));
   const kv = new Command('kv').description('Interact with the key-value store');
   kv.addCommand(kvGetCommand(io)).addCommand(kvPutCommand(io)).addCommand(kvDeleteCommand(io));
   program.addCommand(kv);

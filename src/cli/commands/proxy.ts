@@ -1,0 +1,67 @@
+/**
+ * `meshgate proxy -sidecar-for <service-id> | -proxy-id <id>` — the Connect sidecar (Consul's `consul connect proxy`):
+ * configured from its connect-proxy registration on the local agent, it runs until SIGINT/SIGTERM. The proxy module
+ * is loaded on demand so the other commands start fast. `CONNECT_SIDECAR_FOR` and `CONNECT_PROXY_ID` are read as
+ * Consul's command reads them.
+ */
+import { readFileSync } from 'node:fs';
+import { Command } from 'commander';
+import { createLogger } from '../../lib/logger.ts';
+import { addHttpFlags, clientFrom, type HttpFlags } from '../http-flags.ts';
+import { CliErrors, info, type CliIO } from '../io.ts';
+import { untilSignal } from '../signals.ts';
+
+interface Flags extends HttpFlags {
+  sidecarFor?: string;
+  proxyId?: string;
+  tokenFile?: string;
+  logLevel?: string;
+  metricsAddr?: string;
+  accessLog?: string;
+  registerChecks?: boolean;
+}
+
+const LEVELS = ['trace', 'debug', 'info', 'warn', 'error'];
+
+export function proxyCommand(io: CliIO): Command {
+  return addHttpFlags(new Command('proxy'))
+    .description('Runs the Connect sidecar proxy for a service: mTLS, intentions, upstream listeners')
+    .option('--sidecar-for <service-id>', 'ID of the service this proxy fronts (env CONNECT_SIDECAR_FOR)')
+    .option('--proxy-id <id>', 'ID of the connect-proxy registration on the local agent (env CONNECT_PROXY_ID)')
+    .option('--token-file <path>', 'file holding the ACL token (env CONSUL_HTTP_TOKEN_FILE)')
+    .option('--log-level <level>', 'trace, debug, info, warn, error', 'info')
+    .option('--metrics-addr <host:port>', 'serve Prometheus metrics on this address')
+    .option('--access-log <path>', 'write JSON access logs here (- for stdout)')
+    .option('--no-register-checks', 'do not register the sidecar\'s default health checks')
+    .action(async (flags: Flags) => {
+      const sidecarFor = flags.sidecarFor ?? io.env.CONNECT_SIDECAR_FOR;
+      const proxyId = flags.proxyId ?? io.env.CONNECT_PROXY_ID;
+      if (!sidecarFor && !proxyId) throw CliErrors.usage('Error! One of -sidecar-for or -proxy-id must be given');
+      if (sidecarFor && proxyId) throw CliErrors.usage('Error! -sidecar-for and -proxy-id are mutually exclusive');
+      const level = (flags.logLevel ?? 'info').toLowerCase();
+      if (!LEVELS.includes(level)) throw CliErrors.usage(`Error! -log-level must be one of ${LEVELS.join(', ')}, got "${flags.logLevel}"`);
+      if (flags.metricsAddr !== undefined && !/^[^\s]*:\d{1,5}$/.test(flags.metricsAddr)) {
+        throw CliErrors.usage(`Error! -metrics-addr must be host:port, got "${flags.metricsAddr}"`);
+      }
+      const tokenFile = flags.tokenFile ?? io.env.CONSUL_HTTP_TOKEN_FILE ?? io.env.MESHGATE_HTTP_TOKEN_FILE;
+      let token = flags.token;
+      if (!token && tokenFile) {
+        try {
+          token = readFileSync(tokenFile, 'utf8').trim();
+        } catch (err) {
+          throw CliErrors.failed(`Error! reading -token-file ${tokenFile}: ${(err as Error).message}`);
+        }
+      }
+      const client = clientFrom({ ...flags, ...(token ? { token } : {}) }, io);
+      const logger = createLogger({ name: 'proxy', level });
+      const { startProxy } = await import('../../proxy/proxy.ts');
+      const running = await startProxy({
+        client, logger, sidecarFor, proxyId, metricsAddr: flags.metricsAddr, accessLog: flags.accessLog, registerChecks: flags.registerChecks !== false,
+      });
+      const ups = [...running.upstreamAddresses].map(([name, a]) => `${name}=${a.address}:${a.port}`).join(', ');
+      info(io, `==> Meshgate proxy running! Public listener: ${running.publicAddress.address}:${running.publicAddress.port}${ups ? `; upstreams: ${ups}` : ''}`);
+      const signal = await untilSignal(['SIGINT', 'SIGTERM']);
+      info(io, `==> Caught signal: ${signal}, shutting down`);
+      await running.stop();
+    });
+}

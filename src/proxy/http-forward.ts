@@ -1,0 +1,27 @@
+/**
+ * Header handling shared by the inbound and outbound HTTP paths: hop-by-hop headers (RFC 9110 §7.6.1, plus those the
+ * `Connection` header names) are not forwarded; everything else is copied into a prototype-free map.
+ */
+import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http';
+
+const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'te', 'trailer', 'upgrade', 'proxy-authorization', 'proxy-authenticate']);
+
+/** Consul's protocols that the proxy handles per request. */
+export function isHttpLike(protocol: string): boolean {
+  return protocol === 'http' || protocol === 'http2' || protocol === 'grpc';
+}
+
+function copy(headers: IncomingHttpHeaders): OutgoingHttpHeaders {
+  const out: OutgoingHttpHeaders = Object.create(null) as OutgoingHttpHeaders;
+  const named = new Set<string>();
+  const conn = headers.connection;
+  if (conn) for (const n of conn.split(',')) named.add(n.trim().toLowerCase());
+  for (const [k, v] of Object.entries(headers)) {
+    if (v === undefined || HOP_BY_HOP.has(k) || named.has(k)) continue;
+    out[k] = v;
+  }
+  return out;
+}
+
+export const copyRequestHeaders = copy;
+export const copyResponseHeaders = copy;

@@ -1,0 +1,202 @@
+/**
+ * The public listener: mTLS in front of the local app. Every connection must present a certificate chaining to a
+ * current root (TLS does that), carrying one service SPIFFE ID in our trust domain (peer.ts). For a `tcp` service the
+ * intention is asked once per connection and a denied one is closed before a byte reaches the app; for `http`,
+ * `http2` and `grpc` the connection is served as HTTP/1.1 and every request is asked against the intentions' L7
+ * permissions, a denied one answered 403. The protocol is read for each new connection, so a service-defaults change
+ * applies without a restart. New connections take the current TLS context (identity.ts swaps it on renewal or
+ * rotation); connections already open keep theirs.
+ */
+import { Agent, createServer as createHttpServer, request as httpRequest, type IncomingMessage, type ServerResponse } from 'node:http';
+import { connect as netConnect, type AddressInfo, type Socket } from 'node:net';
+import { createServer as createTlsServer, type Server as TlsServer, type TLSSocket } from 'node:tls';
+import type { SpiffeService } from '../lib/spiffe.ts';
+import { formatSpiffeId } from '../lib/spiffe.ts';
+import type { Logger } from '../lib/logger.ts';
+import type { AccessLog } from './access-log.ts';
+import { copyRequestHeaders, copyResponseHeaders, isHttpLike } from './http-forward.ts';
+import type { ProxyIdentity, TlsMaterial } from './identity.ts';
+import type { IntentionWatcher } from './intentions.ts';
+import type { ProxyMetrics } from './metrics.ts';
+import { peerService } from './peer.ts';
+import { joinSockets } from './pipe.ts';
+
+export interface InboundOptions {
+  readonly service: string;
+  readonly bindAddress: string;
+  readonly bindPort: number;
+  readonly localAddress: string;
+  readonly localPort: number;
+  readonly localConnectTimeoutMs: number;
+  readonly handshakeTimeoutMs: number;
+  /** The protocol now in force (proxy Config.protocol, else the service's discovery chain). */
+  readonly protocol: () => string;
+  readonly identity: ProxyIdentity;
+  readonly intentions: IntentionWatcher;
+  readonly metrics: ProxyMetrics;
+  readonly accessLog: AccessLog;
+  readonly logger: Logger;
+}
+
+const peers = new WeakMap<Socket, SpiffeService>();
+
+export class InboundListener {
+  private readonly o: InboundOptions;
+  private readonly tls: TlsServer;
+  private readonly http = createHttpServer({ keepAliveTimeout: 60_000 });
+  private readonly appAgent: Agent;
+  private readonly sockets = new Set<Socket>();
+
+  constructor(options: InboundOptions) {
+    this.o = options;
+    this.appAgent = new Agent({ keepAlive: true, maxFreeSockets: 64 });
+    const material = options.identity.current();
+    // tls.Server builds its own context from these options (it ignores a `secureContext` option).
+    this.tls = createTlsServer({
+      ...material.options,
+      requestCert: true,
+      rejectUnauthorized: true,
+      handshakeTimeout: options.handshakeTimeoutMs,
+      ALPNProtocols: ['http/1.1'],
+    });
+    // New connections pick up a new leaf or new roots; established ones continue with what they negotiated.
+    options.identity.on('change', (m: TlsMaterial) => this.tls.setSecureContext(m.options));
+    this.tls.on('secureConnection', (socket) => this.accept(socket));
+    this.tls.on('tlsClientError', (err, socket) => {
+      options.metrics.tlsFailures.inc({ direction: 'inbound', service: 'unknown' });
+      options.logger.debug({ err: err.message, remote: socket.remoteAddress }, 'inbound TLS handshake failed');
+    });
+    this.tls.on('connection', (socket: Socket) => {
+      this.sockets.add(socket);
+      socket.once('close', () => this.sockets.delete(socket));
+    });
+    this.http.on('request', (req, res) => this.onRequest(req, res));
+    this.http.on('clientError', (err, socket) => socket.destroy(err));
+  }
+
+  async listen(): Promise<AddressInfo> {
+    await new Promise<void>((resolve, reject) => {
+      this.tls.once('error', reject);
+      this.tls.listen(this.o.bindPort, this.o.bindAddress, () => resolve());
+    });
+    return this.tls.address() as AddressInfo;
+  }
+
+  async close(): Promise<void> {
+    await new Promise<void>((resolve) => this.tls.close(() => resolve()));
+    for (const s of this.sockets) s.destroy();
+    this.http.close();
+    this.appAgent.destroy();
+  }
+
+  private accept(socket: TLSSocket): void {
+    const { metrics, logger } = this.o;
+    let peer: SpiffeService;
+    try {
+      peer = peerService(socket, this.o.identity.current().trustDomain);
+    } catch (err) {
+      metrics.tlsFailures.inc({ direction: 'inbound', service: 'unknown' });
+      logger.info({ err: (err as Error).message, remote: socket.remoteAddress }, 'inbound connection refused: no valid identity');
+      socket.destroy();
+      return;
+    }
+    const downstream = peer.service;
+    if (isHttpLike(this.o.protocol())) {
+      peers.set(socket, peer);
+      metrics.connections.inc({ direction: 'inbound', service: downstream });
+      metrics.activeConnections.inc({ direction: 'inbound', service: downstream });
+      socket.once('close', () => metrics.activeConnections.dec({ direction: 'inbound', service: downstream }));
+      this.http.emit('connection', socket);
+      return;
+    }
+    this.acceptTcp(socket, downstream);
+  }
+
+  private acceptTcp(socket: TLSSocket, downstream: string): void {
+    const { metrics, logger, accessLog, service } = this.o;
+    const started = performance.now();
+    const decision = this.o.intentions.connection(downstream);
+    if (!decision.allowed) {
+      metrics.intentionDenials.inc({ downstream, layer: 'l4' });
+      logger.info({ downstream, reason: decision.reason }, 'inbound connection denied by intentions');
+      accessLog({ direction: 'inbound', protocol: 'tcp', downstream, upstream: service, outcome: 'deny', bytesIn: 0, bytesOut: 0, durationMs: performance.now() - started });
+      socket.destroy();
+      return;
+    }
+    metrics.connections.inc({ direction: 'inbound', service: downstream });
+    metrics.activeConnections.inc({ direction: 'inbound', service: downstream });
+    socket.pause();
+    const app = netConnect({ host: this.o.localAddress, port: this.o.localPort, timeout: this.o.localConnectTimeoutMs });
+    app.setNoDelay(true);
+    app.once('connect', () => app.setTimeout(0));
+    app.once('timeout', () => app.destroy(new Error('local app connect timeout')));
+    void joinSockets(socket, app).then(({ aToB, bToA }) => {
+      metrics.activeConnections.dec({ direction: 'inbound', service: downstream });
+      metrics.bytes.inc({ direction: 'inbound', service: downstream, flow: 'rx' }, aToB);
+      metrics.bytes.inc({ direction: 'inbound', service: downstream, flow: 'tx' }, bToA);
+      const durationMs = performance.now() - started;
+      metrics.connectionDuration.observe({ direction: 'inbound', service: downstream }, durationMs / 1000);
+      accessLog({ direction: 'inbound', protocol: 'tcp', downstream, upstream: service, outcome: 'allow', bytesIn: aToB, bytesOut: bToA, durationMs });
+    });
+    socket.resume();
+  }
+
+  private onRequest(req: IncomingMessage, res: ServerResponse): void {
+    const { metrics, accessLog, service, logger } = this.o;
+    const started = performance.now();
+    const peer = peers.get(req.socket);
+    const downstream = peer?.service ?? 'unknown';
+    const path = req.url ?? '/';
+    const method = req.method ?? 'GET';
+    const finish = (status: number, outcome: string, bytesIn: number, bytesOut: number): void => {
+      const durationMs = performance.now() - started;
+      metrics.requests.inc({ direction: 'inbound', service: downstream, code: String(status) });
+      metrics.requestDuration.observe({ direction: 'inbound', service: downstream }, durationMs / 1000);
+      metrics.bytes.inc({ direction: 'inbound', service: downstream, flow: 'rx' }, bytesIn);
+      metrics.bytes.inc({ direction: 'inbound', service: downstream, flow: 'tx' }, bytesOut);
+      accessLog({ direction: 'inbound', protocol: 'http', downstream, upstream: service, method, path, status, outcome, bytesIn, bytesOut, durationMs });
+    };
+    if (!peer) {
+      res.writeHead(403, { 'content-type': 'text/plain' }).end('RBAC: access denied');
+      finish(403, 'deny', 0, 0);
+      return;
+    }
+    const decision = this.o.intentions.request(downstream, { method, path, headers: req.headers });
+    if (!decision.allowed) {
+      metrics.intentionDenials.inc({ downstream, layer: 'l7' });
+      logger.info({ downstream, method, path, reason: decision.reason }, 'inbound request denied by intentions');
+      // Envoy's RBAC filter answers a denied request 403 with this body; clients of Consul meshes see the same.
+      req.resume();
+      res.writeHead(403, { 'content-type': 'text/plain' }).end('RBAC: access denied');
+      finish(403, 'deny', 0, 0);
+      return;
+    }
+    const headers = copyRequestHeaders(req.headers);
+    // Envoy's XFCC for the app: who called (URI) and who we are (By).
+    headers['x-forwarded-client-cert'] = `By=${this.o.identity.current().leafUri};URI=${formatSpiffeId(peer)}`;
+    let bytesIn = 0;
+    let bytesOut = 0;
+    req.on('data', (c: Buffer) => (bytesIn += c.length));
+    const up = httpRequest({
+      host: this.o.localAddress, port: this.o.localPort, method, path, headers, agent: this.appAgent, timeout: this.o.localConnectTimeoutMs,
+    });
+    up.once('socket', (s) => {
+      if (!s.connecting) up.setTimeout(0);
+      else s.once('connect', () => up.setTimeout(0));
+    });
+    up.once('timeout', () => up.destroy(new Error('local app connect timeout')));
+    up.on('response', (upRes) => {
+      res.writeHead(upRes.statusCode ?? 502, copyResponseHeaders(upRes.headers));
+      upRes.on('data', (c: Buffer) => (bytesOut += c.length));
+      upRes.pipe(res);
+      upRes.once('end', () => finish(upRes.statusCode ?? 502, 'allow', bytesIn, bytesOut));
+    });
+    up.on('error', (err) => {
+      logger.warn({ err: err.message, downstream, path }, 'local app request failed');
+      if (!res.headersSent) res.writeHead(503, { 'content-type': 'text/plain' }).end('upstream connect error or disconnect/reset before headers');
+      else res.destroy();
+      finish(503, 'error', bytesIn, bytesOut);
+    });
+    req.pipe(up);
+  }
+}

@@ -1,0 +1,65 @@
+/**
+ * The intentions that govern traffic into our service, followed with a blocking `/v1/connect/intentions/match`
+ * (by destination) and decided locally with src/lib/intentions — the same function the server's
+ * `/v1/agent/connect/authorize` uses — so no connection or request waits on the control plane (Envoy's RBAC filter
+ * does the same with the intentions Consul pushes to it). Until the first answer arrives everything is denied: a
+ * sidecar that has not heard the rules yet must not guess. The default for unmatched traffic follows the server's
+ * `X-Consul-Default-ACL-Policy` (allow when the server does not say, as Consul with ACLs disabled).
+ */
+import type { ConsulClient } from '../api/client.ts';
+import type { Logger } from '../lib/logger.ts';
+import {
+  authorizeConnection, authorizeRequest, DEFAULT_ALLOW, type Decision, type DefaultDecision, type HttpRequestFacts, type IntentionRule,
+} from '../lib/intentions/index.ts';
+
+const NOT_READY: Decision = { allowed: false, reason: 'intentions not loaded yet' };
+
+export class IntentionWatcher {
+  private readonly client: ConsulClient;
+  private readonly destination: string;
+  private readonly logger: Logger;
+  private readonly abort = new AbortController();
+  private rules: IntentionRule[] | undefined;
+  private fallback: DefaultDecision = DEFAULT_ALLOW;
+
+  constructor(client: ConsulClient, destination: string, logger: Logger) {
+    this.client = client;
+    this.destination = destination;
+    this.logger = logger;
+  }
+
+  /** Starts the watch; resolves when the first answer is in. */
+  start(): Promise<void> {
+    let loaded!: () => void;
+    const ready = new Promise<void>((r) => (loaded = r));
+    this.client.watchEach(
+      (q) => this.client.connect.intentionMatch('destination', [this.destination], q),
+      (r) => {
+        this.rules = (r.value[this.destination] ?? []) as IntentionRule[];
+        const policy = r.meta.DefaultACLPolicy;
+        this.fallback = policy === 'deny' ? { allow: false, reason: 'Default behavior configured by ACLs' } : DEFAULT_ALLOW;
+        this.logger.debug({ intentions: this.rules.length }, 'intentions updated');
+        loaded();
+      },
+      {
+        signal: this.abort.signal,
+        onError: (err, info) => this.logger.warn({ err, attempt: info.attempt }, 'watching intentions failed; keeping the last known set'),
+      },
+    ).done.catch((err: unknown) => this.logger.error({ err }, 'intentions watch stopped'));
+    return ready;
+  }
+
+  stop(): void {
+    this.abort.abort();
+  }
+
+  /** L4: may `source` open a connection to us? An L7 intention denies here (Consul's AgentConnectAuthorize). */
+  connection(source: string): Decision {
+    return this.rules ? authorizeConnection(this.rules, source, this.destination, this.fallback) : NOT_READY;
+  }
+
+  /** L7: may `source` send this request? */
+  request(source: string, request: HttpRequestFacts): Decision {
+    return this.rules ? authorizeRequest(this.rules, source, this.destination, request, this.fallback) : NOT_READY;
+  }
+}

@@ -1,0 +1,30 @@
+/**
+ * The plain TCP listener of one upstream (`LocalBindAddress:LocalBindPort`): the app connects here and every accepted
+ * socket goes to its Upstream. A transparent listener will do the same after mapping a connection's original
+ * destination to an Upstream, which is why the Upstream itself knows nothing about listening.
+ */
+import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
+import type { Upstream } from './upstream.ts';
+
+export class UpstreamListener {
+  private readonly upstream: Upstream;
+  private readonly server: Server;
+
+  constructor(upstream: Upstream) {
+    this.upstream = upstream;
+    this.server = createServer({ noDelay: true }, (socket: Socket) => this.upstream.handleConnection(socket));
+  }
+
+  async listen(): Promise<AddressInfo> {
+    const { localBindAddress, localBindPort } = this.upstream.spec;
+    await new Promise<void>((resolve, reject) => {
+      this.server.once('error', reject);
+      this.server.listen(localBindPort, localBindAddress, () => resolve());
+    });
+    return this.server.address() as AddressInfo;
+  }
+
+  close(): Promise<void> {
+    return new Promise((resolve) => this.server.close(() => resolve()));
+  }
+}
