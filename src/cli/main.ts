@@ -25,6 +25,7 @@ import { servicesDeregisterCommand } from './commands/services/deregister.ts';
 import { servicesRegisterCommand } from './commands/services/register.ts';
 import { snapshotRestoreCommand } from './commands/snapshot/restore.ts';
 import { snapshotSaveCommand } from './commands/snapshot/save.ts';
+import { validateCommand } from './commands/validate.ts';
 import { processIO, type CliIO } from './io.ts';
 
 export const CLI_VERSION = '0.1.0';
@@ -54,6 +55,7 @@ export function buildProgram(io: CliIO): Command {
   const snapshot = new Command('snapshot').description('Saves and restores snapshots of the server state');
   snapshot.addCommand(snapshotSaveCommand(io)).addCommand(snapshotRestoreCommand(io));
   program.addCommand(snapshot);
+  program.addCommand(validateCommand(io));
   applyRecursively(program, (cmd) => {
     cmd.exitOverride();
     cmd.configureOutput({ writeOut: (s) => io.out(s), writeErr: (s) => io.err(s) });

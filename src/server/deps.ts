@@ -26,7 +26,7 @@ export interface ServerDeps {
   /** The HTTP API's base URL once listening (for links and self-registration). */
   readonly url: () => string;
   /** The ports bound once listening (-1: not listening), for /v1/agent/self's DebugConfig. */
-  readonly ports: () => { readonly http: number; readonly dns: number };
+  readonly ports: () => { readonly http: number; readonly dns: number; readonly https?: number };
   /** Limits of the Connect CA that tests lower (Consul's 1h minimum leaf TTL); absent in production. */
   readonly connectCa?: { readonly minLeafCertTtlMs?: number };
 }

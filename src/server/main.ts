@@ -4,6 +4,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,6 +14,8 @@ import type { ServerDeps, ServerIdentity } from './deps.ts';
 import { registerAllEndpoints } from './endpoints/index.ts';
 import { startDns, type RunningDns } from './dns/server.ts';
 import { ApiRouter } from './http/router.ts';
+import { limitConnectionsPerClient } from './http/conn-limit.ts';
+import { httpsServerOptions } from './http/https.ts';
 import { createHttpApi } from './http/server.ts';
 import { ServerMetrics } from './metrics.ts';
 import type { RunningServer, ServerOptions } from './options.ts';
@@ -25,10 +28,15 @@ export const VERSION = MESHGATE_VERSION;
 
 export async function startServer(options: ServerOptions, logger?: Logger): Promise<RunningServer> {
   const log = logger ?? createLogger({ name: 'server', ...(options.logLevel ? { level: options.logLevel } : {}) });
+  const { host, port } = parseHostPort(options.httpAddr);
+  const httpEnabled = options.httpEnabled !== false;
+  if (!httpEnabled && !options.https) throw Errors.invalidConfig('ports: http is disabled (-1) and https is not set: the server would have no API listener');
+  // Listeners are checked and certificates read before anything is created, so a bad path fails the start with nothing to undo.
+  const httpsTls = options.https ? httpsServerOptions(options.https) : undefined;
+  const httpsAt = options.https ? parseHostPort(options.https.addr) : undefined;
   const dataDir = options.dataDir ?? (options.dev ? mkdtempSync(join(tmpdir(), 'meshgate-dev-')) : undefined);
   if (!dataDir) throw Errors.invalidConfig('--data-dir is required unless --dev is given');
   mkdirSync(dataDir, { recursive: true });
-  const { host, port } = parseHostPort(options.httpAddr);
 
   const choice = options.store ?? { backend: 'sqlite' };
   const storeLog = log.child({ part: 'store' });
@@ -54,11 +62,11 @@ export async function startServer(options: ServerOptions, logger?: Logger): Prom
     nodeName: options.nodeName,
     nodeId: nodeIdFor(dataDir),
     datacenter: options.datacenter,
-    address: host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host,
+    address: advertisedAddress(options.bindAddr, httpsAt && !httpEnabled ? httpsAt.host : host),
     version: CONSUL_API_VERSION,
     meshgateVersion: VERSION,
   };
-  const ports = { http: -1, dns: -1 };
+  const ports = { http: -1, dns: -1, https: -1 };
   let url = '';
   const deps: ServerDeps = {
     store,
@@ -75,30 +83,46 @@ export async function startServer(options: ServerOptions, logger?: Logger): Prom
   const router = new ApiRouter({ datacenter: identity.datacenter });
   await registerAllEndpoints(router, deps);
 
-  const http = createHttpApi({
+  const apiOptions = {
     router,
     logger: log,
     metrics,
     ...(options.httpRequestTimeout !== undefined ? { requestTimeout: options.httpRequestTimeout } : {}),
-  });
-  await new Promise<void>((resolve, reject) => {
-    http.once('error', reject);
-    http.listen(port, host, () => resolve());
-  });
-  const bound = (http.address() as AddressInfo).port;
+  };
+  const listeners: Server[] = [];
+  const listen = async (server: Server, at: { host: string; port: number }, tls: boolean): Promise<number> => {
+    if (options.httpMaxConnsPerClient) limitConnectionsPerClient(server, options.httpMaxConnsPerClient, tls);
+    listeners.push(server);
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(at.port, at.host, () => resolve());
+    });
+    return (server.address() as AddressInfo).port;
+  };
   const shutdown = async (): Promise<void> => {
-    http.closeAllConnections();
-    await new Promise<void>((resolve) => http.close(() => resolve()));
+    for (const server of listeners) {
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    }
     for (const fn of closers.reverse()) await fn();
     await store.close();
     if (options.dev && !options.dataDir) rmSync(dataDir, { recursive: true, force: true });
   };
+  let bound = -1;
+  let httpsBound = -1;
+  try {
+    if (httpEnabled) bound = await listen(createHttpApi(apiOptions), { host, port }, false);
+    if (httpsTls && httpsAt) httpsBound = await listen(createHttpApi({ ...apiOptions, tls: httpsTls }), httpsAt, true);
+  } catch (err) {
+    await shutdown();
+    throw err;
+  }
   // The DNS interface (Consul's ports.dns) listens on the HTTP API's host, as Consul binds both to client_addr.
   const dnsPort = options.ports?.dns ?? -1;
   let dns: RunningDns | undefined;
   if (dnsPort >= 0) {
     try {
-      dns = await startDns({ store, host, port: dnsPort, domain: options.domain ?? 'consul.', datacenter: identity.datacenter, logger: log.child({ part: 'dns' }) });
+      dns = await startDns({ store, host: options.dnsHost ?? host, port: dnsPort, domain: options.domain ?? 'consul.', datacenter: identity.datacenter, logger: log.child({ part: 'dns' }) });
     } catch (err) {
       if (!options.dnsBestEffort) {
         await shutdown();
@@ -108,16 +132,19 @@ export async function startServer(options: ServerOptions, logger?: Logger): Prom
     }
     if (dns) closers.push(() => dns?.close());
   }
-  url = `http://${host.includes(':') ? `[${host}]` : host}:${bound}`;
+  const httpsUrl = httpsAt ? `https://${urlHost(httpsAt.host)}:${httpsBound}` : undefined;
+  url = httpEnabled ? `http://${urlHost(host)}:${bound}` : httpsUrl!;
   ports.http = bound;
+  ports.https = httpsBound;
   ports.dns = dns?.port ?? -1;
-  log.info({ url, ...(dns ? { dns: dns.port } : {}), dataDir, store: store.backendName, node: identity.nodeName, datacenter: identity.datacenter, index: store.index }, 'meshgate server listening');
+  log.info({ url, ...(httpsUrl ? { https: httpsUrl } : {}), ...(dns ? { dns: dns.port } : {}), dataDir, store: store.backendName, node: identity.nodeName, datacenter: identity.datacenter, index: store.index }, 'meshgate server listening');
 
   let closing: Promise<void> | undefined;
   return {
     url,
-    port: bound,
+    port: httpEnabled ? bound : httpsBound,
     ...(dns ? { dnsPort: dns.port } : {}),
+    ...(httpsUrl ? { httpsUrl, httpsPort: httpsBound } : {}),
     close: () =>
       (closing ??= (async () => {
         await shutdown();
@@ -132,6 +159,18 @@ export function parseHostPort(addr: string): { host: string; port: number } {
   const port = Number(m[3]);
   if (port > 65535) throw Errors.invalidConfig(`http-addr: port ${port} is out of range`);
   return { host: m[1] ?? (m[2] || '127.0.0.1'), port };
+}
+
+function urlHost(host: string): string {
+  return host.includes(':') ? `[${host}]` : host;
+}
+
+/** Consul registers the node with its bind address; a wildcard (or none) falls back to the API's host, then loopback. */
+function advertisedAddress(bindAddr: string | undefined, apiHost: string): string {
+  for (const candidate of [bindAddr, apiHost]) {
+    if (candidate && candidate !== '0.0.0.0' && candidate !== '::') return candidate;
+  }
+  return '127.0.0.1';
 }
 
 /** A node ID that survives restarts, like Consul's node-id file in its data dir. */

@@ -18,7 +18,24 @@ export interface ServerOptions {
    * Ports besides the HTTP API's, as Consul's `ports` block spells them. `dns`: the DNS interface (UDP and TCP) on
    * the HTTP API's host; absent or -1 disables it (the CLI's default is Consul's 8600); 0 picks a free port.
    */
-  ports?: { dns?: number };
+  ports?: { dns?: number; grpc?: number };
+  /** Host the DNS interface listens on (Consul's addresses.dns); default the HTTP API's host. */
+  dnsHost?: string;
+  /** false: no plain-HTTP listener (Consul's `ports { http = -1 }`); `https` must then be set. Default true. */
+  httpEnabled?: boolean;
+  /** The HTTPS API (Consul's ports.https, addresses.https, tls.defaults / tls.https); absent = no HTTPS listener. */
+  https?: HttpsOptions;
+  /**
+   * Consul's limits.http_max_conns_per_client: connections one client IP may hold to the HTTP(S) API at once; beyond
+   * it, 429 and close. Absent or 0: unlimited (Meshgate does not impose Consul's default of 200 unless asked).
+   */
+  httpMaxConnsPerClient?: number;
+  /** The address this node registers in the catalog (Consul's bind_addr), when it is not a wildcard. */
+  bindAddr?: string;
+  /** Consul's connect block, for the Connect CA (`ca_config` keys as in Consul's CA configuration). */
+  connect?: { enabled: boolean; caConfig?: Record<string, unknown> };
+  /** Consul's ui_config block, for the UI host. */
+  ui?: { enabled: boolean; contentPath?: string };
   /**
    * When the DNS port was not chosen explicitly (the CLI's default 8600): a port that cannot be bound is logged and
    * the server runs without DNS, so several servers on one host (tests, replicas) still start.
@@ -37,14 +54,32 @@ export interface ServerOptions {
   acl?: AclOptions;
 }
 
+export interface HttpsOptions {
+  /** HOST:PORT; port 0 picks a free port (tests). */
+  addr: string;
+  certFile: string;
+  keyFile: string;
+  /** CA bundle client certificates must chain to (needed with verifyIncoming). */
+  caFile?: string;
+  /** Require a client certificate signed by caFile (Consul's verify_incoming). */
+  verifyIncoming: boolean;
+  /** Lowest TLS version accepted, in Node's spelling; default TLSv1.2 (Consul's default TLSv1_2). */
+  minVersion?: 'TLSv1' | 'TLSv1.1' | 'TLSv1.2' | 'TLSv1.3';
+  /** Consul's limits.https_handshake_timeout (default 5 s there; Node's default 120 s when absent). */
+  handshakeTimeoutMs?: number;
+}
+
 export type StoreChoice = { backend: 'sqlite' } | { backend: 'etcd'; endpoints: string[]; prefix?: string };
 
 export interface RunningServer {
-  /** Base URL of the HTTP API, e.g. http://127.0.0.1:8500 */
+  /** Base URL of the HTTP API, e.g. http://127.0.0.1:8500 (the HTTPS one when plain HTTP is off). */
   readonly url: string;
   readonly port: number;
   /** The DNS interface's port (UDP and TCP), when it is enabled. */
   readonly dnsPort?: number;
+  /** Base URL of the HTTPS API (https://HOST:PORT), when it is enabled. `url` is this too when HTTP is off. */
+  readonly httpsUrl?: string;
+  readonly httpsPort?: number;
   close(): Promise<void>;
 }
 

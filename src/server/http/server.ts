@@ -3,7 +3,8 @@
  * headers), and the error mapping from coded MeshgateErrors to status codes. Every request is counted and timed per
  * endpoint pattern.
  */
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerOptions as HttpServerOptions, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer, type ServerOptions as HttpsServerOptions } from 'node:https';
 import { Readable } from 'node:stream';
 import { Errors, MeshgateError } from '../../lib/errors.ts';
 import type { Logger } from '../../lib/logger.ts';
@@ -33,24 +34,26 @@ export interface HttpApiOptions {
   metrics: ServerMetrics;
   /** Adds headers every response carries (e.g. X-Consul-Default-ACL-Policy later). */
   commonHeaders?: Record<string, string>;
+  /** Serve HTTPS with these (certificate, key, CA, client-certificate checks; see https.ts); absent = plain HTTP. */
+  tls?: HttpsServerOptions;
 }
 
 export function createHttpApi(options: HttpApiOptions): Server {
   const requestTimeout = options.requestTimeout ?? DEFAULT_REQUEST_TIMEOUT_MS;
-  const server = createServer(
-    {
-      keepAliveTimeout: 30_000,
-      // Node stops counting once the request has arrived (the parser leaves its active list on message
-      // complete), so this bounds receiving only.
-      requestTimeout,
-      headersTimeout: requestTimeout > 0 ? Math.min(30_000, requestTimeout) : 30_000,
-      // Node looks for expired requests this often (default 30 s): a quarter of the bound keeps the cut near it.
-      connectionsCheckingInterval: requestTimeout > 0 ? Math.max(50, Math.min(30_000, Math.floor(requestTimeout / 4))) : 30_000,
-    },
-    (req, res) => {
-      void handle(options, req, res);
-    },
-  );
+  const serverOptions: HttpServerOptions = {
+    keepAliveTimeout: 30_000,
+    // Node stops counting once the request has arrived (the parser leaves its active list on message
+    // complete), so this bounds receiving only.
+    requestTimeout,
+    headersTimeout: requestTimeout > 0 ? Math.min(30_000, requestTimeout) : 30_000,
+    // Node looks for expired requests this often (default 30 s): a quarter of the bound keeps the cut near it.
+    connectionsCheckingInterval: requestTimeout > 0 ? Math.max(50, Math.min(30_000, Math.floor(requestTimeout / 4))) : 30_000,
+  };
+  const listener = (req: IncomingMessage, res: ServerResponse): void => {
+    void handle(options, req, res);
+  };
+  // An https.Server is an http.Server underneath (tls.Server emitting the same request events).
+  const server = options.tls ? (createHttpsServer({ ...serverOptions, ...options.tls }, listener) as unknown as Server) : createServer(serverOptions, listener);
   // Blocking queries legitimately hold a request open for up to 10 min + jitter.
   server.timeout = 0;
   return server;

@@ -1,0 +1,97 @@
+/**
+ * One configuration file, read as Consul reads it (agent/config/config.go Parse, builder.go): JSON or HCL, blocks
+ * written as lists by HCL (`acl { … }` → `[{ … }]`) taken as the single object they are (Consul's
+ * HookWeakDecodeFromSlice), a single `service`/`check` added to `services`/`checks` (builder.go does so per file,
+ * before merging), then checked against the schema. Problems name the key path and the file.
+ */
+import { readFile } from 'node:fs/promises';
+import type { z } from 'zod';
+import { parseConsulHcl } from '../hcl.ts';
+import { AgentConfigFileSchema, type AgentConfig } from './schema.ts';
+import type { ConfigSource } from './sources.ts';
+import { isConsulOnlyKey } from './unsupported.ts';
+
+/** Lists of blocks that stay lists: a definition per element (everything else written as a block is one object). */
+const BLOCK_LISTS: ReadonlySet<string> = new Set(['services', 'checks', 'upstreams', 'paths', 'watches']);
+/** Top-level keys that may repeat as blocks; each block is one more definition. */
+const REPEATABLE_TOP: ReadonlySet<string> = new Set(['service', 'check']);
+
+export interface ParsedFile {
+  readonly config?: AgentConfig;
+  readonly problems: string[];
+}
+
+export async function readConfigFile(source: ConfigSource): Promise<ParsedFile> {
+  let text: string;
+  try {
+    text = await readFile(source.path, 'utf8');
+  } catch (err) {
+    return { problems: [`cannot read ${source.path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`] };
+  }
+  return parseConfigText(text, source);
+}
+
+export async function parseConfigText(text: string, source: ConfigSource): Promise<ParsedFile> {
+  let raw: unknown;
+  try {
+    raw = source.format === 'json' ? JSON.parse(text) : await parseConsulHcl(source.path, text);
+  } catch (err) {
+    return { problems: [`failed to parse ${source.path}: ${(err as Error).message}`] };
+  }
+  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) return { problems: [`${source.path}: expected an object at the top level`] };
+  const problems: string[] = [];
+  const doc = unwrapBlocks(raw, '', source.path, problems) as Record<string, unknown>;
+  if (problems.length > 0) return { problems };
+  foldSingular(doc, 'service', 'services');
+  foldSingular(doc, 'check', 'checks');
+  const result = AgentConfigFileSchema.safeParse(doc);
+  if (!result.success) return { problems: result.error.issues.flatMap((issue) => describeIssue(issue, source.path)) };
+  return { config: result.data, problems: [] };
+}
+
+function unwrapBlocks(value: unknown, path: string, file: string, problems: string[]): unknown {
+  if (Array.isArray(value)) {
+    const last = path.slice(path.lastIndexOf('.') + 1);
+    const keepList = BLOCK_LISTS.has(last) || (REPEATABLE_TOP.has(path));
+    if (keepList || !value.every(isPlainObject)) return value.map((v, i) => unwrapBlocks(v, keepList ? path : `${path}[${i}]`, file, problems));
+    if (value.length === 1) return unwrapBlocks(value[0], path, file, problems);
+    if (value.length > 1) problems.push(`${path}: expected one block, found ${value.length} (${file})`);
+    return value;
+  }
+  if (!isPlainObject(value)) return value;
+  const out: Record<string, unknown> = {};
+  for (const [key, v] of Object.entries(value)) out[key] = unwrapBlocks(v, path === '' ? key : `${path}.${key}`, file, problems);
+  return out;
+}
+
+/** `service { … }` (one, or several blocks) joins `services`, as Consul's builder does for each file. */
+function foldSingular(doc: Record<string, unknown>, singular: string, plural: string): void {
+  const one = doc[singular];
+  if (one === undefined) return;
+  const many = Array.isArray(doc[plural]) ? (doc[plural] as unknown[]) : doc[plural] === undefined ? [] : undefined;
+  if (!many) return; // a malformed plural is reported by the schema
+  doc[plural] = [...many, ...(Array.isArray(one) ? one : [one])];
+  delete doc[singular];
+}
+
+function describeIssue(issue: z.core.$ZodIssue, file: string): string[] {
+  const block = dotted(issue.path);
+  if (issue.code === 'unrecognized_keys') {
+    const blockPath = block.replace(/\[\d+\]/g, '');
+    return issue.keys.map((key) => {
+      const full = block === '' ? key : `${block}.${key}`;
+      return isConsulOnlyKey(blockPath, key) ? `not supported by meshgate: ${full} (${file})` : `unknown key: ${full} (${file})`;
+    });
+  }
+  return [`${block === '' ? '(top level)' : block}: ${issue.message} (${file})`];
+}
+
+function dotted(path: readonly PropertyKey[]): string {
+  let out = '';
+  for (const part of path) out += typeof part === 'number' ? `[${part}]` : out === '' ? String(part) : `.${String(part)}`;
+  return out;
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return value !== null && typeof value === 'object' && !Array.isArray(value);
+}
