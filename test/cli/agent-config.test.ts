@@ -119,7 +119,7 @@ test('meshgate server reads -config-file and -config-dir, a flag overrides the f
   let out = '';
   child.stdout.on('data', (d) => (out += d));
   child.stderr.on('data', (d) => (out += d));
-  await waitFor(() => /HTTPS API: https:\/\/\S+/.test(out) || child.exitCode !== null, 'the server to print its URLs', { timeoutMs: 30_000 });
+  await waitFor(() => /HTTPS API: https:\/\/\S+/.test(out) || child.exitCode !== null, 'the server to print its URLs', { deadlineMs: 30_000, intervalMs: 50 });
   const m = /HTTP API: (http:\/\/\S+), HTTPS API: (https:\/\/\S+)/.exec(out);
   assert.ok(m, out);
   const self = (await (await fetch(`${m[1]}/v1/agent/self`)).json()) as { Config: { NodeName: string; Datacenter: string } };

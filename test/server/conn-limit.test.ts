@@ -44,6 +44,6 @@ test('the connection beyond the limit gets 429 and is closed; after one closes, 
   const refused = await exchange();
   assert.match(refused, /^HTTP\/1\.1 429 Too Many Requests\r\n/);
   held[0]!.destroy();
-  await waitFor(async () => /^HTTP\/1\.1 200 OK/.test(await exchange()), 'a connection to be served once one of the held ones closed', { timeoutMs: 10_000 });
+  await waitFor(async () => /^HTTP\/1\.1 200 OK/.test(await exchange()), 'a connection to be served once one of the held ones closed');
   held[1]!.destroy();
 });
