@@ -1,5 +1,7 @@
 /** What every endpoint module and server subsystem is built from; created once in main.ts. */
 import type { Logger } from '../lib/logger.ts';
+import type { AclResolver } from './acl/authorizer.ts';
+import type { AclSystem } from './acl/system.ts';
 import type { StateStore } from './store/state-store.ts';
 import type { ServerMetrics } from './metrics.ts';
 
@@ -21,6 +23,10 @@ export interface ServerDeps {
   readonly identity: ServerIdentity;
   readonly logger: Logger;
   readonly metrics: ServerMetrics;
+  /** Resolves a request's token to its Authorizer (ACLS_DISABLED when `acl.enabled` is off). */
+  readonly acl: AclResolver;
+  /** The ACL system (tokens, policies, roles, bootstrap) when ACLs are on; auth methods create tokens through it. */
+  readonly aclSystem?: AclSystem;
   /** Things to stop when the server closes (check runners, session timers), in reverse order of registration. */
   onClose(fn: () => Promise<void> | void): void;
   /** The HTTP API's base URL once listening (for links and self-registration). */

@@ -9,6 +9,8 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Errors } from '../lib/errors.ts';
+import { ACLS_DISABLED } from './acl/authorizer.ts';
+import { AclSystem } from './acl/system.ts';
 import { createLogger, type Logger } from '../lib/logger.ts';
 import type { ServerDeps, ServerIdentity } from './deps.ts';
 import { registerAllEndpoints } from './endpoints/index.ts';
@@ -68,11 +70,21 @@ export async function startServer(options: ServerOptions, logger?: Logger): Prom
   };
   const ports = { http: -1, dns: -1, https: -1 };
   let url = '';
+  // Consul's acl block: with `enabled`, tokens, policies and roles in the store and every request resolved.
+  const aclSystem = options.acl?.enabled
+    ? await AclSystem.start({
+      store, acl: options.acl, datacenter: identity.datacenter, dataDir, logger: log.child({ part: 'acl' }),
+      ...(options.acl.tokenMinExpirationTtlMs !== undefined ? { tokenLimits: { minExpirationTtlMs: options.acl.tokenMinExpirationTtlMs } } : {}),
+    })
+    : undefined;
+  if (aclSystem) closers.push(() => aclSystem.close());
   const deps: ServerDeps = {
     store,
     identity,
     logger: log,
     metrics,
+    acl: aclSystem?.resolver ?? ACLS_DISABLED,
+    ...(aclSystem ? { aclSystem } : {}),
     onClose: (fn) => closers.push(fn),
     url: () => url,
     ports: () => ports,

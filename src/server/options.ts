@@ -92,6 +92,11 @@ export interface AclOptions {
   downPolicy?: 'allow' | 'deny' | 'extend-cache' | 'async-cache';
   /** Let `PUT /v1/agent/token/*` persist tokens in the data dir (Consul's enable_token_persistence). */
   enableTokenPersistence?: boolean;
+  /**
+   * The shortest ExpirationTTL a token may be given (Consul's server setting ACLTokenMinExpirationTTL, 1m by
+   * default); tests lower it to watch tokens expire.
+   */
+  tokenMinExpirationTtlMs?: number;
   /** How long a resolved token is cached (Consul's token_ttl); 0 = resolve on every request. */
   tokenTtlMs?: number;
   tokens?: {

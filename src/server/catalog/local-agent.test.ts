@@ -11,6 +11,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { silentLogger } from '../../lib/logger.ts';
+import { ACLS_DISABLED } from '../acl/authorizer.ts';
 import type { ServerDeps } from '../deps.ts';
 import { ServerMetrics } from '../metrics.ts';
 import { openStore, type StateStore } from '../store/index.ts';
@@ -37,6 +38,7 @@ before(async () => {
     onClose: (fn) => closers.push(fn),
     url: () => '',
     ports: () => ({ http: -1, dns: -1 }),
+    acl: ACLS_DISABLED,
   };
 });
 

@@ -1,6 +1,7 @@
 /** Every endpoint family of the HTTP API, registered in one place. */
 import type { ApiRouter } from '../http/router.ts';
 import type { ServerDeps } from '../deps.ts';
+import { registerAclEndpoints } from './acl.ts';
 import { registerAgentEndpoints } from './agent.ts';
 import { registerAgentLifecycleEndpoints } from './agent-lifecycle.ts';
 import { registerAgentMonitorEndpoint } from './agent-monitor.ts';
@@ -50,6 +51,7 @@ export async function registerAllEndpoints(api: ApiRouter, deps: ServerDeps): Pr
   registerEventEndpoints(api, deps);
   registerOperatorEndpoints(api, deps);
   registerQueryEndpoints(api, deps);
+  registerAclEndpoints(api, deps, deps.aclSystem);
   // Last: real endpoints registered above take their routes over (see unsupported.ts).
   registerUnsupportedEndpoints(api);
 }
