@@ -15,9 +15,22 @@ export interface ClientHello {
   readonly tls: boolean;
   /** Lower-cased server name, or undefined when the client sent none (or the bytes are not a TLS ClientHello). */
   readonly servername: string | undefined;
+  /** Plain bytes that open with HTTP/2's connection preface: h2c with prior knowledge (RFC 9113 §3.3). */
+  readonly h2c?: boolean;
 }
 
-type Parsed = { done: false } | { done: true; tls: boolean; servername: string | undefined };
+type Parsed = { done: false } | { done: true; tls: boolean; servername: string | undefined; h2c?: boolean };
+
+/** RFC 9113 §3.4: the client connection preface every HTTP/2 connection starts with. */
+export const H2_PREFACE = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n', 'latin1');
+
+/** A plain connection: h2c when the preface is there; wait while what arrived is still a prefix of it. */
+function parsePlain(data: Buffer): Parsed {
+  const n = Math.min(data.length, H2_PREFACE.length);
+  if (data.compare(H2_PREFACE, 0, n, 0, n) !== 0) return { done: true, tls: false, servername: undefined };
+  if (n < H2_PREFACE.length) return { done: false };
+  return { done: true, tls: false, servername: undefined, h2c: true };
+}
 
 /**
  * Parses what has arrived so far: TLS handshake records carrying one ClientHello message (RFC 8446 §4.1.2), which may
@@ -28,7 +41,7 @@ export function parseClientHello(data: Buffer): Parsed {
   let offset = 0;
   let message: Buffer | undefined;
   while (message === undefined) {
-    if (offset === 0 && data.length > 0 && data[0] !== 0x16) return { done: true, tls: false, servername: undefined };
+    if (offset === 0 && data.length > 0 && data[0] !== 0x16) return parsePlain(data);
     if (data.length < offset + 5) return { done: false };
     if (data[offset] !== 0x16) return { done: true, tls: offset > 0, servername: undefined };
     const length = data.readUInt16BE(offset + 3);
@@ -102,7 +115,7 @@ export function readClientHello(socket: Socket, timeoutMs: number): Promise<Clie
       chunks.push(chunk);
       size += chunk.length;
       const parsed = parseClientHello(chunks.length === 1 ? chunk : Buffer.concat(chunks));
-      if (parsed.done) finish(undefined, { tls: parsed.tls, servername: parsed.servername });
+      if (parsed.done) finish(undefined, parsed.h2c === true ? { tls: false, servername: undefined, h2c: true } : { tls: parsed.tls, servername: parsed.servername });
       else if (size > MAX_HELLO_BYTES) finish(new Error('TLS ClientHello too large'));
     };
     const onEnd = () => finish(new Error('connection closed before the TLS ClientHello'));

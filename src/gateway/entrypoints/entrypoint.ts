@@ -8,11 +8,13 @@
  */
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import https from 'node:https';
+import http2, { type Http2ServerRequest, type Http2ServerResponse, type Http2Session } from 'node:http2';
 import type { AddressInfo, Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { TLSSocket } from 'node:tls';
 import type { Handler } from '../http/types.ts';
 import { NodeResponseWriter, UpgradeResponseWriter, createRequestAdapter, type IncomingGatewayRequest } from '../http/response-writer.ts';
+import { H2ResponseWriter, normalizeH2Request } from '../http/h2.ts';
 import { IpSet } from '../../lib/ip/checker.ts';
 import { HeaderLines, scanHeaderLines, TOO_MANY_HOSTS, withPrototypeFreeHeaders } from '../http/request-target.ts';
 import { statusText, STATUS_CLIENT_CLOSED_REQUEST } from '../../lib/http/status.ts';
@@ -62,6 +64,8 @@ export interface EntryPoint {
   setTlsConfiguration(configuration: TlsConfiguration): void;
 }
 
+type AnyWriter = NodeResponseWriter | UpgradeResponseWriter | H2ResponseWriter;
+
 export function createEntryPoint(options: EntryPointOptions, dispatch: DispatchHolder): EntryPoint {
   const { name, config } = options;
   const logger = options.logger ?? silentLogger();
@@ -98,19 +102,48 @@ export function createEntryPoint(options: EntryPointOptions, dispatch: DispatchH
 
   let server: http.Server | https.Server;
   let handshakes: TlsHandshakes | undefined;
+  // HTTP/2 (h2 by ALPN, h2c by prior knowledge) on the same listener: a non-listening node:http2 server gets the
+  // sockets that speak it; its sessions are tracked here for the graceful drain (node's HTTP/1 server cannot see them).
+  const h2Sessions = new Set<Http2Session>();
+  const h2Server = http2.createServer({
+    settings: {
+      // Traefik's HTTP2Config.SetDefaults: 250 streams (Go's http2 default), 4096-byte HPACK tables.
+      maxConcurrentStreams: config.http2?.maxConcurrentStreams ?? 250,
+      headerTableSize: config.http2?.maxDecoderHeaderTableSize ?? 4096,
+      maxHeaderListSize: serverOptions.maxHeaderSize,
+    },
+    maxHeaderListPairs: 2000,
+  });
+  h2Server.setTimeout(idleTimeout);
+  h2Server.on('session', (session: Http2Session) => {
+    h2Sessions.add(session);
+    if (drain.draining) session.close();
+    session.once('close', () => h2Sessions.delete(session));
+    session.on('error', (err: Error) => logger.debug({ err: err.message, entryPoint: name }, 'HTTP/2 session error'));
+  });
+  h2Server.on('request', (raw: Http2ServerRequest, res: Http2ServerResponse) => onH2Request(raw, res));
+  const onHttp2 = (socket: Socket) => {
+    if (metrics) {
+      metrics.openConnection(name, 'TCP', 1);
+      socket.once('close', () => metrics.openConnection(name, 'TCP', -1));
+    }
+    h2Server.emit('connection', socket);
+  };
   if (secure) {
     const httpsServer = https.createServer(serverOptions as https.ServerOptions);
     const configuration = options.tls!.configuration ?? TlsConfiguration.fromCertificates(options.tls!.certificates ?? []);
-    handshakes = new TlsHandshakes({ entryPoint: name, server: httpsServer, configuration, logger, helloTimeoutMs: serverOptions.headersTimeout!, acceptPlain });
+    handshakes = new TlsHandshakes({
+      entryPoint: name, server: httpsServer, configuration, logger, helloTimeoutMs: serverOptions.headersTimeout!, acceptPlain, onHttp2,
+    });
     server = httpsServer;
   } else {
     server = http.createServer(serverOptions);
   }
   if (config.transport?.keepAliveMaxRequests) server.maxRequestsPerSocket = config.transport.keepAliveMaxRequests;
 
-  function finish(req: IncomingGatewayRequest, rw: NodeResponseWriter | UpgradeResponseWriter, protocol: string): void {
+  function finish(req: IncomingGatewayRequest, rw: AnyWriter, protocol: string): void {
     if (!observe) return;
-    const clientGone = rw.closed && (rw instanceof UpgradeResponseWriter ? rw.statusCode !== 101 : !rw.res.writableFinished);
+    const clientGone = rw.closed && (rw instanceof UpgradeResponseWriter ? rw.statusCode !== 101 : rw instanceof H2ResponseWriter ? !rw.finished : !rw.res.writableFinished);
     const status = clientGone ? STATUS_CLIENT_CLOSED_REQUEST : rw.statusCode;
     const durationMs = performance.now() - req.start;
     const length = req.headers['content-length'];
@@ -122,13 +155,13 @@ export function createEntryPoint(options: EntryPointOptions, dispatch: DispatchH
       accessLog.log({
         req, clientPort: req.raw.socket.remotePort ?? 0, status, startMs: Date.now() - durationMs, durationMs,
         requestBytes, responseBytes: rw.bytesWritten,
-        responseHeaders: rw instanceof NodeResponseWriter ? rw.sentHeaders : undefined,
+        responseHeaders: rw instanceof UpgradeResponseWriter ? undefined : rw.sentHeaders,
         protocol: req.raw.httpVersion === '1.1' ? 'HTTP/1.1' : `HTTP/${req.raw.httpVersion}`, retryAttempts: (req.dataIfAny?.RetryAttempts as number | undefined) ?? 0,
       });
     }
   }
 
-  function fail(req: IncomingGatewayRequest, rw: NodeResponseWriter | UpgradeResponseWriter, err: unknown, protocol: string): void {
+  function fail(req: IncomingGatewayRequest, rw: AnyWriter, err: unknown, protocol: string): void {
     if (!rw.headersSent && !rw.closed) {
       let status = 500;
       let body = statusText(500);
@@ -143,6 +176,7 @@ export function createEntryPoint(options: EntryPointOptions, dispatch: DispatchH
     } else {
       logger.debug({ err, entryPoint: name }, 'handler failed after the response started; closing the connection');
       if (rw instanceof NodeResponseWriter) rw.res.destroy();
+      else if (rw instanceof H2ResponseWriter) rw.abort();
       else rw.socket.destroy();
     }
     finish(req, rw, protocol);
@@ -163,7 +197,7 @@ export function createEntryPoint(options: EntryPointOptions, dispatch: DispatchH
     return configuration.optionsFor(name, sni).name !== configuration.optionsFor(name, req.host).name;
   }
 
-  function answerMisdirected(req: IncomingGatewayRequest, rw: NodeResponseWriter | UpgradeResponseWriter, protocol: string): void {
+  function answerMisdirected(req: IncomingGatewayRequest, rw: AnyWriter, protocol: string): void {
     logger.debug({ entryPoint: name, host: req.host, servername: (req.raw.socket as TLSSocket).servername }, 'TLS options of Host and SNI differ: 421');
     rw.writeHead(421, { 'content-type': 'text/plain; charset=utf-8', 'x-content-type-options': 'nosniff' });
     rw.end(statusText(421));
@@ -191,6 +225,11 @@ export function createEntryPoint(options: EntryPointOptions, dispatch: DispatchH
       timer = setTimeout(() => { if (!res.writableFinished) res.destroy(); }, writeTimeout);
       res.once('finish', () => clearTimeout(timer));
     }
+    serve(req, rw, protocol);
+  }
+
+  /** Runs the handler; answers 500 for one that resolved without answering, ends what it left open, records. */
+  function serve(req: IncomingGatewayRequest, rw: NodeResponseWriter | H2ResponseWriter, protocol: string): void {
     let done: Promise<void>;
     try {
       done = dispatch.handler(req, rw);
@@ -202,11 +241,29 @@ export function createEntryPoint(options: EntryPointOptions, dispatch: DispatchH
         // A handler that resolved without answering: do not leave the client hanging.
         rw.writeHead(500);
         rw.end(statusText(500));
-      } else if (!res.writableEnded && !rw.closed) {
+      } else if (!rw.closed && !(rw instanceof H2ResponseWriter ? rw.finished : rw.res.writableEnded)) {
         rw.end();
       }
       finish(req, rw, protocol);
     }, (err: unknown) => fail(req, rw, err, protocol));
+  }
+
+  /** One HTTP/2 stream: the head made HTTP/1.1-shaped (http/h2.ts), then the same path as onRequest. */
+  function onH2Request(raw2: Http2ServerRequest, res: Http2ServerResponse): void {
+    const raw = normalizeH2Request(raw2);
+    const req = adapt(raw);
+    const rw = new H2ResponseWriter(res);
+    const protocol = req.headers['content-type']?.startsWith('application/grpc') === true ? 'grpc' : 'http';
+    if (misdirected(raw, req)) {
+      answerMisdirected(req, rw, protocol);
+      return;
+    }
+    let timer: NodeJS.Timeout | undefined;
+    if (writeTimeout > 0) {
+      timer = setTimeout(() => { if (!rw.finished) rw.abort(); }, writeTimeout);
+      res.once('close', () => clearTimeout(timer));
+    }
+    serve(req, rw, protocol);
   }
 
   function onUpgrade(raw: IncomingMessage, socket: Duplex, head: Buffer): void {
@@ -273,9 +330,14 @@ export function createEntryPoint(options: EntryPointOptions, dispatch: DispatchH
     },
     close(graceMs = grace) {
       drain.draining = true;
+      // GOAWAY: HTTP/2 clients open no new stream; the ones in flight finish within the grace period.
+      for (const session of h2Sessions) session.close();
       return new Promise<void>((resolve) => {
         const sweep = setInterval(() => server.closeIdleConnections(), 50);
-        const deadline = setTimeout(() => server.closeAllConnections(), graceMs);
+        const deadline = setTimeout(() => {
+          server.closeAllConnections();
+          for (const session of h2Sessions) session.destroy();
+        }, graceMs);
         server.close(() => {
           clearInterval(sweep);
           clearTimeout(deadline);

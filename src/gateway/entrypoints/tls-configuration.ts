@@ -13,8 +13,8 @@ import { traefikDefaultCertificate } from './default-certificate.ts';
 
 export const DEFAULT_TLS_OPTIONS = 'default';
 export const DEFAULT_TLS_STORE = 'default';
-/** What node's HTTP/1 server speaks; an entry point serving HTTP/2 would add `h2`. */
-export const HTTP1_ALPN = ['http/1.1'] as const;
+/** What an entry point speaks over TLS: HTTP/2 (to the entry point's h2 sessions) and HTTP/1.1. */
+export const SERVED_ALPN = ['h2', 'http/1.1'] as const;
 
 export interface TlsCertificateInput {
   certFile: string;
@@ -47,7 +47,7 @@ export class TlsConfiguration {
   readonly #hostOptions = new Map<string, Map<string, string>>();
   readonly #contexts: Map<string, SecureContext>;
 
-  constructor(input: TlsInput, previous?: TlsConfiguration, servedProtocols: readonly string[] = HTTP1_ALPN) {
+  constructor(input: TlsInput, previous?: TlsConfiguration, servedProtocols: readonly string[] = SERVED_ALPN) {
     const certificates: StoredCertificate[] = [];
     input.certificates.forEach((c, i) => {
       const stores = c.stores && c.stores.length > 0 ? c.stores : [DEFAULT_TLS_STORE];
@@ -139,7 +139,7 @@ export class TlsConfiguration {
     if (chosen !== undefined && !(chosen instanceof Error)) return chosen;
     const fallback = this.#options.get(DEFAULT_TLS_OPTIONS);
     // A broken `default` still needs an answer for the handshake: Traefik serves an empty tls.Config then.
-    return fallback instanceof Error || fallback === undefined ? resolveTlsOptions(DEFAULT_TLS_OPTIONS, {}, HTTP1_ALPN) : fallback;
+    return fallback instanceof Error || fallback === undefined ? resolveTlsOptions(DEFAULT_TLS_OPTIONS, {}, SERVED_ALPN) : fallback;
   }
 
   /** The certificate whose names match `servername` (exact, then one-label wildcard); undefined when none does. */

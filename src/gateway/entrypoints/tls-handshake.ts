@@ -30,6 +30,11 @@ export interface TlsHandshakesOptions {
    * points do (TLS is a router's choice, not the port's). Without it such connections are closed.
    */
   readonly acceptPlain?: boolean;
+  /**
+   * Takes a connection that speaks HTTP/2: TLS with `h2` chosen by ALPN, or (with `acceptPlain`) plain bytes that open
+   * with the HTTP/2 preface (h2c prior knowledge). Without it such connections go to the HTTP/1.1 layer as before.
+   */
+  readonly onHttp2?: (socket: Socket | TLSSocket) => void;
 }
 
 /** One option set's handshaking server; `configuration` follows swaps while the option set is unchanged. */
@@ -73,6 +78,10 @@ export class TlsHandshakes {
     const { logger, entryPoint } = this.#options;
     readClientHello(socket, this.#options.helloTimeoutMs).then((hello) => {
       if (socket.destroyed) return;
+      if (!hello.tls && hello.h2c === true && this.#options.acceptPlain === true && this.#options.onHttp2 !== undefined) {
+        this.#options.onHttp2(socket);
+        return;
+      }
       if (!hello.tls && this.#options.acceptPlain === true) {
         // The HTTP layer of the same (listening, connection-tracking) server reads the socket; the bytes peeked
         // for the ClientHello were put back and flow again on resume.
@@ -131,7 +140,8 @@ export class TlsHandshakes {
         socket.destroy();
         return;
       }
-      this.#options.server.emit('secureConnection', socket);
+      if (socket.alpnProtocol === 'h2' && this.#options.onHttp2 !== undefined) this.#options.onHttp2(socket);
+      else this.#options.server.emit('secureConnection', socket);
     });
     server.on('tlsClientError', (err: Error) => logger.debug({ entryPoint, tlsOptions: options.name, err: err.message }, 'TLS handshake failed'));
     this.#handshakers.set(options.key, handshaker);

@@ -74,6 +74,22 @@ export const entryPointSchema = z
       })
       .strict()
       .optional(),
+    // Traefik's HTTP2Config (pkg/config/static/entrypoints.go); SetDefaults there gives 250 and 4096.
+    http2: section(
+      z
+        .object({
+          maxConcurrentStreams: z.number().int().min(1).max(2 ** 31 - 1).optional(),
+          maxDecoderHeaderTableSize: z.number().int().min(0).max(2 ** 31 - 1).optional(),
+          maxEncoderHeaderTableSize: z.number().int().min(0).max(2 ** 31 - 1).optional(),
+        })
+        .strict(),
+    ).optional(),
+    // Traefik's ProxyProtocol: the PROXY header is read from `trustedIPs` peers only (`insecure`: from anyone).
+    proxyProtocol: section(
+      z.object({ insecure: z.boolean().default(false), trustedIPs: z.array(z.string()).optional() }).strict(),
+    ).optional(),
+    // Traefik's UDPConfig: an idle session is released after `timeout` (DefaultUDPTimeout, 3s).
+    udp: section(z.object({ timeout: durationSchema.default(3) }).strict()).optional(),
     forwardedHeaders: z
       .object({
         trustedIPs: z.array(z.string()).optional(),
