@@ -62,6 +62,11 @@ export interface ResponseWriter {
   readonly closed: boolean;
   /** Calls `listener` once when the response stream closes; if `closed` is then true the client went away early. */
   onClose?(listener: () => void): void;
+  /**
+   * Response trailers, sent after the body (gRPC's status). Only writers whose protocol carries them have it (HTTP/2);
+   * a wrapping writer that does not pass it on drops the trailers, as an HTTP/1.1 response without chunking must.
+   */
+  addTrailers?(trailers: ResponseHeaders): void;
 }
 
 /** Resolves when the response has been completely written or abandoned; rejects only with GatewayError. */
