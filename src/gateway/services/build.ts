@@ -72,9 +72,9 @@ function buildLoadBalancer(name: string, lb: LoadBalancerConfig, ctx: ServiceBui
     : new Map<string, boolean>();
   const urls: string[] = [];
   for (const server of lb.servers) {
-    let origin: string;
+    let parsed: URL;
     try {
-      origin = new URL(server.url).origin;
+      parsed = new URL(server.url);
     } catch {
       throw Errors.invalidConfig(`service "${name}": servers.url "${server.url}" is not a URL`);
     }
@@ -84,7 +84,7 @@ function buildLoadBalancer(name: string, lb: LoadBalancerConfig, ctx: ServiceBui
       url: server.url,
       passHostHeader: lb.passHostHeader,
       preservePath: server.preservePath ?? false,
-      dispatcher: transport.pool(origin),
+      dispatcher: transport.dispatcher(parsed),
     });
     const up = hc ? (states.get(server.url) ?? true) : true;
     wrr.add(server.url, proxy, server.weight ?? 1, up);

@@ -140,9 +140,15 @@ class ForwardHandler implements UpstreamHandler {
     }
   }
 
-  onResponseEnd(): void {
+  onResponseEnd(controller: UpstreamController, trailers?: Record<string, string | string[] | undefined>): void {
     this.done = true;
     if (this.heldStatus !== 0) this.writeHeld();
+    if (trailers !== undefined && this.rw.addTrailers !== undefined) {
+      for (const _name in trailers) {
+        this.rw.addTrailers(trailers as ResponseHeaders);
+        break;
+      }
+    }
     const whole = this.whole;
     if (whole !== undefined) {
       this.whole = undefined;

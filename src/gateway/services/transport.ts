@@ -8,6 +8,9 @@ import { maxHeaderSize } from 'node:http';
 import { Agent } from 'undici';
 import type { ConnectionOptions } from 'node:tls';
 import { UpstreamPool, type UpstreamPoolOptions } from './upstream/pool.ts';
+import { H2Pool } from './upstream/h2-pool.ts';
+import { AlpnDispatcher } from './upstream/alpn.ts';
+import type { UpstreamDispatcher } from './upstream/types.ts';
 import { type ServersTransportConfig, serversTransportSchema, SERVICE_DEFAULTS } from './schema.ts';
 import { Errors } from '../../lib/errors.ts';
 
@@ -19,6 +22,8 @@ export class ServersTransport {
   /** Response-header timeout in ms (0: none), applied per request so it can be told from a dial timeout. */
   readonly responseHeaderTimeout: number;
   private readonly pools = new Map<string, UpstreamPool>();
+  /** HTTP/2 (`h2c://` servers) and ALPN-choosing (`https://` unless disableHTTP2) dispatchers, by origin. */
+  private readonly others = new Map<string, H2Pool | AlpnDispatcher>();
   private readonly poolOptions: UpstreamPoolOptions;
   private checkAgent: Agent | undefined;
 
@@ -29,6 +34,15 @@ export class ServersTransport {
     this.responseHeaderTimeout = timeouts?.responseHeaderTimeout ?? 0;
     const tls: ConnectionOptions = { rejectUnauthorized: !config.insecureSkipVerify };
     if (config.serverName) tls.servername = config.serverName;
+    const peerCertURI = config.peerCertURI;
+    if (peerCertURI !== undefined && peerCertURI !== '') {
+      // Traefik's VerifyPeerCertificate with peerCertURI: the chain is verified against rootCAs, then the identity
+      // is the certificate's URI SAN (a SPIFFE ID), not the host name.
+      tls.checkServerIdentity = (_host, cert) => {
+        const uris = (cert.subjectaltname ?? '').split(', ').filter((san) => san.startsWith('URI:')).map((san) => san.slice(4));
+        return uris.includes(peerCertURI) ? undefined : new Error(`peer certificate URI SANs [${uris.join(', ')}] do not include ${peerCertURI}`);
+      };
+    }
     if (config.rootCAs?.length) tls.ca = config.rootCAs.map((ca) => pemOrFile(ca, 'rootCAs'));
     const cert = config.certificates?.[0];
     if (cert) {
@@ -56,6 +70,26 @@ export class ServersTransport {
     return pool;
   }
 
+  /**
+   * The dispatcher for one server URL: `h2c://` speaks HTTP/2 with prior knowledge, `https://` lets ALPN choose h2
+   * or HTTP/1.1 unless `disableHTTP2`, `http://` is the HTTP/1.1 pool (the common case, unchanged).
+   */
+  dispatcher(url: URL): UpstreamDispatcher {
+    if (url.protocol === 'http:' || (url.protocol === 'https:' && this.config.disableHTTP2 === true)) return this.pool(url.origin);
+    const key = `${url.protocol}//${url.host}`;
+    let found = this.others.get(key);
+    if (found !== undefined) return found;
+    const { connectTimeoutMs, headersTimeoutMs, idleTimeoutMs, tls } = this.poolOptions;
+    const h2Options = { connectTimeoutMs, headersTimeoutMs, idleTimeoutMs, ...(tls !== undefined ? { tls } : {}) };
+    if (url.protocol === 'h2c:') found = new H2Pool(`http://${url.host}`, h2Options);
+    else if (url.protocol === 'https:') {
+      const origin = `https://${url.host}`;
+      found = new AlpnDispatcher(this.pool(origin), tls ?? {}, connectTimeoutMs, (socket) => new H2Pool(origin, h2Options, socket));
+    } else throw Errors.invalidConfig(`servers.url "${url.href}": scheme ${url.protocol.slice(0, -1)} is not http, https or h2c`);
+    this.others.set(key, found);
+    return found;
+  }
+
   /** A separate agent for health checks so probes never queue behind traffic. */
   healthCheckAgent(): Agent {
     // Probes are not on the request path: undici, with the same dial, idle and TLS settings as the pools.
@@ -76,6 +110,8 @@ export class ServersTransport {
   async close(graceMs = 1000): Promise<void> {
     const all: Promise<void>[] = [];
     for (const pool of this.pools.values()) all.push(closeWithin(pool, graceMs));
+    for (const other of this.others.values()) all.push(closeWithin(other, graceMs));
+    this.others.clear();
     if (this.checkAgent) all.push(closeWithin(this.checkAgent, graceMs));
     this.pools.clear();
     this.checkAgent = undefined;
@@ -83,7 +119,7 @@ export class ServersTransport {
   }
 }
 
-function closeWithin(dispatcher: UpstreamPool | Agent, graceMs: number): Promise<void> {
+function closeWithin(dispatcher: UpstreamPool | Agent | H2Pool | AlpnDispatcher, graceMs: number): Promise<void> {
   let timer: NodeJS.Timeout | undefined;
   const forced = new Promise<void>((resolve) => {
     timer = setTimeout(() => { dispatcher.destroy().then(resolve, resolve); }, graceMs);
