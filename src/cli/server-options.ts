@@ -3,12 +3,14 @@
  * given on the command line wins, then the files (merged in order), then the flag's default
  * (agent/config/builder.go: flags are the last source merged). What the server does with the file's keys:
  * `services`/`checks` are registered with the server's own agent once it listens (as a Consul server agent does, see
- * `serverDefinitions`); `retry_join` and `bootstrap_expect` have nothing to act on — replicas find each other through the shared etcd
- * store — and are accepted so a Consul server file loads; `server = false` describes a client agent and is refused.
+ * server-definitions.ts); `retry_join` and `bootstrap_expect` have nothing to act on — replicas find each other
+ * through the shared etcd store — and are accepted so a Consul server file loads; `server = false` describes a client
+ * agent and is refused.
  */
 import { hostname } from 'node:os';
 import { resolveHttpsTls, type AgentConfig } from '../lib/agent-config/index.ts';
 import { parseDuration } from '../lib/duration.ts';
+import { hasDefinitions } from './server-definitions.ts';
 import { Errors } from '../lib/errors.ts';
 import type { AclOptions, HttpsOptions, ServerOptions, StoreChoice } from '../server/options.ts';
 
@@ -47,6 +49,7 @@ export function serverOptionsFrom(flags: ServerFlags, given: (flag: keyof Server
   const http = httpListener(flags, given('httpAddr'), file);
   const https = httpsListener(flags, given('httpsPort'), file, http.host);
   const acl = aclOptions(file);
+  if (http.port < 0 && hasDefinitions(file)) throw Errors.invalidConfig('services and checks in the configuration are registered through the HTTP API, which ports.http = -1 turns off');
   return {
     store: storeChoice(flags),
     dev: flags.dev === true,

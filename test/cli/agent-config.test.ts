@@ -99,7 +99,7 @@ test('flags given on the command line win over the files; files win over flag de
   assert.throws(() => serverOptionsFrom(flags, () => false, { server: false }), /server = false describes a client agent/);
 });
 
-test('meshgate server reads -config-file and -config-dir, a flag overrides the file, and the file turns HTTPS on', async (t) => {
+test('meshgate server reads -config-file and -config-dir: a flag overrides the file, the file turns HTTPS on and registers its services', async (t) => {
   const conf = join(dir.path, 'server.d');
   write('server.d/00-base.hcl', [
     'datacenter = "dc-file"',
@@ -109,7 +109,8 @@ test('meshgate server reads -config-file and -config-dir, a flag overrides the f
     'tls {', '  defaults {', `    ca_file = "${pki.caFile}"`, `    cert_file = "${pki.serverCert}"`, `    key_file = "${pki.serverKey}"`, '  }', '}',
     '',
   ].join('\n'));
-  const extra = write('extra.json', JSON.stringify({ log_level: 'warn' }));
+  write('server.d/10-web.hcl', 'service {\n  name = "web"\n  port = 8080\n  check {\n    ttl = "30s"\n  }\n}\n');
+  const extra = write('extra.json', JSON.stringify({ log_level: 'warn', checks: [{ id: 'mem', name: 'Memory', ttl: '1m' }] }));
   const child = spawn(process.execPath, [MAIN, 'server', '-dev', '-config-dir', conf, '-config-file', extra, '-node-name', 'node-from-flag'], {
     stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, MESHGATE_LOG_FORMAT: 'json' },
   });
@@ -125,6 +126,11 @@ test('meshgate server reads -config-file and -config-dir, a flag overrides the f
   const self = (await (await fetch(`${m[1]}/v1/agent/self`)).json()) as { Config: { NodeName: string; Datacenter: string } };
   assert.equal(self.Config.NodeName, 'node-from-flag');
   assert.equal(self.Config.Datacenter, 'dc-file');
+  // The files' service and check definitions are registered with the server's own agent, as a Consul server does.
+  const services = (await (await fetch(`${m[1]}/v1/agent/services`)).json()) as Record<string, { Service: string; Port: number }>;
+  assert.deepEqual(Object.values(services).map((s) => [s.Service, s.Port]), [['web', 8080]]);
+  const checks = (await (await fetch(`${m[1]}/v1/agent/checks`)).json()) as Record<string, { Name: string; ServiceName: string }>;
+  assert.deepEqual(Object.values(checks).map((c) => [c.Name, c.ServiceName]).sort(), [['Memory', ''], ["Service 'web' check", 'web']]);
   const status = await new Promise<number>((resolve, reject) => {
     const req = request(`${m[2]}/v1/status/leader`, { ca: readFileSync(pki.caFile), agent: false }, (res) => {
       res.resume();

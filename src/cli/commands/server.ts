@@ -7,6 +7,7 @@
 import { Command, Option } from 'commander';
 import { loadAgentConfig } from '../../lib/agent-config/index.ts';
 import { info, type CliIO } from '../io.ts';
+import { registerConfigDefinitions } from '../server-definitions.ts';
 import { SERVER_FLAG_DEFAULTS, serverOptionsFrom, type ServerFlags } from '../server-options.ts';
 import { untilSignal } from '../signals.ts';
 
@@ -44,6 +45,12 @@ export function serverCommand(io: CliIO): Command {
       const options = serverOptionsFrom(flags, given, loaded.config);
       const { startServer } = await import('../../server/main.ts');
       const running = await startServer(options);
+      try {
+        await registerConfigDefinitions(running.url, loaded.config);
+      } catch (err) {
+        await running.close();
+        throw err;
+      }
       info(io, `==> Meshgate server running! HTTP API: ${running.url}${running.httpsUrl && running.httpsUrl !== running.url ? `, HTTPS API: ${running.httpsUrl}` : ''}`);
       const signal = await untilSignal(['SIGINT', 'SIGTERM']);
       info(io, `==> Caught signal: ${signal}, shutting down`);
