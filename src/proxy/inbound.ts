@@ -83,8 +83,10 @@ export class InboundListener {
   }
 
   async close(): Promise<void> {
-    await new Promise<void>((resolve) => this.tls.close(() => resolve()));
+    // close() waits for open connections: peers' keep-alive pools would hold it for their idle timeout.
+    const closed = new Promise<void>((resolve) => this.tls.close(() => resolve()));
     for (const s of this.sockets) s.destroy();
+    await closed;
     this.http.close();
     this.appAgent.destroy();
   }

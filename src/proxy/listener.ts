@@ -9,10 +9,15 @@ import type { Upstream } from './upstream.ts';
 export class UpstreamListener {
   private readonly upstream: Upstream;
   private readonly server: Server;
+  private readonly sockets = new Set<Socket>();
 
   constructor(upstream: Upstream) {
     this.upstream = upstream;
-    this.server = createServer({ noDelay: true }, (socket: Socket) => this.upstream.handleConnection(socket));
+    this.server = createServer({ noDelay: true }, (socket: Socket) => {
+      this.sockets.add(socket);
+      socket.once('close', () => this.sockets.delete(socket));
+      this.upstream.handleConnection(socket);
+    });
   }
 
   async listen(): Promise<AddressInfo> {
@@ -24,7 +29,10 @@ export class UpstreamListener {
     return this.server.address() as AddressInfo;
   }
 
+  /** Stops accepting and closes the app's open connections (close() alone would wait for them). */
   close(): Promise<void> {
-    return new Promise((resolve) => this.server.close(() => resolve()));
+    const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
+    for (const s of this.sockets) s.destroy();
+    return closed;
   }
 }
