@@ -23,6 +23,11 @@ export class AgentEndpoint {
     return (await this.self(opts)).Config.NodeName;
   }
 
+  /** `PUT /v1/agent/reload` — the agent re-reads its configuration files (Consul's `consul reload`). */
+  async reload(opts: WriteOptions = {}): Promise<void> {
+    await this.t.write({ method: 'PUT', path: '/v1/agent/reload', write: noDcW(opts) });
+  }
+
   async members(opts: MembersOptions & ReadOpts = {}): Promise<AgentMember[]> {
     const { wan, segment, ...query } = opts;
     const res = await this.t.query<AgentMember[] | null>({ method: 'GET', path: '/v1/agent/members', params: { wan: wan ? 1 : undefined, segment }, query: noDc(query) });
