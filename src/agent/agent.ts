@@ -75,7 +75,7 @@ export class Agent {
     });
     this.antiEntropy = new AntiEntropy({
       state: this.state, servers, identity, agentToken: () => this.config.aclTokens.agent ?? '',
-      intervalMs: opts.antiEntropyIntervalMs ?? DEFAULT_ANTI_ENTROPY_INTERVAL_MS, logger: this.#log.child({ component: 'anti-entropy' }),
+      intervalMs: opts.antiEntropyIntervalMs ?? DEFAULT_ANTI_ENTROPY_INTERVAL_MS, logger: opts.logger.child({ component: 'anti-entropy' }),
     });
     this.sidecars = new SidecarSupervisor({ logger: opts.logger, ...(opts.proxyCommand ? { command: opts.proxyCommand } : {}) });
     this.templates = new TemplateManager({ servers, token: () => this.config.aclTokens.agent ?? '', logger: opts.logger });

@@ -121,7 +121,7 @@ export class AntiEntropy {
       c.health.node(identity.node, { token }),
     ]));
     const remoteNode = nodeServices.value?.Node;
-    this.#nodeInSync = remoteNode !== undefined && nodeMatches(remoteNode, identity);
+    this.#nodeInSync = remoteNode !== undefined && remoteNode !== null && nodeMatches(remoteNode, identity);
     const remoteServices = new Map<string, AgentService>((nodeServices.value?.Services ?? []).map((s) => [s.ID, s]));
     for (const [id, remote] of remoteServices) {
       if (id === CONSUL_SERVICE_ID) continue;

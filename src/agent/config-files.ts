@@ -6,7 +6,6 @@
  */
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { extname, join } from 'node:path';
-import { parse as parseHcl } from '@cdktf/hcl2json';
 import { AgentErrors } from './errors.ts';
 
 export interface ConfigSource {
@@ -55,11 +54,7 @@ export async function parseConfigFile(file: string): Promise<Record<string, unkn
   }
   let doc: unknown;
   if (extname(file) === '.hcl') {
-    try {
-      doc = await parseHcl(file, text);
-    } catch (err) {
-      throw AgentErrors.configFile(file, (err as Error).message);
-    }
+    doc = await parseHclConfig(file, text);
   } else {
     try {
       doc = text.trim() === '' ? {} : JSON.parse(text);
@@ -69,4 +64,26 @@ export async function parseConfigFile(file: string): Promise<Record<string, unkn
   }
   if (doc === null || typeof doc !== 'object' || Array.isArray(doc)) throw AgentErrors.configFile(file, 'expected an object at the top level');
   return doc as Record<string, unknown>;
+}
+
+/** A computed specifier: TypeScript must not read hcl2json's declarations, which pull the DOM lib into every file. */
+const HCL2JSON = '@cdktf/hcl2json';
+
+/**
+ * Consul reads HCL1, which allows a block inside a list element (`checks = [{ header { … } }]`) where HCL2 wants
+ * `header = { … }`: when HCL2 refuses the file, it is read again with `name {` lines written `name = {`, which
+ * means the same after decoding.
+ */
+async function parseHclConfig(file: string, text: string): Promise<unknown> {
+  const { parse } = (await import(HCL2JSON)) as { parse: (name: string, text: string) => Promise<unknown> };
+  try {
+    return await parse(file, text);
+  } catch (err) {
+    const hcl1 = text.replace(/^(\s*)([A-Za-z_][\w-]*)\s*\{\s*$/gm, '$1$2 = {');
+    if (hcl1 !== text) {
+      const again = await parse(file, hcl1).catch(() => undefined);
+      if (again !== undefined) return again;
+    }
+    throw AgentErrors.configFile(file, (err as Error).message);
+  }
 }
