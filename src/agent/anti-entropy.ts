@@ -58,7 +58,16 @@ export class AntiEntropy {
   }
 
   start(): void {
-    this.#o.state.onChange(() => this.trigger('changes'));
+    // A registration changes state several times in one tick (service, then its checks): sync once it is whole.
+    let queued = false;
+    this.#o.state.onChange(() => {
+      if (queued) return;
+      queued = true;
+      setImmediate(() => {
+        queued = false;
+        this.trigger('changes');
+      });
+    });
     this.trigger('full');
   }
 
@@ -200,7 +209,8 @@ export class AntiEntropy {
   async #deregister(what: { ServiceID?: string; CheckID?: string }, token: string): Promise<void> {
     const { identity } = this.#o;
     try {
-      await this.#o.servers.run((c) => c.catalog.deregister({ Node: identity.node, Datacenter: identity.datacenter, ...what }, { token: token || this.#o.agentToken() || undefined }));
+      const body = { Node: identity.node, Datacenter: identity.datacenter, ...what };
+      await this.#o.servers.run((c) => c.catalog.deregister(body, { token: token || this.#o.agentToken() || undefined }));
     } catch (err) {
       // Already gone (the server lost it, or a service's deregistration took the check along): that is the goal.
       if (!isApiStatusError(err, 404)) throw err;
@@ -232,7 +242,10 @@ export function checkMatches(local: NodeCheck, remote: HealthCheck): boolean {
 /** Every value `inner` sets is in `outer` (arrays element by element, same length). */
 function contains(outer: unknown, inner: unknown): boolean {
   if (inner === undefined) return true;
-  if (Array.isArray(inner)) return Array.isArray(outer) ? outer.length === inner.length && inner.every((v, i) => contains(outer[i], v)) : inner.length === 0 && (outer === null || outer === undefined);
+  if (Array.isArray(inner)) {
+    if (!Array.isArray(outer)) return inner.length === 0 && (outer === null || outer === undefined);
+    return outer.length === inner.length && inner.every((v, i) => contains(outer[i], v));
+  }
   if (inner !== null && typeof inner === 'object') {
     if (outer === null || outer === undefined) return Object.keys(inner).length === 0;
     if (typeof outer !== 'object') return false;

@@ -181,7 +181,7 @@ function agentRoutes(agent: Agent): Array<{ method: string; pattern: RegExp; han
   add('PUT', '/v1/agent/check/update/:id', async (ctx) => {
     const body = toApiShape(await ctx.body()) as { Status?: unknown; Output?: unknown };
     const status = body.Status ?? '';
-    if (!isCheckStatus(status)) throw Errors.badRequest(`Invalid check status: '${String(status)}'`);
+    if (!isCheckStatus(status)) throw Errors.badRequest(`Invalid check status: '${typeof status === 'string' ? status : JSON.stringify(status)}'`);
     agent.updateTTL(ctx.params[0]!, status, truncate(typeof body.Output === 'string' ? body.Output : ''));
     return {};
   });

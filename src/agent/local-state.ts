@@ -109,7 +109,8 @@ export class LocalState {
   /** Adds or replaces a service; its checks' ServiceName and ServiceTags follow it. */
   addService(entry: Omit<ServiceState, 'inSync' | 'deleted'>): void {
     const previous = this.#services.get(entry.service.ID);
-    this.#services.set(entry.service.ID, { ...entry, inSync: previous !== undefined && !previous.deleted && sameJson(previous.service, entry.service) && previous.inSync, deleted: false });
+    const unchanged = previous !== undefined && !previous.deleted && previous.inSync && sameJson(previous.service, entry.service);
+    this.#services.set(entry.service.ID, { ...entry, inSync: unchanged, deleted: false });
     for (const c of this.#checks.values()) {
       if (c.check.ServiceID !== entry.service.ID || c.deleted) continue;
       if (c.check.ServiceName !== entry.service.Service || !sameJson(c.check.ServiceTags, entry.service.Tags)) {

@@ -30,7 +30,7 @@ export class ServerPool {
 
   /** Runs `fn` against the current server, moving to the next one on a transport failure, each at most once. */
   async run<T>(fn: (client: ConsulClient) => Promise<T>): Promise<T> {
-    let lastErr: unknown;
+    let lastErr: Error | undefined;
     for (let attempt = 0; attempt < this.#clients.length; attempt++) {
       const client = this.client();
       try {
