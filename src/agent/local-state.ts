@@ -6,7 +6,7 @@
  * when status or output differ, so only changes reach the servers.
  */
 import type { CheckDefinition, CheckStatus } from '../lib/checks/index.ts';
-import type { AgentServiceConnectProxyConfig, AgentWeights, HealthCheckDefinition, ServiceAddress, ServiceKind } from '../api/types.ts';
+import type { AgentServiceConnectProxyConfig, AgentWeights, HealthCheck, ServiceAddress, ServiceKind } from '../api/types.ts';
 
 /** A service as the catalog stores it under this node (structs.NodeService). */
 export interface NodeService {
@@ -25,22 +25,12 @@ export interface NodeService {
   Connect?: { Native?: boolean };
 }
 
-/** A check as the catalog stores it (structs.HealthCheck without the indexes). */
-export interface NodeCheck {
-  Node: string;
-  CheckID: string;
-  Name: string;
-  Status: CheckStatus;
-  Notes: string;
-  Output: string;
-  ServiceID: string;
-  ServiceName: string;
+/** A check as the catalog stores it (structs.HealthCheck without the indexes and Enterprise fields). */
+export type NodeCheck = Omit<HealthCheck, 'CreateIndex' | 'ModifyIndex' | 'Namespace' | 'Partition' | 'PeerName' | 'ExposedPort' | 'ServiceTags'> & {
   ServiceTags: string[];
-  Type: string;
   Interval: string;
   Timeout: string;
-  Definition: HealthCheckDefinition;
-}
+};
 
 /** Where a definition came from: config files are replaced wholesale on reload, API ones persist in the data dir. */
 export type Source = 'file' | 'api';
