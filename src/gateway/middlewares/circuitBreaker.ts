@@ -18,9 +18,9 @@ import { RollingMetrics } from './cbreakerMetrics.ts';
 export const circuitBreakerSchema = z
   .object({
     expression: z.string().min(1),
-    checkPeriod: durationSchema.default(100),
-    fallbackDuration: durationSchema.default(10_000),
-    recoveryDuration: durationSchema.default(10_000),
+    checkPeriod: durationSchema.prefault('100ms'),
+    fallbackDuration: durationSchema.prefault('10s'),
+    recoveryDuration: durationSchema.prefault('10s'),
     responseCode: z.number().int().min(100).max(599).default(503),
   })
   .strict();

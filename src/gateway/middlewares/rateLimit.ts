@@ -30,7 +30,7 @@ const redisSchema = z
 export const rateLimitSchema = z
   .object({
     average: z.number().int().min(0).default(0),
-    period: durationSchema.default(1000),
+    period: durationSchema.prefault('1s'),
     burst: z.number().int().min(1).default(1),
     sourceCriterion: sourceCriterionSchema.optional(),
     redis: redisSchema.optional(),

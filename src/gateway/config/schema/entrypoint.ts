@@ -56,16 +56,16 @@ export const entryPointSchema = z
       .object({
         respondingTimeouts: z
           .object({
-            readTimeout: durationSchema.default(ENTRYPOINT_DEFAULTS.readTimeout / 1000),
-            writeTimeout: durationSchema.default(ENTRYPOINT_DEFAULTS.writeTimeout),
-            idleTimeout: durationSchema.default(ENTRYPOINT_DEFAULTS.idleTimeout / 1000),
+            readTimeout: durationSchema.prefault(ENTRYPOINT_DEFAULTS.readTimeout / 1000),
+            writeTimeout: durationSchema.prefault(ENTRYPOINT_DEFAULTS.writeTimeout / 1000),
+            idleTimeout: durationSchema.prefault(ENTRYPOINT_DEFAULTS.idleTimeout / 1000),
           })
           .strict()
           .optional(),
         lifeCycle: z
           .object({
-            requestAcceptGraceTimeout: durationSchema.default(0),
-            graceTimeOut: durationSchema.default(ENTRYPOINT_DEFAULTS.graceTimeOut / 1000),
+            requestAcceptGraceTimeout: durationSchema.prefault(0),
+            graceTimeOut: durationSchema.prefault(ENTRYPOINT_DEFAULTS.graceTimeOut / 1000),
           })
           .strict()
           .optional(),

@@ -38,3 +38,17 @@ test('serversTransport timeouts accept Go durations and seconds', () => {
   assert.equal(t.maxIdleConnsPerHost, 200);
   assert.equal(serversTransportSchema.safeParse({ forwardingTimeouts: { dialTimeout: 'soon' } }).success, false);
 });
+
+// Traefik's SetDefaults (pkg/config/dynamic/http_config.go, entrypoints.go): interval 30s, timeout 5s, dialTimeout 30s,
+// idleConnTimeout 90s, flushInterval 100ms, readTimeout 60s. zod 4's .default() skipped the seconds → ms transform.
+test('duration defaults come out in milliseconds like written durations', async () => {
+  const { healthCheckSchema, forwardingTimeoutsSchema, responseForwardingSchema } = await import('./services.ts');
+  const { entryPointSchema } = await import('./entrypoint.ts');
+  assert.equal(healthCheckSchema.parse({}).interval, 30_000);
+  assert.equal(healthCheckSchema.parse({}).timeout, 5_000);
+  assert.deepEqual(forwardingTimeoutsSchema.parse({}), { dialTimeout: 30_000, responseHeaderTimeout: 0, idleConnTimeout: 90_000 });
+  assert.equal(responseForwardingSchema.parse({}).flushInterval, 100);
+  const ep = entryPointSchema.parse({ address: ':80', transport: { respondingTimeouts: {}, lifeCycle: {} } });
+  assert.equal(ep.transport!.respondingTimeouts!.readTimeout, 60_000);
+  assert.equal(ep.transport!.lifeCycle!.graceTimeOut, 10_000);
+});

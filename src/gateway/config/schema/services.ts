@@ -7,7 +7,11 @@
 import { z } from 'zod';
 import { parseDuration } from '../../../lib/duration.ts';
 
-/** Traefik's ptypes.Duration: "1m30s", "250ms", or an integer that means seconds. Parsed to milliseconds. */
+/**
+ * Traefik's ptypes.Duration: "1m30s", "250ms", or an integer that means seconds. Parsed to milliseconds. Give its
+ * defaults with `.prefault(seconds)`: zod 4's `.default()` returns the value as the output without the transform,
+ * so `.default(30)` meant 30 ms (a 5 ms health-check timeout marked every server down).
+ */
 export const durationSchema = z.union([z.string(), z.number()]).transform((value, ctx) => {
   if (typeof value === 'number') {
     if (!Number.isFinite(value) || value < 0) {
@@ -53,9 +57,9 @@ export const healthCheckSchema = z
     method: z.string().default('GET'),
     status: z.number().int().min(100).max(599).optional(),
     port: z.number().int().min(0).max(65535).optional(),
-    interval: durationSchema.default(SERVICE_DEFAULTS.healthCheckInterval / 1000),
+    interval: durationSchema.prefault(SERVICE_DEFAULTS.healthCheckInterval / 1000),
     unhealthyInterval: durationSchema.optional(),
-    timeout: durationSchema.default(SERVICE_DEFAULTS.healthCheckTimeout / 1000),
+    timeout: durationSchema.prefault(SERVICE_DEFAULTS.healthCheckTimeout / 1000),
     hostname: z.string().optional(),
     followRedirects: z.boolean().default(true),
     headers: z.record(z.string(), z.string()).optional(),
@@ -77,7 +81,7 @@ export const cookieSchema = z
 export const stickySchema = z.object({ cookie: cookieSchema.optional() }).strict();
 
 export const responseForwardingSchema = z
-  .object({ flushInterval: durationSchema.default(SERVICE_DEFAULTS.flushInterval / 1000) })
+  .object({ flushInterval: durationSchema.prefault(SERVICE_DEFAULTS.flushInterval / 1000) })
   .strict();
 
 export const loadBalancerSchema = z
@@ -145,9 +149,9 @@ export const serviceSchema = z
 
 export const forwardingTimeoutsSchema = z
   .object({
-    dialTimeout: durationSchema.default(SERVICE_DEFAULTS.dialTimeout / 1000),
-    responseHeaderTimeout: durationSchema.default(0),
-    idleConnTimeout: durationSchema.default(SERVICE_DEFAULTS.idleConnTimeout / 1000),
+    dialTimeout: durationSchema.prefault(SERVICE_DEFAULTS.dialTimeout / 1000),
+    responseHeaderTimeout: durationSchema.prefault(0),
+    idleConnTimeout: durationSchema.prefault(SERVICE_DEFAULTS.idleConnTimeout / 1000),
     readIdleTimeout: durationSchema.optional(),
     pingTimeout: durationSchema.optional(),
   })
