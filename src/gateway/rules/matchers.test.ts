@@ -273,3 +273,24 @@ test('rejected values name the problem with Traefik wording and position', () =>
   assert.match(errors.get('r')!, /missing closing \): `\/\(css`/);
   assert.ok(RuleSyntaxError);
 });
+
+// Traefik v3.8's rules-and-priority page: Host "Supports wildcard subdomain matching (e.g. *.example.com, **.example.com)".
+test('Host wildcards: * is one label, ** any depth, * alone any host; case and trailing dots as for exact hosts', () => {
+  table('Host(`*.example.com`)', {
+    'https://api.example.com': true, 'https://API.Example.com:8443/x': true, 'https://api.example.com./': true,
+    'https://a.b.example.com': false, 'https://example.com': false, 'https://apiexample.com': false, 'https://api.example.org': false,
+  });
+  table('Host(`**.example.com`)', { 'https://a.example.com': true, 'https://a.b.c.example.com': true, 'https://example.com': false, 'https://xexample.com': false });
+  table('Host(`*`)', { 'https://anything.test': true, 'https://127.0.0.1:80': true });
+  for (const bad of ['Host(`a.*.example.com`)', 'Host(`*example.com`)', 'Host(`*.*.example.com`)']) rejects(bad);
+});
+
+test('Host wildcards and exact hosts share the index without hiding each other: priority still decides', () => {
+  const { routes } = compileRoutes([
+    { name: 'wild', rule: 'Host(`*.example.com`)', entryPoints: [], target: 'wild' },
+    { name: 'exact', rule: 'Host(`api.example.com`) && PathPrefix(`/v1`)', entryPoints: [], target: 'exact' },
+  ]);
+  assert.equal(routes.match('web', requestFor('https://api.example.com/v1/x'))?.name, 'exact');
+  assert.equal(routes.match('web', requestFor('https://api.example.com/other'))?.name, 'wild');
+  assert.equal(routes.match('web', requestFor('https://www.example.com/v1'))?.name, 'wild');
+});

@@ -44,6 +44,16 @@ export function hostKey(host: string): string {
   return end === host.length ? host : host.slice(0, end);
 }
 
+/** Whether one received line of header `key` (lower-case) passes `test`. */
+function anyHeaderLine(raw: readonly string[] | undefined, key: string, test: (v: string) => boolean): boolean {
+  if (raw === undefined) return false;
+  for (let i = 0; i + 1 < raw.length; i += 2) {
+    const name = raw[i]!;
+    if (name.length === key.length && name.toLowerCase() === key && test(raw[i + 1]!)) return true;
+  }
+  return false;
+}
+
 class MatcherBuilder {
   private readonly rule: string;
   constructor(rule: string) {
@@ -90,6 +100,29 @@ class MatcherBuilder {
     }
   }
 
+  /**
+   * Traefik's wildcard Host (rules-and-priority: `*.example.com`, `**.example.com`): `*` stands for exactly one
+   * label, `**` for one or more, and `*` alone for any host; only a leading wildcard label is allowed. Trailing dots
+   * are equivalent, as for exact hosts.
+   */
+  private wildcardHost(node: MatcherNode, pattern: string): Matcher {
+    const host = hostKey(pattern);
+    if (host === '*') return (ctx) => ctx.req.host.length > 0;
+    const deep = host.startsWith('**.');
+    const suffix = host.slice(deep ? 2 : 1); // ".example.com"
+    if (!(deep || host.startsWith('*.')) || suffix.includes('*') || suffix.length < 2) {
+      this.fail(RuleErrorCodes.value, node.argPositions[0]!, `error while adding rule Host: invalid value ${quote(pattern)} for Host matcher, a wildcard must be the whole first label (*.example.com or **.example.com)`);
+    }
+    return (ctx) => {
+      const reqHost = hostKey(ctx.req.host);
+      const labels = reqHost.length - suffix.length;
+      if (labels <= 0 || !reqHost.endsWith(suffix)) return false;
+      if (deep) return reqHost.charCodeAt(0) !== 46;
+      const dot = reqHost.indexOf('.');
+      return dot === labels && dot > 0;
+    };
+  }
+
   private matcher(node: MatcherNode): Matcher {
     const { name, args } = node;
     if (args.length === 0) this.fail(RuleErrorCodes.arguments, node.position, `error while checking rule ${name}: no args for matcher ${name}`);
@@ -120,6 +153,7 @@ class MatcherBuilder {
           this.fail(RuleErrorCodes.value, node.argPositions[0]!, `error while adding rule Host: invalid value ${quote(a0)} for Host matcher, non-ASCII characters are not allowed`);
         }
         const host = a0.toLowerCase();
+        if (host.includes('*')) return this.wildcardHost(node, host);
         const last = host.length - 1;
         const hostNoDot = host.charCodeAt(last) === 46 ? host.slice(0, last) : undefined;
         return (ctx) => {
@@ -157,7 +191,11 @@ class MatcherBuilder {
         return (ctx) => {
           const v = ctx.req.headers[key];
           if (v === undefined) return false;
-          if (typeof v === 'string') return test(v);
+          if (typeof v === 'string') {
+            if (test(v)) return true;
+            // Node joined repeated lines with ", "; Go keeps each line a value and matches when any does.
+            return v.includes(', ') && anyHeaderLine(ctx.req.rawHeaders, key, test);
+          }
           for (let i = 0; i < v.length; i++) if (test(v[i]!)) return true;
           return false;
         };

@@ -19,6 +19,11 @@ export interface MatchRequest {
    * repeated header lines must stay separate values (Go keeps them separate; Node joins most with ", ").
    */
   headers: IncomingHttpHeaders;
+  /**
+   * Node's flat `[name, value, name, value, …]` list as received. Header matchers read it only when a joined value
+   * ("a, b") does not match, to test each header line on its own as Go does.
+   */
+  rawHeaders?: readonly string[] | undefined;
   clientIp: string;
 }
 

@@ -64,7 +64,8 @@ interface Route<T> {
 function requiredHosts(node: RuleNode): string[] | undefined {
   switch (node.kind) {
     case 'matcher':
-      return node.name === 'Host' ? [hostKey(node.args[0]!.toLowerCase())] : undefined;
+      // A wildcard Host pins no single host: it stays in the host-less part of the index.
+      return node.name === 'Host' && !node.args[0]!.includes('*') ? [hostKey(node.args[0]!.toLowerCase())] : undefined;
     case 'and':
       return smaller(requiredHosts(node.left), requiredHosts(node.right));
     case 'or':

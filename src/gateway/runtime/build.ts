@@ -23,7 +23,7 @@ export { defaultEntryPoints, tlsRouteKey, type RouteTarget } from './router-mana
 export type { ServiceEntry } from './service-manager.ts';
 
 export interface RouteMatcher<T> {
-  match(entryPoint: string, req: { method: string; host: string; path: string; query: string; headers: import('node:http').IncomingHttpHeaders; clientIp: string }): { name: string; target: T } | undefined;
+  match(entryPoint: string, req: { method: string; host: string; path: string; query: string; headers: import('node:http').IncomingHttpHeaders; rawHeaders?: readonly string[] | undefined; clientIp: string }): { name: string; target: T } | undefined;
 }
 
 /** Compiles the route table in slices (`compileRoutesSliced` of the rules part). */

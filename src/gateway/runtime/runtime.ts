@@ -29,7 +29,7 @@ class ServingBuild {
   #retired = false;
   #onDrained: (() => void) | undefined;
   /** Reused for every match (match() is synchronous), so routing does not allocate a request view. */
-  readonly scratch: MatchInput = { method: '', host: '', path: '', query: '', headers: {}, clientIp: '' };
+  readonly scratch: MatchInput = { method: '', host: '', path: '', query: '', headers: {}, rawHeaders: undefined, clientIp: '' };
 
   constructor(built: BuiltConfiguration, generation: number) {
     this.built = built;
@@ -177,9 +177,11 @@ export class GatewayRuntime {
     scratch.path = q === -1 ? url : url.slice(0, q);
     scratch.query = q === -1 ? '' : url.slice(q + 1);
     scratch.headers = req.headers;
+    scratch.rawHeaders = req.raw?.rawHeaders;
     scratch.clientIp = req.clientIp;
     const found = build.built.routes.match(req.tls ? tlsRouteKey(req.entryPoint) : req.entryPoint, scratch);
     scratch.headers = EMPTY_HEADERS; // do not keep the request alive through the scratch object
+    scratch.rawHeaders = undefined;
     if (found === undefined) return notFoundHandler(req, rw);
     const target = found.target;
     req.routerName = target.routerName;
