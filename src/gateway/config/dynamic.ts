@@ -10,9 +10,10 @@ import { serviceSchema, serversTransportSchema } from './schema/services.ts';
 import type { ServiceConfigInput, ServersTransportConfigInput } from './schema/services.ts';
 // Kinds register their schemas there when the runtime loads them (middlewares/index.ts); this layer imports no
 // middleware implementation.
-import { getMiddlewareSchema } from './schema/middlewares.ts';
+import { getMiddlewareSchema, listMiddlewareSchemas } from './schema/middlewares.ts';
 import { ConfigErrors } from './errors.ts';
 import { formatPath, formatZodError } from './parse.ts';
+import { canonicalKeys } from './schema/walk.ts';
 
 export interface RouterTlsConfig {
   /** Accepted and ignored with a warning: Meshgate has no ACME resolver; certificates come from `tls.certificates`. */
@@ -144,7 +145,7 @@ export function middlewareKindOf(config: MiddlewareConfig): { kind: string; key:
   }
   const key = keys[0]!;
   const value = config[key] ?? {};
-  if (key === 'plugin') {
+  if (key.toLowerCase() === 'plugin') {
     const names = value && typeof value === 'object' ? Object.keys(value) : [];
     if (names.length !== 1) return { kind: key, key, value, definition: undefined, error: 'plugin: exactly one plugin name is required' };
     const pluginName = names[0]!;
@@ -154,9 +155,11 @@ export function middlewareKindOf(config: MiddlewareConfig): { kind: string; key:
     if (generic) return { kind: 'plugin', key, value, definition: { schema: generic } };
     return { kind: `plugin:${pluginName}`, key, value, definition: undefined, error: `plugin "${pluginName}" is not installed` };
   }
-  const schema = getMiddlewareSchema(key);
-  if (!schema) return { kind: key, key, value, definition: undefined, error: `unknown middleware kind "${key}"` };
-  return { kind: key, key, value, definition: { schema } };
+  // Kinds match without regard to case, as every Traefik key does (`stripprefix` is `stripPrefix`).
+  const kind = getMiddlewareSchema(key) ? key : listMiddlewareSchemas().find((k) => !k.startsWith('plugin') && k.toLowerCase() === key.toLowerCase());
+  const schema = kind === undefined ? undefined : getMiddlewareSchema(kind);
+  if (!kind || !schema) return { kind: key, key, value, definition: undefined, error: `unknown middleware kind "${key}"` };
+  return { kind, key, value: canonicalKeys(value, schema), definition: { schema } };
 }
 
 /** Parses one middleware; returns its kind and parsed config, or the problems naming keys under `prefix`. */
@@ -182,15 +185,20 @@ export interface ValidateOptions {
  * configuration stays); the error lists every bad key path.
  */
 export function validateDynamicConfig(raw: unknown, source: string, options: ValidateOptions = {}): DynamicConfig {
-  const doc = documentSchema.safeParse(raw ?? {});
+  // Keys in Traefik's spelling first (its loader ignores case); the document returned is the canonical one.
+  const doc = documentSchema.safeParse(canonicalKeys(raw ?? {}, documentSchema));
   if (!doc.success) throw ConfigErrors.invalid(source, formatZodError(doc.error));
   const problems: string[] = [];
   const http = doc.data.http;
-  for (const [name, service] of Object.entries(http.services)) {
+  for (const [name, written] of Object.entries(http.services)) {
+    const service = canonicalKeys(written, serviceSchema) as Record<string, unknown>;
+    http.services[name] = service;
     const r = serviceSchema.safeParse(service);
     if (!r.success) problems.push(formatZodError(r.error, formatPath(['http', 'services', name])));
   }
-  for (const [name, transport] of Object.entries(http.serversTransports)) {
+  for (const [name, written] of Object.entries(http.serversTransports)) {
+    const transport = canonicalKeys(written, serversTransportSchema) as Record<string, unknown>;
+    http.serversTransports[name] = transport;
     const r = serversTransportSchema.safeParse(transport);
     if (!r.success) problems.push(formatZodError(r.error, formatPath(['http', 'serversTransports', name])));
   }

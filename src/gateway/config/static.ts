@@ -11,6 +11,7 @@ import { entryPointSchema } from './schema/entrypoint.ts';
 import { accessLogSchema } from '../accesslog/schema.ts';
 import { ConfigErrors } from './errors.ts';
 import { formatZodError, readConfigFile } from './parse.ts';
+import { canonicalKeys } from './schema/walk.ts';
 
 /** `ping:` with no value is YAML null; Traefik treats the section as present. */
 const section = <T extends z.ZodType>(schema: T) => z.preprocess((v) => (v === null ? {} : v), schema);
@@ -45,7 +46,7 @@ const consulCatalogSchema = z
     constraints: z.string().optional(),
     prefix: z.string().default('traefik'),
     /** Accepted for compatibility; unused, the catalog provider watches with blocking queries instead of polling. */
-    refreshInterval: durationSchema.default(15),
+    refreshInterval: durationSchema.prefault(15),
     requireConsistent: z.boolean().default(false),
     stale: z.boolean().default(false),
     cache: z.boolean().default(false),
@@ -55,7 +56,9 @@ const consulCatalogSchema = z
     connectByDefault: z.boolean().default(false),
     serviceName: z.string().default('traefik'),
     watch: z.boolean().default(false),
-    strictChecks: z.array(z.enum(['passing', 'warning', 'critical', 'maintenance'])).default(['passing', 'warning']),
+    strictChecks: z.array(z.enum(['passing', 'warning', 'critical', 'maintenance', 'any'])).default(['passing', 'warning']),
+    /** A service with no usable instance keeps its routers with an empty load balancer: 503 instead of 404. */
+    allowEmptyServices: z.boolean().default(false),
     namespaces: z.array(z.string()).optional(),
     endpoint: z
       .object({
@@ -86,7 +89,7 @@ export const staticConfigSchema = z
     entryPoints: z.record(z.string(), entryPointSchema).optional(),
     providers: z
       .object({
-        providersThrottleDuration: durationSchema.default(2),
+        providersThrottleDuration: durationSchema.prefault(2),
         /** Most routers one merged dynamic configuration may hold; past it the configuration is rejected whole. */
         maxRouters: z.number().int().positive().default(DEFAULT_MAX_ROUTERS),
         file: section(fileProviderSchema).optional(),
@@ -194,7 +197,9 @@ export interface StaticConfig extends Omit<ParsedStatic, 'entryPoints'> {
 export const DEFAULT_INTERNAL_ENTRYPOINT = { name: 'traefik', address: ':8080' } as const;
 
 /** Validates a parsed static document; throws MG_GATEWAY_CONFIG_INVALID naming every bad key. */
-export function validateStaticConfig(raw: Record<string, unknown>, file = 'static configuration'): StaticConfig {
+export function validateStaticConfig(written: Record<string, unknown>, file = 'static configuration'): StaticConfig {
+  // Traefik's loader finds keys without regard to case (`entrypoints`, `entryPoints`); validate Traefik's spelling.
+  const raw = canonicalKeys(written, staticConfigSchema) as Record<string, unknown>;
   const result = staticConfigSchema.safeParse(raw);
   if (!result.success) throw ConfigErrors.invalid(file, formatZodError(result.error));
   const parsed = result.data;

@@ -17,11 +17,13 @@ import { getMiddlewareSchema, listMiddlewareSchemas } from '../config/schema/mid
 // Labels can name any middleware kind: the built-in kinds register their schemas on import.
 import '../middlewares/index.ts';
 import { loadBalancerSchema } from '../services/schema.ts';
+import { unwrap, type SchemaDef } from '../config/schema/walk.ts';
 
 export const LabelError = defineError('MG_GATEWAY_LABEL', 400, (key: string, message: string) => `label "${key}": ${message}`);
 
 /** `traefik.http.services.<name>.loadbalancer.server.*`: the one server the labels describe (Traefik's Server). */
 export interface LabelServer {
+  url?: string;
   port?: string;
   scheme?: string;
   weight?: number;
@@ -100,38 +102,7 @@ function childCI(node: LabelNode, name: string): LabelNode | undefined {
 
 // ---- zod schema walking -------------------------------------------------------------------------------------------
 
-type Def = { type: string; [k: string]: unknown };
-const defOf = (schema: unknown): Def => (schema as { _zod: { def: Def } })._zod.def;
-
-/** Strips wrappers (optional, default, preprocess/transform pipes, lazy) down to the shape a label must have. */
-function unwrap(schema: unknown): Def {
-  let def = defOf(schema);
-  for (let guard = 0; guard < 32; guard++) {
-    switch (def.type) {
-      case 'optional':
-      case 'nullable':
-      case 'default':
-      case 'prefault':
-      case 'catch':
-      case 'readonly':
-      case 'nonoptional':
-        def = defOf(def.innerType);
-        continue;
-      case 'pipe': {
-        // z.preprocess(fn, s) is pipe(transform, s): the input shape is `s`; x.transform(f) is pipe(x, transform).
-        const input = defOf(def.in);
-        def = input.type === 'transform' ? defOf(def.out) : input;
-        continue;
-      }
-      case 'lazy':
-        def = defOf((def.getter as () => unknown)());
-        continue;
-      default:
-        return def;
-    }
-  }
-  return def;
-}
+type Def = SchemaDef;
 
 function parseBool(key: string, value: string): boolean {
   // Go's strconv.ParseBool, which paerser uses.
@@ -266,11 +237,16 @@ function decodeServer(node: LabelNode): LabelServer {
     if (child.children.size > 0) throw LabelError([...child.children.values()][0]!.key, 'field not found');
     switch (name.toLowerCase()) {
       case 'port':
+        // Empty means unset (Traefik's Server.Port is a string): the instance's port is used.
+        if (value.trim() === '') break;
         if (!/^\d+$/.test(value.trim())) throw LabelError(child.key, `invalid port "${value}"`);
         server.port = value.trim();
         break;
+      case 'url':
+        server.url = value.trim();
+        break;
       case 'scheme':
-        server.scheme = value.trim();
+        if (value.trim() !== '') server.scheme = value.trim();
         break;
       case 'weight':
         server.weight = parseScalar({ type: 'number' }, child.key, value) as number;
@@ -279,7 +255,6 @@ function decodeServer(node: LabelNode): LabelServer {
         server.preservePath = parseBool(child.key, value);
         break;
       default:
-        // `url` is label:"-" in Traefik: the instance address decides it.
         throw LabelError(child.key, 'field not found');
     }
   }

@@ -1,0 +1,144 @@
+/**
+ * Walking the zod schemas as shapes: what a key under a section is, whatever wrappers (optional, default,
+ * preprocess, transform, lazy) surround it. Two readers need this: the catalog's label decoder
+ * (providers/consulcatalog-labels.ts) and `canonicalKeys`, which gives configuration keys Traefik's spelling
+ * before validation, because Traefik's loader (paerser: file and flags → node tree → struct) finds fields without
+ * regard to case: `healthcheck`, `healthCheck` and `HealthCheck` are one key.
+ */
+
+export type SchemaDef = { type: string; [k: string]: unknown };
+
+export const defOf = (schema: unknown): SchemaDef => (schema as { _zod: { def: SchemaDef } })._zod.def;
+
+/** Strips wrappers (optional, default, preprocess/transform pipes, lazy) down to the shape a value must have. */
+export function unwrap(schema: unknown): SchemaDef {
+  let def = defOf(schema);
+  for (let guard = 0; guard < 32; guard++) {
+    switch (def.type) {
+      case 'optional':
+      case 'nullable':
+      case 'default':
+      case 'prefault':
+      case 'catch':
+      case 'readonly':
+      case 'nonoptional':
+        def = defOf(def.innerType);
+        continue;
+      case 'pipe': {
+        // z.preprocess(fn, s) is pipe(transform, s): the input shape is `s`; x.transform(f) is pipe(x, transform).
+        const input = defOf(def.in);
+        def = input.type === 'transform' ? defOf(def.out) : input;
+        continue;
+      }
+      case 'lazy':
+        def = defOf((def.getter as () => unknown)());
+        continue;
+      default:
+        return def;
+    }
+  }
+  return def;
+}
+
+/** Lower-cased field name → the field as the schema spells it, built once per object schema. */
+const fieldIndex = new WeakMap<object, Map<string, string>>();
+
+function fieldsOf(def: SchemaDef): Map<string, string> {
+  const shape = def.shape as object;
+  let index = fieldIndex.get(shape);
+  if (index === undefined) {
+    index = new Map(Object.keys(shape).map((k) => [k.toLowerCase(), k]));
+    fieldIndex.set(shape, index);
+  }
+  return index;
+}
+
+/** The object members of a union (a service is one of loadBalancer, weighted, …; each its own object). */
+function objectOptions(def: SchemaDef): SchemaDef[] {
+  return (def.options as unknown[]).map(unwrap).filter((o) => o.type === 'object');
+}
+
+/**
+ * Returns `value` with every object key that names a schema field case-insensitively rewritten to the schema's
+ * spelling. Map keys (router, service and middleware names, header names) keep their case; unknown keys stay as
+ * written so validation still names them. Objects are copied only where a key changes. A number or boolean field
+ * written as text (`"404"`, `"true"`) becomes the number or boolean, as paerser reads every value from text.
+ */
+export function canonicalKeys(value: unknown, schema: unknown): unknown {
+  if (typeof value === 'string') return scalarFromText(value, schema);
+  if (value === null || typeof value !== 'object') return value;
+  const def = unwrap(schema);
+  switch (def.type) {
+    case 'object':
+      return Array.isArray(value) ? value : canonicalObject(value as Record<string, unknown>, [def]);
+    case 'union': {
+      if (Array.isArray(value)) {
+        const list = (def.options as unknown[]).map(unwrap).find((o) => o.type === 'array');
+        return list ? canonicalKeys(value, { _zod: { def: list } }) : value;
+      }
+      const options = objectOptions(def);
+      return options.length > 0 ? canonicalObject(value as Record<string, unknown>, options) : value;
+    }
+    case 'record': {
+      if (Array.isArray(value)) return value;
+      let out: Record<string, unknown> | undefined;
+      for (const [k, v] of Object.entries(value)) {
+        const next = canonicalKeys(v, def.valueType);
+        if (next !== v) (out ??= { ...(value as Record<string, unknown>) })[k] = next;
+      }
+      return out ?? value;
+    }
+    case 'array': {
+      if (!Array.isArray(value)) return value;
+      let out: unknown[] | undefined;
+      for (let i = 0; i < value.length; i++) {
+        const next = canonicalKeys(value[i], def.element);
+        if (next !== value[i]) (out ??= [...value])[i] = next;
+      }
+      return out ?? value;
+    }
+    default:
+      return value;
+  }
+}
+
+function canonicalObject(value: Record<string, unknown>, options: SchemaDef[]): Record<string, unknown> {
+  let renamed = false;
+  let changed = false;
+  const entries: Array<[string, unknown]> = [];
+  for (const [k, v] of Object.entries(value)) {
+    let key = k;
+    let field: unknown;
+    for (const def of options) {
+      const shape = def.shape as Record<string, unknown>;
+      const found = Object.hasOwn(shape, k) ? k : fieldsOf(def).get(k.toLowerCase());
+      if (found !== undefined) {
+        key = found;
+        field = shape[found];
+        break;
+      }
+    }
+    // Two spellings of one key: the second keeps its own, so validation reports it rather than one silently winning.
+    if (key !== k && (Object.hasOwn(value, key) || entries.some(([e]) => e === key))) key = k;
+    const next = field === undefined ? v : canonicalKeys(v, field);
+    if (key !== k) renamed = true;
+    if (next !== v) changed = true;
+    entries.push([key, next]);
+  }
+  if (!renamed && !changed) return value;
+  return Object.fromEntries(entries);
+}
+
+/** Go's strconv.ParseBool spellings, which paerser accepts for a bool field. */
+const TRUE = new Set(['1', 't', 'T', 'TRUE', 'true', 'True']);
+const FALSE = new Set(['0', 'f', 'F', 'FALSE', 'false', 'False']);
+
+function scalarFromText(text: string, schema: unknown): unknown {
+  const type = unwrap(schema).type;
+  if (type === 'number' || type === 'int') {
+    const n = Number(text.trim());
+    return text.trim() !== '' && Number.isFinite(n) ? n : text;
+  }
+  if (type === 'boolean') return TRUE.has(text) ? true : FALSE.has(text) ? false : text;
+  return text;
+}
