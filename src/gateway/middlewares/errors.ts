@@ -14,7 +14,8 @@ import { statusText } from '../../lib/http/status.ts';
 export const errorsSchema = z
   .object({
     status: z.array(z.string()).min(1),
-    statusRewrites: z.record(z.string(), z.number().int()).optional(),
+    /** Traefik's pages write the target both as 404 and "404"; the loader reads text into the int either way. */
+    statusRewrites: z.record(z.string(), z.number().int().min(100).max(599)).optional(),
     service: z.string(),
     query: z.string().optional(),
   })
@@ -80,8 +81,10 @@ registerMiddleware('errors', {
   create(config, context) {
     const ranges = parseStatusRanges(config.status);
     const rewrites = new Map(Object.entries(config.statusRewrites ?? {}).flatMap(([from, to]) => parseStatusRanges([from], 'statusRewrites').map((r) => [r, to] as const)));
-    const query = config.query ?? '/';
+    // Traefik: "/" + TrimPrefix(query, "/").
+    const query = `/${(config.query ?? '').replace(/^\//, '')}`;
     const needsStatus = query.includes('{status}');
+    const needsOriginal = query.includes('{originalStatus}');
     const needsUrl = query.includes('{url}');
     let service: Handler | undefined;
     // Resolved lazily: the error service may be built after this middleware.
@@ -91,9 +94,13 @@ registerMiddleware('errors', {
       return code;
     };
 
-    const servePage = async (req: GatewayRequest, rw: ResponseWriter, code: number): Promise<void> => {
+    const servePage = async (req: GatewayRequest, rw: ResponseWriter, original: number): Promise<void> => {
+      // Traefik's customerrors: the status is rewritten first, and the page fetched is the rewritten status's
+      // ({status}); {originalStatus} is what the service answered.
+      const status = rewrite(original);
       let url = query;
-      if (needsStatus) url = url.replaceAll('{status}', String(code));
+      if (needsStatus) url = url.replaceAll('{status}', String(status));
+      if (needsOriginal) url = url.replaceAll('{originalStatus}', String(original));
       if (needsUrl) url = url.replaceAll('{url}', encodeURIComponent(req.url)); // Traefik: the URL as this middleware sees it
       const headers = { ...req.headers };
       delete headers['content-length'];
@@ -105,7 +112,6 @@ registerMiddleware('errors', {
       } catch (err) {
         context.logger.error({ err, middleware: context.name, service: config.service }, 'errors: error page service failed');
       }
-      const status = rewrite(code);
       if (!page.finished) {
         rw.writeHead(status, { 'content-type': 'text/plain; charset=utf-8' });
         rw.end(`${status} ${statusText(status)}`);
