@@ -9,6 +9,7 @@ import cluster, { type Worker } from 'node:cluster';
 import { tuneYoungGeneration } from './runtime/heap.ts';
 import { availableParallelism } from 'node:os';
 import { createLogger, type Logger } from '../lib/logger.ts';
+import { createGatewayLog } from './runtime/log.ts';
 import type { DynamicConfig } from './config/dynamic.ts';
 import { loadStaticConfig, PROVIDER_SETTINGS, type StaticConfig } from './config/static.ts';
 import { loadStaticPlugins } from './runtime/plugins.ts';
@@ -48,9 +49,11 @@ export interface GatewayHandle {
   readonly staticConfig: StaticConfig;
 }
 
-function loggerFor(staticConfig: StaticConfig, given: Logger | undefined): Logger {
-  if (given) return given;
-  return createLogger({ name: 'gateway', ...(staticConfig.log?.level ? { level: staticConfig.log.level === 'panic' ? 'fatal' : staticConfig.log.level } : {}) });
+/** The gateway's own log: a given logger (tests, embedding), Traefik's `log` section when present, else Meshgate's default. */
+function logFor(staticConfig: StaticConfig, given: Logger | undefined): { logger: Logger; reopen(): void; flush(): void } {
+  if (given) return { logger: given, reopen: () => {}, flush: () => {} };
+  if (staticConfig.log) return createGatewayLog(staticConfig);
+  return { logger: createLogger({ name: 'gateway' }), reopen: () => {}, flush: () => {} };
 }
 
 function metricsFor(staticConfig: StaticConfig): GatewayMetrics | undefined {
@@ -109,10 +112,15 @@ function providerNames(staticConfig: StaticConfig): string[] {
   return Object.keys(providers).filter((k) => !PROVIDER_SETTINGS.has(k) && providers[k] !== undefined).map(overviewProviderName);
 }
 
-function installSignals(handle: GatewayHandle, logger: Logger): () => void {
+function installSignals(handle: GatewayHandle, logger: Logger, reopenLogs: () => void): () => void {
   const onHup = () => {
     logger.info('SIGHUP: reloading providers');
     handle.reload();
+  };
+  // Traefik reopens its log files on USR1, so logrotate can move them (postrotate: kill -USR1).
+  const onUsr1 = () => {
+    reopenLogs();
+    logger.info('SIGUSR1: log files reopened');
   };
   const onTerm = (signal: string) => {
     logger.info({ signal }, 'stopping gracefully');
@@ -125,10 +133,12 @@ function installSignals(handle: GatewayHandle, logger: Logger): () => void {
     );
   };
   process.on('SIGHUP', onHup);
+  process.on('SIGUSR1', onUsr1);
   process.once('SIGTERM', onTerm);
   process.once('SIGINT', onTerm);
   return () => {
     process.off('SIGHUP', onHup);
+    process.off('SIGUSR1', onUsr1);
     process.off('SIGTERM', onTerm);
     process.off('SIGINT', onTerm);
   };
@@ -137,17 +147,21 @@ function installSignals(handle: GatewayHandle, logger: Logger): () => void {
 export async function runGateway(options: RunGatewayOptions = {}): Promise<GatewayHandle> {
   if (options.tuneHeap !== false) tuneYoungGeneration();
   const staticConfig = await loadStaticConfig(options.configFile, options.overrides);
-  const logger = loggerFor(staticConfig, options.logger);
+  const log = logFor(staticConfig, options.logger);
+  const logger = log.logger;
   await loadStaticPlugins(staticConfig, logger);
   const workers = options.workers ?? availableParallelism();
   const handle = workers <= 1 ? await runInProcess(staticConfig, options, logger) : await runCluster(staticConfig, options, logger, workers);
   if (options.handleSignals !== false) {
-    const uninstall = installSignals(handle, logger);
+    const uninstall = installSignals(handle, logger, log.reopen);
     const close = handle.close;
     handle.close = () => {
       uninstall();
-      return close();
+      return close().finally(log.flush);
     };
+  } else {
+    const close = handle.close;
+    handle.close = () => close().finally(log.flush);
   }
   return handle;
 }

@@ -4,6 +4,7 @@
  * cluster-wide aggregation the primary computes, and drains on `meshgate:shutdown` or SIGTERM.
  */
 import { createLogger } from '../../lib/logger.ts';
+import { createGatewayLog } from './log.ts';
 import { loadStaticConfig } from '../config/static.ts';
 import { loadStaticPlugins } from './plugins.ts';
 import { GatewayMetrics } from '../metrics/metrics.ts';
@@ -17,7 +18,8 @@ const send = (message: WorkerMessage) => process.send?.(message);
 async function main(): Promise<void> {
   tuneYoungGeneration();
   const staticConfig = await loadStaticConfig(settings.configFile, settings.overrides);
-  const logger = createLogger({ name: 'gateway', ...(staticConfig.log?.level ? { level: staticConfig.log.level === 'panic' ? 'fatal' : staticConfig.log.level } : {}) }).child({ worker: process.pid });
+  // The same log as the primary's (Traefik's `log` section when present), each line naming its worker.
+  const logger = (staticConfig.log ? createGatewayLog(staticConfig).logger : createLogger({ name: 'gateway' })).child({ worker: process.pid });
   await loadStaticPlugins(staticConfig, logger);
   const prom = staticConfig.metrics?.prometheus;
   const metrics = prom
