@@ -261,3 +261,34 @@ test('TCP and UDP labels are ignored (not supported); the HTTP part is still bui
   const http = build([item({ labels: { 'traefik.tcp.routers.t.rule': 'HostSNI(`*`)' } })]);
   assert.deepEqual(Object.keys(http.routers), ['Test']);
 });
+
+// Traefik pkg/provider/consulcatalog/config.go addServer: a `server.url` label is the server as written (scheme or
+// port beside it is an error); an empty port falls back to the instance's port; the scheme is whatever is written.
+test('server labels: url taken as is, empty port falls back to the instance port, scheme h2c kept', () => {
+  const url = build([item({ labels: { 'traefik.http.services.Svc.loadbalancer.server.url': 'http://10.0.0.9:9000/base' } })]);
+  assert.deepEqual(url.services.Svc, lb('http://10.0.0.9:9000/base'));
+  const both = build([item({ labels: { 'traefik.http.services.Svc.loadbalancer.server.url': 'http://x', 'traefik.http.services.Svc.loadbalancer.server.port': '81' } })]);
+  assert.deepEqual(both.services, {}, 'url with port: the instance is skipped, as Traefik logs and skips it');
+  const emptyPort = build([item({ port: '8080', labels: { 'traefik.http.services.Svc.loadbalancer.server.port': '' } })]);
+  assert.deepEqual(emptyPort.services.Svc, lb('http://127.0.0.1:8080'));
+  const h2c = build([item({ labels: { 'traefik.http.services.Svc.loadbalancer.server.scheme': 'h2c' } })]);
+  assert.deepEqual(h2c.services.Svc, lb('h2c://127.0.0.1:80'));
+});
+
+// Traefik's consulCatalog strictChecks (PR #10388) takes Consul's status names; `any` (api.HealthAny) keeps all.
+test('strictChecks: any keeps every status', () => {
+  const items = ['passing', 'warning', 'critical', 'maintenance'].map((status) => item({ id: status, name: status, status }));
+  assert.deepEqual(Object.keys(build(items, options({ strictChecks: ['any'] })).services).sort(), ['critical', 'maintenance', 'passing', 'warning']);
+});
+
+// Traefik's allowEmptyServices: "an empty load balancer if the targeted service has no endpoint available" (503, not 404).
+test('allowEmptyServices: a service whose instances are all filtered keeps its router with an empty load balancer', () => {
+  const services = [{ name: 'web', tags: ['traefik.http.routers.web.rule=Host(`web.test`)'], labels: { 'traefik.http.routers.web.rule': 'Host(`web.test`)' } }];
+  const critical = [item({ name: 'web', status: 'critical' })];
+  assert.deepEqual(buildConfiguration(critical, options(), services).http.routers, {}, 'off by default');
+  const http = buildConfiguration(critical, { ...options(), allowEmptyServices: true }, services).http;
+  assert.deepEqual(http.routers, { web: { rule: 'Host(`web.test`)', service: 'web' } });
+  assert.deepEqual(http.services.web, lb());
+  const healthy = buildConfiguration([item({ name: 'web' })], { ...options(), allowEmptyServices: true }, services).http;
+  assert.deepEqual(healthy.services.web, lb('http://127.0.0.1:80'), 'a served service is not doubled by its empty twin');
+});

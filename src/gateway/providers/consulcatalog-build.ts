@@ -48,8 +48,18 @@ export interface BuildOptions {
   connectByDefault: boolean;
   defaultRule: DefaultRuleTemplate;
   constraints: TagMatcher;
+  /** Instance statuses kept (Traefik's strictChecks); `any` keeps every status. */
   strictChecks: readonly string[];
+  /** Traefik's allowEmptyServices: a service with no usable instance still gets its routers and an empty load balancer (503). */
+  allowEmptyServices?: boolean;
   logger: Logger;
+}
+
+/** A service of the catalog as a whole (its tags' union), for `allowEmptyServices` when no instance is kept. */
+export interface CatalogService {
+  name: string;
+  labels: Record<string, string>;
+  tags: string[];
 }
 
 /** Provider-specific labels (Traefik's `configuration`: `traefik.enable`, `traefik.consulcatalog.*`). */
@@ -107,8 +117,18 @@ function joinHostPort(host: string, port: string): string {
   return host.includes(':') && !host.startsWith('[') ? `[${host}]:${port}` : `${host}:${port}`;
 }
 
+/** Traefik's consulcatalog addServer: a `server.url` label is taken as is; otherwise scheme://address:port. */
 function serverOf(item: CatalogItem, label: LabelServer): { url: string; weight?: number; preservePath?: boolean } {
   if (item.address === '') throw new Error('address is missing');
+  const extras = {
+    ...(label.weight !== undefined ? { weight: label.weight } : {}),
+    ...(label.preservePath !== undefined ? { preservePath: label.preservePath } : {}),
+  };
+  if (label.url !== undefined && label.url !== '') {
+    if (label.port !== undefined || label.scheme !== undefined) throw new Error('defining scheme or port is not allowed when URL is defined');
+    return { url: label.url, ...extras };
+  }
+  // An empty `server.port` label is no port: the instance's port is used.
   const port = label.port ?? item.port;
   if (port === '' || port === '0') throw new Error('port is missing');
   const scheme = label.scheme && label.scheme !== '' ? label.scheme : 'http';
@@ -124,12 +144,12 @@ export function filterReason(item: CatalogItem, extra: ExtraConf, options: Build
   if (!extra.enable) return 'disabled';
   if (extra.connect) return 'Connect-enabled, and Connect support is not available';
   if (!options.constraints(item.tags)) return 'pruned by the constraints';
-  if (!options.strictChecks.includes(item.status)) return `status "${item.status}" is not in strictChecks`;
+  if (!options.strictChecks.includes(item.status) && !options.strictChecks.includes('any')) return `status "${item.status}" is not in strictChecks`;
   return undefined;
 }
 
 /** One item's configuration, validated alone; throws with the reason when the item cannot be used. */
-function buildItem(item: CatalogItem, extra: ExtraConf, options: BuildOptions, log: Logger): DynamicConfig {
+function buildItem(item: CatalogItem, extra: ExtraConf, options: BuildOptions, log: Logger, empty = false): DynamicConfig {
   const decoded = decodeLabels(item.labels);
   if (decoded.unsupported.length > 0) log.warn({ keys: decoded.unsupported }, 'consulcatalog: TCP and UDP labels are not supported; ignored');
   const conf = emptyDynamicConfig();
@@ -139,7 +159,7 @@ function buildItem(item: CatalogItem, extra: ExtraConf, options: BuildOptions, l
   for (const [serviceName, svc] of Object.entries(labelServices)) {
     // Traefik's ServersLoadBalancer.SetDefaults, then whatever the labels say.
     conf.http.services[serviceName] = {
-      loadBalancer: { passHostHeader: true, responseForwarding: { flushInterval: '100ms' }, ...svc.loadBalancer, servers: [serverOf(item, svc.server)] },
+      loadBalancer: { passHostHeader: true, responseForwarding: { flushInterval: '100ms' }, ...svc.loadBalancer, servers: empty ? [] : [serverOf(item, svc.server)] },
     } as ServiceConfigInput;
   }
   for (const [mwName, mw] of Object.entries(decoded.middlewares)) conf.http.middlewares[mwName] = mw;
@@ -181,8 +201,9 @@ function buildItem(item: CatalogItem, extra: ExtraConf, options: BuildOptions, l
 }
 
 /** Builds the provider's whole configuration from the current instances. Never throws; bad items are logged. */
-export function buildConfiguration(items: readonly CatalogItem[], options: BuildOptions): DynamicConfig {
+export function buildConfiguration(items: readonly CatalogItem[], options: BuildOptions, services: readonly CatalogService[] = []): DynamicConfig {
   const perItem = new Map<string, DynamicConfig>();
+  const served = new Set<string>();
   for (const item of items) {
     const key = normalize(`${item.node}-${item.name}-${item.id}`);
     const log = options.logger.child({ service: item.name, instance: item.id, node: item.node });
@@ -200,8 +221,21 @@ export function buildConfiguration(items: readonly CatalogItem[], options: Build
     }
     try {
       perItem.set(key, buildItem(item, extra, options, log));
+      served.add(item.name);
     } catch (err) {
       log.error({ err: { code: (err as { code?: string }).code, message: (err as Error).message } }, 'consulcatalog: instance skipped');
+    }
+  }
+  if (options.allowEmptyServices) {
+    for (const service of services) {
+      if (served.has(service.name)) continue;
+      const log = options.logger.child({ service: service.name });
+      const item: CatalogItem = { id: '', node: '', datacenter: '', name: service.name, namespace: 'default', address: '', port: '', status: '', labels: service.labels, tags: service.tags };
+      try {
+        perItem.set(normalize(`empty-${service.name}`), buildItem(item, extraConfOf(service.labels, options), options, log, true));
+      } catch (err) {
+        log.error({ err: { message: (err as Error).message } }, 'consulcatalog: empty service skipped');
+      }
     }
   }
   return merge(perItem, options.logger);

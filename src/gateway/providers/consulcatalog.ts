@@ -148,6 +148,8 @@ export class ConsulCatalogProvider implements Provider {
   #signal: AbortSignal | undefined;
   #servicesKnown = false;
   #timer: NodeJS.Timeout | undefined;
+  /** The last `/v1/catalog/services` answer: each service's tags, for allowEmptyServices. */
+  #catalog: Record<string, string[] | null> = {};
   #lastEmitted: string | undefined;
   #unreachableSince: number | undefined;
 
@@ -171,6 +173,7 @@ export class ConsulCatalogProvider implements Provider {
       defaultRule,
       constraints,
       strictChecks: this.#config.strictChecks,
+      allowEmptyServices: this.#config.allowEmptyServices,
       logger: this.#logger,
     };
     if (this.#config.connectAware) {
@@ -237,6 +240,7 @@ export class ConsulCatalogProvider implements Provider {
   /** Starts a health watch for every wanted service that has none, stops the ones no longer wanted. */
   #reconcile(catalog: Record<string, string[] | null>): void {
     const build = this.#build!;
+    this.#catalog = catalog;
     const wanted = new Set<string>();
     for (const [name, tags] of Object.entries(catalog)) {
       // Traefik filters on the union of the service's tags before reading its instances.
@@ -323,7 +327,11 @@ export class ConsulCatalogProvider implements Provider {
   #rebuild(): void {
     const items = this.snapshotItems();
     if (items === undefined) return; // a watch will report and schedule again
-    const config = buildConfiguration(items, this.#build!);
+    const services = [...this.#services.keys()].map((name) => {
+      const tags = this.#catalog[name] ?? [];
+      return { name, tags, labels: tagsToLabels(tags, this.#config.prefix) };
+    });
+    const config = buildConfiguration(items, this.#build!, services);
     let valid: DynamicConfig;
     try {
       valid = validateDynamicConfig(config, 'consul catalog');
