@@ -1,0 +1,74 @@
+/**
+ * Loading, empty and error states, the same everywhere. An error is never a blank page: a 403 says which
+ * permission Consul reported missing and offers the login page; an unreachable API names the URL it tried.
+ */
+import type { ReactNode } from 'react';
+import { ApiError, missingPermission } from '../core/http.ts';
+import { Link } from '../core/router.ts';
+
+export function Loading({ what }: { what: string }) {
+  return <p className="state loading" role="status" aria-live="polite">Loading {what}…</p>;
+}
+
+export function Empty({ children }: { children: ReactNode }) {
+  return <p className="state empty">{children}</p>;
+}
+
+export function ErrorBox({ error, what }: { error: unknown; what: string }) {
+  if (!(error instanceof ApiError)) {
+    return <div className="state error" role="alert"><strong>Could not load {what}.</strong> {error instanceof Error ? error.message : String(error)}</div>;
+  }
+  if (error.status === 403) {
+    const missing = missingPermission(error);
+    const notFound = /ACL not found/i.test(error.text);
+    return (
+      <div className="state error" role="alert">
+        <strong>{notFound ? 'Your token is not valid on this server.' : `Permission denied for ${what}.`}</strong>
+        {missing && (
+          <p>
+            The token lacks <code>{missing.permission}</code>{missing.resource !== '' && <> on <code>{missing.resource}</code></>}.
+          </p>
+        )}
+        <p className="muted">Server said: {error.text}</p>
+        <p><Link to="login">Log in with another token</Link></p>
+      </div>
+    );
+  }
+  return (
+    <div className="state error" role="alert">
+      <strong>Could not load {what}{error.status > 0 ? ` (HTTP ${error.status})` : ''}.</strong>
+      <p className="muted">{error.text}</p>
+    </div>
+  );
+}
+
+/** The standard wrapper: loading first, then error (with stale data kept below it), then the content. */
+export function Section<T>({ live, what, children }: { live: { data: T | undefined; error: unknown; loading: boolean }; what: string; children: (data: T) => ReactNode }) {
+  if (live.loading && live.data === undefined) return <Loading what={what} />;
+  return (
+    <>
+      {live.error !== undefined && <ErrorBox error={live.error} what={what} />}
+      {live.data !== undefined && children(live.data)}
+    </>
+  );
+}
+
+export type Health = 'passing' | 'warning' | 'critical' | 'maintenance' | 'unknown';
+
+export function HealthBadge({ status, label }: { status: Health; label?: string }) {
+  const text = label ?? status;
+  return <span className={`badge health-${status}`}><span aria-hidden="true" className="dot" />{text}</span>;
+}
+
+/** Consul's order of badness, for an instance's aggregate of its checks. */
+export function worst(statuses: Iterable<string>): Health {
+  let best: Health = 'passing';
+  let any = false;
+  for (const s of statuses) {
+    any = true;
+    if (s === 'critical') return 'critical';
+    if (s === 'maintenance') best = 'maintenance';
+    else if (s === 'warning' && best === 'passing') best = 'warning';
+  }
+  return any ? best : 'passing';
+}
