@@ -14,6 +14,8 @@ import { AclSystem } from './acl/system.ts';
 import { createLogger, type Logger } from '../lib/logger.ts';
 import type { ServerDeps, ServerIdentity } from './deps.ts';
 import { registerAllEndpoints } from './endpoints/index.ts';
+import { registerUiEndpoints } from './endpoints/ui.ts';
+import { StaticSite } from '../lib/http/static-files.ts';
 import { startDns, type RunningDns } from './dns/server.ts';
 import { ApiRouter } from './http/router.ts';
 import { limitConnectionsPerClient } from './http/conn-limit.ts';
@@ -94,6 +96,9 @@ export async function startServer(options: ServerOptions, logger?: Logger): Prom
   store.campaign(`${identity.nodeName} ${identity.nodeId}`);
   const router = new ApiRouter({ datacenter: identity.datacenter });
   await registerAllEndpoints(router, deps);
+  if (options.ui?.enabled !== false) {
+    registerUiEndpoints(router, new StaticSite({ mount: options.ui?.contentPath ?? '/ui/', ...(options.ui?.dir ? { dir: options.ui.dir } : {}) }));
+  }
 
   const apiOptions = {
     router,

@@ -52,6 +52,11 @@ export interface ServerOptions {
   httpRequestTimeout?: number;
   /** Consul's ACL system; absent or `enabled: false` = every request allowed, as Consul with ACLs disabled. */
   acl?: AclOptions;
+  /**
+   * The web UI (Consul's `ui_config`): served at `contentPath` (default `/ui/`) from `dir` (default the package's
+   * dist/ui), `/` redirecting there; `enabled: false` turns both off. On by default.
+   */
+  ui?: { enabled?: boolean; dir?: string; contentPath?: string };
 }
 
 export interface HttpsOptions {

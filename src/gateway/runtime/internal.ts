@@ -6,6 +6,7 @@
 import type { DynamicConfig, RouterConfig } from '../config/dynamic.ts';
 import type { StaticConfig } from '../config/static.ts';
 import type { Handler, ResponseWriter } from '../http/types.ts';
+import { StaticSite } from '../../lib/http/static-files.ts';
 
 /** Traefik gives its internal routers the highest priorities (above MAX_USER_PRIORITY) so no user rule shadows them. */
 export const MAX_PRIORITY = Number.MAX_SAFE_INTEGER;
@@ -106,19 +107,23 @@ export function pingHandler(terminatingStatusCode: number, isTerminating: () => 
 }
 
 /**
- * `dashboard@internal`. The Traefik dashboard UI itself is part of Meshgate's web app (src/ui, served by the
- * server); the gateway answers `/` with Traefik's redirect to `/dashboard/` and a small page pointing at the API.
+ * `dashboard@internal`: Meshgate's web app (the build in dist/ui, the same one the server serves at /ui/) at
+ * `<basePath>/dashboard/`, with Traefik's 302 from the base path to it (pkg/api/dashboard). Files are read once,
+ * when the first gateway in this process builds its internal services.
  */
-export function dashboardHandler(basePath: string): Handler {
+export function dashboardHandler(basePath: string, site: StaticSite = new StaticSite({ mount: joinBase(basePath, '/dashboard/') })): Handler {
   const root = joinBase(basePath, '/');
-  const page = `<!doctype html><html><head><meta charset="utf-8"><title>Meshgate gateway</title></head><body>` +
-    `<h1>Meshgate gateway</h1><p>The dashboard lives in the Meshgate UI. This gateway's state: ` +
-    `<a href="${joinBase(basePath, '/api/overview')}">overview</a>, <a href="${joinBase(basePath, '/api/http/routers')}">routers</a>, ` +
-    `<a href="${joinBase(basePath, '/api/http/services')}">services</a>, <a href="${joinBase(basePath, '/api/http/middlewares')}">middlewares</a>.</p></body></html>`;
   return (req, rw) => {
     const path = req.url.split('?')[0]!;
     if (path === root || path === root.replace(/\/$/, '')) return respond(rw, 302, 'text/plain; charset=utf-8', '', { location: joinBase(basePath, '/dashboard/') });
-    if (path.startsWith(joinBase(basePath, '/dashboard'))) return respond(rw, 200, 'text/html; charset=utf-8', page);
-    return notFoundHandler(req, rw);
+    const header = (name: string) => {
+      const v = req.headers[name];
+      return Array.isArray(v) ? v.join(', ') : v;
+    };
+    const answer = site.resolve({ method: req.method, path, acceptEncoding: header('accept-encoding'), ifNoneMatch: header('if-none-match') });
+    if (!answer) return notFoundHandler(req, rw);
+    rw.writeHead(answer.status, answer.headers);
+    rw.end(answer.body);
+    return Promise.resolve();
   };
 }

@@ -100,6 +100,8 @@ export class ApiRouter {
    * against its own family and the few patterns that start with a parameter, not against every route of the API.
    */
   private readonly byFamily = new Map<string, Route[]>();
+  /** Routes with fewer than two leading literals but a literal first one (`/`, `/ui/*path`), by that segment. */
+  private readonly byFirst = new Map<string, Route[]>();
   private readonly unkeyed: Route[] = [];
   private readonly datacenter: string | undefined;
 
@@ -139,26 +141,27 @@ export class ApiRouter {
     const route: Route = { method, pattern, segments, handler: guarded, specificity: specificity(segments), order: this.routes.length };
     this.routes.push(route);
     const key = familyKey(segments);
-    if (key === undefined) this.unkeyed.push(route);
-    else {
-      const family = this.byFamily.get(key);
-      if (family) family.push(route);
-      else this.byFamily.set(key, [route]);
-    }
+    const first = segments[0];
+    if (key !== undefined) push(this.byFamily, key, route);
+    else if (first === undefined || !/^[:*]/.test(first)) push(this.byFirst, first ?? '', route);
+    else this.unkeyed.push(route);
     return this;
   }
 
   /** The routes that could match, in registration order (ties between equally specific routes keep it). */
   private candidates(parts: readonly string[]): readonly Route[] {
     const family = parts.length >= 2 ? this.byFamily.get(`${parts[0]}/${parts[1]}`) : undefined;
-    if (this.unkeyed.length === 0) return family ?? [];
-    if (!family) return this.unkeyed;
-    return [...family, ...this.unkeyed].sort((x, y) => x.order - y.order);
+    const first = this.byFirst.get(parts[0] ?? '');
+    if (first === undefined && this.unkeyed.length === 0) return family ?? [];
+    const lists = [family, first, this.unkeyed].filter((l): l is Route[] => l !== undefined && l.length > 0);
+    if (lists.length === 1) return lists[0]!;
+    return lists.flat().sort((x, y) => x.order - y.order);
   }
 
   lookup(method: string, path: string): RouteLookup {
-    // Empty segments are kept: KV keys may contain '//' and Consul keeps them.
-    const parts = path.slice(1).split('/');
+    // Empty segments are kept: KV keys may contain '//' and Consul keeps them. `/` itself has no segment, so only
+    // a pattern registered as `/` (the UI redirect) matches it.
+    const parts = path === '/' ? [] : path.slice(1).split('/');
     const effective = method === 'HEAD' ? 'GET' : method;
     let best: Array<{ route: Route; params: Record<string, string> }> = [];
     for (const route of this.candidates(parts)) {
@@ -174,6 +177,12 @@ export class ApiRouter {
     const allow = ['OPTIONS', ...new Set(best.map((b) => b.route.method))];
     return method === 'OPTIONS' ? { kind: 'options', allow } : { kind: 'method-not-allowed', allow };
   }
+}
+
+function push(map: Map<string, Route[]>, key: string, route: Route): void {
+  const list = map.get(key);
+  if (list) list.push(route);
+  else map.set(key, [route]);
 }
 
 function familyKey(segments: readonly string[]): string | undefined {
