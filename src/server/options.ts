@@ -34,8 +34,6 @@ export interface ServerOptions {
   bindAddr?: string;
   /** Consul's connect block, for the Connect CA (`ca_config` keys as in Consul's CA configuration). */
   connect?: { enabled: boolean; caConfig?: Record<string, unknown> };
-  /** Consul's ui_config block, for the UI host. */
-  ui?: { enabled: boolean; contentPath?: string };
   /**
    * When the DNS port was not chosen explicitly (the CLI's default 8600): a port that cannot be bound is logged and
    * the server runs without DNS, so several servers on one host (tests, replicas) still start.
@@ -53,8 +51,9 @@ export interface ServerOptions {
   /** Consul's ACL system; absent or `enabled: false` = every request allowed, as Consul with ACLs disabled. */
   acl?: AclOptions;
   /**
-   * The web UI (Consul's `ui_config`): served at `contentPath` (default `/ui/`) from `dir` (default the package's
-   * dist/ui), `/` redirecting there; `enabled: false` turns both off. On by default.
+   * The web UI (Consul's `ui_config` block): served at `contentPath` (default `/ui/`) from `dir` (default the package's
+   * dist/ui), `/` redirecting there; `enabled: false` turns both off. On when absent (`--dev` and tests); a config
+   * file's `ui_config` without `enabled` turns it off, as in Consul.
    */
   ui?: { enabled?: boolean; dir?: string; contentPath?: string };
 }
