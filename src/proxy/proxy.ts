@@ -38,6 +38,8 @@ export interface RunningProxy {
   readonly upstreamAddresses: ReadonlyMap<string, AddressInfo>;
   readonly metricsAddress: AddressInfo | undefined;
   readonly metrics: ProxyMetrics;
+  /** The TLS identity in force (leaf serial, trust domain) — new connections use `identity.current()`. */
+  readonly identity: ProxyIdentity;
   /** The upstreams by destination name: a transparent listener maps an original destination to one of these. */
   readonly upstreams: ReadonlyMap<string, Upstream>;
   stop(): Promise<void>;
@@ -103,7 +105,7 @@ export async function startProxy(options: ProxyOptions): Promise<RunningProxy> {
       await registerLocalChecks(client, settings.proxyId, settings.serviceId, `${host}:${publicAddress.port}`, logger);
     }
     logger.info({ public: `${publicAddress.address}:${publicAddress.port}`, upstreams: Object.fromEntries([...upstreamAddresses].map(([k, a]) => [k, `${a.address}:${a.port}`])) }, 'proxy running');
-    return { settings, publicAddress, upstreamAddresses, metricsAddress, metrics, upstreams, stop };
+    return { settings, publicAddress, upstreamAddresses, metricsAddress, metrics, identity, upstreams, stop };
   } catch (err) {
     await stop();
     throw err;
