@@ -17,6 +17,7 @@ import { configListCommand } from './commands/config/list.ts';
 import { configReadCommand } from './commands/config/read.ts';
 import { configWriteCommand } from './commands/config/write.ts';
 import { gatewayCommand } from './commands/gateway.ts';
+import { k8sSyncCatalogCommand } from './commands/k8s/sync-catalog.ts';
 import { kvDeleteCommand } from './commands/kv/delete.ts';
 import { kvGetCommand } from './commands/kv/get.ts';
 import { kvPutCommand } from './commands/kv/put.ts';
@@ -53,6 +54,9 @@ export function buildProgram(io: CliIO): Command {
   const connect = new Command('connect').description('Interact with the service mesh (Connect)');
   connect.addCommand(connectRedirectTrafficCommand(io));
   program.addCommand(connect);
+  const k8s = new Command('k8s').description('Run Meshgate\'s Kubernetes integration (consul-k8s\'s role)');
+  k8s.addCommand(k8sSyncCatalogCommand(io));
+  program.addCommand(k8s);
   const services = new Command('services').description('Register and deregister services with the local agent');
   services.addCommand(servicesRegisterCommand(io)).addCommand(servicesDeregisterCommand(io));
   program.addCommand(services);

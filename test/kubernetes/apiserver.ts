@@ -268,6 +268,8 @@ export class FakeApiServer {
   #watch(key: string, route: Route, query: URLSearchParams, res: ServerResponse): void {
     const since = query.get('resourceVersion');
     res.writeHead(200, { 'content-type': 'application/json', 'transfer-encoding': 'chunked' });
+    // The real API server answers a watch's headers at once; clients wait for them before reading events.
+    res.flushHeaders();
     const write = (type: string, object: unknown): void => {
       res.write(`${JSON.stringify({ type, object })}\n`);
     };
