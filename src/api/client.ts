@@ -7,6 +7,7 @@
  *
  * Groups mirror Consul's Go `api` package: kv, catalog, health, agent, session, status, plus txn().
  */
+import { AclEndpoint } from './acl.ts';
 import { AgentEndpoint } from './agent.ts';
 import { DEFAULT_HTTP_ADDR, addressFromEnv, normalizeAddress, tokenFromEnv } from './address.ts';
 import { Catalog } from './catalog.ts';
@@ -56,6 +57,7 @@ export class ConsulClient {
   readonly configEntries: ConfigEntries;
   readonly connect: ConnectEndpoint;
   readonly snapshot: SnapshotEndpoint;
+  readonly acl: AclEndpoint;
   readonly transport: Transport;
 
   constructor(options: ClientOptions = {}) {
@@ -78,6 +80,7 @@ export class ConsulClient {
     this.session = new SessionEndpoint(this.transport);
     this.status = new StatusEndpoint(this.transport);
     this.configEntries = new ConfigEntries(this.transport);
+    this.acl = new AclEndpoint(this.transport);
     this.connect = new ConnectEndpoint(this.transport);
     this.snapshot = new SnapshotEndpoint(this.transport);
   }

@@ -12,3 +12,4 @@ export * from './types/session.ts';
 export * from './types/status.ts';
 export * from './types/config.ts';
 export * from './types/connect-ca.ts';
+export * from './types/acl.ts';

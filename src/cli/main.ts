@@ -8,6 +8,7 @@ import { realpathSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import { Command, CommanderError } from 'commander';
 import { isMeshgateError } from '../lib/errors.ts';
+import { aclCommand } from './commands/acl/index.ts';
 import { agentCommand } from './commands/agent.ts';
 import { catalogNodesCommand } from './commands/catalog/nodes.ts';
 import { catalogServicesCommand } from './commands/catalog/services.ts';
@@ -64,6 +65,7 @@ export function buildProgram(io: CliIO): Command {
   snapshot.addCommand(snapshotSaveCommand(io)).addCommand(snapshotRestoreCommand(io));
   program.addCommand(snapshot);
   program.addCommand(validateCommand(io));
+  program.addCommand(aclCommand(io));
   applyRecursively(program, (cmd) => {
     cmd.exitOverride();
     cmd.configureOutput({ writeOut: (s) => io.out(s), writeErr: (s) => io.err(s) });

@@ -28,7 +28,6 @@ export function proxyCommand(io: CliIO): Command {
     .description('Runs the Connect sidecar proxy for a service: mTLS, intentions, upstream listeners')
     .option('--sidecar-for <service-id>', 'ID of the service this proxy fronts (env CONNECT_SIDECAR_FOR)')
     .option('--proxy-id <id>', 'ID of the connect-proxy registration on the local agent (env CONNECT_PROXY_ID)')
-    .option('--token-file <path>', 'file holding the ACL token (env CONSUL_HTTP_TOKEN_FILE)')
     .option('--log-level <level>', 'trace, debug, info, warn, error', 'info')
     .option('--metrics-addr <host:port>', 'serve Prometheus metrics on this address')
     .option('--access-log <path>', 'write JSON access logs here (- for stdout)')

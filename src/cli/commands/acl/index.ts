@@ -1,0 +1,16 @@
+/** `meshgate acl …` — Consul's `consul acl` command family: bootstrap, token, policy, role. */
+import { Command } from 'commander';
+import type { CliIO } from '../../io.ts';
+import { aclBootstrapCommand } from './bootstrap.ts';
+import { aclPolicyCommand } from './policy.ts';
+import { aclRoleCommand } from './role.ts';
+import { aclTokenCommand } from './token.ts';
+
+export function aclCommand(io: CliIO): Command {
+  return new Command('acl')
+    .description('Interact with Consul\'s ACLs')
+    .addCommand(aclBootstrapCommand(io))
+    .addCommand(aclTokenCommand(io))
+    .addCommand(aclPolicyCommand(io))
+    .addCommand(aclRoleCommand(io));
+}
