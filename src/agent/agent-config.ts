@@ -167,8 +167,8 @@ export function templateDefinition(raw: unknown, where: string, file: string): T
   const t = obj(raw, where, 'template');
   const known = new Set(['source', 'contents', 'destination', 'command', 'command_timeout', 'wait', 'perms']);
   for (const key of Object.keys(t)) if (!known.has(key)) throw AgentErrors.template(where, `unknown key "${key}"`);
+  if (t.destination === undefined || t.destination === '') throw AgentErrors.template(where, '"destination" is required');
   const destination = str(t.destination, where, 'destination');
-  if (!destination) throw AgentErrors.template(where, '"destination" is required');
   const source = t.source === undefined ? undefined : str(t.source, where, 'source');
   const contents = t.contents === undefined ? undefined : str(t.contents, where, 'contents');
   if ((source === undefined) === (contents === undefined)) throw AgentErrors.template(where, 'exactly one of "source" or "contents" is required');

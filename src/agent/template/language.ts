@@ -12,7 +12,7 @@
 import { AgentErrors } from '../errors.ts';
 
 export type Arg = { kind: 'string'; value: string } | { kind: 'field'; path: string[] };
-export type Expr = { kind: 'call'; fn: FunctionName; args: Arg[] } | { kind: 'field'; path: string[] };
+export type Expr = { kind: 'call'; fn: FunctionName; args: Arg[] } | { kind: 'field'; path: string[] } | { kind: 'string'; value: string };
 export type Node =
   | { kind: 'text'; text: string }
   | { kind: 'output'; expr: Expr; line: number }
@@ -124,11 +124,10 @@ function parseExpr(src: string, name: string, line: number): Expr {
   const words = splitWords(src, name, line);
   if (words.length === 0) throw AgentErrors.template(name, `line ${line}: empty action`);
   const head = words[0]!;
-  if (head.kind === 'field') {
-    if (words.length > 1) throw AgentErrors.template(name, `line ${line}: a field takes no arguments`);
+  if (head.kind === 'field' || head.kind === 'string') {
+    if (words.length > 1) throw AgentErrors.template(name, `line ${line}: a ${head.kind} takes no arguments`);
     return head;
   }
-  if (head.kind !== 'ident') throw AgentErrors.template(name, `line ${line}: expected a function or a field, got a string`);
   if (!Object.hasOwn(FUNCTIONS, head.value)) throw AgentErrors.template(name, `line ${line}: function "${head.value}" not defined`);
   const fn = head.value as FunctionName;
   const args = words.slice(1).map((w): Arg => {

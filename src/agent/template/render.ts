@@ -44,6 +44,7 @@ export function renderTemplate(nodes: readonly Node[], data: DataSource): Render
 
   const evaluate = (e: Expr, dot: Value): Value => {
     if (e.kind === 'field') return field(dot, e.path);
+    if (e.kind === 'string') return e.value;
     const [a0, a1] = e.args.map((a) => argValue(a, dot));
     const path = trimSlashes(a0!);
     switch (e.fn) {
