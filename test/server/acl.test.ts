@@ -336,3 +336,35 @@ describe('the resolver\'s revocation watch', () => {
     });
   }
 });
+
+describe('acl.tokens: initial_management and default', () => {
+  test('the initial management token is created at start and counts as the bootstrap; requests without a token use the default token', async () => {
+    const dir = tempDir('meshgate-acl-initial-');
+    const initial = randomUUID();
+    const start = (): Promise<RunningServer> => startServer({
+      dev: false, dataDir: dir.path, httpAddr: '127.0.0.1:0', nodeName: 'node-1', datacenter: 'dc1',
+      acl: { enabled: true, defaultPolicy: 'deny', tokens: { initialManagement: initial, default: initial } },
+    }, createLogger({ name: 't', level: 'silent' }));
+    let server = await start();
+    try {
+      // No X-Consul-Token: the default token (here the management one) answers, as Consul's acl.tokens.default.
+      const list = await fetch(`${server.url}/v1/acl/tokens`);
+      assert.equal(list.status, 200);
+      const tokens = (await list.json()) as Array<{ Description: string; Policies?: Array<{ ID: string }> }>;
+      const mgmt = tokens.filter((t) => t.Description === 'Initial Management Token');
+      assert.equal(mgmt.length, 1);
+      assert.deepEqual(mgmt[0]!.Policies?.map((p) => p.ID), [GLOBAL_MANAGEMENT_POLICY_ID]);
+      const boot = await fetch(`${server.url}/v1/acl/bootstrap`, { method: 'PUT' });
+      assert.equal(boot.status, 403, 'bootstrap is used up by the initial management token');
+      assert.match(await boot.text(), /ACL bootstrap no longer allowed/);
+
+      await server.close();
+      server = await start();
+      const again = (await (await fetch(`${server.url}/v1/acl/tokens`, { headers: { 'X-Consul-Token': initial } })).json()) as Array<{ Description: string }>;
+      assert.equal(again.filter((t) => t.Description === 'Initial Management Token').length, 1, 'a restart does not create it twice');
+    } finally {
+      await server.close();
+      dir.remove();
+    }
+  });
+});
