@@ -235,6 +235,15 @@ for (const backend of ['sqlite', 'etcd'] as const) {
       assert.equal((await call('GET', '/v1/acl/policies', { token: holder.body.SecretID })).status, 403, 'the role is gone, and with it acl:read');
     });
 
+    test('the anonymous token can be given policies, and then serves tokenless requests (Consul\'s usual DNS setup)', async () => {
+      assert.equal((await call('GET', '/v1/acl/policies')).status, 403);
+      const updated = await call('PUT', `/v1/acl/token/${ANONYMOUS_TOKEN_ID}`, { token: management, body: { Description: 'Anonymous Token', Policies: [{ Name: 'acl-read' }] } });
+      assert.equal(updated.status, 200, updated.text);
+      assert.equal((await call('GET', '/v1/acl/policies')).status, 200, 'the anonymous token now reads ACLs');
+      await call('PUT', `/v1/acl/token/${ANONYMOUS_TOKEN_ID}`, { token: management, body: { Description: 'Anonymous Token', Policies: [] } });
+      assert.equal((await call('GET', '/v1/acl/policies')).status, 403, 'and no longer once its policy is unlinked');
+    });
+
     test('an expiring token resolves until its ExpirationTime, then stops and is reaped', async () => {
       const bad = await call('PUT', '/v1/acl/token', { token: management, body: { ExpirationTTL: '1s', ExpirationTime: new Date(Date.now() + 60_000).toISOString() } });
       assert.equal(bad.status, 400);
