@@ -101,7 +101,10 @@ export function missingPermission(error: ApiError): { permission: string; resour
   return m ? { permission: m[1]!, resource: m[2] ?? '' } : undefined;
 }
 
-/** Consul answers /v1/acl/* with 401 "ACL support disabled" when ACLs are off; a server without /v1/acl says 404. */
+/**
+ * Consul answers /v1/acl/* with 401 "ACL support disabled" when ACLs are off (agent/acl_endpoint.go aclDisabled).
+ * Any other answer — a 404 "Supplied token does not exist" for an anonymous token/self included — means they are on.
+ */
 export function isAclDisabled(error: unknown): boolean {
-  return error instanceof ApiError && (/ACL support disabled/i.test(error.text) || error.status === 404);
+  return error instanceof ApiError && error.status === 401 && /ACL support disabled/i.test(error.text);
 }
