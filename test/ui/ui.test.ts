@@ -4,7 +4,7 @@
  * instance critical in the open page (a blocking query, no reload) and takes it out of the gateway's routing; a KV
  * edit, and a CAS conflict shown when someone else changed the key; intentions and "can A reach B?"; the gateway
  * page's routers, served by the gateway itself. axe-core runs on every page (no serious or critical violation);
- * screenshots go to test-artifacts/ui/, with the HTML and console log of a failing step.
+ * screenshots go to test-artifacts/ui/, with the HTML and console log of a failing step. ACLs: acl.test.ts.
  *
  * Consul behaviour relied on: a TTL check set with /v1/agent/check/fail turns critical (agent/agent_endpoint.go
  * AgentCheckFail); Traefik's consulCatalog provider keeps only passing/warning instances (pkg/provider/consulcatalog,
@@ -17,7 +17,7 @@ import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { DEFAULT_UI_DIR } from '../../src/lib/http/static-files.ts';
 import { waitFor } from '../../src/lib/testing/wait-for.ts';
-import { ARTIFACTS, axeSerious, describeViolations, openBrowser, screenshot, step, type Session } from './browser.ts';
+import { ARTIFACTS, assertAccessible, openBrowser, screenshot, step, type Session } from './browser.ts';
 import type { Topology } from './topology.ts';
 
 let topo: Topology;
@@ -27,8 +27,8 @@ const figures: Record<string, unknown> = {};
 before(async () => {
   const module = process.env.MESHGATE_UI_TOPOLOGY ?? './topology.ts';
   const { startTopology } = (await import(module)) as { startTopology: () => Promise<Topology> };
-  topo = await startTopology();
-  s = await openBrowser();
+  // The browser starts while the topology does: the two are independent and each takes seconds on a loaded host.
+  [topo, s] = await Promise.all([startTopology(), openBrowser()]);
   if (topo.token) {
     // The app reads its token from sessionStorage; put it there before any page script runs.
     await s.context.addInitScript(`sessionStorage.setItem('meshgate.token', ${JSON.stringify(JSON.stringify({ secretId: topo.token, fromLogin: false }))})`);
@@ -41,10 +41,7 @@ after(async () => {
   writeFileSync(join(ARTIFACTS, 'figures.json'), `${JSON.stringify(figures, null, 2)}\n`);
 });
 
-async function expectAccessible(name: string): Promise<void> {
-  const serious = await axeSerious(s.page);
-  assert.equal(serious.length, 0, `axe-core on ${name}:\n${describeViolations(serious)}`);
-}
+const expectAccessible = (name: string) => assertAccessible(s.page, name);
 
 function headers(): Record<string, string> {
   return topo.token ? { 'X-Consul-Token': topo.token } : {};
