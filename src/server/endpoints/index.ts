@@ -2,6 +2,7 @@
 import type { ApiRouter } from '../http/router.ts';
 import type { ServerDeps } from '../deps.ts';
 import { registerAclEndpoints } from './acl.ts';
+import { registerAclAuthEndpoints } from './acl-auth.ts';
 import { registerAgentEndpoints } from './agent.ts';
 import { registerAgentLifecycleEndpoints } from './agent-lifecycle.ts';
 import { registerAgentMonitorEndpoint } from './agent-monitor.ts';
@@ -52,6 +53,7 @@ export async function registerAllEndpoints(api: ApiRouter, deps: ServerDeps): Pr
   registerOperatorEndpoints(api, deps);
   registerQueryEndpoints(api, deps);
   registerAclEndpoints(api, deps, deps.aclSystem);
+  registerAclAuthEndpoints(api, deps, deps.aclSystem);
   // Last: real endpoints registered above take their routes over (see unsupported.ts).
   registerUnsupportedEndpoints(api);
 }
