@@ -5,7 +5,8 @@
  * TokenClone, TokenList, agent/acl_endpoint.go), the secret shown only to acl:write ("<hidden>" otherwise, as
  * TokenRead redacts), expiry (ExpirationTTL: an expired token stops resolving and is reaped), the resolver's
  * revocation watch firing on delete and on expiry, roles and identities giving permissions, and — the point of
- * hashing — no SecretID created here appears in the store (SQLite files, etcd values) or in any log line.
+ * hashing — no SecretID created here appears in the store (SQLite files, etcd values, a /v1/snapshot archive) or in
+ * any log line.
  * The npm `consul` client bootstraps through its own `acl.bootstrap()`.
  */
 import { after, before, describe, test } from 'node:test';
@@ -14,6 +15,7 @@ import { randomUUID } from 'node:crypto';
 import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
+import { gunzipSync } from 'node:zlib';
 import Consul from 'consul';
 import { Etcd3 } from 'etcd3';
 import { createLogger } from '../../src/lib/logger.ts';
@@ -291,6 +293,12 @@ for (const backend of ['sqlite', 'etcd'] as const) {
         }
         assert.ok(stored.includes('acl-tokens'), 'the dump holds the token table');
       }
+      // A snapshot (GET /v1/snapshot: gzip over JSON lines) is a store dump too.
+      const snap = await fetch(`${url}/v1/snapshot`, { headers: { 'X-Consul-Token': management } });
+      assert.equal(snap.status, 200);
+      const archive = gunzipSync(Buffer.from(await snap.arrayBuffer())).toString('utf8');
+      assert.ok(archive.includes('acl-tokens'), 'the snapshot holds the token table');
+      stored += archive;
       for (const secret of secrets) {
         assert.ok(!stored.includes(secret), `the store holds a secret in clear: ${secret.slice(0, 8)}…`);
         assert.ok(!log.includes(secret), `a log line holds a secret: ${secret.slice(0, 8)}…`);
