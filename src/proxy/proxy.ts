@@ -17,6 +17,8 @@ import { UpstreamListener } from './listener.ts';
 import { registerLocalChecks } from './local-checks.ts';
 import { ProxyMetrics } from './metrics.ts';
 import { loadProxySettings, lookupProxyIdForSidecar, type ProxySettings } from './registration.ts';
+import { startTransparentMode } from './transparent/mode.ts';
+import { ConntrackTable } from './transparent/original-dst.ts';
 import { Upstream } from './upstream.ts';
 
 export interface ProxyOptions {
@@ -30,6 +32,11 @@ export interface ProxyOptions {
   readonly accessLog?: string | undefined;
   /** Register the sidecar's default checks when the registration has none (default true). */
   readonly registerChecks?: boolean | undefined;
+  /**
+   * Transparent mode's view of the conntrack table, opened by the caller while it still had root (see
+   * transparent/original-dst.ts); opened here when absent.
+   */
+  readonly conntrack?: Pick<ConntrackTable, 'lookup'> | undefined;
 }
 
 export interface RunningProxy {
@@ -42,6 +49,8 @@ export interface RunningProxy {
   readonly identity: ProxyIdentity;
   /** The upstreams by destination name: a transparent listener maps an original destination to one of these. */
   readonly upstreams: ReadonlyMap<string, Upstream>;
+  /** The transparent outbound listener's port, in transparent mode. */
+  readonly transparentOutboundPort: number | undefined;
   stop(): Promise<void>;
 }
 
@@ -85,6 +94,26 @@ export async function startProxy(options: ProxyOptions): Promise<RunningProxy> {
       stops.push(() => listener.close());
       upstreams.set(spec.destinationName, upstream);
     }
+    let transparentOutboundPort: number | undefined;
+    if (settings.mode === 'transparent') {
+      const upstreamDeps = { client, identity, endpoints, metrics, accessLog, service: settings.service };
+      const transparent = await startTransparentMode({
+        client,
+        logger: logger.child({ part: 'transparent' }),
+        outboundPort: settings.outboundListenerPort,
+        conntrack: options.conntrack ?? ConntrackTable.open(),
+        upstreamFor: async (service) => {
+          const explicit = upstreams.get(service);
+          if (explicit) return explicit;
+          const implicit = new Upstream({ destinationName: service, localBindAddress: '', localBindPort: 0 }, { ...upstreamDeps, logger: logger.child({ upstream: service }) });
+          stops.push(() => implicit.stop());
+          await implicit.start();
+          return implicit;
+        },
+      });
+      transparentOutboundPort = transparent.outboundPort;
+      stops.push(() => transparent.stop());
+    }
     const inbound = new InboundListener({
       service: settings.service, bindAddress: settings.bindAddress, bindPort: settings.bindPort, localAddress: settings.localAddress, localPort: settings.localPort,
       localConnectTimeoutMs: settings.localConnectTimeoutMs, handshakeTimeoutMs: settings.handshakeTimeoutMs, protocol: () => inboundProtocol.current,
@@ -105,7 +134,7 @@ export async function startProxy(options: ProxyOptions): Promise<RunningProxy> {
       await registerLocalChecks(client, settings.proxyId, settings.serviceId, `${host}:${publicAddress.port}`, logger);
     }
     logger.info({ public: `${publicAddress.address}:${publicAddress.port}`, upstreams: Object.fromEntries([...upstreamAddresses].map(([k, a]) => [k, `${a.address}:${a.port}`])) }, 'proxy running');
-    return { settings, publicAddress, upstreamAddresses, metricsAddress, metrics, identity, upstreams, stop };
+    return { settings, publicAddress, upstreamAddresses, metricsAddress, metrics, identity, upstreams, transparentOutboundPort, stop };
   } catch (err) {
     await stop();
     throw err;

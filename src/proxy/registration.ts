@@ -26,6 +26,10 @@ export interface ProxySettings {
   readonly localConnectTimeoutMs: number;
   readonly handshakeTimeoutMs: number;
   readonly upstreams: readonly UpstreamSpec[];
+  /** `Proxy.Mode`: "transparent" starts the outbound listener that redirect-traffic's rules feed. */
+  readonly mode: 'direct' | 'transparent';
+  /** `Proxy.TransparentProxy.OutboundListenerPort`, default 15001 (Consul's). */
+  readonly outboundListenerPort: number;
 }
 
 /** The proxy ID for `-sidecar-for`: exactly one local connect-proxy must front that service ID. */
@@ -94,6 +98,8 @@ export function settingsFromRegistration(svc: AgentService): ProxySettings {
     localConnectTimeoutMs: num(config.local_connect_timeout_ms, 'Proxy.Config.local_connect_timeout_ms') ?? 1000,
     handshakeTimeoutMs: num(config.handshake_timeout_ms, 'Proxy.Config.handshake_timeout_ms') ?? 10_000,
     upstreams,
+    mode: proxy.Mode === 'transparent' ? 'transparent' : 'direct',
+    outboundListenerPort: num((proxy.TransparentProxy ?? {})['OutboundListenerPort'], 'Proxy.TransparentProxy.OutboundListenerPort') || 15001,
   };
 }
 

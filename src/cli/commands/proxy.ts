@@ -19,6 +19,7 @@ interface Flags extends HttpFlags {
   metricsAddr?: string;
   accessLog?: string;
   registerChecks?: boolean;
+  runAsUid?: string;
 }
 
 const LEVELS = ['trace', 'debug', 'info', 'warn', 'error'];
@@ -32,6 +33,7 @@ export function proxyCommand(io: CliIO): Command {
     .option('--metrics-addr <host:port>', 'serve Prometheus metrics on this address')
     .option('--access-log <path>', 'write JSON access logs here (- for stdout)')
     .option('--no-register-checks', 'do not register the sidecar\'s default health checks')
+    .option('--run-as-uid <uid>', 'started as root: open what transparent mode needs, then run as this user ID (the one redirect-traffic excludes)')
     .action(async (flags: Flags) => {
       const sidecarFor = flags.sidecarFor ?? io.env.CONNECT_SIDECAR_FOR;
       const proxyId = flags.proxyId ?? io.env.CONNECT_PROXY_ID;
@@ -54,11 +56,20 @@ export function proxyCommand(io: CliIO): Command {
       const client = clientFrom({ ...flags, ...(token ? { token } : {}) }, io);
       const logger = createLogger({ name: 'proxy', level });
       const { startProxy } = await import('../../proxy/proxy.ts');
+      // The conntrack table is readable by root only: open it first, then give root up for the proxy's UID.
+      const { ConntrackTable, dropPrivileges } = await import('../../proxy/transparent/original-dst.ts');
+      const conntrack = ConntrackTable.open();
+      if (flags.runAsUid !== undefined) {
+        const uid = Number(flags.runAsUid);
+        if (!Number.isInteger(uid) || uid < 0) throw CliErrors.usage(`Error! -run-as-uid must be a numeric user ID, got "${flags.runAsUid}"`);
+        dropPrivileges(uid);
+      }
       const running = await startProxy({
-        client, logger, sidecarFor, proxyId, metricsAddr: flags.metricsAddr, accessLog: flags.accessLog, registerChecks: flags.registerChecks !== false,
+        client, logger, sidecarFor, proxyId, metricsAddr: flags.metricsAddr, accessLog: flags.accessLog, registerChecks: flags.registerChecks !== false, conntrack,
       });
       const ups = [...running.upstreamAddresses].map(([name, a]) => `${name}=${a.address}:${a.port}`).join(', ');
-      info(io, `==> Meshgate proxy running! Public listener: ${running.publicAddress.address}:${running.publicAddress.port}${ups ? `; upstreams: ${ups}` : ''}`);
+      const transparent = running.transparentOutboundPort ? `; transparent outbound: 127.0.0.1:${running.transparentOutboundPort}` : '';
+      info(io, `==> Meshgate proxy running! Public listener: ${running.publicAddress.address}:${running.publicAddress.port}${ups ? `; upstreams: ${ups}` : ''}${transparent}`);
       const signal = await untilSignal(['SIGINT', 'SIGTERM']);
       info(io, `==> Caught signal: ${signal}, shutting down`);
       await running.stop();
