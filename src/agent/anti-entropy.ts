@@ -262,7 +262,12 @@ function toCatalogService(s: NodeService): CatalogRegistration['Service'] {
   return { ...s };
 }
 
+/**
+ * The check as the catalog gets it. The probe's Definition stays on the agent: the server runs every catalog check
+ * that carries a runnable Definition on a node other than its own (its consul-esm role for external services), so
+ * sending it would make the server probe the agent's services a second time and fight the agent over the status.
+ */
 function toCatalogCheck(c: NodeCheck): NonNullable<CatalogRegistration['Check']> {
-  const { Interval: _i, Timeout: _t, ...rest } = c;
-  return rest;
+  const { Interval: _i, Timeout: _t, Definition: _d, ...rest } = c;
+  return { ...rest, Definition: {} };
 }
