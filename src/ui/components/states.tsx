@@ -4,6 +4,7 @@
  */
 import type { ReactNode } from 'react';
 import { ApiError, missingPermission } from '../core/http.ts';
+import { SERVED_BY } from '../core/mount.ts';
 import { Link } from '../core/router.ts';
 
 export function Loading({ what }: { what: string }) {
@@ -34,10 +35,19 @@ export function ErrorBox({ error, what }: { error: unknown; what: string }) {
       </div>
     );
   }
+  const path = new URL(error.url, location.href).pathname;
+  // An empty 404 is a path the process does not serve: an older server, or the gateway without a /v1 route.
+  const unserved = error.status === 404 && (error.text === '' || error.text === '404 page not found');
   return (
     <div className="state error" role="alert">
       <strong>Could not load {what}{error.status > 0 ? ` (HTTP ${error.status})` : ''}.</strong>
-      <p className="muted">{error.text}</p>
+      <p className="muted">
+        {unserved
+          ? SERVED_BY === 'gateway' && path.startsWith('/v1/')
+            ? 'This gateway does not route the Consul API: add a router sending PathPrefix(`/v1`) to the server, or open the UI the server serves at /ui/.'
+            : `This server does not serve ${path}.`
+          : error.text}
+      </p>
     </div>
   );
 }
