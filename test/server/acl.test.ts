@@ -339,6 +339,15 @@ describe('the resolver\'s revocation watch', () => {
         assert.ok(at >= expiresAt, 'not before the expiry');
         assert.ok(at - expiresAt < 1_000, `fired ${at - expiresAt} ms after the expiry`);
         assert.throws(() => acl.resolver.resolve(expiring.secretId), /ACL not found/);
+        let syncFired = false;
+        const gone = new Promise<void>((resolve) => {
+          acl.resolver.watchRevocation(policy.secretId, () => {
+            syncFired = true;
+            resolve();
+          });
+        });
+        assert.equal(syncFired, false, 'a watch on a token already gone fires, but not before watchRevocation returns');
+        await gone;
         let unsubscribedFired = false;
         const other = await acl.tokens.createToken({});
         const stop = acl.resolver.watchRevocation(other.secretId, () => (unsubscribedFired = true));

@@ -91,7 +91,10 @@ export class TokenResolver implements AclResolver {
       timer: undefined,
     };
     this.watchers.add(watcher);
-    if (!this.check(watcher)) this.arm(watcher);
+    const row = this.rowByHash(hash);
+    if (row && !isExpired(row, Date.now())) this.arm(watcher);
+    // Already gone: still asynchronously, so the caller holds its unsubscribe before the callback runs.
+    else setImmediate(() => this.watchers.has(watcher) && watcher.onRevoked());
     return () => this.drop(watcher);
   }
 
