@@ -9,6 +9,7 @@ import { pathToFileURL } from 'node:url';
 import { Command, CommanderError } from 'commander';
 import { isMeshgateError } from '../lib/errors.ts';
 import { aclCommand } from './commands/acl/index.ts';
+import { loginCommand, logoutCommand } from './commands/acl/login.ts';
 import { agentCommand } from './commands/agent.ts';
 import { catalogNodesCommand } from './commands/catalog/nodes.ts';
 import { catalogServicesCommand } from './commands/catalog/services.ts';
@@ -66,6 +67,7 @@ export function buildProgram(io: CliIO): Command {
   program.addCommand(snapshot);
   program.addCommand(validateCommand(io));
   program.addCommand(aclCommand(io));
+  program.addCommand(loginCommand(io)).addCommand(logoutCommand(io));
   applyRecursively(program, (cmd) => {
     cmd.exitOverride();
     cmd.configureOutput({ writeOut: (s) => io.out(s), writeErr: (s) => io.err(s) });

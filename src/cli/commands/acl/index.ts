@@ -1,6 +1,8 @@
 /** `meshgate acl …` — Consul's `consul acl` command family: bootstrap, token, policy, role. */
 import { Command } from 'commander';
 import type { CliIO } from '../../io.ts';
+import { aclAuthMethodCommand } from './auth-method.ts';
+import { aclBindingRuleCommand } from './binding-rule.ts';
 import { aclBootstrapCommand } from './bootstrap.ts';
 import { aclPolicyCommand } from './policy.ts';
 import { aclRoleCommand } from './role.ts';
@@ -12,5 +14,7 @@ export function aclCommand(io: CliIO): Command {
     .addCommand(aclBootstrapCommand(io))
     .addCommand(aclTokenCommand(io))
     .addCommand(aclPolicyCommand(io))
-    .addCommand(aclRoleCommand(io));
+    .addCommand(aclRoleCommand(io))
+    .addCommand(aclAuthMethodCommand(io))
+    .addCommand(aclBindingRuleCommand(io));
 }
