@@ -97,11 +97,15 @@ export function formatPath(path: ReadonlyArray<PropertyKey>, prefix = ''): strin
 }
 
 /** One line per issue; unknown keys are reported at their own path ("http.routers.a.rulee: unknown key"). */
-export function formatZodError(error: ZodError, prefix = ''): string {
+export function formatZodError(error: ZodError, prefix = '', notSupported?: (path: readonly PropertyKey[]) => boolean): string {
   const lines: string[] = [];
   for (const issue of error.issues) {
     if (issue.code === 'unrecognized_keys') {
-      for (const key of (issue as { keys: string[] }).keys) lines.push(`${formatPath([...issue.path, key], prefix)}: unknown key`);
+      for (const key of (issue as { keys: string[] }).keys) {
+        const path = formatPath([...issue.path, key], prefix);
+        // A key the peer (Traefik) has but Meshgate does not implement yet is a gap, not a typo.
+        lines.push(notSupported?.([...issue.path, key]) ? `not supported by meshgate: ${path}` : `${path}: unknown key`);
+      }
     } else {
       const where = formatPath(issue.path, prefix);
       lines.push(`${where === '' ? '(root)' : where}: ${issue.message}`);

@@ -12,6 +12,7 @@ import { accessLogSchema } from '../accesslog/schema.ts';
 import { ConfigErrors } from './errors.ts';
 import { formatZodError, readConfigFile } from './parse.ts';
 import { canonicalKeys } from './schema/walk.ts';
+import { isTraefikStaticKey } from './traefik-keys.ts';
 
 /** `ping:` with no value is YAML null; Traefik treats the section as present. */
 const section = <T extends z.ZodType>(schema: T) => z.preprocess((v) => (v === null ? {} : v), schema);
@@ -201,7 +202,7 @@ export function validateStaticConfig(written: Record<string, unknown>, file = 's
   // Traefik's loader finds keys without regard to case (`entrypoints`, `entryPoints`); validate Traefik's spelling.
   const raw = canonicalKeys(written, staticConfigSchema) as Record<string, unknown>;
   const result = staticConfigSchema.safeParse(raw);
-  if (!result.success) throw ConfigErrors.invalid(file, formatZodError(result.error));
+  if (!result.success) throw ConfigErrors.invalid(file, formatZodError(result.error, '', isTraefikStaticKey));
   const parsed = result.data;
   const entryPoints: Record<string, EntryPointConfig> = {};
   for (const [name, ep] of Object.entries(parsed.entryPoints ?? {})) entryPoints[name] = { ...ep, name };

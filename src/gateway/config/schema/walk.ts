@@ -40,6 +40,9 @@ export function unwrap(schema: unknown): SchemaDef {
   return def;
 }
 
+/** A section switched off (`--ping=false`): the key is left out. */
+const OMIT: unique symbol = Symbol('omit');
+
 /** Lower-cased field name → the field as the schema spells it, built once per object schema. */
 const fieldIndex = new WeakMap<object, Map<string, string>>();
 
@@ -65,7 +68,15 @@ function objectOptions(def: SchemaDef): SchemaDef[] {
  * written as text (`"404"`, `"true"`) becomes the number or boolean, as paerser reads every value from text.
  */
 export function canonicalKeys(value: unknown, schema: unknown): unknown {
-  if (typeof value === 'string') return scalarFromText(value, schema);
+  if (typeof value === 'string' || typeof value === 'boolean') {
+    // A section given as a flag (`--ping`, `--api.insecure=true` beside `--ping=true`): true is the section with
+    // its defaults, false leaves it out — paerser's rule for pointer-to-struct fields.
+    if (unwrap(schema).type === 'object') {
+      const on = typeof value === 'boolean' ? value : TRUE.has(value) ? true : FALSE.has(value) ? false : undefined;
+      if (on !== undefined) return on ? {} : OMIT;
+    }
+    return typeof value === 'string' ? scalarFromText(value, schema) : value;
+  }
   if (value === null || typeof value !== 'object') return value;
   const def = unwrap(schema);
   switch (def.type) {
@@ -84,7 +95,8 @@ export function canonicalKeys(value: unknown, schema: unknown): unknown {
       let out: Record<string, unknown> | undefined;
       for (const [k, v] of Object.entries(value)) {
         const next = canonicalKeys(v, def.valueType);
-        if (next !== v) (out ??= { ...(value as Record<string, unknown>) })[k] = next;
+        if (next === OMIT) delete (out ??= { ...(value as Record<string, unknown>) })[k];
+        else if (next !== v) (out ??= { ...(value as Record<string, unknown>) })[k] = next;
       }
       return out ?? value;
     }
@@ -123,7 +135,7 @@ function canonicalObject(value: Record<string, unknown>, options: SchemaDef[]): 
     const next = field === undefined ? v : canonicalKeys(v, field);
     if (key !== k) renamed = true;
     if (next !== v) changed = true;
-    entries.push([key, next]);
+    if (next !== OMIT) entries.push([key, next]);
   }
   if (!renamed && !changed) return value;
   return Object.fromEntries(entries);

@@ -1,0 +1,28 @@
+/**
+ * The static configuration keys Traefik v3 has (pkg/config/static: Configuration, EntryPoint, Providers, API, Metrics,
+ * Log, AccessLog, …), so a key Traefik knows and Meshgate does not implement yet is refused as
+ * "not supported by meshgate: <key path>" — a Traefik user learns it is a gap, not a typo. `*` stands for a name
+ * (an entry point, a resolver); everything below a listed key is Traefik's too.
+ */
+
+const TRAEFIK_STATIC_KEYS = [
+  'global.checkNewVersion', 'global.sendAnonymousUsage', 'global.updateCheck',
+  'serversTransport.spiffe', 'tcpServersTransport',
+  'entryPoints.*.http3', 'entryPoints.*.allowACMEByPass', 'entryPoints.*.reusePort',
+  'entryPoints.*.http.sanitizePath', 'entryPoints.*.http.encodedCharacters',
+  'providers.docker', 'providers.swarm', 'providers.kubernetesIngress', 'providers.kubernetesCRD', 'providers.kubernetesGateway',
+  'providers.kubernetesIngressNGINX', 'providers.knative', 'providers.rest', 'providers.nomad', 'providers.ecs', 'providers.consul',
+  'providers.etcd', 'providers.zooKeeper', 'providers.redis', 'providers.http', 'providers.plugin',
+  'metrics.datadog', 'metrics.statsD', 'metrics.influxDB2', 'metrics.otlp',
+  'log.maxSize', 'log.maxAge', 'log.maxBackups', 'log.compress', 'log.otlp',
+  'accessLog.otlp',
+  'tracing', 'hostResolver', 'certificatesResolvers', 'core', 'spiffe', 'ocsp',
+  'experimental.kubernetesGateway', 'experimental.http3', 'experimental.fastProxy', 'experimental.otlpLogs',
+  'experimental.abortOnPluginFailure', 'experimental.kubernetesIngressNGINX', 'experimental.knative',
+].map((key) => key.toLowerCase().split('.'));
+
+/** Whether `path` (as written, names included) is one of Traefik's static keys, or lies below one. */
+export function isTraefikStaticKey(path: readonly PropertyKey[]): boolean {
+  const parts = path.map((p) => String(p).toLowerCase());
+  return TRAEFIK_STATIC_KEYS.some((key) => key.length <= parts.length && key.every((k, i) => k === '*' || k === parts[i]));
+}
