@@ -8,19 +8,7 @@ import { apiFieldName, servicesFromDocument } from './commands/services/definiti
 import { columnize, prettyKVPair } from './format.ts';
 import { encodeKVValue } from '../api/client.ts';
 import { startStub } from '../api/testing/stub-server.ts';
-import type { CliIO } from './io.ts';
-
-function captureIO(env: Record<string, string | undefined> = {}, stdin = ''): CliIO & { stdout: string; stderr: string } {
-  const io = {
-    stdout: '',
-    stderr: '',
-    env,
-    out(text: string) { io.stdout += text; },
-    err(text: string) { io.stderr += text; },
-    readStdin: async () => Buffer.from(stdin),
-  };
-  return io;
-}
+import { captureIO } from './testing.ts';
 
 test('Consul single-dash flags become commander long flags; short flags, values after -- and "-" stay', () => {
   assert.deepEqual(

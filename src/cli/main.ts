@@ -33,7 +33,9 @@ import { snapshotSaveCommand } from './commands/snapshot/save.ts';
 import { validateCommand } from './commands/validate.ts';
 import { processIO, type CliIO } from './io.ts';
 
-export const CLI_VERSION = '0.1.0';
+import { CLI_VERSION } from './version.ts';
+
+export { CLI_VERSION };
 
 export function buildProgram(io: CliIO): Command {
   const program = new Command('meshgate')

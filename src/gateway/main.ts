@@ -1,6 +1,6 @@
 /**
- * `meshgate gateway --config FILE [--workers N]`: Traefik's role as one process tree. The primary validates the
- * static configuration (a bad file never starts), runs the providers and the last-good store, and either serves
+ * `meshgate gateway` (src/cli/commands/gateway.ts picks the one static source): Traefik's role as one process tree.
+ * The primary validates the static configuration (a bad file never starts), runs the providers and the last-good store, and either serves
  * in-process (`workers: 1`) or forks node:cluster workers that share the listening sockets and receive every new
  * configuration over IPC. SIGHUP re-reads the providers; SIGTERM/SIGINT drain gracefully; a crashed worker is
  * replaced and gets the current configuration at once.
