@@ -19,6 +19,7 @@ needed=(
   "openssl:openssl"
   "curl:curl"
   "conntrack:conntrack"
+  "systemd-analyze:systemd"
 )
 # PostgreSQL's server binaries live outside PATH on Debian (/usr/lib/postgresql/<major>/bin)
 compgen -G "/usr/lib/postgresql/*/bin/postgres" >/dev/null || missing_pg=1
