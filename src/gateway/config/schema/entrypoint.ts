@@ -89,7 +89,7 @@ export const entryPointSchema = z
       z.object({ insecure: z.boolean().default(false), trustedIPs: z.array(z.string()).optional() }).strict(),
     ).optional(),
     // Traefik's UDPConfig: an idle session is released after `timeout` (DefaultUDPTimeout, 3s).
-    udp: section(z.object({ timeout: durationSchema.default(3) }).strict()).optional(),
+    udp: section(z.object({ timeout: durationSchema.prefault(3) }).strict()).optional(),
     forwardedHeaders: z
       .object({
         trustedIPs: z.array(z.string()).optional(),

@@ -51,4 +51,5 @@ test('duration defaults come out in milliseconds like written durations', async 
   const ep = entryPointSchema.parse({ address: ':80', transport: { respondingTimeouts: {}, lifeCycle: {} } });
   assert.equal(ep.transport!.respondingTimeouts!.readTimeout, 60_000);
   assert.equal(ep.transport!.lifeCycle!.graceTimeOut, 10_000);
+  assert.equal(entryPointSchema.parse({ address: ':53/udp', udp: {} }).udp!.timeout, 3_000, "Traefik's DefaultUDPTimeout, 3s");
 });
