@@ -57,6 +57,7 @@ export class InboundListener {
       requestCert: true,
       rejectUnauthorized: true,
       handshakeTimeout: options.handshakeTimeoutMs,
+      noDelay: true,
       ALPNProtocols: ['http/1.1'],
     });
     // New connections pick up a new leaf or new roots; established ones continue with what they negotiated.
@@ -152,10 +153,7 @@ export class InboundListener {
     const method = req.method ?? 'GET';
     const finish = (status: number, outcome: string, bytesIn: number, bytesOut: number): void => {
       const durationMs = performance.now() - started;
-      metrics.requests.inc({ direction: 'inbound', service: downstream, code: String(status) });
-      metrics.requestDuration.observe({ direction: 'inbound', service: downstream }, durationMs / 1000);
-      metrics.bytes.inc({ direction: 'inbound', service: downstream, flow: 'rx' }, bytesIn);
-      metrics.bytes.inc({ direction: 'inbound', service: downstream, flow: 'tx' }, bytesOut);
+      metrics.recordRequest('inbound', downstream, status, durationMs / 1000, bytesIn, bytesOut);
       accessLog({ direction: 'inbound', protocol: 'http', downstream, upstream: service, method, path, status, outcome, bytesIn, bytesOut, durationMs });
     };
     if (!peer) {

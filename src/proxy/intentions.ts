@@ -9,7 +9,7 @@
 import type { ConsulClient } from '../api/client.ts';
 import type { Logger } from '../lib/logger.ts';
 import {
-  authorizeConnection, authorizeRequest, DEFAULT_ALLOW, type Decision, type DefaultDecision, type HttpRequestFacts, type IntentionRule,
+  authorizeConnection, authorizeRequest, DEFAULT_ALLOW, governingIntention, type Decision, type DefaultDecision, type HttpRequestFacts, type IntentionRule,
 } from '../lib/intentions/index.ts';
 
 const NOT_READY: Decision = { allowed: false, reason: 'intentions not loaded yet' };
@@ -20,6 +20,8 @@ export class IntentionWatcher {
   private readonly logger: Logger;
   private readonly abort = new AbortController();
   private rules: IntentionRule[] | undefined;
+  /** Per source: the one governing intention as a list (or none), so a decision does not sort the whole set again. */
+  private readonly governing = new Map<string, IntentionRule[]>();
   private fallback: DefaultDecision = DEFAULT_ALLOW;
 
   constructor(client: ConsulClient, destination: string, logger: Logger) {
@@ -36,6 +38,7 @@ export class IntentionWatcher {
       (q) => this.client.connect.intentionMatch('destination', [this.destination], q),
       (r) => {
         this.rules = (r.value[this.destination] ?? []) as IntentionRule[];
+        this.governing.clear();
         const policy = r.meta.DefaultACLPolicy;
         this.fallback = policy === 'deny' ? { allow: false, reason: 'Default behavior configured by ACLs' } : DEFAULT_ALLOW;
         this.logger.debug({ intentions: this.rules.length }, 'intentions updated');
@@ -55,11 +58,26 @@ export class IntentionWatcher {
 
   /** L4: may `source` open a connection to us? An L7 intention denies here (Consul's AgentConnectAuthorize). */
   connection(source: string): Decision {
-    return this.rules ? authorizeConnection(this.rules, source, this.destination, this.fallback) : NOT_READY;
+    const rules = this.rulesFor(source);
+    return rules ? authorizeConnection(rules, source, this.destination, this.fallback) : NOT_READY;
   }
 
   /** L7: may `source` send this request? */
   request(source: string, request: HttpRequestFacts): Decision {
-    return this.rules ? authorizeRequest(this.rules, source, this.destination, request, this.fallback) : NOT_READY;
+    const rules = this.rulesFor(source);
+    return rules ? authorizeRequest(rules, source, this.destination, request, this.fallback) : NOT_READY;
+  }
+
+  /** The intention that governs `source` (found once per intentions update), as the list the deciders take. */
+  private rulesFor(source: string): IntentionRule[] | undefined {
+    if (!this.rules) return undefined;
+    let rules = this.governing.get(source);
+    if (!rules) {
+      const r = governingIntention(this.rules, source, this.destination);
+      rules = r ? [r] : [];
+      if (this.governing.size > 4096) this.governing.clear();
+      this.governing.set(source, rules);
+    }
+    return rules;
   }
 }

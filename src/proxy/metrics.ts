@@ -9,6 +9,13 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
 
 export type Direction = 'inbound' | 'outbound';
 
+interface RequestChildren {
+  count: Map<number, { inc(): void }>;
+  latency: { observe(v: number): void };
+  rx: { inc(v: number): void };
+  tx: { inc(v: number): void };
+}
+
 export class ProxyMetrics {
   readonly registry = new Registry();
   readonly requests: Counter<'direction' | 'service' | 'code'>;
@@ -40,6 +47,35 @@ export class ProxyMetrics {
     this.intentionDenials = new Counter({ name: 'meshgate_proxy_intention_denials_total', help: 'Connections (l4) or requests (l7) refused by intentions', labelNames: ['downstream', 'layer'], registers });
     this.upstreamFailures = new Counter({ name: 'meshgate_proxy_upstream_failures_total', help: 'Upstream attempts that failed, by reason', labelNames: ['service', 'reason'], registers });
     collectDefaultMetrics({ register: this.registry, prefix: 'meshgate_proxy_' });
+  }
+
+  private readonly requestChildren = new Map<string, RequestChildren>();
+
+  /**
+   * One finished HTTP request: count, latency and bytes. The labelled children are looked up once per peer service
+   * (prom-client hashes a label object on every call otherwise — measurable on the request path).
+   */
+  recordRequest(direction: Direction, service: string, code: number, seconds: number, rxBytes: number, txBytes: number): void {
+    const key = `${direction}|${service}`;
+    let c = this.requestChildren.get(key);
+    if (!c) {
+      c = {
+        count: new Map(),
+        latency: this.requestDuration.labels({ direction, service }),
+        rx: this.bytes.labels({ direction, service, flow: 'rx' }),
+        tx: this.bytes.labels({ direction, service, flow: 'tx' }),
+      };
+      this.requestChildren.set(key, c);
+    }
+    let counter = c.count.get(code);
+    if (!counter) {
+      counter = this.requests.labels({ direction, service, code: String(code) });
+      c.count.set(code, counter);
+    }
+    counter.inc();
+    c.latency.observe(seconds);
+    if (rxBytes > 0) c.rx.inc(rxBytes);
+    if (txBytes > 0) c.tx.inc(txBytes);
   }
 
   /** Serves `/metrics` (Prometheus text) on `host:port`; resolves with the bound address. */

@@ -48,6 +48,7 @@ export interface UpstreamDeps {
 
 /** Request bodies up to this size are held so a retry can resend them; larger ones stream and are not retried. */
 const RETRY_BUFFER_LIMIT = 1 << 20;
+const EMPTY = Buffer.alloc(0);
 /** Attempts of an L4 connection across endpoints when a connect fails (nothing was sent yet). */
 const TCP_CONNECT_ATTEMPTS = 3;
 
@@ -223,10 +224,7 @@ export class Upstream {
     let bytesOut = 0;
     const done = (): void => {
       const durationMs = performance.now() - started;
-      metrics.requests.inc({ direction: 'outbound', service: this.name, code: String(status) });
-      metrics.requestDuration.observe({ direction: 'outbound', service: this.name }, durationMs / 1000);
-      metrics.bytes.inc({ direction: 'outbound', service: this.name, flow: 'tx' }, bytesIn);
-      metrics.bytes.inc({ direction: 'outbound', service: this.name, flow: 'rx' }, bytesOut);
+      metrics.recordRequest('outbound', this.name, status, durationMs / 1000, bytesOut, bytesIn);
       accessLog({
         direction: 'outbound', protocol: 'http', downstream: this.d.service, upstream: upstreamService, method, path: url, status, outcome, bytesIn, bytesOut, durationMs,
         endpoint: endpointKey,
@@ -253,7 +251,11 @@ export class Upstream {
     let body: Buffer | undefined;
     const length = req.headers['content-length'];
     const chunked = req.headers['transfer-encoding'] !== undefined;
-    if (!chunked && (length === undefined || Number(length) <= RETRY_BUFFER_LIMIT)) {
+    if (!chunked && (length === undefined || length === '0')) {
+      // No body (HTTP/1.1 without length or chunking has none): nothing to read, and a retry can resend it.
+      body = EMPTY;
+      req.resume();
+    } else if (!chunked && Number(length) <= RETRY_BUFFER_LIMIT) {
       body = (await readBodyLimited(req, RETRY_BUFFER_LIMIT)).body;
       bytesIn = body.length;
     } else {
@@ -341,7 +343,8 @@ export class Upstream {
         clearTimeout(timer);
         resolve({ kind: error instanceof ConnectFailure ? 'connect-failure' : 'reset', error });
       });
-      if (body !== undefined) up.end(body);
+      if (body === EMPTY) up.end();
+      else if (body !== undefined) up.end(body);
       else req.pipe(up);
     });
   }

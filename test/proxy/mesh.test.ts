@@ -8,7 +8,10 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { waitFor } from '../../src/lib/testing/wait-for.ts';
+import type { RunningProxy } from '../../src/proxy/proxy.ts';
 import { freePort } from '../helpers/server.ts';
 import {
   allow, closeKeepAlive, httpGet, registerSidecar, runProxy, spawnProxy, startHttpApp, startMesh, startTcpApp, tcpExchange, waitHealthy, type Mesh,
@@ -17,6 +20,8 @@ import {
 let mesh: Mesh;
 let dbPort: number;
 let apiPort: number;
+let apiProxy: RunningProxy;
+let accessLogFile: string;
 
 before(async () => {
   mesh = await startMesh();
@@ -35,7 +40,10 @@ before(async () => {
   });
   // web and db run as real `meshgate proxy` processes; api's sidecar runs in this process (it starts in a fraction
   // of the time on a loaded host, and the HTTP path is the same code).
-  await Promise.all([spawnProxy(mesh, web.proxyId, ['-no-register-checks']), spawnProxy(mesh, db.proxyId), runProxy(mesh, api.proxyId)]);
+  accessLogFile = join(mesh.dataDir, 'db-access.log');
+  [, , apiProxy] = await Promise.all([
+    spawnProxy(mesh, web.proxyId, ['-no-register-checks']), spawnProxy(mesh, db.proxyId, ['-access-log', accessLogFile]), runProxy(mesh, api.proxyId),
+  ]);
   // db's sidecar registered its TCP check, critical until the agent's first run (staggered within its 10 s interval).
   await waitHealthy(mesh, 'db');
 });
@@ -82,4 +90,44 @@ test('the proxy registers its "Connect Sidecar Listening" TCP check on the publi
   const checks = await mesh.client.agent.checks();
   const listening = Object.values(checks).find((c) => c.ServiceID === 'db-sidecar-proxy' && c.Name === 'Connect Sidecar Listening');
   assert.ok(listening, `checks: ${JSON.stringify(Object.values(checks).map((c) => c.Name))}`);
+});
+
+/** The value of the sample of `name` whose labels include every pair of `labels` (label order is prom-client's). */
+function sample(text: string, name: string, labels: Record<string, string>): number | undefined {
+  for (const line of text.split('\n')) {
+    const m = /^([a-z_]+)\{(.*)\} (\S+)$/.exec(line);
+    if (!m || m[1] !== name) continue;
+    const have = Object.fromEntries([...m[2]!.matchAll(/(\w+)="([^"]*)"/g)].map((x) => [x[1], x[2]]));
+    if (Object.entries(labels).every(([k, v]) => have[k] === v)) return Number(m[3]);
+  }
+  return undefined;
+}
+
+test('metrics: requests and L7 denials are counted per downstream service on the Prometheus endpoint', async () => {
+  const text = await (await fetch(`http://127.0.0.1:${apiProxy.metricsAddress!.port}/metrics`)).text();
+  const proxy = 'api-sidecar-proxy';
+  assert.ok((sample(text, 'meshgate_proxy_requests_total', { direction: 'inbound', service: 'web', code: '200', proxy }) ?? 0) >= 1, text);
+  assert.ok((sample(text, 'meshgate_proxy_requests_total', { direction: 'inbound', service: 'web', code: '403', proxy }) ?? 0) >= 1);
+  assert.ok((sample(text, 'meshgate_proxy_intention_denials_total', { downstream: 'web', layer: 'l7', proxy }) ?? 0) >= 1);
+  assert.ok((sample(text, 'meshgate_proxy_request_duration_seconds_count', { direction: 'inbound', service: 'web', proxy }) ?? 0) >= 2);
+  assert.ok((sample(text, 'meshgate_proxy_bytes_total', { direction: 'inbound', service: 'web', flow: 'tx', proxy }) ?? 0) > 0);
+});
+
+test('access log: one JSON line per connection with the downstream service and the decision', async () => {
+  const lines = await waitFor(() => {
+    let text: string;
+    try {
+      text = readFileSync(accessLogFile, 'utf8');
+    } catch {
+      return undefined;
+    }
+    const records = text.trim().split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>);
+    return records.some((r) => r.outcome === 'deny') && records.some((r) => r.outcome === 'allow') ? records : undefined;
+  }, 'allow and deny lines in the access log', { deadlineMs: 20_000, intervalMs: 100 });
+  const allowed = lines.find((r) => r.outcome === 'allow')!;
+  assert.equal(allowed.direction, 'inbound');
+  assert.equal(allowed.protocol, 'tcp');
+  assert.equal(allowed.downstream, 'web');
+  assert.equal(allowed.upstream, 'db');
+  assert.equal(typeof allowed.durationMs, 'number');
 });
