@@ -4,12 +4,15 @@
  * "Permission denied: token with AccessorID '…' lacks permission 'acl:read'", acl/errors.go), a wrong secret is
  * refused (403 "ACL not found"), a management token logs in — kept in localStorage with "remember me", in
  * sessionStorage without — and lists tokens and policies; a read-only token is told what it lacks; logging out
- * forgets the token and the pages are refused again.
+ * forgets the token and the pages are refused again. Logging in through a jwt auth method (Consul's ACL.Login with
+ * a bearer JWT) gives a token the UI destroys again on logout (/v1/acl/logout).
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { exportSPKI, generateKeyPair, SignJWT } from 'jose';
 import { silentLogger } from '../../src/lib/logger.ts';
 import { startServer } from '../../src/server/main.ts';
+import { waitFor } from '../../src/lib/testing/wait-for.ts';
 import type { RunningServer } from '../../src/server/options.ts';
 import { assertAccessible, openBrowser, screenshot, step, type Session } from './browser.ts';
 
@@ -30,7 +33,7 @@ after(async () => {
 
 const expectAccessible = (name: string) => assertAccessible(s.page, name);
 
-test('ACLs: refused without a token, log in (remembered or not), lists for a manager, the missing permission for a reader, log out', async () => {
+test('ACLs: refused without a token, log in (remembered or not), lists for a manager, the missing permission for a reader, log out; login through a jwt auth method', async () => {
   const api = async <T>(method: string, path: string, token: string | undefined, body?: unknown): Promise<T> => {
     const res = await fetch(`${server.url}${path}`, { method, headers: token ? { 'X-Consul-Token': token } : {}, ...(body === undefined ? {} : { body: JSON.stringify(body) }) });
     const text = await res.text();
@@ -96,5 +99,33 @@ test('ACLs: refused without a token, log in (remembered or not), lists for a man
     assert.match(await denied.locator('code').first().innerText(), /^acl:read$/, 'the missing permission is named');
     await screenshot(page, '13-acl-permission-denied');
     await page.getByRole('button', { name: 'Log out' }).click();
+    await page.getByRole('link', { name: 'Log in' }).first().waitFor();
+  });
+
+  await step(s, 'acl-auth-method', async () => {
+    const { publicKey, privateKey } = await generateKeyPair('RS256');
+    await api('PUT', '/v1/acl/auth-method', manager, {
+      Name: 'sso', Type: 'jwt', DisplayName: 'Corporate SSO',
+      Config: { JWTValidationPubKeys: [await exportSPKI(publicKey)], BoundAudiences: ['meshgate'], ClaimMappings: { name: 'user' } },
+    });
+    await api('PUT', '/v1/acl/binding-rule', manager, { AuthMethod: 'sso', BindType: 'policy', BindName: 'reader' });
+    const jwt = await new SignJWT({ name: 'alice' }).setProtectedHeader({ alg: 'RS256' }).setAudience('meshgate').setSubject('alice')
+      .setIssuedAt().setExpirationTime('10m').sign(privateKey);
+    await page.goto(`${server.url}/ui/login`);
+    await page.getByLabel('Auth method').check();
+    await page.getByLabel('Auth method', { exact: true }).last().fill('sso');
+    await page.getByLabel('Bearer token (JWT)').fill(jwt);
+    await expectAccessible('the auth-method login form');
+    await page.getByRole('button', { name: 'Log in' }).click();
+    await page.waitForURL(/\/ui\/services$/);
+    await page.getByText('token created via login').waitFor();
+    const secret = JSON.parse((await stored()).session ?? '{}') as { secretId?: string; fromLogin?: boolean };
+    assert.equal(secret.fromLogin, true);
+    const self = await fetch(`${server.url}/v1/acl/token/self`, { headers: { 'X-Consul-Token': secret.secretId! } });
+    assert.equal(((await self.json()) as { AuthMethod?: string }).AuthMethod, 'sso', 'the token came from the auth method');
+    await page.getByRole('button', { name: 'Log out' }).click();
+    await page.getByRole('link', { name: 'Log in' }).first().waitFor();
+    await waitFor(async () => (await fetch(`${server.url}/v1/acl/token/self`, { headers: { 'X-Consul-Token': secret.secretId! } })).status === 403,
+      'the login token destroyed by logout');
   });
 });

@@ -15,16 +15,18 @@ export function Empty({ children }: { children: ReactNode }) {
   return <p className="state empty">{children}</p>;
 }
 
-export function ErrorBox({ error, what }: { error: unknown; what: string }) {
+/** `action` names what failed: loading by default, or the write a form attempted (`save`, `delete`, `log in to`). */
+export function ErrorBox({ error, what, action = 'load' }: { error: unknown; what: string; action?: string }) {
+  const doing = [action, what].filter((x) => x !== '').join(' ');
   if (!(error instanceof ApiError)) {
-    return <div className="state error" role="alert"><strong>Could not load {what}.</strong> {error instanceof Error ? error.message : String(error)}</div>;
+    return <div className="state error" role="alert"><strong>Could not {doing}.</strong> {error instanceof Error ? error.message : String(error)}</div>;
   }
   if (error.status === 403) {
     const missing = missingPermission(error);
     const notFound = /ACL not found/i.test(error.text);
     return (
       <div className="state error" role="alert">
-        <strong>{notFound ? 'Your token is not valid on this server.' : `Permission denied for ${what}.`}</strong>
+        <strong>{notFound ? 'Your token is not valid on this server.' : `Permission denied: could not ${doing}.`}</strong>
         {missing && (
           <p>
             The token lacks <code>{missing.permission}</code>{missing.resource !== '' && <> on <code>{missing.resource}</code></>}.
@@ -40,7 +42,7 @@ export function ErrorBox({ error, what }: { error: unknown; what: string }) {
   const unserved = error.status === 404 && (error.text === '' || error.text === '404 page not found');
   return (
     <div className="state error" role="alert">
-      <strong>Could not load {what}{error.status > 0 ? ` (HTTP ${error.status})` : ''}.</strong>
+      <strong>Could not {doing}{error.status > 0 ? ` (HTTP ${error.status})` : ''}.</strong>
       <p className="muted">
         {unserved
           ? SERVED_BY === 'gateway' && path.startsWith('/v1/')

@@ -40,7 +40,7 @@ function NewPolicy() {
       <h2>New policy</h2>
       <span className="field"><label htmlFor={nameId}>Name</label><input id={nameId} value={name} onChange={(e) => setName(e.target.value)} required /></span>
       <CodeEditor label="Rules (HCL or JSON)" value={rules} onChange={setRules} syntax="text" rows={6} />
-      {error && <ErrorBox error={error} what="the policy" />}
+      {error && <ErrorBox error={error} what="the policy" action="create" />}
       <button type="submit">Create policy</button>
     </form>
   );
@@ -71,7 +71,7 @@ function NewToken() {
         <span className="field grow"><label htmlFor={polId}>Policies (names, comma-separated)</label><input id={polId} value={policies} onChange={(e) => setPolicies(e.target.value)} /></span>
       </div>
       {created && <p role="status" className="ok">Created {created.AccessorID}. Secret: <code>{created.SecretID}</code> (shown once here).</p>}
-      {error && <ErrorBox error={error} what="the token" />}
+      {error && <ErrorBox error={error} what="the token" action="create" />}
       <button type="submit">Create token</button>
     </form>
   );
@@ -108,7 +108,7 @@ export function AclPage({ tab }: { tab: AclTab }) {
       ) : (
         <>
           {live.error && <ErrorBox error={live.error} what={tab} />}
-          {error && <ErrorBox error={error} what={tab} />}
+          {error && <ErrorBox error={error} what={`from ${tab}`} action="delete" />}
           {live.loading && live.data === undefined ? <Loading what={tab} /> : live.data && (live.data.length === 0 ? <Empty>No {tab.replace('-', ' ')}.</Empty> : (
             <table className="list" aria-label={tab}>
               <thead>

@@ -40,7 +40,7 @@ function Editor({ kind, initial, onDone }: { kind: string; initial?: Entry; onDo
     <form className="card" aria-label="Config entry editor" onSubmit={(e) => { e.preventDefault(); void save(); }}>
       <CodeEditor label={initial ? `Edit ${initial.Kind}/${initial.Name}` : `New ${kind}`} value={text} onChange={setText} syntax="json" rows={14} />
       {invalid && <p className="warn">Not valid JSON: {invalid}</p>}
-      {error && <ErrorBox error={error} what="the config entry" />}
+      {error && <ErrorBox error={error} what="the config entry" action="save" />}
       <div className="row">
         <button type="submit" disabled={invalid !== undefined}>Save</button>
         <button type="button" onClick={onDone}>Cancel</button>
@@ -72,7 +72,7 @@ export function ConfigEntriesPage({ kind }: { kind: string }) {
       ) : (
         <p><button type="button" onClick={() => setEditing('new')}>New {kind}</button></p>
       )}
-      {error && <ErrorBox error={error} what="the config entry" />}
+      {error && <ErrorBox error={error} what="the config entry" action="save" />}
       <Section live={entries} what={`${kind} entries`}>
         {(list) => (list ?? []).length === 0 ? <Empty>No {kind} entries.</Empty> : (
           <ul className="plain">

@@ -58,7 +58,7 @@ function Editor({ listId, initial, onDone }: { listId: string; initial?: Intenti
           <input id={descId} value={description} onChange={(e) => setDescription(e.target.value)} />
         </span>
       </div>
-      {error && <ErrorBox error={error} what="the intention" />}
+      {error && <ErrorBox error={error} what="the intention" action="save" />}
       <div className="row">
         <button type="submit">Save</button>
         <button type="button" onClick={onDone}>Cancel</button>
@@ -96,7 +96,7 @@ function CanReach({ listId }: { listId: string }) {
           {answer.source} {answer.allowed ? 'can' : 'cannot'} reach {answer.destination}.
         </p>
       )}
-      {error && <ErrorBox error={error} what="the answer" />}
+      {error && <ErrorBox error={error} what="the answer" action="get" />}
     </form>
   );
 }
@@ -125,7 +125,7 @@ export function IntentionsPage() {
       ) : (
         <p><button type="button" onClick={() => setEditing('new')}>New intention</button></p>
       )}
-      {error && <ErrorBox error={error} what="the intention" />}
+      {error && <ErrorBox error={error} what="the intention" action="save" />}
       <Section live={intentions} what="intentions">
         {(list) => list.length === 0 ? <Empty>No intentions: every connection gets the default decision.</Empty> : (
           <table className="list" aria-label="Intentions">

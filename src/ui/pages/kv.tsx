@@ -84,7 +84,7 @@ function CreateForm({ prefix }: { prefix: string }) {
       </div>
       {!name.endsWith('/') && <CodeEditor label="Value" value={value} onChange={setValue} syntax={syntax} rows={6} />}
       {invalid && <p className="warn">Not valid JSON: {invalid}</p>}
-      {error && <ErrorBox error={error} what="the new key" />}
+      {error && <ErrorBox error={error} what="the new key" action="create" />}
       <button type="submit" disabled={busy}>Create</button>
     </form>
   );
@@ -106,7 +106,7 @@ function Folder({ prefix }: { prefix: string }) {
   return (
     <>
       {keys.error && <ErrorBox error={keys.error} what="keys" />}
-      {error && <ErrorBox error={error} what="the folder" />}
+      {error && <ErrorBox error={error} what="the folder" action="delete" />}
       {keys.loading && keys.data === undefined ? <Loading what="keys" /> : list.length === 0 ? <Empty>No keys under {prefix || 'the root'}.</Empty> : (
         <ul className="kv-tree" aria-label="Keys">
           {list.map((k) => (
@@ -201,7 +201,7 @@ function KeyEditor({ keyName }: { keyName: string }) {
           <button type="button" className="danger" onClick={() => void save(conflict.index)}>Overwrite with mine</button>
         </div>
       )}
-      {error && <ErrorBox error={error} what="the key" />}
+      {error && <ErrorBox error={error} what="the key" action="save" />}
       {saved && <p role="status" className="ok">Saved.</p>}
       <div className="row">
         <button type="submit" disabled={!editing}>Save</button>

@@ -91,7 +91,7 @@ export function LoginPage({ identity }: { identity: Identity }) {
           <input id={ids.remember} type="checkbox" checked={remember} onChange={(e) => setRemember(e.target.checked)} />
           <label htmlFor={ids.remember}>Remember me on this browser</label>
         </span>
-        {error && <ErrorBox error={error} what="login" />}
+        {error && <ErrorBox error={error} what="" action="log in" />}
         <button type="submit" disabled={busy}>Log in</button>
       </form>
     </>
