@@ -1,84 +1,52 @@
 /**
- * The quick-start demo's services: starts small HTTP services on loopback (web ×2, api, billing, a legacy
- * inventory app) and registers them with a running `meshgate server` the way users would — agent registrations with
- * HTTP checks for the services, a direct catalog registration for an external database — plus some KV config.
- * Runs until interrupted. The demo issue replaces this with the whole architecture (gateway, proxies, UI).
+ * `npm run demo`: starts the whole architecture (see topology.ts), prints where to look and what to try, and on
+ * Ctrl-C stops every process it started. Ports are the usual ones (8500 server, 8080/8081 gateway); set
+ * MESHGATE_DEMO_PORT_BASE to shift them all, e.g. when a real Consul already holds 8500.
  */
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { createClient } from '../../src/api/client.ts';
+import { curlLine, DEFAULT_PORTS, startDemo, type DemoPorts } from './topology.ts';
 
-const address = process.env.MESHGATE_HTTP_ADDR ?? process.env.CONSUL_HTTP_ADDR ?? '127.0.0.1:8500';
-const client = createClient({ address });
-
-interface DemoService {
-  id: string;
-  name: string;
-  tags: string[];
-  meta: Record<string, string>;
-}
-
-const services: DemoService[] = [
-  { id: 'web-1', name: 'web', tags: ['frontend', 'v1', 'traefik.enable=true'], meta: { version: '1.4.2' } },
-  { id: 'web-2', name: 'web', tags: ['frontend', 'v1', 'traefik.enable=true'], meta: { version: '1.4.2' } },
-  { id: 'api-1', name: 'api', tags: ['backend', 'traefik.enable=true', 'traefik.http.routers.api.rule=PathPrefix(`/api`)'], meta: { version: '2.0.0' } },
-  { id: 'billing-1', name: 'billing', tags: ['backend'], meta: { version: '0.9.1', team: 'payments' } },
-  { id: 'inventory-legacy', name: 'inventory', tags: ['legacy', 'vm'], meta: { runtime: 'java8' } },
-];
-
-function listen(service: DemoService): Promise<Server> {
-  const server = createServer((req, res) => {
-    if (req.url === '/health') {
-      res.writeHead(200, { 'content-type': 'text/plain' }).end('ok');
-      return;
-    }
-    res.writeHead(200, { 'content-type': 'application/json' });
-    res.end(JSON.stringify({ service: service.name, instance: service.id, path: req.url }));
+const shift = Number(process.env.MESHGATE_DEMO_PORT_BASE ?? 0);
+const ports = Object.fromEntries(Object.entries(DEFAULT_PORTS).map(([k, v]) => [k, v + shift])) as unknown as DemoPorts;
+const started = Date.now();
+const interrupted = new AbortController();
+let demo: Awaited<ReturnType<typeof startDemo>> | undefined;
+let stopping = false;
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.on(signal, () => {
+    if (stopping) return;
+    stopping = true;
+    console.log('\n==> Stopping the demo…');
+    // During start-up the abort makes startDemo stop what it started; afterwards stop() does it.
+    if (!demo) return interrupted.abort();
+    void demo.stop().then(() => {
+      console.log('==> Stopped; no process left behind.');
+      process.exit(0);
+    });
   });
-  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(server)));
 }
-
-const running: Server[] = [];
-for (const service of services) {
-  const server = await listen(service);
-  running.push(server);
-  const port = (server.address() as AddressInfo).port;
-  await client.agent.serviceRegister({
-    ID: service.id,
-    Name: service.name,
-    Tags: service.tags,
-    Meta: service.meta,
-    Address: '127.0.0.1',
-    Port: port,
-    Check: { Name: `${service.name} HTTP health`, HTTP: `http://127.0.0.1:${port}/health`, Interval: '5s', Timeout: '2s' },
-  });
-  console.log(`registered ${service.id.padEnd(17)} http://127.0.0.1:${port}`);
+console.log('==> Starting the Meshgate demo');
+try {
+  demo = await startDemo({ ports, progress: (line) => console.log(`    ${line}`), signal: interrupted.signal });
+} catch (err) {
+  console.error(`==> ${(err as Error).message}`);
+  process.exit(interrupted.signal.aborted ? 0 : 1);
 }
-
-// An external service: a database on a host without an agent, registered straight into the catalog.
-await client.catalog.register({
-  Node: 'db-host-1',
-  Address: '127.0.0.1',
-  NodeMeta: { 'external-node': 'true' },
-  Service: { ID: 'postgres-1', Service: 'postgres', Tags: ['primary', 'database'], Port: 5432 },
-});
-console.log('registered postgres-1        (external, catalog registration)');
-
-await client.kv.put('config/web/feature-flags', JSON.stringify({ newCheckout: true }));
-await client.kv.put('config/api/db-url', 'postgres://postgres.service.consul:5432/app');
+const seconds = ((Date.now() - started) / 1000).toFixed(1);
 
 console.log(`
-Meshgate demo is running against http://${address}. Try:
-  curl -s http://${address}/v1/catalog/services?pretty
-  curl -s 'http://${address}/v1/health/service/web?passing&pretty'
-  curl -s http://${address}/v1/kv/config/?recurse&pretty
-  dig @127.0.0.1 -p 8600 web.service.consul SRV        (DNS, healthy instances only)
-Press Ctrl-C to stop.`);
+==> Meshgate demo is up (${seconds} s). Everything runs on 127.0.0.1; logs are in ${demo.workdir}.
 
-const stop = async (): Promise<void> => {
-  for (const service of services) await client.agent.serviceDeregister(service.id).catch(() => undefined);
-  for (const s of running) s.close();
-  process.exit(0);
-};
-process.once('SIGINT', () => void stop());
-process.once('SIGTERM', () => void stop());
+    UI (Consul's role):        ${demo.uiUrl}
+    Gateway dashboard:         ${demo.dashboardUrl}
+    Gateway entry point:       ${demo.gatewayUrl}
+    Login token (management):  ${demo.managementToken}
+
+==> Try:
+${demo.curls.map((c) => `    # ${c.what}\n    ${curlLine(c.args)}`).join('\n\n')}
+
+    # make B fail its health check, watch it turn critical in the UI and A report the broken hop
+    curl -s -X PUT 'http://127.0.0.1:${demo.ports.b}/admin/health?status=critical'
+    # change B's configuration: the agent re-renders the file B reads
+    curl -s -X PUT -H 'X-Consul-Token: ${demo.managementToken}' --data '{"greeting":"changed live"}' http://127.0.0.1:${demo.ports.server}/v1/kv/config/b/settings
+
+==> Press Ctrl-C to stop everything.`);

@@ -5,7 +5,8 @@
  *
  *   {"service":"a","instance":"a-1","next":{"service":"b","config":{…},"next":{"service":"c"}}}
  *
- * Flags: --name, --id, --port (0 = any), --host (default 127.0.0.1), --next <url>, --config-file <path> (read on
+ * Flags: --name, --id, --port (0 = any), --host (default 127.0.0.1), --next <url>, --call <name>=<url> (served at
+ * `/call/<name>`, repeatable), --config-file <path> (read on
  * every request: the agent renders it from KV), --ready-file <path> (the port is written there once listening).
  * `/health` answers 200, or 503 after `PUT /admin/health?status=critical` (the demo's way to fail an instance).
  */
@@ -23,8 +24,11 @@ const { values } = parseArgs({
     next: { type: 'string' },
     'config-file': { type: 'string' },
     'ready-file': { type: 'string' },
+    call: { type: 'string', multiple: true },
   },
 });
+/** `--call c=http://127.0.0.1:10003/`: `/call/c` calls that URL (another upstream) and reports what happened. */
+const calls = new Map((values.call ?? []).map((spec) => [spec.slice(0, spec.indexOf('=')), spec.slice(spec.indexOf('=') + 1)]));
 const name = values.name ?? 'service';
 const id = values.id ?? `${name}-1`;
 let healthy = true;
@@ -44,15 +48,17 @@ async function config(): Promise<unknown> {
   }
 }
 
-async function nextHop(): Promise<unknown> {
-  if (!values.next) return undefined;
+async function nextHop(url: string | undefined): Promise<unknown> {
+  if (!url) return undefined;
   try {
-    const response = await fetch(values.next, { signal: AbortSignal.timeout(5_000) });
+    const response = await fetch(url, { signal: AbortSignal.timeout(5_000) });
     const text = await response.text();
-    if (!response.ok) return { error: `${values.next} answered ${response.status}`, body: text.slice(0, 200) };
+    if (!response.ok) return { error: `${url} answered ${response.status}`, body: text.slice(0, 200) };
     return JSON.parse(text) as unknown;
   } catch (err) {
-    return { error: `${values.next} unreachable: ${(err as Error).message}` };
+    // A sidecar refusing the connection (a deny intention) shows up here: the hop reports it rather than failing.
+    const cause = (err as { cause?: { code?: string; message?: string } }).cause;
+    return { error: `${url} refused or unreachable: ${cause?.code ?? cause?.message ?? (err as Error).message}` };
   }
 }
 
@@ -68,7 +74,12 @@ const server = createServer((req, res) => {
     return;
   }
   void (async () => {
-    const [cfg, next] = await Promise.all([config(), nextHop()]);
+    const called = url.pathname.startsWith('/call/') ? url.pathname.slice('/call/'.length) : undefined;
+    if (called !== undefined && !calls.has(called)) {
+      res.writeHead(404, { 'content-type': 'application/json' }).end(`${JSON.stringify({ service: name, error: `no upstream named ${called}` })}\n`);
+      return;
+    }
+    const [cfg, next] = await Promise.all([config(), nextHop(called !== undefined ? calls.get(called) : values.next)]);
     const body = { service: name, instance: id, path: url.pathname, ...(cfg !== undefined ? { config: cfg } : {}), ...(next !== undefined ? { next } : {}) };
     res.writeHead(200, { 'content-type': 'application/json' }).end(`${JSON.stringify(body)}\n`);
   })();
