@@ -131,7 +131,10 @@ export async function startProxy(options: ProxyOptions): Promise<RunningProxy> {
     }
     if (options.registerChecks !== false) {
       const host = settings.bindAddress === '0.0.0.0' || settings.bindAddress === '::' ? '127.0.0.1' : settings.bindAddress;
-      await registerLocalChecks(client, settings.proxyId, settings.serviceId, `${host}:${publicAddress.port}`, logger);
+      const checks = await registerLocalChecks(client, {
+        proxyId: settings.proxyId, serviceId: settings.serviceId, service: settings.service, tcpAddress: `${host}:${publicAddress.port}`,
+      }, logger);
+      stops.push(() => checks.stop());
     }
     logger.info({ public: `${publicAddress.address}:${publicAddress.port}`, upstreams: Object.fromEntries([...upstreamAddresses].map(([k, a]) => [k, `${a.address}:${a.port}`])) }, 'proxy running');
     return { settings, publicAddress, upstreamAddresses, metricsAddress, metrics, identity, upstreams, transparentOutboundPort, stop };
