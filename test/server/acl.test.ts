@@ -3,11 +3,10 @@
  * the reset index, then the `acl-bootstrap-reset` procedure — agent/consul/acl_endpoint.go BootstrapTokens), the
  * global-management policy's limits (PolicySet/PolicyDelete), token CRUD, clone, self and list filters (TokenSet,
  * TokenClone, TokenList, agent/acl_endpoint.go), the secret shown only to acl:write ("<hidden>" otherwise, as
- * TokenRead redacts), expiry (ExpirationTTL: an expired token stops resolving and is reaped), the resolver's
- * revocation watch firing on delete and on expiry, roles and identities giving permissions, and — the point of
- * hashing — no SecretID created here appears in the store (SQLite files, etcd values, a /v1/snapshot archive) or in
- * any log line.
- * The npm `consul` client bootstraps through its own `acl.bootstrap()`.
+ * TokenRead redacts), expiry (ExpirationTTL: an expired token stops resolving and is reaped), roles and identities
+ * giving permissions, the anonymous, initial-management and default tokens, and — the point of hashing — no
+ * SecretID created here appears in the store (SQLite files, etcd values, a /v1/snapshot archive) or in any log line.
+ * The npm `consul` client bootstraps through its own `acl.bootstrap()`. Revocation and reaping: acl-expiry.test.ts.
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -21,10 +20,8 @@ import { Etcd3 } from 'etcd3';
 import { createLogger } from '../../src/lib/logger.ts';
 import { waitFor } from '../../src/lib/testing/wait-for.ts';
 import { ANONYMOUS_TOKEN_ID, GLOBAL_MANAGEMENT_POLICY_ID } from '../../src/server/acl/authorizer.ts';
-import { AclSystem } from '../../src/server/acl/system.ts';
 import { startServer } from '../../src/server/main.ts';
 import type { RunningServer, StoreChoice } from '../../src/server/options.ts';
-import { openStore, type StateStore } from '../../src/server/store/index.ts';
 import { startEtcd, type EtcdProcess } from '../helpers/etcd.ts';
 import { tempDir } from '../helpers/server.ts';
 
@@ -307,62 +304,6 @@ for (const backend of ['sqlite', 'etcd'] as const) {
   });
 }
 
-describe('the resolver\'s revocation watch', () => {
-  for (const backend of ['sqlite', 'etcd'] as const) {
-    test(`${backend}: fires within a second of a delete and of an expiry`, async () => {
-      const dir = tempDir('meshgate-acl-revoke-');
-      const store: StateStore = backend === 'etcd'
-        ? await openStore({ backend: 'etcd', endpoints: [etcd.url], prefix: `/meshgate-acl-${randomUUID()}` })
-        : await openStore({ backend: 'sqlite', dataDir: dir.path });
-      const acl = await AclSystem.start({
-        store, datacenter: 'dc1', dataDir: dir.path, logger: createLogger({ name: 't', level: 'silent' }),
-        acl: { enabled: true, defaultPolicy: 'deny' }, tokenLimits: { minExpirationTtlMs: 500 },
-      });
-      try {
-        const policy = await acl.tokens.createToken({ Description: 'x' });
-        assert.equal(acl.resolver.resolve(policy.secretId).accessorId, policy.accessorId);
-        assert.equal(acl.resolver.resolve(policy.secretId).keyRead('a'), false, 'default deny with no policy');
-        assert.equal(acl.resolver.resolve(undefined).accessorId, ANONYMOUS_TOKEN_ID);
-
-        let deletedAt = 0;
-        const revoked = new Promise<number>((resolve) => acl.resolver.watchRevocation(policy.secretId, () => resolve(Date.now())));
-        deletedAt = Date.now();
-        await acl.tokens.deleteToken(policy.accessorId);
-        const firedAt = await revoked;
-        assert.ok(firedAt - deletedAt < 1_000, `fired ${firedAt - deletedAt} ms after the delete`);
-        assert.throws(() => acl.resolver.resolve(policy.secretId), /ACL not found/);
-
-        const expiring = await acl.tokens.createToken({ ExpirationTTL: '1s' });
-        const expiresAt = Date.parse(expiring.token.ExpirationTime as string);
-        const expired = new Promise<number>((resolve) => acl.resolver.watchRevocation(expiring.secretId, () => resolve(Date.now())));
-        const at = await expired;
-        assert.ok(at >= expiresAt, 'not before the expiry');
-        assert.ok(at - expiresAt < 1_000, `fired ${at - expiresAt} ms after the expiry`);
-        assert.throws(() => acl.resolver.resolve(expiring.secretId), /ACL not found/);
-        let syncFired = false;
-        const gone = new Promise<void>((resolve) => {
-          acl.resolver.watchRevocation(policy.secretId, () => {
-            syncFired = true;
-            resolve();
-          });
-        });
-        assert.equal(syncFired, false, 'a watch on a token already gone fires, but not before watchRevocation returns');
-        await gone;
-        let unsubscribedFired = false;
-        const other = await acl.tokens.createToken({});
-        const stop = acl.resolver.watchRevocation(other.secretId, () => (unsubscribedFired = true));
-        stop();
-        await acl.tokens.deleteToken(other.accessorId);
-        assert.equal(unsubscribedFired, false, 'an unsubscribed watch stays quiet');
-      } finally {
-        acl.close();
-        await store.close();
-        dir.remove();
-      }
-    });
-  }
-});
-
 describe('acl.tokens: initial_management and default', () => {
   test('the initial management token is created at start and counts as the bootstrap; requests without a token use the default token', async () => {
     const dir = tempDir('meshgate-acl-initial-');
@@ -394,3 +335,4 @@ describe('acl.tokens: initial_management and default', () => {
     }
   });
 });
+

@@ -54,6 +54,9 @@ export interface TokenLimits {
   readonly maxExpirationTtlMs: number;
 }
 
+/** Expired tokens removed per transaction by the reaper. */
+const REAP_BATCH = 100;
+
 export const DEFAULT_TOKEN_LIMITS: TokenLimits = { minExpirationTtlMs: 60_000, maxExpirationTtlMs: 24 * 3_600_000 };
 
 export function isExpired(token: TokenRow, now: number): boolean {
@@ -212,7 +215,9 @@ export class AclTokens {
   /** Removes expired tokens (the leader's reaper); returns how many. */
   async reapExpired(): Promise<number> {
     const now = Date.now();
-    const expired = this.store.listBy<TokenRow>(TOKENS_TABLE, EXPIRES_INDEX, 'yes').filter((r) => isExpired(r.value, now));
+    // At most REAP_BATCH per transaction: etcd refuses a transaction past --max-txn-ops (128 by default); the
+    // reaper's next round takes the rest.
+    const expired = this.store.listBy<TokenRow>(TOKENS_TABLE, EXPIRES_INDEX, 'yes').filter((r) => isExpired(r.value, now)).slice(0, REAP_BATCH);
     if (expired.length === 0) return 0;
     const { result } = await this.store.write((tx) => {
       let n = 0;
