@@ -46,18 +46,27 @@ export type RuleNode =
 
 export type MatcherNode = Extract<RuleNode, { kind: 'matcher' }>;
 
+/** The matcher names a rule language accepts (HTTP's here; TCP's in gateway/tcp) and how errors list them. */
+export interface MatcherVocabulary {
+  readonly lookup: ReadonlyMap<string, string>;
+  readonly label: string;
+  readonly names: readonly string[];
+}
+
 /** How Traefik's rules.NewParser registers each name: as is, lower, upper and Title(lower). */
-const NAME_LOOKUP: ReadonlyMap<string, MatcherName> = (() => {
-  const m = new Map<string, MatcherName>();
-  for (const name of MATCHER_NAMES) {
+export function matcherVocabulary(names: readonly string[], label: string): MatcherVocabulary {
+  const m = new Map<string, string>();
+  for (const name of names) {
     const lower = name.toLowerCase();
     m.set(name, name);
     m.set(lower, name);
     m.set(name.toUpperCase(), name);
     m.set(lower.charAt(0).toUpperCase() + lower.slice(1), name);
   }
-  return m;
-})();
+  return { lookup: m, label, names };
+}
+
+const HTTP_VOCABULARY = matcherVocabulary(MATCHER_NAMES, 'Traefik v3 HTTP matchers');
 
 const TokenKind = {
   ident: 'identifier',
@@ -207,9 +216,11 @@ class Parser {
   private readonly lexer: Lexer;
   private tok: Token;
   private readonly rule: string;
+  private readonly vocabulary: MatcherVocabulary;
 
-  constructor(rule: string) {
+  constructor(rule: string, vocabulary: MatcherVocabulary) {
     this.rule = rule;
+    this.vocabulary = vocabulary;
     this.lexer = new Lexer(rule);
     this.tok = this.lexer.next();
   }
@@ -279,13 +290,13 @@ class Parser {
 
   private call(): MatcherNode {
     const ident = this.advance();
-    const name = NAME_LOOKUP.get(ident.value);
+    const name = this.vocabulary.lookup.get(ident.value) as MatcherName | undefined;
     if (name === undefined) {
       throw new RuleSyntaxError(
         RuleErrorCodes.unknownMatcher,
         this.rule,
         ident.start,
-        `unsupported function: ${ident.value} (Traefik v3 HTTP matchers: ${MATCHER_NAMES.join(', ')})`,
+        `unsupported function: ${ident.value} (${this.vocabulary.label}: ${this.vocabulary.names.join(', ')})`,
       );
     }
     if (this.cur().kind !== TokenKind.lparen) {
@@ -325,5 +336,13 @@ function describe(t: Token): string {
 
 /** Grammar only: returns the tree or throws a positioned RuleSyntaxError. Matcher values are checked by matchers.ts. */
 export function parseRuleSyntax(rule: string): RuleNode {
-  return new Parser(rule).parse();
+  return new Parser(rule, HTTP_VOCABULARY).parse();
+}
+
+/**
+ * The same grammar over another matcher vocabulary (Traefik's TCP rules: HostSNI, HostSNIRegexp, ClientIP, ALPN).
+ * The tree's matcher names are then that vocabulary's; the caller compiles them.
+ */
+export function parseRuleSyntaxWith(rule: string, vocabulary: MatcherVocabulary): RuleNode {
+  return new Parser(rule, vocabulary).parse();
 }
