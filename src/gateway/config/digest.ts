@@ -33,6 +33,9 @@ export async function configDigest(config: DynamicConfig, slicer: Slicer): Promi
     }
   }
   hash.update(`\u0000tls${JSON.stringify(config.tls)}`);
+  // A change of the TCP or UDP routing alone is a change too.
+  if (config.tcp !== undefined) hash.update(`\u0000tcp${JSON.stringify(config.tcp)}`);
+  if (config.udp !== undefined) hash.update(`\u0000udp${JSON.stringify(config.udp)}`);
   const digest = hash.digest('base64url');
   digests.set(config, digest);
   return digest;

@@ -11,6 +11,7 @@ import type { ServiceConfigInput, ServersTransportConfigInput } from './schema/s
 // Kinds register their schemas there when the runtime loads them (middlewares/index.ts); this layer imports no
 // middleware implementation.
 import { getMiddlewareSchema, listMiddlewareSchemas } from './schema/middlewares.ts';
+import { TCP_SECTION_SCHEMAS, UDP_SECTION_SCHEMAS, type TcpSection, type UdpSection } from './schema/tcp.ts';
 import { ConfigErrors } from './errors.ts';
 import { formatPath, formatZodError } from './parse.ts';
 import { canonicalKeys } from './schema/walk.ts';
@@ -54,6 +55,9 @@ export interface DynamicConfig {
     options: Record<string, unknown>;
     stores: Record<string, unknown>;
   };
+  /** Traefik's `tcp` and `udp` sections (gateway/tcp, gateway/udp); absent when a provider has none. */
+  tcp?: TcpSection;
+  udp?: UdpSection;
 }
 
 export function emptyDynamicConfig(): DynamicConfig {
@@ -134,6 +138,26 @@ const documentSchema = z
         .default({ routers: {}, services: {}, middlewares: {}, serversTransports: {} }),
     ),
     tls: nullAsEmpty(tlsSchema.default({ certificates: [], options: {}, stores: {} })),
+    tcp: nullAsEmpty(
+      z
+        .object({
+          routers: nullAsEmpty(z.record(z.string(), z.unknown()).default({})),
+          services: nullAsEmpty(z.record(z.string(), z.unknown()).default({})),
+          middlewares: nullAsEmpty(z.record(z.string(), z.unknown()).default({})),
+          serversTransports: nullAsEmpty(z.record(z.string(), z.unknown()).default({})),
+        })
+        .strict()
+        .optional(),
+    ),
+    udp: nullAsEmpty(
+      z
+        .object({
+          routers: nullAsEmpty(z.record(z.string(), z.unknown()).default({})),
+          services: nullAsEmpty(z.record(z.string(), z.unknown()).default({})),
+        })
+        .strict()
+        .optional(),
+    ),
   })
   .strict();
 
@@ -203,6 +227,9 @@ export function validateDynamicConfig(raw: unknown, source: string, options: Val
     if (!r.success) problems.push(formatZodError(r.error, formatPath(['http', 'serversTransports', name])));
   }
   if (options.middlewares !== false) problems.push(...middlewareProblems(http.middlewares));
+  const { tcp, udp } = doc.data;
+  if (tcp !== undefined) problems.push(...sectionProblems('tcp', tcp, TCP_SECTION_SCHEMAS));
+  if (udp !== undefined) problems.push(...sectionProblems('udp', udp, UDP_SECTION_SCHEMAS));
   for (const section of [http.routers, http.services, http.middlewares]) {
     for (const name in section) if (name.includes('@')) problems.push(`${name}: names may not contain "@" (the provider qualifies them)`);
   }
@@ -216,7 +243,26 @@ export function validateDynamicConfig(raw: unknown, source: string, options: Val
       serversTransports: http.serversTransports as Record<string, ServersTransportConfigInput>,
     },
     tls: doc.data.tls,
+    ...(tcp !== undefined ? { tcp } : {}),
+    ...(udp !== undefined ? { udp } : {}),
   };
+}
+
+/** Each element of a `tcp`/`udp` section against its schema, errors naming `tcp.routers.<name>.<key>`. */
+function sectionProblems(root: string, section: Record<string, Record<string, unknown>>, schemas: Record<string, ZodType<unknown>>): string[] {
+  const problems: string[] = [];
+  for (const [kind, schema] of Object.entries(schemas)) {
+    const elements = section[kind] ?? {};
+    for (const [name, written] of Object.entries(elements)) {
+      // Traefik's case-insensitive keys, as for http (the canonical spelling is what is kept).
+      const value = canonicalKeys(written ?? {}, schema);
+      elements[name] = value;
+      const r = schema.safeParse(value);
+      if (!r.success) problems.push(formatZodError(r.error, formatPath([root, kind, name])));
+      if (name.includes('@')) problems.push(`${name}: names may not contain "@" (the provider qualifies them)`);
+    }
+  }
+  return problems;
 }
 
 function middlewareProblems(middlewares: Record<string, MiddlewareConfig>): string[] {

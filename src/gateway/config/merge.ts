@@ -26,6 +26,7 @@ export function mergeConfigurations(byProvider: ReadonlyMap<string, DynamicConfi
     mergeSection(merged.http.middlewares, config.http.middlewares, provider);
     mergeSection(merged.http.serversTransports, config.http.serversTransports, provider);
     mergeTls(merged, config, provider);
+    mergeTcpUdp(merged, config, provider);
   }
   return merged;
 }
@@ -40,8 +41,25 @@ export async function mergeConfigurationsSliced(byProvider: ReadonlyMap<string, 
     await mergeSectionSliced(merged.http.middlewares, config.http.middlewares, provider, slicer);
     await mergeSectionSliced(merged.http.serversTransports, config.http.serversTransports, provider, slicer);
     mergeTls(merged, config, provider);
+    mergeTcpUdp(merged, config, provider);
   }
   return merged;
+}
+
+/** `tcp` and `udp` are merged like `http`; they are small, so in one step. */
+function mergeTcpUdp(merged: DynamicConfig, config: DynamicConfig, provider: string): void {
+  if (config.tcp !== undefined) {
+    const tcp = (merged.tcp ??= { routers: {}, services: {}, middlewares: {}, serversTransports: {} });
+    mergeSection(tcp.routers, config.tcp.routers, provider);
+    mergeSection(tcp.services, config.tcp.services, provider);
+    mergeSection(tcp.middlewares, config.tcp.middlewares, provider);
+    mergeSection(tcp.serversTransports, config.tcp.serversTransports, provider);
+  }
+  if (config.udp !== undefined) {
+    const udp = (merged.udp ??= { routers: {}, services: {} });
+    mergeSection(udp.routers, config.udp.routers, provider);
+    mergeSection(udp.services, config.udp.services, provider);
+  }
 }
 
 function mergeSection<T>(into: Record<string, T>, from: Record<string, T>, provider: string): void {

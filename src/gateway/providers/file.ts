@@ -95,6 +95,15 @@ export class FileProvider implements Provider {
           else target[name] = value;
         }
       }
+      if (config.tcp !== undefined) {
+        const tcp = (merged.tcp ??= { routers: {}, services: {}, middlewares: {}, serversTransports: {} });
+        for (const section of ['routers', 'services', 'middlewares', 'serversTransports'] as const) Object.assign(tcp[section], config.tcp[section]);
+      }
+      if (config.udp !== undefined) {
+        const udp = (merged.udp ??= { routers: {}, services: {} });
+        Object.assign(udp.routers, config.udp.routers);
+        Object.assign(udp.services, config.udp.services);
+      }
       merged.tls.certificates.push(...config.tls.certificates);
       Object.assign(merged.tls.options, config.tls.options);
       Object.assign(merged.tls.stores, config.tls.stores);

@@ -73,6 +73,8 @@ export async function buildConfiguration(merged: DynamicConfig, deps: BuildDepen
       serversTransports: merged.http.serversTransports,
     },
     tls: merged.tls,
+    ...(merged.tcp !== undefined ? { tcp: merged.tcp } : {}),
+    ...(merged.udp !== undefined ? { udp: merged.udp } : {}),
   };
   const info = await initialInfo(config, slicer);
   const internalHandlers = deps.internalServices(info);

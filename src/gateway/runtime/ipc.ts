@@ -20,7 +20,7 @@ export interface WorkerSettings {
 type Section = 'routers' | 'services' | 'middlewares' | 'serversTransports';
 
 export type ConfigurationMessage =
-  | { type: 'meshgate:config-begin'; id: number; tls: DynamicConfig['tls'] }
+  | { type: 'meshgate:config-begin'; id: number; tls: DynamicConfig['tls']; tcp?: DynamicConfig['tcp']; udp?: DynamicConfig['udp'] }
   | { type: 'meshgate:config-part'; id: number; section: Section; entries: Array<[string, unknown]> }
   | { type: 'meshgate:config-end'; id: number };
 
@@ -43,7 +43,8 @@ export const PART_ELEMENTS = 500;
 
 /** Sends `config` as a numbered sequence of parts through `send` (to one or more workers), in slices. */
 export async function sendConfiguration(config: DynamicConfig, id: number, send: (message: ConfigurationMessage) => void, slicer: Slicer): Promise<void> {
-  send({ type: 'meshgate:config-begin', id, tls: config.tls });
+  // TCP and UDP sections are small (a router per port or database): they travel whole with the first message.
+  send({ type: 'meshgate:config-begin', id, tls: config.tls, ...(config.tcp ? { tcp: config.tcp } : {}), ...(config.udp ? { udp: config.udp } : {}) });
   for (const section of SECTIONS) {
     const elements = config.http[section] as Record<string, unknown>;
     let entries: Array<[string, unknown]> = [];
@@ -72,6 +73,8 @@ export class ConfigurationAssembler {
       this.#id = message.id;
       this.#config = emptyDynamicConfig();
       this.#config.tls = message.tls;
+      if (message.tcp !== undefined) this.#config.tcp = message.tcp;
+      if (message.udp !== undefined) this.#config.udp = message.udp;
       return undefined;
     }
     if (message.id !== this.#id || this.#config === undefined) return undefined; // parts of a replaced sequence
