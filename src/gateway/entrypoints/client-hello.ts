@@ -17,9 +17,11 @@ export interface ClientHello {
   readonly servername: string | undefined;
   /** Plain bytes that open with HTTP/2's connection preface: h2c with prior knowledge (RFC 9113 §3.3). */
   readonly h2c?: boolean;
+  /** The ALPN protocols the client offers (TCP routers' `ALPN` matcher), when it sent the extension. */
+  readonly alpn?: readonly string[];
 }
 
-type Parsed = { done: false } | { done: true; tls: boolean; servername: string | undefined; h2c?: boolean };
+type Parsed = { done: false } | { done: true; tls: boolean; servername: string | undefined; h2c?: boolean; alpn?: string[] };
 
 /** RFC 9113 §3.4: the client connection preface every HTTP/2 connection starts with. */
 export const H2_PREFACE = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n', 'latin1');
@@ -55,16 +57,20 @@ export function parseClientHello(data: Buffer): Parsed {
       if (handshake.length >= 4 + size) message = handshake.subarray(4, 4 + size);
     }
   }
-  return { done: true, tls: true, servername: serverNameOf(message) };
+  const { servername, alpn } = extensionsOf(message);
+  return alpn === undefined ? { done: true, tls: true, servername } : { done: true, tls: true, servername, alpn };
 }
 
-function serverNameOf(hello: Buffer): string | undefined {
+/** The server name (extension 0) and the ALPN list (extension 16, RFC 7301) of a ClientHello message. */
+function extensionsOf(hello: Buffer): { servername: string | undefined; alpn: string[] | undefined } {
+  let servername: string | undefined;
+  let alpn: string[] | undefined;
   try {
     let p = 2 + 32; // legacy_version, random
     p += 1 + hello[p]!; // legacy_session_id
     p += 2 + hello.readUInt16BE(p); // cipher_suites
     p += 1 + hello[p]!; // legacy_compression_methods
-    if (p + 2 > hello.length) return undefined;
+    if (p + 2 > hello.length) return { servername: undefined, alpn: undefined };
     const end = Math.min(hello.length, p + 2 + hello.readUInt16BE(p));
     p += 2;
     while (p + 4 <= end) {
@@ -78,18 +84,31 @@ function serverNameOf(hello: Buffer): string | undefined {
         while (q + 3 <= listEnd) {
           const nameType = hello[q]!;
           const nameLength = hello.readUInt16BE(q + 1);
-          if (nameType === 0) return hello.toString('ascii', q + 3, q + 3 + nameLength).toLowerCase();
+          if (nameType === 0) {
+            servername = hello.toString('ascii', q + 3, q + 3 + nameLength).toLowerCase();
+            break;
+          }
           q += 3 + nameLength;
         }
-        return undefined;
+      } else if (type === 16) {
+        // protocol_name_list: list length, then (length byte, name) entries.
+        alpn = [];
+        let q = p + 2;
+        const listEnd = Math.min(p + length, p + 2 + hello.readUInt16BE(p));
+        while (q + 1 <= listEnd) {
+          const n = hello[q]!;
+          if (q + 1 + n > listEnd) break;
+          alpn.push(hello.toString('latin1', q + 1, q + 1 + n));
+          q += 1 + n;
+        }
       }
       p += length;
     }
   } catch {
     // A truncated or malformed hello has no usable name; OpenSSL will reject it with a proper alert.
-    return undefined;
+    return { servername: undefined, alpn: undefined };
   }
-  return undefined;
+  return { servername, alpn };
 }
 
 /**
@@ -115,7 +134,10 @@ export function readClientHello(socket: Socket, timeoutMs: number): Promise<Clie
       chunks.push(chunk);
       size += chunk.length;
       const parsed = parseClientHello(chunks.length === 1 ? chunk : Buffer.concat(chunks));
-      if (parsed.done) finish(undefined, parsed.h2c === true ? { tls: false, servername: undefined, h2c: true } : { tls: parsed.tls, servername: parsed.servername });
+      if (parsed.done) {
+        finish(undefined, parsed.h2c === true ? { tls: false, servername: undefined, h2c: true }
+          : parsed.alpn !== undefined ? { tls: parsed.tls, servername: parsed.servername, alpn: parsed.alpn } : { tls: parsed.tls, servername: parsed.servername });
+      }
       else if (size > MAX_HELLO_BYTES) finish(new Error('TLS ClientHello too large'));
     };
     const onEnd = () => finish(new Error('connection closed before the TLS ClientHello'));
@@ -126,5 +148,7 @@ export function readClientHello(socket: Socket, timeoutMs: number): Promise<Clie
     socket.once('end', onEnd);
     socket.once('close', onEnd);
     socket.once('error', onError);
+    // A socket paused by an earlier reader (the PROXY header's) would not flow for a new 'data' listener alone.
+    socket.resume();
   });
 }

@@ -25,6 +25,7 @@ import type { AccessLog } from '../accesslog/accesslog.ts';
 import { ENTRYPOINT_DEFAULTS, parseAddress, type EntryPointConfig } from './schema.ts';
 import { TlsConfiguration } from './tls-configuration.ts';
 import { TlsHandshakes } from './tls-handshake.ts';
+import type { TcpEntryRouting } from '../tcp/routing.ts';
 
 /** The control plane keeps one holder per entry point and assigns `handler` on every reload. */
 export interface DispatchHolder {
@@ -62,6 +63,8 @@ export interface EntryPoint {
   setCertificates(certificates: CertificateFiles[]): void;
   /** Swaps in a reload's TLS state; handshakes already past their ClientHello finish on the previous one. */
   setTlsConfiguration(configuration: TlsConfiguration): void;
+  /** Swaps in a reload's TCP routers for this entry point (gateway/tcp); undefined: none. */
+  setTcpRouting(routing: TcpEntryRouting | undefined): void;
 }
 
 type AnyWriter = NodeResponseWriter | UpgradeResponseWriter | H2ResponseWriter;
@@ -134,6 +137,7 @@ export function createEntryPoint(options: EntryPointOptions, dispatch: DispatchH
     const configuration = options.tls!.configuration ?? TlsConfiguration.fromCertificates(options.tls!.certificates ?? []);
     handshakes = new TlsHandshakes({
       entryPoint: name, server: httpsServer, configuration, logger, helloTimeoutMs: serverOptions.headersTimeout!, acceptPlain, onHttp2,
+      ...(config.proxyProtocol !== undefined ? { proxyProtocol: { insecure: config.proxyProtocol.insecure, trustedIPs: config.proxyProtocol.trustedIPs ?? [] } } : {}),
     });
     server = httpsServer;
   } else {
@@ -337,6 +341,7 @@ export function createEntryPoint(options: EntryPointOptions, dispatch: DispatchH
         const deadline = setTimeout(() => {
           server.closeAllConnections();
           for (const session of h2Sessions) session.destroy();
+          handshakes?.closeTcp();
         }, graceMs);
         server.close(() => {
           clearInterval(sweep);
@@ -351,6 +356,9 @@ export function createEntryPoint(options: EntryPointOptions, dispatch: DispatchH
     },
     setTlsConfiguration(configuration: TlsConfiguration) {
       handshakes?.swap(configuration);
+    },
+    setTcpRouting(routing: TcpEntryRouting | undefined) {
+      handshakes?.setTcpRouting(routing);
     },
   };
 }

@@ -132,6 +132,22 @@ export class TlsConfiguration {
     this.#hostOptions.set(entryPoint, hosts);
   }
 
+  /** Whether any HTTPS router names a host on `entryPoint`. */
+  hasAnyHost(entryPoint: string): boolean {
+    return (this.#hostOptions.get(entryPoint)?.size ?? 0) > 0;
+  }
+
+  /** A usable option set by its (qualified) name; undefined when unknown or broken. */
+  optionsByName(name: string): ResolvedTlsOptions | undefined {
+    const got = this.#options.get(name);
+    return got === undefined || got instanceof Error ? undefined : got;
+  }
+
+  /** Whether an HTTPS router names `servername` in a Host rule on `entryPoint` (it then wins over TCP HostSNI routers). */
+  hasHost(entryPoint: string, servername: string | undefined): boolean {
+    return servername !== undefined && this.#hostOptions.get(entryPoint)?.has(servername) === true;
+  }
+
   /** The option set a handshake for `servername` gets on `entryPoint`: its host's, else `default`. */
   optionsFor(entryPoint: string, servername: string | undefined): ResolvedTlsOptions {
     const name = servername === undefined ? undefined : this.#hostOptions.get(entryPoint)?.get(servername);

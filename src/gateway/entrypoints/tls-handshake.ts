@@ -13,7 +13,11 @@ import type https from 'node:https';
 import type { Socket } from 'node:net';
 import tls, { type TLSSocket } from 'node:tls';
 import type { Logger } from '../../lib/logger.ts';
-import { readClientHello } from './client-hello.ts';
+import { IpSet } from '../../lib/ip/checker.ts';
+import { unmapIpv4 } from '../../lib/ip/address.ts';
+import { readClientHello, type ClientHello } from './client-hello.ts';
+import type { TcpEntryRouting, TcpRoute } from '../tcp/routing.ts';
+import { readProxyHeader } from '../tcp/proxy-protocol.ts';
 import { contextOptions, type TlsConfiguration } from './tls-configuration.ts';
 import type { ClientAuthType, ResolvedTlsOptions } from './tls-options.ts';
 
@@ -35,6 +39,8 @@ export interface TlsHandshakesOptions {
    * with the HTTP/2 preface (h2c prior knowledge). Without it such connections go to the HTTP/1.1 layer as before.
    */
   readonly onHttp2?: (socket: Socket | TLSSocket) => void;
+  /** Entry point `proxyProtocol`: read a PROXY header from these peers (`insecure`: from every peer). */
+  readonly proxyProtocol?: { readonly insecure: boolean; readonly trustedIPs: readonly string[] };
 }
 
 /** One option set's handshaking server; `configuration` follows swaps while the option set is unchanged. */
@@ -49,13 +55,94 @@ export class TlsHandshakes {
   readonly #options: TlsHandshakesOptions;
   /** By option set key: built on first use, kept across reloads that leave the option set and default certificate alone. */
   #handshakers = new Map<string, Handshaker>();
+  /** This entry point's TCP routers (tcp/routing.ts), swapped on reload like the TLS state. */
+  #tcp: TcpEntryRouting | undefined;
+  /** Connections handed to TCP services: the entry point closes them when its grace period ends. */
+  readonly #tcpSockets = new Set<Socket | TLSSocket>();
+  readonly #proxyTrusted: IpSet | undefined;
 
   constructor(options: TlsHandshakesOptions) {
     this.#options = options;
     this.#configuration = options.configuration;
     // Node's own listener wraps every connection with the server's single TLS setup; ours chooses per ClientHello.
     options.server.removeAllListeners('connection');
-    options.server.on('connection', (socket: Socket) => this.#accept(socket));
+    options.server.on('connection', (socket: Socket) => this.#start(socket));
+    const pp = options.proxyProtocol;
+    this.#proxyTrusted = pp === undefined || pp.insecure ? undefined : new IpSet(pp.trustedIPs, `entryPoints.${options.entryPoint}.proxyProtocol.trustedIPs`);
+  }
+
+  /** Swaps in a reload's TCP routers; connections already routed keep their service. */
+  setTcpRouting(routing: TcpEntryRouting | undefined): void {
+    this.#tcp = routing;
+  }
+
+  /** Closes every connection handed to a TCP service (the end of the entry point's grace period). */
+  closeTcp(): void {
+    for (const socket of this.#tcpSockets) socket.destroy();
+    this.#tcpSockets.clear();
+  }
+
+  #start(socket: Socket): void {
+    const pp = this.#options.proxyProtocol;
+    if (pp === undefined) {
+      this.#accept(socket);
+      return;
+    }
+    const peer = unmapIpv4(socket.remoteAddress ?? '');
+    if (!pp.insecure && !this.#proxyTrusted!.contains(peer)) {
+      // Traefik's proxyproto IGNORE policy: an untrusted peer is served as itself, its bytes untouched.
+      this.#accept(socket);
+      return;
+    }
+    readProxyHeader(socket, this.#options.helloTimeoutMs).then((header) => {
+      if (header.source !== undefined) {
+        // Every layer after this one (forwarded headers, ClientIP rules, access log, TCP rules) reads the client here.
+        Object.defineProperty(socket, 'remoteAddress', { value: header.source.address, configurable: true });
+        Object.defineProperty(socket, 'remotePort', { value: header.source.port, configurable: true });
+      }
+      this.#accept(socket);
+    }, (err: Error) => {
+      this.#options.logger.debug({ entryPoint: this.#options.entryPoint, err: err.message }, 'PROXY protocol header refused; closing the connection');
+      socket.destroy();
+    });
+  }
+
+  /** Hands a connection to a TCP route: as it is (plain, passthrough) or after the gateway's own TLS handshake. */
+  #toTcp(route: TcpRoute, socket: Socket, hello: ClientHello | undefined): void {
+    const connection = (stream: Socket | TLSSocket) => {
+      this.#tcpSockets.add(stream);
+      stream.once('close', () => this.#tcpSockets.delete(stream));
+      route.handler({
+        socket: stream,
+        remoteAddress: unmapIpv4(socket.remoteAddress ?? ''),
+        remotePort: socket.remotePort ?? 0,
+        localAddress: unmapIpv4(socket.localAddress ?? ''),
+        localPort: socket.localPort ?? 0,
+      });
+    };
+    if (route.tls !== 'terminate') {
+      connection(socket);
+      return;
+    }
+    const configuration = this.#configuration;
+    const options = configuration.optionsByName(route.tlsOptions);
+    if (options === undefined) {
+      this.#options.logger.debug({ entryPoint: this.#options.entryPoint, router: route.name, tlsOptions: route.tlsOptions }, 'TCP router TLS options unusable; closing');
+      socket.destroy();
+      return;
+    }
+    const certificate = configuration.certificateFor(hello?.servername) ?? configuration.defaultCertificate;
+    const secure = new tls.TLSSocket(socket, { isServer: true, secureContext: configuration.contextFor(options, certificate), ALPNProtocols: [] });
+    const timer = setTimeout(() => secure.destroy(), this.#options.helloTimeoutMs);
+    secure.once('secure', () => {
+      clearTimeout(timer);
+      connection(secure);
+    });
+    secure.once('error', (err: Error) => {
+      clearTimeout(timer);
+      this.#options.logger.debug({ entryPoint: this.#options.entryPoint, router: route.name, err: err.message }, 'TCP router TLS handshake failed');
+      secure.destroy();
+    });
   }
 
   get configuration(): TlsConfiguration {
@@ -76,8 +163,28 @@ export class TlsHandshakes {
 
   #accept(socket: Socket): void {
     const { logger, entryPoint } = this.#options;
+    const tcp = this.#tcp;
+    // Traefik's Router.ServeTCP fast path: only non-TLS TCP routers here, so a client that waits for the server to
+    // speak first (a database) is routed without waiting for a first byte.
+    if (tcp !== undefined && tcp.plain.length > 0 && tcp.secure.length === 0 && !this.#configuration.hasAnyHost(entryPoint)) {
+      const route = tcp.matchPlain({ serverName: '', remoteIp: unmapIpv4(socket.remoteAddress ?? ''), alpn: [] });
+      if (route !== undefined) {
+        this.#toTcp(route, socket, undefined);
+        return;
+      }
+    }
     readClientHello(socket, this.#options.helloTimeoutMs).then((hello) => {
       if (socket.destroyed) return;
+      if (tcp !== undefined) {
+        const conn = { serverName: hello.servername ?? '', remoteIp: unmapIpv4(socket.remoteAddress ?? ''), alpn: hello.alpn ?? [] };
+        // Plain bytes: a non-TLS TCP router first, then HTTP. TLS: an HTTPS router naming this SNI first, then a TCP
+        // TLS router (HostSNI, passthrough or terminated), then HTTPS (Traefik's order in Router.ServeTCP).
+        const route = !hello.tls ? tcp.matchPlain(conn) : this.#configuration.hasHost(entryPoint, hello.servername) ? undefined : tcp.matchTls(conn);
+        if (route !== undefined) {
+          this.#toTcp(route, socket, hello);
+          return;
+        }
+      }
       if (!hello.tls && hello.h2c === true && this.#options.acceptPlain === true && this.#options.onHttp2 !== undefined) {
         this.#options.onHttp2(socket);
         return;

@@ -12,6 +12,7 @@ import type { AccessLog } from '../accesslog/accesslog.ts';
 import { createEntryPoint, type EntryPoint } from '../entrypoints/entrypoint.ts';
 import type { EntryPointConfig as DataPlaneEntryPointConfig } from '../entrypoints/schema.ts';
 import type { TlsConfiguration } from '../entrypoints/tls-configuration.ts';
+import type { TcpRouting } from '../tcp/routing.ts';
 
 export interface OpenEntryPointsOptions {
   readonly staticConfig: StaticConfig;
@@ -20,6 +21,8 @@ export interface OpenEntryPointsOptions {
   readonly tls: TlsConfiguration;
   readonly metrics?: GatewayMetrics;
   readonly accessLog?: AccessLog;
+  /** The TCP routers of the configuration serving when the entry points open. */
+  readonly tcp?: TcpRouting;
 }
 
 export interface OpenEntryPoints {
@@ -27,6 +30,8 @@ export interface OpenEntryPoints {
   addresses(): Record<string, { address: string; port: number }>;
   /** A reload's TLS state, swapped into every TLS entry point without touching its listening socket. */
   setTls(tls: TlsConfiguration): void;
+  /** A reload's TCP routers, swapped into every entry point. */
+  setTcp(tcp: TcpRouting): void;
   /** Graceful: stop accepting, let in-flight requests finish within each entry point's `lifeCycle.graceTimeOut`. */
   close(): Promise<void>;
 }
@@ -58,6 +63,7 @@ export async function openEntryPoints(options: OpenEntryPointsOptions): Promise<
         ...(options.metrics ? { metrics: options.metrics } : {}),
         ...(options.accessLog ? { accessLog: options.accessLog } : {}),
       }, holder);
+      entryPoint.setTcpRouting(options.tcp?.byEntryPoint.get(ep.name));
       await entryPoint.listen();
       opened.push(entryPoint);
       secure.add(entryPoint);
@@ -77,6 +83,9 @@ export async function openEntryPoints(options: OpenEntryPointsOptions): Promise<
     },
     setTls(tls) {
       for (const ep of secure) ep.setTlsConfiguration(tls);
+    },
+    setTcp(tcp) {
+      for (const ep of opened) ep.setTcpRouting(tcp.byEntryPoint.get(ep.name));
     },
     async close() {
       await Promise.all(opened.map((ep) => ep.close()));

@@ -17,6 +17,9 @@ import { GatewayRuntime } from './runtime.ts';
 import { dashboardHandler, internalServiceNames, noopHandler, pingHandler, respond } from './internal.ts';
 import { openEntryPoints, type OpenEntryPoints } from './entrypoints.ts';
 import { AccessLog } from '../accesslog/accesslog.ts';
+import { buildTcpRouting, type TcpRouting } from '../tcp/routing.ts';
+import { defaultEntryPoints } from './router-manager.ts';
+import { addressProtocol } from '../entrypoints/schema.ts';
 
 export interface GatewayOptions {
   readonly staticConfig: StaticConfig;
@@ -81,6 +84,10 @@ export function createGateway(options: GatewayOptions): Gateway {
   const accessLog = staticConfig.accessLog ? new AccessLog(staticConfig.accessLog) : undefined;
   let entryPoints: OpenEntryPoints | undefined;
   let closing: Promise<void> | undefined;
+  const tcpEntryPoints = Object.values(staticConfig.entryPoints).filter((ep) => addressProtocol(ep.address) === 'tcp').map((ep) => ep.name);
+  const tcpDefaults = defaultEntryPoints(staticConfig).filter((name) => tcpEntryPoints.includes(name));
+  /** TCP routers of the serving configuration, rebuilt when a configuration is applied (gateway/tcp). */
+  const tcpRouting = (): TcpRouting => buildTcpRouting(runtime.current.config.tcp, { entryPoints: tcpEntryPoints, defaultEntryPoints: tcpDefaults, logger });
   return {
     runtime,
     async listen() {
@@ -91,6 +98,7 @@ export function createGateway(options: GatewayOptions): Gateway {
         logger,
         dispatch: runtime.dispatch,
         tls: runtime.current.tls,
+        tcp: tcpRouting(),
         ...(metrics ? { metrics } : {}),
         ...(accessLog ? { accessLog } : {}),
       });
@@ -99,7 +107,10 @@ export function createGateway(options: GatewayOptions): Gateway {
     addresses: () => entryPoints?.addresses() ?? {},
     async apply(config) {
       const ok = await runtime.apply(config);
-      if (ok) entryPoints?.setTls(runtime.current.tls);
+      if (ok) {
+        entryPoints?.setTls(runtime.current.tls);
+        entryPoints?.setTcp(tcpRouting());
+      }
       return ok;
     },
     close() {

@@ -1,0 +1,118 @@
+/**
+ * The TCP routers of one configuration, per entry point (Traefik's pkg/server/router/tcp Manager and Router): each
+ * router's rule compiled once (rules.ts), its middlewares and service built (middlewares.ts, services.ts), and two
+ * route lists per entry point — routers without `tls` (matched on plain connections) and routers with `tls`
+ * (passthrough or terminated; matched on a ClientHello) — sorted by priority, highest first (ties by name, so the
+ * order is stable). A router with a problem is left out and its error reported; the others serve.
+ */
+import type { Logger } from '../../lib/logger.ts';
+import { tcpRouterSchema, type TcpSection } from '../config/schema/tcp.ts';
+import { compileTcpRule, type ConnData, type ConnMatcher } from './rules.ts';
+import { TcpServices } from './services.ts';
+import { buildTcpMiddleware } from './middlewares.ts';
+import type { TcpHandler, TcpMiddleware } from './types.ts';
+
+export interface TcpRoute {
+  readonly name: string;
+  readonly match: ConnMatcher;
+  readonly catchAll: boolean;
+  readonly priority: number;
+  /** `passthrough`: the TLS bytes go to the service as they are; `terminate`: the gateway handshakes first. */
+  readonly tls: 'none' | 'passthrough' | 'terminate';
+  /** The qualified `tls.options` name for a terminating route. */
+  readonly tlsOptions: string;
+  readonly handler: TcpHandler;
+}
+
+export class TcpEntryRouting {
+  readonly plain: readonly TcpRoute[];
+  readonly secure: readonly TcpRoute[];
+
+  constructor(plain: TcpRoute[], secure: TcpRoute[]) {
+    const order = (a: TcpRoute, b: TcpRoute) => b.priority - a.priority || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
+    this.plain = plain.sort(order);
+    this.secure = secure.sort(order);
+  }
+
+  matchPlain(conn: ConnData): TcpRoute | undefined {
+    for (const route of this.plain) if (route.match(conn)) return route;
+    return undefined;
+  }
+
+  matchTls(conn: ConnData): TcpRoute | undefined {
+    for (const route of this.secure) if (route.match(conn)) return route;
+    return undefined;
+  }
+}
+
+export interface TcpRoutingOptions {
+  /** Every TCP entry point of the static configuration. */
+  readonly entryPoints: readonly string[];
+  /** Where a router without `entryPoints` goes (Traefik: the `asDefault` ones, else all). */
+  readonly defaultEntryPoints: readonly string[];
+  readonly logger: Logger;
+}
+
+export interface TcpRouting {
+  readonly byEntryPoint: ReadonlyMap<string, TcpEntryRouting>;
+  /** Router name → why it does not serve. */
+  readonly errors: ReadonlyMap<string, string>;
+}
+
+function qualify(name: string, owner: string): string {
+  if (name.includes('@')) return name;
+  const at = owner.lastIndexOf('@');
+  return at === -1 ? name : `${name}${owner.slice(at)}`;
+}
+
+export function buildTcpRouting(section: TcpSection | undefined, options: TcpRoutingOptions): TcpRouting {
+  const errors = new Map<string, string>();
+  const lists = new Map<string, { plain: TcpRoute[]; secure: TcpRoute[] }>();
+  if (section === undefined) return { byEntryPoint: new Map(), errors };
+  const services = new TcpServices({ services: section.services, serversTransports: section.serversTransports, logger: options.logger });
+  const middlewares = new Map<string, TcpMiddleware | Error>();
+  const middleware = (name: string): TcpMiddleware => {
+    let got = middlewares.get(name);
+    if (got === undefined) {
+      const raw = section.middlewares[name];
+      try {
+        if (raw === undefined) throw new Error(`tcp middleware "${name}" does not exist`);
+        got = buildTcpMiddleware(name, raw);
+      } catch (err) {
+        got = err as Error;
+      }
+      middlewares.set(name, got);
+    }
+    if (got instanceof Error) throw got;
+    return got;
+  };
+  for (const [name, raw] of Object.entries(section.routers)) {
+    try {
+      const config = tcpRouterSchema.parse(raw);
+      const rule = compileTcpRule(config.rule, config.priority);
+      let handler = services.handler(qualify(config.service, name));
+      const chain = (config.middlewares ?? []).map((m) => middleware(qualify(m, name)));
+      for (let i = chain.length - 1; i >= 0; i--) handler = chain[i]!(handler);
+      const tls = config.tls === undefined ? 'none' : config.tls.passthrough ? 'passthrough' : 'terminate';
+      const tlsOptions = config.tls?.options === undefined || config.tls.options === 'default' ? 'default' : qualify(config.tls.options, name);
+      const route: TcpRoute = { name, match: rule.match, catchAll: rule.catchAll, priority: rule.priority, tls, tlsOptions, handler };
+      const eps = config.entryPoints ?? options.defaultEntryPoints;
+      for (const ep of eps) {
+        if (!options.entryPoints.includes(ep)) {
+          errors.set(name, `entryPoint "${ep}" doesn't exist`);
+          continue;
+        }
+        let list = lists.get(ep);
+        if (list === undefined) lists.set(ep, (list = { plain: [], secure: [] }));
+        (tls === 'none' ? list.plain : list.secure).push(route);
+      }
+    } catch (err) {
+      const message = (err as Error).message;
+      errors.set(name, message);
+      options.logger.error({ router: name, err: message }, `TCP router ${name} disabled`);
+    }
+  }
+  const byEntryPoint = new Map<string, TcpEntryRouting>();
+  for (const [ep, list] of lists) byEntryPoint.set(ep, new TcpEntryRouting(list.plain, list.secure));
+  return { byEntryPoint, errors };
+}
