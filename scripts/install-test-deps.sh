@@ -29,6 +29,8 @@ for pair in "${needed[@]}"; do
   command -v "$cmd" >/dev/null 2>&1 || [ -x "/usr/sbin/$cmd" ] || missing+=("$pkg")
 done
 [ -z "${missing_pg:-}" ] || missing+=("postgresql")
+# nginx's stream module (the gateway's TCP benchmark and proxy-protocol peer) is a separate Debian package
+[ -f /usr/lib/nginx/modules/ngx_stream_module.so ] || missing+=("libnginx-mod-stream")
 if [ "${#missing[@]}" -gt 0 ]; then
   echo "installing Debian packages: ${missing[*]}"
   sudo_cmd=""

@@ -80,6 +80,17 @@ metrics:
 ${extra}`;
 }
 
+/** The static file's providers and api blocks for a test with its own entry points: file provider on `file`. */
+export function fileProviderYaml(file = 'dynamic.yml'): string {
+  return `providers:
+  providersThrottleDuration: 20ms
+  file:
+    filename: ${file}
+api:
+  insecure: true
+`;
+}
+
 export async function startGateway(configFile: string, options: Partial<RunGatewayOptions> = {}): Promise<GatewayHandle & { web: string; admin: string }> {
   const handle = await runGateway({ configFile, workers: 1, handleSignals: false, logger: silentLogger(), ...options });
   const a = handle.addresses();

@@ -18,7 +18,7 @@ import http2 from 'node:http2';
 import net, { type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { startGateway, tempDir, eventually } from './helpers.ts';
+import { fileProviderYaml, startGateway, tempDir, eventually } from './helpers.ts';
 
 const run = promisify(execFile);
 
@@ -134,13 +134,7 @@ entryPoints:
       maxConcurrentStreams: 42
   traefik:
     address: "127.0.0.1:0"
-providers:
-  providersThrottleDuration: 20ms
-  file:
-    filename: dynamic.yml
-api:
-  insecure: true
-`);
+${fileProviderYaml()}`);
   gw = await startGateway(join(dir, 'gateway.yml'));
   port = gw.addresses().web!.port;
 });
