@@ -115,7 +115,7 @@ test('a dynamic document that breaks the schema is rejected naming the key', () 
   rejects(() => validateDynamicConfig({ http: { middlewares: { m: { addPrefix: { prefix: '/a' }, stripPrefix: { prefixes: ['/a'] } } } } }, 'f'), 'MG_GATEWAY_CONFIG_INVALID', 'http.middlewares.m', 'exactly one kind');
   rejects(() => validateDynamicConfig({ http: { middlewares: { m: { plugin: { notInstalled: {} } } } } }, 'f'), 'MG_GATEWAY_CONFIG_INVALID', 'not installed');
   // tcp and udp are Traefik sections Meshgate now reads (gateway/tcp); their keys are checked like http's.
-  rejects(() => validateDynamicConfig({ tcp: { routers: { r: { rule: 'HostSNI(`*`)', service: 's', entrypoints: ['a'] } } } }, 'f'), 'MG_GATEWAY_CONFIG_INVALID', 'tcp.routers.r.entrypoints: unknown key');
+  rejects(() => validateDynamicConfig({ tcp: { routers: { r: { rule: 'HostSNI(`*`)', service: 's', entryPoint: 'a' } } } }, 'f'), 'MG_GATEWAY_CONFIG_INVALID', 'tcp.routers.r.entryPoint: unknown key');
   rejects(() => validateDynamicConfig({ udp: { services: { s: { loadBalancer: { servers: [{ url: 'x' }] } } } } }, 'f'), 'MG_GATEWAY_CONFIG_INVALID', 'udp.services.s.loadBalancer.servers[0].url: unknown key');
   rejects(() => validateDynamicConfig({ tcps: {} }, 'f'), 'MG_GATEWAY_CONFIG_INVALID', 'tcps: unknown key');
   rejects(() => parseConfigText('http: [', 'yaml', 'x.yml'), 'MG_GATEWAY_CONFIG_PARSE', 'x.yml');
