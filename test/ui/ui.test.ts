@@ -218,6 +218,11 @@ test('nodes, config entries and access control pages render with their states', 
     assert.equal(focus.text, 'Skip to content');
     assert.notEqual(focus.outline, 'none');
     assert.notEqual(focus.width, '0px');
+    // The next Tab is the first navigation link; Enter follows it and focus lands on the new page's heading.
+    await page.keyboard.press('Tab');
+    await page.keyboard.press('Enter');
+    await page.waitForURL(/\/ui\/services$/);
+    await page.waitForFunction(`document.activeElement && document.activeElement.tagName === 'H1' && document.activeElement.textContent === 'Services'`);
   });
 });
 

@@ -4,6 +4,7 @@
  */
 import type { ReactNode } from 'react';
 import { ApiError, missingPermission } from '../core/http.ts';
+import type { Health } from '../core/health.ts';
 import { SERVED_BY } from '../core/mount.ts';
 import { Link } from '../core/router.ts';
 
@@ -65,22 +66,7 @@ export function Section<T>({ live, what, children }: { live: { data: T | undefin
   );
 }
 
-export type Health = 'passing' | 'warning' | 'critical' | 'maintenance' | 'unknown';
-
 export function HealthBadge({ status, label }: { status: Health; label?: string }) {
   const text = label ?? status;
   return <span className={`badge health-${status}`}><span aria-hidden="true" className="dot" />{text}</span>;
-}
-
-/** Consul's order of badness, for an instance's aggregate of its checks. */
-export function worst(statuses: Iterable<string>): Health {
-  let best: Health = 'passing';
-  let any = false;
-  for (const s of statuses) {
-    any = true;
-    if (s === 'critical') return 'critical';
-    if (s === 'maintenance') best = 'maintenance';
-    else if (s === 'warning' && best === 'passing') best = 'warning';
-  }
-  return any ? best : 'passing';
 }

@@ -9,7 +9,7 @@ import type { CatalogService, HealthCheck } from '../../api/types.ts';
 import { useBlocking, type Live } from './blocking.ts';
 import { ApiError, consulJson, enc } from './http.ts';
 import { useToken } from './token.ts';
-import { worst, type Health } from '../components/states.tsx';
+import { worst, type Health } from './health.ts';
 
 export interface ServiceSummary {
   readonly name: string;

@@ -4,7 +4,8 @@ import { useBlocking } from '../core/blocking.ts';
 import { useChecks } from '../core/catalog.ts';
 import { enc } from '../core/http.ts';
 import { Link } from '../core/router.ts';
-import { Empty, ErrorBox, HealthBadge, Section, worst } from '../components/states.tsx';
+import { worst } from '../core/health.ts';
+import { Empty, ErrorBox, HealthBadge, Section } from '../components/states.tsx';
 
 export function NodesPage() {
   const nodes = useBlocking<Node[]>('/v1/catalog/nodes');

@@ -9,7 +9,8 @@ import { ApiError, enc } from '../core/http.ts';
 import { useDecisions, useIntentions, type Decisions, type Intention } from '../core/intentions.ts';
 import { Link } from '../core/router.ts';
 import { Topology } from '../components/topology.tsx';
-import { Empty, ErrorBox, HealthBadge, Loading, worst } from '../components/states.tsx';
+import { worst } from '../core/health.ts';
+import { Empty, ErrorBox, HealthBadge, Loading } from '../components/states.tsx';
 
 function upstreamNames(proxy: CatalogService): string[] {
   return (proxy.ServiceProxy?.Upstreams ?? []).map((u) => (typeof u.DestinationName === 'string' ? u.DestinationName : '')).filter((n) => n !== '');
