@@ -183,7 +183,9 @@ export class GatewayMetrics {
   private readonly serverUp: ScalarFamily;
   private readonly serverUpSeries = new Map<string, ScalarSeries>();
   private readonly retries: ScalarFamily;
+  private readonly rateLimitFallbacks: ScalarFamily;
   private readonly retrySeries = new Map<string, ScalarSeries>();
+  private readonly fallbackSeries = new Map<string, ScalarSeries>();
   private readonly reloads: ScalarSeries;
   private readonly reloadFailures: ScalarSeries;
   private readonly lastReloadSuccess: ScalarSeries;
@@ -225,6 +227,12 @@ export class GatewayMetrics {
     this.serverUp = new ScalarFamily('traefik_service_server_up', 'service server is up, described by gauge value of 0 or 1.', 'gauge', 'min');
     register(this.retries);
     register(this.serverUp);
+    this.rateLimitFallbacks = new ScalarFamily(
+      'meshgate_ratelimit_local_fallback_total',
+      'Requests a rateLimit with redis.whenUnavailable=localBucket limited from its per-process bucket while Redis was unreachable.',
+      'counter',
+    );
+    register(this.rateLimitFallbacks);
   }
 
   /** The recorder for an entry point's requests (keep it; lookups are per name). */
@@ -298,6 +306,16 @@ export class GatewayMetrics {
       const i = this.serverUp.series.indexOf(s);
       if (i !== -1) this.serverUp.series.splice(i, 1);
     }
+  }
+
+  /** Meshgate's own: a rateLimit served a request from its per-process bucket while Redis was unreachable. */
+  recordRateLimitFallback(middleware: string): void {
+    let s = this.fallbackSeries.get(middleware);
+    if (s === undefined) {
+      s = this.rateLimitFallbacks.add({ middleware });
+      this.fallbackSeries.set(middleware, s);
+    }
+    s.value++;
   }
 
   recordRetry(service: string): void {

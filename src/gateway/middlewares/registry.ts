@@ -27,6 +27,8 @@ export interface MiddlewareBuildContext {
 export interface MiddlewareHooks {
   /** A retry middleware is about to send attempt `attempt` (2 for the first retry) of `req` (Traefik's Listener). */
   retried?(req: GatewayRequest, attempt: number): void;
+  /** A rateLimit with `redis.whenUnavailable: localBucket` served a request from its per-process bucket. */
+  rateLimitFallback?(middleware: string): void;
 }
 
 export interface MiddlewareKind<C = unknown> {

@@ -68,6 +68,14 @@ export function createGateway(options: GatewayOptions): Gateway {
     transports,
     healthRegistry: new HealthRegistry(),
     ...(metrics ? { metrics } : {}),
+    ...(metrics ? {
+      middlewareHooks: {
+        retried: (req) => {
+          if (req.serviceName !== undefined) metrics.recordRetry(req.serviceName);
+        },
+        rateLimitFallback: (middleware) => metrics.recordRateLimitFallback(middleware),
+      },
+    } : {}),
     middlewareState: new Map(),
     ...(options.drainTimeoutMs !== undefined ? { drainTimeoutMs: options.drainTimeoutMs } : {}),
     internalServices: (info) => {

@@ -8,7 +8,7 @@ import type { DynamicConfig } from '../config/dynamic.ts';
 import { parseMiddleware } from '../config/dynamic.ts';
 import { providerOf, qualifyName } from '../config/merge.ts';
 import type { Handler, Middleware } from '../http/types.ts';
-import { getMiddlewareKind, type MiddlewareBuildContext } from '../middlewares/registry.ts';
+import { getMiddlewareKind, type MiddlewareBuildContext, type MiddlewareHooks } from '../middlewares/registry.ts';
 // The built-in kinds register themselves (schema and implementation) on import: the runtime is the composition root.
 import '../middlewares/index.ts';
 import { addError, type RuntimeInfo } from './info.ts';
@@ -17,6 +17,8 @@ export interface MiddlewareManagerDependencies {
   readonly logger: Logger;
   /** State middlewares keep across reloads (rate-limit buckets, circuit state). */
   readonly middlewareState: Map<string, unknown>;
+  /** Observers middlewares report to (metrics). */
+  readonly middlewareHooks?: MiddlewareHooks;
 }
 
 export class MiddlewareManager {
@@ -74,6 +76,7 @@ export class MiddlewareManager {
           return handler;
         },
         state: this.#deps.middlewareState,
+        ...(this.#deps.middlewareHooks ? { hooks: this.#deps.middlewareHooks } : {}),
       };
       const kind = getMiddlewareKind(parsed.kind);
       if (!kind) throw new Error(`${name}: middleware kind "${parsed.kind}" has a schema but no implementation`);
