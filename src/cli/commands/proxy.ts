@@ -4,7 +4,6 @@
  * is loaded on demand so the other commands start fast. `CONNECT_SIDECAR_FOR` and `CONNECT_PROXY_ID` are read as
  * Consul's command reads them.
  */
-import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
 import { createLogger } from '../../lib/logger.ts';
 import { addHttpFlags, clientFrom, type HttpFlags } from '../http-flags.ts';
@@ -14,7 +13,6 @@ import { untilSignal } from '../signals.ts';
 interface Flags extends HttpFlags {
   sidecarFor?: string;
   proxyId?: string;
-  tokenFile?: string;
   logLevel?: string;
   metricsAddr?: string;
   accessLog?: string;
@@ -44,16 +42,8 @@ export function proxyCommand(io: CliIO): Command {
       if (flags.metricsAddr !== undefined && !/^[^\s]*:\d{1,5}$/.test(flags.metricsAddr)) {
         throw CliErrors.usage(`Error! -metrics-addr must be host:port, got "${flags.metricsAddr}"`);
       }
-      const tokenFile = flags.tokenFile ?? io.env.CONSUL_HTTP_TOKEN_FILE ?? io.env.MESHGATE_HTTP_TOKEN_FILE;
-      let token = flags.token;
-      if (!token && tokenFile) {
-        try {
-          token = readFileSync(tokenFile, 'utf8').trim();
-        } catch (err) {
-          throw CliErrors.failed(`Error! reading -token-file ${tokenFile}: ${(err as Error).message}`);
-        }
-      }
-      const client = clientFrom({ ...flags, ...(token ? { token } : {}) }, io);
+      // The token: -token, else -token-file, else the environment (clientFrom, shared with every client command).
+      const client = clientFrom(flags, io);
       const logger = createLogger({ name: 'proxy', level });
       const { startProxy } = await import('../../proxy/proxy.ts');
       // The conntrack table is readable by root only: open it first, then give root up for the proxy's UID.
