@@ -27,10 +27,19 @@ import { openStore } from './store/index.ts';
 import { CONSUL_API_VERSION, MESHGATE_VERSION } from './version.ts';
 import { Tables } from './catalog/tables.ts';
 import { KV_TABLE } from './kv/entries.ts';
+import { ACLS_DISABLED, type AclResolver } from './acl/authorizer.ts';
 
 export const VERSION = MESHGATE_VERSION;
 
-export async function startServer(options: ServerOptions, logger?: Logger): Promise<RunningServer> {
+/** Parts a caller may supply instead of the ones `options` would build (tests judging requests by their own rules). */
+export interface ServerParts {
+  /** Resolves request tokens; default: ACLs disabled. */
+  readonly acl?: AclResolver;
+  /** Shown the HTTP API's router once every endpoint is registered (tests walk its route table). */
+  readonly inspectRouter?: (router: ApiRouter) => void;
+}
+
+export async function startServer(options: ServerOptions, logger?: Logger, parts: ServerParts = {}): Promise<RunningServer> {
   const log = logger ?? createLogger({ name: 'server', ...(options.logLevel ? { level: options.logLevel } : {}) });
   const { host, port } = parseHostPort(options.httpAddr);
   const httpEnabled = options.httpEnabled !== false;
@@ -85,7 +94,8 @@ export async function startServer(options: ServerOptions, logger?: Logger): Prom
     identity,
     logger: log,
     metrics,
-    acl: aclSystem?.resolver ?? ACLS_DISABLED,
+    // A resolver given by the caller (tests with their own rule tables) wins over the configured ACL system.
+    acl: parts.acl ?? aclSystem?.resolver ?? ACLS_DISABLED,
     ...(aclSystem ? { aclSystem } : {}),
     onClose: (fn) => closers.push(fn),
     url: () => url,
@@ -99,11 +109,13 @@ export async function startServer(options: ServerOptions, logger?: Logger): Prom
   if (options.ui?.enabled !== false) {
     registerUiEndpoints(router, new StaticSite({ mount: options.ui?.contentPath ?? '/ui/', ...(options.ui?.dir ? { dir: options.ui.dir } : {}) }));
   }
+  parts.inspectRouter?.(router);
 
   const apiOptions = {
     router,
     logger: log,
     metrics,
+    acl: deps.acl,
     ...(options.httpRequestTimeout !== undefined ? { requestTimeout: options.httpRequestTimeout } : {}),
   };
   const listeners: Server[] = [];
@@ -139,7 +151,13 @@ export async function startServer(options: ServerOptions, logger?: Logger): Prom
   let dns: RunningDns | undefined;
   if (dnsPort >= 0) {
     try {
-      dns = await startDns({ store, host: options.dnsHost ?? host, port: dnsPort, domain: options.domain ?? 'consul.', datacenter: identity.datacenter, logger: log.child({ part: 'dns' }) });
+      // Consul's DNS token: acl.tokens.dns, else (resolver) the default token, else the anonymous token.
+      const dnsToken = options.acl?.tokens?.dns || undefined;
+      dns = await startDns({
+        store, host: options.dnsHost ?? host, port: dnsPort, domain: options.domain ?? 'consul.', datacenter: identity.datacenter,
+        logger: log.child({ part: 'dns' }),
+        ...(deps.acl.enabled ? { authorizer: () => deps.acl.resolve(dnsToken) } : {}),
+      });
     } catch (err) {
       if (!options.dnsBestEffort) {
         await shutdown();

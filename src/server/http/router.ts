@@ -13,6 +13,7 @@ import type { IncomingHttpHeaders } from 'node:http';
 import type { Readable } from 'node:stream';
 import { Errors, defineError } from '../../lib/errors.ts';
 import type { WatchSpec } from '../store/types.ts';
+import type { Authorizer } from '../acl/authorizer.ts';
 
 export interface RequestContext {
   readonly method: string;
@@ -21,8 +22,16 @@ export interface RequestContext {
   readonly params: Readonly<Record<string, string>>;
   readonly query: URLSearchParams;
   readonly headers: IncomingHttpHeaders;
-  /** `X-Consul-Token`, `Authorization: Bearer`, or `?token=`, as Consul reads it. */
+  /** `?token=`, `X-Consul-Token` or `Authorization: Bearer`, as Consul reads it (token.ts). */
   readonly token: string | undefined;
+  /**
+   * The request's permissions: its token resolved now (a secret naming no token throws 403 "ACL not found"). Not
+   * cached, so a blocking query that calls it on every wake sees deletions and policy changes; with ACLs off it is
+   * ALLOW_ALL_AUTHORIZER.
+   */
+  authorizer(): Authorizer;
+  /** Calls `onRevoked` once if the request's token is deleted or expires; returns the unsubscribe (see blocking.ts). */
+  watchRevocation(onRevoked: () => void): () => void;
   readonly remoteAddress: string;
   /** Aborted when the client goes away; blocking queries stop waiting. */
   readonly signal: AbortSignal;
@@ -146,6 +155,14 @@ export class ApiRouter {
     else if (first === undefined || !/^[:*]/.test(first)) push(this.byFirst, first ?? '', route);
     else this.unkeyed.push(route);
     return this;
+  }
+
+  /**
+   * Every registered method and pattern, in registration order (a method and pattern registered twice appear
+   * twice; lookups use the first). Tests walk it so that a new route cannot escape the ACL table.
+   */
+  routeTable(): Array<{ method: string; pattern: string }> {
+    return this.routes.map((r) => ({ method: r.method, pattern: r.pattern }));
   }
 
   /** The routes that could match, in registration order (ties between equally specific routes keep it). */

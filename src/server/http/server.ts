@@ -10,6 +10,8 @@ import { Errors, MeshgateError } from '../../lib/errors.ts';
 import type { Logger } from '../../lib/logger.ts';
 import { consulHttpPath, type ServerMetrics } from '../metrics.ts';
 import { parseJsonBody } from './decode.ts';
+import { requestToken } from './token.ts';
+import { ACLS_DISABLED, type AclResolver } from '../acl/authorizer.ts';
 import type { ApiResponse, ApiRouter, RequestContext } from './router.ts';
 
 /** Bodies larger than this are refused before they are read in full (KV enforces its own 512 KiB limit). */
@@ -32,6 +34,8 @@ export interface HttpApiOptions {
   requestTimeout?: number;
   logger: Logger;
   metrics: ServerMetrics;
+  /** Resolves each request's token to its permissions; absent = ACLs disabled. */
+  acl?: AclResolver;
   /** Adds headers every response carries (e.g. X-Consul-Default-ACL-Policy later). */
   commonHeaders?: Record<string, string>;
   /** Serve HTTPS with these (certificate, key, CA, client-certificate checks; see https.ts); absent = plain HTTP. */
@@ -84,7 +88,7 @@ async function handle(options: HttpApiOptions, req: IncomingMessage, res: Server
       response = { status: 200, headers: { Allow: lookup.allow.join(',') } };
     } else {
       endpoint = lookup.match.route.pattern;
-      const ctx = createContext(req, url, method, lookup.match.params, abort.signal);
+      const ctx = createContext(req, url, method, lookup.match.params, abort.signal, options.acl ?? ACLS_DISABLED);
       response = await lookup.match.route.handler(ctx);
     }
     status = send(res, url, method, response, options.commonHeaders);
@@ -98,16 +102,21 @@ async function handle(options: HttpApiOptions, req: IncomingMessage, res: Server
   }
 }
 
-function createContext(req: IncomingMessage, url: URL, method: string, params: Record<string, string>, signal: AbortSignal): RequestContext {
+function createContext(
+  req: IncomingMessage, url: URL, method: string, params: Record<string, string>, signal: AbortSignal, acl: AclResolver,
+): RequestContext {
   let bodyPromise: Promise<Buffer> | undefined;
   const body = (): Promise<Buffer> => (bodyPromise ??= readBody(req));
+  const token = requestToken(req.headers, url.searchParams);
   return {
     method,
     path: url.pathname,
     params,
     query: url.searchParams,
     headers: req.headers,
-    token: tokenOf(req, url),
+    token,
+    authorizer: () => acl.resolve(token),
+    watchRevocation: (onRevoked) => acl.watchRevocation(token, onRevoked),
     remoteAddress: req.socket.remoteAddress ?? '',
     signal,
     body,
@@ -118,15 +127,6 @@ function createContext(req: IncomingMessage, url: URL, method: string, params: R
       return parseJsonBody(buf.toString('utf8'));
     },
   };
-}
-
-/** Consul reads the token from X-Consul-Token, then `Authorization: Bearer`, then ?token=. */
-function tokenOf(req: IncomingMessage, url: URL): string | undefined {
-  const header = req.headers['x-consul-token'];
-  if (typeof header === 'string' && header !== '') return header;
-  const auth = req.headers.authorization;
-  if (typeof auth === 'string' && /^bearer\s+/i.test(auth)) return auth.replace(/^bearer\s+/i, '').trim();
-  return url.searchParams.get('token') ?? undefined;
 }
 
 function readBody(req: IncomingMessage): Promise<Buffer> {
