@@ -9,7 +9,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Errors } from '../lib/errors.ts';
-import { ACLS_DISABLED } from './acl/authorizer.ts';
+import { ACLS_DISABLED, type AclResolver } from './acl/authorizer.ts';
 import { AclSystem } from './acl/system.ts';
 import { createLogger, type Logger } from '../lib/logger.ts';
 import type { ServerDeps, ServerIdentity } from './deps.ts';
@@ -27,7 +27,6 @@ import { openStore } from './store/index.ts';
 import { CONSUL_API_VERSION, MESHGATE_VERSION } from './version.ts';
 import { Tables } from './catalog/tables.ts';
 import { KV_TABLE } from './kv/entries.ts';
-import { ACLS_DISABLED, type AclResolver } from './acl/authorizer.ts';
 
 export const VERSION = MESHGATE_VERSION;
 

@@ -3,6 +3,12 @@
  * `/v1/health/service` reads — as DNS records. Health follows Consul's DNS with `only_passing = false`: an
  * instance with any critical check (its own or its node's) is left out, a warning one stays. A service with no
  * instance left is NXDOMAIN, as Consul checks after filtering (hashicorp/consul#1143).
+ *
+ * ACLs: every lookup is judged by the DNS interface's token (`acl.tokens.dns`, else the default token, else the
+ * anonymous one), resolved per query. Consul's DNS asks the same catalog and health RPCs as the HTTP API, so their
+ * filters apply: an instance needs `service:read` and `node:read` on its node (filterCheckServiceNodes), a node
+ * lookup `node:read` (filterNodeServices answers no node). What is filtered away is simply not there, so a name with
+ * nothing readable left is NXDOMAIN, as for a name with no instances (agent/dns.go answers an empty result so).
  */
 import { isIPv4, isIPv6 } from 'node:net';
 import type { Answer, SrvAnswer, StringAnswer } from 'dns-packet';
@@ -11,6 +17,7 @@ import type { StoredNode, StoredService } from '../catalog/index.ts';
 import type { StoreReader } from '../store/types.ts';
 import { addressToHex, type Lookup } from './names.ts';
 import { preparedQueryInstances } from './query.ts';
+import { ALLOW_ALL_AUTHORIZER, type Authorizer } from '../acl/authorizer.ts';
 
 export interface ResolveContext {
   readonly store: StoreReader;
@@ -18,6 +25,8 @@ export interface ResolveContext {
   readonly domain: string;
   readonly datacenter: string;
   readonly ttl: number;
+  /** The DNS token's permissions, resolved for each query; absent = ACLs disabled. */
+  readonly authorizer?: () => Authorizer;
 }
 
 export type QType = 'A' | 'AAAA' | 'SRV' | 'ANY' | string;
@@ -29,6 +38,7 @@ export type Resolution =
 const NOTHING: Resolution = { rcode: 'NOERROR', answers: [], additionals: [] };
 
 export function resolve(ctx: ResolveContext, qname: string, qtype: QType, lookup: Lookup): Resolution {
+  const authz = ctx.authorizer?.() ?? ALLOW_ALL_AUTHORIZER;
   switch (lookup.kind) {
     case 'apex':
       return NOTHING;
@@ -37,7 +47,7 @@ export function resolve(ctx: ResolveContext, qname: string, qtype: QType, lookup
     case 'node': {
       if (!sameDatacenter(ctx, lookup.datacenter)) return { rcode: 'NXDOMAIN' };
       const node = findNode(ctx.store, lookup.node);
-      if (!node) return { rcode: 'NXDOMAIN' };
+      if (!node || !authz.nodeRead(node.Node)) return { rcode: 'NXDOMAIN' };
       return { rcode: 'NOERROR', answers: addressRecords(ctx, qname, qtype, node.Address), additionals: [] };
     }
     case 'addr':
@@ -45,13 +55,14 @@ export function resolve(ctx: ResolveContext, qname: string, qtype: QType, lookup
       return { rcode: 'NOERROR', answers: addressRecords(ctx, qname, qtype, lookup.address), additionals: [] };
     case 'service':
       if (!sameDatacenter(ctx, lookup.datacenter)) return { rcode: 'NXDOMAIN' };
-      return serviceRecords(ctx, qname, qtype, lookup.service, lookup.tag, lookup.datacenter ?? ctx.datacenter);
+      return serviceRecords(ctx, authz, qname, qtype, lookup.service, lookup.tag, lookup.datacenter ?? ctx.datacenter);
     case 'query': {
       if (!sameDatacenter(ctx, lookup.datacenter)) return { rcode: 'NXDOMAIN' };
       const answer = preparedQueryInstances(ctx.store, lookup.query, ctx.datacenter);
-      if (!answer || answer.instances.length === 0) return { rcode: 'NXDOMAIN' };
+      const instances = answer ? readable(authz, answer.instances) : [];
+      if (!answer || instances.length === 0) return { rcode: 'NXDOMAIN' };
       const withTtl = answer.ttl !== undefined ? { ...ctx, ttl: answer.ttl } : ctx;
-      return instanceRecords(withTtl, qname, qtype, answer.instances, lookup.datacenter ?? ctx.datacenter);
+      return instanceRecords(withTtl, qname, qtype, instances, lookup.datacenter ?? ctx.datacenter);
     }
   }
 }
@@ -99,8 +110,16 @@ function findNode(store: StoreReader, name: string): StoredNode | undefined {
   return getNode(store, name)?.value ?? listNodes(store).find((r) => r.value.Node.toLowerCase() === name)?.value;
 }
 
-function serviceRecords(ctx: ResolveContext, qname: string, qtype: QType, name: string, tag: string | undefined, dc: string): Resolution {
-  const instances = healthyInstances(ctx.store, name, tag);
+/** The instances the token may see: `service:read` on the service and `node:read` on its node. */
+function readable(authz: Authorizer, instances: Instance[]): Instance[] {
+  if (authz === ALLOW_ALL_AUTHORIZER) return instances;
+  return instances.filter((i) => authz.serviceRead(i.service.Service) && authz.nodeRead(i.node.Node));
+}
+
+function serviceRecords(
+  ctx: ResolveContext, authz: Authorizer, qname: string, qtype: QType, name: string, tag: string | undefined, dc: string,
+): Resolution {
+  const instances = readable(authz, healthyInstances(ctx.store, name, tag));
   if (instances.length === 0) return { rcode: 'NXDOMAIN' };
   return instanceRecords(ctx, qname, qtype, instances, dc);
 }

@@ -12,6 +12,7 @@ import type { Logger } from '../../lib/logger.ts';
 import type { StoreReader } from '../store/types.ts';
 import { normalizeDomain, parseName } from './names.ts';
 import { resolve, type ResolveContext, type Resolution } from './resolve.ts';
+import type { Authorizer } from '../acl/authorizer.ts';
 
 export const DnsErrors = {
   listen: defineError('MG_DNS_LISTEN', 500, (addr: string, reason: string) => `dns: cannot listen on ${addr}: ${reason}`),
@@ -27,6 +28,8 @@ export interface DnsOptions {
   readonly logger: Logger;
   /** Answer TTL in seconds; Consul's default is 0. */
   readonly ttl?: number;
+  /** The DNS token's permissions (resolved per query, so a deleted or changed token counts at once); absent = ACLs off. */
+  readonly authorizer?: () => Authorizer;
 }
 
 export interface RunningDns {
@@ -48,6 +51,7 @@ export async function startDns(options: DnsOptions): Promise<RunningDns> {
     domain: normalizeDomain(options.domain),
     datacenter: options.datacenter,
     ttl: options.ttl ?? 0,
+    ...(options.authorizer ? { authorizer: options.authorizer } : {}),
   };
   const udp = createSocket({ type: isIPv6(options.host) ? 'udp6' : 'udp4' });
   await listenUdp(udp, options.host, options.port);

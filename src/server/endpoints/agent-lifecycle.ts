@@ -21,6 +21,7 @@ import type { ApiRouter } from '../http/router.ts';
 import { liveReplicas, RAFT_PORT } from '../operator/replicas.ts';
 import { defineError } from '../../lib/errors.ts';
 import { VERSION_METADATA } from '../version.ts';
+import { requirePermission } from '../acl/enforce.ts';
 
 export const ErrJoinFailed = defineError('MG_AGENT_JOIN_FAILED', 500, (addr: string) =>
   `1 error occurred:\n\t* Failed to join ${addr}: Meshgate servers do not gossip; server replicas join through their shared store (--store etcd)\n\n`);
@@ -30,25 +31,33 @@ export function registerAgentLifecycleEndpoints(api: ApiRouter, deps: ServerDeps
   const { store, identity } = deps;
   const log = deps.logger.child({ part: 'agent' });
 
-  api.get('/v1/agent/host', () => ({ body: hostInfo() }));
+  // ACLs as agent/agent_endpoint.go: host needs operator:read; reload, leave and join agent:write on this node;
+  // force-leave operator:write; version takes no token.
+  api.get('/v1/agent/host', (ctx) => {
+    requirePermission(ctx.authorizer(), 'operator', 'read');
+    return { body: hostInfo() };
+  });
 
   // Consul's GetHumanVersion: version, then `+metadata` (here Meshgate's own version; see ../version.ts).
   api.get('/v1/agent/version', () => ({
     body: { SHA: '', BuildDate: '', HumanVersion: `${identity.version}+${VERSION_METADATA}`, FIPS: '' },
   }));
 
-  api.put('/v1/agent/reload', () => {
+  api.put('/v1/agent/reload', (ctx) => {
+    requirePermission(ctx.authorizer(), 'agent', 'write', identity.nodeName);
     log.info('reload requested: the server is configured by its command line; nothing to reload');
     return { body: undefined };
   });
 
-  api.put('/v1/agent/leave', () => {
+  api.put('/v1/agent/leave', (ctx) => {
+    requirePermission(ctx.authorizer(), 'agent', 'write', identity.nodeName);
     log.info('leave requested: there is no gossip pool to leave; the server keeps serving until it is stopped');
     return { body: undefined };
   });
 
   api.put('/v1/agent/join/*address', (ctx) => {
     const address = ctx.params.address ?? '';
+    requirePermission(ctx.authorizer(), 'agent', 'write', identity.nodeName);
     const own = new Set([identity.address, `${identity.address}:8301`, `${identity.address}:${RAFT_PORT}`, identity.nodeName]);
     try {
       const url = new URL(deps.url());
@@ -62,6 +71,7 @@ export function registerAgentLifecycleEndpoints(api: ApiRouter, deps: ServerDeps
 
   api.put('/v1/agent/force-leave/*node', async (ctx) => {
     const node = ctx.params.node ?? '';
+    requirePermission(ctx.authorizer(), 'operator', 'write');
     const live = await liveReplicas(deps);
     if (live.some((r) => r.Node === node)) return { body: undefined };
     const isServer = store.get(Tables.services, serviceKey(node, CONSUL_SERVICE_ID)) !== undefined;

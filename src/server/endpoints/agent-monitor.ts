@@ -8,11 +8,14 @@ import type { ServerDeps } from '../deps.ts';
 import type { ApiRouter } from '../http/router.ts';
 import { LogTap, MONITOR_LEVELS, formatJson, formatText, type MonitorLevel } from '../monitor/log-tap.ts';
 import { Errors } from '../../lib/errors.ts';
+import { requirePermission } from '../acl/enforce.ts';
 
 export function registerAgentMonitorEndpoint(api: ApiRouter, deps: ServerDeps): void {
   const tap = LogTap.of(deps.logger);
 
   api.get('/v1/agent/monitor', (ctx) => {
+    // Consul's AgentMonitor: agent:read on this agent's node.
+    requirePermission(ctx.authorizer(), 'agent', 'read', deps.identity.nodeName);
     const raw = (ctx.query.get('loglevel') || 'info').toLowerCase();
     const name = raw === 'warning' ? 'warn' : raw === 'err' ? 'error' : raw;
     if (!Object.hasOwn(MONITOR_LEVELS, name)) throw Errors.badRequest(`Unknown log level: ${ctx.query.get('loglevel')}`);

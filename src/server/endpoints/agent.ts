@@ -2,6 +2,13 @@
  * /v1/agent/*: the server's own local agent (agent/agent_endpoint.go): self and members, the services and checks
  * registered with it (which live in the catalog under this server's node, their checks run by its CheckRunner),
  * TTL updates, maintenance modes, the aggregated local health of a service, and the metrics.
+ *
+ * ACLs as agent/agent_endpoint.go applies them: self and metrics need `agent:read` on this node; the service and
+ * check lists keep what the token may read (a service check by its service's `service:read`, a node check by
+ * `node:read`); one service or its health needs `service:read` on it; registering a service needs `service:write`
+ * on it (and on the destination of a connect proxy); a check, its TTL updates and deregistration need
+ * `service:write` on its service or `node:write` on this node for a node check; node maintenance needs
+ * `node:write`; members keep the members the token has `node:read` on.
  */
 import type { AgentCheck, AgentMember, AgentSelf, AgentService, AgentServiceChecksInfo } from '../../api/types.ts';
 import { isCheckStatus, type CheckStatus } from '../../lib/checks/index.ts';
@@ -16,7 +23,7 @@ import { NODE_MAINT_CHECK_ID, SERF_CHECK_ID, SERVICE_MAINT_PREFIX, serviceKey } 
 import { agentCheckToWire, localServiceToWire } from '../catalog/wire.ts';
 import type { ServerDeps } from '../deps.ts';
 import { HealthCheckFields, NodeServiceFields } from '../filter/schemas.ts';
-import { blockingQuery, parseQueryOptions } from '../http/blocking.ts';
+import { blockingQuery, parseQueryOptions, watchRevocationWhileWaiting } from '../http/blocking.ts';
 import { decodeBody } from '../http/decode.ts';
 import type { ApiResponse, ApiRouter, RequestContext } from '../http/router.ts';
 import type { StateStore } from '../store/state-store.ts';
@@ -27,6 +34,10 @@ import { availableParallelism } from 'node:os';
 import { SESSION_TTL_MIN_MS } from '../session/manager.ts';
 import { VERSION_METADATA } from '../version.ts';
 import { jsonBody } from './catalog.ts';
+import { filterByAcl, filteredMeta, requirePermission } from '../acl/enforce.ts';
+import type { Authorizer } from '../acl/authorizer.ts';
+import type { StoredCheck } from '../catalog/tables.ts';
+import { checkKey } from '../catalog/tables.ts';
 
 /** Consul's CheckBufSize: TTL output beyond it is cut with a note. */
 const CHECK_BUF_SIZE = 4 * 1024;
@@ -44,7 +55,8 @@ export async function registerAgentEndpoints(api: ApiRouter, deps: ServerDeps): 
   // AgentSelf (agent/agent_endpoint.go): Config is the short summary; DebugConfig is the sanitized runtime config,
   // where clients read the ports (Nomad's fingerprint reads GRPCPort and ConnectEnabled), SessionTTLMin and the
   // version parts; Stats.build and Stats.runtime are the agent's Stats(). See version.ts for what Version says.
-  api.get('/v1/agent/self', () => {
+  api.get('/v1/agent/self', (ctx) => {
+    requirePermission(ctx.authorizer(), 'agent', 'read', node);
     const meta = getNode(store, node)?.value.Meta ?? {};
     const ports = deps.ports();
     const body: AgentSelf = {
@@ -111,7 +123,10 @@ export async function registerAgentEndpoints(api: ApiRouter, deps: ServerDeps): 
     const wan = (ctx.query.get('wan') ?? '') !== '';
     const segment = ctx.query.get('segment') ?? '';
     if (wan && segment !== '' && segment !== '_all') throw Errors.badRequest('Cannot provide a segment with wan=true');
-    return { body: [wan ? wanMember(deps) : member(deps)] };
+    // Consul's filterMembers: a member is listed with `node:read` on its node name.
+    const authz = ctx.authorizer();
+    const readable = filterByAcl(authz, [wan ? wanMember(deps) : member(deps)], () => authz.nodeRead(node));
+    return { body: readable.items, ...filteredMeta(readable.filtered, ctx.token, authz) };
   });
 
   api.get('/v1/agent/services', (ctx) => {
@@ -119,12 +134,16 @@ export async function registerAgentEndpoints(api: ApiRouter, deps: ServerDeps): 
     return blockingQuery(ctx, store, {
       watches: nodeWatches,
       run: () => {
+        const authz = ctx.authorizer();
         const out = Object.create(null) as Record<string, AgentService>; // keyed by client-chosen IDs
+        let filtered = false;
         for (const s of agentServices(store, node)) {
           const wire = localServiceToWire(s, id.datacenter);
-          if (!filter || filter(wire)) out[s.value.ID] = wire;
+          if (filter && !filter(wire)) continue;
+          if (!authz.serviceRead(s.value.Service)) filtered = true;
+          else out[s.value.ID] = wire;
         }
-        return { index: store.tableIndex(Tables.services), body: out };
+        return { index: store.tableIndex(Tables.services), body: out, ...filteredMeta(filtered, ctx.token, authz) };
       },
     });
   });
@@ -136,6 +155,7 @@ export async function registerAgentEndpoints(api: ApiRouter, deps: ServerDeps): 
     const read = () => {
       const row = sid === CONSUL_SERVICE_ID ? undefined : store.get<Parameters<typeof localServiceToWire>[0]['value']>(Tables.services, serviceKey(node, sid));
       if (!row) return { index: store.tableIndex(Tables.services), body: undefined, hash: '' };
+      requirePermission(ctx.authorizer(), 'service', 'read', row.value.Service);
       const wire = localServiceToWire(row, id.datacenter);
       return { index: row.modifyIndex, body: wire, hash: wire.ContentHash ?? '' };
     };
@@ -151,24 +171,41 @@ export async function registerAgentEndpoints(api: ApiRouter, deps: ServerDeps): 
 
   api.put('/v1/agent/service/register', async (ctx) => {
     const input = decodeBody(AgentServiceSchema, await jsonBody(ctx));
+    vetServiceRegister(ctx.authorizer(), input);
     const replace = boolParam(ctx.query, 'replace-existing-checks', 'Invalid value for ?replace-existing-checks');
     await agent.registerService(input, replace);
     return { body: undefined };
   });
 
+  // The service's own name decides; an unknown ID is left to the agent's own 404.
+  const requireServiceWrite = (ctx: RequestContext, sid: string): void => {
+    const row = store.get<{ Service: string }>(Tables.services, serviceKey(node, sid));
+    if (row && sid !== CONSUL_SERVICE_ID) requirePermission(ctx.authorizer(), 'service', 'write', row.value.Service);
+  };
+  // Consul's vetCheckUpdateWithAuthorizer: a service check by its service, a node check by this node.
+  const requireCheckWrite = (ctx: RequestContext, checkId: string): void => {
+    const row = store.get<StoredCheck>(Tables.checks, checkKey(node, checkId));
+    if (!row) return;
+    if (row.value.ServiceID !== '') requirePermission(ctx.authorizer(), 'service', 'write', row.value.ServiceName);
+    else requirePermission(ctx.authorizer(), 'node', 'write', node);
+  };
+
   api.put('/v1/agent/service/deregister/:id', async (ctx) => {
+    requireServiceWrite(ctx, ctx.params.id!);
     await agent.deregisterService(ctx.params.id!);
     return { body: undefined };
   });
 
   api.put('/v1/agent/service/maintenance/:id', async (ctx) => {
     const { enable, reason } = maintenanceParams(ctx);
+    requireServiceWrite(ctx, ctx.params.id!);
     await agent.serviceMaintenance(ctx.params.id!, enable, reason);
     return { body: undefined };
   });
 
   api.put('/v1/agent/maintenance', async (ctx) => {
     const { enable, reason } = maintenanceParams(ctx);
+    requirePermission(ctx.authorizer(), 'node', 'write', node);
     await agent.nodeMaintenance(enable, reason);
     return { body: undefined };
   });
@@ -178,28 +215,39 @@ export async function registerAgentEndpoints(api: ApiRouter, deps: ServerDeps): 
     return blockingQuery(ctx, store, {
       watches: [{ table: Tables.checks, prefix: nodePrefix(node) }],
       run: () => {
+        const authz = ctx.authorizer();
         const out = Object.create(null) as Record<string, AgentCheck>; // keyed by client-chosen IDs
+        let filtered = false;
         for (const c of agentChecks(store, node)) {
           const wire = agentCheckToWire(c);
-          if (!filter || filter(wire)) out[c.value.CheckID] = wire;
+          if (filter && !filter(wire)) continue;
+          const readable = c.value.ServiceID !== '' ? authz.serviceRead(c.value.ServiceName) : authz.nodeRead(node);
+          if (!readable) filtered = true;
+          else out[c.value.CheckID] = wire;
         }
-        return { index: store.tableIndex(Tables.checks), body: out };
+        return { index: store.tableIndex(Tables.checks), body: out, ...filteredMeta(filtered, ctx.token, authz) };
       },
     });
   });
 
   api.put('/v1/agent/check/register', async (ctx) => {
     const input = decodeBody(AgentCheckSchema, await jsonBody(ctx));
+    // Consul's vetCheckRegisterWithAuthorizer: a service check needs write on its service, a node check on the node.
+    const owner = input.ServiceID ? store.get<{ Service: string }>(Tables.services, serviceKey(node, input.ServiceID))?.value.Service : undefined;
+    if (owner !== undefined) requirePermission(ctx.authorizer(), 'service', 'write', owner);
+    else if (!input.ServiceID) requirePermission(ctx.authorizer(), 'node', 'write', node);
     await agent.registerCheck(input);
     return { body: undefined };
   });
 
   api.put('/v1/agent/check/deregister/:id', async (ctx) => {
+    requireCheckWrite(ctx, ctx.params.id!);
     await agent.deregisterCheck(ctx.params.id!);
     return { body: undefined };
   });
 
   const ttl = (status: CheckStatus) => async (ctx: RequestContext): Promise<ApiResponse> => {
+    requireCheckWrite(ctx, ctx.params.id!);
     await agent.updateTTL(ctx.params.id!, status, truncateOutput(ctx.query.get('note') ?? ''));
     return { body: undefined };
   };
@@ -211,6 +259,7 @@ export async function registerAgentEndpoints(api: ApiRouter, deps: ServerDeps): 
     const update = decodeBody(CheckUpdateSchema, await jsonBody(ctx));
     const status = update.Status ?? '';
     if (!isCheckStatus(status)) throw CatalogErrors.invalid(`Invalid check status: '${status}'`);
+    requireCheckWrite(ctx, ctx.params.id!);
     await agent.updateTTL(ctx.params.id!, status, truncateOutput(update.Output ?? ''));
     return { body: undefined };
   });
@@ -224,6 +273,7 @@ export async function registerAgentEndpoints(api: ApiRouter, deps: ServerDeps): 
       if (text) return { status: 404, body: reason, text: true };
       return { status: 404, body: { AggregatedStatus: 'critical', Service: null, Checks: null } };
     }
+    requirePermission(ctx.authorizer(), 'service', 'read', row.value.Service);
     const info = serviceHealth(store, node, id.datacenter, row);
     if (text) return { status: statusCode(info.AggregatedStatus), body: info.AggregatedStatus, text: true };
     return { status: statusCode(info.AggregatedStatus), body: info };
@@ -232,6 +282,7 @@ export async function registerAgentEndpoints(api: ApiRouter, deps: ServerDeps): 
   api.get('/v1/agent/health/service/name/:name', (ctx) => {
     const name = ctx.params.name!;
     const text = wantsText(ctx);
+    requirePermission(ctx.authorizer(), 'service', 'read', name);
     const rows = agentServices(store, node).filter((s) => s.value.Service === name);
     if (rows.length === 0) {
       const reason = `ServiceName ${name} Not Found`;
@@ -246,7 +297,20 @@ export async function registerAgentEndpoints(api: ApiRouter, deps: ServerDeps): 
     return { status: code, body: infos };
   });
 
-  api.get('/v1/agent/metrics', (ctx) => metricsResponse(deps.metrics.registry, ctx.query.get('format')));
+  api.get('/v1/agent/metrics', (ctx) => {
+    requirePermission(ctx.authorizer(), 'agent', 'read', node);
+    return metricsResponse(deps.metrics.registry, ctx.query.get('format'));
+  });
+}
+
+/**
+ * Consul's vetServiceRegisterWithAuthorizer: `service:write` on the service, and for a connect proxy on the service
+ * it fronts (a proxy registration speaks for its destination); a sidecar registered inline is such a proxy too.
+ */
+function vetServiceRegister(authz: Authorizer, input: { Name?: string | undefined; Kind?: string | undefined; Proxy?: unknown; Connect?: unknown }): void {
+  requirePermission(authz, 'service', 'write', input.Name ?? '');
+  const destination = (input.Proxy as { DestinationServiceName?: string } | undefined)?.DestinationServiceName;
+  if (input.Kind === 'connect-proxy' && destination) requirePermission(authz, 'service', 'write', destination);
 }
 
 /**
@@ -261,10 +325,16 @@ async function hashBlocking<R extends { hash: string }>(
   let result = read();
   if (result.hash !== hash) return result;
   const deadline = AbortSignal.any([ctx.signal, AbortSignal.timeout(Math.round(waitMs + Math.random() * (waitMs / 16)))]);
-  while (!deadline.aborted) {
-    await store.waitForChange(watches, store.index, deadline);
-    result = read();
-    if (result.hash !== hash) break;
+  const revocation = watchRevocationWhileWaiting(ctx, deadline);
+  try {
+    while (!deadline.aborted) {
+      await store.waitForChange(watches, store.index, revocation.signal);
+      if (revocation.revoked()) return read();
+      result = read();
+      if (result.hash !== hash) break;
+    }
+  } finally {
+    revocation.close();
   }
   return result;
 }

@@ -3,6 +3,11 @@
  * them. Every read is a blocking query watching only what it depends on (a service's views wake on its own index
  * row), supports ?filter where Consul does, ?near (the distance sort of ../coordinate/near.ts: stable, nodes
  * without a coordinate last in name order), ?node-meta, ?stale and ?consistent.
+ *
+ * ACLs as agent/consul/catalog_endpoint.go and acl.go's filters apply them: reads drop what the token may not read
+ * (a node needs `node:read`, a service instance `node:read` on its node and `service:read` on its name; a node the
+ * token may not read answers as a missing node) and say so with X-Consul-Results-Filtered-By-ACLs; registrations
+ * are vetted as vetRegisterWithACL does (./catalog-acl.ts).
  */
 import type { CatalogNode, CatalogNodeServiceList, CatalogServices } from '../../api/types.ts';
 import {
@@ -20,6 +25,8 @@ import { blockingQuery } from '../http/blocking.ts';
 import { decodeBody, parseJsonBody } from '../http/decode.ts';
 import { pathName, type ApiRouter, type RequestContext } from '../http/router.ts';
 import type { WatchSpec } from '../store/types.ts';
+import { filterByAcl, filteredMeta } from '../acl/enforce.ts';
+import { vetDeregister, vetRegister } from './catalog-acl.ts';
 
 /** `?near=` as a source node for the distance sort (`_agent` is this server's node). */
 export function nearParam(deps: ServerDeps): (ctx: RequestContext) => string | undefined {
@@ -34,6 +41,7 @@ export function registerCatalogEndpoints(api: ApiRouter, deps: ServerDeps): void
   api.put('/v1/catalog/register', async (ctx) => {
     const req = decodeBody(CatalogRegisterSchema, await jsonBody(ctx));
     const registration = catalogRegistration(req, dc);
+    vetRegister(ctx.authorizer(), store, registration);
     const done = deps.metrics.catalogRegister.time();
     await catalogWrite(store, (c) => c.register(registration));
     done();
@@ -45,6 +53,7 @@ export function registerCatalogEndpoints(api: ApiRouter, deps: ServerDeps): void
     const node = req.Node ?? '';
     if (node === '') throw CatalogErrors.invalid('Must provide node');
     if (req.Datacenter && req.Datacenter !== dc) throw CatalogErrors.invalid(`No path to datacenter: ${req.Datacenter}`);
+    vetDeregister(ctx.authorizer(), store, node, req.ServiceID ?? '', req.CheckID ?? '');
     // Consul's deregistration is idempotent: unknown nodes, services and checks are not errors.
     const done = deps.metrics.catalogDeregister.time();
     await catalogWrite(store, (c) => {
@@ -69,7 +78,10 @@ export function registerCatalogEndpoints(api: ApiRouter, deps: ServerDeps): void
       run: () => {
         let nodes = listNodes(store).filter((r) => satisfiesMeta(r.value.Meta, meta)).map(nodeToWire);
         if (filter) nodes = nodes.filter(filter);
-        return { index: store.tableIndex(Tables.nodes), body: sortByNear(store, near(ctx), nodes, (n) => n.Node) };
+        const authz = ctx.authorizer();
+        const readable = filterByAcl(authz, nodes, (n) => authz.nodeRead(n.Node));
+        const body = sortByNear(store, near(ctx), readable.items, (n) => n.Node);
+        return { index: store.tableIndex(Tables.nodes), body, ...filteredMeta(readable.filtered, ctx.token, authz) };
       },
     });
   });
@@ -92,9 +104,12 @@ export function registerCatalogEndpoints(api: ApiRouter, deps: ServerDeps): void
           if (!tags) tagSets.set(svc.value.Service, (tags = new Set()));
           for (const t of svc.value.Tags) tags.add(t);
         }
-        for (const name of [...tagSets.keys()].sort()) out[name] = [...tagSets.get(name)!];
+        // Consul's filterServices, after ?filter: a service name the token may not read is left out of the map.
+        const authz = ctx.authorizer();
+        const readable = filterByAcl(authz, [...tagSets.keys()], (name) => authz.serviceRead(name));
+        for (const name of readable.items.sort()) out[name] = [...tagSets.get(name)!];
         const index = meta.length > 0 || filter ? store.tableIndex(Tables.services, Tables.nodes) : store.tableIndex(Tables.services);
-        return { index, body: out };
+        return { index, body: out, ...filteredMeta(readable.filtered, ctx.token, authz) };
       },
     });
   });
@@ -116,7 +131,10 @@ export function registerCatalogEndpoints(api: ApiRouter, deps: ServerDeps): void
           if (filter && !filter(wire)) continue;
           out.push(wire);
         }
-        return { index: serviceViewIndex(store, name), body: sortByNear(store, near(ctx), out, (s) => s.Node) };
+        const authz = ctx.authorizer();
+        const readable = filterByAcl(authz, out, (s) => authz.nodeRead(s.Node) && authz.serviceRead(s.ServiceName));
+        const body = sortByNear(store, near(ctx), readable.items, (s) => s.Node);
+        return { index: serviceViewIndex(store, name), body, ...filteredMeta(readable.filtered, ctx.token, authz) };
       },
     });
   });
@@ -127,17 +145,19 @@ export function registerCatalogEndpoints(api: ApiRouter, deps: ServerDeps): void
     return blockingQuery(ctx, store, {
       watches: nodeWatches(name),
       run: () => {
+        const authz = ctx.authorizer();
         const index = store.tableIndex(Tables.nodes, Tables.services);
         const node = getNode(store, name);
         if (!node) return { index, body: null };
+        // Consul's filterNodeServices: an unreadable node is no node at all; its unreadable services are left out.
+        if (!authz.nodeRead(name)) return { index, body: null, ...filteredMeta(true, ctx.token, authz) };
+        let wires = listNodeServices(store, name).map((svc) => agentServiceToWire(svc));
+        if (filter) wires = wires.filter(filter);
+        const readable = filterByAcl(authz, wires, (w) => authz.serviceRead(w.Service));
         const services = Object.create(null) as CatalogNode['Services']; // keyed by client-chosen IDs
-        for (const svc of listNodeServices(store, name)) {
-          const wire = agentServiceToWire(svc);
-          if (filter && !filter(wire)) continue;
-          services[svc.value.ID] = wire;
-        }
+        for (const wire of readable.items) services[wire.ID] = wire;
         const body: CatalogNode = { Node: nodeToWire(node), Services: services };
-        return { index, body };
+        return { index, body, ...filteredMeta(readable.filtered, ctx.token, authz) };
       },
     });
   });
@@ -148,12 +168,17 @@ export function registerCatalogEndpoints(api: ApiRouter, deps: ServerDeps): void
     return blockingQuery(ctx, store, {
       watches: nodeWatches(name),
       run: () => {
+        const authz = ctx.authorizer();
         const index = store.tableIndex(Tables.nodes, Tables.services);
-        const node = getNode(store, name);
+        const found = getNode(store, name);
+        // Consul's filterNodeServiceList: an unreadable node answers as an empty list with no node.
+        const hidden = found !== undefined && !authz.nodeRead(name);
+        const node = hidden ? undefined : found;
         let services = node ? listNodeServices(store, name).map((s) => agentServiceToWire(s)) : [];
         if (filter) services = services.filter(filter);
-        const body = { Node: node ? nodeToWire(node) : null, Services: services } as unknown as CatalogNodeServiceList;
-        return { index, body };
+        const readable = filterByAcl(authz, services, (w) => authz.serviceRead(w.Service));
+        const body = { Node: node ? nodeToWire(node) : null, Services: readable.items } as unknown as CatalogNodeServiceList;
+        return { index, body, ...filteredMeta(hidden || readable.filtered, ctx.token, authz) };
       },
     });
   });

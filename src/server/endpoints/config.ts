@@ -3,10 +3,13 @@
  * `GET /v1/config/:kind/:name` (blocking), `DELETE /v1/config/:kind/:name[?cas=]`, `PUT /v1/config[?cas=]` with
  * the entry (its Kind inside) as the body, and `PUT /v1/config/:kind/:name` as the same apply addressed by path.
  * A write answers `true`/`false` (false: a check-and-set that lost); a plain delete answers `{}` and a CAS delete
- * `true`/`false`, as Consul does.
+ * `true`/`false`, as Consul does. ACLs per kind (../config-entries/authorizer.ts): a read or write of one entry is a
+ * 403 without the kind's permission, a list keeps the entries the token may read (with
+ * X-Consul-Results-Filtered-By-ACLs), each check made again on every wake of a blocking read.
  */
 import { Errors } from '../../lib/errors.ts';
-import { allowAll, type AuthorizerFor } from '../config-entries/authorizer.ts';
+import { canReadEntry, requireEntryRead, requireEntryWrite } from '../config-entries/authorizer.ts';
+import { filterByAcl, filteredMeta } from '../acl/enforce.ts';
 import { ErrEntryDecode } from '../config-entries/decode.ts';
 import { decodeConfigEntry, kindOf } from '../config-entries/entry.ts';
 import { kindSpec } from '../config-entries/kinds.ts';
@@ -16,29 +19,29 @@ import type { ServerDeps } from '../deps.ts';
 import { blockingQuery } from '../http/blocking.ts';
 import type { ApiResponse, ApiRouter, RequestContext } from '../http/router.ts';
 
-export function registerConfigEndpoints(api: ApiRouter, deps: ServerDeps, authorizerFor: AuthorizerFor = allowAll): void {
+export function registerConfigEndpoints(api: ApiRouter, deps: ServerDeps): void {
   const { store } = deps;
 
   api.get('/v1/config/:kind', (ctx) => {
     const kind = ctx.params.kind!;
     kindSpec(kind);
-    const authz = authorizerFor(ctx.token);
     return blockingQuery(ctx, store, {
       watches: [{ table: CONFIG_ENTRIES_TABLE, prefix: `${kind}/` }],
-      run: () => ({
-        index: store.tableIndex(CONFIG_ENTRIES_TABLE),
-        body: listEntries(store, kind).filter((r) => authz.canReadEntry(kind, r.value.Name)).map(entryToWire),
-      }),
+      run: () => {
+        const authz = ctx.authorizer();
+        const readable = filterByAcl(authz, listEntries(store, kind), (r) => canReadEntry(authz, kind, r.value.Name));
+        return { index: store.tableIndex(CONFIG_ENTRIES_TABLE), body: readable.items.map(entryToWire), ...filteredMeta(readable.filtered, ctx.token, authz) };
+      },
     });
   });
 
   api.get('/v1/config/:kind/:name', (ctx) => {
     const { kind, name } = ctx.params as { kind: string; name: string };
     kindSpec(kind);
-    if (!authorizerFor(ctx.token).canReadEntry(kind, name)) throw Errors.permissionDenied();
     return blockingQuery(ctx, store, {
       watches: [{ table: CONFIG_ENTRIES_TABLE, key: entryKey(kind, name) }],
       run: () => {
+        requireEntryRead(ctx.authorizer(), kind, name);
         const row = getEntry(store, kind, name);
         const index = store.tableIndex(CONFIG_ENTRIES_TABLE);
         if (!row) return { status: 404, index, body: `Config entry not found for ${JSON.stringify(kind)} / ${JSON.stringify(name)}`, text: true };
@@ -50,7 +53,7 @@ export function registerConfigEndpoints(api: ApiRouter, deps: ServerDeps, author
   api.delete('/v1/config/:kind/:name', async (ctx) => {
     const { kind, name } = ctx.params as { kind: string; name: string };
     kindSpec(kind);
-    if (!authorizerFor(ctx.token).canWriteEntry(kind, name)) throw Errors.permissionDenied();
+    requireEntryWrite(ctx.authorizer(), kind, name);
     const cas = casParam(ctx);
     const { result } = await store.write((tx) => deleteEntry(tx, kind, name, cas));
     return { body: cas === undefined ? {} : result };
@@ -73,7 +76,7 @@ export function registerConfigEndpoints(api: ApiRouter, deps: ServerDeps, author
     if (addressed && entry.Name !== addressed.name) {
       throw Errors.badRequest(`Name ${JSON.stringify(entry.Name)} in the body does not match ${JSON.stringify(addressed.name)} in the path`);
     }
-    if (!authorizerFor(ctx.token).canWriteEntry(entry.Kind, entry.Name)) throw Errors.permissionDenied();
+    requireEntryWrite(ctx.authorizer(), entry.Kind, entry.Name);
     const cas = casParam(ctx);
     const { result } = await store.write((tx) => applyEntry(tx, entry, cas));
     return { body: result };

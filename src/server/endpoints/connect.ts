@@ -3,6 +3,10 @@
  * Connect=true): the instances that accept Connect traffic for a service — its `connect-proxy` services whose
  * `Proxy.DestinationServiceName` is the service, and its instances registered Connect-native — in the catalog's
  * and the health view's shapes, with ?tag, ?node-meta, ?passing and ?filter as the plain views have them.
+ *
+ * ACLs as Consul's Connect queries apply them: without `service:read` on the destination service the answer is an
+ * empty list (Catalog.ServiceNodes / Health.ServiceNodes with Connect "just return nil"); otherwise each instance is
+ * kept only with `node:read` on its node and `service:read` on its own name (the proxy's), as in the plain views.
  */
 import type { CatalogService } from '../../api/types.ts';
 import { Tables, getNode, listServices } from '../catalog/index.ts';
@@ -12,7 +16,8 @@ import { catalogServiceToWire } from '../catalog/wire.ts';
 import type { ServerDeps } from '../deps.ts';
 import { ServiceNodeFields } from '../filter/schemas.ts';
 import { blockingQuery } from '../http/blocking.ts';
-import { serviceEntries } from './health.ts';
+import { readableEntries, serviceEntries } from './health.ts';
+import { filterByAcl, filteredMeta } from '../acl/enforce.ts';
 import type { ApiRouter } from '../http/router.ts';
 import type { StoreReader, StoredRow } from '../store/types.ts';
 
@@ -36,6 +41,8 @@ export function registerConnectEndpoints(api: ApiRouter, deps: ServerDeps): void
     return blockingQuery(ctx, store, {
       watches,
       run: () => {
+        const authz = ctx.authorizer();
+        if (!authz.serviceRead(name)) return { index: index(), body: [] };
         const out: CatalogService[] = [];
         for (const svc of connectInstances(store, name)) {
           const node = getNode(store, svc.value.Node);
@@ -44,7 +51,8 @@ export function registerConnectEndpoints(api: ApiRouter, deps: ServerDeps): void
           if (filter && !filter(wire)) continue;
           out.push(wire);
         }
-        return { index: index(), body: out };
+        const readable = filterByAcl(authz, out, (s) => authz.nodeRead(s.Node) && authz.serviceRead(s.ServiceName));
+        return { index: index(), body: readable.items, ...filteredMeta(readable.filtered, ctx.token, authz) };
       },
     });
   });
@@ -54,7 +62,10 @@ export function registerConnectEndpoints(api: ApiRouter, deps: ServerDeps): void
     const entries = serviceEntries(ctx.query);
     return blockingQuery(ctx, store, {
       watches,
-      run: () => ({ index: index(), body: entries(store, connectInstances(store, name)) }),
+      run: () => {
+        if (!ctx.authorizer().serviceRead(name)) return { index: index(), body: [] };
+        return { index: index(), ...readableEntries(ctx, entries(store, connectInstances(store, name))) };
+      },
     });
   });
 }

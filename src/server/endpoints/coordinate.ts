@@ -4,6 +4,10 @@
  * `nodes` and answers 404 with an empty body on `node/:n`, as Consul's CoordinateNode does. An update for a node
  * the catalog does not know is dropped silently, as Consul's state store does (coordinates follow their node).
  * What is stored and how servers get one: ../coordinate/README.md.
+ *
+ * ACLs as agent/consul/coordinate_endpoint.go applies them: the lists keep the nodes the token has `node:read` on
+ * (filterCoordinates; an unreadable node's own coordinate is then a 404), an update needs `node:write` on the node.
+ * The datacenters' map (servers only) takes no token in Consul and none here.
  */
 import { z } from 'zod';
 import { COORDINATES_TABLE, coordinateOf, listCoordinates, validateCoord, type StoredCoordinate } from '../coordinate/tables.ts';
@@ -15,6 +19,7 @@ import { decodeBody } from '../http/decode.ts';
 import type { ApiRouter } from '../http/router.ts';
 import type { WatchSpec } from '../store/types.ts';
 import { jsonBody } from './catalog.ts';
+import { filterByAcl, filteredMeta, requirePermission } from '../acl/enforce.ts';
 
 const CoordSchema = z.object({
   Vec: z.array(z.number()),
@@ -54,7 +59,12 @@ export function registerCoordinateEndpoints(api: ApiRouter, deps: ServerDeps): v
     const segment = ctx.query.has('segment') ? (ctx.query.get('segment') ?? '') : undefined;
     return blockingQuery(ctx, store, {
       watches: WATCHES,
-      run: () => ({ index: index(), body: listCoordinates(store).filter((c) => segment === undefined || c.Segment === segment) }),
+      run: () => {
+        const authz = ctx.authorizer();
+        const all = listCoordinates(store).filter((c) => segment === undefined || c.Segment === segment);
+        const readable = filterByAcl(authz, all, (c) => authz.nodeRead(c.Node));
+        return { index: index(), body: readable.items, ...filteredMeta(readable.filtered, ctx.token, authz) };
+      },
     });
   });
 
@@ -63,8 +73,10 @@ export function registerCoordinateEndpoints(api: ApiRouter, deps: ServerDeps): v
     const res = await blockingQuery(ctx, store, {
       watches: [{ table: COORDINATES_TABLE, key: node }, { table: Tables.nodes, key: node }],
       run: () => {
+        const authz = ctx.authorizer();
         const entry = coordinateOf(store, node);
-        return { index: index(), body: entry ? [entry] : [] };
+        const readable = filterByAcl(authz, entry ? [entry] : [], (c) => authz.nodeRead(c.Node));
+        return { index: index(), body: readable.items, ...filteredMeta(readable.filtered, ctx.token, authz) };
       },
     });
     if (Array.isArray(res.body) && res.body.length === 0) return { ...res, status: 404, body: '', text: true };
@@ -76,6 +88,7 @@ export function registerCoordinateEndpoints(api: ApiRouter, deps: ServerDeps): v
     const coord = { Vec: req.Coord.Vec, Error: req.Coord.Error ?? 0, Adjustment: req.Coord.Adjustment ?? 0, Height: req.Coord.Height ?? 0 };
     validateCoord(coord);
     const node = req.Node ?? '';
+    requirePermission(ctx.authorizer(), 'node', 'write', node);
     await store.write((tx) => {
       if (!tx.get(Tables.nodes, node)) return;
       const value: StoredCoordinate = { Node: node, Segment: req.Segment ?? '', Coord: coord };

@@ -3,7 +3,8 @@
  * `OverrideConnectTimeout`, `OverrideProtocol` and `OverrideMeshGateway` in the body; `?compile-dc=` names the
  * datacenter to compile in. The answer is `{ "Chain": CompiledDiscoveryChain }`, a blocking query over the config
  * entries. The trust domain in the targets' SNI is the Connect CA's (`<cluster-id>.consul`), given by the caller;
- * before the CA has a configuration it is a fixed placeholder domain.
+ * before the CA has a configuration it is a fixed placeholder domain. ACLs: `service:read` on the service
+ * (DiscoveryChain.Get), checked on every wake of the blocking query.
  */
 import { z } from 'zod';
 import { parseDuration } from '../../lib/duration.ts';
@@ -14,6 +15,7 @@ import type { ServerDeps } from '../deps.ts';
 import { blockingQuery } from '../http/blocking.ts';
 import { decodeBody } from '../http/decode.ts';
 import type { ApiRouter, RequestContext } from '../http/router.ts';
+import { requirePermission } from '../acl/enforce.ts';
 
 export const PLACEHOLDER_TRUST_DOMAIN = '11111111-2222-3333-4444-555555555555.consul';
 
@@ -27,6 +29,7 @@ export function registerDiscoveryChainEndpoints(api: ApiRouter, deps: ServerDeps
   const { store } = deps;
   const handler = async (ctx: RequestContext) => {
     const service = ctx.params.service!;
+    requirePermission(ctx.authorizer(), 'service', 'read', service);
     let overrides: z.output<typeof Overrides> = {};
     if (ctx.method === 'POST') {
       const raw = await ctx.json();
@@ -45,20 +48,23 @@ export function registerDiscoveryChainEndpoints(api: ApiRouter, deps: ServerDeps
     const datacenter = ctx.query.get('compile-dc') || deps.identity.datacenter;
     return blockingQuery(ctx, store, {
       watches: [{ table: CONFIG_ENTRIES_TABLE }],
-      run: () => ({
-        index: store.tableIndex(CONFIG_ENTRIES_TABLE),
-        body: {
-          Chain: compileDiscoveryChain({
-            serviceName: service,
-            datacenter,
-            trustDomain: trustDomain(),
-            entries: (kind, name) => getEntry(store, kind, name)?.value,
-            overrideProtocol: overrides.OverrideProtocol?.toLowerCase(),
-            overrideConnectTimeoutMs: timeoutMs,
-            overrideMeshGatewayMode: overrides.OverrideMeshGateway?.Mode,
-          }),
-        },
-      }),
+      run: () => {
+        requirePermission(ctx.authorizer(), 'service', 'read', service);
+        return {
+          index: store.tableIndex(CONFIG_ENTRIES_TABLE),
+          body: {
+            Chain: compileDiscoveryChain({
+              serviceName: service,
+              datacenter,
+              trustDomain: trustDomain(),
+              entries: (kind, name) => getEntry(store, kind, name)?.value,
+              overrideProtocol: overrides.OverrideProtocol?.toLowerCase(),
+              overrideConnectTimeoutMs: timeoutMs,
+              overrideMeshGatewayMode: overrides.OverrideMeshGateway?.Mode,
+            }),
+          },
+        };
+      },
     });
   };
   api.get('/v1/discovery-chain/:service', handler);

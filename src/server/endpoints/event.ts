@@ -4,11 +4,15 @@
  * events (oldest first, `?name=` filters) and blocks as EventList does: its index is a hash of the newest event's
  * ID, so `?index=N` waits until the index differs from N (or `wait` passes), not until it exceeds it.
  * Storage and filter rules: ../event/README.md.
+ *
+ * ACLs as agent/event_endpoint.go applies them: firing needs `event:write` on the name (403), the list keeps the
+ * events whose name the token has `event:read` on, with X-Consul-Results-Filtered-By-ACLs.
  */
 import { listNodeServices } from '../catalog/index.ts';
 import type { ServerDeps } from '../deps.ts';
 import { EVENTS_TABLE, eventIndex, fireEvent, receivedEvents, validateEvent, type EventReceiver, type EventRequest } from '../event/events.ts';
-import { parseQueryOptions } from '../http/blocking.ts';
+import { parseQueryOptions, watchRevocationWhileWaiting } from '../http/blocking.ts';
+import { filterByAcl, filteredMeta, requirePermission } from '../acl/enforce.ts';
 import type { ApiRouter } from '../http/router.ts';
 import { Errors } from '../../lib/errors.ts';
 
@@ -20,6 +24,7 @@ export function registerEventEndpoints(api: ApiRouter, deps: ServerDeps): void {
   api.put('/v1/event/fire/*name', async (ctx) => {
     const name = ctx.params.name ?? '';
     if (name === '') throw Errors.badRequest('Missing name');
+    requirePermission(ctx.authorizer(), 'event', 'write', name);
     const req: EventRequest = {
       name,
       payload: await ctx.body(),
@@ -37,19 +42,31 @@ export function registerEventEndpoints(api: ApiRouter, deps: ServerDeps): void {
     const raw = ctx.query.get('index') ?? '';
     const name = ctx.query.get('name') ?? '';
     const read = () => {
-      const events = receivedEvents(store, receiver(), name);
-      return { events, index: eventIndex(events) };
+      const authz = ctx.authorizer();
+      const all = receivedEvents(store, receiver(), name);
+      const { items: events, filtered } = filterByAcl(authz, all, (e) => authz.eventRead(e.Name));
+      // The index follows what this token sees, so a hidden event neither wakes nor changes its answer.
+      return { events, index: eventIndex(events), ...filteredMeta(filtered, ctx.token, authz) };
     };
     let result = read();
     if (options.minIndex > 0 && result.index === raw) {
       const deadline = AbortSignal.any([ctx.signal, AbortSignal.timeout(options.waitMs)]);
+      const revocation = watchRevocationWhileWaiting(ctx, deadline);
       let seen = store.index;
-      while (!deadline.aborted && result.index === raw) {
-        await store.waitForChange([{ table: EVENTS_TABLE }], seen, deadline);
-        seen = store.index;
-        result = read();
+      try {
+        while (!deadline.aborted && result.index === raw) {
+          await store.waitForChange([{ table: EVENTS_TABLE }], seen, revocation.signal);
+          if (revocation.revoked()) {
+            result = read();
+            break;
+          }
+          seen = store.index;
+          result = read();
+        }
+      } finally {
+        revocation.close();
       }
     }
-    return { body: result.events, headers: { 'X-Consul-Index': result.index } };
+    return { body: result.events, headers: { ...result.headers, 'X-Consul-Index': result.index } };
   });
 }

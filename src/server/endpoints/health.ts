@@ -2,6 +2,11 @@
  * /v1/health/*: checks by node, service and state, and the service entries (node, service, checks) that every
  * healthy view follows. `?passing` drops an instance when any of its checks — the service's, or the node's own
  * (serfHealth, node maintenance) — is not passing, as Consul's filterNonPassing does.
+ *
+ * ACLs as agent/consul/health_endpoint.go applies them, after `?filter` (so the header counts only what the token
+ * hid): a check needs `node:read` on its node and `service:read` on its service (filterHealthChecks), a service
+ * entry `node:read` and `service:read` (filterCheckServiceNodes); what is left out is reported with
+ * X-Consul-Results-Filtered-By-ACLs.
  */
 import type { HealthCheck, ServiceEntry } from '../../api/types.ts';
 import { Tables, getNode, instanceChecks, listChecks, listServiceInstances, nodeChecks, nodePrefix, serviceViewIndex } from '../catalog/index.ts';
@@ -15,7 +20,8 @@ import { nearParam } from './catalog.ts';
 import { CheckServiceNodeFields, HealthCheckFields } from '../filter/schemas.ts';
 import { Errors } from '../../lib/errors.ts';
 import { blockingQuery } from '../http/blocking.ts';
-import { pathName, type ApiRouter } from '../http/router.ts';
+import { pathName, type ApiRouter, type RequestContext } from '../http/router.ts';
+import { filterByAcl, filteredMeta } from '../acl/enforce.ts';
 
 const STATES = new Set(['any', 'passing', 'warning', 'critical']);
 
@@ -31,7 +37,7 @@ export function registerHealthEndpoints(api: ApiRouter, deps: ServerDeps): void 
       run: () => {
         let checks: HealthCheck[] = nodeChecks(store, node).map(checkToWire);
         if (filter) checks = checks.filter(filter);
-        return { index: store.tableIndex(Tables.checks), body: checks };
+        return { index: store.tableIndex(Tables.checks), ...readableChecks(ctx, checks) };
       },
     });
   });
@@ -53,7 +59,7 @@ export function registerHealthEndpoints(api: ApiRouter, deps: ServerDeps): void 
             if (!filter || filter(wire)) out.push(wire);
           }
         }
-        return { index: serviceViewIndex(store, name), body: out };
+        return { index: serviceViewIndex(store, name), ...readableChecks(ctx, out) };
       },
     });
   });
@@ -77,7 +83,7 @@ export function registerHealthEndpoints(api: ApiRouter, deps: ServerDeps): void 
           if (!filter || filter(wire)) out.push(wire);
         }
         const index = meta.length > 0 ? store.tableIndex(Tables.checks, Tables.nodes) : store.tableIndex(Tables.checks);
-        return { index, body: out };
+        return { index, ...readableChecks(ctx, out) };
       },
     });
   });
@@ -89,11 +95,25 @@ export function registerHealthEndpoints(api: ApiRouter, deps: ServerDeps): void 
     return blockingQuery(ctx, store, {
       watches: [{ table: Tables.serviceIndex, key: name }],
       run: () => {
-        const out = entries(store, listServiceInstances(store, name));
-        return { index: serviceViewIndex(store, name), body: sortByNear(store, near(ctx), out, (e) => e.Node.Node) };
+        const { body, ...meta } = readableEntries(ctx, entries(store, listServiceInstances(store, name)));
+        return { index: serviceViewIndex(store, name), body: sortByNear(store, near(ctx), body, (e) => e.Node.Node), ...meta };
       },
     });
   });
+}
+
+/** Consul's filterHealthChecks: the checks whose node and service the token may read, with the filtered header. */
+function readableChecks(ctx: RequestContext, checks: HealthCheck[]): { body: HealthCheck[]; headers?: Record<string, string> } {
+  const authz = ctx.authorizer();
+  const readable = filterByAcl(authz, checks, (c) => authz.nodeRead(c.Node) && (c.ServiceName === '' || authz.serviceRead(c.ServiceName)));
+  return { body: readable.items, ...filteredMeta(readable.filtered, ctx.token, authz) };
+}
+
+/** Consul's filterCheckServiceNodes: the entries whose node and service the token may read, with the filtered header. */
+export function readableEntries(ctx: RequestContext, entries: ServiceEntry[]): { body: ServiceEntry[]; headers?: Record<string, string> } {
+  const authz = ctx.authorizer();
+  const readable = filterByAcl(authz, entries, (e) => authz.nodeRead(e.Node.Node) && authz.serviceRead(e.Service.Service));
+  return { body: readable.items, ...filteredMeta(readable.filtered, ctx.token, authz) };
 }
 
 /**

@@ -3,11 +3,18 @@
  * AgentConnectAuthorize). Intentions are stored as service-intentions config entries (src/server/intentions); the
  * decisions come from src/lib/intentions, the same function the sidecar proxy calls. The default decision when no
  * intention matches comes from the authorizer (allow while ACLs are off, as Consul with acl.enabled = false).
+ *
+ * ACLs as agent/consul/intention_endpoint.go applies them: an intention is readable with `intentions:read` on its
+ * source or its destination (Intention.CanRead; lists keep those, one by ID or exact pair is a 403 otherwise) and
+ * written with `intentions:write` on its destination (for an update or delete, the stored one's too); `match` needs
+ * `intentions:read` on every name asked; `check` needs `service:read` on the destination and
+ * /v1/agent/connect/authorize `service:write` on the target (AgentConnectAuthorize).
  */
 import { z } from 'zod';
 import { Errors } from '../../lib/errors.ts';
 import { authorizeConnection, matchIntentions, sortByPrecedence } from '../../lib/intentions/index.ts';
-import { allowAll, type AuthorizerFor, type ConnectAuthorizer } from '../config-entries/authorizer.ts';
+import type { Authorizer } from '../acl/authorizer.ts';
+import { filterByAcl, filteredMeta, requirePermission } from '../acl/enforce.ts';
 import { IntentionPermissionSchema } from '../config-entries/schemas.ts';
 import { CONFIG_ENTRIES_TABLE } from '../config-entries/table.ts';
 import type { ServerDeps } from '../deps.ts';
@@ -16,7 +23,7 @@ import { decodeBody } from '../http/decode.ts';
 import type { ApiRouter, RequestContext } from '../http/router.ts';
 import {
   IntentionErrors, createLegacy, deleteExact, deleteLegacy, getById, getExact, listIntentions, updateLegacy, upsertExact,
-  type IntentionInput,
+  type IntentionInput, type WireIntention,
 } from '../intentions/intentions.ts';
 
 const IntentionBody = z.object({
@@ -37,18 +44,35 @@ const AuthorizeBody = z.object({ Target: z.string().optional(), ClientCertURI: z
 /** spiffe://<trust-domain>/ns/<ns>/dc/<dc>/svc/<service> (connect.SpiffeIDService; `ap/<partition>/` optional). */
 const SPIFFE_SERVICE = /^spiffe:\/\/[^/]+(?:\/ap\/[^/]+)?\/ns\/([^/]+)\/dc\/([^/]+)\/svc\/([^/]+)$/;
 
-export function registerIntentionEndpoints(api: ApiRouter, deps: ServerDeps, authorizerFor: AuthorizerFor = allowAll): void {
+/** Consul's Intention.CanRead: `intentions:read` on either end. */
+function canRead(authz: Authorizer, ixn: Pick<WireIntention, 'SourceName' | 'DestinationName'>): boolean {
+  return (ixn.SourceName !== '' && authz.intentionRead(ixn.SourceName)) || (ixn.DestinationName !== '' && authz.intentionRead(ixn.DestinationName));
+}
+
+function requireRead(authz: Authorizer, ixn: WireIntention): void {
+  if (!canRead(authz, ixn)) requirePermission(authz, 'intention', 'read', ixn.DestinationName);
+}
+
+export function registerIntentionEndpoints(api: ApiRouter, deps: ServerDeps): void {
   const { store } = deps;
   const watch = [{ table: CONFIG_ENTRIES_TABLE, prefix: 'service-intentions/' }];
   const index = (): number => store.tableIndex(CONFIG_ENTRIES_TABLE);
-  const defaultDecision = (authz: ConnectAuthorizer) => ({ allow: authz.intentionDefaultAllow(), reason: 'Default behavior configured by ACLs' });
+  const defaultDecision = (authz: Authorizer) => ({ allow: authz.intentionDefaultAllow(), reason: 'Default behavior configured by ACLs' });
 
   api.get('/v1/connect/intentions', (ctx) =>
-    blockingQuery(ctx, store, { watches: watch, run: () => ({ index: index(), body: sortByPrecedence(listIntentions(store)) }) }));
+    blockingQuery(ctx, store, {
+      watches: watch,
+      run: () => {
+        const authz = ctx.authorizer();
+        const readable = filterByAcl(authz, listIntentions(store), (ixn) => canRead(authz, ixn));
+        return { index: index(), body: sortByPrecedence(readable.items), ...filteredMeta(readable.filtered, ctx.token, authz) };
+      },
+    }));
 
   api.post('/v1/connect/intentions', async (ctx) => {
     const input = await intentionBody(ctx);
     if (input.ID) throw Errors.badRequest('ID must be empty');
+    requirePermission(ctx.authorizer(), 'intention', 'write', input.DestinationName ?? '');
     const { result } = await store.write((tx) => createLegacy(tx, input, new Date().toISOString()));
     return { body: { ID: result } };
   });
@@ -62,6 +86,8 @@ export function registerIntentionEndpoints(api: ApiRouter, deps: ServerDeps, aut
     return blockingQuery(ctx, store, {
       watches: watch,
       run: () => {
+        const authz = ctx.authorizer();
+        for (const name of names) requirePermission(authz, 'intention', 'read', name);
         const all = listIntentions(store);
         const body: Record<string, unknown[]> = {};
         for (const name of names) body[name] = matchIntentions(all, by, name);
@@ -72,7 +98,9 @@ export function registerIntentionEndpoints(api: ApiRouter, deps: ServerDeps, aut
 
   api.get('/v1/connect/intentions/check', (ctx) => {
     const { source, destination } = pair(ctx);
-    const allowed = authorizeConnection(listIntentions(store), source, destination, defaultDecision(authorizerFor(ctx.token))).allowed;
+    const authz = ctx.authorizer();
+    requirePermission(authz, 'service', 'read', destination);
+    const allowed = authorizeConnection(listIntentions(store), source, destination, defaultDecision(authz)).allowed;
     return { index: index(), body: { Allowed: allowed } };
   });
 
@@ -82,6 +110,8 @@ export function registerIntentionEndpoints(api: ApiRouter, deps: ServerDeps, aut
       watches: watch,
       run: () => {
         const found = getExact(store, source, destination);
+        if (found) requireRead(ctx.authorizer(), found);
+        else requirePermission(ctx.authorizer(), 'intention', 'read', destination);
         return found ? { index: index(), body: found } : { index: index(), status: 404, body: 'Intention not found', text: true };
       },
     });
@@ -90,13 +120,14 @@ export function registerIntentionEndpoints(api: ApiRouter, deps: ServerDeps, aut
   api.put('/v1/connect/intentions/exact', async (ctx) => {
     const { source, destination } = pair(ctx);
     const input = await intentionBody(ctx);
-    if (!authorizerFor(ctx.token).canWriteEntry('service-intentions', destination)) throw Errors.permissionDenied();
+    requirePermission(ctx.authorizer(), 'intention', 'write', destination);
     await store.write((tx) => upsertExact(tx, source, destination, input));
     return { body: true };
   });
 
   api.delete('/v1/connect/intentions/exact', async (ctx) => {
     const { source, destination } = pair(ctx);
+    requirePermission(ctx.authorizer(), 'intention', 'write', destination);
     await store.write((tx) => deleteExact(tx, source, destination));
     return { body: true };
   });
@@ -104,18 +135,25 @@ export function registerIntentionEndpoints(api: ApiRouter, deps: ServerDeps, aut
   api.get('/v1/connect/intentions/:id', (ctx) => {
     const found = getById(store, ctx.params.id!);
     if (!found) throw IntentionErrors.notFound();
+    requireRead(ctx.authorizer(), found);
     return { index: index(), body: found };
   });
 
   api.put('/v1/connect/intentions/:id', async (ctx) => {
     const input = await intentionBody(ctx);
     const id = ctx.params.id!;
+    const authz = ctx.authorizer();
+    const existing = getById(store, id);
+    if (existing) requirePermission(authz, 'intention', 'write', existing.DestinationName);
+    requirePermission(authz, 'intention', 'write', input.DestinationName ?? existing?.DestinationName ?? '');
     await store.write((tx) => updateLegacy(tx, id, input, new Date().toISOString()));
     return { body: true };
   });
 
   api.delete('/v1/connect/intentions/:id', async (ctx) => {
     const id = ctx.params.id!;
+    const existing = getById(store, id);
+    if (existing) requirePermission(ctx.authorizer(), 'intention', 'write', existing.DestinationName);
     await store.write((tx) => deleteLegacy(tx, id));
     return { body: true };
   });
@@ -127,7 +165,9 @@ export function registerIntentionEndpoints(api: ApiRouter, deps: ServerDeps, aut
     const m = SPIFFE_SERVICE.exec(body.ClientCertURI);
     if (!m) throw Errors.badRequest('ClientCertURI not a valid Connect identifier');
     const source = decodeURIComponent(m[3]!);
-    const decision = authorizeConnection(listIntentions(store), source, body.Target, defaultDecision(authorizerFor(ctx.token)));
+    const authz = ctx.authorizer();
+    requirePermission(authz, 'service', 'write', body.Target);
+    const decision = authorizeConnection(listIntentions(store), source, body.Target, defaultDecision(authz));
     return { body: { Authorized: decision.allowed, Reason: decision.reason } };
   });
 }

@@ -4,6 +4,12 @@
  * only the key or prefix they read, and report that key's or prefix's own index as Consul does (agent/consul/
  * kvs_endpoint.go: `reply.Index = ent.ModifyIndex` for one key; kvsListTxn's entries-and-tombstones maximum for a
  * prefix), so a write elsewhere neither wakes them nor changes what they report.
+ *
+ * ACLs as agent/consul/kvs_endpoint.go applies them: a single key needs `key:read` (403 otherwise), `?recurse` and
+ * `?keys` list only the keys the token may read (FilterDirEnt, with X-Consul-Results-Filtered-By-ACLs; `key:list`
+ * on the prefix is asked only under Consul's `acl.enable_key_list_policy`, which Meshgate does not have, so it is
+ * not asked), writes need `key:write` on the key (kvsPreApply) and a recursive delete `key:write` on the whole
+ * prefix (KeyWritePrefixAllowed).
  */
 import { Errors } from '../../lib/errors.ts';
 import type { ServerDeps } from '../deps.ts';
@@ -15,6 +21,7 @@ import {
 } from '../kv/entries.ts';
 import type { KvServices } from '../kv/services.ts';
 import { startTombstoneReaper } from '../kv/tombstones.ts';
+import { filterByAcl, filteredMeta, requireKeyWritePrefix, requirePermission } from '../acl/enforce.ts';
 
 export function registerKvEndpoints(api: ApiRouter, deps: ServerDeps, kv: KvServices): void {
   api.get('/v1/kv/*key', (ctx) => kvGet(ctx, deps));
@@ -54,11 +61,14 @@ function kvGet(ctx: RequestContext, deps: ServerDeps): Promise<ApiResponse> {
     return blockingQuery(ctx, store, {
       watches: [{ table: KV_TABLE, prefix: key }],
       run: () => {
-        const rows = store.list<KvValue>(KV_TABLE, key);
+        const authz = ctx.authorizer();
+        const all = store.list<KvValue>(KV_TABLE, key);
+        const { items: rows, filtered } = filterByAcl(authz, all, (r) => authz.keyRead(r.key));
         const keys = kvKeys(rows, key, separator);
-        const index = kvPrefixIndex(store, key, rows);
-        if (keys.length === 0 && key !== '') return { status: 404, index };
-        return { body: keys, index };
+        const index = kvPrefixIndex(store, key, all);
+        const meta = filteredMeta(filtered, ctx.token, authz);
+        if (keys.length === 0 && key !== '') return { status: 404, index, ...meta };
+        return { body: keys, index, ...meta };
       },
     });
   }
@@ -66,10 +76,13 @@ function kvGet(ctx: RequestContext, deps: ServerDeps): Promise<ApiResponse> {
     return blockingQuery(ctx, store, {
       watches: [{ table: KV_TABLE, prefix: key }],
       run: () => {
-        const rows = store.list<KvValue>(KV_TABLE, key);
-        const index = kvPrefixIndex(store, key, rows);
-        if (rows.length === 0) return { status: 404, index };
-        return { body: rows.map((r) => toKVPair(r)), index };
+        const authz = ctx.authorizer();
+        const all = store.list<KvValue>(KV_TABLE, key);
+        const { items: rows, filtered } = filterByAcl(authz, all, (r) => authz.keyRead(r.key));
+        const index = kvPrefixIndex(store, key, all);
+        const meta = filteredMeta(filtered, ctx.token, authz);
+        if (rows.length === 0) return { status: 404, index, ...meta };
+        return { body: rows.map((r) => toKVPair(r)), index, ...meta };
       },
     });
   }
@@ -78,6 +91,7 @@ function kvGet(ctx: RequestContext, deps: ServerDeps): Promise<ApiResponse> {
   return blockingQuery(ctx, store, {
     watches: [{ table: KV_TABLE, key }],
     run: () => {
+      requirePermission(ctx.authorizer(), 'key', 'read', key);
       const row = store.get<KvValue>(KV_TABLE, key);
       // A missing key reports the KV tables' index (kvsGetTxn's kvsMaxIndex) and still waits for that key alone.
       if (!row) return { status: 404, index: store.tableIndex(KV_TABLE, KV_TOMBSTONES_TABLE) };
@@ -100,6 +114,7 @@ async function kvPut(ctx: RequestContext, deps: ServerDeps, kv: KvServices): Pro
   refuseConflicting(ctx, 'cas', 'acquire', 'release');
   const flags = ctx.query.has('flags') ? uintParam(ctx, 'flags') : 0;
   const cas = ctx.query.has('cas') ? uintParam(ctx, 'cas') : undefined;
+  requirePermission(ctx.authorizer(), 'key', 'write', key);
   const declared = Number(ctx.headers['content-length'] ?? 0);
   if (declared > KV_MAX_VALUE_SIZE) throw tooLarge(declared);
   const body = await ctx.body();
@@ -124,6 +139,9 @@ async function kvDeleteEndpoint(ctx: RequestContext, deps: ServerDeps): Promise<
   const recurse = ctx.query.has('recurse');
   if (!recurse && key === '') throw Errors.badRequest('Missing key name');
   const cas = ctx.query.has('cas') ? uintParam(ctx, 'cas') : undefined;
+  const authz = ctx.authorizer();
+  if (recurse) requireKeyWritePrefix(authz, key);
+  else requirePermission(authz, 'key', 'write', key);
   const done = deps.metrics.kvsApply.time();
   const { result } = await deps.store.write((tx) => {
     if (cas !== undefined) return kvDeleteCas(tx, key, cas);

@@ -3,6 +3,9 @@
  * Consul's shapes (api/operator_raft.go, api/operator_autopilot.go, api/operator_usage.go; agent/operator_endpoint.go),
  * reporting the live replicas of ../operator/replicas.ts. Autopilot health answers 429 when a server is unhealthy,
  * as OperatorServerHealth does; here every listed replica is live, so it is 200.
+ *
+ * ACLs as agent/consul/operator_*_endpoint.go apply them: every read needs `operator:read`, the autopilot
+ * configuration write `operator:write` (403 otherwise).
  */
 import { z } from 'zod';
 import { Tables, listNodes, listServices } from '../catalog/index.ts';
@@ -14,6 +17,7 @@ import type { ApiRouter } from '../http/router.ts';
 import { liveReplicas, type Replica } from '../operator/replicas.ts';
 import { Errors } from '../../lib/errors.ts';
 import { jsonBody } from './catalog.ts';
+import { requirePermission } from '../acl/enforce.ts';
 
 export const AUTOPILOT_TABLE = 'autopilot-config';
 const AUTOPILOT_KEY = 'config';
@@ -55,7 +59,8 @@ export function registerOperatorEndpoints(api: ApiRouter, deps: ServerDeps): voi
     return at;
   };
 
-  api.get('/v1/operator/raft/configuration', async () => {
+  api.get('/v1/operator/raft/configuration', async (ctx) => {
+    requirePermission(ctx.authorizer(), 'operator', 'read');
     const replicas = await liveReplicas(deps);
     const Servers = replicas.map((r) => ({
       ID: r.ID, Node: r.Node, Address: r.Address, Leader: r.Leader, ProtocolVersion: '3', Voter: true, LastIndex: store.index,
@@ -63,7 +68,8 @@ export function registerOperatorEndpoints(api: ApiRouter, deps: ServerDeps): voi
     return { body: { Servers, Index: store.index }, index: store.index };
   });
 
-  api.get('/v1/operator/autopilot/health', async () => {
+  api.get('/v1/operator/autopilot/health', async (ctx) => {
+    requirePermission(ctx.authorizer(), 'operator', 'read');
     const replicas = await liveReplicas(deps);
     const Servers = replicas.map((r) => ({
       ID: r.ID, Name: r.Node, Address: r.Address, SerfStatus: 'alive', Version: r.Version, Leader: r.Leader, LastContact: '0s',
@@ -72,7 +78,8 @@ export function registerOperatorEndpoints(api: ApiRouter, deps: ServerDeps): voi
     return { body: { Healthy: true, FailureTolerance: failureTolerance(replicas.length), Servers } };
   });
 
-  api.get('/v1/operator/autopilot/state', async () => {
+  api.get('/v1/operator/autopilot/state', async (ctx) => {
+    requirePermission(ctx.authorizer(), 'operator', 'read');
     const replicas = await liveReplicas(deps);
     const Servers: Record<string, unknown> = {};
     for (const r of replicas) {
@@ -93,12 +100,14 @@ export function registerOperatorEndpoints(api: ApiRouter, deps: ServerDeps): voi
 
   api.get('/v1/operator/autopilot/configuration', (ctx) => {
     parseQueryOptions(ctx.query);
+    requirePermission(ctx.authorizer(), 'operator', 'read');
     const row = store.get<AutopilotConfig>(AUTOPILOT_TABLE, AUTOPILOT_KEY);
     const body = row ? { ...row.value, CreateIndex: row.createIndex, ModifyIndex: row.modifyIndex } : { ...DEFAULT_AUTOPILOT, CreateIndex: 0, ModifyIndex: 0 };
     return { body, index: store.tableIndex(AUTOPILOT_TABLE) };
   });
 
   api.put('/v1/operator/autopilot/configuration', async (ctx) => {
+    requirePermission(ctx.authorizer(), 'operator', 'write');
     const input = decodeBody(AutopilotSchema, await jsonBody(ctx));
     const casRaw = ctx.query.get('cas');
     let cas: number | undefined;
@@ -120,6 +129,7 @@ export function registerOperatorEndpoints(api: ApiRouter, deps: ServerDeps): voi
     blockingQuery(ctx, store, {
       watches: [{ table: Tables.services }, { table: Tables.nodes }],
       run: () => {
+        requirePermission(ctx.authorizer(), 'operator', 'read');
         const names = new Set<string>();
         const connect: Record<string, number> = {
           'api-gateway': 0, 'connect-native': 0, 'connect-proxy': 0, 'ingress-gateway': 0, 'mesh-gateway': 0, 'terminating-gateway': 0,

@@ -3,6 +3,12 @@
  * agent/prepared_query_endpoint.go serves them: create answers `{"ID": ...}`, get and list are blocking queries
  * answering lists, a missing query is a 404 "Query not found", execute and explain take an ID or a name and
  * accept `?near=`, `?limit=` and `?connect`. The domain logic is in ../query/ (README.md there).
+ *
+ * ACLs as agent/consul/prepared_query_endpoint.go and acl.go apply them: a named query (its name is its ACL prefix)
+ * needs `query:write` on the name to be created, changed or deleted, and `query:read` to be seen; an unnamed query
+ * is seen only by a management (`acl:write`) token, which alone also sees the queries' tokens (others get
+ * `<hidden>`, redactPreparedQueryTokens). Execute answers the instances the query's own token — or, without one,
+ * the caller's — may read (`node:read` and `service:read`), with X-Consul-Results-Filtered-By-ACLs.
  */
 import { randomUUID } from 'node:crypto';
 import type { ServerDeps } from '../deps.ts';
@@ -16,6 +22,9 @@ import { QUERIES_TABLE, QueryErrors, getQuery, liveQueries, putQuery, toWire } f
 import { compileTemplate, isTemplate } from '../query/template.ts';
 import { parseGoBool } from '../catalog/params.ts';
 import { Errors } from '../../lib/errors.ts';
+import { ALLOW_ALL_AUTHORIZER, permissionDenied, type Authorizer } from '../acl/authorizer.ts';
+import { filterByAcl, filteredMeta, requirePermission } from '../acl/enforce.ts';
+import type { StoredQuery } from '../query/tables.ts';
 
 /** Sessions decide whether a bound query still exists, so query reads watch them and report their index too. */
 const SESSIONS_TABLE = 'sessions';
@@ -41,6 +50,7 @@ export function registerQueryEndpoints(api: ApiRouter, deps: ServerDeps): void {
     const id = randomUUID();
     const query = toStoredQuery(decodeBody(PreparedQuerySchema, raw), id);
     if (isTemplate(query)) compileTemplate(query);
+    if (query.Name !== '') requirePermission(ctx.authorizer(), 'query', 'write', query.Name);
     await store.write((tx) => putQuery(tx, query, false));
     return { body: { ID: id } };
   });
@@ -48,7 +58,15 @@ export function registerQueryEndpoints(api: ApiRouter, deps: ServerDeps): void {
   api.get('/v1/query', (ctx) =>
     blockingQuery(ctx, store, {
       watches: WATCHES,
-      run: () => ({ index: store.tableIndex(QUERIES_TABLE, SESSIONS_TABLE), body: liveQueries(store).map(toWire) }),
+      run: () => {
+        const authz = ctx.authorizer();
+        const rows = liveQueries(store);
+        const readable = filterByAcl(authz, rows, (r) => canSee(authz, r.value));
+        // Consul reports only named queries as filtered: unnamed ones are never listed to non-management tokens.
+        const namedHidden = readable.filtered && rows.some((r) => r.value.Name !== '' && !canSee(authz, r.value));
+        const body = readable.items.map((r) => redact(authz, toWire(r)));
+        return { index: store.tableIndex(QUERIES_TABLE, SESSIONS_TABLE), body, ...filteredMeta(namedHidden, ctx.token, authz) };
+      },
     }),
   );
 
@@ -58,7 +76,9 @@ export function registerQueryEndpoints(api: ApiRouter, deps: ServerDeps): void {
       watches: [{ table: QUERIES_TABLE, key: id }, { table: SESSIONS_TABLE }],
       run: () => {
         const row = getQuery(store, id);
-        return { index: row?.modifyIndex ?? store.tableIndex(QUERIES_TABLE, SESSIONS_TABLE), body: row ? [toWire(row)] : undefined };
+        const authz = ctx.authorizer();
+        if (row && !canSee(authz, row.value)) throw denied(authz, row.value);
+        return { index: row?.modifyIndex ?? store.tableIndex(QUERIES_TABLE, SESSIONS_TABLE), body: row ? [redact(authz, toWire(row))] : undefined };
       },
     });
     if (res.body === undefined) throw QueryErrors.notFound();
@@ -67,12 +87,18 @@ export function registerQueryEndpoints(api: ApiRouter, deps: ServerDeps): void {
 
   api.put('/v1/query/:id', async (ctx) => {
     const query = await decode(ctx, ctx.params.id!, true);
+    const authz = ctx.authorizer();
+    const existing = getQuery(store, query.ID)?.value;
+    if (existing && existing.Name !== '') requirePermission(authz, 'query', 'write', existing.Name);
+    if (query.Name !== '') requirePermission(authz, 'query', 'write', query.Name);
     await store.write((tx) => putQuery(tx, query, true));
     return { body: undefined };
   });
 
   api.delete('/v1/query/:id', async (ctx) => {
     const id = ctx.params.id!;
+    const existing = getQuery(store, id)?.value;
+    if (existing && existing.Name !== '') requirePermission(ctx.authorizer(), 'query', 'write', existing.Name);
     await store.write((tx) => {
       if (!getQuery(tx, id)) throw QueryErrors.invalid(`Cannot modify non-existent prepared query: '${id}'`);
       tx.delete(QUERIES_TABLE, id);
@@ -84,7 +110,9 @@ export function registerQueryEndpoints(api: ApiRouter, deps: ServerDeps): void {
     const resolved = resolveQuery(store, ctx.params.id!);
     if (!resolved) throw QueryErrors.notFound();
     const connect = ctx.query.has('connect') ? (parseGoBool(ctx.query.get('connect') || 'true') ?? false) : false;
-    const body = executeQuery(store, resolved.query, {
+    // The query's own token, when it has one, is whose permissions the answer follows (PreparedQuery.Execute).
+    const authz = resolved.query.Token !== '' ? deps.acl.resolve(resolved.query.Token) : ctx.authorizer();
+    const answer = executeQuery(store, resolved.query, {
       datacenter: deps.identity.datacenter,
       agentNode: deps.identity.nodeName,
       near: ctx.query.get('near') ?? '',
@@ -92,8 +120,9 @@ export function registerQueryEndpoints(api: ApiRouter, deps: ServerDeps): void {
       limit: parseLimit(ctx.query.get('limit')),
       connect,
     });
+    const readable = filterByAcl(authz, answer.Nodes, (e) => authz.nodeRead(e.Node.Node) && authz.serviceRead(e.Service.Service));
     // Consul's execute is not a blocking read; setMeta reports index 1 (its floor for an unset index).
-    return { body, index: 1 };
+    return { body: { ...answer, Nodes: readable.items }, index: 1, ...filteredMeta(readable.filtered, ctx.token, ctx.authorizer()) };
   });
 
   api.get('/v1/query/:id/explain', (ctx) => {
@@ -101,8 +130,26 @@ export function registerQueryEndpoints(api: ApiRouter, deps: ServerDeps): void {
     const resolved = resolveQuery(store, ctx.params.id!);
     if (!resolved) throw QueryErrors.notFound();
     const { row, query } = resolved;
+    const authz = ctx.authorizer();
+    if (!canSee(authz, query)) throw denied(authz, query);
     return { body: { Query: { ...query, CreateIndex: row.createIndex, ModifyIndex: row.modifyIndex } }, index: 1 };
   });
+}
+
+/** Consul's filterPreparedQueries: a named query by `query:read` on its name, an unnamed one by management only. */
+function canSee(authz: Authorizer, query: StoredQuery): boolean {
+  if (authz === ALLOW_ALL_AUTHORIZER || authz.aclWrite()) return true;
+  return query.Name !== '' && authz.preparedQueryRead(query.Name);
+}
+
+function denied(authz: Authorizer, query: StoredQuery) {
+  return query.Name !== '' ? permissionDenied(authz, 'query', 'read', query.Name) : permissionDenied(authz, 'acl', 'write');
+}
+
+/** Consul's redactPreparedQueryTokens: only a management token sees a query's token. */
+function redact<T extends { Token: string }>(authz: Authorizer, wire: T): T {
+  if (authz === ALLOW_ALL_AUTHORIZER || wire.Token === '' || authz.aclWrite()) return wire;
+  return { ...wire, Token: '<hidden>' };
 }
 
 /** Consul's parseLimit: strconv.Atoi; its error is "Bad limit: ..." (a 500 there; a client error here). */

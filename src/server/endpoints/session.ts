@@ -2,6 +2,10 @@
  * /v1/session/* — create, destroy, info, list, node, renew. Bodies are decoded as Consul does: field names match
  * case-insensitively (python-consul sends `name`, `ttl`, `behavior`), TTL and LockDelay take Go durations, and a
  * numeric LockDelay below 1000 means seconds (Consul's FixupLockDelay).
+ *
+ * ACLs as agent/consul/session_endpoint.go applies them: create, destroy and renew need `session:write` on the
+ * session's node (403 otherwise); info, list and node list only the sessions whose node the token has
+ * `session:read` on (filterSessions), with X-Consul-Results-Filtered-By-ACLs.
  */
 import type { ServerDeps } from '../deps.ts';
 import { blockingQuery } from '../http/blocking.ts';
@@ -11,6 +15,8 @@ import { z } from 'zod';
 import { Errors } from '../../lib/errors.ts';
 import { parseDuration } from '../../lib/duration.ts';
 import { SESSIONS_TABLE } from '../kv/entries.ts';
+import { filterByAcl, filteredMeta, requirePermission } from '../acl/enforce.ts';
+import type { StoredRow } from '../store/types.ts';
 import { toSessionEntry, type SessionManager, type SessionRequest, type StoredSession } from '../session/manager.ts';
 
 export function registerSessionEndpoints(api: ApiRouter, deps: ServerDeps, sessions: SessionManager): void {
@@ -19,12 +25,21 @@ export function registerSessionEndpoints(api: ApiRouter, deps: ServerDeps, sessi
 
   api.put('/v1/session/create', async (ctx) => {
     const request = decodeSessionRequest(await ctx.json());
+    requirePermission(ctx.authorizer(), 'session', 'write', request.Node || deps.identity.nodeName);
     const id = await sessions.create(request, deps.identity.nodeName);
     return { body: { ID: id } };
   });
 
+  // The session's own node decides; a session that does not exist is left to the manager's own answer.
+  const requireWrite = (ctx: RequestContext, id: string): void => {
+    const row = store.get<StoredSession>(SESSIONS_TABLE, id);
+    if (row) requirePermission(ctx.authorizer(), 'session', 'write', row.value.Node);
+  };
+
   api.put('/v1/session/destroy/:id', async (ctx) => {
-    await sessions.destroy(requireId(ctx));
+    const id = requireId(ctx);
+    requireWrite(ctx, id);
+    await sessions.destroy(id);
     return { body: true };
   });
   api.put('/v1/session/destroy/', () => {
@@ -32,7 +47,9 @@ export function registerSessionEndpoints(api: ApiRouter, deps: ServerDeps, sessi
   });
 
   api.put('/v1/session/renew/:id', async (ctx) => {
-    const row = await sessions.renew(requireId(ctx));
+    const id = requireId(ctx);
+    requireWrite(ctx, id);
+    const row = await sessions.renew(id);
     return { body: [toSessionEntry(row)], index: store.tableIndex(SESSIONS_TABLE) };
   });
 
@@ -42,7 +59,7 @@ export function registerSessionEndpoints(api: ApiRouter, deps: ServerDeps, sessi
       watches: [{ table: SESSIONS_TABLE, key: id }],
       run: () => {
         const row = store.get<StoredSession>(SESSIONS_TABLE, id);
-        return { body: row ? [toSessionEntry(row)] : [], index: store.tableIndex(SESSIONS_TABLE) };
+        return { ...readable(ctx, row ? [row] : []), index: store.tableIndex(SESSIONS_TABLE) };
       },
     });
   });
@@ -50,7 +67,7 @@ export function registerSessionEndpoints(api: ApiRouter, deps: ServerDeps, sessi
   api.get('/v1/session/list', (ctx) =>
     blockingQuery(ctx, store, {
       watches: [{ table: SESSIONS_TABLE }],
-      run: () => ({ body: all().map(toSessionEntry), index: store.tableIndex(SESSIONS_TABLE) }),
+      run: () => ({ ...readable(ctx, all()), index: store.tableIndex(SESSIONS_TABLE) }),
     }),
   );
 
@@ -58,12 +75,16 @@ export function registerSessionEndpoints(api: ApiRouter, deps: ServerDeps, sessi
     const node = pathName(ctx, 'node', 'Missing node name');
     return blockingQuery(ctx, store, {
       watches: [{ table: SESSIONS_TABLE }],
-      run: () => ({
-        body: all().filter((r) => r.value.Node === node).map(toSessionEntry),
-        index: store.tableIndex(SESSIONS_TABLE),
-      }),
+      run: () => ({ ...readable(ctx, all().filter((r) => r.value.Node === node)), index: store.tableIndex(SESSIONS_TABLE) }),
     });
   });
+}
+
+/** Consul's filterSessions: the sessions on nodes the token has `session:read` on, as wire entries. */
+function readable(ctx: RequestContext, rows: StoredRow<StoredSession>[]) {
+  const authz = ctx.authorizer();
+  const kept = filterByAcl(authz, rows, (r) => authz.sessionRead(r.value.Node));
+  return { body: kept.items.map(toSessionEntry), ...filteredMeta(kept.filtered, ctx.token, authz) };
 }
 
 function requireId(ctx: RequestContext): string {

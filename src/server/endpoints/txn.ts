@@ -2,6 +2,12 @@
  * PUT /v1/txn — Consul's transaction endpoint for KV verbs: at most 64 operations, applied all or nothing. Every
  * operation is tried so the answer lists every failure (409 with `Errors: [{OpIndex, What}]`); a transaction of
  * reads only is served from the view as a blocking-free read with the index headers.
+ *
+ * ACLs per operation, as agent/consul/txn_endpoint.go vets them with kvsPreApply: `check-index` and
+ * `check-session` need `key:read`, `delete-tree` `key:write` on the whole prefix, every other verb (writes and
+ * `check-not-exists`) `key:write`;
+ * a denied operation is one of the transaction's errors (409, nothing applied). Reads are filtered on the way out
+ * (FilterTxnResults): a result for a key the token may not read is left out.
  */
 import type { KVTxnOp, TxnError, TxnResultEntry } from '../../api/types.ts';
 import { z } from 'zod';
@@ -15,6 +21,7 @@ import {
   validateKey, type KvValue,
 } from '../kv/entries.ts';
 import type { StoreReader, StoredRow } from '../store/types.ts';
+import { ALLOW_ALL_AUTHORIZER, permissionDenied, type Authorizer } from '../acl/authorizer.ts';
 
 export const MAX_TXN_OPS = 64;
 const READ_VERBS = new Set(['get', 'get-tree', 'check-index', 'check-session', 'check-not-exists']);
@@ -39,6 +46,11 @@ async function txn(ctx: RequestContext, deps: ServerDeps) {
     throw Errors.payloadTooLarge(`Transaction contains too many operations (${ops.length} > ${MAX_TXN_OPS})`);
   }
   const { store } = deps;
+  const authz = ctx.authorizer();
+  const denied = vetOps(authz, ops);
+  if (denied.length > 0) return { status: 409, body: { Results: null, Errors: denied } };
+  const readable = (results: TxnResultEntry[]): TxnResultEntry[] =>
+    authz === ALLOW_ALL_AUTHORIZER ? results : results.filter((r) => r.KV === undefined || authz.keyRead(r.KV.Key));
   if (ops.every((op) => READ_VERBS.has(op.Verb))) {
     const results: TxnResultEntry[] = [];
     const errors: TxnError[] = [];
@@ -51,7 +63,7 @@ async function txn(ctx: RequestContext, deps: ServerDeps) {
     });
     const index = store.tableIndex(KV_TABLE);
     if (errors.length > 0) return { status: 409, body: { Results: null, Errors: errors }, index };
-    return { body: { Results: results, Errors: null }, index };
+    return { body: { Results: readable(results), Errors: null }, index };
   }
   try {
     const { result } = await store.write((tx) => {
@@ -67,11 +79,25 @@ async function txn(ctx: RequestContext, deps: ServerDeps) {
       if (errors.length > 0) throw new TxnRollback(errors);
       return results;
     });
-    return { body: { Results: result, Errors: null } };
+    return { body: { Results: readable(result), Errors: null } };
   } catch (err) {
     if (err instanceof TxnRollback) return { status: 409, body: { Results: null, Errors: err.errors } };
     throw err;
   }
+}
+
+/** Consul's kvsPreApply per operation: every denial becomes that operation's error, before anything is applied. */
+function vetOps(authz: Authorizer, ops: readonly KVTxnOp[]): TxnError[] {
+  if (authz === ALLOW_ALL_AUTHORIZER) return [];
+  const errors: TxnError[] = [];
+  ops.forEach((op, i) => {
+    // Reads are filtered on the way out; check-not-exists falls to kvsPreApply's default (a write check) in Consul.
+    if (op.Verb === 'get' || op.Verb === 'get-tree') return;
+    const read = op.Verb === 'check-index' || op.Verb === 'check-session';
+    const ok = read ? authz.keyRead(op.Key) : op.Verb === 'delete-tree' ? authz.keyWritePrefix(op.Key) : authz.keyWrite(op.Key);
+    if (!ok) errors.push({ OpIndex: i, What: permissionDenied(authz, 'key', read ? 'read' : 'write', op.Key).message });
+  });
+  return errors;
 }
 
 function whatOf(err: unknown): string {
