@@ -9,7 +9,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Errors } from '../lib/errors.ts';
-import { ACLS_DISABLED, type AclResolver } from './acl/authorizer.ts';
+import { ACLS_DISABLED } from './acl/authorizer.ts';
 import { AclSystem } from './acl/system.ts';
 import { createLogger, type Logger } from '../lib/logger.ts';
 import type { ServerDeps, ServerIdentity } from './deps.ts';
@@ -30,10 +30,8 @@ import { KV_TABLE } from './kv/entries.ts';
 
 export const VERSION = MESHGATE_VERSION;
 
-/** Parts a caller may supply instead of the ones `options` would build (tests judging requests by their own rules). */
+/** Hooks for callers that look inside (tests). */
 export interface ServerParts {
-  /** Resolves request tokens; default: ACLs disabled. */
-  readonly acl?: AclResolver;
   /** Shown the HTTP API's router once every endpoint is registered (tests walk its route table). */
   readonly inspectRouter?: (router: ApiRouter) => void;
 }
@@ -93,8 +91,7 @@ export async function startServer(options: ServerOptions, logger?: Logger, parts
     identity,
     logger: log,
     metrics,
-    // A resolver given by the caller (tests with their own rule tables) wins over the configured ACL system.
-    acl: parts.acl ?? aclSystem?.resolver ?? ACLS_DISABLED,
+    acl: aclSystem?.resolver ?? ACLS_DISABLED,
     ...(aclSystem ? { aclSystem } : {}),
     onClose: (fn) => closers.push(fn),
     url: () => url,
