@@ -88,6 +88,9 @@ const TABLE: Record<string, Expect> = {
   'GET /v1/agent/version': free('/v1/agent/version', 'AgentVersion reads no token'),
   'GET /v1/connect/ca/roots': free('/v1/connect/ca/roots', 'the CA roots are public (ConnectCA.Roots)'),
   'GET /v1/agent/connect/ca/roots': free('/v1/agent/connect/ca/roots', 'the CA roots are public (AgentConnectCARoots)'),
+  'GET /': free('/', 'the redirect to the UI; Consul\'s Index handler reads no token'),
+  'GET /ui': free('/ui', 'the UI\'s static files: Consul serves them without a token, the data comes through the API'),
+  'GET /ui/*path': free('/ui/index.html', 'the UI\'s static files: Consul serves them without a token, the data comes through the API'),
   'PUT /v1/session/destroy/': { kind: 'no-data', path: '/v1/session/destroy/', why: 'answers 400 "Missing session" before a token is read' },
 
   'PUT /v1/catalog/register': deny('/v1/catalog/register', { Node: 'intruder', Address: '10.9.9.9' }),
