@@ -10,12 +10,17 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { SignJWT, exportJWK, exportSPKI, generateKeyPair, type CryptoKey, type KeyObject } from 'jose';
 import { silentLogger } from '../../src/lib/logger.ts';
 import { startServer } from '../../src/server/main.ts';
 import type { RunningServer } from '../../src/server/options.ts';
+import { startEtcd } from '../helpers/etcd.ts';
+import { tempDir } from '../helpers/server.ts';
+import { createTestPki } from '../helpers/test-pki.ts';
 
 type Key = CryptoKey | KeyObject;
 const ROOT = randomUUID();
@@ -265,4 +270,64 @@ test('auth method and binding rule validation, CRUD, ACL checks, and deleting a 
   assert.deepEqual((await call('GET', '/v1/acl/binding-rules?authmethod=test-jwt', undefined, ROOT)).body, []);
   assert.equal((await call('GET', '/v1/acl/token/self', undefined, login.body.SecretID)).status, 403, 'the method\'s tokens went with it');
   assert.equal((await call('GET', `/v1/acl/binding-rule/${first.ID}`, undefined, ROOT)).status, 404);
+});
+
+test('on etcd: a method made on one replica logs in on another, with the JWKS served over HTTPS and trusted through JWKSCACert', async (t) => {
+  // One cleanup, in order: replicas before etcd (a replica closing against a stopped etcd would wait on it).
+  const cleanups: Array<() => Promise<void> | void> = [];
+  t.after(async () => {
+    for (const fn of cleanups.reverse()) await fn();
+  });
+  const etcd = await startEtcd();
+  cleanups.push(() => etcd.stop());
+  const dir = tempDir('mg-acl-login-etcd-');
+  cleanups.push(() => dir.remove());
+  const pki = createTestPki(dir.path);
+  const pair = await generateKeyPair('ES256', { extractable: true });
+  const jwk = { ...(await exportJWK(pair.publicKey)), kid: 'es-1', alg: 'ES256' };
+  const tlsJwks = createHttpsServer({ cert: readFileSync(pki.serverCert), key: readFileSync(pki.serverKey) }, (_req, res) => {
+    res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ keys: [jwk] }));
+  });
+  await new Promise<void>((r) => tlsJwks.listen(0, '127.0.0.1', () => r()));
+  cleanups.push(() => new Promise<void>((r) => tlsJwks.close(() => r())));
+  const url = `https://127.0.0.1:${(tlsJwks.address() as AddressInfo).port}/jwks`;
+  const store = { backend: 'etcd' as const, endpoints: [etcd.url], prefix: `/mg-login-${randomUUID()}` };
+  const acl = { enabled: true, defaultPolicy: 'deny' as const, tokens: { initialManagement: ROOT } };
+  const replicas: RunningServer[] = [];
+  for (const name of ['a', 'b']) {
+    replicas.push(await startServer({ dev: false, dataDir: `${dir.path}/${name}`, store, httpAddr: '127.0.0.1:0', nodeName: name, datacenter: 'dc1', acl }, silentLogger()));
+  }
+  cleanups.push(async () => {
+    for (const r of replicas) await r.close();
+  });
+  const [a, b] = replicas as [RunningServer, RunningServer];
+  const put = (base: string, path: string, body: unknown): Promise<Response> => fetch(`${base}${path}`, { method: 'PUT', headers: { 'X-Consul-Token': ROOT }, body: JSON.stringify(body) });
+  // Without the CA the JWKS cannot be fetched, so the method is refused.
+  const untrusted = await put(a.url, '/v1/acl/auth-method', { Name: 'tls', Type: 'jwt', Config: { JWKSURL: url, JWTSupportedAlgs: ['ES256'], ClaimMappings: { sub: 'sub' } } });
+  assert.equal(untrusted.status, 400);
+  assert.match(await untrusted.text(), /error checking JWKSURL/);
+  const made = await put(a.url, '/v1/acl/auth-method', { Name: 'tls', Type: 'jwt', Config: { JWKSURL: url, JWKSCACert: readFileSync(pki.caFile, 'utf8'), JWTSupportedAlgs: ['ES256'], ClaimMappings: { sub: 'sub' } } });
+  assert.equal(made.status, 200, await made.text());
+  assert.equal((await put(a.url, '/v1/acl/binding-rule', { AuthMethod: 'tls', BindType: 'service', BindName: '${value.sub}' })).status, 200);
+  const now = Math.floor(Date.now() / 1000);
+  const bearer = await new SignJWT({ sub: 'orders' }).setProtectedHeader({ alg: 'ES256', kid: 'es-1' }).setIssuedAt(now).setExpirationTime(now + 120).sign(pair.privateKey);
+  // Replica b sees the method through etcd once its watch has applied the writes.
+  let login: Response | undefined;
+  for (let i = 0; i < 200; i++) {
+    login = await fetch(`${b.url}/v1/acl/login`, { method: 'POST', body: JSON.stringify({ AuthMethod: 'tls', BearerToken: bearer }) });
+    if (login.status === 200) break;
+    await login.arrayBuffer();
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  assert.equal(login!.status, 200, await login!.clone().text());
+  const token = (await login!.json()) as { SecretID: string; ServiceIdentities: unknown };
+  assert.deepEqual(token.ServiceIdentities, [{ ServiceName: 'orders' }]);
+  let self: Response | undefined;
+  for (let i = 0; i < 200; i++) {
+    self = await fetch(`${a.url}/v1/acl/token/self`, { headers: { 'X-Consul-Token': token.SecretID } });
+    if (self.status === 200) break;
+    await self.arrayBuffer();
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  assert.equal(self!.status, 200, 'the login token resolves on the other replica');
 });

@@ -52,7 +52,9 @@ export class RemoteJwks {
 function fetchText(url: string, caCert: string | undefined): Promise<string> {
   return new Promise((resolve, reject) => {
     const target = new URL(url);
-    const options = { timeout: FETCH_TIMEOUT_MS, headers: { accept: 'application/json' }, ...(caCert ? { ca: caCert } : {}) };
+    // agent: false — one connection per fetch, closed after it: keys are fetched rarely, and an idle kept-alive socket
+    // to the JWKS host would outlive the auth method.
+    const options = { timeout: FETCH_TIMEOUT_MS, agent: false, headers: { accept: 'application/json' }, ...(caCert ? { ca: caCert } : {}) };
     const req = (target.protocol === 'https:' ? httpsRequest : httpRequest)(target, options, (res) => {
       if (res.statusCode !== 200) {
         res.resume();
