@@ -135,3 +135,33 @@ test('providers merge with qualified names; references stay as written', () => {
   assert.deepEqual(Object.keys(merged.http.services).sort(), ['s@consulcatalog', 's@file']);
   assert.equal(merged.http.routers['r@file']!.service, 's');
 });
+
+// Traefik v3.7's load-balancing reference page ("Service"): its configuration example, as written there.
+test('Traefik v3.7 additions: strategy wrr and the page\'s lower-case healthcheck load; what is not implemented yet is named as such', () => {
+  const page = {
+    http: {
+      services: {
+        'my-service': {
+          loadBalancer: {
+            strategy: 'wrr',
+            servers: [{ url: 'http://private-ip-server-1/', weight: 2, preservePath: true }],
+            sticky: { cookie: { name: 'sticky-cookie' } },
+            healthcheck: { path: '/health', interval: '10s', timeout: '3s' },
+            passHostHeader: true,
+            serversTransport: 'customTransport@file',
+            responseForwarding: { flushInterval: '150ms' },
+          },
+        },
+      },
+    },
+  };
+  const loaded = validateDynamicConfig(page, 'page');
+  assert.equal((loaded.http.services['my-service'] as { loadBalancer: { healthCheck: { path: string } } }).loadBalancer.healthCheck.path, '/health');
+  const withPassive = structuredClone(page) as { http: { services: Record<string, { loadBalancer: Record<string, unknown> }> } };
+  withPassive.http.services['my-service']!.loadBalancer.passiveHealthcheck = { failureWindow: '3s', maxFailedAttempts: '3' };
+  rejects(() => validateDynamicConfig(withPassive, 'f'), 'MG_GATEWAY_CONFIG_INVALID', 'not supported by meshgate: http.services.my-service.loadBalancer.passiveHealthcheck');
+  rejects(() => validateDynamicConfig({ http: { services: { s: { loadBalancer: { strategy: 'p2c', servers: [] } } } } }, 'f'), 'MG_GATEWAY_CONFIG_INVALID', 'http.services.s.loadBalancer.strategy', 'not supported by meshgate yet');
+  rejects(() => validateDynamicConfig({ http: { serversTransports: { t: { spiffe: { ids: ['spiffe://x/y'] } } } } }, 'f'), 'MG_GATEWAY_CONFIG_INVALID', 'not supported by meshgate: http.serversTransports.t.spiffe');
+  rejects(() => validateDynamicConfig({ http: { routers: { child: { rule: 'Path(`/`)', parentRefs: ['parent'] } } } }, 'f'), 'MG_GATEWAY_CONFIG_INVALID', 'not supported by meshgate: http.routers.child.parentRefs');
+  rejects(() => validateDynamicConfig({ http: { routers: { r: { rule: 'Path(`/`)', servce: 'x' } } } }, 'f'), 'MG_GATEWAY_CONFIG_INVALID', 'http.routers.r.servce: unknown key');
+});

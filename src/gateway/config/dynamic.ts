@@ -15,6 +15,7 @@ import { TCP_SECTION_SCHEMAS, UDP_SECTION_SCHEMAS, type TcpSection, type UdpSect
 import { ConfigErrors } from './errors.ts';
 import { formatPath, formatZodError } from './parse.ts';
 import { canonicalKeys } from './schema/walk.ts';
+import { isTraefikDynamicKey } from './traefik-keys.ts';
 
 export interface RouterTlsConfig {
   /** Accepted and ignored with a warning: Meshgate has no ACME resolver; certificates come from `tls.certificates`. */
@@ -211,20 +212,22 @@ export interface ValidateOptions {
 export function validateDynamicConfig(raw: unknown, source: string, options: ValidateOptions = {}): DynamicConfig {
   // Keys in Traefik's spelling first (its loader ignores case); the document returned is the canonical one.
   const doc = documentSchema.safeParse(canonicalKeys(raw ?? {}, documentSchema));
-  if (!doc.success) throw ConfigErrors.invalid(source, formatZodError(doc.error));
+  if (!doc.success) throw ConfigErrors.invalid(source, formatZodError(doc.error, '', isTraefikDynamicKey));
   const problems: string[] = [];
   const http = doc.data.http;
   for (const [name, written] of Object.entries(http.services)) {
     const service = canonicalKeys(written, serviceSchema) as Record<string, unknown>;
     http.services[name] = service;
     const r = serviceSchema.safeParse(service);
-    if (!r.success) problems.push(formatZodError(r.error, formatPath(['http', 'services', name])));
+    if (!r.success) problems.push(formatZodError(r.error, formatPath(['http', 'services', name]), (p) => isTraefikDynamicKey(['http', 'services', name, ...p])));
   }
   for (const [name, written] of Object.entries(http.serversTransports)) {
     const transport = canonicalKeys(written, serversTransportSchema) as Record<string, unknown>;
     http.serversTransports[name] = transport;
     const r = serversTransportSchema.safeParse(transport);
-    if (!r.success) problems.push(formatZodError(r.error, formatPath(['http', 'serversTransports', name])));
+    if (!r.success) {
+      problems.push(formatZodError(r.error, formatPath(['http', 'serversTransports', name]), (p) => isTraefikDynamicKey(['http', 'serversTransports', name, ...p])));
+    }
   }
   if (options.middlewares !== false) problems.push(...middlewareProblems(http.middlewares));
   const { tcp, udp } = doc.data;

@@ -26,3 +26,20 @@ export function isTraefikStaticKey(path: readonly PropertyKey[]): boolean {
   const parts = path.map((p) => String(p).toLowerCase());
   return TRAEFIK_STATIC_KEYS.some((key) => key.length <= parts.length && key.every((k, i) => k === '*' || k === parts[i]));
 }
+
+/**
+ * Dynamic keys Traefik v3.4–v3.7 added that Meshgate does not implement yet (routing and load-balancing reference
+ * pages): refused as "not supported by meshgate: <path>". SPIFFE transports wait for the mesh-aware catalog.
+ */
+const TRAEFIK_DYNAMIC_KEYS = [
+  'http.routers.*.parentRefs',
+  'http.services.*.loadBalancer.passiveHealthCheck', 'http.services.*.loadBalancer.middlewares', 'http.services.*.middlewares',
+  'http.services.*.failover.errors',
+  'http.serversTransports.*.spiffe', 'http.serversTransports.*.cipherSuites', 'http.serversTransports.*.minVersion',
+  'http.serversTransports.*.maxVersion',
+].map((key) => key.toLowerCase().split('.'));
+
+export function isTraefikDynamicKey(path: readonly PropertyKey[]): boolean {
+  const parts = path.map((p) => String(p).toLowerCase());
+  return TRAEFIK_DYNAMIC_KEYS.some((key) => key.length <= parts.length && key.every((k, i) => k === '*' || k === parts[i]));
+}

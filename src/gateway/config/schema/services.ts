@@ -92,6 +92,14 @@ export const loadBalancerSchema = z
     passHostHeader: z.boolean().default(true),
     responseForwarding: responseForwardingSchema.optional(),
     serversTransport: z.string().optional(),
+    /**
+     * Traefik v3.7's load-balancing strategy. `wrr` (the default) is what this load balancer does; p2c, hrw and
+     * leasttime are refused by name rather than silently balanced by wrr.
+     */
+    strategy: z
+      .enum(['wrr', 'p2c', 'hrw', 'leasttime'])
+      .refine((v) => v === 'wrr', { message: 'not supported by meshgate yet (only "wrr", the default, is)' })
+      .optional(),
   })
   .strict();
 
