@@ -112,6 +112,9 @@ export async function startServer(options: ServerOptions, logger?: Logger, parts
     logger: log,
     metrics,
     acl: deps.acl,
+    // Consul (1.9+) puts acl.default_policy on every response, ACLs on or off ("allow" when off); sidecars read it
+    // as the intention default when no intention matches, so a default-deny server must say so.
+    commonHeaders: { 'X-Consul-Default-ACL-Policy': options.acl?.enabled ? options.acl.defaultPolicy : 'allow' },
     ...(options.httpRequestTimeout !== undefined ? { requestTimeout: options.httpRequestTimeout } : {}),
   };
   const listeners: Server[] = [];

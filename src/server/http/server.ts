@@ -36,7 +36,7 @@ export interface HttpApiOptions {
   metrics: ServerMetrics;
   /** Resolves each request's token to its permissions; absent = ACLs disabled. */
   acl?: AclResolver;
-  /** Adds headers every response carries (e.g. X-Consul-Default-ACL-Policy later). */
+  /** Adds headers every response carries (X-Consul-Default-ACL-Policy). */
   commonHeaders?: Record<string, string>;
   /** Serve HTTPS with these (certificate, key, CA, client-certificate checks; see https.ts); absent = plain HTTP. */
   tls?: HttpsServerOptions;
@@ -93,7 +93,7 @@ async function handle(options: HttpApiOptions, req: IncomingMessage, res: Server
     }
     status = send(res, url, method, response, options.commonHeaders);
   } catch (err) {
-    status = sendError(res, err, options.logger, method, url.pathname);
+    status = sendError(res, err, options.logger, method, url.pathname, options.commonHeaders);
   } finally {
     const seconds = Number(process.hrtime.bigint() - started) / 1e9;
     options.metrics.httpRequests.inc({ method, endpoint, code: String(status) });
@@ -198,7 +198,7 @@ function send(res: ServerResponse, url: URL, method: string, response: ApiRespon
   return status;
 }
 
-function sendError(res: ServerResponse, err: unknown, logger: Logger, method: string, path: string): number {
+function sendError(res: ServerResponse, err: unknown, logger: Logger, method: string, path: string, common?: Record<string, string>): number {
   const status = err instanceof MeshgateError ? err.statusCode : 500;
   const message = err instanceof Error ? err.message : String(err);
   if (status >= 500) logger.error({ err, method, path }, 'request failed');
@@ -208,7 +208,7 @@ function sendError(res: ServerResponse, err: unknown, logger: Logger, method: st
     return status;
   }
   const body = Buffer.from(message);
-  res.writeHead(status, { 'Content-Type': 'text/plain; charset=utf-8', 'Content-Length': String(body.length) });
+  res.writeHead(status, { ...common, 'Content-Type': 'text/plain; charset=utf-8', 'Content-Length': String(body.length) });
   res.end(body);
   return status;
 }
