@@ -11,7 +11,7 @@
  * `/health` answers 200, or 503 after `PUT /admin/health?status=critical` (the demo's way to fail an instance).
  */
 import { readFile, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:http';
+import { createServer, get } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { parseArgs } from 'node:util';
 
@@ -48,18 +48,32 @@ async function config(): Promise<unknown> {
   }
 }
 
-async function nextHop(url: string | undefined): Promise<unknown> {
-  if (!url) return undefined;
-  try {
-    const response = await fetch(url, { signal: AbortSignal.timeout(5_000) });
-    const text = await response.text();
-    if (!response.ok) return { error: `${url} answered ${response.status}`, body: text.slice(0, 200) };
-    return JSON.parse(text) as unknown;
-  } catch (err) {
+/**
+ * One GET to the next hop on a fresh connection (no keep-alive): intentions are checked when a sidecar accepts a
+ * connection, as Consul's are, so a pooled connection would carry on past a new deny. A fresh one per call lets the demo
+ * show an intention change on the very next request.
+ */
+function nextHop(url: string | undefined): Promise<unknown> {
+  if (!url) return Promise.resolve(undefined);
+  return new Promise((resolve) => {
+    const req = get(url, { agent: false, timeout: 5_000 }, (res) => {
+      let text = '';
+      res.setEncoding('utf8');
+      res.on('data', (chunk: string) => (text += chunk));
+      res.on('end', () => {
+        if ((res.statusCode ?? 0) >= 400) return resolve({ error: `${url} answered ${res.statusCode}`, body: text.slice(0, 200) });
+        try {
+          resolve(JSON.parse(text) as unknown);
+        } catch {
+          resolve({ error: `${url} answered something that is not JSON`, body: text.slice(0, 200) });
+        }
+      });
+      res.on('error', (err) => resolve({ error: `${url} refused or unreachable: ${err.message}` }));
+    });
     // A sidecar refusing the connection (a deny intention) shows up here: the hop reports it rather than failing.
-    const cause = (err as { cause?: { code?: string; message?: string } }).cause;
-    return { error: `${url} refused or unreachable: ${cause?.code ?? cause?.message ?? (err as Error).message}` };
-  }
+    req.on('timeout', () => req.destroy(new Error('timeout')));
+    req.on('error', (err: NodeJS.ErrnoException) => resolve({ error: `${url} refused or unreachable: ${err.code ?? err.message}` }));
+  });
 }
 
 const server = createServer((req, res) => {
