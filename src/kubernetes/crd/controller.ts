@@ -10,6 +10,7 @@ import { CustomObjectsApi, type KubeConfig, type KubernetesObject } from '@kuber
 import type { ConsulClient } from '../../api/client.ts';
 import type { Logger } from '../../lib/logger.ts';
 import { Watched } from '../informer.ts';
+import { ReconcileLoop } from '../reconcile-loop.ts';
 import { SOURCE_DATACENTER_KEY, toConfigEntry } from './convert.ts';
 import { CRD_GROUP, CRD_KINDS, CRD_VERSION, type CrdKind } from './kinds.ts';
 
@@ -41,12 +42,15 @@ export class CrdController {
   readonly #api: CustomObjectsApi;
   readonly #watched = new Map<CrdKind, Watched<CrdObject>>();
   #leading = false;
-  #timer: NodeJS.Timeout | undefined;
-  #running: Promise<void> = Promise.resolve();
+  readonly #loop: ReconcileLoop;
 
   constructor(options: CrdControllerOptions) {
     this.#options = options;
     this.#api = options.kubeConfig.makeApiClient(CustomObjectsApi);
+    this.#loop = new ReconcileLoop({
+      reconcile: () => this.reconcileAll(), logger: options.logger, what: 'CRD reconcile',
+      ...(options.quietPeriodMs !== undefined ? { quietPeriodMs: options.quietPeriodMs } : {}),
+    });
     for (const kind of CRD_KINDS) {
       this.#watched.set(kind, new Watched<CrdObject>({
         kubeConfig: options.kubeConfig, logger: options.logger, onChange: () => this.trigger(),
@@ -66,14 +70,7 @@ export class CrdController {
   }
 
   trigger(): void {
-    if (this.#timer) return;
-    this.#timer = setTimeout(() => {
-      this.#timer = undefined;
-      this.#running = this.#running.then(() => this.reconcileAll()).catch((err: unknown) => {
-        this.#options.logger.warn({ err }, 'CRD reconcile failed; retrying');
-        setTimeout(() => this.trigger(), 1_000).unref();
-      });
-    }, this.#options.quietPeriodMs ?? 100);
+    this.#loop.trigger();
   }
 
   async reconcileAll(): Promise<void> {
@@ -142,8 +139,7 @@ export class CrdController {
   }
 
   async stop(): Promise<void> {
-    if (this.#timer) clearTimeout(this.#timer);
     await Promise.all([...this.#watched.values()].map((w) => w.stop()));
-    await this.#running;
+    await this.#loop.stop();
   }
 }

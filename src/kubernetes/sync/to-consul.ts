@@ -11,6 +11,7 @@ import type { ConsulClient } from '../../api/client.ts';
 import type { CatalogRegistration } from '../../api/types/catalog.ts';
 import type { Logger } from '../../lib/logger.ts';
 import { Watched } from '../informer.ts';
+import { ReconcileLoop } from '../reconcile-loop.ts';
 import { registrationsFor, type ToConsulOptions } from './to-consul-registrations.ts';
 
 export interface ToConsulSyncerOptions extends ToConsulOptions {
@@ -31,16 +32,18 @@ export class ToConsulSyncer {
   /** ID → JSON of what we last registered, so an unchanged instance is not re-sent on every reconcile. */
   readonly #written = new Map<string, string>();
   #leading = false;
-  #timer: NodeJS.Timeout | undefined;
+  readonly #loop: ReconcileLoop;
   #interval: NodeJS.Timeout | undefined;
-  #running: Promise<void> = Promise.resolve();
-  #again = false;
   /** Reconciles done, for tests and metrics. */
   reconciles = 0;
 
   constructor(options: ToConsulSyncerOptions) {
     this.#options = options;
     const { kubeConfig, logger } = options;
+    this.#loop = new ReconcileLoop({
+      reconcile: () => this.reconcile(), logger, what: 'sync to the catalog',
+      ...(options.quietPeriodMs !== undefined ? { quietPeriodMs: options.quietPeriodMs } : {}),
+    });
     const core = kubeConfig.makeApiClient(CoreV1Api);
     const discovery = kubeConfig.makeApiClient(DiscoveryV1Api);
     const onChange = (): void => this.trigger();
@@ -65,24 +68,7 @@ export class ToConsulSyncer {
   }
 
   trigger(): void {
-    if (this.#timer) return;
-    this.#timer = setTimeout(() => {
-      this.#timer = undefined;
-      void this.#schedule();
-    }, this.#options.quietPeriodMs ?? 100);
-  }
-
-  /** One reconcile at a time; a trigger during one runs another right after. */
-  async #schedule(): Promise<void> {
-    if (this.#again) return;
-    this.#again = true;
-    await this.#running;
-    this.#again = false;
-    this.#running = this.reconcile().catch((err: unknown) => {
-      this.#options.logger.warn({ err }, 'sync to the catalog failed; retrying');
-      setTimeout(() => this.trigger(), 1_000).unref();
-    });
-    await this.#running;
+    this.#loop.trigger();
   }
 
   desired(): CatalogRegistration[] {
@@ -125,9 +111,8 @@ export class ToConsulSyncer {
   }
 
   async stop(): Promise<void> {
-    if (this.#timer) clearTimeout(this.#timer);
     if (this.#interval) clearInterval(this.#interval);
     await Promise.all([this.#services.stop(), this.#slices.stop(), this.#nodes.stop()]);
-    await this.#running;
+    await this.#loop.stop();
   }
 }

@@ -10,6 +10,7 @@ import { CoreV1Api, type KubeConfig, type V1Service } from '@kubernetes/client-n
 import type { ConsulClient } from '../../api/client.ts';
 import type { Logger } from '../../lib/logger.ts';
 import { Watched } from '../informer.ts';
+import { ReconcileLoop } from '../reconcile-loop.ts';
 
 export interface ToK8sOptions {
   kubeConfig: KubeConfig;
@@ -73,12 +74,15 @@ export class ToK8sSink {
   readonly #abort = new AbortController();
   #source: Map<string, string> | undefined;
   #leading = false;
-  #timer: NodeJS.Timeout | undefined;
-  #running: Promise<void> = Promise.resolve();
+  readonly #loop: ReconcileLoop;
 
   constructor(options: ToK8sOptions) {
     this.#options = options;
     this.#core = options.kubeConfig.makeApiClient(CoreV1Api);
+    this.#loop = new ReconcileLoop({
+      reconcile: () => this.reconcile(), logger: options.logger, what: 'sync to Kubernetes',
+      ...(options.quietPeriodMs !== undefined ? { quietPeriodMs: options.quietPeriodMs } : {}),
+    });
     const ns = options.namespace;
     this.#services = new Watched({
       kubeConfig: options.kubeConfig, logger: options.logger, onChange: () => this.trigger(),
@@ -111,14 +115,7 @@ export class ToK8sSink {
   }
 
   trigger(): void {
-    if (this.#timer) return;
-    this.#timer = setTimeout(() => {
-      this.#timer = undefined;
-      this.#running = this.#running.then(() => this.reconcile()).catch((err: unknown) => {
-        this.#options.logger.warn({ err }, 'sync to Kubernetes failed; retrying');
-        setTimeout(() => this.trigger(), 1_000).unref();
-      });
-    }, this.#options.quietPeriodMs ?? 100);
+    this.#loop.trigger();
   }
 
   async reconcile(): Promise<void> {
@@ -136,8 +133,7 @@ export class ToK8sSink {
 
   async stop(): Promise<void> {
     this.#abort.abort();
-    if (this.#timer) clearTimeout(this.#timer);
     await this.#services.stop();
-    await this.#running;
+    await this.#loop.stop();
   }
 }
