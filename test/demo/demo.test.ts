@@ -9,8 +9,8 @@ import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { promisify } from 'node:util';
 import { after, test } from 'node:test';
-import { startDemo, DEFAULT_PORTS, type DemoPorts, type RunningDemo } from '../../examples/demo/topology.ts';
-import { freePort } from '../helpers/server.ts';
+import { startDemo, type RunningDemo } from '../../examples/demo/topology.ts';
+import { freeDemoPorts } from './free-ports.ts';
 
 const run = promisify(execFile);
 let demo: RunningDemo | undefined;
@@ -29,14 +29,7 @@ function alive(pid: number): boolean {
 }
 
 test('the demo starts, every printed curl line answers 2xx, and stopping it leaves no process', { timeout: 240_000 }, async () => {
-  const ports = {} as DemoPorts;
-  const taken = new Set<number>();
-  for (const key of Object.keys(DEFAULT_PORTS) as Array<keyof DemoPorts>) {
-    let port = await freePort();
-    while (taken.has(port)) port = await freePort();
-    taken.add(port);
-    ports[key] = port;
-  }
+  const ports = await freeDemoPorts();
   demo = await startDemo({ ports });
   for (const { what, args } of demo.curls) {
     const { stdout } = await run('curl', ['-s', '-o', '/dev/null', '-w', '%{http_code}', ...args]);

@@ -8,8 +8,8 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { waitFor } from '../../src/lib/testing/wait-for.ts';
-import { DEFAULT_PORTS, startDemo, type DemoPorts, type RunningDemo } from '../../examples/demo/topology.ts';
-import { freePort } from '../helpers/server.ts';
+import { startDemo, type RunningDemo } from '../../examples/demo/topology.ts';
+import { freeDemoPorts } from '../demo/free-ports.ts';
 import { openBrowser, screenshot, step, type Session } from './browser.ts';
 
 let demo: RunningDemo;
@@ -17,14 +17,7 @@ let s: Session;
 let consul: string;
 
 before(async () => {
-  const ports = {} as DemoPorts;
-  const taken = new Set<number>();
-  for (const key of Object.keys(DEFAULT_PORTS) as Array<keyof DemoPorts>) {
-    let port = await freePort();
-    while (taken.has(port)) port = await freePort();
-    taken.add(port);
-    ports[key] = port;
-  }
+  const ports = await freeDemoPorts();
   demo = await startDemo({ ports });
   consul = `http://127.0.0.1:${demo.ports.server}`;
   s = await openBrowser();
