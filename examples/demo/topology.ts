@@ -13,7 +13,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { existsSync } from 'node:fs';
+import { createWriteStream, existsSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
@@ -139,11 +139,9 @@ export async function startDemo(options: DemoOptions = {}): Promise<RunningDemo>
       stdio: options.inheritOutput ? 'inherit' : ['ignore', 'pipe', 'pipe'],
     });
     if (!options.inheritOutput) {
-      void import('node:fs').then(({ createWriteStream }) => {
-        const out = createWriteStream(logFile);
-        child.stdout?.pipe(out);
-        child.stderr?.pipe(out);
-      });
+      const out = createWriteStream(logFile);
+      child.stdout?.pipe(out);
+      child.stderr?.pipe(out);
     }
     children.push(child);
     if (child.pid) processes.set(child.pid, name);

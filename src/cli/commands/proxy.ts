@@ -46,16 +46,19 @@ export function proxyCommand(io: CliIO): Command {
       const client = clientFrom(flags, io);
       const logger = createLogger({ name: 'proxy', level });
       const { startProxy } = await import('../../proxy/proxy.ts');
-      // The conntrack table is readable by root only: open it first, then give root up for the proxy's UID.
-      const { ConntrackTable, dropPrivileges } = await import('../../proxy/transparent/original-dst.ts');
-      const conntrack = ConntrackTable.open();
+      // Giving root up: the conntrack table (transparent mode) is readable by root only, so it is opened first and
+      // kept. Without -run-as-uid, startProxy opens it itself when the registration asks for transparent mode.
+      let conntrack;
       if (flags.runAsUid !== undefined) {
         const uid = Number(flags.runAsUid);
         if (!Number.isInteger(uid) || uid < 0) throw CliErrors.usage(`Error! -run-as-uid must be a numeric user ID, got "${flags.runAsUid}"`);
+        const { ConntrackTable, dropPrivileges } = await import('../../proxy/transparent/original-dst.ts');
+        conntrack = ConntrackTable.open();
         dropPrivileges(uid);
       }
       const running = await startProxy({
-        client, logger, sidecarFor, proxyId, metricsAddr: flags.metricsAddr, accessLog: flags.accessLog, registerChecks: flags.registerChecks !== false, conntrack,
+        client, logger, sidecarFor, proxyId, metricsAddr: flags.metricsAddr, accessLog: flags.accessLog, registerChecks: flags.registerChecks !== false,
+        ...(conntrack ? { conntrack } : {}),
       });
       const ups = [...running.upstreamAddresses].map(([name, a]) => `${name}=${a.address}:${a.port}`).join(', ');
       const transparent = running.transparentOutboundPort ? `; transparent outbound: 127.0.0.1:${running.transparentOutboundPort}` : '';
