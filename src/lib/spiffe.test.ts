@@ -1,7 +1,7 @@
 /** SPIFFE ID shapes of Consul's agent/connect (uri_service.go, uri_agent.go, uri_signing.go, ParseCertURI). */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { formatSpiffeId, parseSpiffeId, trustDomainForCluster } from './spiffe.ts';
+import { certUriMatches, formatSpiffeId, parseSpiffeId, trustDomainForCluster, uriSans } from './spiffe.ts';
 import { isMeshgateError } from './errors.ts';
 
 const td = trustDomainForCluster('11111111-2222-3333-4444-555555555555');
@@ -28,4 +28,14 @@ test('anything else is refused with a coded error', () => {
     `spiffe://${td}/ns/default/dc/dc1/svc/web?x=1`, 'not a uri', `spiffe://${td}/ns/default/dc/dc1/svc/%ZZ`]) {
     assert.throws(() => parseSpiffeId(bad), (err) => isMeshgateError(err, 'MG_SPIFFE_ID_INVALID'), bad);
   }
+});
+
+test('certUriMatches: the expected URI takes the presented trust domain, then compares case-insensitively (Traefik verifyServerCertMatchesURI)', () => {
+  const presented = 'spiffe://11111111-2222-3333-4444-555555555555.consul/ns/default/dc/dc1/svc/web';
+  assert.equal(certUriMatches(presented, 'spiffe:///ns/default/dc/dc1/svc/web'), true);
+  assert.equal(certUriMatches(presented, 'spiffe://other.consul/ns/default/dc/dc1/svc/WEB'), true);
+  assert.equal(certUriMatches(presented, 'spiffe:///ns/default/dc/dc1/svc/api'), false);
+  assert.equal(certUriMatches(presented, 'spiffe:///ns/default/dc/dc2/svc/web'), false);
+  assert.equal(certUriMatches(presented, 'https:///ns/default/dc/dc1/svc/web'), false);
+  assert.deepEqual(uriSans('DNS:web.example, URI:spiffe://td/ns/default/dc/dc1/svc/web, URI:spiffe://td/x'), ['spiffe://td/ns/default/dc/dc1/svc/web', 'spiffe://td/x']);
 });

@@ -76,3 +76,24 @@ export function parseSpiffeId(uri: string): SpiffeId {
 export function trustDomainForCluster(clusterId: string): string {
   return `${clusterId}.consul`;
 }
+
+const URI_PARTS = /^([a-z][a-z0-9+.-]*):\/\/([^/?#]*)(.*)$/i;
+
+/**
+ * Whether a peer certificate's URI SAN is the identity expected, the way Traefik's verifyServerCertMatchesURI
+ * (pkg/tls, also consulcatalog/connect_tls.go) decides it: the expected URI takes the presented URI's authority
+ * (the trust domain) before an ASCII case-insensitive comparison — so `spiffe:///ns/default/dc/dc1/svc/web`
+ * names a service in whatever trust domain its CA signs for, and the CA chain, checked separately, is what limits
+ * who may claim it.
+ */
+export function certUriMatches(presented: string, expected: string): boolean {
+  const got = URI_PARTS.exec(presented);
+  const want = URI_PARTS.exec(expected);
+  if (!got || !want) return presented.toLowerCase() === expected.toLowerCase();
+  return `${want[1]}://${got[2]}${want[3]}`.toLowerCase() === presented.toLowerCase();
+}
+
+/** The URI SANs of a certificate as Node reports them (`subjectaltname: "URI:spiffe://…, DNS:…"`), in order. */
+export function uriSans(subjectAltName: string | undefined): string[] {
+  return (subjectAltName ?? '').split(', ').filter((san) => san.startsWith('URI:')).map((san) => san.slice(4));
+}

@@ -18,6 +18,8 @@ function options(overrides: Partial<Omit<BuildOptions, 'defaultRule' | 'constrai
     strictChecks: overrides.strictChecks ?? ['passing', 'warning'],
     defaultRule: parseDefaultRuleTemplate(overrides.defaultRule ?? RULE),
     constraints: parseTagConstraints(overrides.constraints ?? ''),
+    ...(overrides.connectAware !== undefined ? { connectAware: overrides.connectAware } : {}),
+    ...(overrides.connect !== undefined ? { connect: overrides.connect } : {}),
     logger: silentLogger(),
   };
 }
@@ -201,9 +203,34 @@ test('enable, exposedByDefault, Connect', () => {
   assert.deepEqual(build([item({ labels: { 'traefik.enable': 'false' } })]).routers, {});
   assert.deepEqual(build([item({})], options({ exposedByDefault: false })).routers, {});
   assert.deepEqual(Object.keys(build([item({ labels: { 'traefik.enable': 'true' } })], options({ exposedByDefault: false })).routers), ['Test']);
-  // Connect is not supported yet: Connect services are skipped as Traefik does with connectAware off.
+  // Traefik's keepContainer: Connect items are filtered out while connectAware is off.
   assert.deepEqual(build([item({ labels: { 'traefik.consulcatalog.connect': 'true' } })]).routers, {});
   assert.deepEqual(build([item({})], options({ connectByDefault: true })).routers, {});
+});
+
+const CERTS = { roots: ['-----BEGIN CERTIFICATE-----\nroot\n-----END CERTIFICATE-----'], certPem: '-----BEGIN CERTIFICATE-----\nleaf', keyPem: '-----BEGIN EC PRIVATE KEY-----\nkey' };
+
+test('connectAware: a Connect item is reached over https through tls-<ns>-<dc>-<name> (Traefik config.go addServer, connect_tls.go serversTransport)', () => {
+  const connect = item({ name: 'web', id: 'web-sidecar-proxy', port: '21000', labels: { 'traefik.consulcatalog.connect': 'true' } });
+  const http = build([connect, { ...connect, id: 'web-sidecar-proxy-2', node: 'Node2', address: '127.0.0.2' }], options({ connectAware: true, connect: CERTS }));
+  assert.deepEqual(http.services['web']!.loadBalancer!.servers, [{ url: 'https://127.0.0.1:21000' }, { url: 'https://127.0.0.2:21000' }]);
+  assert.equal(http.services['web']!.loadBalancer!.serversTransport, 'tls-default-dc1-web');
+  assert.deepEqual(http.serversTransports, {
+    'tls-default-dc1-web': {
+      serverName: 'default-dc1-web',
+      insecureSkipVerify: true,
+      rootCAs: CERTS.roots,
+      certificates: [{ certFile: CERTS.certPem, keyFile: CERTS.keyPem }],
+      peerCertURI: 'spiffe:///ns/default/dc/dc1/svc/web',
+    },
+  });
+  // connectByDefault makes every item a Connect one; an ordinary item beside it keeps plain http.
+  const both = build([item({ name: 'api' }), item({ name: 'plain', id: 'p', labels: { 'traefik.consulcatalog.connect': 'false' } })], options({ connectAware: true, connectByDefault: true, connect: CERTS }));
+  assert.equal(both.services['api']!.loadBalancer!.servers![0]!.url, 'https://127.0.0.1:80');
+  assert.equal(both.services['plain']!.loadBalancer!.servers![0]!.url, 'http://127.0.0.1:80');
+  assert.deepEqual(Object.keys(both.serversTransports), ['tls-default-dc1-api']);
+  // Until the certificates are there, Connect items wait.
+  assert.deepEqual(build([connect], options({ connectAware: true })).routers, {});
 });
 
 test('strictChecks: passing and warning by default; critical and maintenance never unless listed', () => {

@@ -3,8 +3,13 @@
  * `provider.Merge` do it:
  *
  * - each instance (an "item": one service on one node) is kept only when enabled (`traefik.enable`, default
- *   `exposedByDefault`), not Connect-only (Connect is not supported yet), matching the `constraints`, and with an
- *   aggregated health status in `strictChecks`;
+ *   `exposedByDefault`), Connect-enabled only when the provider is `connectAware`, matching the `constraints`, and
+ *   with an aggregated health status in `strictChecks`;
+ * - a Connect-enabled item (`traefik.consulcatalog.connect=true`, or `connectByDefault`) is one of the service's
+ *   Connect proxies: its load balancer reaches `https://<proxy address>:<proxy port>` through a servers transport
+ *   named `tls-<namespace>-<datacenter>-<service>` that presents the gateway's leaf certificate, trusts the mesh's
+ *   roots and accepts only the service's SPIFFE ID (Traefik's consulcatalog config.go addServer /
+ *   itemServersTransportKey and connect_tls.go serversTransport);
  * - its `traefik.http.*` tags become routers, services and middlewares; with no service tag a load balancer named
  *   after the service (normalised; a canary gets a hash of its tags) is made, each load balancer gets one server
  *   `<scheme>://<address>:<port>` (the tag's `server.port`/`server.scheme` or the instance's port and `http`);
@@ -52,7 +57,18 @@ export interface BuildOptions {
   strictChecks: readonly string[];
   /** Traefik's allowEmptyServices: a service with no usable instance still gets its routers and an empty load balancer (503). */
   allowEmptyServices?: boolean;
+  /** Traefik's connectAware: Connect-enabled services are kept (they are skipped otherwise). */
+  connectAware?: boolean;
+  /** The gateway's Connect leaf and the mesh's roots; Connect items wait for them. */
+  connect?: ConnectCertificates;
   logger: Logger;
+}
+
+/** What a Connect servers transport needs: the gateway's own leaf (PEM) and the CA roots (PEM). */
+export interface ConnectCertificates {
+  roots: readonly string[];
+  certPem: string;
+  keyPem: string;
 }
 
 /** A service of the catalog as a whole (its tags' union), for `allowEmptyServices` when no instance is kept. */
@@ -117,8 +133,26 @@ function joinHostPort(host: string, port: string): string {
   return host.includes(':') && !host.startsWith('[') ? `[${host}]:${port}` : `${host}:${port}`;
 }
 
+/** Traefik's itemServersTransportKey: the transport a Connect item's load balancer goes through. */
+export function connectTransportName(item: Pick<CatalogItem, 'namespace' | 'datacenter' | 'name'>): string {
+  return normalize(`tls-${item.namespace}-${item.datacenter}-${item.name}`);
+}
+
+/** Traefik's connectCert.serversTransport: mTLS with the gateway's leaf, the service's SPIFFE ID required. */
+export function connectTransport(item: Pick<CatalogItem, 'namespace' | 'datacenter' | 'name'>, certs: ConnectCertificates): Record<string, unknown> {
+  return {
+    // The server name makes the transport change whenever the identity it verifies changes (Traefik's comment).
+    serverName: `${item.namespace}-${item.datacenter}-${item.name}`,
+    // Only the host-name check is off; with peerCertURI the chain is still verified against rootCAs.
+    insecureSkipVerify: true,
+    rootCAs: [...certs.roots],
+    certificates: [{ certFile: certs.certPem, keyFile: certs.keyPem }],
+    peerCertURI: `spiffe:///ns/${item.namespace}/dc/${item.datacenter}/svc/${item.name}`,
+  };
+}
+
 /** Traefik's consulcatalog addServer: a `server.url` label is taken as is; otherwise scheme://address:port. */
-function serverOf(item: CatalogItem, label: LabelServer): { url: string; weight?: number; preservePath?: boolean } {
+function serverOf(item: CatalogItem, label: LabelServer, connect = false): { url: string; weight?: number; preservePath?: boolean } {
   if (item.address === '') throw new Error('address is missing');
   const extras = {
     ...(label.weight !== undefined ? { weight: label.weight } : {}),
@@ -131,7 +165,7 @@ function serverOf(item: CatalogItem, label: LabelServer): { url: string; weight?
   // An empty `server.port` label is no port: the instance's port is used.
   const port = label.port ?? item.port;
   if (port === '' || port === '0') throw new Error('port is missing');
-  const scheme = label.scheme && label.scheme !== '' ? label.scheme : 'http';
+  const scheme = connect ? 'https' : label.scheme && label.scheme !== '' ? label.scheme : 'http';
   return {
     url: `${scheme}://${joinHostPort(item.address, port)}`,
     ...(label.weight !== undefined ? { weight: label.weight } : {}),
@@ -142,7 +176,8 @@ function serverOf(item: CatalogItem, label: LabelServer): { url: string; weight?
 /** Why an item is left out, or undefined when it is kept (Traefik's keepContainer). */
 export function filterReason(item: CatalogItem, extra: ExtraConf, options: BuildOptions): string | undefined {
   if (!extra.enable) return 'disabled';
-  if (extra.connect) return 'Connect-enabled, and Connect support is not available';
+  if (extra.connect && !options.connectAware) return 'Connect-enabled, and connectAware is off';
+  if (extra.connect && !options.connect) return 'Connect-enabled, and the Connect certificates are not there yet';
   if (!options.constraints(item.tags)) return 'pruned by the constraints';
   if (!options.strictChecks.includes(item.status) && !options.strictChecks.includes('any')) return `status "${item.status}" is not in strictChecks`;
   return undefined;
@@ -159,8 +194,15 @@ function buildItem(item: CatalogItem, extra: ExtraConf, options: BuildOptions, l
   for (const [serviceName, svc] of Object.entries(labelServices)) {
     // Traefik's ServersLoadBalancer.SetDefaults, then whatever the labels say.
     conf.http.services[serviceName] = {
-      loadBalancer: { passHostHeader: true, responseForwarding: { flushInterval: '100ms' }, ...svc.loadBalancer, servers: empty ? [] : [serverOf(item, svc.server)] },
+      loadBalancer: {
+        passHostHeader: true, responseForwarding: { flushInterval: '100ms' }, ...svc.loadBalancer,
+        ...(extra.connect && !empty ? { serversTransport: connectTransportName(item) } : {}),
+        servers: empty ? [] : [serverOf(item, svc.server, extra.connect)],
+      },
     } as ServiceConfigInput;
+  }
+  if (extra.connect && !empty && options.connect) {
+    conf.http.serversTransports[connectTransportName(item)] = connectTransport(item, options.connect) as (typeof conf.http.serversTransports)[string];
   }
   for (const [mwName, mw] of Object.entries(decoded.middlewares)) conf.http.middlewares[mwName] = mw;
 
@@ -244,8 +286,10 @@ export function buildConfiguration(items: readonly CatalogItem[], options: Build
 /** provider.Merge for the HTTP part: equal definitions fold together, load balancers pool their servers. */
 export function merge(configurations: ReadonlyMap<string, DynamicConfig>, logger: Logger): DynamicConfig {
   const out = emptyDynamicConfig();
-  const conflicts = { routers: new Set<string>(), services: new Set<string>(), middlewares: new Set<string>() };
-  const origins = { routers: new Map<string, string[]>(), services: new Map<string, string[]>(), middlewares: new Map<string, string[]>() };
+  const conflicts = { routers: new Set<string>(), services: new Set<string>(), middlewares: new Set<string>(), serversTransports: new Set<string>() };
+  const origins = {
+    routers: new Map<string, string[]>(), services: new Map<string, string[]>(), middlewares: new Map<string, string[]>(), serversTransports: new Map<string, string[]>(),
+  };
   for (const root of [...configurations.keys()].sort()) {
     const conf = configurations.get(root)!;
     for (const [name, service] of Object.entries(conf.http.services)) {
@@ -271,7 +315,7 @@ export function merge(configurations: ReadonlyMap<string, DynamicConfig>, logger
         }
       }
     }
-    for (const section of ['routers', 'middlewares'] as const) {
+    for (const section of ['routers', 'middlewares', 'serversTransports'] as const) {
       const target = out.http[section] as Record<string, unknown>;
       for (const [name, value] of Object.entries(conf.http[section])) {
         origins[section].set(name, [...(origins[section].get(name) ?? []), root]);
@@ -280,7 +324,7 @@ export function merge(configurations: ReadonlyMap<string, DynamicConfig>, logger
       }
     }
   }
-  for (const section of ['services', 'routers', 'middlewares'] as const) {
+  for (const section of ['services', 'routers', 'middlewares', 'serversTransports'] as const) {
     for (const name of conflicts[section]) {
       logger.error({ [section.slice(0, -1)]: name, instances: origins[section].get(name) }, `consulcatalog: ${section.slice(0, -1)} defined multiple times with different configurations`);
       delete (out.http[section] as Record<string, unknown>)[name];

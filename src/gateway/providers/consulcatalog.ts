@@ -14,8 +14,10 @@
  *   emitted, so the gateway keeps routing with the last configuration (and a cold start serves the persisted
  *   last-good file); an empty configuration is emitted only when a reachable server says the catalog is empty.
  *
- * `connectAware` is accepted and reported as unsupported: Connect-enabled services are skipped as Traefik does when
- * Connect support is off. `refreshInterval`, `watch` and `cache` are accepted and have no effect (blocking queries
+ * With `connectAware`, Connect-enabled services (`traefik.consulcatalog.connect=true`, or `connectByDefault`) are
+ * read from `/v1/health/connect/<name>` — their Connect proxies — and reached over mTLS with the gateway's own leaf
+ * for `serviceName` (consulcatalog-connect.ts); no configuration is emitted before that leaf and the roots are
+ * there, as Traefik waits for them. Without it they are skipped. `refreshInterval`, `watch` and `cache` are accepted and have no effect (blocking queries
  * make them moot). Namespaces (Enterprise) are not supported.
  */
 import { readFileSync } from 'node:fs';
@@ -29,6 +31,7 @@ import { buildConfiguration, extraConfOf, type BuildOptions, type CatalogItem } 
 import { parseTagConstraints, type TagMatcher } from './consulcatalog-constraints.ts';
 import { tagsToLabels } from './consulcatalog-labels.ts';
 import { registerProvider, type Provider } from './provider.ts';
+import { watchConnectCertificates } from './consulcatalog-connect.ts';
 
 export const CONSUL_CATALOG_PROVIDER_NAME = 'consulcatalog';
 const MAX_DEBOUNCE_MS = 50;
@@ -102,6 +105,8 @@ interface ServiceWatch {
    * instead of holding back everyone's configuration. A transport failure never sets it (the server may be down).
    */
   refused: boolean;
+  /** Read from /v1/health/connect (the service's Connect proxies) rather than /v1/health/service. */
+  connect: boolean;
 }
 
 /** A fetch over TLS (custom CA, client certificate) for `endpoint.tls`. */
@@ -174,17 +179,29 @@ export class ConsulCatalogProvider implements Provider {
       constraints,
       strictChecks: this.#config.strictChecks,
       allowEmptyServices: this.#config.allowEmptyServices,
+      connectAware: this.#config.connectAware,
       logger: this.#logger,
     };
-    if (this.#config.connectAware) {
-      this.#logger.warn('consulcatalog: connectAware is not supported yet; Connect-enabled services are skipped');
-    }
     if (this.#config.namespaces && this.#config.namespaces.length > 0) {
       this.#logger.warn({ namespaces: this.#config.namespaces }, 'consulcatalog: namespaces (Consul Enterprise) are not supported; the default namespace is watched');
     }
     this.#emit = emit;
     this.#signal = signal;
     signal.addEventListener('abort', () => this.#stop(), { once: true });
+    if (this.#config.connectAware) {
+      watchConnectCertificates({
+        client: this.#client,
+        serviceName: this.#config.serviceName,
+        signal,
+        watch: (what) => this.#watchOptions(signal, what),
+        onChange: (certs) => {
+          this.#logger.info({ service: this.#config.serviceName }, 'consulcatalog: Connect certificates updated');
+          this.#build!.connect = certs;
+          this.#schedule();
+        },
+        onStopped: (what, err) => this.#logger.error({ watch: what, err }, 'consulcatalog: the Connect certificate watch stopped'),
+      });
+    }
     void this.#watchServices(signal);
   }
 
@@ -241,7 +258,8 @@ export class ConsulCatalogProvider implements Provider {
   #reconcile(catalog: Record<string, string[] | null>): void {
     const build = this.#build!;
     this.#catalog = catalog;
-    const wanted = new Set<string>();
+    /** name → read through /v1/health/connect */
+    const wanted = new Map<string, boolean>();
     for (const [name, tags] of Object.entries(catalog)) {
       // Traefik filters on the union of the service's tags before reading its instances.
       let extra;
@@ -251,28 +269,29 @@ export class ConsulCatalogProvider implements Provider {
         this.#logger.error({ service: name, err: { message: (err as Error).message } }, 'consulcatalog: service skipped');
         continue;
       }
-      if (!extra.enable || extra.connect || !build.constraints(tags ?? [])) continue;
-      wanted.add(name);
+      if (!extra.enable || (extra.connect && !build.connectAware) || !build.constraints(tags ?? [])) continue;
+      wanted.set(name, extra.connect);
     }
     let changed = !this.#servicesKnown;
     this.#servicesKnown = true;
     for (const [name, watch] of this.#services) {
-      if (wanted.has(name)) continue;
+      if (wanted.get(name) === watch.connect) continue;
       watch.controller.abort();
       this.#services.delete(name);
       changed = true;
     }
-    for (const name of wanted) {
+    for (const [name, connect] of wanted) {
       if (this.#services.has(name)) continue;
-      this.#startServiceWatch(name);
+      this.#startServiceWatch(name, connect);
     }
     if (changed) this.#schedule();
   }
 
-  #startServiceWatch(name: string): void {
+  #startServiceWatch(name: string, connect: boolean): void {
     const controller = new AbortController();
     const signal = AbortSignal.any([this.#signal!, controller.signal]);
-    const watch: ServiceWatch = { controller, entries: undefined, refused: false };
+    const watch: ServiceWatch = { controller, entries: undefined, refused: false, connect };
+    const read = connect ? this.#client.health.connect.bind(this.#client.health) : this.#client.health.service.bind(this.#client.health);
     this.#services.set(name, watch);
     const query = {
       ...this.#queryOptions(),
@@ -280,7 +299,7 @@ export class ConsulCatalogProvider implements Provider {
     };
     void (async () => {
       try {
-        for await (const { value } of this.#client.watch((q) => this.#client.health.service(name, { ...q, ...query }), this.#watchOptions(signal, `health/service/${name}`, (err) => {
+        for await (const { value } of this.#client.watch((q) => read(name, { ...q, ...query }), this.#watchOptions(signal, `health/${connect ? 'connect' : 'service'}/${name}`, (err) => {
           if (watch.entries === undefined && isApiStatusError(err) && !watch.refused) {
             watch.refused = true;
             this.#schedule();
@@ -325,6 +344,8 @@ export class ConsulCatalogProvider implements Provider {
   }
 
   #rebuild(): void {
+    // Traefik builds no configuration before a connectAware provider has its certificates.
+    if (this.#build!.connectAware && !this.#build!.connect) return;
     const items = this.snapshotItems();
     if (items === undefined) return; // a watch will report and schedule again
     const services = [...this.#services.keys()].map((name) => {

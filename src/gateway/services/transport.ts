@@ -13,6 +13,7 @@ import { AlpnDispatcher } from './upstream/alpn.ts';
 import type { UpstreamDispatcher } from './upstream/types.ts';
 import { type ServersTransportConfig, serversTransportSchema, SERVICE_DEFAULTS } from './schema.ts';
 import { Errors } from '../../lib/errors.ts';
+import { certUriMatches, uriSans } from '../../lib/spiffe.ts';
 
 export const DEFAULT_TRANSPORT = 'default@internal';
 
@@ -32,15 +33,18 @@ export class ServersTransport {
     this.config = config;
     const timeouts = config.forwardingTimeouts;
     this.responseHeaderTimeout = timeouts?.responseHeaderTimeout ?? 0;
-    const tls: ConnectionOptions = { rejectUnauthorized: !config.insecureSkipVerify };
+    const peerCertURI = config.peerCertURI !== undefined && config.peerCertURI !== '' ? config.peerCertURI : undefined;
+    // Traefik's VerifyPeerCertificate with peerCertURI (pkg/tls): the chain is always verified against rootCAs —
+    // `insecureSkipVerify`, which Consul Connect transports set, only turns off the host-name check — and the
+    // identity is the certificate's first URI SAN (a SPIFFE ID) compared as certUriMatches does.
+    const tls: ConnectionOptions = { rejectUnauthorized: peerCertURI !== undefined || !config.insecureSkipVerify };
     if (config.serverName) tls.servername = config.serverName;
-    const peerCertURI = config.peerCertURI;
-    if (peerCertURI !== undefined && peerCertURI !== '') {
-      // Traefik's VerifyPeerCertificate with peerCertURI: the chain is verified against rootCAs, then the identity
-      // is the certificate's URI SAN (a SPIFFE ID), not the host name.
+    if (peerCertURI !== undefined) {
       tls.checkServerIdentity = (_host, cert) => {
-        const uris = (cert.subjectaltname ?? '').split(', ').filter((san) => san.startsWith('URI:')).map((san) => san.slice(4));
-        return uris.includes(peerCertURI) ? undefined : new Error(`peer certificate URI SANs [${uris.join(', ')}] do not include ${peerCertURI}`);
+        const first = uriSans(cert.subjectaltname)[0];
+        return first !== undefined && certUriMatches(first, peerCertURI)
+          ? undefined
+          : new Error(`peer certificate URI SAN ${first ?? '(none)'} does not match ${peerCertURI}`);
       };
     }
     if (config.rootCAs?.length) tls.ca = config.rootCAs.map((ca) => pemOrFile(ca, 'rootCAs'));

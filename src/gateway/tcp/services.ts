@@ -8,6 +8,7 @@ import { readFileSync } from 'node:fs';
 import type { ConnectionOptions } from 'node:tls';
 import type { Logger } from '../../lib/logger.ts';
 import { Errors } from '../../lib/errors.ts';
+import { certUriMatches, uriSans } from '../../lib/spiffe.ts';
 import { tcpServersTransportSchema, tcpServiceSchema, TCP_DEFAULT_TERMINATION_DELAY_MS, type TcpServersTransportConfig } from '../config/schema/tcp.ts';
 import { forwarder } from './forward.ts';
 import type { TcpConnection, TcpHandler } from './types.ts';
@@ -56,7 +57,9 @@ function pem(value: string, field: string): string {
 function transportTls(config: TcpServersTransportConfig): ConnectionOptions {
   const t = config.tls;
   if (t === undefined) return {};
-  const out: ConnectionOptions = { rejectUnauthorized: !t.insecureSkipVerify };
+  const uri = t.peerCertURI !== undefined && t.peerCertURI !== '' ? t.peerCertURI : undefined;
+  // As the HTTP transports (services/transport.ts): with peerCertURI the chain is always verified.
+  const out: ConnectionOptions = { rejectUnauthorized: uri !== undefined || !t.insecureSkipVerify };
   if (t.serverName !== undefined) out.servername = t.serverName;
   if (t.rootCAs !== undefined) out.ca = t.rootCAs.map((ca) => pem(ca, 'tcp.serversTransports.tls.rootCAs'));
   const cert = t.certificates?.[0];
@@ -64,9 +67,11 @@ function transportTls(config: TcpServersTransportConfig): ConnectionOptions {
     out.cert = pem(cert.certFile, 'tcp.serversTransports.tls.certificates.certFile');
     out.key = pem(cert.keyFile, 'tcp.serversTransports.tls.certificates.keyFile');
   }
-  const uri = t.peerCertURI;
-  if (uri !== undefined && uri !== '') {
-    out.checkServerIdentity = (_host, c) => ((c.subjectaltname ?? '').split(', ').includes(`URI:${uri}`) ? undefined : new Error(`peer certificate does not carry URI SAN ${uri}`));
+  if (uri !== undefined) {
+    out.checkServerIdentity = (_host, c) => {
+      const first = uriSans(c.subjectaltname)[0];
+      return first !== undefined && certUriMatches(first, uri) ? undefined : new Error(`peer certificate URI SAN ${first ?? '(none)'} does not match ${uri}`);
+    };
   }
   return out;
 }
