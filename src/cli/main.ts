@@ -20,6 +20,7 @@ import { configReadCommand } from './commands/config/read.ts';
 import { configWriteCommand } from './commands/config/write.ts';
 import { gatewayCommand } from './commands/gateway.ts';
 import { k8sCrdControllerCommand } from './commands/k8s/crd-controller.ts';
+import { k8sManifestsCommand } from './commands/k8s/manifests.ts';
 import { k8sSyncCatalogCommand } from './commands/k8s/sync-catalog.ts';
 import { kvDeleteCommand } from './commands/kv/delete.ts';
 import { kvGetCommand } from './commands/kv/get.ts';
@@ -60,7 +61,7 @@ export function buildProgram(io: CliIO): Command {
   connect.addCommand(connectRedirectTrafficCommand(io));
   program.addCommand(connect);
   const k8s = new Command('k8s').description('Run Meshgate\'s Kubernetes integration (consul-k8s\'s role)');
-  k8s.addCommand(k8sSyncCatalogCommand(io)).addCommand(k8sCrdControllerCommand(io));
+  k8s.addCommand(k8sSyncCatalogCommand(io)).addCommand(k8sCrdControllerCommand(io)).addCommand(k8sManifestsCommand(io));
   program.addCommand(k8s);
   const services = new Command('services').description('Register and deregister services with the local agent');
   services.addCommand(servicesRegisterCommand(io)).addCommand(servicesDeregisterCommand(io));

@@ -57,7 +57,8 @@ const KIND_OVERRIDES: Record<string, string> = {
   serviceintentions: 'ServiceIntentions', serviceresolvers: 'ServiceResolver', servicerouters: 'ServiceRouter',
   servicesplitters: 'ServiceSplitter', proxydefaults: 'ProxyDefaults', meshes: 'Mesh', ingressgateways: 'IngressGateway',
   terminatinggateways: 'TerminatingGateway', customresourcedefinitions: 'CustomResourceDefinition',
-  mutatingwebhookconfigurations: 'MutatingWebhookConfiguration',
+  mutatingwebhookconfigurations: 'MutatingWebhookConfiguration', statefulsets: 'StatefulSet', daemonsets: 'DaemonSet',
+  rolebindings: 'RoleBinding', clusterroles: 'ClusterRole', clusterrolebindings: 'ClusterRoleBinding',
 };
 
 function kindOf(resource: string): string {

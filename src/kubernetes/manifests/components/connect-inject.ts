@@ -1,0 +1,75 @@
+/**
+ * The connect injector (`meshgate k8s connect-inject`): its Deployment, the Service the API server calls, the
+ * serving certificate's Secret and the MutatingWebhookConfiguration carrying the CA that signed it. Pods are sent
+ * to it on CREATE only, never from kube-system or kube-public, and `failurePolicy: Ignore` means an injector that
+ * is down delays no pod (it starts uninjected rather than not at all). RBAC: read pods, services, endpoints and
+ * namespaces cluster-wide (the webhook's namespace rules and the endpoints controller), its Lease.
+ */
+import {
+  clusterRole, container, deployment, fullName, LEASE_RULE, meta, POD_NAMESPACE_ENV, role, selectorLabels, serverAddress,
+  serviceAccount, tokenEnv, WEBHOOK_PORT, type BuildContext, type KubeObject,
+} from '../common.ts';
+import { not, repeatFlag } from '../template.ts';
+
+export const WEBHOOK_PATH = '/mutate';
+const TLS_DIR = '/etc/meshgate/webhook-tls';
+
+export function connectInjectObjects(ctx: BuildContext): KubeObject[] {
+  const { connectInject, global } = ctx.values;
+  const name = fullName(ctx, 'connect-injector');
+  const args = [
+    'k8s', 'connect-inject',
+    `--http-addr=${serverAddress(ctx)}`,
+    `--listen=:${WEBHOOK_PORT}`,
+    `--tls-cert-file=${TLS_DIR}/tls.crt`,
+    `--tls-key-file=${TLS_DIR}/tls.key`,
+    `--default-inject=${connectInject.default}`,
+    `--default-enable-transparent-proxy=${connectInject.transparentProxy.defaultEnabled}`,
+    ...repeatFlag('--allow-k8s-namespace', connectInject.k8sAllowNamespaces),
+    ...repeatFlag('--deny-k8s-namespace', connectInject.k8sDenyNamespaces),
+    `--image=${global.image}`,
+  ];
+  return [
+    serviceAccount(ctx, 'connect-injector'),
+    ...clusterRole(ctx, 'connect-injector', [
+      { apiGroups: [''], resources: ['pods', 'services', 'endpoints', 'namespaces'], verbs: ['get', 'list', 'watch'] },
+      { apiGroups: ['discovery.k8s.io'], resources: ['endpointslices'], verbs: ['get', 'list', 'watch'] },
+    ]),
+    ...role(ctx, 'connect-injector', [LEASE_RULE]),
+    deployment(ctx, 'connect-injector', connectInject.replicas, [container(ctx, 'connect-injector', args, {
+      env: [POD_NAMESPACE_ENV, tokenEnv(ctx, 'connect-injector', not(global.acls.manageSystemACLs))],
+      ports: [{ name: 'webhook', containerPort: WEBHOOK_PORT, protocol: 'TCP' }],
+      readinessProbe: { tcpSocket: { port: 'webhook' }, periodSeconds: 5 },
+      volumeMounts: [{ name: 'webhook-tls', mountPath: TLS_DIR, readOnly: true }],
+    })], { volumes: [{ name: 'webhook-tls', secret: { secretName: `${name}-tls` } }] }),
+    {
+      apiVersion: 'v1', kind: 'Service', metadata: meta(ctx, 'connect-injector'),
+      spec: { selector: selectorLabels(ctx, 'connect-injector'), ports: [{ name: 'https', port: 443, targetPort: 'webhook', protocol: 'TCP' }] },
+    },
+  ];
+}
+
+/** The serving certificate and the webhook registration; the chart generates both together (files.ts). */
+export function webhookObjects(ctx: BuildContext): KubeObject[] {
+  const name = fullName(ctx, 'connect-injector');
+  return [
+    {
+      apiVersion: 'v1', kind: 'Secret', type: 'kubernetes.io/tls', metadata: meta(ctx, 'connect-injector', `${name}-tls`),
+      data: { 'tls.crt': ctx.tls.cert, 'tls.key': ctx.tls.key },
+    },
+    {
+      apiVersion: 'admissionregistration.k8s.io/v1', kind: 'MutatingWebhookConfiguration', metadata: meta(ctx, 'connect-injector', name, false),
+      webhooks: [{
+        name: `${name}.meshgate.io`,
+        clientConfig: { service: { name, namespace: ctx.namespace, path: WEBHOOK_PATH, port: 443 }, caBundle: ctx.tls.caBundle },
+        rules: [{ operations: ['CREATE'], apiGroups: [''], apiVersions: ['v1'], resources: ['pods'], scope: 'Namespaced' }],
+        namespaceSelector: { matchExpressions: [{ key: 'kubernetes.io/metadata.name', operator: 'NotIn', values: ['kube-system', 'kube-public'] }] },
+        failurePolicy: 'Ignore',
+        sideEffects: 'None',
+        admissionReviewVersions: ['v1'],
+        timeoutSeconds: 10,
+      }],
+    },
+  ];
+}
+
