@@ -11,12 +11,18 @@
  *   resourceVersion), merge / strategic-merge / JSON patch, delete (finalizers hold an object with a
  *   deletionTimestamp), the status subresource, labelSelector and fieldSelector (metadata.name/namespace);
  * - Status objects for errors, as the real server sends them.
+ * - mutating admission before a create is stored: registered MutatingWebhookConfigurations are called over HTTPS
+ *   (admission.ts); `mapService` points a webhook's Service reference at a test URL;
+ * - graceful pod deletion: a pod bound to a node (spec.nodeName) first gets deletionTimestamp and
+ *   deletionGracePeriodSeconds, and is gone only after a delete with gracePeriodSeconds=0 (what the kubelet sends
+ *   once the containers stopped); an unbound pod, or one that has finished, is deleted at once.
  * Routes are generic (`/api/v1/...`, `/apis/<group>/<version>/...`), so CRDs, Leases, EndpointSlices and
  * TokenReviews need no special code; `onCreate` hooks let a test answer review-style resources (TokenReview).
  */
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { runMutatingAdmission } from './admission.ts';
 
 export interface KubeObject {
   apiVersion?: string;
@@ -78,6 +84,7 @@ export class FakeApiServer {
   readonly #history: WatchEvent[] = [];
   readonly #watchers = new Set<{ key: string; namespace?: string; send: (e: WatchEvent) => void }>();
   readonly #hooks = new Map<string, CreateHook>();
+  readonly #serviceUrls = new Map<string, string>();
   #server: Server | undefined;
   /** Events older than this many writes are forgotten: a watch from before them gets 410 Gone. */
   historyLimit = 1000;
@@ -108,6 +115,11 @@ export class FakeApiServer {
   /** Answer creates of `group/resource` (e.g. 'authentication.k8s.io/tokenreviews') with the hook's object, not stored. */
   onCreate(groupResource: string, hook: CreateHook): void {
     this.#hooks.set(groupResource, hook);
+  }
+
+  /** Where a webhook's `clientConfig.service` reference is reached (a cluster would route `<name>.<namespace>.svc`). */
+  mapService(namespace: string, name: string, baseUrl: string): void {
+    this.#serviceUrls.set(`${namespace}/${name}`, baseUrl);
   }
 
   /** Makes the next watch from any resourceVersion at or below `rv` get 410 Gone (a compacted history). */
@@ -180,6 +192,40 @@ export class FakeApiServer {
     return structuredClone(gone);
   }
 
+  /**
+   * A pod bound to a node is not removed by a delete with a grace period (registry/core/pod's
+   * CheckGracefulDelete): it is marked with deletionTimestamp = now + grace and deletionGracePeriodSeconds, and only
+   * a delete with gracePeriodSeconds=0 removes it. Undefined when the pod is to be removed now.
+   */
+  #terminateGracefully(key: string, pod: KubeObject, requested: number | undefined): KubeObject | undefined {
+    const spec = (pod['spec'] ?? {}) as { nodeName?: string; terminationGracePeriodSeconds?: number };
+    const phase = ((pod['status'] ?? {}) as { phase?: string }).phase;
+    if (!spec.nodeName || phase === 'Succeeded' || phase === 'Failed') return undefined;
+    const grace = requested ?? spec.terminationGracePeriodSeconds ?? 30;
+    if (grace <= 0) return undefined;
+    const current = pod.metadata['deletionGracePeriodSeconds'] as number | undefined;
+    // A second delete may only shorten the grace period.
+    if (current !== undefined && current <= grace) return structuredClone(pod);
+    const marked = structuredClone(pod);
+    marked.metadata.deletionTimestamp = new Date(Date.now() + grace * 1000).toISOString();
+    marked.metadata['deletionGracePeriodSeconds'] = grace;
+    return this.#store(key, marked, 'MODIFIED', pod);
+  }
+
+  async #admit(route: Route, apiVersion: string, object: KubeObject): Promise<Awaited<ReturnType<typeof runMutatingAdmission>>> {
+    const configurations = this.list('admissionregistration.k8s.io/v1', 'mutatingwebhookconfigurations');
+    if (configurations.length === 0) return { allowed: true, object };
+    return runMutatingAdmission({
+      operation: 'CREATE', group: route.group, version: route.version, resource: route.resource, kind: kindOf(route.resource),
+      namespace: route.namespace, object: { ...object, apiVersion, kind: kindOf(route.resource) },
+    }, {
+      configurations,
+      namespaceLabels: (name) => ({ ...(this.get('v1', 'namespaces', undefined, name)?.metadata.labels ?? {}), 'kubernetes.io/metadata.name': name }),
+      serviceUrls: this.#serviceUrls,
+      applyPatch: applyJsonPatch,
+    });
+  }
+
   #emit(event: WatchEvent): void {
     this.#history.push(event);
     if (this.#history.length > this.historyLimit) this.#history.splice(0, this.#history.length - this.historyLimit);
@@ -194,7 +240,8 @@ export class FakeApiServer {
     try {
       const route = parsePath(url.pathname);
       if (!route) return sendStatus(res, 404, 'NotFound', `the server could not find the requested resource (${url.pathname})`);
-      const body = req.method === 'GET' || req.method === 'DELETE' ? undefined : await readJson(req);
+      // A DELETE may carry DeleteOptions (kubectl sends gracePeriodSeconds there).
+      const body = req.method === 'GET' ? undefined : await readJson(req);
       await this.#dispatch(req.method ?? 'GET', route, url.searchParams, body, req.headers['content-type'] ?? '', res);
     } catch (err) {
       if (err instanceof ApiError) return sendStatus(res, err.code, err.reason, err.message);
@@ -214,16 +261,20 @@ export class FakeApiServer {
         return sendJson(res, 200, { apiVersion, kind: `${kindOf(route.resource)}List`, metadata: { resourceVersion: String(this.#rv) }, items });
       }
       if (method === 'POST') {
-        const object = body as KubeObject;
+        let object = body as KubeObject;
         if (!object || typeof object !== 'object' || !object.metadata) throw new ApiError(400, 'BadRequest', 'metadata: Required value');
         const hook = this.#hooks.get(key);
         if (hook) {
           const answer = hook(structuredClone(object));
           if (answer) return sendJson(res, 201, { apiVersion, kind: kindOf(route.resource), ...answer });
         }
-        if (!object.metadata.name && object.metadata.generateName) object.metadata.name = `${object.metadata.generateName}${randomUUID().slice(0, 5)}`;
-        if (!object.metadata.name) throw new ApiError(422, 'Invalid', 'metadata.name: Required value: name or generateName is required');
+        if (!object.metadata.name && !object.metadata.generateName) throw new ApiError(422, 'Invalid', 'metadata.name: Required value: name or generateName is required');
         if (route.namespace) object.metadata.namespace = route.namespace;
+        const admitted = await this.#admit(route, apiVersion, object);
+        if (!admitted.allowed) throw new ApiError(admitted.code, admitted.reason, admitted.message);
+        object = admitted.object;
+        // The name is generated after admission, as the real server does (a webhook sees generateName only).
+        if (!object.metadata.name && object.metadata.generateName) object.metadata.name = `${object.metadata.generateName}${randomUUID().slice(0, 5)}`;
         if (table.has(`${route.namespace ?? ''}/${object.metadata.name}`)) {
           throw new ApiError(409, 'AlreadyExists', `${route.resource} "${object.metadata.name}" already exists`);
         }
@@ -239,6 +290,11 @@ export class FakeApiServer {
     }
     if (method === 'DELETE') {
       if (!existing) throw notFound(route);
+      const grace = gracePeriod(query, body);
+      if (key === '/pods') {
+        const terminating = this.#terminateGracefully(key, existing, grace);
+        if (terminating) return sendJson(res, 200, terminating);
+      }
       return sendJson(res, 200, this.#delete(key, existing));
     }
     if (method === 'PUT' || method === 'PATCH') {
@@ -377,6 +433,15 @@ function splitSelector(selector: string | null): string[] {
   }
   if (current.trim()) terms.push(current.trim());
   return terms;
+}
+
+/** gracePeriodSeconds from the query, else from a DeleteOptions body. */
+function gracePeriod(query: URLSearchParams, body: unknown): number | undefined {
+  const raw = query.get('gracePeriodSeconds') ?? (body && typeof body === 'object' ? (body as { gracePeriodSeconds?: unknown }).gracePeriodSeconds : undefined);
+  if (raw === undefined || raw === null || raw === '') return undefined;
+  const n = Number(raw);
+  if (!Number.isInteger(n)) throw new ApiError(400, 'BadRequest', `gracePeriodSeconds: Invalid value: ${JSON.stringify(raw)}`);
+  return Math.max(n, 0);
 }
 
 function mergePatch(target: unknown, patch: unknown): unknown {
