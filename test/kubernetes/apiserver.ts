@@ -21,6 +21,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { runMutatingAdmission } from './admission.ts';
 
@@ -77,6 +78,21 @@ export interface CreateHook {
   (object: KubeObject): KubeObject | undefined;
 }
 
+/** One request as a request hook sees it; `bearer` is the Authorization header's token, when sent. */
+export interface ApiRequest {
+  method: string;
+  route: ApiRoute;
+  body: unknown;
+  bearer: string | undefined;
+}
+
+/**
+ * Runs before the generic handling: answers the request itself (`{ status, body }`), refuses it by throwing an
+ * `ApiError`, or returns undefined to let it through (authentication, RBAC, TokenRequest and TokenReview live in
+ * test/kubernetes/service-accounts.ts as such hooks).
+ */
+export type RequestHook = (request: ApiRequest) => Promise<{ status: number; body: unknown } | undefined>;
+
 export class FakeApiServer {
   #rv = 1;
   /** group/resource → namespace/name → object */
@@ -85,6 +101,13 @@ export class FakeApiServer {
   readonly #watchers = new Set<{ key: string; namespace?: string; send: (e: WatchEvent) => void }>();
   readonly #hooks = new Map<string, CreateHook>();
   readonly #serviceUrls = new Map<string, string>();
+  readonly #requestHooks: RequestHook[] = [];
+  /** PEM key and certificate: serve HTTPS instead of HTTP. */
+  readonly #tls: { key: string; cert: string } | undefined;
+
+  constructor(options: { tls?: { key: string; cert: string } } = {}) {
+    this.#tls = options.tls;
+  }
   #server: Server | undefined;
   /** Events older than this many writes are forgotten: a watch from before them gets 410 Gone. */
   historyLimit = 1000;
@@ -99,10 +122,11 @@ export class FakeApiServer {
 
   /** Listens on loopback; after `close()`, listens again on the same port (an API server restart). */
   async start(): Promise<string> {
-    this.#server = createServer((req, res) => void this.#handle(req, res));
+    const handler = (req: IncomingMessage, res: ServerResponse): void => void this.#handle(req, res);
+    this.#server = this.#tls ? createHttpsServer({ key: this.#tls.key, cert: this.#tls.cert }, handler) : createServer(handler);
     await new Promise<void>((resolve) => this.#server!.listen(this.#port, '127.0.0.1', resolve));
     this.#port = (this.#server.address() as AddressInfo).port;
-    return `http://127.0.0.1:${this.#port}`;
+    return `${this.#tls ? 'https' : 'http'}://127.0.0.1:${this.#port}`;
   }
 
   async close(): Promise<void> {
@@ -120,6 +144,11 @@ export class FakeApiServer {
   /** Where a webhook's `clientConfig.service` reference is reached (a cluster would route `<name>.<namespace>.svc`). */
   mapService(namespace: string, name: string, baseUrl: string): void {
     this.#serviceUrls.set(`${namespace}/${name}`, baseUrl);
+  }
+
+  /** Adds a hook every request passes through, in the order added. */
+  addRequestHook(hook: RequestHook): void {
+    this.#requestHooks.push(hook);
   }
 
   /** Makes the next watch from any resourceVersion at or below `rv` get 410 Gone (a compacted history). */
@@ -242,6 +271,12 @@ export class FakeApiServer {
       if (!route) return sendStatus(res, 404, 'NotFound', `the server could not find the requested resource (${url.pathname})`);
       // A DELETE may carry DeleteOptions (kubectl sends gracePeriodSeconds there).
       const body = req.method === 'GET' ? undefined : await readJson(req);
+      const auth = req.headers.authorization;
+      const bearer = auth?.startsWith('Bearer ') ? auth.slice('Bearer '.length).trim() : undefined;
+      for (const hook of this.#requestHooks) {
+        const answer = await hook({ method: req.method ?? 'GET', route, body, bearer });
+        if (answer) return sendJson(res, answer.status, answer.body);
+      }
       await this.#dispatch(req.method ?? 'GET', route, url.searchParams, body, req.headers['content-type'] ?? '', res);
     } catch (err) {
       if (err instanceof ApiError) return sendStatus(res, err.code, err.reason, err.message);
@@ -356,7 +391,9 @@ export class FakeApiServer {
   }
 }
 
-interface Route {
+type Route = ApiRoute;
+
+export interface ApiRoute {
   group: string;
   version: string;
   resource: string;
@@ -479,7 +516,7 @@ function applyJsonPatch(existing: KubeObject, ops: unknown[]): KubeObject {
   return doc as unknown as KubeObject;
 }
 
-class ApiError extends Error {
+export class ApiError extends Error {
   readonly code: number;
   readonly reason: string;
   constructor(code: number, reason: string, message: string) {

@@ -13,8 +13,14 @@
 import { request as httpRequest } from 'node:http';
 import { request as httpsRequest, type RequestOptions } from 'node:https';
 import { randomBytes } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { KubeConfig } from '@kubernetes/client-node';
+import { clusterCaPem } from '../../src/kubernetes/kubeconfig.ts';
+import { createTestPki } from '../helpers/test-pki.ts';
 import { FakeApiServer, type KubeObject } from './apiserver.ts';
+import { installServiceAccountAuth } from './service-accounts.ts';
 
 export interface TestCluster {
   readonly kubeConfig: KubeConfig;
@@ -22,6 +28,8 @@ export interface TestCluster {
   readonly fake: FakeApiServer | undefined;
   /** Why a fake-only test cannot run here, or undefined when it can. */
   readonly fakeOnly: string | undefined;
+  /** The PEM CA the API server's certificate is verified with (HTTPS only; the fake serves HTTPS with `tls: true`). */
+  readonly caCert: string | undefined;
   /** Creates a namespace (with its `default` ServiceAccount) named `<prefix>-<random>`; removed by `close()`. */
   namespace(prefix: string): Promise<string>;
   /** Creates the object, or replaces it (keeping its resourceVersion) when it exists. Returns the stored object. */
@@ -44,17 +52,31 @@ export function collectionPath(apiVersion: string, resource: string, namespace: 
   return namespace !== undefined && !CLUSTER_SCOPED.has(resource) ? `${base}/namespaces/${namespace}/${resource}` : `${base}/${resource}`;
 }
 
-export async function startTestCluster(env: NodeJS.ProcessEnv = process.env): Promise<TestCluster> {
+export interface TestClusterOptions {
+  /** Serve the in-process API server over HTTPS with a throwaway CA (what the `kubernetes` auth method needs). */
+  tls?: boolean;
+}
+
+export async function startTestCluster(env: NodeJS.ProcessEnv = process.env, options: TestClusterOptions = {}): Promise<TestCluster> {
   const kubeConfig = new KubeConfig();
   let fake: FakeApiServer | undefined;
+  let pkiDir: string | undefined;
   const configPath = env['MESHGATE_TEST_KUBECONFIG'];
   if (configPath) {
     kubeConfig.loadFromFile(configPath);
+  } else if (options.tls) {
+    pkiDir = mkdtempSync(join(tmpdir(), 'mg-k8s-pki-'));
+    const pki = createTestPki(pkiDir);
+    fake = new FakeApiServer({ tls: { key: readFileSync(pki.serverKey, 'utf8'), cert: readFileSync(pki.serverCert, 'utf8') } });
+    const url = await fake.start();
+    kubeConfig.loadFromClusterAndUser({ name: 'test', server: url, caData: readFileSync(pki.caFile).toString('base64'), skipTLSVerify: false }, { name: 'test' });
   } else {
     fake = new FakeApiServer();
     const url = await fake.start();
     kubeConfig.loadFromClusterAndUser({ name: 'test', server: url, skipTLSVerify: true }, { name: 'test' });
   }
+  // Service-account tokens, TokenReview and RBAC, as a real API server has them.
+  if (fake) await installServiceAccountAuth(fake);
   const created: Array<{ apiVersion: string; resource: string; namespace: string | undefined; name: string }> = [];
   const namespaces: string[] = [];
 
@@ -121,6 +143,7 @@ export async function startTestCluster(env: NodeJS.ProcessEnv = process.env): Pr
     kubeConfig,
     fake,
     fakeOnly: fake ? undefined : 'needs the in-process API server (MESHGATE_TEST_KUBECONFIG points at a real one)',
+    caCert: clusterCaPem(kubeConfig),
     async namespace(prefix) {
       const name = `${prefix}-${randomBytes(3).toString('hex')}`;
       await request('POST', '/api/v1/namespaces', { apiVersion: 'v1', kind: 'Namespace', metadata: { name } });
@@ -151,6 +174,7 @@ export async function startTestCluster(env: NodeJS.ProcessEnv = process.env): Pr
       }
       for (const ns of namespaces) await remove('v1', 'namespaces', undefined, ns);
       await fake?.close();
+      if (pkiDir) rmSync(pkiDir, { recursive: true, force: true });
     },
   };
 }
