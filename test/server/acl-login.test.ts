@@ -214,7 +214,7 @@ test('static public keys (ES256), and a method with no audience bound refuses to
 test('auth method and binding rule validation, CRUD, ACL checks, and deleting a method takes its rules and tokens', async () => {
   const bad: Array<[unknown, RegExp]> = [
     [{ Name: 'x', Type: 'jwt', Config: {} }, /exactly one of 'JWTValidationPubKeys', 'JWKSURL', or 'OIDCDiscoveryURL' must be set/],
-    [{ Name: 'x', Type: 'kerberos', Config: {} }, /Invalid Auth Method: Type should be one of: \[jwt\]/],
+    [{ Name: 'x', Type: 'kerberos', Config: {} }, /Invalid Auth Method: Type should be one of: \[jwt kubernetes\]/],
     [{ Name: 'bad name!', Type: 'jwt' }, /invalid Name/],
     [{ Name: 'x', Type: 'jwt', Config: { JWKSURL: 'http://127.0.0.1:1/jwks' } }, /error checking JWKSURL/],
     [{ Name: 'x', Type: 'jwt', Config: { JWTValidationPubKeys: ['not a key'] } }, /error parsing public key/],

@@ -29,10 +29,10 @@ export function noBindings(b: Bindings): boolean {
   return b.ServiceIdentities.length === 0 && b.NodeIdentities.length === 0 && b.Roles.length === 0 && b.Policies.length === 0;
 }
 
-export function bind(reader: StoreReader, rules: readonly BindingRuleRow[], identity: Identity, datacenter: string): Bindings {
+export function bind(reader: StoreReader, rules: readonly BindingRuleRow[], identity: Identity, datacenter: string, fields: FilterFields = SELECTABLE_FIELDS): Bindings {
   const out: Bindings = { ServiceIdentities: [], NodeIdentities: [], Roles: [], Policies: [] };
   for (const rule of rules) {
-    if (!selectorMatches(rule.Selector, identity)) continue;
+    if (!selectorMatches(rule.Selector, identity, fields)) continue;
     let name: string;
     try {
       name = computeBindName(rule.BindType, rule.BindName, identity.projected);
@@ -61,10 +61,10 @@ export function bind(reader: StoreReader, rules: readonly BindingRuleRow[], iden
   return out;
 }
 
-function selectorMatches(selector: string, identity: Identity): boolean {
+function selectorMatches(selector: string, identity: Identity, fields: FilterFields): boolean {
   if (selector === '') return true;
   try {
-    return compileFilter(selector, SELECTABLE_FIELDS)(identity.selectable);
+    return compileFilter(selector, fields)(identity.selectable);
   } catch {
     return false; // Consul's doesSelectorMatch: a selector that does not compile matches nothing
   }

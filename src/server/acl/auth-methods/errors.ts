@@ -8,3 +8,9 @@ export const ErrAuthMethodInvalid = defineError('MG_ACL_AUTH_METHOD_INVALID', 40
  * surface as an RPC error (500); it is the caller's credential that is wrong, so Meshgate answers 403.
  */
 export const ErrLoginRejected = defineError('MG_ACL_LOGIN_REJECTED', 403, (message: string) => `Permission denied: ${message}`);
+/**
+ * The Kubernetes API refused or failed the `kubernetes` auth method's own calls (TokenReview, the ServiceAccount
+ * read) — the method's configuration is at fault (a reviewer without the system:auth-delegator binding, a wrong
+ * Host or CACert), not the caller's token; Consul answers these as a 500 RPC error too.
+ */
+export const ErrKubernetesApi = defineError('MG_ACL_K8S_API_FAILED', 500, (message: string) => message);

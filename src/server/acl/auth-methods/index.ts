@@ -1,5 +1,6 @@
-/** Consul's auth methods for `meshgate server`; importing this registers the built-in types (jwt). */
+/** Consul's auth methods for `meshgate server`; importing this registers the built-in types (jwt, kubernetes). */
 import './jwt/index.ts';
+import './kubernetes/index.ts';
 
 export { AuthMethods, type AuthMethodInput, type BindingRuleInput, type LoginInput } from './methods.ts';
 export { registerAuthMethodType, authMethodTypes } from './registry.ts';

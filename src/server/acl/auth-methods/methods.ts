@@ -156,11 +156,12 @@ export class AuthMethods {
     if (authMethod === '') throw ErrAuthMethodInvalid('Invalid Binding Rule: no AuthMethod is set');
     const method = this.getMethod(authMethod);
     if (!method) throw ErrAuthMethodInvalid(`cannot find auth method with name ${JSON.stringify(authMethod)}`);
-    const blank = (await this.validatorFor(method)).newIdentity();
+    const validator = await this.validatorFor(method);
+    const blank = validator.newIdentity();
     const selector = input.Selector ?? '';
     if (selector !== '') {
       try {
-        compileFilter(selector, SELECTABLE_FIELDS);
+        compileFilter(selector, validator.selectableFields ?? SELECTABLE_FIELDS);
       } catch (err) {
         throw ErrAuthMethodInvalid(`invalid Binding Rule: Selector is invalid: ${(err as Error).message}`);
       }
@@ -196,9 +197,10 @@ export class AuthMethods {
   async login(input: LoginInput): Promise<CreatedToken> {
     const method = this.getMethod(input.AuthMethod);
     if (!method) throw new AclNotFoundError();
-    const identity = await (await this.validatorFor(method)).validateLogin(input.BearerToken);
+    const validator = await this.validatorFor(method);
+    const identity = await validator.validateLogin(input.BearerToken);
     const rules = this.listRules(method.value.Name).map((r) => r.value);
-    const bindings = bind(this.store, rules, identity, this.datacenter);
+    const bindings = bind(this.store, rules, identity, this.datacenter, validator.selectableFields);
     // Consul's TokenForVerifiedIdentity: no useful token is created when nothing binds.
     if (noBindings(bindings)) throw new PermissionDeniedError('Permission denied');
     const meta = input.Meta && Object.keys(input.Meta).length > 0 ? input.Meta : undefined;

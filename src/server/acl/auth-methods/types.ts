@@ -1,3 +1,5 @@
+import type { FilterFields } from '../../filter/index.ts';
+
 /**
  * What an auth method is made of (Consul's structs.ACLAuthMethod and ACLBindingRule as stored), and what a type's
  * validator gives back for a login (agent/consul/authmethod: Validator and Identity). The identity has two faces:
@@ -30,14 +32,19 @@ export interface BindingRuleRow {
 }
 
 export interface Identity {
-  /** The selector's view: go-bexpr evaluates against `{ value: {…}, list: {…} }`. */
-  readonly selectable: { readonly value: Readonly<Record<string, string>>; readonly list: Readonly<Record<string, readonly string[]>> };
+  /**
+   * The selector's view, shaped as the type's validator declares it (`selectableFields`): jwt's
+   * `{ value: {…}, list: {…} }`, kubernetes' `{ serviceaccount: { namespace, name, uid } }`.
+   */
+  readonly selectable: Readonly<Record<string, unknown>>;
   /** `value.<name>` → string, for BindName templates. */
   readonly projected: Readonly<Record<string, string>>;
 }
 
 /** One configured auth method's verifier (Consul's authmethod.Validator). */
 export interface AuthMethodValidator {
+  /** The shape selectors are checked against (go-bexpr's view of the type's SelectableFields); default jwt's. */
+  readonly selectableFields?: FilterFields;
   /** An identity with every mapped field present and empty: what selectors and BindNames are checked against. */
   newIdentity(): Identity;
   /** Verifies a login's bearer credential and returns who it names; throws a coded error when it is not valid. */

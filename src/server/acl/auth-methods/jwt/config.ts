@@ -7,6 +7,7 @@
 import { createPublicKey, type KeyObject } from 'node:crypto';
 import { z } from 'zod';
 import { decodeDuration } from '../../../../lib/duration.ts';
+import { parseMethodConfig } from '../config-schema.ts';
 import { ErrAuthMethodInvalid } from '../errors.ts';
 
 /** Asymmetric JWS algorithms (go-sso's SupportedSigningAlgs); the default is RS256, as Consul's. */
@@ -48,13 +49,7 @@ export interface JwtConfig {
 }
 
 export function parseJwtConfig(raw: Record<string, unknown>): JwtConfig {
-  const result = Schema.safeParse(raw);
-  if (!result.success) {
-    const issue = result.error.issues[0]!;
-    if (issue.code === 'unrecognized_keys') throw ErrAuthMethodInvalid(`Invalid Auth Method: invalid config key(s): ${issue.keys.join(', ')}`);
-    throw ErrAuthMethodInvalid(`Invalid Auth Method: Config.${issue.path.join('.')}: ${issue.message}`);
-  }
-  const c = result.data as z.infer<typeof Schema> & Record<string, unknown>;
+  const c = parseMethodConfig(Schema, raw) as z.infer<typeof Schema> & Record<string, unknown>;
   for (const key of OIDC_ONLY) if (isSet(c[key])) throw ErrAuthMethodInvalid(`Invalid Auth Method: '${key}' must not be set for type "jwt"`);
   for (const key of NOT_SUPPORTED) if (isSet(c[key])) throw ErrAuthMethodInvalid(`Invalid Auth Method: '${key}' is not supported by meshgate (use JWKSURL or JWTValidationPubKeys)`);
   const pubKeys = c.JWTValidationPubKeys ?? [];
