@@ -10,6 +10,13 @@ export function qualifyName(name: string, provider: string): string {
   return name.includes('@') ? name : `${name}@${provider}`;
 }
 
+/** A reference made by element `owner` (`name@provider`): without `@`, it resolves in the owner's provider. */
+export function qualifyIn(name: string, owner: string): string {
+  if (name.includes('@')) return name;
+  const at = owner.lastIndexOf('@');
+  return at === -1 ? name : `${name}${owner.slice(at)}`;
+}
+
 /** `api@internal` → `internal`; an unqualified name has no provider. */
 export function providerOf(qualifiedName: string): string {
   const at = qualifiedName.lastIndexOf('@');

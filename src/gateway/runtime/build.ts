@@ -18,6 +18,7 @@ import { MiddlewareManager, type MiddlewareManagerDependencies } from './middlew
 import { RouterManager, applyEntryPointModels, type RouteInput, type RouteTarget, type RouterManagerDependencies } from './router-manager.ts';
 import { ServiceManager, retiredServices as retiredServiceEntries, type ServiceEntry, type ServiceManagerDependencies } from './service-manager.ts';
 import { TlsManager } from './tls-manager.ts';
+import { buildLayer4, type Layer4Routing } from './layer4.ts';
 
 export { defaultEntryPoints, tlsRouteKey, type RouteTarget } from './router-manager.ts';
 export type { ServiceEntry } from './service-manager.ts';
@@ -46,6 +47,8 @@ export interface BuiltConfiguration {
   readonly services: Map<string, ServiceEntry>;
   /** Certificates, TLS option sets and which option set each host gets on each entry point. */
   readonly tls: TlsConfiguration;
+  /** The TCP and UDP routers (absent only in the runtime's placeholder before the first build). */
+  readonly layer4?: Layer4Routing;
 }
 
 /** The runtime view before building: every element as configured, enabled until building finds a problem. */
@@ -92,13 +95,16 @@ export async function buildConfiguration(merged: DynamicConfig, deps: BuildDepen
     if (router) addError(router, message, true);
   }
   tls.assignHostOptions(info);
+  const layer4 = buildLayer4(config, staticConfig, logger);
+  info.tcp = layer4.tcp.info;
+  info.udp = layer4.udp.info;
 
   for (const item of info.services.values()) if (item.usedBy.length > 1) item.usedBy = [...new Set(item.usedBy)].sort();
   for (const item of info.middlewares.values()) if (item.usedBy.length > 1) item.usedBy = [...new Set(item.usedBy)].sort();
   for (const [name, router] of info.routers) {
     if (router.error) logger.error({ router: name, errors: router.error }, `router ${name} ${router.status === 'disabled' ? 'disabled' : 'has warnings'}`);
   }
-  return { info, routes: compiled.routes, config, services: services.services, tls: tls.tls };
+  return { info, routes: compiled.routes, config, services: services.services, tls: tls.tls, layer4 };
 }
 
 /** Services of `previous` the new build did not reuse; they are closed once the previous build has drained. */

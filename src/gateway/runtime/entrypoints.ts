@@ -2,7 +2,8 @@
  * Opens every static entry point through the data plane's `createEntryPoint`, each calling the runtime's dispatch
  * (one stable function; the runtime swaps what it routes to). Every entry point serves HTTPS for TLS routers with
  * the current build's TLS state (certificates, option sets, hosts → option sets), swapped on each reload; one
- * without `http.tls` also serves plain HTTP on the same port.
+ * without `http.tls` also serves plain HTTP on the same port. An entry point whose address ends in `/udp` is a UDP
+ * listener (gateway/udp) serving the UDP router attached to it.
  */
 import type { Logger } from '../../lib/logger.ts';
 import type { EntryPointConfig, StaticConfig } from '../config/static.ts';
@@ -12,7 +13,9 @@ import type { AccessLog } from '../accesslog/accesslog.ts';
 import { createEntryPoint, type EntryPoint } from '../entrypoints/entrypoint.ts';
 import type { EntryPointConfig as DataPlaneEntryPointConfig } from '../entrypoints/schema.ts';
 import type { TlsConfiguration } from '../entrypoints/tls-configuration.ts';
-import type { TcpRouting } from '../tcp/routing.ts';
+import { addressProtocol, parseAddress } from '../entrypoints/schema.ts';
+import { UdpEntryPoint } from '../udp/listener.ts';
+import type { Layer4Routing } from './layer4.ts';
 
 export interface OpenEntryPointsOptions {
   readonly staticConfig: StaticConfig;
@@ -21,8 +24,8 @@ export interface OpenEntryPointsOptions {
   readonly tls: TlsConfiguration;
   readonly metrics?: GatewayMetrics;
   readonly accessLog?: AccessLog;
-  /** The TCP routers of the configuration serving when the entry points open. */
-  readonly tcp?: TcpRouting;
+  /** The TCP and UDP routers of the configuration serving when the entry points open. */
+  readonly layer4?: Layer4Routing;
 }
 
 export interface OpenEntryPoints {
@@ -30,8 +33,8 @@ export interface OpenEntryPoints {
   addresses(): Record<string, { address: string; port: number }>;
   /** A reload's TLS state, swapped into every TLS entry point without touching its listening socket. */
   setTls(tls: TlsConfiguration): void;
-  /** A reload's TCP routers, swapped into every entry point. */
-  setTcp(tcp: TcpRouting): void;
+  /** A reload's TCP and UDP routers, swapped into every entry point (open UDP sessions keep their server). */
+  setLayer4(layer4: Layer4Routing): void;
   /** Graceful: stop accepting, let in-flight requests finish within each entry point's `lifeCycle.graceTimeOut`. */
   close(): Promise<void>;
 }
@@ -49,9 +52,21 @@ export async function openEntryPoints(options: OpenEntryPointsOptions): Promise<
   const { staticConfig, logger } = options;
   const holder = { handler: options.dispatch };
   const opened: EntryPoint[] = [];
+  const udp: UdpEntryPoint[] = [];
   const secure = new Set<EntryPoint>();
   try {
     for (const ep of Object.values(staticConfig.entryPoints)) {
+      if (addressProtocol(ep.address) === 'udp') {
+        const { host, port } = parseAddress(ep.address);
+        const listener = new UdpEntryPoint({
+          name: ep.name, host, port, timeoutMs: ep.udp?.timeout ?? 3_000, graceMs: ep.transport?.lifeCycle?.graceTimeOut ?? 10_000,
+          logger: logger.child({ entryPoint: ep.name }),
+        });
+        listener.setHandler(options.layer4?.udp.byEntryPoint.get(ep.name));
+        await listener.listen();
+        udp.push(listener);
+        continue;
+      }
       // Every entry point speaks TLS for its TLS routers, as Traefik's do; one with `http.tls` speaks only TLS,
       // the others also serve plain HTTP on the same port (the first byte tells a ClientHello from a request).
       const tlsOnly = ep.http?.tls !== undefined;
@@ -63,13 +78,13 @@ export async function openEntryPoints(options: OpenEntryPointsOptions): Promise<
         ...(options.metrics ? { metrics: options.metrics } : {}),
         ...(options.accessLog ? { accessLog: options.accessLog } : {}),
       }, holder);
-      entryPoint.setTcpRouting(options.tcp?.byEntryPoint.get(ep.name));
+      entryPoint.setTcpRouting(options.layer4?.tcp.byEntryPoint.get(ep.name));
       await entryPoint.listen();
       opened.push(entryPoint);
       secure.add(entryPoint);
     }
   } catch (err) {
-    await Promise.all(opened.map((ep) => ep.close(0)));
+    await Promise.all([...opened.map((ep) => ep.close(0)), ...udp.map((ep) => ep.close(0))]);
     throw err;
   }
   return {
@@ -79,16 +94,21 @@ export async function openEntryPoints(options: OpenEntryPointsOptions): Promise<
         const a = ep.address();
         out[ep.name] = { address: a.address, port: a.port };
       }
+      for (const ep of udp) {
+        const a = ep.address();
+        out[ep.name] = { address: a.address, port: a.port };
+      }
       return out;
     },
     setTls(tls) {
       for (const ep of secure) ep.setTlsConfiguration(tls);
     },
-    setTcp(tcp) {
-      for (const ep of opened) ep.setTcpRouting(tcp.byEntryPoint.get(ep.name));
+    setLayer4(layer4) {
+      for (const ep of opened) ep.setTcpRouting(layer4.tcp.byEntryPoint.get(ep.name));
+      for (const ep of udp) ep.setHandler(layer4.udp.byEntryPoint.get(ep.name));
     },
     async close() {
-      await Promise.all(opened.map((ep) => ep.close()));
+      await Promise.all([...opened.map((ep) => ep.close()), ...udp.map((ep) => ep.close())]);
     },
   };
 }

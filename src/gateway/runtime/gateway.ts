@@ -17,9 +17,7 @@ import { GatewayRuntime } from './runtime.ts';
 import { dashboardHandler, internalServiceNames, noopHandler, pingHandler, respond } from './internal.ts';
 import { openEntryPoints, type OpenEntryPoints } from './entrypoints.ts';
 import { AccessLog } from '../accesslog/accesslog.ts';
-import { buildTcpRouting, type TcpRouting } from '../tcp/routing.ts';
-import { defaultEntryPoints } from './router-manager.ts';
-import { addressProtocol } from '../entrypoints/schema.ts';
+import { buildLayer4, type Layer4Routing } from './layer4.ts';
 
 export interface GatewayOptions {
   readonly staticConfig: StaticConfig;
@@ -92,10 +90,8 @@ export function createGateway(options: GatewayOptions): Gateway {
   const accessLog = staticConfig.accessLog ? new AccessLog(staticConfig.accessLog) : undefined;
   let entryPoints: OpenEntryPoints | undefined;
   let closing: Promise<void> | undefined;
-  const tcpEntryPoints = Object.values(staticConfig.entryPoints).filter((ep) => addressProtocol(ep.address) === 'tcp').map((ep) => ep.name);
-  const tcpDefaults = defaultEntryPoints(staticConfig).filter((name) => tcpEntryPoints.includes(name));
-  /** TCP routers of the serving configuration, rebuilt when a configuration is applied (gateway/tcp). */
-  const tcpRouting = (): TcpRouting => buildTcpRouting(runtime.current.config.tcp, { entryPoints: tcpEntryPoints, defaultEntryPoints: tcpDefaults, logger });
+  /** TCP and UDP routers of the serving configuration, built with it (runtime/layer4.ts). */
+  const layer4 = (): Layer4Routing => runtime.current.layer4 ?? buildLayer4({}, staticConfig, logger);
   return {
     runtime,
     async listen() {
@@ -106,7 +102,7 @@ export function createGateway(options: GatewayOptions): Gateway {
         logger,
         dispatch: runtime.dispatch,
         tls: runtime.current.tls,
-        tcp: tcpRouting(),
+        layer4: layer4(),
         ...(metrics ? { metrics } : {}),
         ...(accessLog ? { accessLog } : {}),
       });
@@ -117,7 +113,7 @@ export function createGateway(options: GatewayOptions): Gateway {
       const ok = await runtime.apply(config);
       if (ok) {
         entryPoints?.setTls(runtime.current.tls);
-        entryPoints?.setTcp(tcpRouting());
+        entryPoints?.setLayer4(layer4());
       }
       return ok;
     },

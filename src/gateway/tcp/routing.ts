@@ -11,6 +11,8 @@ import { compileTcpRule, type ConnData, type ConnMatcher } from './rules.ts';
 import { TcpServices } from './services.ts';
 import { buildTcpMiddleware } from './middlewares.ts';
 import type { TcpHandler, TcpMiddleware } from './types.ts';
+import { qualifyIn } from '../config/merge.ts';
+import { addError, addUsedBy, initialLayerInfo, type LayerInfo } from '../runtime/info.ts';
 
 export interface TcpRoute {
   readonly name: string;
@@ -57,18 +59,15 @@ export interface TcpRouting {
   readonly byEntryPoint: ReadonlyMap<string, TcpEntryRouting>;
   /** Router name → why it does not serve. */
   readonly errors: ReadonlyMap<string, string>;
-}
-
-function qualify(name: string, owner: string): string {
-  if (name.includes('@')) return name;
-  const at = owner.lastIndexOf('@');
-  return at === -1 ? name : `${name}${owner.slice(at)}`;
+  /** Every router, service and middleware with its status and errors, as Traefik's API reports them. */
+  readonly info: LayerInfo;
 }
 
 export function buildTcpRouting(section: TcpSection | undefined, options: TcpRoutingOptions): TcpRouting {
   const errors = new Map<string, string>();
   const lists = new Map<string, { plain: TcpRoute[]; secure: TcpRoute[] }>();
-  if (section === undefined) return { byEntryPoint: new Map(), errors };
+  const info = initialLayerInfo(section);
+  if (section === undefined) return { byEntryPoint: new Map(), errors, info };
   const services = new TcpServices({ services: section.services, serversTransports: section.serversTransports, logger: options.logger });
   const middlewares = new Map<string, TcpMiddleware | Error>();
   const middleware = (name: string): TcpMiddleware => {
@@ -76,7 +75,7 @@ export function buildTcpRouting(section: TcpSection | undefined, options: TcpRou
     if (got === undefined) {
       const raw = section.middlewares[name];
       try {
-        if (raw === undefined) throw new Error(`tcp middleware "${name}" does not exist`);
+        if (raw === undefined) throw new Error(`middleware "${name}" does not exist`);
         got = buildTcpMiddleware(name, raw);
       } catch (err) {
         got = err as Error;
@@ -87,21 +86,33 @@ export function buildTcpRouting(section: TcpSection | undefined, options: TcpRou
     return got;
   };
   for (const [name, raw] of Object.entries(section.routers)) {
+    const routerInfo = info.routers.get(name)!;
     try {
       const config = tcpRouterSchema.parse(raw);
-      const rule = compileTcpRule(config.rule, config.priority);
-      let handler = services.handler(qualify(config.service, name));
-      const chain = (config.middlewares ?? []).map((m) => middleware(qualify(m, name)));
-      for (let i = chain.length - 1; i >= 0; i--) handler = chain[i]!(handler);
-      const tls = config.tls === undefined ? 'none' : config.tls.passthrough ? 'passthrough' : 'terminate';
-      const tlsOptions = config.tls?.options === undefined || config.tls.options === 'default' ? 'default' : qualify(config.tls.options, name);
-      const route: TcpRoute = { name, match: rule.match, catchAll: rule.catchAll, priority: rule.priority, tls, tlsOptions, handler };
-      const eps = config.entryPoints ?? options.defaultEntryPoints;
-      for (const ep of eps) {
-        if (!options.entryPoints.includes(ep)) {
-          errors.set(name, `entryPoint "${ep}" doesn't exist`);
+      const serviceName = qualifyIn(config.service, name);
+      addUsedBy(info.services.get(serviceName), name);
+      for (const m of config.middlewares ?? []) addUsedBy(info.middlewares.get(qualifyIn(m, name)), name);
+      // Traefik's GetTCPRoutersByEntryPoints (pkg/config/runtime/runtime_tcp.go) runs before any handler is built:
+      // an unknown entry point is a warning; a router left with none is disabled.
+      const eps: string[] = [];
+      for (const ep of config.entryPoints ?? options.defaultEntryPoints) {
+        if (options.entryPoints.includes(ep)) {
+          if (!eps.includes(ep)) eps.push(ep);
           continue;
         }
+        errors.set(name, `entryPoint "${ep}" doesn't exist`);
+        addError(routerInfo, `entryPoint "${ep}" doesn't exist`, false);
+      }
+      routerInfo.using = eps.sort();
+      if (eps.length === 0) throw new Error('no valid entryPoint for this router');
+      const rule = compileTcpRule(config.rule, config.priority);
+      let handler = services.handler(serviceName);
+      const chain = (config.middlewares ?? []).map((m) => middleware(qualifyIn(m, name)));
+      for (let i = chain.length - 1; i >= 0; i--) handler = chain[i]!(handler);
+      const tls = config.tls === undefined ? 'none' : config.tls.passthrough ? 'passthrough' : 'terminate';
+      const tlsOptions = config.tls?.options === undefined || config.tls.options === 'default' ? 'default' : qualifyIn(config.tls.options, name);
+      const route: TcpRoute = { name, match: rule.match, catchAll: rule.catchAll, priority: rule.priority, tls, tlsOptions, handler };
+      for (const ep of eps) {
         let list = lists.get(ep);
         if (list === undefined) lists.set(ep, (list = { plain: [], secure: [] }));
         (tls === 'none' ? list.plain : list.secure).push(route);
@@ -109,10 +120,19 @@ export function buildTcpRouting(section: TcpSection | undefined, options: TcpRou
     } catch (err) {
       const message = (err as Error).message;
       errors.set(name, message);
+      addError(routerInfo, message, true);
       options.logger.error({ router: name, err: message }, `TCP router ${name} disabled`);
     }
   }
+  for (const [name, message] of services.failures()) {
+    const item = info.services.get(name);
+    if (item !== undefined) addError(item, message, true);
+  }
+  for (const [name, built] of middlewares) {
+    const item = info.middlewares.get(name);
+    if (item !== undefined && built instanceof Error) addError(item, built.message, true);
+  }
   const byEntryPoint = new Map<string, TcpEntryRouting>();
   for (const [ep, list] of lists) byEntryPoint.set(ep, new TcpEntryRouting(list.plain, list.secure));
-  return { byEntryPoint, errors };
+  return { byEntryPoint, errors, info };
 }

@@ -10,6 +10,7 @@ import type { Logger } from '../../lib/logger.ts';
 import { Errors } from '../../lib/errors.ts';
 import { certUriMatches, uriSans } from '../../lib/spiffe.ts';
 import { tcpServersTransportSchema, tcpServiceSchema, TCP_DEFAULT_TERMINATION_DELAY_MS, type TcpServersTransportConfig } from '../config/schema/tcp.ts';
+import { qualifyIn } from '../config/merge.ts';
 import { forwarder } from './forward.ts';
 import type { TcpConnection, TcpHandler } from './types.ts';
 
@@ -37,12 +38,6 @@ export class WeightedRoundRobin<T> {
     best.current -= total;
     return best.value;
   }
-}
-
-function qualify(name: string, owner: string): string {
-  if (name.includes('@')) return name;
-  const at = owner.lastIndexOf('@');
-  return at === -1 ? name : `${name}${owner.slice(at)}`;
 }
 
 function pem(value: string, field: string): string {
@@ -92,6 +87,11 @@ export class TcpServices {
     this.input = input;
   }
 
+  /** Services that failed to build, with why (the runtime view reports them; gateway/api). */
+  failures(): Array<[string, string]> {
+    return [...this.built].filter((e): e is [string, Error] => e[1] instanceof Error).map(([name, err]) => [name, err.message]);
+  }
+
   handler(name: string): TcpHandler {
     const got = this.built.get(name);
     if (got instanceof Error) throw got;
@@ -112,7 +112,7 @@ export class TcpServices {
 
   private transport(name: string | undefined, owner: string): TcpServersTransportConfig {
     if (name === undefined) return tcpServersTransportSchema.parse({});
-    const key = qualify(name, owner);
+    const key = qualifyIn(name, owner);
     const raw = this.input.serversTransports[key] ?? this.input.serversTransports[name];
     if (raw === undefined) throw Errors.invalidConfig(`tcp service "${owner}": serversTransport "${name}" does not exist`);
     return tcpServersTransportSchema.parse(raw);
@@ -120,11 +120,11 @@ export class TcpServices {
 
   private build(name: string): TcpHandler {
     const raw = this.input.services[name];
-    if (raw === undefined) throw Errors.invalidConfig(`tcp service "${name}" does not exist`);
+    if (raw === undefined) throw Errors.invalidConfig(`the service "${name}" does not exist`);
     const config = tcpServiceSchema.parse(raw);
     if (config.weighted !== undefined) {
       const wrr = new WeightedRoundRobin<TcpHandler>();
-      for (const child of config.weighted.services) wrr.add(this.handler(qualify(child.name, name)), child.weight ?? 1);
+      for (const child of config.weighted.services) wrr.add(this.handler(qualifyIn(child.name, name)), child.weight ?? 1);
       return (conn: TcpConnection) => {
         const next = wrr.next();
         if (next === undefined) conn.socket.destroy();
