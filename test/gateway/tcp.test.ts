@@ -6,7 +6,9 @@
  * - TLS passthrough by SNI to two TLS backends (each presents its own certificate: the gateway never terminates),
  *   `HostSNIRegexp`, an HTTPS router's Host winning over a TCP catch-all, TLS terminated by the gateway;
  * - the PROXY header (v1 and v2) a loadBalancer sends, read by nginx's `proxy_protocol` listener (a real peer);
- * - entry point `proxyProtocol.trustedIPs`: a trusted peer's header gives the client address the HTTP routers see.
+ * - entry point `proxyProtocol.trustedIPs`: a trusted peer's header gives the client address the HTTP routers see;
+ * - the API's TCP lists (pkg/api handler_tcp.go) with the runtime's status and errors (pkg/config/runtime
+ *   runtime_tcp.go GetTCPRoutersByEntryPoints, pkg/server/service/tcp BuildTCP "the service %q does not exist").
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -139,6 +141,11 @@ tcp:
       entryPoints: [ppv2]
       rule: HostSNI(\`*\`)
       service: nginx-v2
+    broken:
+      entryPoints: [redis, nope]
+      rule: HostSNI(\`*\`)
+      service: missing
+      middlewares: [local-only]
   middlewares:
     local-only:
       ipAllowList:
@@ -348,4 +355,40 @@ test('entry point proxyProtocol: a trusted peer\'s header is the client; an untr
   // Traefik's IGNORE policy for peers outside trustedIPs: the bytes are HTTP's to judge — a PROXY line is a bad request.
   const untrusted = await httpOver('untrusted', 'PROXY TCP4 203.0.113.9 127.0.0.1 4444 80\r\n');
   assert.match(untrusted.text, /^HTTP\/1\.1 400/);
+});
+
+test('the API lists TCP routers, services and middlewares with status, errors, using and usedBy; the overview counts them', async () => {
+  const api = async (path: string) => {
+    const res = await fetch(`${gw.admin}${path}`);
+    return { status: res.status, body: await res.json() as unknown };
+  };
+  const broken = await api('/api/tcp/routers/broken@file');
+  assert.equal(broken.status, 200);
+  // The entry point check runs before the service is built, and only warns; the missing service disables.
+  assert.deepEqual(broken.body, {
+    entryPoints: ['redis', 'nope'], rule: 'HostSNI(`*`)', service: 'missing', middlewares: ['local-only'],
+    name: 'broken@file', provider: 'file', status: 'disabled', using: ['redis'],
+    error: ['entryPoint "nope" doesn\'t exist', 'the service "missing@file" does not exist'],
+  });
+  const toA = await api('/api/tcp/routers/to-a@file');
+  assert.deepEqual(toA.body, {
+    entryPoints: ['tls'], rule: 'HostSNI(`a.example.com`)', service: 'backend-a', tls: { passthrough: true },
+    name: 'to-a@file', provider: 'file', status: 'enabled', using: ['tls'],
+  });
+  const redis = (await api('/api/tcp/services/redis@file')).body as Record<string, unknown>;
+  assert.equal(redis.type, 'loadbalancer');
+  assert.deepEqual(redis.usedBy, ['redis-denied@file', 'redis-limited@file', 'redis@file']);
+  const localOnly = (await api('/api/tcp/middlewares/local-only@file')).body as Record<string, unknown>;
+  assert.equal(localOnly.type, 'ipallowlist');
+  assert.deepEqual(localOnly.usedBy, ['broken@file', 'redis@file']);
+  // Traefik's keepTCPRouter searches the rule as well as the name.
+  assert.deepEqual(((await api('/api/tcp/routers?search=ALPN')).body as Array<{ name: string }>).map((r) => r.name), ['terminated@file']);
+  assert.deepEqual(((await api('/api/tcp/routers?status=disabled')).body as Array<{ name: string }>).map((r) => r.name), ['broken@file']);
+  assert.equal((await api('/api/tcp/services/nope@file')).status, 404);
+  const overview = (await api('/api/overview')).body as { tcp: unknown };
+  assert.deepEqual(overview.tcp, {
+    routers: { total: 10, warnings: 0, errors: 1 },
+    services: { total: 7, warnings: 0, errors: 0 },
+    middlewares: { total: 3, warnings: 0, errors: 0 },
+  });
 });

@@ -9,8 +9,9 @@ import type { StaticConfig } from '../config/static.ts';
 import { providerOf } from '../config/merge.ts';
 import type { Handler, ResponseWriter } from '../http/types.ts';
 import type { MiddlewareInfo, RouterInfo, RuntimeInfo, ServiceInfo } from '../runtime/info.ts';
-import { STATUS_DISABLED, STATUS_WARNING } from '../runtime/info.ts';
 import { respond } from '../runtime/internal.ts';
+import { apiError, counts, json, keep, kindOf, list, parseListQuery, ZERO, type Row } from './query.ts';
+import { layer4Rawdata, serveLayer4 } from './layer4.ts';
 
 const require = createRequire(import.meta.url);
 /** The package version, read once; src/gateway/api and dist/gateway/api are both three folders below the root. */
@@ -32,34 +33,12 @@ export interface ApiHandlerOptions {
   readonly providers: string[];
 }
 
-type Row = Record<string, unknown> & { name: string };
-
-function json(rw: ResponseWriter, status: number, value: unknown, extra?: Record<string, string>): Promise<void> {
-  return respond(rw, status, 'application/json', `${JSON.stringify(value)}\n`, extra);
-}
-
-/** Traefik's writeError: a JSON `{"message": …}` body with a text content type (Go's http.Error). */
-function apiError(rw: ResponseWriter, status: number, message: string): Promise<void> {
-  return respond(rw, status, 'text/plain; charset=utf-8', `${JSON.stringify({ message })}\n`, { 'x-content-type-options': 'nosniff' });
-}
-
 export function routerRepresentation(name: string, router: RouterInfo): Row {
   const { status, error, using, ...config } = router;
   const out: Row = { ...config, name, provider: providerOf(name), status, using: using ?? [] } as Row;
   if (config.tls && config.tls.options === undefined) out.tls = { ...config.tls, options: 'default' };
   if (error) out.error = error;
   return out;
-}
-
-function kindOf(config: Record<string, unknown>): string | undefined {
-  const key = Object.keys(config)[0];
-  if (key === undefined) return undefined;
-  if (key === 'plugin') {
-    const plugin = config.plugin as Record<string, unknown> | null;
-    const name = plugin ? Object.keys(plugin)[0] : undefined;
-    return name?.toLowerCase();
-  }
-  return key.toLowerCase();
 }
 
 export function serviceRepresentation(name: string, service: ServiceInfo): Row {
@@ -80,62 +59,10 @@ export function middlewareRepresentation(name: string, middleware: MiddlewareInf
   return out;
 }
 
-function counts(items: Iterable<{ status: string }>): { total: number; warnings: number; errors: number } {
-  let total = 0;
-  let warnings = 0;
-  let errors = 0;
-  for (const item of items) {
-    total++;
-    if (item.status === STATUS_WARNING) warnings++;
-    else if (item.status === STATUS_DISABLED) errors++;
-  }
-  return { total, warnings, errors };
-}
-
-const ZERO = { total: 0, warnings: 0, errors: 0 };
-
 /** Sections that have `/{name}` endpoints. */
-const ADDRESSABLE = new Set(['entrypoints', 'http/routers', 'http/services', 'http/middlewares']);
-
-interface ListQuery {
-  search: string;
-  status: string;
-  serviceName: string;
-  middlewareName: string;
-  direction: string;
-  page: number;
-  perPage: number;
-}
-
-function parseListQuery(query: URLSearchParams): ListQuery | string {
-  const page = query.has('page') ? Number(query.get('page')) : 1;
-  const perPage = query.has('per_page') ? Number(query.get('per_page')) : 100;
-  if (!Number.isInteger(page) || page < 1 || !Number.isInteger(perPage) || perPage < 1) return `invalid request: page: ${query.get('page') ?? 1}, per_page: ${query.get('per_page') ?? 100}`;
-  return {
-    search: query.get('search') ?? '',
-    status: query.get('status') ?? '',
-    serviceName: query.get('serviceName') ?? '',
-    middlewareName: query.get('middlewareName') ?? '',
-    direction: query.get('direction') ?? 'asc',
-    page,
-    perPage,
-  };
-}
-
-function list(rw: ResponseWriter, rows: Row[], q: ListQuery): Promise<void> {
-  rows.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-  if (q.direction === 'desc') rows.reverse();
-  const start = (q.page - 1) * q.perPage;
-  if (start !== 0 && start >= rows.length) return apiError(rw, 400, `invalid request: page: ${q.page}, per_page: ${q.perPage}`);
-  const end = Math.min(rows.length, start + q.perPage);
-  return json(rw, 200, rows.slice(start, end), { 'x-next-page': String(end < rows.length ? q.page + 1 : 1) });
-}
-
-function keep(name: string, status: string, q: ListQuery, extra = ''): boolean {
-  if (q.status && status !== q.status) return false;
-  if (q.search && !name.includes(q.search) && !extra.includes(q.search)) return false;
-  return true;
-}
+const ADDRESSABLE = new Set(['entrypoints', 'http/routers', 'http/services', 'http/middlewares', 'tcp/routers', 'tcp/services', 'tcp/middlewares', 'udp/routers', 'udp/services']);
+/** Sections with a protocol folder (`/api/<protocol>/<kind>[/<id>]`). */
+const LAYERED = new Set(['http', 'tcp', 'udp']);
 
 function entryPointRows(staticConfig: StaticConfig): Row[] {
   const raw = (staticConfig.raw.entryPoints ?? {}) as Record<string, Record<string, unknown>>;
@@ -156,8 +83,9 @@ export function createApiHandler(options: ApiHandlerOptions): Handler {
     if (parts[0] !== 'api') return notFound(rw);
     // `/api/<section>[/<id>]` and `/api/http/<kind>[/<id>]`; ids are URL-encoded names (`web%40file`).
     const [, first, second, ...rest] = parts;
-    const section = first === 'http' ? `http/${second ?? ''}` : (first ?? '');
-    const idParts = first === 'http' ? rest : second === undefined ? [] : [second, ...rest];
+    const layered = LAYERED.has(first ?? '');
+    const section = layered ? `${first}/${second ?? ''}` : (first ?? '');
+    const idParts = layered ? rest : second === undefined ? [] : [second, ...rest];
     let id: string | undefined;
     try {
       id = idParts.length > 0 ? decodeURIComponent(idParts.join('/')) : undefined;
@@ -172,8 +100,12 @@ export function createApiHandler(options: ApiHandlerOptions): Handler {
       case 'overview':
         return json(rw, 200, {
           http: { routers: counts(info.routers.values()), services: counts(info.services.values()), middlewares: counts(info.middlewares.values()) },
-          tcp: { routers: ZERO, services: ZERO, middlewares: ZERO },
-          udp: { routers: ZERO, services: ZERO },
+          tcp: {
+            routers: info.tcp ? counts(info.tcp.routers.values()) : ZERO,
+            services: info.tcp ? counts(info.tcp.services.values()) : ZERO,
+            middlewares: info.tcp ? counts(info.tcp.middlewares.values()) : ZERO,
+          },
+          udp: { routers: info.udp ? counts(info.udp.routers.values()) : ZERO, services: info.udp ? counts(info.udp.services.values()) : ZERO },
           features: { tracing: '', metrics: staticConfig.metrics?.prometheus ? 'Prometheus' : '', accessLog: staticConfig.accessLog !== undefined },
           providers: options.providers,
         });
@@ -186,6 +118,7 @@ export function createApiHandler(options: ApiHandlerOptions): Handler {
           routers: Object.fromEntries([...info.routers].map(([n, r]) => [n, strip(routerRepresentation(n, r))])),
           middlewares: Object.fromEntries([...info.middlewares].map(([n, m]) => [n, strip(middlewareRepresentation(n, m))])),
           services: Object.fromEntries([...info.services].map(([n, s]) => [n, strip(serviceRepresentation(n, s))])),
+          ...layer4Rawdata(info),
         });
       }
       case 'entrypoints': {
@@ -229,6 +162,12 @@ export function createApiHandler(options: ApiHandlerOptions): Handler {
         if (typeof lq === 'string') return apiError(rw, 400, lq);
         return list(rw, [...info.middlewares].filter(([n, m]) => keep(n, m.status, lq)).map(([n, m]) => middlewareRepresentation(n, m)), lq);
       }
+      case 'tcp/routers':
+      case 'tcp/services':
+      case 'tcp/middlewares':
+      case 'udp/routers':
+      case 'udp/services':
+        return serveLayer4(rw, section, id, query, info);
       default:
         return notFound(rw);
     }
