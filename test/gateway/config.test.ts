@@ -161,7 +161,7 @@ test('Traefik v3.7 additions: strategy wrr and the page\'s lower-case healthchec
   withPassive.http.services['my-service']!.loadBalancer.passiveHealthcheck = { failureWindow: '3s', maxFailedAttempts: '3' };
   rejects(() => validateDynamicConfig(withPassive, 'f'), 'MG_GATEWAY_CONFIG_INVALID', 'not supported by meshgate: http.services.my-service.loadBalancer.passiveHealthcheck');
   rejects(() => validateDynamicConfig({ http: { services: { s: { loadBalancer: { strategy: 'p2c', servers: [] } } } } }, 'f'), 'MG_GATEWAY_CONFIG_INVALID', 'http.services.s.loadBalancer.strategy', 'not supported by meshgate yet');
-  rejects(() => validateDynamicConfig({ http: { serversTransports: { t: { spiffe: { ids: ['spiffe://x/y'] } } } } }, 'f'), 'MG_GATEWAY_CONFIG_INVALID', 'not supported by meshgate: http.serversTransports.t.spiffe');
+  rejects(() => validateDynamicConfig({ tcp: { serversTransports: { t: { tls: { spiffe: { ids: ['spiffe://x/y'] } } } } } }, 'f'), 'MG_GATEWAY_CONFIG_INVALID', 'not supported by meshgate: tcp.serversTransports.t.tls.spiffe');
   rejects(() => validateDynamicConfig({ http: { routers: { child: { rule: 'Path(`/`)', parentRefs: ['parent'] } } } }, 'f'), 'MG_GATEWAY_CONFIG_INVALID', 'not supported by meshgate: http.routers.child.parentRefs');
   rejects(() => validateDynamicConfig({ http: { routers: { r: { rule: 'Path(`/`)', servce: 'x' } } } }, 'f'), 'MG_GATEWAY_CONFIG_INVALID', 'http.routers.r.servce: unknown key');
 });

@@ -261,7 +261,7 @@ function sectionProblems(root: string, section: Record<string, Record<string, un
       const value = canonicalKeys(written ?? {}, schema);
       elements[name] = value;
       const r = schema.safeParse(value);
-      if (!r.success) problems.push(formatZodError(r.error, formatPath([root, kind, name])));
+      if (!r.success) problems.push(formatZodError(r.error, formatPath([root, kind, name]), (p) => isTraefikDynamicKey([root, kind, name, ...p])));
       if (name.includes('@')) problems.push(`${name}: names may not contain "@" (the provider qualifies them)`);
     }
   }

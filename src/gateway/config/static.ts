@@ -42,6 +42,28 @@ const fileProviderSchema = z
 
 export const CONSUL_CATALOG_DEFAULT_RULE = 'Host(`{{ normalize .Name }}`)';
 
+/** How the gateway reaches the server's HTTP API (Traefik's consulCatalog `endpoint`; also `spiffe.mesh.endpoint`). */
+const consulEndpointSchema = z
+  .object({
+    address: z.string().default('127.0.0.1:8500'),
+    scheme: z.enum(['http', 'https']).default('http'),
+    datacenter: z.string().optional(),
+    token: z.string().optional(),
+    endpointWaitTime: durationSchema.optional(),
+    tls: z
+      .object({
+        ca: z.string().optional(),
+        cert: z.string().optional(),
+        key: z.string().optional(),
+        insecureSkipVerify: z.boolean().default(false),
+      })
+      .strict()
+      .optional(),
+    httpAuth: z.object({ username: z.string(), password: z.string() }).strict().optional(),
+  })
+  .strict()
+  .default({ address: '127.0.0.1:8500', scheme: 'http' });
+
 const consulCatalogSchema = z
   .object({
     constraints: z.string().optional(),
@@ -61,26 +83,26 @@ const consulCatalogSchema = z
     /** A service with no usable instance keeps its routers with an empty load balancer: 503 instead of 404. */
     allowEmptyServices: z.boolean().default(false),
     namespaces: z.array(z.string()).optional(),
-    endpoint: z
+    endpoint: consulEndpointSchema,
+  })
+  .strict();
+
+
+
+/**
+ * Traefik's static `spiffe` block. Traefik takes SVIDs from a SPIFFE Workload API (`workloadAPIAddr`, refused here
+ * as not supported); Meshgate's `mesh` takes them from the mesh's Connect CA: the leaf of `serviceName` and the
+ * roots, through `endpoint` (default: `providers.consulCatalog.endpoint`, else 127.0.0.1:8500).
+ */
+const spiffeSchema = z
+  .object({
+    mesh: z
       .object({
-        address: z.string().default('127.0.0.1:8500'),
-        scheme: z.enum(['http', 'https']).default('http'),
-        datacenter: z.string().optional(),
-        token: z.string().optional(),
-        endpointWaitTime: durationSchema.optional(),
-        tls: z
-          .object({
-            ca: z.string().optional(),
-            cert: z.string().optional(),
-            key: z.string().optional(),
-            insecureSkipVerify: z.boolean().default(false),
-          })
-          .strict()
-          .optional(),
-        httpAuth: z.object({ username: z.string(), password: z.string() }).strict().optional(),
+        serviceName: z.string().min(1).default('traefik'),
+        endpoint: consulEndpointSchema.optional(),
       })
       .strict()
-      .default({ address: '127.0.0.1:8500', scheme: 'http' }),
+      .optional(),
   })
   .strict();
 
@@ -156,8 +178,10 @@ export const staticConfigSchema = z
       })
       .strict()
       .optional(),
+    spiffe: spiffeSchema.optional(),
     serversTransport: z
       .object({
+        spiffe: z.object({ ids: z.array(z.string()).optional(), trustDomain: z.string().optional() }).strict().optional(),
         insecureSkipVerify: z.boolean().optional(),
         rootCAs: z.array(z.string()).optional(),
         maxIdleConnsPerHost: z.number().int().optional(),
@@ -179,6 +203,8 @@ export type StaticConfigInput = z.input<typeof staticConfigSchema>;
 type ParsedStatic = z.infer<typeof staticConfigSchema>;
 export type EntryPointConfig = z.infer<typeof entryPointSchema> & { name: string };
 export type ConsulCatalogConfig = z.infer<typeof consulCatalogSchema>;
+export type ConsulEndpointConfig = z.infer<typeof consulEndpointSchema>;
+export type SpiffeConfig = z.infer<typeof spiffeSchema>;
 export type FileProviderConfig = z.infer<typeof fileProviderSchema>;
 export type { AccessLogConfig } from '../accesslog/schema.ts';
 export type PrometheusConfig = NonNullable<NonNullable<ParsedStatic['metrics']>['prometheus']>;

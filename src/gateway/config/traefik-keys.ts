@@ -7,7 +7,7 @@
 
 const TRAEFIK_STATIC_KEYS = [
   'global.checkNewVersion', 'global.sendAnonymousUsage', 'global.updateCheck',
-  'serversTransport.spiffe', 'tcpServersTransport',
+  'tcpServersTransport',
   'entryPoints.*.http3', 'entryPoints.*.allowACMEByPass', 'entryPoints.*.reusePort',
   'entryPoints.*.http.sanitizePath', 'entryPoints.*.http.encodedCharacters',
   'providers.docker', 'providers.swarm', 'providers.kubernetesIngress', 'providers.kubernetesCRD', 'providers.kubernetesGateway',
@@ -16,7 +16,7 @@ const TRAEFIK_STATIC_KEYS = [
   'metrics.datadog', 'metrics.statsD', 'metrics.influxDB2', 'metrics.otlp',
   'log.maxSize', 'log.maxAge', 'log.maxBackups', 'log.compress', 'log.otlp',
   'accessLog.otlp',
-  'tracing', 'hostResolver', 'certificatesResolvers', 'core', 'spiffe', 'ocsp',
+  'tracing', 'hostResolver', 'certificatesResolvers', 'core', 'spiffe.workloadAPIAddr', 'ocsp',
   'experimental.kubernetesGateway', 'experimental.http3', 'experimental.fastProxy', 'experimental.otlpLogs',
   'experimental.abortOnPluginFailure', 'experimental.kubernetesIngressNGINX', 'experimental.knative',
 ].map((key) => key.toLowerCase().split('.'));
@@ -29,13 +29,14 @@ export function isTraefikStaticKey(path: readonly PropertyKey[]): boolean {
 
 /**
  * Dynamic keys Traefik v3.4–v3.7 added that Meshgate does not implement yet (routing and load-balancing reference
- * pages): refused as "not supported by meshgate: <path>". SPIFFE transports wait for the mesh-aware catalog.
+ * pages): refused as "not supported by meshgate: <path>".
  */
 const TRAEFIK_DYNAMIC_KEYS = [
   'http.routers.*.parentRefs',
   'http.services.*.loadBalancer.passiveHealthCheck', 'http.services.*.loadBalancer.middlewares', 'http.services.*.middlewares',
   'http.services.*.failover.errors',
-  'http.serversTransports.*.spiffe', 'http.serversTransports.*.cipherSuites', 'http.serversTransports.*.minVersion',
+  'tcp.serversTransports.*.tls.spiffe',
+  'http.serversTransports.*.cipherSuites', 'http.serversTransports.*.minVersion',
   'http.serversTransports.*.maxVersion',
 ].map((key) => key.toLowerCase().split('.'));
 

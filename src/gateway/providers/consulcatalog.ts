@@ -25,7 +25,7 @@ import { Agent, fetch as undiciFetch } from 'undici';
 import { createClient, isApiStatusError, type ConsulClient, type FetchLike, type ServiceEntry } from '../../api/client.ts';
 import type { Logger } from '../../lib/logger.ts';
 import { validateDynamicConfig, type DynamicConfig } from '../config/dynamic.ts';
-import type { ConsulCatalogConfig } from '../config/static.ts';
+import type { ConsulCatalogConfig, ConsulEndpointConfig } from '../config/static.ts';
 import { parseDefaultRuleTemplate, type DefaultRuleTemplate } from '../rules/template.ts';
 import { buildConfiguration, extraConfOf, type BuildOptions, type CatalogItem } from './consulcatalog-build.ts';
 import { parseTagConstraints, type TagMatcher } from './consulcatalog-constraints.ts';
@@ -110,7 +110,7 @@ interface ServiceWatch {
 }
 
 /** A fetch over TLS (custom CA, client certificate) for `endpoint.tls`. */
-function tlsFetch(tls: NonNullable<ConsulCatalogConfig['endpoint']['tls']>): FetchLike {
+function tlsFetch(tls: NonNullable<ConsulEndpointConfig['tls']>): FetchLike {
   const dispatcher = new Agent({
     headersTimeout: 0,
     bodyTimeout: 0,
@@ -124,8 +124,8 @@ function tlsFetch(tls: NonNullable<ConsulCatalogConfig['endpoint']['tls']>): Fet
   return (input, init) => undiciFetch(input, { ...(init as object), dispatcher } as Parameters<typeof undiciFetch>[1]) as unknown as Promise<Response>;
 }
 
-export function clientFor(config: ConsulCatalogConfig): ConsulClient {
-  const endpoint = config.endpoint;
+/** A client for the server's HTTP API at a Traefik-shaped `endpoint` (the catalog provider's, `spiffe.mesh`'s). */
+export function clientFor(endpoint: ConsulEndpointConfig): ConsulClient {
   const address = /^https?:\/\//.test(endpoint.address) ? endpoint.address : `${endpoint.scheme}://${endpoint.address}`;
   const headers: Record<string, string> = {};
   if (endpoint.httpAuth) headers.authorization = `Basic ${Buffer.from(`${endpoint.httpAuth.username}:${endpoint.httpAuth.password}`).toString('base64')}`;
@@ -161,7 +161,7 @@ export class ConsulCatalogProvider implements Provider {
   constructor(options: ConsulCatalogProviderOptions) {
     this.#config = options.config;
     this.#logger = options.logger.child({ provider: CONSUL_CATALOG_PROVIDER_NAME });
-    this.#client = options.client ?? clientFor(options.config);
+    this.#client = options.client ?? clientFor(options.config.endpoint);
     this.#debounceMs = Math.min(Math.max(options.debounceMs ?? 20, 0), MAX_DEBOUNCE_MS);
     this.#backoff = { initialMs: options.backoff?.initialMs ?? 250, maxMs: options.backoff?.maxMs ?? 15_000 };
   }

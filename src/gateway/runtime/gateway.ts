@@ -18,6 +18,16 @@ import { dashboardHandler, internalServiceNames, noopHandler, pingHandler, respo
 import { openEntryPoints, type OpenEntryPoints } from './entrypoints.ts';
 import { AccessLog } from '../accesslog/accesslog.ts';
 import { buildLayer4, type Layer4Routing } from './layer4.ts';
+import { clientFor } from '../providers/consulcatalog.ts';
+import { meshSvidSource, type SvidSource } from '../spiffe/source.ts';
+
+/** Static `spiffe.mesh`: the gateway's SVID from the mesh's CA, through its own endpoint or the catalog provider's. */
+function svidSourceFor(staticConfig: StaticConfig, logger: Logger): SvidSource | undefined {
+  const mesh = staticConfig.spiffe?.mesh;
+  if (!mesh) return undefined;
+  const endpoint = mesh.endpoint ?? staticConfig.providers.consulCatalog?.endpoint ?? { address: '127.0.0.1:8500', scheme: 'http' as const };
+  return meshSvidSource({ client: clientFor(endpoint), serviceName: mesh.serviceName, logger });
+}
 
 export interface GatewayOptions {
   readonly staticConfig: StaticConfig;
@@ -58,7 +68,8 @@ export function createGateway(options: GatewayOptions): Gateway {
   };
   const ping = pingHandler(staticConfig.ping?.terminatingStatusCode ?? 503, () => terminating);
   const dashboard = dashboardHandler(staticConfig.api?.basePath ?? '/');
-  const transports = new TransportRegistry();
+  const svidSource = svidSourceFor(staticConfig, logger);
+  const transports = new TransportRegistry({}, svidSource);
   const runtime = new GatewayRuntime({
     staticConfig,
     logger,
@@ -110,6 +121,11 @@ export function createGateway(options: GatewayOptions): Gateway {
     },
     addresses: () => entryPoints?.addresses() ?? {},
     async apply(config) {
+      // As Traefik, nothing is built before the first SVID: a SPIFFE transport cannot exist without one.
+      if (svidSource && !svidSource.current()) {
+        logger.info('spiffe: waiting for the first SVID from the mesh before applying the configuration');
+        await svidSource.ready();
+      }
       const ok = await runtime.apply(config);
       if (ok) {
         entryPoints?.setTls(runtime.current.tls);
@@ -123,6 +139,7 @@ export function createGateway(options: GatewayOptions): Gateway {
         await entryPoints?.close();
         await runtime.close();
         await transports.close();
+        svidSource?.close();
         await accessLog?.close();
       })();
       return closing;

@@ -14,6 +14,9 @@ import type { UpstreamDispatcher } from './upstream/types.ts';
 import { type ServersTransportConfig, serversTransportSchema, SERVICE_DEFAULTS } from './schema.ts';
 import { Errors } from '../../lib/errors.ts';
 import { certUriMatches, uriSans } from '../../lib/spiffe.ts';
+import { spiffeAuthorizer } from '../spiffe/authorize.ts';
+import type { Svid, SvidSource } from '../spiffe/source.ts';
+import { spiffeTlsOptions } from '../spiffe/tls.ts';
 
 export const DEFAULT_TRANSPORT = 'default@internal';
 
@@ -28,31 +31,12 @@ export class ServersTransport {
   private readonly poolOptions: UpstreamPoolOptions;
   private checkAgent: Agent | undefined;
 
-  constructor(name: string, config: ServersTransportConfig) {
+  constructor(name: string, config: ServersTransportConfig, svid?: Svid) {
     this.name = name;
     this.config = config;
     const timeouts = config.forwardingTimeouts;
     this.responseHeaderTimeout = timeouts?.responseHeaderTimeout ?? 0;
-    const peerCertURI = config.peerCertURI !== undefined && config.peerCertURI !== '' ? config.peerCertURI : undefined;
-    // Traefik's VerifyPeerCertificate with peerCertURI (pkg/tls): the chain is always verified against rootCAs —
-    // `insecureSkipVerify`, which Consul Connect transports set, only turns off the host-name check — and the
-    // identity is the certificate's first URI SAN (a SPIFFE ID) compared as certUriMatches does.
-    const tls: ConnectionOptions = { rejectUnauthorized: peerCertURI !== undefined || !config.insecureSkipVerify };
-    if (config.serverName) tls.servername = config.serverName;
-    if (peerCertURI !== undefined) {
-      tls.checkServerIdentity = (_host, cert) => {
-        const first = uriSans(cert.subjectaltname)[0];
-        return first !== undefined && certUriMatches(first, peerCertURI)
-          ? undefined
-          : new Error(`peer certificate URI SAN ${first ?? '(none)'} does not match ${peerCertURI}`);
-      };
-    }
-    if (config.rootCAs?.length) tls.ca = config.rootCAs.map((ca) => pemOrFile(ca, 'rootCAs'));
-    const cert = config.certificates?.[0];
-    if (cert) {
-      tls.cert = pemOrFile(cert.certFile, 'certificates.certFile');
-      tls.key = pemOrFile(cert.keyFile, 'certificates.keyFile');
-    }
+    const tls = config.spiffe ? spiffeTransportTls(name, config, svid) : classicTls(config);
     this.poolOptions = {
       connectTimeoutMs: timeouts?.dialTimeout ?? SERVICE_DEFAULTS.dialTimeout,
       headersTimeoutMs: this.responseHeaderTimeout,
@@ -123,6 +107,45 @@ export class ServersTransport {
   }
 }
 
+/** TLS for a transport configured with certificates, roots and peerCertURI (Traefik's createTLSConfig). */
+function classicTls(config: ServersTransportConfig): ConnectionOptions {
+  const peerCertURI = config.peerCertURI !== undefined && config.peerCertURI !== '' ? config.peerCertURI : undefined;
+  // Traefik's VerifyPeerCertificate with peerCertURI (pkg/tls): the chain is always verified against rootCAs —
+  // `insecureSkipVerify`, which Consul Connect transports set, only turns off the host-name check — and the
+  // identity is the certificate's first URI SAN (a SPIFFE ID) compared as certUriMatches does.
+  const tls: ConnectionOptions = { rejectUnauthorized: peerCertURI !== undefined || !config.insecureSkipVerify };
+  if (config.serverName) tls.servername = config.serverName;
+  if (peerCertURI !== undefined) {
+    tls.checkServerIdentity = (_host, cert) => {
+      const first = uriSans(cert.subjectaltname)[0];
+      return first !== undefined && certUriMatches(first, peerCertURI)
+        ? undefined
+        : new Error(`peer certificate URI SAN ${first ?? '(none)'} does not match ${peerCertURI}`);
+    };
+  }
+  if (config.rootCAs?.length) tls.ca = config.rootCAs.map((ca) => pemOrFile(ca, 'rootCAs'));
+  const cert = config.certificates?.[0];
+  if (cert) {
+    tls.cert = pemOrFile(cert.certFile, 'certificates.certFile');
+    tls.key = pemOrFile(cert.keyFile, 'certificates.keyFile');
+  }
+  return tls;
+}
+
+/**
+ * TLS for a transport with `spiffe` (Traefik's transport.go): refused beside the TLS fields, as Traefik does, and
+ * when no SVID source is configured or none has arrived yet.
+ */
+function spiffeTransportTls(name: string, config: ServersTransportConfig, svid: Svid | undefined): ConnectionOptions {
+  if ((config.rootCAs?.length ?? 0) > 0 || (config.certificates?.length ?? 0) > 0 || (config.peerCertURI ?? '') !== '') {
+    throw Errors.invalidConfig(`serversTransport "${name}": TLS and SPIFFE configuration cannot be defined at the same time`);
+  }
+  if (svid === undefined) throw Errors.invalidConfig(`serversTransport "${name}": SPIFFE is enabled for this transport, but not configured (static spiffe.mesh)`);
+  const tls = spiffeTlsOptions(svid, spiffeAuthorizer(config.spiffe!, `serversTransports.${name}.spiffe`));
+  if (config.serverName) tls.servername = config.serverName;
+  return tls;
+}
+
 function closeWithin(dispatcher: UpstreamPool | Agent | H2Pool | AlpnDispatcher, graceMs: number): Promise<void> {
   let timer: NodeJS.Timeout | undefined;
   const forced = new Promise<void>((resolve) => {
@@ -146,24 +169,32 @@ function pemOrFile(value: string, field: string): string {
  */
 export class TransportRegistry {
   private readonly transports = new Map<string, { json: string; transport: ServersTransport }>();
+  private svidSource: SvidSource | undefined;
+  private configs: Record<string, unknown> = {};
 
-  constructor(configs: Record<string, unknown> = {}) {
+  constructor(configs: Record<string, unknown> = {}, svidSource?: SvidSource) {
+    this.svidSource = svidSource;
+    // A new SVID rebuilds the SPIFFE transports (their fingerprint changes); new connections present it.
+    svidSource?.onChange(() => this.update(this.configs));
     this.update(configs);
   }
 
   update(configs: Record<string, unknown>): void {
+    this.configs = configs;
     const next = new Map<string, { json: string; transport: ServersTransport }>();
     const entries: [string, unknown][] = Object.entries(configs);
     if (!(DEFAULT_TRANSPORT in configs)) entries.push([DEFAULT_TRANSPORT, {}]);
+    const svid = this.svidSource?.current();
     for (const [name, raw] of entries) {
-      const json = JSON.stringify(raw);
+      const usesSpiffe = typeof raw === 'object' && raw !== null && 'spiffe' in raw;
+      const json = JSON.stringify(raw) + (usesSpiffe && svid ? `\0${svid.certPem}${svid.bundle.join('')}` : '');
       const existing = this.transports.get(name);
       if (existing && existing.json === json) {
         next.set(name, existing);
         continue;
       }
       const config = serversTransportSchema.parse(raw);
-      next.set(name, { json, transport: new ServersTransport(name, config) });
+      next.set(name, { json, transport: new ServersTransport(name, config, svid) });
     }
     for (const [name, entry] of this.transports) {
       if (next.get(name) !== entry) void entry.transport.close();

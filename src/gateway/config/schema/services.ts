@@ -175,6 +175,8 @@ export const serversTransportSchema = z
     forwardingTimeouts: forwardingTimeoutsSchema.optional(),
     disableHTTP2: z.boolean().optional(),
     peerCertURI: z.string().optional(),
+    /** Traefik's `spiffe`: mTLS with the gateway's SVID (static `spiffe`), backends judged by their SPIFFE ID. */
+    spiffe: z.object({ ids: z.array(z.string()).optional(), trustDomain: z.string().optional() }).strict().optional(),
   })
   .strict();
 
