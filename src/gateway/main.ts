@@ -20,6 +20,7 @@ import { overviewProviderName, createGateway, type Gateway } from './runtime/gat
 import { emptyDynamicConfig } from './config/dynamic.ts';
 import { sendConfiguration, WORKER_ENV, type PrimaryMessage, type WorkerMessage, type WorkerSettings } from './runtime/ipc.ts';
 import { Slicer } from '../lib/slices.ts';
+import { createAcmeManager, type AcmeManager } from './acme/manager.ts';
 
 export interface RunGatewayOptions {
   /** Static configuration file (YAML or TOML). Without one, Traefik's defaults and `overrides` only. */
@@ -36,6 +37,8 @@ export interface RunGatewayOptions {
   handleSignals?: boolean;
   /** Longest a replaced configuration waits for its in-flight requests (default 30s). */
   drainTimeoutMs?: number;
+  /** The ACME renewal scheduler's clock (tests move it instead of waiting). */
+  acmeClock?: () => number;
   logger?: Logger;
 }
 
@@ -47,6 +50,8 @@ export interface GatewayHandle {
   /** Bound entry point addresses (after port 0 resolved); in cluster mode, as reported by the first worker. */
   addresses(): Record<string, { address: string; port: number }>;
   readonly staticConfig: StaticConfig;
+  /** The ACME resolvers, when `certificatesResolvers` is configured. */
+  readonly acme?: AcmeManager;
 }
 
 /** The gateway's own log: a given logger (tests, embedding), Traefik's `log` section when present, else Meshgate's default. */
@@ -74,6 +79,7 @@ async function startControlPlane(
   logger: Logger,
   deliver: (config: DynamicConfig) => void,
   rejected: (provider: string, error: Error) => void,
+  acme?: AcmeManager,
 ) {
   const lastGoodPath = options.lastGoodFile === false ? undefined : (options.lastGoodFile ?? (staticConfig.file ? lastGoodPathFor(staticConfig.file) : undefined));
   const store = lastGoodPath ? new LastGoodStore(lastGoodPath, logger) : undefined;
@@ -83,6 +89,7 @@ async function startControlPlane(
     logger,
     onConfiguration: (merged, byProvider) => {
       deliver(merged);
+      acme?.observe(merged);
       void store?.save(byProvider);
     },
     onRejected: (error) => rejected('aggregator', error),
@@ -93,7 +100,7 @@ async function startControlPlane(
     logger.info({ path: store!.path, providers: Object.keys(seed) }, 'serving the last good configuration until providers report');
     await aggregator.seed(seed);
   }
-  const providers = createProviders({ staticConfig, logger, reportError: rejected });
+  const providers = [...createProviders({ staticConfig, logger, reportError: rejected }), ...(acme?.providers() ?? [])];
   // Providers only read local sources before start() resolves (a remote one returns at once and reports later),
   // so this never waits on a server; what they have now is applied before the entry points open.
   await aggregator.start(providers);
@@ -102,6 +109,7 @@ async function startControlPlane(
     aggregator,
     async stop() {
       aggregator.stop();
+      await acme?.close();
       await store?.save(aggregator.snapshot());
     },
   };
@@ -166,16 +174,23 @@ export async function runGateway(options: RunGatewayOptions = {}): Promise<Gatew
   return handle;
 }
 
+/** The ACME resolvers and the entry points that answer their HTTP-01 challenges. */
+function acmeFor(staticConfig: StaticConfig, options: RunGatewayOptions, logger: Logger): AcmeManager | undefined {
+  return createAcmeManager(staticConfig, logger.child({ provider: 'acme' }), options.acmeClock ? { now: options.acmeClock } : {});
+}
+
 async function runInProcess(staticConfig: StaticConfig, options: RunGatewayOptions, logger: Logger): Promise<GatewayHandle> {
   const metrics = metricsFor(staticConfig);
+  const acme = acmeFor(staticConfig, options, logger);
   const gateway: Gateway = createGateway({
     staticConfig,
     logger,
+    ...(acme ? { acme: { challenges: acme.challenges, httpEntryPoints: acme.httpChallengeEntryPoints() } } : {}),
     providers: providerNames(staticConfig),
     ...(metrics ? { metrics, metricsText: async () => ({ contentType: metrics.contentType, text: await metrics.metricsText() }) } : {}),
     ...(options.drainTimeoutMs !== undefined ? { drainTimeoutMs: options.drainTimeoutMs } : {}),
   });
-  const control = await startControlPlane(staticConfig, options, logger, (config) => void gateway.apply(config), () => metrics?.recordConfigReload(false));
+  const control = await startControlPlane(staticConfig, options, logger, (config) => void gateway.apply(config), () => metrics?.recordConfigReload(false), acme);
   try {
     await gateway.listen();
   } catch (err) {
@@ -187,6 +202,7 @@ async function runInProcess(staticConfig: StaticConfig, options: RunGatewayOptio
   let closing: Promise<void> | undefined;
   return {
     staticConfig,
+    ...(acme ? { acme } : {}),
     reload: () => control.aggregator.reload(),
     addresses: () => gateway.addresses(),
     close() {
@@ -233,6 +249,12 @@ async function runCluster(staticConfig: StaticConfig, options: RunGatewayOptions
       for (const worker of targets) send(worker, message);
     }, new Slicer());
   };
+  const acme = acmeFor(staticConfig, options, logger);
+  // Workers answer the CA's challenges: each change reaches them whole.
+  acme?.challenges.onChange(() => {
+    const challenges = acme.challenges.snapshot();
+    for (const worker of workers) send(worker, { type: 'meshgate:acme-challenges', challenges });
+  });
   // Providers first, so the first worker starts with the current configuration (and its TLS certificates).
   const control = await startControlPlane(staticConfig, options, logger, (config) => {
     latest = config;
@@ -240,13 +262,14 @@ async function runCluster(staticConfig: StaticConfig, options: RunGatewayOptions
   }, (provider, error) => {
     // Every worker counts it; the cluster view takes the max of the reload series, so it counts once.
     for (const worker of workers) send(worker, { type: 'meshgate:config-rejected', provider, message: error.message });
-  });
+  }, acme);
 
   const fork = () => {
     const worker = cluster.fork({ [WORKER_ENV]: JSON.stringify(settings) });
     workers.add(worker);
     worker.on('message', (message: WorkerMessage) => {
       if (message?.type === 'meshgate:hello') {
+        if (acme) send(worker, { type: 'meshgate:acme-challenges', challenges: acme.challenges.snapshot() });
         sendConfig([worker], latest ?? emptyDynamicConfig());
       } else if (message?.type === 'meshgate:ready') {
         addresses = message.addresses;
@@ -281,6 +304,7 @@ async function runCluster(staticConfig: StaticConfig, options: RunGatewayOptions
   let closing: Promise<void> | undefined;
   return {
     staticConfig,
+    ...(acme ? { acme } : {}),
     reload: () => control.aggregator.reload(),
     addresses: () => addresses,
     close() {

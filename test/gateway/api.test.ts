@@ -95,10 +95,11 @@ test('routers: list, one, filters, pagination and Traefik\'s not-found message',
   // Encoded names work too, as Traefik's mux decodes them.
   assert.equal((await get(`${gw.admin}/api/http/routers/web-router%40file`)).json().name, 'web-router@file');
 
-  // certResolver has no meaning here: a warning, the router still serves; TLS options default as in Traefik.
+  // A certResolver the static configuration does not define: a warning, the router still serves (Traefik's router
+  // manager); TLS options default as in Traefik.
   const tlsRouter = (await get(`${gw.admin}/api/http/routers/tls-router@file`)).json();
   assert.equal(tlsRouter.status, 'warning');
-  assert.match(tlsRouter.error[0], /certResolver "letsencrypt" is ignored/);
+  assert.match(tlsRouter.error[0], /Router uses a nonexistent certificate resolver: letsencrypt/);
   assert.equal(tlsRouter.tls.options, 'default');
 
   const missing = await get(`${gw.admin}/api/http/routers/nope@file`);

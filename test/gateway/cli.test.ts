@@ -77,7 +77,7 @@ test('a key Traefik has and Meshgate does not implement is "not supported by mes
       return true;
     });
   };
-  await refused(parseTraefikFlags(['--certificatesResolvers.le.acme.email=a@b.c']), 'not supported by meshgate: certificatesResolvers');
+  await refused(parseTraefikFlags(['--certificatesResolvers.le.acme.dnsChallenge.provider=cloudflare']), 'not supported by meshgate: certificatesResolvers.le.acme.dnsChallenge');
   await refused(parseTraefikFlags(['--providers.docker']), 'not supported by meshgate: providers.docker');
   await refused(parseTraefikFlags(['--entryPoints.web.address=:80', '--entryPoints.web.http3']), 'not supported by meshgate: entryPoints.web.http3');
   await refused(traefikEnvFlags({ TRAEFIK_METRICS_DATADOG: 'true' }), 'not supported by meshgate: metrics.datadog');

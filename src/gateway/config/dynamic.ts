@@ -18,7 +18,7 @@ import { canonicalKeys } from './schema/walk.ts';
 import { isTraefikDynamicKey } from './traefik-keys.ts';
 
 export interface RouterTlsConfig {
-  /** Accepted and ignored with a warning: Meshgate has no ACME resolver; certificates come from `tls.certificates`. */
+  /** A `certificatesResolvers.<name>` of the static configuration (gateway/acme) orders this router's certificate. */
   certResolver?: string;
   options?: string;
   domains?: Array<{ main?: string; sans?: string[] }>;

@@ -13,6 +13,7 @@ import { ConfigErrors } from './errors.ts';
 import { formatZodError, readConfigFile } from './parse.ts';
 import { canonicalKeys } from './schema/walk.ts';
 import { isTraefikStaticKey } from './traefik-keys.ts';
+import { certificatesResolversSchema } from '../acme/schema.ts';
 
 /** `ping:` with no value is YAML null; Traefik treats the section as present. */
 const section = <T extends z.ZodType>(schema: T) => z.preprocess((v) => (v === null ? {} : v), schema);
@@ -179,6 +180,8 @@ export const staticConfigSchema = z
       .strict()
       .optional(),
     spiffe: spiffeSchema.optional(),
+    /** ACME resolvers (gateway/acme); keys Traefik has and Meshgate lacks (`dnsChallenge`) are "not supported". */
+    certificatesResolvers: certificatesResolversSchema.optional(),
     serversTransport: z
       .object({
         spiffe: z.object({ ids: z.array(z.string()).optional(), trustDomain: z.string().optional() }).strict().optional(),
@@ -252,6 +255,10 @@ export function validateStaticConfig(written: Record<string, unknown>, file = 's
     if (to !== undefined && !entryPoints[to] && !/^:\d+$/.test(to)) {
       problems.push(`entryPoints.${ep.name}.http.redirections.entryPoint.to: entry point "${to}" is not defined`);
     }
+  }
+  for (const [name, { acme }] of Object.entries(parsed.certificatesResolvers ?? {})) {
+    const ep = acme.httpChallenge?.entryPoint;
+    if (ep !== undefined && !entryPoints[ep]) problems.push(`certificatesResolvers.${name}.acme.httpChallenge.entryPoint: entry point "${ep}" is not defined`);
   }
   if (problems.length > 0) throw ConfigErrors.invalid(file, problems.join('; '));
   return { ...parsed, entryPoints, raw, ...(file !== 'static configuration' ? { file } : {}) };

@@ -11,7 +11,7 @@ import https from 'node:https';
 import http2, { type Http2ServerRequest, type Http2ServerResponse, type Http2Session } from 'node:http2';
 import type { AddressInfo, Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
-import type { TLSSocket } from 'node:tls';
+import type { SecureContext, TLSSocket } from 'node:tls';
 import type { Handler } from '../http/types.ts';
 import { NodeResponseWriter, UpgradeResponseWriter, createRequestAdapter, type IncomingGatewayRequest } from '../http/response-writer.ts';
 import { H2ResponseWriter, normalizeH2Request } from '../http/h2.ts';
@@ -45,6 +45,8 @@ export interface EntryPointOptions {
    * `certificates` alone (the first is the default) is the same with only the `default` option set.
    */
   tls?: { configuration?: TlsConfiguration; certificates?: CertificateFiles[]; acceptPlain?: boolean };
+  /** ACME TLS-ALPN-01 challenge certificates by server name (gateway/acme), answered during the handshake. */
+  tlsAlpnChallenge?: (servername: string | undefined) => SecureContext | undefined;
   metrics?: GatewayMetrics;
   accessLog?: AccessLog;
   logger?: Logger;
@@ -137,6 +139,7 @@ export function createEntryPoint(options: EntryPointOptions, dispatch: DispatchH
     const configuration = options.tls!.configuration ?? TlsConfiguration.fromCertificates(options.tls!.certificates ?? []);
     handshakes = new TlsHandshakes({
       entryPoint: name, server: httpsServer, configuration, logger, helloTimeoutMs: serverOptions.headersTimeout!, acceptPlain, onHttp2,
+      ...(options.tlsAlpnChallenge !== undefined ? { tlsAlpnChallenge: options.tlsAlpnChallenge } : {}),
       ...(config.proxyProtocol !== undefined ? { proxyProtocol: { insecure: config.proxyProtocol.insecure, trustedIPs: config.proxyProtocol.trustedIPs ?? [] } } : {}),
     });
     server = httpsServer;

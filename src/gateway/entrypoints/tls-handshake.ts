@@ -11,11 +11,12 @@
  */
 import type https from 'node:https';
 import type { Socket } from 'node:net';
-import tls, { type TLSSocket } from 'node:tls';
+import tls, { type SecureContext, type TLSSocket } from 'node:tls';
 import type { Logger } from '../../lib/logger.ts';
 import { IpSet } from '../../lib/ip/checker.ts';
 import { unmapIpv4 } from '../../lib/ip/address.ts';
 import { readClientHello, type ClientHello } from './client-hello.ts';
+import { ACME_TLS_ALPN } from '../acme/challenges.ts';
 import type { TcpEntryRouting, TcpRoute } from '../tcp/routing.ts';
 import { readProxyHeader } from '../tcp/proxy-protocol.ts';
 import { contextOptions, type TlsConfiguration } from './tls-configuration.ts';
@@ -39,6 +40,11 @@ export interface TlsHandshakesOptions {
    * with the HTTP/2 preface (h2c prior knowledge). Without it such connections go to the HTTP/1.1 layer as before.
    */
   readonly onHttp2?: (socket: Socket | TLSSocket) => void;
+  /**
+   * ACME TLS-ALPN-01 (RFC 8737, gateway/acme): the challenge certificate's context for a ClientHello that offers
+   * `acme-tls/1`, or undefined when no challenge is pending for that name (the handshake then goes on as usual).
+   */
+  readonly tlsAlpnChallenge?: (servername: string | undefined) => SecureContext | undefined;
   /** Entry point `proxyProtocol`: read a PROXY header from these peers (`insecure`: from every peer). */
   readonly proxyProtocol?: { readonly insecure: boolean; readonly trustedIPs: readonly string[] };
 }
@@ -175,6 +181,7 @@ export class TlsHandshakes {
     }
     readClientHello(socket, this.#options.helloTimeoutMs).then((hello) => {
       if (socket.destroyed) return;
+      if (hello.tls && hello.alpn?.includes(ACME_TLS_ALPN) === true && this.#answerAlpnChallenge(socket, hello)) return;
       if (tcp !== undefined) {
         const conn = { serverName: hello.servername ?? '', remoteIp: unmapIpv4(socket.remoteAddress ?? ''), alpn: hello.alpn ?? [] };
         // Plain bytes: a non-TLS TCP router first, then HTTP. TLS: an HTTPS router naming this SNI first, then a TCP
@@ -208,6 +215,24 @@ export class TlsHandshakes {
       logger.debug({ entryPoint, err: err.message }, 'no TLS ClientHello; closing the connection');
       socket.destroy();
     });
+  }
+
+  /** Completes a TLS-ALPN-01 validation handshake with the challenge certificate, then closes; false: none pending. */
+  #answerAlpnChallenge(socket: Socket, hello: ClientHello): boolean {
+    const context = this.#options.tlsAlpnChallenge?.(hello.servername);
+    if (context === undefined) return false;
+    const secure = new tls.TLSSocket(socket, { isServer: true, secureContext: context, ALPNProtocols: [ACME_TLS_ALPN] });
+    const timer = setTimeout(() => secure.destroy(), this.#options.helloTimeoutMs);
+    secure.once('secure', () => {
+      clearTimeout(timer);
+      secure.end();
+    });
+    secure.once('error', (err: Error) => {
+      clearTimeout(timer);
+      this.#options.logger.debug({ entryPoint: this.#options.entryPoint, servername: hello.servername, err: err.message }, 'ACME TLS-ALPN-01 handshake failed');
+      secure.destroy();
+    });
+    return true;
   }
 
   #handshaker(configuration: TlsConfiguration, options: ResolvedTlsOptions): Handshaker {

@@ -16,6 +16,7 @@ import type { TlsConfiguration } from '../entrypoints/tls-configuration.ts';
 import { addressProtocol, parseAddress } from '../entrypoints/schema.ts';
 import { UdpEntryPoint } from '../udp/listener.ts';
 import type { Layer4Routing } from './layer4.ts';
+import { answerHttpChallenge, type ChallengeStore } from '../acme/challenges.ts';
 
 export interface OpenEntryPointsOptions {
   readonly staticConfig: StaticConfig;
@@ -24,6 +25,8 @@ export interface OpenEntryPointsOptions {
   readonly tls: TlsConfiguration;
   readonly metrics?: GatewayMetrics;
   readonly accessLog?: AccessLog;
+  /** ACME challenges (gateway/acme): HTTP-01 answered before routing on `httpEntryPoints`, TLS-ALPN-01 on every entry point. */
+  readonly acme?: { readonly challenges: ChallengeStore; readonly httpEntryPoints: ReadonlySet<string> };
   /** The TCP and UDP routers of the configuration serving when the entry points open. */
   readonly layer4?: Layer4Routing;
 }
@@ -51,6 +54,11 @@ function toDataPlane(ep: EntryPointConfig): DataPlaneEntryPointConfig {
 export async function openEntryPoints(options: OpenEntryPointsOptions): Promise<OpenEntryPoints> {
   const { staticConfig, logger } = options;
   const holder = { handler: options.dispatch };
+  const acme = options.acme;
+  // Traefik's acme-http@internal router: the highest priority on the challenge entry point, ahead of every user route.
+  const challengeHolder = acme === undefined ? holder : {
+    handler: (req: Parameters<Handler>[0], rw: Parameters<Handler>[1]) => (answerHttpChallenge(acme.challenges, req, rw) ? Promise.resolve() : options.dispatch(req, rw)),
+  };
   const opened: EntryPoint[] = [];
   const udp: UdpEntryPoint[] = [];
   const secure = new Set<EntryPoint>();
@@ -75,9 +83,10 @@ export async function openEntryPoints(options: OpenEntryPointsOptions): Promise<
         config: toDataPlane(ep),
         logger: logger.child({ entryPoint: ep.name }),
         tls: { configuration: options.tls, acceptPlain: !tlsOnly },
+        ...(acme !== undefined ? { tlsAlpnChallenge: (servername: string | undefined) => acme.challenges.tlsContext(servername) } : {}),
         ...(options.metrics ? { metrics: options.metrics } : {}),
         ...(options.accessLog ? { accessLog: options.accessLog } : {}),
-      }, holder);
+      }, acme?.httpEntryPoints.has(ep.name) === true ? challengeHolder : holder);
       entryPoint.setTcpRouting(options.layer4?.tcp.byEntryPoint.get(ep.name));
       await entryPoint.listen();
       opened.push(entryPoint);

@@ -28,6 +28,7 @@ function svidSourceFor(staticConfig: StaticConfig, logger: Logger): SvidSource |
   const endpoint = mesh.endpoint ?? staticConfig.providers.consulCatalog?.endpoint ?? { address: '127.0.0.1:8500', scheme: 'http' as const };
   return meshSvidSource({ client: clientFor(endpoint), serviceName: mesh.serviceName, logger });
 }
+import type { ChallengeStore } from '../acme/challenges.ts';
 
 export interface GatewayOptions {
   readonly staticConfig: StaticConfig;
@@ -39,6 +40,8 @@ export interface GatewayOptions {
   /** Provider names for `/api/overview` (`File`, `ConsulCatalog`). */
   readonly providers: string[];
   readonly drainTimeoutMs?: number;
+  /** ACME challenges the entry points answer (gateway/acme). */
+  readonly acme?: { readonly challenges: ChallengeStore; readonly httpEntryPoints: ReadonlySet<string> };
 }
 
 export interface Gateway {
@@ -114,6 +117,7 @@ export function createGateway(options: GatewayOptions): Gateway {
         dispatch: runtime.dispatch,
         tls: runtime.current.tls,
         layer4: layer4(),
+        ...(options.acme ? { acme: options.acme } : {}),
         ...(metrics ? { metrics } : {}),
         ...(accessLog ? { accessLog } : {}),
       });

@@ -4,6 +4,7 @@
  * worker parses each message in one step on the thread that serves requests, so one 50 MB message would stall
  * it for as long as the parse takes.
  */
+import type { ChallengeSnapshot } from '../acme/challenges.ts';
 import type { Slicer } from '../../lib/slices.ts';
 import { emptyDynamicConfig, type DynamicConfig } from '../config/dynamic.ts';
 
@@ -28,7 +29,9 @@ export type PrimaryMessage =
   | ConfigurationMessage
   | { type: 'meshgate:shutdown' }
   | { type: 'meshgate:config-rejected'; provider: string; message: string }
-  | { type: 'meshgate:metrics-reply'; id: number; contentType: string; text: string; error?: string };
+  | { type: 'meshgate:metrics-reply'; id: number; contentType: string; text: string; error?: string }
+  /** Every pending ACME challenge answer (gateway/acme), sent whole on each change: workers serve them. */
+  | { type: 'meshgate:acme-challenges'; challenges: ChallengeSnapshot };
 
 export type WorkerMessage =
   | { type: 'meshgate:hello' }

@@ -137,8 +137,9 @@ export class RouterManager {
       return undefined;
     }
     router.using = [...new Set(using)].sort();
-    if (router.tls?.certResolver) {
-      addError(router, `tls.certResolver "${router.tls.certResolver}" is ignored: Meshgate has no ACME resolver; certificates come from tls.certificates`, false);
+    // Traefik's router manager: a resolver the static configuration does not define is a warning, not a failure.
+    if (router.tls?.certResolver && staticConfig.certificatesResolvers?.[router.tls.certResolver] === undefined) {
+      addError(router, `Router uses a nonexistent certificate resolver: ${router.tls.certResolver}`, false);
     }
     let tlsOptions: string | undefined;
     if (router.tls) {

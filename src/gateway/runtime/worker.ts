@@ -10,6 +10,7 @@ import { loadStaticPlugins } from './plugins.ts';
 import { GatewayMetrics } from '../metrics/metrics.ts';
 import { createGateway } from './gateway.ts';
 import { tuneYoungGeneration } from './heap.ts';
+import { ChallengeStore } from '../acme/challenges.ts';
 import { ConfigurationAssembler, WORKER_ENV, type PrimaryMessage, type WorkerMessage, type WorkerSettings } from './ipc.ts';
 
 const settings = JSON.parse(process.env[WORKER_ENV] ?? '{}') as WorkerSettings;
@@ -30,9 +31,13 @@ async function main(): Promise<void> {
   metrics?.enableClusterWorker();
   const pending = new Map<number, (reply: { contentType: string; text: string; error?: string }) => void>();
   let nextId = 1;
+  // The primary orders certificates; workers only answer the CA's challenges, from the snapshots it sends.
+  const challenges = staticConfig.certificatesResolvers !== undefined ? new ChallengeStore() : undefined;
+  const httpEntryPoints = new Set(Object.values(staticConfig.certificatesResolvers ?? {}).flatMap(({ acme }) => (acme.httpChallenge ? [acme.httpChallenge.entryPoint] : [])));
   const gateway = createGateway({
     staticConfig,
     logger,
+    ...(challenges ? { acme: { challenges, httpEntryPoints } } : {}),
     providers: settings.providers,
     ...(settings.drainTimeoutMs !== undefined ? { drainTimeoutMs: settings.drainTimeoutMs } : {}),
     ...(metrics
@@ -76,6 +81,7 @@ async function main(): Promise<void> {
       );
     }
     else if (message?.type === 'meshgate:shutdown') stop();
+    else if (message?.type === 'meshgate:acme-challenges') challenges?.replace(message.challenges);
     else if (message?.type === 'meshgate:config-rejected') metrics?.recordConfigReload(false);
     else if (message?.type === 'meshgate:metrics-reply') {
       pending.get(message.id)?.(message);
