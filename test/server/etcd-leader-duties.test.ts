@@ -73,7 +73,7 @@ test('external checks run on exactly one replica (the leader) and move to anothe
     const res = await fetch(`${replicas[0]!.url}/v1/catalog/register`, {
       method: 'PUT',
       body: JSON.stringify({
-        Node: 'ext-db', Address: '127.0.0.1',
+        Node: 'ext-db', Address: '127.0.0.1', NodeMeta: { 'external-node': 'true' },
         Service: { ID: 'db', Service: 'db', Port: targetPort },
         Check: { CheckID: 'db-http', Name: 'db http', ServiceID: 'db', Definition: { HTTP: `http://127.0.0.1:${targetPort}/health`, Interval: '200ms', Timeout: '5m' } },
       }),

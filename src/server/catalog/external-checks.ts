@@ -1,7 +1,9 @@
 /**
  * Health checks for external services (consul-esm's job, done by the server itself as ARCHITECTURE.md asks): a
- * check registered through the catalog on a node other than this server's, whose `Definition` has an HTTP, TCP or
- * gRPC target and an `Interval`, is run here and its status changes are written back. The runner follows the
+ * check registered through the catalog on an external node — node meta `external-node = "true"`, the marker
+ * consul-esm watches for (its README: "external-node" node meta) — whose `Definition` has an HTTP, TCP or gRPC
+ * target and an `Interval`, is run here. Checks of any other node belong to that node's agent and are never probed
+ * from the server, Definition or not and its status changes are written back. The runner follows the
  * `checks` table: a new or changed definition is (re)started, a deleted check stopped. `DeregisterCriticalServiceAfter`
  * in the definition removes the service, as consul-esm does.
  */
@@ -11,7 +13,10 @@ import type { ServerDeps } from '../deps.ts';
 import type { Change } from '../store/types.ts';
 import { runnableDefinition } from './register.ts';
 import { catalogWrite } from './state.ts';
-import { Tables, type StoredCheck } from './tables.ts';
+import { Tables, type StoredCheck, type StoredNode } from './tables.ts';
+
+/** consul-esm's node meta marking a node that has no agent of its own. */
+export const EXTERNAL_NODE_META = 'external-node';
 
 export class ExternalChecks {
   private readonly deps: ServerDeps;
@@ -53,7 +58,8 @@ export class ExternalChecks {
   }
 
   private onChange(change: Change): void {
-    if (change.mutations.some((m) => m.table === Tables.checks)) this.reconcile();
+    // A node gaining or losing its external-node meta starts or stops its checks too.
+    if (change.mutations.some((m) => m.table === Tables.checks || m.table === Tables.nodes)) this.reconcile();
   }
 
   private reconcile(): void {
@@ -63,7 +69,7 @@ export class ExternalChecks {
     const rows = this.deps.store.isLeader ? this.deps.store.list<StoredCheck>(Tables.checks) : [];
     for (const row of rows) {
       const check = row.value;
-      if (check.Node === own) continue;
+      if (check.Node === own || !this.isExternalNode(check.Node)) continue;
       const id = row.key;
       const def = runnableDefinition(check, id, check.ServiceID ? `${check.Node}/${check.ServiceID}` : '');
       if (!def) continue;
@@ -83,6 +89,10 @@ export class ExternalChecks {
       this.runner.remove(id);
       this.running.delete(id);
     }
+  }
+
+  private isExternalNode(node: string): boolean {
+    return this.deps.store.get<StoredNode>(Tables.nodes, node)?.value.Meta?.[EXTERNAL_NODE_META] === 'true';
   }
 
   private onUpdate(id: string, status: CheckStatus, output: string): void {

@@ -75,7 +75,7 @@ test('external nodes\' HTTP checks are run by the server and only changes are wr
   try {
     await catalogWrite(store, (c) =>
       c.register({
-        node: { ID: '', Node: 'ext', Address: '127.0.0.1', Datacenter: 'dc1', TaggedAddresses: {}, Meta: {} },
+        node: { ID: '', Node: 'ext', Address: '127.0.0.1', Datacenter: 'dc1', TaggedAddresses: {}, Meta: { 'external-node': 'true' } },
         skipNodeUpdate: false,
         service: { Kind: '', ID: 'web', Service: 'web', Tags: [], Address: '', TaggedAddresses: {}, Meta: {}, Port: port, SocketPath: '', Weights: { Passing: 1, Warning: 1 }, EnableTagOverride: false },
         checks: [{
@@ -92,6 +92,38 @@ test('external nodes\' HTTP checks are run by the server and only changes are wr
     healthy = false;
     await waitFor(() => checkStatus(store, 'ext', 'web-http') === 'critical', 'external check critical');
     assert.match(nodeChecks(store, 'ext')[0]!.value.Output, /503/);
+
+    // A node without consul-esm's external-node meta has an agent of its own: its checks are never probed from
+    // here, even with a runnable Definition (consul-esm README: it watches nodes with "external-node" meta).
+    let probed = 0;
+    const other: Server = createServer((_req, res) => {
+      probed++;
+      res.end('fine');
+    });
+    await new Promise<void>((r) => other.listen(0, '127.0.0.1', () => r()));
+    try {
+      await catalogWrite(store, (c) =>
+        c.register({
+          node: { ID: '', Node: 'vm-with-agent', Address: '127.0.0.1', Datacenter: 'dc1', TaggedAddresses: {}, Meta: {} },
+          skipNodeUpdate: false,
+          service: { Kind: '', ID: 'api', Service: 'api', Tags: [], Address: '', TaggedAddresses: {}, Meta: {}, Port: 1, SocketPath: '', Weights: { Passing: 1, Warning: 1 }, EnableTagOverride: false },
+          checks: [{
+            CheckID: 'api-http', Name: 'api http', Status: 'critical', Notes: '', Output: '', ServiceID: 'api', Type: 'http',
+            Interval: '20ms', Timeout: '1s', ExposedPort: 0,
+            Definition: { HTTP: `http://127.0.0.1:${(other.address() as AddressInfo).port}/`, Interval: '20ms', Timeout: '1s' },
+          }],
+        }),
+      );
+      // The ext check keeps running meanwhile: once it has been written again, 'api-http' had every chance to run.
+      healthy = true;
+      await waitFor(() => checkStatus(store, 'ext', 'web-http') === 'passing', 'external check passing again');
+      await new Promise((r) => setTimeout(r, 200));
+      assert.equal(probed, 0, 'a node with its own agent is not probed by the server');
+      assert.equal(checkStatus(store, 'vm-with-agent', 'api-http'), 'critical');
+    } finally {
+      other.closeAllConnections();
+      await new Promise<void>((r) => other.close(() => r()));
+    }
   } finally {
     await external.close();
     target.closeAllConnections();
