@@ -1,7 +1,7 @@
 /**
  * The gateway (the Traefik dashboard's role): overview, entry points, HTTP routers, services and middlewares with
- * their status and errors, providers, and request/error rates from the Prometheus counters. Traefik's API has no
- * blocking queries, so — as Traefik's own dashboard does — this page reads it again every few seconds, and only
+ * their status and errors, the TCP and UDP ones (gateway-layer4.tsx), providers, and request/error rates from the
+ * Prometheus counters. Traefik's API has no blocking queries, so — as Traefik's own dashboard does — this page reads it again every few seconds, and only
  * while the tab is visible.
  */
 import { useEffect, useId, useState } from 'react';
@@ -9,6 +9,7 @@ import { ApiError, gatewayFetch } from '../core/http.ts';
 import { gatewayBase, setBackendUrl, SERVED_BY } from '../core/mount.ts';
 import { parseCounters, rates, type Counters, type Rate } from '../core/prometheus.ts';
 import { Empty, ErrorBox, Loading } from '../components/states.tsx';
+import { Errors, Layer4Sections, Status, type Layer4Row, type Layer4Snapshot } from './gateway-layer4.tsx';
 
 const REFRESH_MS = 5000;
 
@@ -35,7 +36,7 @@ interface Overview {
   providers?: string[];
 }
 
-interface Snapshot {
+interface Snapshot extends Layer4Snapshot {
   overview: Overview;
   entrypoints: Row[];
   routers: Row[];
@@ -58,12 +59,19 @@ function useGateway(base: string | undefined): { data?: Snapshot; error?: ApiErr
     let previous: Counters | undefined;
     const load = async () => {
       try {
-        const [overview, entrypoints, routers, services, middlewares] = await Promise.all([
+        const [
+          overview, entrypoints, routers, services, middlewares, tcpRouters, tcpServices, tcpMiddlewares, udpRouters, udpServices,
+        ] = await Promise.all([
           json<Overview>('/api/overview', controller.signal),
           json<Row[]>('/api/entrypoints', controller.signal),
           json<Row[]>('/api/http/routers', controller.signal),
           json<Row[]>('/api/http/services', controller.signal),
           json<Row[]>('/api/http/middlewares', controller.signal),
+          json<Layer4Row[]>('/api/tcp/routers', controller.signal),
+          json<Layer4Row[]>('/api/tcp/services', controller.signal),
+          json<Layer4Row[]>('/api/tcp/middlewares', controller.signal),
+          json<Layer4Row[]>('/api/udp/routers', controller.signal),
+          json<Layer4Row[]>('/api/udp/services', controller.signal),
         ]);
         let counters: Counters | undefined;
         let rated: Map<string, Rate> | undefined;
@@ -74,7 +82,8 @@ function useGateway(base: string | undefined): { data?: Snapshot; error?: ApiErr
         } catch {
           // Metrics are optional (metrics.prometheus off): the page shows the rest.
         }
-        setState({ data: { overview, entrypoints, routers, services, middlewares, rates: rated, counters }, loading: false });
+        const layer4 = { tcpRouters, tcpServices, tcpMiddlewares, udpRouters, udpServices };
+        setState({ data: { overview, entrypoints, routers, services, middlewares, ...layer4, rates: rated, counters }, loading: false });
       } catch (err) {
         if (controller.signal.aborted) return;
         setState((s) => ({ ...s, loading: false, error: err instanceof ApiError ? err : new ApiError(0, String(err), '/api') }));
@@ -95,17 +104,6 @@ function useGateway(base: string | undefined): { data?: Snapshot; error?: ApiErr
     };
   }, [base]);
   return state;
-}
-
-function Status({ status }: { status?: string }) {
-  const s = status ?? 'unknown';
-  const cls = s === 'enabled' ? 'passing' : s === 'warning' ? 'warning' : s === 'disabled' ? 'critical' : 'unknown';
-  return <span className={`badge health-${cls}`}><span aria-hidden="true" className="dot" />{s}</span>;
-}
-
-function Errors({ row }: { row: Row }) {
-  if (!row.error || row.error.length === 0) return null;
-  return <ul className="errors">{row.error.map((e) => <li key={e}>{e}</li>)}</ul>;
 }
 
 function RateCell({ rate }: { rate: Rate | undefined }) {
@@ -161,7 +159,9 @@ export function GatewayPage() {
             <Counts title="HTTP services" counts={data.overview.http.services} />
             <Counts title="HTTP middlewares" counts={data.overview.http.middlewares} />
             <Counts title="TCP routers" counts={data.overview.tcp?.routers} />
+            <Counts title="TCP services" counts={data.overview.tcp?.services} />
             <Counts title="UDP routers" counts={data.overview.udp?.routers} />
+            <Counts title="UDP services" counts={data.overview.udp?.services} />
             <div className="stat">
               <span className="stat-title">Providers</span>
               <span className="small">{(data.overview.providers ?? []).join(', ') || 'none'}</span>
@@ -240,6 +240,7 @@ export function GatewayPage() {
               </table>
             )}
           </section>
+          <Layer4Sections data={data} />
         </>
       )}
     </>
