@@ -19,6 +19,8 @@ import { configListCommand } from './commands/config/list.ts';
 import { configReadCommand } from './commands/config/read.ts';
 import { configWriteCommand } from './commands/config/write.ts';
 import { gatewayCommand } from './commands/gateway.ts';
+import { k8sAclInitCommand } from './commands/k8s/acl-init.ts';
+import { k8sConnectInjectCommand } from './commands/k8s/connect-inject.ts';
 import { k8sCrdControllerCommand } from './commands/k8s/crd-controller.ts';
 import { k8sManifestsCommand } from './commands/k8s/manifests.ts';
 import { k8sSyncCatalogCommand } from './commands/k8s/sync-catalog.ts';
@@ -62,6 +64,7 @@ export function buildProgram(io: CliIO): Command {
   program.addCommand(connect);
   const k8s = new Command('k8s').description('Run Meshgate\'s Kubernetes integration (consul-k8s\'s role)');
   k8s.addCommand(k8sSyncCatalogCommand(io)).addCommand(k8sCrdControllerCommand(io)).addCommand(k8sManifestsCommand(io));
+  k8s.addCommand(k8sConnectInjectCommand(io)).addCommand(k8sAclInitCommand(io));
   program.addCommand(k8s);
   const services = new Command('services').description('Register and deregister services with the local agent');
   services.addCommand(servicesRegisterCommand(io)).addCommand(servicesDeregisterCommand(io));
