@@ -139,7 +139,7 @@ before(async () => {
   await writeFile(join(dir, 'dynamic.yml'), dynamic('echo-a'));
   const ep = (name: string, extra = '') => `  ${name}:\n    address: "127.0.0.1:0${name === 'web' || name === 'traefik' ? '' : '/udp'}"\n${extra}`;
   await writeFile(join(dir, 'gateway.yml'), `entryPoints:
-${ep('web')}${ep('traefik')}${ep('dns')}${ep('echo', '    udp:\n      timeout: 300ms\n')}${ep('spread')}${ep('broken')}${fileProviderYaml(join(dir, 'dynamic.yml'))}`);
+${ep('web')}${ep('traefik')}${ep('dns')}${ep('echo', '    udp:\n      timeout: 1s\n')}${ep('spread')}${ep('broken')}${fileProviderYaml(join(dir, 'dynamic.yml'))}`);
   gw = await startGateway(join(dir, 'gateway.yml'));
 });
 
@@ -178,8 +178,8 @@ test('a client keeps one session (one server socket) while active; idle past udp
   const [first, second, other] = a.from.slice(start);
   assert.equal(first, second, 'the datagrams of one client go through one session');
   assert.notEqual(first, other, 'another client address is another session');
-  // Well past the 300ms timeout (the sweep runs every 30ms): the session and its server socket are gone.
-  await new Promise((r) => setTimeout(r, 1_500));
+  // Well past the 1s timeout (the sweep runs every 100ms): the session and its server socket are gone.
+  await new Promise((r) => setTimeout(r, 3_000));
   assert.equal(await one.ask('again', port('echo')), 'a:again');
   assert.notEqual(a.from.at(-1), first, 'a new session after the idle timeout');
   one.close();
@@ -213,6 +213,8 @@ test('a reload sends new sessions to the new service; an open session keeps its 
   await eventually(() => kept.ask('before', port('echo')), 20_000);
   await writeAtomic(join(dir, 'dynamic.yml'), dynamic('echo-c'));
   await eventually(async () => {
+    // The open session stays active meanwhile (it would end after the 1s udp.timeout otherwise) and on its server.
+    assert.equal(await kept.ask('still', port('echo')), 'a:still');
     const fresh = await client();
     try {
       assert.equal(await fresh.ask('after', port('echo')), 'c:after');
