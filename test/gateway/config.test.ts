@@ -137,7 +137,7 @@ test('providers merge with qualified names; references stay as written', () => {
 });
 
 // Traefik v3.7's load-balancing reference page ("Service"): its configuration example, as written there.
-test('Traefik v3.7 additions: strategy wrr and the page\'s lower-case healthcheck load; what is not implemented yet is named as such', () => {
+test('Traefik v3.7 additions: strategy, passiveHealthcheck and the page\'s lower-case healthcheck load; what is not implemented yet is named as such', () => {
   const page = {
     http: {
       services: {
@@ -159,8 +159,11 @@ test('Traefik v3.7 additions: strategy wrr and the page\'s lower-case healthchec
   assert.equal((loaded.http.services['my-service'] as { loadBalancer: { healthCheck: { path: string } } }).loadBalancer.healthCheck.path, '/health');
   const withPassive = structuredClone(page) as { http: { services: Record<string, { loadBalancer: Record<string, unknown> }> } };
   withPassive.http.services['my-service']!.loadBalancer.passiveHealthcheck = { failureWindow: '3s', maxFailedAttempts: '3' };
-  rejects(() => validateDynamicConfig(withPassive, 'f'), 'MG_GATEWAY_CONFIG_INVALID', 'not supported by meshgate: http.services.my-service.loadBalancer.passiveHealthcheck');
-  rejects(() => validateDynamicConfig({ http: { services: { s: { loadBalancer: { strategy: 'p2c', servers: [] } } } } }, 'f'), 'MG_GATEWAY_CONFIG_INVALID', 'http.services.s.loadBalancer.strategy', 'not supported by meshgate yet');
+  // The page writes maxFailedAttempts as the string "3"; Traefik's loader reads it as the number.
+  const passive = validateDynamicConfig(withPassive, 'f').http.services['my-service'] as { loadBalancer: { passiveHealthCheck: unknown } };
+  assert.deepEqual(passive.loadBalancer.passiveHealthCheck, { failureWindow: '3s', maxFailedAttempts: 3 });
+  validateDynamicConfig({ http: { services: { s: { loadBalancer: { strategy: 'p2c', servers: [] } } } } }, 'f');
+  rejects(() => validateDynamicConfig({ http: { services: { s: { loadBalancer: { strategy: 'random', servers: [] } } } } }, 'f'), 'MG_GATEWAY_CONFIG_INVALID', 'http.services.s.loadBalancer.strategy');
   rejects(() => validateDynamicConfig({ tcp: { serversTransports: { t: { tls: { spiffe: { ids: ['spiffe://x/y'] } } } } } }, 'f'), 'MG_GATEWAY_CONFIG_INVALID', 'not supported by meshgate: tcp.serversTransports.t.tls.spiffe');
   rejects(() => validateDynamicConfig({ http: { routers: { child: { rule: 'Path(`/`)', parentRefs: ['parent'] } } } }, 'f'), 'MG_GATEWAY_CONFIG_INVALID', 'not supported by meshgate: http.routers.child.parentRefs');
   rejects(() => validateDynamicConfig({ http: { routers: { r: { rule: 'Path(`/`)', servce: 'x' } } } }, 'f'), 'MG_GATEWAY_CONFIG_INVALID', 'http.routers.r.servce: unknown key');

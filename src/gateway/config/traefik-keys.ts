@@ -33,11 +33,8 @@ export function isTraefikStaticKey(path: readonly PropertyKey[]): boolean {
  */
 const TRAEFIK_DYNAMIC_KEYS = [
   'http.routers.*.parentRefs',
-  'http.services.*.loadBalancer.passiveHealthCheck', 'http.services.*.loadBalancer.middlewares', 'http.services.*.middlewares',
-  'http.services.*.failover.errors',
+  'http.services.*.loadBalancer.middlewares', 'http.services.*.middlewares',
   'tcp.serversTransports.*.tls.spiffe',
-  'http.serversTransports.*.cipherSuites', 'http.serversTransports.*.minVersion',
-  'http.serversTransports.*.maxVersion',
 ].map((key) => key.toLowerCase().split('.'));
 
 export function isTraefikDynamicKey(path: readonly PropertyKey[]): boolean {

@@ -3,31 +3,17 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { request } from 'undici';
-import { buildServiceHandler, type BuiltService } from './build.ts';
-import { serviceSchema, type ServiceConfigInput } from './schema.ts';
+import type { ServiceConfigInput } from './schema.ts';
 import { TransportRegistry } from './transport.ts';
 import { HealthRegistry } from './health.ts';
-import { echoUpstream, startGateway, startUpstream } from './testing.ts';
+import { buildServices, echoUpstream, startGateway, startUpstream } from './testing.ts';
 import { GatewayMetrics } from '../metrics/metrics.ts';
-import { silentLogger } from '../../lib/logger.ts';
-import type { Handler } from '../http/types.ts';
 
 const transports = new TransportRegistry();
 after(() => transports.close());
 
 function build(services: Record<string, ServiceConfigInput>, metrics?: GatewayMetrics, healthRegistry?: HealthRegistry) {
-  const built = new Map<string, BuiltService>();
-  const resolveService = (name: string): Handler => {
-    const existing = built.get(name);
-    if (existing) return existing.handler;
-    const config = services[name];
-    if (!config) throw new Error(`no service ${name}`);
-    const b = buildServiceHandler(name, serviceSchema.parse(config), { resolveService, transports, metrics, logger: silentLogger(), healthRegistry });
-    built.set(name, b);
-    return b.handler;
-  };
-  for (const name of Object.keys(services)) resolveService(name);
-  return { get: (n: string) => built.get(n)!, close: () => { for (const b of built.values()) b.close(); } };
+  return buildServices(services, { transports, metrics, healthRegistry });
 }
 
 async function until(cond: () => boolean, what: string, deadlineMs = 10_000): Promise<void> {

@@ -12,6 +12,11 @@ import type { ServiceConfig, LoadBalancerConfig, WeightedConfig, MirroringConfig
 import type { TransportRegistry } from './transport.ts';
 import { createProxy } from './proxy.ts';
 import { WeightedRoundRobin } from './wrr.ts';
+import { PowerOfTwoChoices } from './p2c.ts';
+import { HighestRandomWeight } from './hrw.ts';
+import { LeastTime } from './leasttime.ts';
+import type { ServerBalancer } from './server-balancer.ts';
+import { PassiveHealthChecker } from './passive-health.ts';
 import { HealthChecker } from './healthcheck.ts';
 import { HealthRegistry, healthOf, registerHealth } from './health.ts';
 import { createMirroring } from './mirroring.ts';
@@ -64,12 +69,24 @@ registerServiceKind('failover', (_name: string, config: FailoverConfig, ctx: Ser
 
 function buildLoadBalancer(name: string, lb: LoadBalancerConfig, ctx: ServiceBuildContext): BuiltService {
   const transport = ctx.transports.get(lb.serversTransport);
-  const wrr = new WeightedRoundRobin(name, lb.sticky?.cookie);
+  const wrr = createBalancer(name, lb);
   const hc = lb.healthCheck;
   if (hc && hc.mode === 'grpc') throw Errors.invalidConfig(`service "${name}": healthCheck.mode "grpc" is not supported`);
   const states = hc
     ? (ctx.healthRegistry ?? new HealthRegistry()).serverStates(name, JSON.stringify(hc))
     : new Map<string, boolean>();
+  const passive = lb.passiveHealthCheck
+    ? new PassiveHealthChecker({
+      config: lb.passiveHealthCheck,
+      hasActiveHealthCheck: hc !== undefined,
+      setUp(url, up) {
+        ctx.logger.warn({ service: name, server: url, status: up ? 'UP' : 'DOWN' },
+          up ? 'passive health check: failure window passed, returning server to the list' : 'passive health check: too many failures, removing server from the list');
+        wrr.setUp(url, up);
+        ctx.metrics?.setServerUp(name, url, up);
+      },
+    })
+    : undefined;
   const urls: string[] = [];
   for (const server of lb.servers) {
     let parsed: URL;
@@ -87,7 +104,7 @@ function buildLoadBalancer(name: string, lb: LoadBalancerConfig, ctx: ServiceBui
       dispatcher: transport.dispatcher(parsed),
     });
     const up = hc ? (states.get(server.url) ?? true) : true;
-    wrr.add(server.url, proxy, server.weight ?? 1, up);
+    wrr.add(server.url, passive ? passive.wrap(server.url, proxy) : proxy, server.weight ?? 1, up);
     ctx.metrics?.setServerUp(name, server.url, up);
   }
   let checker: HealthChecker | undefined;
@@ -105,13 +122,23 @@ function buildLoadBalancer(name: string, lb: LoadBalancerConfig, ctx: ServiceBui
   registerHealth(handler, wrr.health);
   return {
     handler,
-    close: () => checker?.stop(),
+    close: () => { checker?.stop(); passive?.stop(); },
     status: () => {
       const serverStatus: Record<string, ServerStatus> = {};
       for (const url of urls) serverStatus[url] = wrr.isUp(url) ? 'UP' : 'DOWN';
       return { serverStatus };
     },
   };
+}
+
+/** The servers' balancer for the configured `strategy` (Traefik's getLoadBalancerServiceHandler switch). */
+function createBalancer(name: string, lb: LoadBalancerConfig): ServerBalancer {
+  switch (lb.strategy) {
+    case 'p2c': return new PowerOfTwoChoices(name, lb.sticky?.cookie);
+    case 'hrw': return new HighestRandomWeight(name);
+    case 'leasttime': return new LeastTime(name, lb.sticky?.cookie);
+    default: return new WeightedRoundRobin(name, lb.sticky?.cookie);
+  }
 }
 
 function buildWeighted(name: string, config: WeightedConfig, ctx: ServiceBuildContext): BuiltService {

@@ -66,6 +66,18 @@ export const healthCheckSchema = z
   })
   .strict();
 
+/**
+ * Traefik v3.5's passive health check (pkg/healthcheck PassiveServiceHealthChecker): `maxFailedAttempts` failed
+ * requests within `failureWindow` take a server out for `failureWindow`. The docs write the count as a string
+ * ("3") in one example; Traefik's loader accepts it, so a decimal string is read as the number.
+ */
+export const passiveHealthCheckSchema = z
+  .object({
+    failureWindow: durationSchema.prefault(10),
+    maxFailedAttempts: z.preprocess((v) => (typeof v === 'string' && /^\d+$/.test(v.trim()) ? Number(v) : v), z.number().int().min(1)).default(1),
+  })
+  .strict();
+
 export const cookieSchema = z
   .object({
     name: z.string().optional(),
@@ -92,14 +104,9 @@ export const loadBalancerSchema = z
     passHostHeader: z.boolean().default(true),
     responseForwarding: responseForwardingSchema.optional(),
     serversTransport: z.string().optional(),
-    /**
-     * Traefik v3.7's load-balancing strategy. `wrr` (the default) is what this load balancer does; p2c, hrw and
-     * leasttime are refused by name rather than silently balanced by wrr.
-     */
-    strategy: z
-      .enum(['wrr', 'p2c', 'hrw', 'leasttime'])
-      .refine((v) => v === 'wrr', { message: 'not supported by meshgate yet (only "wrr", the default, is)' })
-      .optional(),
+    /** Traefik v3.7's load-balancing strategy (`wrr`, the default; `p2c`, `hrw`, `leasttime`). */
+    strategy: z.enum(['wrr', 'p2c', 'hrw', 'leasttime']).default('wrr'),
+    passiveHealthCheck: passiveHealthCheckSchema.optional(),
   })
   .strict();
 
@@ -125,11 +132,24 @@ export const mirroringSchema = z
   })
   .strict();
 
+/**
+ * Traefik v3.7's `failover.errors`: a main-service answer whose status is in `status` (ranges such as "500-504") is
+ * discarded and the request goes to the fallback; the body is kept in memory up to `maxRequestBodyBytes` so it can
+ * be sent twice (-1, the default here, means no limit).
+ */
+export const failoverErrorsSchema = z
+  .object({
+    status: z.array(z.string()).min(1),
+    maxRequestBodyBytes: z.number().int().default(-1),
+  })
+  .strict();
+
 export const failoverSchema = z
   .object({
     service: z.string().min(1),
     fallback: z.string().min(1),
     healthCheck: propagateHealthSchema.optional(),
+    errors: failoverErrorsSchema.optional(),
   })
   .strict();
 
@@ -165,6 +185,8 @@ export const forwardingTimeoutsSchema = z
   })
   .strict();
 
+const tlsVersionSchema = z.enum(['VersionTLS10', 'VersionTLS11', 'VersionTLS12', 'VersionTLS13']);
+
 export const serversTransportSchema = z
   .object({
     serverName: z.string().optional(),
@@ -177,6 +199,10 @@ export const serversTransportSchema = z
     peerCertURI: z.string().optional(),
     /** Traefik's `spiffe`: mTLS with the gateway's SVID (static `spiffe`), backends judged by their SPIFFE ID. */
     spiffe: z.object({ ids: z.array(z.string()).optional(), trustDomain: z.string().optional() }).strict().optional(),
+    /** Traefik v3.7: the TLS versions and (Go-named) cipher suites offered to the servers. */
+    cipherSuites: z.array(z.string()).optional(),
+    minVersion: tlsVersionSchema.optional(),
+    maxVersion: tlsVersionSchema.optional(),
   })
   .strict();
 
@@ -191,6 +217,7 @@ export type LoadBalancerConfig = z.infer<typeof loadBalancerSchema>;
 export type WeightedConfig = z.infer<typeof weightedSchema>;
 export type MirroringConfig = z.infer<typeof mirroringSchema>;
 export type FailoverConfig = z.infer<typeof failoverSchema>;
+export type PassiveHealthCheckConfig = z.infer<typeof passiveHealthCheckSchema>;
 export type ServiceConfig = z.infer<typeof serviceSchema>;
 export type ServiceConfigInput = z.input<typeof serviceSchema>;
 export type ForwardingTimeouts = z.infer<typeof forwardingTimeoutsSchema>;
