@@ -113,9 +113,10 @@ export function readFileOrContent(value: string, field: string): string {
 /**
  * Resolves `tls.options.<name>`. `servedProtocols` are the ALPN protocols the entry point speaks (`http/1.1` for
  * node's HTTP/1 server): the configured list keeps only those, so a client is never told h2 when h2 is not served.
+ * `prefix` names the block in error messages (a serversTransport's bounds and suites are resolved here too).
  */
-export function resolveTlsOptions(name: string, config: TlsOptionsConfig, servedProtocols: readonly string[]): ResolvedTlsOptions {
-  const field = (key: string) => `tls.options.${name}.${key}`;
+export function resolveTlsOptions(name: string, config: TlsOptionsConfig, servedProtocols: readonly string[], prefix = `tls.options.${name}`): ResolvedTlsOptions {
+  const field = (key: string) => `${prefix}.${key}`;
   const minVersion = version(config.minVersion, 'TLSv1.2', field('minVersion'));
   const maxVersion = version(config.maxVersion, 'TLSv1.3', field('maxVersion'));
   if (VERSION_ORDER.indexOf(minVersion) > VERSION_ORDER.indexOf(maxVersion)) {

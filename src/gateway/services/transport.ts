@@ -17,6 +17,7 @@ import { certUriMatches, uriSans } from '../../lib/spiffe.ts';
 import { spiffeAuthorizer } from '../spiffe/authorize.ts';
 import type { Svid, SvidSource } from '../spiffe/source.ts';
 import { spiffeTlsOptions } from '../spiffe/tls.ts';
+import { resolveTlsOptions } from '../entrypoints/tls-options.ts';
 
 export const DEFAULT_TRANSPORT = 'default@internal';
 
@@ -37,6 +38,7 @@ export class ServersTransport {
     const timeouts = config.forwardingTimeouts;
     this.responseHeaderTimeout = timeouts?.responseHeaderTimeout ?? 0;
     const tls = config.spiffe ? spiffeTransportTls(name, config, svid) : classicTls(config);
+    applyProtocolBounds(name, config, tls);
     this.poolOptions = {
       connectTimeoutMs: timeouts?.dialTimeout ?? SERVICE_DEFAULTS.dialTimeout,
       headersTimeoutMs: this.responseHeaderTimeout,
@@ -108,6 +110,18 @@ export class ServersTransport {
 }
 
 /** TLS for a transport configured with certificates, roots and peerCertURI (Traefik's createTLSConfig). */
+/**
+ * Traefik v3.7 serversTransport `minVersion`, `maxVersion` and `cipherSuites`: the Go names of tls.options, mapped the
+ * same way (TLS 1.3 suites are accepted and not configurable, as in Go's crypto/tls).
+ */
+function applyProtocolBounds(name: string, config: ServersTransportConfig, tls: ConnectionOptions): void {
+  if (config.minVersion === undefined && config.maxVersion === undefined && config.cipherSuites === undefined) return;
+  const bounds = resolveTlsOptions(name, config, ['http/1.1'], `http.serversTransports.${name}`);
+  tls.minVersion = bounds.minVersion;
+  tls.maxVersion = bounds.maxVersion;
+  if (bounds.ciphers !== undefined) tls.ciphers = bounds.ciphers;
+}
+
 function classicTls(config: ServersTransportConfig): ConnectionOptions {
   const peerCertURI = config.peerCertURI !== undefined && config.peerCertURI !== '' ? config.peerCertURI : undefined;
   // Traefik's VerifyPeerCertificate with peerCertURI (pkg/tls): the chain is always verified against rootCAs —
