@@ -2,7 +2,8 @@
  * Every file of the installation: its name (the chart's `templates/<file>`), the values that must all be true for
  * it to be installed, and its objects. `meshgate k8s manifests` and the chart generator both read this list, so a
  * file's condition is written once. The webhook file also carries, for the chart only, the template lines that
- * generate its CA and serving certificate (Helm's `genCA` / `genSignedCert`), as the command does in tls.ts.
+ * generate its CA and serving certificate (Helm's `genCA` / `genSignedCert`: a year, the Service's DNS names), as
+ * the command does with the injector's own generator (`../inject/certs.ts`).
  */
 import type { BuildContext, KubeObject } from './common.ts';
 import { aclInitObjects } from './components/acl-init.ts';
@@ -22,8 +23,9 @@ export interface ManifestFile {
 
 export const HELM_WEBHOOK_PRELUDE = [
   '{{- $name := printf "%s-connect-injector" .Values.global.name }}',
-  '{{- $ca := genCA (printf "%s-ca" $name) 3650 }}',
-  '{{- $cert := genSignedCert $name nil (list $name (printf "%s.%s" $name .Release.Namespace) (printf "%s.%s.svc" $name .Release.Namespace)) 3650 $ca }}',
+  '{{- $ca := genCA (printf "%s-ca" $name) 365 }}',
+  '{{- $svc := printf "%s.%s.svc" $name .Release.Namespace }}',
+  '{{- $cert := genSignedCert $name nil (list $name (printf "%s.%s" $name .Release.Namespace) $svc (printf "%s.cluster.local" $svc)) 365 $ca }}',
 ].join('\n');
 
 export const MANIFEST_FILES: readonly ManifestFile[] = [

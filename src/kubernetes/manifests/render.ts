@@ -4,9 +4,9 @@
  * `kubectl apply -f -`.
  */
 import { stringify } from 'yaml';
+import { generateWebhookCertificate, serviceDnsNames } from '../inject/certs.ts';
 import type { KubeObject, WebhookTls } from './common.ts';
 import { MANIFEST_FILES } from './files.ts';
-import { webhookTls } from './tls.ts';
 import type { Values } from './values.ts';
 
 export interface RenderOptions {
@@ -17,6 +17,14 @@ export interface RenderOptions {
 
 function valueAt(values: Values, path: string): unknown {
   return path.split('.').reduce<unknown>((node, key) => (node as Record<string, unknown> | undefined)?.[key], values);
+}
+
+const b64 = (pem: string): string => Buffer.from(pem).toString('base64');
+
+/** A fresh CA and serving certificate for the injector Service (the injector's own generator), base64 for the objects. */
+async function webhookTls(service: string, namespace: string): Promise<WebhookTls> {
+  const generated = await generateWebhookCertificate(serviceDnsNames(service, namespace));
+  return { caBundle: b64(generated.caBundle), cert: b64(generated.cert), key: b64(generated.key) };
 }
 
 export async function renderManifests(values: Values, options: RenderOptions): Promise<KubeObject[]> {
