@@ -11,6 +11,11 @@ export function isHttpLike(protocol: string): boolean {
   return protocol === 'http' || protocol === 'http2' || protocol === 'grpc';
 }
 
+/** The protocols whose mesh hop is HTTP/2 (Consul's Envoy config: h2 between sidecars, h2c to the app). */
+export function isH2Protocol(protocol: string): boolean {
+  return protocol === 'http2' || protocol === 'grpc';
+}
+
 function copy(headers: IncomingHttpHeaders): OutgoingHttpHeaders {
   const out: OutgoingHttpHeaders = Object.create(null) as OutgoingHttpHeaders;
   const named = new Set<string>();

@@ -2,19 +2,26 @@
  * The public listener: mTLS in front of the local app. Every connection must present a certificate chaining to a
  * current root (TLS does that), carrying one service SPIFFE ID in our trust domain (peer.ts). For a `tcp` service the
  * intention is asked once per connection and a denied one is closed before a byte reaches the app; for `http`,
- * `http2` and `grpc` the connection is served as HTTP/1.1 and every request is asked against the intentions' L7
- * permissions, a denied one answered 403. The protocol is read for each new connection, so a service-defaults change
+ * `http2` and `grpc` every request is asked against the intentions' L7 permissions, a denied one answered 403 (a gRPC
+ * call: status PERMISSION_DENIED, h2/forward.ts). `http` is served as HTTP/1.1 to the app; `http2` and `grpc` offer
+ * ALPN h2 (then http/1.1) to peers and reach the app over h2c, as Consul configures Envoy (agent/xds/listeners.go
+ * `getAlpnProtocols`: grpc/http2 → ["h2", "http/1.1"], http → ["http/1.1"]; clusters.go gives the local app cluster
+ * HTTP/2 protocol options for those two). The protocol is read for each new connection, so a service-defaults change
  * applies without a restart. New connections take the current TLS context (identity.ts swaps it on renewal or
  * rotation); connections already open keep theirs.
  */
-import { Agent, createServer as createHttpServer, request as httpRequest, type IncomingMessage, type ServerResponse } from 'node:http';
+import { Agent, createServer as createHttpServer, request as httpRequest, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
+import { constants as h2c, createServer as createH2Server, type Http2Server, type Http2Session, type ServerHttp2Stream } from 'node:http2';
 import { connect as netConnect, type AddressInfo, type Socket } from 'node:net';
 import { createServer as createTlsServer, type Server as TlsServer, type TLSSocket } from 'node:tls';
 import type { SpiffeService } from '../lib/spiffe.ts';
 import { formatSpiffeId } from '../lib/spiffe.ts';
 import type { Logger } from '../lib/logger.ts';
 import type { AccessLog } from './access-log.ts';
-import { copyRequestHeaders, copyResponseHeaders, isHttpLike } from './http-forward.ts';
+import { h1Downstream, streamDownstream, type Downstream } from './h2/forward.ts';
+import { h2RequestHeaders } from './h2/headers.ts';
+import { openSession, SessionPool } from './h2/sessions.ts';
+import { copyRequestHeaders, copyResponseHeaders, isH2Protocol, isHttpLike } from './http-forward.ts';
 import type { ProxyIdentity, TlsMaterial } from './identity.ts';
 import type { IntentionWatcher } from './intentions.ts';
 import type { ProxyMetrics } from './metrics.ts';
@@ -39,6 +46,7 @@ export interface InboundOptions {
 }
 
 const peers = new WeakMap<Socket, SpiffeService>();
+const sessionPeers = new WeakMap<Http2Session, SpiffeService>();
 
 export class InboundListener {
   private readonly o: InboundOptions;
@@ -46,6 +54,12 @@ export class InboundListener {
   private readonly http = createHttpServer({ keepAliveTimeout: 60_000 });
   private readonly appAgent: Agent;
   private readonly sockets = new Set<Socket>();
+  /** HTTP/2 from peers (ALPN h2) for http2/grpc services. */
+  private readonly h2: Http2Server = createH2Server();
+  /** h2c sessions to the local app. */
+  private readonly appSessions: SessionPool;
+  /** The peer of the connection being handed to the HTTP/2 server ('session' is emitted synchronously). */
+  private handingOver: SpiffeService | undefined;
 
   constructor(options: InboundOptions) {
     this.o = options;
@@ -58,7 +72,21 @@ export class InboundListener {
       rejectUnauthorized: true,
       handshakeTimeout: options.handshakeTimeoutMs,
       noDelay: true,
-      ALPNProtocols: ['http/1.1'],
+      // Chosen per connection, so a service-defaults protocol change applies to the next handshake.
+      ALPNCallback: ({ protocols }) => {
+        if (isH2Protocol(options.protocol()) && protocols.includes('h2')) return 'h2';
+        return protocols.includes('http/1.1') ? 'http/1.1' : protocols[0];
+      },
+    });
+    this.appSessions = new SessionPool((err) => options.logger.debug({ err: err.message }, 'local app HTTP/2 session failed'));
+    this.h2.on('session', (session: Http2Session) => {
+      if (this.handingOver) sessionPeers.set(session, this.handingOver);
+      session.on('error', () => {});
+    });
+    this.h2.on('stream', (stream: ServerHttp2Stream, headers: IncomingHttpHeaders, flags: number) => {
+      stream.on('error', () => {});
+      const peer = stream.session ? sessionPeers.get(stream.session) : undefined;
+      void this.serveH2(streamDownstream(stream, headers, (flags & h2c.NGHTTP2_FLAG_END_STREAM) !== 0), peer);
     });
     // New connections pick up a new leaf or new roots; established ones continue with what they negotiated.
     options.identity.on('change', (m: TlsMaterial) => this.tls.setSecureContext(m.options));
@@ -89,7 +117,9 @@ export class InboundListener {
     for (const s of this.sockets) s.destroy();
     await closed;
     this.http.close();
+    this.h2.close();
     this.appAgent.destroy();
+    this.appSessions.destroy();
   }
 
   private accept(socket: TLSSocket): void {
@@ -109,6 +139,15 @@ export class InboundListener {
       metrics.connections.inc({ direction: 'inbound', service: downstream });
       metrics.activeConnections.inc({ direction: 'inbound', service: downstream });
       socket.once('close', () => metrics.activeConnections.dec({ direction: 'inbound', service: downstream }));
+      if (socket.alpnProtocol === 'h2') {
+        this.handingOver = peer;
+        try {
+          this.h2.emit('connection', socket);
+        } finally {
+          this.handingOver = undefined;
+        }
+        return;
+      }
       this.http.emit('connection', socket);
       return;
     }
@@ -145,6 +184,11 @@ export class InboundListener {
   }
 
   private onRequest(req: IncomingMessage, res: ServerResponse): void {
+    if (isH2Protocol(this.o.protocol())) {
+      // A peer that did not negotiate h2 still reaches an http2/grpc app over h2c.
+      void this.serveH2(h1Downstream(req, res), peers.get(req.socket));
+      return;
+    }
     const { metrics, accessLog, service, logger } = this.o;
     const started = performance.now();
     const peer = peers.get(req.socket);
@@ -198,5 +242,45 @@ export class InboundListener {
       finish(503, 'error', bytesIn, bytesOut);
     });
     req.pipe(up);
+  }
+
+  /** One HTTP/2-bound request (http2/grpc service): the intention per request, then h2c to the app. */
+  private async serveH2(down: Downstream, peer: SpiffeService | undefined): Promise<void> {
+    const { metrics, accessLog, service, logger } = this.o;
+    const started = performance.now();
+    const downstream = peer?.service ?? 'unknown';
+    const { method, path } = down;
+    const finish = (status: number, outcome: string, bytesIn: number, bytesOut: number): void => {
+      const durationMs = performance.now() - started;
+      metrics.recordRequest('inbound', downstream, status, durationMs / 1000, bytesIn, bytesOut);
+      accessLog({ direction: 'inbound', protocol: 'http', downstream, upstream: service, method, path, status, outcome, bytesIn, bytesOut, durationMs });
+    };
+    const decision = peer ? this.o.intentions.request(downstream, { method, path, headers: down.headers }) : { allowed: false, reason: 'no peer identity' };
+    if (!decision.allowed) {
+      metrics.intentionDenials.inc({ downstream, layer: 'l7' });
+      logger.info({ downstream, method, path, reason: decision.reason }, 'inbound request denied by intentions');
+      // Envoy's RBAC filter: 403 "RBAC: access denied"; for a gRPC call its local reply carries PERMISSION_DENIED.
+      down.localReply(403, 'RBAC: access denied');
+      finish(403, 'deny', 0, 0);
+      return;
+    }
+    const headers = h2RequestHeaders(down.headers, { method, path, authority: down.authority || this.appAuthority(), scheme: 'http' });
+    headers['x-forwarded-client-cert'] = `By=${this.o.identity.current().leafUri};URI=${formatSpiffeId(peer!)}`;
+    let session;
+    try {
+      session = await this.appSessions.get('app', () => openSession(`http://${this.appAuthority()}`, {}, this.o.localConnectTimeoutMs));
+    } catch (err) {
+      logger.warn({ err: (err as Error).message, downstream, path }, 'local app HTTP/2 connect failed');
+      down.localReply(503, 'upstream connect error or disconnect/reset before headers');
+      finish(503, 'error', 0, 0);
+      return;
+    }
+    const r = await down.relay(session, headers, 0);
+    finish(r.status, r.outcome, r.bytesIn, r.bytesOut);
+  }
+
+  private appAuthority(): string {
+    const host = this.o.localAddress.includes(':') ? `[${this.o.localAddress}]` : this.o.localAddress;
+    return `${host}:${this.o.localPort}`;
   }
 }

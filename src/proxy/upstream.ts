@@ -7,7 +7,8 @@
  * failover target when the primary has no healthy instance, request timeout and retries. The chain is followed with a
  * blocking query, so config entry changes apply to the next request.
  */
-import { createServer as createHttpServer, request as httpRequest, type IncomingMessage, type ServerResponse } from 'node:http';
+import { createServer as createHttpServer, request as httpRequest, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
+import { constants as h2c, createServer as createH2Server, type ClientHttp2Session, type ServerHttp2Stream } from 'node:http2';
 import type { Socket } from 'node:net';
 import type { ConsulClient } from '../api/client.ts';
 import type { CompiledDiscoveryChain, DiscoveryTarget } from '../api/types.ts';
@@ -17,7 +18,11 @@ import type { AccessLog } from './access-log.ts';
 import { planConnection, planRequest, type RoutePlan } from './chain.ts';
 import { ConnectFailure, dialPeer } from './dialer.ts';
 import type { Endpoint, EndpointSet } from './endpoints.ts';
-import { copyRequestHeaders, copyResponseHeaders, isHttpLike } from './http-forward.ts';
+import { h1Downstream, streamDownstream, type Downstream } from './h2/forward.ts';
+import { h2RequestHeaders } from './h2/headers.ts';
+import { withPrefix } from './h2/prefixed.ts';
+import { openSession, SessionPool } from './h2/sessions.ts';
+import { copyRequestHeaders, copyResponseHeaders, isH2Protocol, isHttpLike } from './http-forward.ts';
 import type { ProxyIdentity } from './identity.ts';
 import type { ProxyMetrics } from './metrics.ts';
 import { PeerAgent } from './peer-agent.ts';
@@ -51,6 +56,8 @@ const RETRY_BUFFER_LIMIT = 1 << 20;
 const EMPTY = Buffer.alloc(0);
 /** Attempts of an L4 connection across endpoints when a connect fails (nothing was sent yet). */
 const TCP_CONNECT_ATTEMPTS = 3;
+/** The HTTP/2 client connection preface (RFC 9113 §3.4): how an h2c (prior knowledge) app connection starts. */
+const H2_PREFACE = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n');
 
 export class Upstream {
   readonly spec: UpstreamSpec;
@@ -61,12 +68,26 @@ export class Upstream {
   private readonly agents = new Map<string, PeerAgent>();
   private agentGeneration = 0;
   private readonly sockets = new Set<Socket>();
+  /** h2c from the app, for http2/grpc upstreams. */
+  private readonly h2 = createH2Server();
+  /** HTTP/2 sessions over mTLS to peer sidecars, one per target and endpoint under the current TLS generation. */
+  private readonly peerSessions: SessionPool;
+  private sessionGeneration = 0;
 
   constructor(spec: UpstreamSpec, deps: UpstreamDeps) {
     this.spec = spec;
     this.d = deps;
-    this.http.on('request', (req, res) => void this.onRequest(req, res));
+    this.http.on('request', (req, res) => {
+      if (isH2Protocol(this.protocol)) void this.serveH2(h1Downstream(req, res));
+      else void this.onRequest(req, res);
+    });
     this.http.on('clientError', (err, socket) => socket.destroy(err));
+    this.peerSessions = new SessionPool((err, key) => deps.logger.debug({ err: err.message, upstream: this.name, key }, 'peer HTTP/2 session failed'));
+    this.h2.on('session', (session) => session.on('error', () => {}));
+    this.h2.on('stream', (stream: ServerHttp2Stream, headers: IncomingHttpHeaders, flags: number) => {
+      stream.on('error', () => {});
+      void this.serveH2(streamDownstream(stream, headers, (flags & h2c.NGHTTP2_FLAG_END_STREAM) !== 0));
+    });
   }
 
   get name(): string {
@@ -104,8 +125,10 @@ export class Upstream {
     this.abort.abort();
     for (const s of this.sockets) s.destroy();
     this.http.close();
+    this.h2.close();
     for (const a of this.agents.values()) a.destroy();
     this.agents.clear();
+    this.peerSessions.destroy();
   }
 
   /** Serves one accepted connection from the app. */
@@ -113,6 +136,22 @@ export class Upstream {
     this.sockets.add(socket);
     socket.once('close', () => this.sockets.delete(socket));
     socket.setNoDelay(true);
+    if (isH2Protocol(this.protocol)) {
+      // Consul's upstream listener for http2/grpc takes both h2c (prior knowledge) and HTTP/1.1 from the app
+      // (Envoy's codec AUTO): the first bytes tell which.
+      socket.once('data', (chunk: Buffer) => {
+        socket.pause();
+        const n = Math.min(chunk.length, H2_PREFACE.length);
+        if (chunk.subarray(0, n).equals(H2_PREFACE.subarray(0, n))) {
+          this.h2.emit('connection', withPrefix(socket, chunk));
+          return;
+        }
+        socket.unshift(chunk);
+        this.http.emit('connection', socket);
+        socket.resume();
+      });
+      return;
+    }
     if (isHttpLike(this.protocol)) {
       this.http.emit('connection', socket);
       return;
@@ -210,11 +249,18 @@ export class Upstream {
     return agent;
   }
 
+  /** The chain's plan for a request and the path to send (the route's prefix rewrite applied); throws without a route. */
+  private route(method: string, url: string, headers: IncomingHttpHeaders): { plan: RoutePlan; path: string } {
+    const q = url.indexOf('?');
+    const plan = planRequest(this.requireChain(), { method, path: q === -1 ? url : url.slice(0, q), query: q === -1 ? '' : url.slice(q + 1), headers });
+    const rewrite = plan.prefixRewrite;
+    return { plan, path: rewrite && url.startsWith(rewrite.prefix) ? rewrite.replacement + url.slice(rewrite.prefix.length) : url };
+  }
+
   private async onRequest(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const { metrics, accessLog, logger } = this.d;
     const started = performance.now();
     const url = req.url ?? '/';
-    const q = url.indexOf('?');
     const method = req.method ?? 'GET';
     let status = 0;
     let outcome = 'allow';
@@ -239,8 +285,9 @@ export class Upstream {
     };
 
     let plan: RoutePlan;
+    let path: string;
     try {
-      plan = planRequest(this.requireChain(), { method, path: q === -1 ? url : url.slice(0, q), query: q === -1 ? '' : url.slice(q + 1), headers: req.headers });
+      ({ plan, path } = this.route(method, url, req.headers));
     } catch (err) {
       logger.warn({ err, upstream: this.name }, 'no route for request');
       req.resume();
@@ -262,8 +309,6 @@ export class Upstream {
       req.on('data', (c: Buffer) => (bytesIn += c.length));
     }
     const retries = body === undefined ? 0 : plan.numRetries > 0 ? plan.numRetries : plan.retryOnConnectFailure || plan.retryOnStatusCodes.length > 0 ? 1 : 0;
-    let path = url;
-    if (plan.prefixRewrite && path.startsWith(plan.prefixRewrite.prefix)) path = plan.prefixRewrite.replacement + path.slice(plan.prefixRewrite.prefix.length);
     const headers = copyRequestHeaders(req.headers);
     const deadline = plan.requestTimeoutMs > 0 ? started + plan.requestTimeoutMs : Infinity;
     const tried = new Set<string>();
@@ -346,6 +391,87 @@ export class Upstream {
       if (body === EMPTY) up.end();
       else if (body !== undefined) up.end(body);
       else req.pipe(up);
+    });
+  }
+
+  /**
+   * One request of an http2/grpc upstream: routed through the discovery chain like an HTTP/1.1 one, then sent over a
+   * shared HTTP/2 session to the chosen peer. A failed connect moves to another endpoint (nothing was sent); once
+   * the request is on its way it is not retried — a stream cannot be replayed.
+   */
+  private async serveH2(down: Downstream): Promise<void> {
+    const { metrics, accessLog, logger } = this.d;
+    const started = performance.now();
+    const { method } = down;
+    let upstreamService = this.name;
+    let endpointKey: string | undefined;
+    const done = (status: number, outcome: string, bytesIn: number, bytesOut: number): void => {
+      const durationMs = performance.now() - started;
+      metrics.recordRequest('outbound', this.name, status, durationMs / 1000, bytesOut, bytesIn);
+      accessLog({
+        direction: 'outbound', protocol: 'http', downstream: this.d.service, upstream: upstreamService, method, path: down.path, status, outcome, bytesIn, bytesOut, durationMs,
+        endpoint: endpointKey,
+      });
+    };
+    const fail = (status: number, message: string, outcome: string): void => {
+      down.localReply(status, message);
+      done(status, outcome, 0, 0);
+    };
+    let plan: RoutePlan;
+    let path: string;
+    try {
+      ({ plan, path } = this.route(method, down.path, down.headers));
+    } catch (err) {
+      logger.warn({ err, upstream: this.name }, 'no route for request');
+      fail(503, 'no healthy upstream', 'no_route');
+      return;
+    }
+    const deadline = plan.requestTimeoutMs > 0 ? started + plan.requestTimeoutMs : Infinity;
+    const tried = new Set<string>();
+    for (let attempt = 0; attempt < TCP_CONNECT_ATTEMPTS; attempt++) {
+      const picked = await this.pickEndpoint(plan.targets, tried);
+      if (!picked) {
+        fail(503, 'no healthy upstream', 'no_healthy_upstream');
+        return;
+      }
+      tried.add(picked.endpoint.key);
+      endpointKey = picked.endpoint.key;
+      upstreamService = picked.target.Service;
+      let session: ClientHttp2Session;
+      try {
+        session = await this.peerSession(picked.target, picked.endpoint, plan.connectTimeoutMs);
+      } catch (err) {
+        this.connectFailed(err, picked.endpoint);
+        continue;
+      }
+      const remaining = deadline - performance.now();
+      if (remaining <= 0) {
+        fail(504, 'upstream request timeout', 'timeout');
+        return;
+      }
+      const headers = h2RequestHeaders(down.headers, { method, path, authority: down.authority || picked.target.SNI, scheme: 'https' });
+      const r = await down.relay(session, headers, remaining);
+      done(r.status, r.outcome, r.bytesIn, r.bytesOut);
+      return;
+    }
+    fail(503, 'upstream connect error or disconnect/reset before headers', 'connect-failure');
+  }
+
+  /** The HTTP/2 session to a peer under the current TLS identity; sessions of an older identity are retired. */
+  private peerSession(target: DiscoveryTarget, endpoint: Endpoint, connectTimeoutMs: number): Promise<ClientHttp2Session> {
+    const tls = this.d.identity.current();
+    if (tls.generation !== this.sessionGeneration) {
+      this.peerSessions.retire(() => false);
+      this.sessionGeneration = tls.generation;
+    }
+    return this.peerSessions.get(`${target.ID}|${endpoint.key}`, async () => {
+      const socket = await dialPeer({ endpoint, expectedService: target.Service, sni: target.SNI, tls, timeoutMs: connectTimeoutMs, alpn: ['h2'] });
+      if (socket.alpnProtocol !== 'h2') {
+        socket.destroy();
+        throw new ConnectFailure('tls', `peer at ${endpoint.key} did not negotiate h2 (ALPN ${String(socket.alpnProtocol)})`);
+      }
+      socket.setNoDelay(true);
+      return openSession(`https://${target.SNI || endpoint.host}`, { createConnection: () => socket });
     });
   }
 }
