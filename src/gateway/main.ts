@@ -21,6 +21,7 @@ import { emptyDynamicConfig } from './config/dynamic.ts';
 import { sendConfiguration, WORKER_ENV, type PrimaryMessage, type WorkerMessage, type WorkerSettings } from './runtime/ipc.ts';
 import { Slicer } from '../lib/slices.ts';
 import { createAcmeManager, type AcmeManager } from './acme/manager.ts';
+import { loadTracer } from './tracing/load.ts';
 
 export interface RunGatewayOptions {
   /** Static configuration file (YAML or TOML). Without one, Traefik's defaults and `overrides` only. */
@@ -47,6 +48,8 @@ export interface GatewayHandle {
   close(): Promise<void>;
   /** Re-read every provider now (what SIGHUP does). */
   reload(): void;
+  /** Reopen the log and access log files in every process (what SIGUSR1 does). */
+  reopenLogs(): void;
   /** Bound entry point addresses (after port 0 resolved); in cluster mode, as reported by the first worker. */
   addresses(): Record<string, { address: string; port: number }>;
   readonly staticConfig: StaticConfig;
@@ -128,6 +131,7 @@ function installSignals(handle: GatewayHandle, logger: Logger, reopenLogs: () =>
   // Traefik reopens its log files on USR1, so logrotate can move them (postrotate: kill -USR1).
   const onUsr1 = () => {
     reopenLogs();
+    handle.reopenLogs();
     logger.info('SIGUSR1: log files reopened');
   };
   const onTerm = (signal: string) => {
@@ -182,9 +186,11 @@ function acmeFor(staticConfig: StaticConfig, options: RunGatewayOptions, logger:
 async function runInProcess(staticConfig: StaticConfig, options: RunGatewayOptions, logger: Logger): Promise<GatewayHandle> {
   const metrics = metricsFor(staticConfig);
   const acme = acmeFor(staticConfig, options, logger);
+  const tracer = await loadTracer(staticConfig);
   const gateway: Gateway = createGateway({
     staticConfig,
     logger,
+    ...(tracer ? { tracer } : {}),
     ...(acme ? { acme: { challenges: acme.challenges, httpEntryPoints: acme.httpChallengeEntryPoints() } } : {}),
     providers: providerNames(staticConfig),
     ...(metrics ? { metrics, metricsText: async () => ({ contentType: metrics.contentType, text: await metrics.metricsText() }) } : {}),
@@ -204,6 +210,7 @@ async function runInProcess(staticConfig: StaticConfig, options: RunGatewayOptio
     staticConfig,
     ...(acme ? { acme } : {}),
     reload: () => control.aggregator.reload(),
+    reopenLogs: () => gateway.reopenLogs(),
     addresses: () => gateway.addresses(),
     close() {
       closing ??= (async () => {
@@ -306,6 +313,9 @@ async function runCluster(staticConfig: StaticConfig, options: RunGatewayOptions
     staticConfig,
     ...(acme ? { acme } : {}),
     reload: () => control.aggregator.reload(),
+    reopenLogs: () => {
+      for (const worker of workers) send(worker, { type: 'meshgate:reopen-logs' });
+    },
     addresses: () => addresses,
     close() {
       closing ??= (async () => {

@@ -83,8 +83,8 @@ test('a key Traefik has and Meshgate does not implement is "not supported by mes
   await refused(traefikEnvFlags({ TRAEFIK_METRICS_DATADOG: 'true' }), 'not supported by meshgate: metrics.datadog');
   await refused(parseTraefikFlags(['--pingg']), 'pingg: unknown key');
   const dir = await tempDir();
-  await writeFile(join(dir, 'static.yml'), 'tracing:\n  otlp: {}\nentryPoints:\n  web:\n    address: ":80"\n');
-  await assert.rejects(loadStaticConfig(join(dir, 'static.yml')), /not supported by meshgate: tracing/);
+  await writeFile(join(dir, 'static.yml'), 'hostResolver:\n  cnameFlattening: true\nentryPoints:\n  web:\n    address: ":80"\n');
+  await assert.rejects(loadStaticConfig(join(dir, 'static.yml')), /not supported by meshgate: hostResolver/);
 });
 
 test('meshgate gateway healthcheck: exit 0 and OK when /ping answers, 1 with Traefik\'s messages otherwise', async (t) => {

@@ -62,7 +62,7 @@ interface StatusRange { from: number; to: number }
 
 export class AccessLog {
   readonly config: AccessLogConfig;
-  private readonly out: Writable;
+  private out: Writable;
   private readonly ownsStream: boolean;
   private readonly json: boolean;
   /** Pending lines, concatenated (a rope; flattened once when written). */
@@ -174,6 +174,18 @@ export class AccessLog {
     this.buffer = '';
     this.lines = 0;
     this.out.write(text);
+  }
+
+  /**
+   * Reopens `filePath` (logrotate's way: it renamed the file, then signalled SIGUSR1): what is buffered goes to the
+   * old file, the next lines to a new file at the path. No-op on stdout or a given stream.
+   */
+  reopen(): void {
+    if (!this.ownsStream || !this.config.filePath) return;
+    this.flush();
+    const old = this.out as WriteStream;
+    this.out = createWriteStream(this.config.filePath, { flags: 'a', mode: 0o644 });
+    old.end();
   }
 
   async close(): Promise<void> {

@@ -106,7 +106,7 @@ export function createApiHandler(options: ApiHandlerOptions): Handler {
             middlewares: info.tcp ? counts(info.tcp.middlewares.values()) : ZERO,
           },
           udp: { routers: info.udp ? counts(info.udp.routers.values()) : ZERO, services: info.udp ? counts(info.udp.services.values()) : ZERO },
-          features: { tracing: '', metrics: staticConfig.metrics?.prometheus ? 'Prometheus' : '', accessLog: staticConfig.accessLog !== undefined },
+          features: { tracing: staticConfig.tracing ? 'OpenTelemetry' : '', metrics: staticConfig.metrics?.prometheus ? 'Prometheus' : '', accessLog: staticConfig.accessLog !== undefined },
           providers: options.providers,
         });
       case 'rawdata': {

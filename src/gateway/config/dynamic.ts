@@ -32,7 +32,7 @@ export interface RouterConfig {
   middlewares?: string[];
   service?: string;
   tls?: RouterTlsConfig;
-  observability?: { accessLogs?: boolean; metrics?: boolean; tracing?: boolean };
+  observability?: { accessLogs?: boolean; metrics?: boolean; tracing?: boolean; traceVerbosity?: 'minimal' | 'detailed' };
 }
 
 /** A middleware as written: exactly one key, the kind (`rateLimit`, `headers`, `plugin`, …). */
@@ -86,7 +86,10 @@ export const routerSchema = z
         .default({}),
     ).optional(),
     observability: z
-      .object({ accessLogs: z.boolean().optional(), metrics: z.boolean().optional(), tracing: z.boolean().optional() })
+      .object({
+        accessLogs: z.boolean().optional(), metrics: z.boolean().optional(), tracing: z.boolean().optional(),
+        traceVerbosity: z.enum(['minimal', 'detailed']).optional(),
+      })
       .strict()
       .optional(),
   })

@@ -9,6 +9,7 @@ import { dirname, resolve } from 'node:path';
 import { durationSchema } from './schema/services.ts';
 import { entryPointSchema } from './schema/entrypoint.ts';
 import { accessLogSchema } from '../accesslog/schema.ts';
+import { tracingSchema } from '../tracing/schema.ts';
 import { ConfigErrors } from './errors.ts';
 import { formatZodError, readConfigFile } from './parse.ts';
 import { canonicalKeys } from './schema/walk.ts';
@@ -152,6 +153,7 @@ export const staticConfigSchema = z
       .strict()
       .optional(),
     accessLog: section(accessLogSchema).optional(),
+    tracing: section(tracingSchema).optional(),
     ping: section(
       z
         .object({

@@ -16,7 +16,7 @@ const TRAEFIK_STATIC_KEYS = [
   'metrics.datadog', 'metrics.statsD', 'metrics.influxDB2', 'metrics.otlp',
   'log.maxSize', 'log.maxAge', 'log.maxBackups', 'log.compress', 'log.otlp',
   'accessLog.otlp',
-  'tracing', 'hostResolver', 'certificatesResolvers', 'core', 'spiffe.workloadAPIAddr', 'ocsp',
+  'hostResolver', 'certificatesResolvers', 'core', 'spiffe.workloadAPIAddr', 'ocsp',
   'experimental.kubernetesGateway', 'experimental.http3', 'experimental.fastProxy', 'experimental.otlpLogs',
   'experimental.abortOnPluginFailure', 'experimental.kubernetesIngressNGINX', 'experimental.knative',
 ].map((key) => key.toLowerCase().split('.'));

@@ -78,6 +78,9 @@ export function createEntryPoint(options: EntryPointOptions, dispatch: DispatchH
   const accessLog = options.accessLog;
   const recorder: RequestRecorder | undefined = metrics?.entryPoint(name);
   const observe = metrics !== undefined || accessLog !== undefined;
+  // Traefik's entry point `observability`; a request's router replaces it with its own (req.observability).
+  const epMetrics = config.observability?.metrics ?? true;
+  const epAccessLogs = config.observability?.accessLogs ?? true;
   const timeouts = config.transport?.respondingTimeouts;
   const readTimeout = timeouts?.readTimeout ?? ENTRYPOINT_DEFAULTS.readTimeout;
   const writeTimeout = timeouts?.writeTimeout ?? 0;
@@ -155,10 +158,11 @@ export function createEntryPoint(options: EntryPointOptions, dispatch: DispatchH
     const durationMs = performance.now() - req.start;
     const length = req.headers['content-length'];
     const requestBytes = length === undefined ? 0 : Number(length) || 0;
-    if (metrics !== undefined) {
+    const obs = req.observability;
+    if (metrics !== undefined && (obs === undefined ? epMetrics : obs.metrics)) {
       metrics.recordRequest(recorder, req.routerName, req.serviceName, req.method, protocol, status, durationMs / 1000, requestBytes, rw.bytesWritten);
     }
-    if (accessLog !== undefined) {
+    if (accessLog !== undefined && (obs === undefined ? epAccessLogs : obs.accessLogs)) {
       accessLog.log({
         req, clientPort: req.raw.socket.remotePort ?? 0, status, startMs: Date.now() - durationMs, durationMs,
         requestBytes, responseBytes: rw.bytesWritten,

@@ -9,7 +9,8 @@
 import { hostname } from 'node:os';
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex, Readable } from 'node:stream';
-import type { GatewayRequest, ResponseHeaders, ResponseWriter, HeaderValue } from './types.ts';
+import type { GatewayRequest, RequestObservability, ResponseHeaders, ResponseWriter, HeaderValue } from './types.ts';
+import type { RequestTrace } from '../tracing/request-trace.ts';
 import { unmapIpv4 } from '../../lib/ip/address.ts';
 import type { IpSet } from '../../lib/ip/checker.ts';
 import { reasonPhrase } from '../../lib/http/status.ts';
@@ -185,6 +186,8 @@ export class IncomingGatewayRequest implements GatewayRequest {
   readonly originalUrl: string;
   bufferedBody: Buffer | undefined = undefined;
   readonly upgradeHead: Buffer | undefined;
+  observability: RequestObservability | undefined = undefined;
+  trace: RequestTrace | undefined = undefined;
   /** Start time (performance.now()) for durations. */
   readonly start: number;
   private shared: Record<string, unknown> | undefined = undefined;

@@ -6,6 +6,7 @@
  */
 import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
 import type { Readable } from 'node:stream';
+import type { RequestTrace } from '../tracing/request-trace.ts';
 
 export type HeaderValue = string | string[];
 export type ResponseHeaders = Record<string, HeaderValue>;
@@ -43,6 +44,19 @@ export interface GatewayRequest {
    * socket is `raw.socket`; the proxy answers 101 through the ResponseWriter, then joins the two sockets.
    */
   readonly upgradeHead?: Buffer;
+  /** Which signals this request produces, set by its router (gateway/tracing); undefined: the entry point's. */
+  observability?: RequestObservability;
+  /** The request's place in its trace (gateway/tracing); undefined when it is not traced. */
+  trace?: RequestTrace;
+}
+
+/** Traefik's resolved `observability` of a router (its own block, else its entry point's, internal ones off). */
+export interface RequestObservability {
+  readonly accessLogs: boolean;
+  readonly metrics: boolean;
+  readonly tracing: boolean;
+  /** `traceVerbosity: detailed`: router, middleware and service spans besides the entry point's and the proxy's. */
+  readonly detailed: boolean;
 }
 
 export interface ResponseWriter {

@@ -20,6 +20,10 @@ import { AccessLog } from '../accesslog/accesslog.ts';
 import { buildLayer4, type Layer4Routing } from './layer4.ts';
 import { clientFor } from '../providers/consulcatalog.ts';
 import { meshSvidSource, type SvidSource } from '../spiffe/source.ts';
+import type { GatewayTracer } from '../tracing/tracer.ts';
+import { observeRouter, traceMiddleware, traceService } from '../tracing/observability.ts';
+import { providerOf } from '../config/merge.ts';
+import { INTERNAL_PROVIDER } from './internal.ts';
 
 /** Static `spiffe.mesh`: the gateway's SVID from the mesh's CA, through its own endpoint or the catalog provider's. */
 function svidSourceFor(staticConfig: StaticConfig, logger: Logger): SvidSource | undefined {
@@ -42,6 +46,8 @@ export interface GatewayOptions {
   readonly drainTimeoutMs?: number;
   /** ACME challenges the entry points answer (gateway/acme). */
   readonly acme?: { readonly challenges: ChallengeStore; readonly httpEntryPoints: ReadonlySet<string> };
+  /** Present when `tracing` is configured (tracing/load.ts loads it, so the SDK is only imported then). */
+  readonly tracer?: GatewayTracer;
 }
 
 export interface Gateway {
@@ -53,6 +59,8 @@ export interface Gateway {
   apply(config: DynamicConfig): Promise<boolean>;
   /** Graceful stop: ping answers its terminating status, listeners close, in-flight requests finish, pools close. */
   close(): Promise<void>;
+  /** Reopens the access log file after a rotation moved it (SIGUSR1). */
+  reopenLogs(): void;
 }
 
 /** Traefik's provider names as the overview lists them. */
@@ -73,6 +81,8 @@ export function createGateway(options: GatewayOptions): Gateway {
   const dashboard = dashboardHandler(staticConfig.api?.basePath ?? '/');
   const svidSource = svidSourceFor(staticConfig, logger);
   const transports = new TransportRegistry({}, svidSource);
+  // One tracer per process: each worker exports the spans of the requests it served.
+  const tracer = options.tracer;
   const runtime = new GatewayRuntime({
     staticConfig,
     logger,
@@ -89,6 +99,10 @@ export function createGateway(options: GatewayOptions): Gateway {
       },
     } : {}),
     middlewareState: new Map(),
+    wrapRouter: (name, serviceName, handler, router) => observeRouter({
+      name, serviceName, rule: router.rule, entryPoints: router.using ?? [], observability: router.observability, internal: providerOf(name) === INTERNAL_PROVIDER,
+    }, handler, staticConfig, tracer),
+    ...(tracer ? { wrapMiddleware: traceMiddleware, wrapService: traceService } : {}),
     ...(options.drainTimeoutMs !== undefined ? { drainTimeoutMs: options.drainTimeoutMs } : {}),
     internalServices: (info) => {
       const handlers = new Map<string, Handler>();
@@ -124,6 +138,7 @@ export function createGateway(options: GatewayOptions): Gateway {
       return entryPoints;
     },
     addresses: () => entryPoints?.addresses() ?? {},
+    reopenLogs: () => accessLog?.reopen(),
     async apply(config) {
       // As Traefik, nothing is built before the first SVID: a SPIFFE transport cannot exist without one.
       if (svidSource && !svidSource.current()) {
@@ -145,6 +160,7 @@ export function createGateway(options: GatewayOptions): Gateway {
         await transports.close();
         svidSource?.close();
         await accessLog?.close();
+        await tracer?.shutdown();
       })();
       return closing;
     },

@@ -28,6 +28,8 @@ export type ConfigurationMessage =
 export type PrimaryMessage =
   | ConfigurationMessage
   | { type: 'meshgate:shutdown' }
+  /** SIGUSR1 reached the primary: reopen the log and access log files (logrotate moved them). */
+  | { type: 'meshgate:reopen-logs' }
   | { type: 'meshgate:config-rejected'; provider: string; message: string }
   | { type: 'meshgate:metrics-reply'; id: number; contentType: string; text: string; error?: string }
   /** Every pending ACME challenge answer (gateway/acme), sent whole on each change: workers serve them. */

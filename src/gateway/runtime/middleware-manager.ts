@@ -19,6 +19,8 @@ export interface MiddlewareManagerDependencies {
   readonly middlewareState: Map<string, unknown>;
   /** Observers middlewares report to (metrics). */
   readonly middlewareHooks?: MiddlewareHooks;
+  /** Wraps each middleware of a router's chain, given its name and kind (the middleware spans of gateway/tracing). */
+  wrapMiddleware?(name: string, kind: string, handler: Handler): Handler;
 }
 
 export class MiddlewareManager {
@@ -27,6 +29,7 @@ export class MiddlewareManager {
   readonly #info: RuntimeInfo;
   readonly #service: (name: string) => Handler;
   readonly #built = new Map<string, Middleware>();
+  readonly #kinds = new Map<string, string>();
   readonly #errors = new Map<string, Error>();
   readonly #resolving = new Set<string>();
 
@@ -41,7 +44,12 @@ export class MiddlewareManager {
   /** Wraps `handler` in the middlewares `names` (qualified), the first one outermost; throws why it cannot. */
   chain(names: readonly string[], handler: Handler): Handler {
     let out = handler;
-    for (let i = names.length - 1; i >= 0; i--) out = this.get(names[i]!)(out);
+    const wrap = this.#deps.wrapMiddleware;
+    for (let i = names.length - 1; i >= 0; i--) {
+      const name = names[i]!;
+      out = this.get(name)(out);
+      if (wrap) out = wrap(name, this.#kinds.get(name) ?? 'middleware', out);
+    }
     return out;
   }
 
@@ -82,6 +90,7 @@ export class MiddlewareManager {
       if (!kind) throw new Error(`${name}: middleware kind "${parsed.kind}" has a schema but no implementation`);
       const mw = kind.create(parsed.config, context);
       this.#built.set(name, mw);
+      this.#kinds.set(name, parsed.kind);
       return mw;
     } catch (err) {
       const error = err instanceof Error ? err : new Error(String(err));

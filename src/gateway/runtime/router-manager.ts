@@ -89,8 +89,8 @@ export async function applyEntryPointModels(routers: Record<string, RouterConfig
 
 export interface RouterManagerDependencies {
   readonly staticConfig: StaticConfig;
-  /** Wraps a router's chain (router-level metrics, access log fields). */
-  wrapRouter?(routerName: string, serviceName: string, handler: Handler): Handler;
+  /** Wraps a router's chain (its observability: gateway/tracing); `router` is the router as built. */
+  wrapRouter?(routerName: string, serviceName: string, handler: Handler, router: RouterInfo): Handler;
 }
 
 export class RouterManager {
@@ -172,7 +172,7 @@ export class RouterManager {
       addError(router, (err as Error).message, true);
       return undefined;
     }
-    if (this.#deps.wrapRouter) handler = this.#deps.wrapRouter(name, serviceName, handler);
+    if (this.#deps.wrapRouter) handler = this.#deps.wrapRouter(name, serviceName, handler, router);
     if (tlsOptions !== undefined) this.#tls.addRouter(name, router.using, tlsOptions, router.rule);
     return {
       name,

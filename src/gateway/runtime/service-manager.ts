@@ -27,7 +27,7 @@ export interface ServiceManagerDependencies {
   /** Per-server health that outlives a configuration. */
   readonly healthRegistry: HealthRegistry;
   readonly metrics?: GatewayMetrics;
-  /** Wraps a service's handler (service-level metrics). */
+  /** Wraps a service's handler, nested ones too (the Service span of gateway/tracing). */
   wrapService?(serviceName: string, handler: Handler): Handler;
 }
 

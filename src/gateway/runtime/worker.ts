@@ -11,6 +11,7 @@ import { GatewayMetrics } from '../metrics/metrics.ts';
 import { createGateway } from './gateway.ts';
 import { tuneYoungGeneration } from './heap.ts';
 import { ChallengeStore } from '../acme/challenges.ts';
+import { loadTracer } from '../tracing/load.ts';
 import { ConfigurationAssembler, WORKER_ENV, type PrimaryMessage, type WorkerMessage, type WorkerSettings } from './ipc.ts';
 
 const settings = JSON.parse(process.env[WORKER_ENV] ?? '{}') as WorkerSettings;
@@ -20,7 +21,8 @@ async function main(): Promise<void> {
   tuneYoungGeneration();
   const staticConfig = await loadStaticConfig(settings.configFile, settings.overrides);
   // The same log as the primary's (Traefik's `log` section when present), each line naming its worker.
-  const logger = (staticConfig.log ? createGatewayLog(staticConfig).logger : createLogger({ name: 'gateway' })).child({ worker: process.pid });
+  const log = staticConfig.log ? createGatewayLog(staticConfig) : undefined;
+  const logger = (log ? log.logger : createLogger({ name: 'gateway' })).child({ worker: process.pid });
   await loadStaticPlugins(staticConfig, logger);
   const prom = staticConfig.metrics?.prometheus;
   const metrics = prom
@@ -34,9 +36,11 @@ async function main(): Promise<void> {
   // The primary orders certificates; workers only answer the CA's challenges, from the snapshots it sends.
   const challenges = staticConfig.certificatesResolvers !== undefined ? new ChallengeStore() : undefined;
   const httpEntryPoints = new Set(Object.values(staticConfig.certificatesResolvers ?? {}).flatMap(({ acme }) => (acme.httpChallenge ? [acme.httpChallenge.entryPoint] : [])));
+  const tracer = await loadTracer(staticConfig);
   const gateway = createGateway({
     staticConfig,
     logger,
+    ...(tracer ? { tracer } : {}),
     ...(challenges ? { acme: { challenges, httpEntryPoints } } : {}),
     providers: settings.providers,
     ...(settings.drainTimeoutMs !== undefined ? { drainTimeoutMs: settings.drainTimeoutMs } : {}),
@@ -64,6 +68,11 @@ async function main(): Promise<void> {
       },
     );
   };
+  // Every worker writes the log and access log files itself, so every worker reopens them.
+  const reopenLogs = () => {
+    log?.reopen();
+    gateway.reopenLogs();
+  };
   let listening: Promise<unknown> | undefined;
   const assembler = new ConfigurationAssembler();
   process.on('message', (message: PrimaryMessage) => {
@@ -82,6 +91,7 @@ async function main(): Promise<void> {
     }
     else if (message?.type === 'meshgate:shutdown') stop();
     else if (message?.type === 'meshgate:acme-challenges') challenges?.replace(message.challenges);
+    else if (message?.type === 'meshgate:reopen-logs') reopenLogs();
     else if (message?.type === 'meshgate:config-rejected') metrics?.recordConfigReload(false);
     else if (message?.type === 'meshgate:metrics-reply') {
       pending.get(message.id)?.(message);
@@ -92,6 +102,8 @@ async function main(): Promise<void> {
   process.on('SIGTERM', stop);
   process.on('SIGINT', stop);
   process.on('SIGHUP', () => {});
+  // A SIGUSR1 to the whole group reaches workers too (and would otherwise open Node's inspector).
+  process.on('SIGUSR1', reopenLogs);
   send({ type: 'meshgate:hello' });
 }
 

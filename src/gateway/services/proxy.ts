@@ -43,7 +43,9 @@ export function createProxy(options: ProxyOptions): Handler {
   const origin = target.origin;
 
   return function proxy(req: GatewayRequest, rw: ResponseWriter): Promise<void> {
-    return new Promise<void>((resolve, reject) => {
+    // A traced request: Traefik's ReverseProxy span around the upstream exchange, its traceparent sent upstream.
+    const upstreamSpan = req.trace?.upstream(req, target, outgoingHeaders(req, passHost));
+    const done = new Promise<void>((resolve, reject) => {
       const data = req.data;
       data.ServiceURL = serviceUrl;
       data.ServiceAddr = serviceAddr;
@@ -53,7 +55,7 @@ export function createProxy(options: ProxyOptions): Handler {
         origin,
         path: basePath === '' ? cleanQuery(req.url) : joinPath(basePath, cleanQuery(req.url)),
         method: req.method,
-        headers: outgoingHeaders(req, passHost),
+        headers: upstreamSpan?.headers ?? outgoingHeaders(req, passHost),
         body: upgrade !== undefined ? null : requestBody(req),
         upgrade: upgrade ?? null,
       };
@@ -65,6 +67,14 @@ export function createProxy(options: ProxyOptions): Handler {
         reject(withCause(Errors.internal('Internal Server Error'), err));
       }
     });
+    if (upstreamSpan === undefined) return done;
+    return done.then(
+      () => upstreamSpan.end((req.data.OriginStatus as number | undefined) ?? rw.statusCode),
+      (err: GatewayError) => {
+        upstreamSpan.end(err.statusCode);
+        throw err;
+      },
+    );
   };
 }
 

@@ -99,7 +99,10 @@ export const entryPointSchema = z
       .strict()
       .optional(),
     observability: z
-      .object({ accessLogs: z.boolean().optional(), metrics: z.boolean().optional(), tracing: z.boolean().optional() })
+      .object({
+        accessLogs: z.boolean().optional(), metrics: z.boolean().optional(), tracing: z.boolean().optional(),
+        traceVerbosity: z.enum(['minimal', 'detailed']).optional(),
+      })
       .strict()
       .optional(),
   })

@@ -1,0 +1,98 @@
+/**
+ * Router and entry point `observability` (Traefik v3.4+, "Observability" on routers and entry points): which
+ * signals a request produces — access log line, metrics, spans, and how many spans — and the wrappers the runtime
+ * puts around a router's chain, its middlewares and its service so a traced request gets Traefik's spans:
+ * EntryPoint (server) and ReverseProxy (client) always, Router, one per middleware and Service with
+ * `traceVerbosity: detailed` (pkg/middlewares/observability: entrypoint.go, router.go, middleware.go, service.go).
+ * A router's own block replaces its entry point's (fields it leaves out are on); internal routers (`@internal`)
+ * produce a signal only with that signal's `addInternals`.
+ */
+import type { EntryPointConfig, StaticConfig } from '../config/static.ts';
+import type { RouterConfig } from '../config/dynamic.ts';
+import type { Handler, RequestObservability, ResponseHeaders } from '../http/types.ts';
+import type { GatewayTracer } from './tracer.ts';
+import { statusOfError } from './request-trace.ts';
+
+type ObservabilityBlock = RouterConfig['observability'] | EntryPointConfig['observability'];
+
+export function resolveObservability(block: ObservabilityBlock, internal: boolean, staticConfig: StaticConfig): RequestObservability {
+  const tracing = staticConfig.tracing !== undefined && (block?.tracing ?? true) && (!internal || staticConfig.tracing.addInternals);
+  return {
+    accessLogs: (block?.accessLogs ?? true) && (!internal || staticConfig.accessLog?.addInternals === true),
+    metrics: (block?.metrics ?? true) && (!internal || staticConfig.metrics?.addInternals === true),
+    tracing,
+    detailed: tracing && block?.traceVerbosity === 'detailed',
+  };
+}
+
+/** An entry point's own observability: what requests no router took (404) produce. */
+export function entryPointObservability(entryPoint: EntryPointConfig, staticConfig: StaticConfig): RequestObservability {
+  return resolveObservability(entryPoint.observability, false, staticConfig);
+}
+
+export interface RouterObservation {
+  readonly name: string;
+  readonly serviceName: string;
+  readonly rule: string | undefined;
+  readonly entryPoints: readonly string[];
+  readonly observability: RouterConfig['observability'];
+  readonly internal: boolean;
+}
+
+/**
+ * Wraps a router's chain: marks each request with the router's observability and, when it is traced, opens the
+ * EntryPoint span (and the Router span when detailed) and closes it with the response the client got.
+ * Returns `handler` itself when there is nothing to do, so an unobserved router costs nothing per request.
+ */
+export function observeRouter(router: RouterObservation, handler: Handler, staticConfig: StaticConfig, tracer: GatewayTracer | undefined): Handler {
+  if (router.observability === undefined && !router.internal && tracer === undefined) return handler;
+  const byEntryPoint = new Map<string, RequestObservability>();
+  for (const ep of router.entryPoints) {
+    const block = router.observability ?? staticConfig.entryPoints[ep]?.observability;
+    byEntryPoint.set(ep, resolveObservability(block, router.internal, staticConfig));
+  }
+  const fallback = resolveObservability(router.observability, router.internal, staticConfig);
+  const routerAttributes = { 'traefik.service.name': router.serviceName, 'traefik.router.name': router.name, 'http.route': router.rule ?? '' };
+  return (req, rw) => {
+    const obs = byEntryPoint.get(req.entryPoint) ?? fallback;
+    req.observability = obs;
+    if (!obs.tracing || tracer === undefined) return handler(req, rw);
+    const t = tracer.startRequest(req, obs.detailed);
+    req.trace = t;
+    const done = obs.detailed ? t.within('Router', routerAttributes, () => handler(req, rw)) : handler(req, rw);
+    return done.then(
+      // The entry point's writers keep the head they sent (the writer's `headers` are only what is still pending).
+      () => t.finish(rw.statusCode, (rw as { sentHeaders?: ResponseHeaders }).sentHeaders ?? rw.headers),
+      (err: unknown) => {
+        t.finish(statusOfError(err), undefined);
+        throw err;
+      },
+    );
+  };
+}
+
+/** Traefik names a middleware's span after its type (`StripPrefix`, `Headers`, …): the kind, capitalised. */
+export function middlewareSpanName(kind: string): string {
+  return kind.charAt(0).toUpperCase() + kind.slice(1);
+}
+
+/** A middleware's span (detailed tracing only), attribute `traefik.middleware.name`. */
+export function traceMiddleware(name: string, kind: string, handler: Handler): Handler {
+  const spanName = middlewareSpanName(kind);
+  const attributes = { 'traefik.middleware.name': name };
+  return (req, rw) => {
+    const t = req.trace;
+    if (t === undefined || !t.detailed) return handler(req, rw);
+    return t.within(spanName, attributes, () => handler(req, rw));
+  };
+}
+
+/** The Service span (detailed tracing only), attribute `traefik.service.name`. */
+export function traceService(name: string, handler: Handler): Handler {
+  const attributes = { 'traefik.service.name': name };
+  return (req, rw) => {
+    const t = req.trace;
+    if (t === undefined || !t.detailed) return handler(req, rw);
+    return t.within('Service', attributes, () => handler(req, rw));
+  };
+}
