@@ -13,6 +13,7 @@ import { after, before, test } from 'node:test';
 import { silentLogger } from '../../src/lib/logger.ts';
 import { startServer } from '../../src/server/main.ts';
 import type { RunningServer } from '../../src/server/options.ts';
+import { consulCall, kubernetesAuthMethod, reviewer, serviceAccount, tokenFor as tokenFor_, type ConsulReply } from './auth-setup.ts';
 import { startTestCluster, type TestCluster } from './cluster.ts';
 
 const ROOT: string = randomUUID();
@@ -20,46 +21,20 @@ let cluster: TestCluster;
 let server: RunningServer;
 let ns: string;
 let other: string;
+let reviewerToken: string;
+let noRbacToken: string;
 
-interface Reply { status: number; body: any; text: string }
-async function consul(method: string, path: string, body?: unknown, token = ROOT): Promise<Reply> {
-  const res = await fetch(`${server.url}${path}`, { method, headers: { 'X-Consul-Token': token }, ...(body !== undefined ? { body: JSON.stringify(body) } : {}) });
-  const text = await res.text();
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(text);
-  } catch {
-    parsed = undefined;
-  }
-  return { status: res.status, body: parsed, text };
+async function consul(method: string, path: string, body?: unknown, token = ROOT): Promise<ConsulReply> {
+  return consulCall(server.url, method, path, body, token);
 }
 
-async function serviceAccount(namespace: string, name: string, annotations?: Record<string, string>): Promise<void> {
-  await cluster.put('v1', 'serviceaccounts', { metadata: { name, namespace, ...(annotations ? { annotations } : {}) } });
+const tokenFor = (namespace: string, name: string, pod?: { name: string; uid: string }): Promise<string> => tokenFor_(cluster, namespace, name, pod);
+
+async function createMethod(name: string, reviewerToken: string): Promise<ConsulReply> {
+  return kubernetesAuthMethod(cluster, server.url, ROOT, name, reviewerToken);
 }
 
-/** A token from the API server's TokenRequest, bound to the pod when one is named (what a projected volume holds). */
-async function tokenFor(namespace: string, name: string, pod?: { name: string; uid: string }): Promise<string> {
-  const body = { apiVersion: 'authentication.k8s.io/v1', kind: 'TokenRequest', spec: { expirationSeconds: 3600, ...(pod ? { boundObjectRef: { apiVersion: 'v1', kind: 'Pod', ...pod } } : {}) } };
-  return (await cluster.request('POST', `/api/v1/namespaces/${namespace}/serviceaccounts/${name}/token`, body)).body.status.token;
-}
-
-async function bindClusterRole(name: string, role: string, namespace: string, account: string): Promise<void> {
-  await cluster.put('rbac.authorization.k8s.io/v1', 'clusterrolebindings', {
-    metadata: { name },
-    roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: role },
-    subjects: [{ kind: 'ServiceAccount', name: account, namespace }],
-  });
-}
-
-async function createMethod(name: string, reviewerToken: string): Promise<Reply> {
-  return consul('PUT', '/v1/acl/auth-method', {
-    Name: name, Type: 'kubernetes',
-    Config: { Host: cluster.kubeConfig.getCurrentCluster()!.server, CACert: cluster.caCert, ServiceAccountJWT: reviewerToken },
-  });
-}
-
-async function login(method: string, bearer: string, meta?: Record<string, string>): Promise<Reply> {
+async function login(method: string, bearer: string, meta?: Record<string, string>): Promise<ConsulReply> {
   return consul('POST', '/v1/acl/login', { AuthMethod: method, BearerToken: bearer, ...(meta ? { Meta: meta } : {}) }, '');
 }
 
@@ -71,20 +46,13 @@ before(async () => {
   );
   ns = await cluster.namespace('auth');
   other = await cluster.namespace('auth-other');
-  for (const name of ['reviewer', 'no-rbac', 'web', 'api']) await serviceAccount(ns, name);
-  await serviceAccount(ns, 'legacy', { 'consul.hashicorp.com/service-name': 'frontend' });
-  await serviceAccount(other, 'web');
-  // consul-k8s's auth-method ClusterRole: the reviewer reads ServiceAccounts (for the service-name annotation) and,
-  // bound to system:auth-delegator, creates TokenReviews.
-  await cluster.put('rbac.authorization.k8s.io/v1', 'clusterroles', {
-    metadata: { name: `${ns}-auth-method` },
-    rules: [{ apiGroups: [''], resources: ['serviceaccounts'], verbs: ['get'] }],
-  });
-  await bindClusterRole(`${ns}-reviewer-delegator`, 'system:auth-delegator', ns, 'reviewer');
-  await bindClusterRole(`${ns}-reviewer-sa`, `${ns}-auth-method`, ns, 'reviewer');
+  for (const name of ['web', 'api']) await serviceAccount(cluster, ns, name);
+  await serviceAccount(cluster, ns, 'legacy', { 'consul.hashicorp.com/service-name': 'frontend' });
+  await serviceAccount(cluster, other, 'web');
+  reviewerToken = await reviewer(cluster, ns, 'reviewer');
   // no-rbac may read ServiceAccounts but not create TokenReviews.
-  await bindClusterRole(`${ns}-no-rbac-sa`, `${ns}-auth-method`, ns, 'no-rbac');
-  const created = await createMethod('k8s', await tokenFor(ns, 'reviewer'));
+  noRbacToken = await reviewer(cluster, ns, 'no-rbac', false);
+  const created = await createMethod('k8s', reviewerToken);
   assert.equal(created.status, 200, created.text);
   const rule = await consul('PUT', '/v1/acl/binding-rule', {
     AuthMethod: 'k8s', BindType: 'service', BindName: '${serviceaccount.name}', Selector: `serviceaccount.namespace=="${ns}"`,
@@ -155,7 +123,7 @@ test('a token no binding rule selects, a forged one and one whose service accoun
   assert.equal(notJwt.status, 403);
   assert.match(notJwt.text, /failed to parse and validate JWT/);
 
-  await serviceAccount(ns, 'short-lived');
+  await serviceAccount(cluster, ns, 'short-lived');
   const bearer = await tokenFor(ns, 'short-lived');
   assert.equal((await login('k8s', bearer)).status, 200);
   await cluster.remove('v1', 'serviceaccounts', ns, 'short-lived');
@@ -165,7 +133,7 @@ test('a token no binding rule selects, a forged one and one whose service accoun
 });
 
 test('a reviewer without the system:auth-delegator binding gets the API server\'s refusal, named', async () => {
-  const created = await createMethod('k8s-no-rbac', await tokenFor(ns, 'no-rbac'));
+  const created = await createMethod('k8s-no-rbac', noRbacToken);
   assert.equal(created.status, 200, created.text);
   await consul('PUT', '/v1/acl/binding-rule', { AuthMethod: 'k8s-no-rbac', BindType: 'service', BindName: '${serviceaccount.name}' });
   const reply = await login('k8s-no-rbac', await tokenFor(ns, 'api'));
@@ -183,7 +151,7 @@ test('a CACert that does not sign the API server\'s certificate is a failed call
   if (!foreignCa) return t.skip('no Connect CA root to use as a foreign CA');
   const created = await consul('PUT', '/v1/acl/auth-method', {
     Name: 'k8s-wrong-ca', Type: 'kubernetes',
-    Config: { Host: cluster.kubeConfig.getCurrentCluster()!.server, CACert: foreignCa, ServiceAccountJWT: await tokenFor(ns, 'reviewer') },
+    Config: { Host: cluster.kubeConfig.getCurrentCluster()!.server, CACert: foreignCa, ServiceAccountJWT: reviewerToken },
   });
   assert.equal(created.status, 200, created.text);
   await consul('PUT', '/v1/acl/binding-rule', { AuthMethod: 'k8s-wrong-ca', BindType: 'service', BindName: '${serviceaccount.name}' });
