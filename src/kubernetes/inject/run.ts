@@ -1,8 +1,7 @@
 /**
  * `meshgate k8s connect-inject` put together (consul-k8s's inject-connect): the mutating webhook, served on every
  * replica — a webhook needs no leader, the API server may call any of them — and, each behind a flag, the
- * controllers that must act once: the CRD controller behind its Lease, and the endpoints controller (not part of
- * this build yet: asking for it is an error that says so). With no certificate given, one is generated at start and
+ * controllers that must act once: the CRD controller and the endpoints controller, each behind its own Lease. With no certificate given, one is generated at start and
  * its CA written to `caBundleFile` and into the named MutatingWebhookConfiguration, as consul-k8s's
  * webhook-cert-manager does; with several replicas, give them one certificate (a Secret) instead.
  */
@@ -11,6 +10,7 @@ import { AdmissionregistrationV1Api, type KubeConfig } from '@kubernetes/client-
 import type { ConsulClient } from '../../api/client.ts';
 import type { Logger } from '../../lib/logger.ts';
 import { runCrdController } from '../crd/run.ts';
+import { runEndpointsController } from '../endpoints/run.ts';
 import { generateWebhookCertificate } from './certs.ts';
 import type { InjectorConfig } from './config.ts';
 import { ErrInjectFlag } from './errors.ts';
@@ -47,10 +47,7 @@ export interface RunningConnectInject {
 }
 
 export async function runConnectInject(options: RunConnectInjectOptions): Promise<RunningConnectInject> {
-  if (options.enableEndpointsController) {
-    throw ErrInjectFlag('enable-endpoints-controller', 'the endpoints controller (src/kubernetes/endpoints) is not part of this build yet; run with --enable-endpoints-controller=false');
-  }
-  if (!options.enableWebhook && !options.enableCrdController) throw ErrInjectFlag('enable-webhook', 'nothing to run: the webhook and every controller are disabled');
+  if (!options.enableWebhook && !options.enableCrdController && !options.enableEndpointsController) throw ErrInjectFlag('enable-webhook', 'nothing to run: the webhook and every controller are disabled');
   const closers: Array<() => Promise<void>> = [];
   let webhook: RunningWebhook | undefined;
   let caBundle: string | undefined;
@@ -78,6 +75,15 @@ export async function runConnectInject(options: RunConnectInjectOptions): Promis
         leaseNamespace: options.leaseNamespace, ...(options.identity ? { identity: options.identity } : {}),
       });
       closers.push(() => crd.close());
+    }
+    if (options.enableEndpointsController) {
+      const endpoints = await runEndpointsController({
+        kubeConfig: options.kubeConfig, consul: options.consul, logger: options.logger.child({ component: 'endpoints-controller' }),
+        allowK8sNamespaces: new Set(options.config.allowNamespaces), denyK8sNamespaces: new Set(options.config.denyNamespaces),
+        ...(options.config.authMethod ? { authMethod: options.config.authMethod } : {}),
+        leaseNamespace: options.leaseNamespace, ...(options.identity ? { identity: options.identity } : {}),
+      });
+      closers.push(() => endpoints.close());
     }
   } catch (err) {
     for (const close of closers.reverse()) await close();

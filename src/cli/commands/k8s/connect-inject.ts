@@ -1,7 +1,7 @@
 /**
  * `meshgate k8s connect-inject` — consul-k8s's `inject-connect`: the connect injector's mutating webhook (every
- * replica serves it) and, by flag, the controllers that leader-elect (CRD controller; the endpoints controller when
- * it is part of the build), until SIGINT/SIGTERM. Flag names follow consul-k8s's where it has the setting.
+ * replica serves it) and, by flag, the controllers that leader-elect (the CRD controller and the endpoints controller,
+ * each behind its Lease), until SIGINT/SIGTERM. Flag names follow consul-k8s's where it has the setting.
  */
 import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
