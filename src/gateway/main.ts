@@ -204,6 +204,7 @@ async function runInProcess(staticConfig: StaticConfig, options: RunGatewayOptio
     await gateway.close();
     throw err;
   }
+  acme?.entryPointsReady();
   logger.info({ entryPoints: gateway.addresses() }, 'gateway started');
   let closing: Promise<void> | undefined;
   return {
@@ -307,6 +308,7 @@ async function runCluster(staticConfig: StaticConfig, options: RunGatewayOptions
     for (const worker of workers) worker.kill();
     throw err;
   }
+  acme?.entryPointsReady();
   logger.info({ workers: count, entryPoints: addresses }, 'gateway started');
   let closing: Promise<void> | undefined;
   return {

@@ -9,38 +9,16 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, statSync, writeFileSync } from 'node:fs';
-import { connect, type PeerCertificate } from 'node:tls';
 import { request } from 'node:https';
 import { join } from 'node:path';
 import { createLogger, silentLogger } from '../../src/lib/logger.ts';
-import { waitFor } from '../../src/lib/testing/wait-for.ts';
 import { runGateway, type GatewayHandle } from '../../src/gateway/main.ts';
 import { startTestServer, freePort } from '../helpers/server.ts';
-import { pebbleInstalled, startPebble, type Pebble } from '../helpers/pebble.ts';
+import { certificateServed, pebbleInstalled, startPebble, type Pebble } from '../helpers/pebble.ts';
 import { startUpstream, tempDir, writeAtomic, type Upstream } from './helpers.ts';
 import type { RunningServer } from '../../src/server/options.ts';
 
 const skip = pebbleInstalled() ? false : 'pebble is not installed (scripts/install-test-deps.sh)';
-
-/** The certificate a TLS client verifying against `root` is shown for `servername`; rejects when it does not verify. */
-function servedCertificate(port: number, servername: string, root: string): Promise<PeerCertificate> {
-  return new Promise((resolve, reject) => {
-    const socket = connect({ host: '127.0.0.1', port, servername, ca: root, ALPNProtocols: ['http/1.1'] }, () => {
-      const cert = socket.getPeerCertificate();
-      socket.end();
-      resolve(cert);
-    });
-    socket.once('error', reject);
-  });
-}
-
-/** Waits until `servername` is served a certificate that verifies against pebble's root. */
-function certificateServed(port: number, servername: string, root: string, check: (c: PeerCertificate) => boolean = () => true): Promise<PeerCertificate> {
-  return waitFor(async () => {
-    const cert = await servedCertificate(port, servername, root).catch(() => undefined);
-    return cert !== undefined && check(cert) ? cert : undefined;
-  }, `a certificate for ${servername} issued by pebble`, { deadlineMs: 40_000, intervalMs: 100 });
-}
 
 function httpsGet(port: number, host: string, root: string): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {

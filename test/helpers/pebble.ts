@@ -9,6 +9,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { request } from 'node:https';
+import { connect, type PeerCertificate } from 'node:tls';
 import { join } from 'node:path';
 import { waitFor } from '../../src/lib/testing/wait-for.ts';
 import { freePort } from './server.ts';
@@ -113,3 +114,24 @@ export async function startPebble(dir: string, options: { httpPort: number; tlsP
     stop,
   };
 }
+
+/** The certificate a TLS client verifying against `root` is shown for `servername`; rejects when it does not verify. */
+export function servedCertificate(port: number, servername: string, root: string): Promise<PeerCertificate> {
+  return new Promise((resolve, reject) => {
+    const socket = connect({ host: '127.0.0.1', port, servername, ca: root, ALPNProtocols: ['http/1.1'] }, () => {
+      const cert = socket.getPeerCertificate();
+      socket.end();
+      resolve(cert);
+    });
+    socket.once('error', reject);
+  });
+}
+
+/** Waits until `servername` is served a certificate that verifies against pebble's root. */
+export function certificateServed(port: number, servername: string, root: string, check: (c: PeerCertificate) => boolean = () => true): Promise<PeerCertificate> {
+  return waitFor(async () => {
+    const cert = await servedCertificate(port, servername, root).catch(() => undefined);
+    return cert !== undefined && check(cert) ? cert : undefined;
+  }, `a certificate for ${servername} issued by pebble`, { deadlineMs: 40_000, intervalMs: 100 });
+}
+

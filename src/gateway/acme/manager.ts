@@ -28,6 +28,8 @@ export class AcmeManager {
   readonly #providers: Provider[] = [];
   readonly #staticConfig: StaticConfig;
   readonly #storages: AcmeStorage[] = [];
+  #latest: DynamicConfig | undefined;
+  #ready = false;
 
   constructor(staticConfig: StaticConfig, logger: Logger, options: AcmeManagerOptions = {}) {
     this.#staticConfig = staticConfig;
@@ -79,9 +81,21 @@ export class AcmeManager {
     return out;
   }
 
-  /** A new merged configuration: each resolver orders what its routers need (in the background). */
+  /**
+   * A new merged configuration: each resolver orders what its routers need (in the background) — once the entry
+   * points listen (`entryPointsReady`); before that the CA could not reach the challenges, so only the latest is kept.
+   */
   observe(config: DynamicConfig): void {
+    this.#latest = config;
+    if (!this.#ready) return;
     for (const [name, resolver] of this.resolvers) void resolver.request(requestedDomains(config, this.#staticConfig, name));
+  }
+
+  /** The entry points listen (in this process, or the first cluster worker): orders may start. */
+  entryPointsReady(): void {
+    if (this.#ready) return;
+    this.#ready = true;
+    if (this.#latest !== undefined) this.observe(this.#latest);
   }
 
   async close(): Promise<void> {
