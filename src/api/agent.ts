@@ -44,6 +44,19 @@ export class AgentEndpoint {
     return (await this.t.query<AgentService | null>({ method: 'GET', path: `/v1/agent/service/${escapePath(id)}`, query: noDc(opts) }, { value: null })).value;
   }
 
+  /**
+   * `GET /v1/agent/service/:id?hash=…&wait=…` — Consul's blocking form of this endpoint (agentLocalBlockingQuery in
+   * agent/agent_endpoint.go) waits until the definition's ContentHash differs from `hash`; without a hash it answers
+   * at once. null when the agent does not know the service.
+   */
+  async serviceBlocking(id: string, opts: ReadOpts & { hash?: string; waitMs?: number; signal?: AbortSignal } = {}): Promise<AgentService | null> {
+    const { hash, waitMs, ...rest } = opts;
+    // `index` only sizes the client's deadline (wait + jitter) and adds `wait`; the server blocks on the hash.
+    const blocking = hash ? { index: 1, waitMs: waitMs ?? 300_000 } : {};
+    const res = await this.t.query<AgentService | null>({ method: 'GET', path: `/v1/agent/service/${escapePath(id)}`, params: { hash: hash || undefined }, query: noDc({ ...rest, ...blocking }) }, { value: null });
+    return res.value;
+  }
+
   /** `GET /v1/agent/checks` — check ID → check. */
   async checks(opts: ReadOpts = {}): Promise<Record<string, AgentCheck>> {
     return (await this.t.query<Record<string, AgentCheck> | null>({ method: 'GET', path: '/v1/agent/checks', query: noDc(opts) })).value ?? {};

@@ -13,13 +13,14 @@ import { ProxyErrors } from './errors.ts';
 import { ProxyIdentity } from './identity.ts';
 import { InboundListener } from './inbound.ts';
 import { IntentionWatcher } from './intentions.ts';
-import { UpstreamListener } from './listener.ts';
 import { registerLocalChecks } from './local-checks.ts';
 import { ProxyMetrics } from './metrics.ts';
 import { loadProxySettings, lookupProxyIdForSidecar, type ProxySettings } from './registration.ts';
+import { followRegistration } from './registration-watch.ts';
 import { startTransparentMode } from './transparent/mode.ts';
 import { ConntrackTable } from './transparent/original-dst.ts';
 import { Upstream } from './upstream.ts';
+import { UpstreamSet } from './upstream-set.ts';
 
 export interface ProxyOptions {
   readonly client: ConsulClient;
@@ -37,11 +38,14 @@ export interface ProxyOptions {
    * transparent/original-dst.ts); opened here when absent.
    */
   readonly conntrack?: Pick<ConntrackTable, 'lookup'> | undefined;
+  /** Follow the registration and apply upstream changes without a restart (default true). */
+  readonly followRegistration?: boolean | undefined;
 }
 
 export interface RunningProxy {
   readonly settings: ProxySettings;
   readonly publicAddress: AddressInfo;
+  /** Live: upstreams added or removed in the registration appear here and go. */
   readonly upstreamAddresses: ReadonlyMap<string, AddressInfo>;
   readonly metricsAddress: AddressInfo | undefined;
   readonly metrics: ProxyMetrics;
@@ -83,17 +87,11 @@ export async function startProxy(options: ProxyOptions): Promise<RunningProxy> {
   };
   try {
     await Promise.all([identity.start(), intentions.start(), inboundProtocol.start()]);
-    const upstreams = new Map<string, Upstream>();
-    const upstreamAddresses = new Map<string, AddressInfo>();
-    for (const spec of settings.upstreams) {
-      const upstream = new Upstream(spec, { client, identity, endpoints, metrics, accessLog, logger: logger.child({ upstream: spec.destinationName }), service: settings.service });
-      stops.push(() => upstream.stop());
-      await upstream.start();
-      const listener = new UpstreamListener(upstream);
-      upstreamAddresses.set(spec.destinationName, await listener.listen());
-      stops.push(() => listener.close());
-      upstreams.set(spec.destinationName, upstream);
-    }
+    const upstreamSet = new UpstreamSet({ client, identity, endpoints, metrics, accessLog, service: settings.service }, logger);
+    stops.push(() => upstreamSet.stop());
+    await upstreamSet.apply(settings.upstreams);
+    const upstreams = upstreamSet.byName;
+    const upstreamAddresses = upstreamSet.addresses;
     let transparentOutboundPort: number | undefined;
     if (settings.mode === 'transparent') {
       const upstreamDeps = { client, identity, endpoints, metrics, accessLog, service: settings.service };
@@ -135,6 +133,14 @@ export async function startProxy(options: ProxyOptions): Promise<RunningProxy> {
         proxyId: settings.proxyId, serviceId: settings.serviceId, service: settings.service, tcpAddress: `${host}:${publicAddress.port}`,
       }, logger);
       stops.push(() => checks.stop());
+    }
+    if (options.followRegistration !== false) {
+      const watch = followRegistration(client, settings.proxyId, async (next) => {
+        const restartOnly = (['bindAddress', 'bindPort', 'localAddress', 'localPort', 'service', 'mode'] as const).filter((k) => next[k] !== settings[k]);
+        if (restartOnly.length > 0) logger.warn({ fields: restartOnly }, 'the proxy registration changed fields that apply only on a restart');
+        await upstreamSet.apply(next.upstreams);
+      }, logger.child({ part: 'registration' }));
+      stops.push(() => watch.stop());
     }
     logger.info({ public: `${publicAddress.address}:${publicAddress.port}`, upstreams: Object.fromEntries([...upstreamAddresses].map(([k, a]) => [k, `${a.address}:${a.port}`])) }, 'proxy running');
     return { settings, publicAddress, upstreamAddresses, metricsAddress, metrics, identity, upstreams, transparentOutboundPort, stop };

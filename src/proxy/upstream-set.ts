@@ -1,0 +1,106 @@
+/**
+ * The proxy's explicit upstreams as a set that can change while it runs: `apply` takes the registration's current
+ * upstream list and opens a listener for each new one, closes the listener (and its connections) of each removed one,
+ * and restarts one whose definition changed; an upstream whose definition is unchanged keeps its listener, its open
+ * connections and its pools. Upstreams are told apart by destination and datacenter, as Consul's upstream
+ * identifier does (structs.Upstream Identifier: name, namespace, partition, datacenter).
+ */
+import type { AddressInfo } from 'node:net';
+import type { Logger } from '../lib/logger.ts';
+import { UpstreamListener } from './listener.ts';
+import { Upstream, type UpstreamDeps, type UpstreamSpec } from './upstream.ts';
+
+interface Running {
+  readonly spec: UpstreamSpec;
+  readonly fingerprint: string;
+  readonly upstream: Upstream;
+  readonly listener: UpstreamListener;
+  readonly address: AddressInfo;
+}
+
+export class UpstreamSet {
+  /** By destination name: what a transparent listener maps an original destination to. */
+  readonly byName = new Map<string, Upstream>();
+  /** Listener addresses by destination name. */
+  readonly addresses = new Map<string, AddressInfo>();
+  private readonly running = new Map<string, Running>();
+  private readonly deps: Omit<UpstreamDeps, 'logger'>;
+  private readonly logger: Logger;
+  /** apply() calls run one at a time: a port freed by a removal must be free before a new listener binds it. */
+  private queue: Promise<void> = Promise.resolve();
+
+  constructor(deps: Omit<UpstreamDeps, 'logger'>, logger: Logger) {
+    this.deps = deps;
+    this.logger = logger;
+  }
+
+  /** Brings the running upstreams in line with `specs`. Rejects when a new listener cannot bind (others still apply). */
+  apply(specs: readonly UpstreamSpec[]): Promise<void> {
+    const next = this.queue.then(() => this.reconcile(specs));
+    this.queue = next.catch(() => {});
+    return next;
+  }
+
+  async stop(): Promise<void> {
+    await this.queue;
+    for (const key of [...this.running.keys()]) await this.remove(key);
+  }
+
+  private async reconcile(specs: readonly UpstreamSpec[]): Promise<void> {
+    const wanted = new Map(specs.map((s) => [identity(s), s]));
+    for (const [key, r] of [...this.running]) {
+      const spec = wanted.get(key);
+      if (spec && fingerprint(spec) === r.fingerprint) continue;
+      await this.remove(key);
+      this.logger.info({ upstream: r.spec.destinationName, change: spec ? 'changed' : 'removed' }, 'upstream listener closed');
+    }
+    const failures: unknown[] = [];
+    for (const [key, spec] of wanted) {
+      if (this.running.has(key)) continue;
+      try {
+        await this.add(key, spec);
+      } catch (err) {
+        failures.push(err);
+        this.logger.error({ err, upstream: spec.destinationName, port: spec.localBindPort }, 'opening the upstream listener failed');
+      }
+    }
+    if (failures.length > 0) throw failures[0];
+  }
+
+  private async add(key: string, spec: UpstreamSpec): Promise<void> {
+    const upstream = new Upstream(spec, { ...this.deps, logger: this.logger.child({ upstream: spec.destinationName }) });
+    await upstream.start();
+    const listener = new UpstreamListener(upstream);
+    let address: AddressInfo;
+    try {
+      address = await listener.listen();
+    } catch (err) {
+      upstream.stop();
+      throw err;
+    }
+    this.running.set(key, { spec, fingerprint: fingerprint(spec), upstream, listener, address });
+    this.byName.set(spec.destinationName, upstream);
+    this.addresses.set(spec.destinationName, address);
+    this.logger.info({ upstream: spec.destinationName, address: `${address.address}:${address.port}` }, 'upstream listener opened');
+  }
+
+  private async remove(key: string): Promise<void> {
+    const r = this.running.get(key);
+    if (!r) return;
+    this.running.delete(key);
+    if (this.byName.get(r.spec.destinationName) === r.upstream) {
+      this.byName.delete(r.spec.destinationName);
+      this.addresses.delete(r.spec.destinationName);
+    }
+    await r.listener.close();
+    r.upstream.stop();
+  }
+}
+
+function identity(spec: UpstreamSpec): string {
+  return `${spec.destinationName}|${spec.datacenter ?? ''}`;
+}
+
+function fingerprint(spec: UpstreamSpec): string {
+  return JSON.stringify([spec.destinationName, spec.datacenter ?? '', spec.protocol ?? '', spec.connectTimeoutMs ?? 0, spec.localBindAddress, spec.localBindPort]);
+}

@@ -1,0 +1,96 @@
+/**
+ * The proxy follows its own connect-proxy registration (Consul's built-in proxy watches its service on the local
+ * agent — `GET /v1/agent/service/:id?hash=` blocks until the ContentHash changes, agentLocalBlockingQuery in
+ * agent/agent_endpoint.go): an upstream added to the registration gets a listener, a removed one's listener closes, a
+ * changed one (new LocalBindPort) moves, all without a restart — and a connection open through an upstream that did
+ * not change keeps working through every one of those edits.
+ */
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { connect, type Socket } from 'node:net';
+import type { AgentServiceRegistration } from '../../src/api/types.ts';
+import { waitFor } from '../../src/lib/testing/wait-for.ts';
+import { freePort } from '../helpers/server.ts';
+import { allow, registerSidecar, runProxy, startMesh, startTcpApp, tcpExchange, type Mesh } from './helpers.ts';
+
+let mesh: Mesh;
+let proxyPort: number;
+let webAppPort: number;
+const ports = { db: 0, cache: 0, dbMoved: 0 };
+
+/** Re-registers web's sidecar with these upstreams, everything else as before. */
+async function setUpstreams(upstreams: Array<{ name: string; port: number }>): Promise<void> {
+  const reg: AgentServiceRegistration = {
+    Kind: 'connect-proxy', ID: 'web-sidecar-proxy', Name: 'web-sidecar-proxy', Address: '127.0.0.1', Port: proxyPort,
+    Proxy: {
+      DestinationServiceName: 'web', DestinationServiceID: 'web', LocalServiceAddress: '127.0.0.1', LocalServicePort: webAppPort,
+      Upstreams: upstreams.map((u) => ({ DestinationName: u.name, LocalBindAddress: '127.0.0.1', LocalBindPort: u.port })),
+    },
+  };
+  await mesh.client.agent.serviceRegister(reg);
+}
+
+/** A connection kept open: send a line, wait for the app's answer. */
+function openConnection(port: number): Promise<{ socket: Socket; say(text: string): Promise<string> }> {
+  return new Promise((resolve, reject) => {
+    const socket = connect({ host: '127.0.0.1', port }, () => resolve({
+      socket,
+      say: (text) => new Promise<string>((res, rej) => {
+        socket.once('data', (d) => res(d.toString()));
+        socket.once('close', () => rej(new Error('connection closed')));
+        socket.write(text);
+      }),
+    }));
+    socket.once('error', reject);
+  });
+}
+
+function refused(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = connect({ host: '127.0.0.1', port });
+    s.once('connect', () => {
+      s.destroy();
+      resolve(false);
+    });
+    s.once('error', () => resolve(true));
+  });
+}
+
+before(async () => {
+  mesh = await startMesh();
+  const db = await registerSidecar(mesh, { service: 'db', appPort: await startTcpApp(mesh, 'db') });
+  const cache = await registerSidecar(mesh, { service: 'cache', appPort: await startTcpApp(mesh, 'cache') });
+  ports.db = await freePort();
+  ports.cache = await freePort();
+  ports.dbMoved = await freePort();
+  webAppPort = await freePort();
+  ({ proxyPort } = await registerSidecar(mesh, { service: 'web', appPort: webAppPort, upstreams: [{ name: 'db', port: ports.db }] }));
+  await allow(mesh, 'web', 'db');
+  await allow(mesh, 'web', 'cache');
+  await Promise.all([runProxy(mesh, 'web-sidecar-proxy'), runProxy(mesh, db.proxyId), runProxy(mesh, cache.proxyId)]);
+});
+
+after(async () => {
+  await mesh?.close();
+});
+
+test('upstreams added, removed and moved in the registration apply without a restart; an unchanged one keeps its connections', async () => {
+  const kept = await openConnection(ports.db);
+  assert.equal(await kept.say('one'), 'db:one');
+  assert.equal(await refused(ports.cache), true);
+
+  await setUpstreams([{ name: 'db', port: ports.db }, { name: 'cache', port: ports.cache }]);
+  await waitFor(async () => (await tcpExchange(ports.cache, 'hi', 1000)).data === 'cache:hi', 'the added upstream to answer');
+  assert.equal(await kept.say('two'), 'db:two');
+
+  await setUpstreams([{ name: 'db', port: ports.db }]);
+  await waitFor(() => refused(ports.cache), 'the removed upstream listener to close');
+  assert.equal(await kept.say('three'), 'db:three');
+
+  // A changed upstream (its listener moves) is restarted: the old port closes, the new one answers.
+  await setUpstreams([{ name: 'db', port: ports.dbMoved }, { name: 'cache', port: ports.cache }]);
+  await waitFor(async () => (await tcpExchange(ports.dbMoved, 'moved', 1000)).data === 'db:moved', 'the moved upstream to answer on its new port');
+  await waitFor(() => refused(ports.db), 'the old port of the moved upstream to close');
+  assert.equal((await tcpExchange(ports.cache, 'back', 1000)).data, 'cache:back');
+  kept.socket.destroy();
+});
