@@ -10,7 +10,7 @@ import { readFile, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { parseAllDocuments } from 'yaml';
-import { main } from '../../src/cli/main.ts';
+import { buildProgram, main } from '../../src/cli/main.ts';
 import { captureIO } from '../../src/cli/testing.ts';
 import { AgentConfigFileSchema } from '../../src/lib/agent-config/schema.ts';
 import { isMeshgateError } from '../../src/lib/errors.ts';
@@ -82,8 +82,31 @@ test('the values decide what is installed and how', async () => {
   const injector = byName('Deployment', 'mg-connect-injector').spec.template.spec.containers[0];
   assert.ok(injector.args.includes('--default-enable-transparent-proxy=true'));
   assert.ok(injector.args.includes('--http-addr=mg-server.mesh.svc:8500'));
+  assert.ok(injector.args.includes('--acl-auth-method=mg-k8s-auth-method') && injector.args.includes('--enable-crd-controller=true'));
   const noAcl = (await renderManifests(validateValues({}), { namespace: 'mesh' })).find((o) => o.kind === 'Deployment') as any;
   assert.equal(noAcl.spec.template.spec.containers[0].env.find((e: { name: string }) => e.name === 'MESHGATE_HTTP_TOKEN').valueFrom.secretKeyRef.optional, true);
+});
+
+test('every container runs a meshgate command that exists, with flags that command has', async () => {
+  const program = buildProgram(captureIO());
+  const objects = await renderManifests(validateValues(EVERYTHING), { namespace: 'mesh' });
+  const containers = objects.flatMap((o: any) => o.spec?.template?.spec?.containers ?? []) as Array<{ name: string; args: string[] }>;
+  const checked: string[] = [];
+  for (const c of containers) {
+    const words = c.args.filter((a) => !a.startsWith('-'));
+    let command = program;
+    for (const word of words) command = command.commands.find((sub) => sub.name() === word) ?? command;
+    const path = words.join(' ');
+    if (command === program || command.name() !== words.at(-1)) {
+      // server-acl-init is helper k8s-endpoints' command; until it lands its flags cannot be checked here.
+      assert.equal(path, 'k8s server-acl-init', `${c.name}: no command "meshgate ${path}"`);
+      continue;
+    }
+    const known = new Set(command.options.map((o) => o.long));
+    for (const arg of c.args.filter((a) => a.startsWith('--'))) assert.ok(known.has(arg.split('=')[0]), `${c.name}: meshgate ${path} has no ${arg.split('=')[0]}`);
+    checked.push(path);
+  }
+  assert.deepEqual(checked.sort(), ['k8s connect-inject', 'k8s sync-catalog', 'server']);
 });
 
 test('the server\'s configuration file is one meshgate server loads', async () => {
@@ -124,10 +147,17 @@ test('RBAC grants only what the controllers call: no wildcard, no write outside 
     { apiGroups: ['discovery.k8s.io'], resources: ['endpointslices'], verbs: ['list', 'watch'] },
   ]);
   assert.equal(objects.find((o) => o.metadata.name === 'meshgate-sync-catalog-to-k8s' && o.kind === 'Role')!.metadata.namespace, 'mesh');
+  // The injector: its webhook reads namespaces, the CRD controller in it updates its kinds and their status only.
+  const injector = rules('meshgate-connect-injector');
+  assert.deepEqual(injector[0], { apiGroups: [''], resources: ['namespaces'], verbs: ['get'] });
+  const crd = injector.filter((r: { apiGroups: string[] }) => r.apiGroups.includes('consul.hashicorp.com'));
+  assert.deepEqual(crd.map((r: { verbs: string[] }) => r.verbs), [['list', 'watch', 'update'], ['update']]);
+  assert.ok(crd[1].resources.every((r: string) => r.endsWith('/status')));
+  assert.ok(!injector.some((r: { verbs: string[]; apiGroups: string[] }) => r.apiGroups.includes('') && r.verbs.some((v) => ['create', 'update', 'delete', 'patch'].includes(v))));
   // src/kubernetes/leader.ts: read, create, replace its Lease.
-  assert.deepEqual(rules('meshgate-crd-controller').length, 2);
-  assert.deepEqual(rules('meshgate-crd-controller')[1].verbs, ['update']);
-  assert.ok(rules('meshgate-crd-controller')[1].resources.every((r: string) => r.endsWith('/status')));
+  assert.deepEqual((objects.find((o) => o.kind === 'Role' && o.metadata.name === 'meshgate-connect-injector') as any).rules, [
+    { apiGroups: ['coordination.k8s.io'], resources: ['leases'], verbs: ['get', 'create', 'update'] },
+  ]);
   const server = objects.find((o) => o.kind === 'StatefulSet') as any;
   assert.equal(server.spec.template.spec.automountServiceAccountToken, false, 'the server calls no Kubernetes API');
   // Only the auth method's account may create TokenReviews (system:auth-delegator).

@@ -8,7 +8,7 @@
 import type { BuildContext, KubeObject } from './common.ts';
 import { aclInitObjects } from './components/acl-init.ts';
 import { connectInjectObjects, webhookObjects } from './components/connect-inject.ts';
-import { crdControllerObjects, crdObjects } from './components/crd-controller.ts';
+import { crdObjects } from './components/crd-controller.ts';
 import { serverObjects, uiObjects } from './components/server.ts';
 import { syncCatalogObjects, syncCatalogToK8sObjects } from './components/sync-catalog.ts';
 
@@ -35,7 +35,6 @@ export const MANIFEST_FILES: readonly ManifestFile[] = [
   { file: 'server-acl-init.yaml', when: ['global.acls.manageSystemACLs'], build: aclInitObjects },
   { file: 'connect-injector.yaml', when: ['connectInject.enabled'], build: connectInjectObjects },
   { file: 'connect-injector-webhook.yaml', when: ['connectInject.enabled'], helmPrelude: HELM_WEBHOOK_PRELUDE, build: webhookObjects },
-  { file: 'crd-controller.yaml', when: ['connectInject.enabled'], build: crdControllerObjects },
   { file: 'sync-catalog.yaml', when: ['syncCatalog.enabled'], build: syncCatalogObjects },
   { file: 'sync-catalog-to-k8s-role.yaml', when: ['syncCatalog.enabled', 'syncCatalog.toK8S'], build: syncCatalogToK8sObjects },
 ];

@@ -1,15 +1,19 @@
 /**
- * The connect injector (`meshgate k8s connect-inject`): its Deployment, the Service the API server calls, the
- * serving certificate's Secret and the MutatingWebhookConfiguration carrying the CA that signed it. Pods are sent
- * to it on CREATE only, never from kube-system or kube-public, and `failurePolicy: Ignore` means an injector that
- * is down delays no pod (it starts uninjected rather than not at all). RBAC: read pods, services, endpoints and
- * namespaces cluster-wide (the webhook's namespace rules and the endpoints controller), its Lease.
+ * The connect injector (`meshgate k8s connect-inject`, flag for flag from `connectInject` values): the webhook on
+ * every replica, the endpoints and CRD controllers behind their Leases; its Deployment, the Service the API server
+ * calls, the serving certificate's Secret (given by file, so the injector writes no webhook configuration) and the
+ * MutatingWebhookConfiguration carrying the CA that signed it. Pods are sent to it on CREATE only, never from
+ * kube-system or kube-public, and `failurePolicy: Ignore` means an injector that is down delays no pod (it starts
+ * uninjected rather than not at all). RBAC: get namespaces (the webhook reads a namespace's transparent-proxy
+ * label), read pods, services and endpoints cluster-wide (the endpoints controller), the CRD controller's rules,
+ * its Leases.
  */
 import {
   clusterRole, container, deployment, fullName, LEASE_RULE, meta, POD_NAMESPACE_ENV, role, selectorLabels, serverAddress,
   serviceAccount, tokenEnv, WEBHOOK_PORT, type BuildContext, type KubeObject,
 } from '../common.ts';
-import { not, repeatFlag } from '../template.ts';
+import { not, repeatFlag, switchFlag } from '../template.ts';
+import { CRD_CONTROLLER_RULES } from './crd-controller.ts';
 
 export const WEBHOOK_PATH = '/mutate';
 const TLS_DIR = '/etc/meshgate/webhook-tls';
@@ -28,18 +32,25 @@ export function connectInjectObjects(ctx: BuildContext): KubeObject[] {
     ...repeatFlag('--allow-k8s-namespace', connectInject.k8sAllowNamespaces),
     ...repeatFlag('--deny-k8s-namespace', connectInject.k8sDenyNamespaces),
     `--image=${global.image}`,
+    `--webhook-service=${name}`,
+    // With managed ACLs the injected init container logs in with the auth method server-acl-init creates.
+    ...switchFlag(`--acl-auth-method=${global.name}-k8s-auth-method`, global.acls.manageSystemACLs),
+    '--enable-webhook=true',
+    '--enable-endpoints-controller=true',
+    '--enable-crd-controller=true',
   ];
   return [
     serviceAccount(ctx, 'connect-injector'),
     ...clusterRole(ctx, 'connect-injector', [
-      { apiGroups: [''], resources: ['pods', 'services', 'endpoints', 'namespaces'], verbs: ['get', 'list', 'watch'] },
-      { apiGroups: ['discovery.k8s.io'], resources: ['endpointslices'], verbs: ['get', 'list', 'watch'] },
+      { apiGroups: [''], resources: ['namespaces'], verbs: ['get'] },
+      { apiGroups: [''], resources: ['pods', 'services', 'endpoints'], verbs: ['get', 'list', 'watch'] },
+      ...CRD_CONTROLLER_RULES,
     ]),
     ...role(ctx, 'connect-injector', [LEASE_RULE]),
     deployment(ctx, 'connect-injector', connectInject.replicas, [container(ctx, 'connect-injector', args, {
       env: [POD_NAMESPACE_ENV, tokenEnv(ctx, 'connect-injector', not(global.acls.manageSystemACLs))],
       ports: [{ name: 'webhook', containerPort: WEBHOOK_PORT, protocol: 'TCP' }],
-      readinessProbe: { tcpSocket: { port: 'webhook' }, periodSeconds: 5 },
+      readinessProbe: { httpGet: { path: '/health/ready', port: 'webhook', scheme: 'HTTPS' }, periodSeconds: 5 },
       volumeMounts: [{ name: 'webhook-tls', mountPath: TLS_DIR, readOnly: true }],
     })], { volumes: [{ name: 'webhook-tls', secret: { secretName: `${name}-tls` } }] }),
     {
