@@ -21,6 +21,7 @@ import { waitFor } from '../../src/lib/testing/wait-for.ts';
 import { startServer } from '../../src/server/main.ts';
 import type { RunningServer } from '../../src/server/options.ts';
 import { tempDir } from '../helpers/server.ts';
+import { consulCall, kubernetesAuthMethod, reviewer, serviceAccount, tokenFor } from './auth-setup.ts';
 import { startTestCluster, type TestCluster } from './cluster.ts';
 
 const ROOT: string = randomUUID();
@@ -36,46 +37,26 @@ const serverOptions = (httpAddr: string) => ({
   acl: { enabled: true, defaultPolicy: 'deny' as const, tokens: { initialManagement: ROOT } },
 });
 
-async function consul(method: string, path: string, body?: unknown, token = ROOT): Promise<{ status: number; body: any; text: string }> {
-  const res = await fetch(`${server!.url}${path}`, { method, headers: { 'X-Consul-Token': token }, ...(body !== undefined ? { body: JSON.stringify(body) } : {}) });
-  const text = await res.text();
-  return { status: res.status, body: text.startsWith('{') || text.startsWith('[') ? JSON.parse(text) : undefined, text };
+async function consul(method: string, path: string, body?: unknown, token = ROOT) {
+  return consulCall(server!.url, method, path, body, token);
 }
 
 /** What the pod's projected service-account token volume holds. */
 async function tokenFile(namespace: string, account: string): Promise<string> {
-  const body = { apiVersion: 'authentication.k8s.io/v1', kind: 'TokenRequest', spec: { expirationSeconds: 3600 } };
-  const token = (await cluster.request('POST', `/api/v1/namespaces/${namespace}/serviceaccounts/${account}/token`, body)).body.status.token as string;
   const path = join(files.path, `${namespace}-${account}-${randomUUID()}`);
-  writeFileSync(path, `${token}\n`);
+  writeFileSync(path, `${await tokenFor(cluster, namespace, account)}\n`);
   return path;
 }
 
 before(async () => {
   cluster = await startTestCluster(process.env, { tls: true });
   ns = await cluster.namespace('acl-init');
-  for (const name of ['reviewer', 'web']) await cluster.put('v1', 'serviceaccounts', { metadata: { name, namespace: ns } });
-  await cluster.put('rbac.authorization.k8s.io/v1', 'clusterrolebindings', {
-    metadata: { name: `${ns}-reviewer-delegator` },
-    roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'system:auth-delegator' },
-    subjects: [{ kind: 'ServiceAccount', name: 'reviewer', namespace: ns }],
-  });
-  await cluster.put('rbac.authorization.k8s.io/v1', 'clusterroles', { metadata: { name: `${ns}-sa-reader` }, rules: [{ apiGroups: [''], resources: ['serviceaccounts'], verbs: ['get'] }] });
-  await cluster.put('rbac.authorization.k8s.io/v1', 'clusterrolebindings', {
-    metadata: { name: `${ns}-reviewer-sa` },
-    roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: `${ns}-sa-reader` },
-    subjects: [{ kind: 'ServiceAccount', name: 'reviewer', namespace: ns }],
-  });
+  await serviceAccount(cluster, ns, 'web');
   // The server is set up (auth method and consul-k8s's binding rule), then stopped: acl-init meets it down first.
   server = await startServer(serverOptions('127.0.0.1:0'), silentLogger());
   port = Number(new URL(server.url).port);
-  const reviewer = (await cluster.request('POST', `/api/v1/namespaces/${ns}/serviceaccounts/reviewer/token`, { apiVersion: 'authentication.k8s.io/v1', kind: 'TokenRequest', spec: {} })).body.status.token;
-  const method = await consul('PUT', '/v1/acl/auth-method', {
-    Name: 'meshgate-k8s', Type: 'kubernetes', Config: { Host: cluster.kubeConfig.getCurrentCluster()!.server, CACert: cluster.caCert, ServiceAccountJWT: reviewer },
-  });
+  const method = await kubernetesAuthMethod(cluster, server.url, ROOT, 'meshgate-k8s', await reviewer(cluster, ns, 'reviewer'), ns);
   assert.equal(method.status, 200, method.text);
-  const rule = await consul('PUT', '/v1/acl/binding-rule', { AuthMethod: 'meshgate-k8s', BindType: 'service', BindName: '${serviceaccount.name}', Selector: `serviceaccount.namespace=="${ns}"` });
-  assert.equal(rule.status, 200, rule.text);
   await server.close();
   server = undefined;
 });
@@ -115,7 +96,7 @@ test('acl-init waits for the server, logs in with the pod\'s token and writes th
 
 test('a refused login ends acl-init at once with the server\'s reason, and writes nothing', async () => {
   const other = await cluster.namespace('acl-init-other');
-  await cluster.put('v1', 'serviceaccounts', { metadata: { name: 'web', namespace: other } });
+  await serviceAccount(cluster, other, 'web');
   const sink = join(files.path, 'refused-token');
   await assert.rejects(aclInit({
     consul: createClient({ address: server!.url, env: {} }), logger: silentLogger(),

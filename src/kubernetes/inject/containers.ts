@@ -40,7 +40,8 @@ export function aclInitArgs(config: InjectorConfig): string[] {
     'k8s', 'acl-init', '--http-addr', config.httpAddr, '--log-level', config.logLevel,
     ...(config.authMethod ? ['--auth-method', config.authMethod, '--bearer-token-file', `${TOKEN_MOUNT}/token`, '--token-sink-file', TOKEN_FILE] : []),
     '--meta', 'pod=$(POD_NAMESPACE)/$(POD_NAME)',
-    '--pod-name', '$(POD_NAME)', '--pod-namespace', '$(POD_NAMESPACE)', '--node-name', '$(NODE_NAME)', '--proxy-id-file', PROXY_ID_FILE,
+    // The endpoints controller registers pods on `<k8s node>-virtual` (consul-k8s's CONSUL_NODE_NAME).
+    '--pod-name', '$(POD_NAME)', '--pod-namespace', '$(POD_NAMESPACE)', '--node-name', '$(NODE_NAME)-virtual', '--proxy-id-file', PROXY_ID_FILE,
   ];
 }
 
