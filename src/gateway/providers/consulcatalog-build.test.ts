@@ -284,9 +284,57 @@ test('a canary instance gets its own service and router named with the FNV-1 has
   assert.equal(http.routers[canary]!.rule, 'Host(`Test.traefik.wtf`)');
 });
 
-test('TCP and UDP labels are ignored (not supported); the HTTP part is still built', () => {
-  const http = build([item({ labels: { 'traefik.tcp.routers.t.rule': 'HostSNI(`*`)' } })]);
-  assert.deepEqual(Object.keys(http.routers), ['Test']);
+// Traefik's consulcatalog config.go buildConfiguration / buildTCPServiceConfiguration / addServerTCP and
+// pkg/provider BuildTCPRouterConfiguration (config_test.go "tcp with label", "udp with label" cases).
+test('TCP tags: a router takes the default load balancer with the instance address; no HTTP part when only TCP tags', () => {
+  const conf = buildConfiguration([item({ labels: { 'traefik.tcp.routers.foo.rule': 'HostSNI(`foo.bar`)', 'traefik.tcp.routers.foo.tls': 'true' } })], options());
+  assert.deepEqual(conf.http.routers, {});
+  assert.deepEqual(conf.http.services, {});
+  assert.deepEqual(conf.tcp, {
+    routers: { foo: { rule: 'HostSNI(`foo.bar`)', tls: {}, service: 'Test' } },
+    services: { Test: { loadBalancer: { servers: [{ address: '127.0.0.1:80' }] } } },
+    middlewares: {},
+    serversTransports: {},
+  });
+});
+
+test('TCP tags: service port, tls and proxyProtocol labels; two instances pool servers; a router without rule is dropped', () => {
+  const labels = {
+    'traefik.tcp.routers.foo.rule': 'HostSNI(`*`)',
+    'traefik.tcp.routers.foo.middlewares': 'allow',
+    'traefik.tcp.routers.norule.service': 'db',
+    'traefik.tcp.services.db.loadbalancer.server.port': '5432',
+    'traefik.tcp.services.db.loadbalancer.server.tls': 'true',
+    'traefik.tcp.services.db.loadbalancer.proxyprotocol.version': '1',
+    'traefik.tcp.middlewares.allow.ipallowlist.sourcerange': '10.0.0.0/8,127.0.0.1/32',
+  };
+  const conf = buildConfiguration([item({ id: '1', labels }), item({ id: '2', address: '127.0.0.2', labels })], options());
+  assert.deepEqual(conf.tcp?.routers, { foo: { rule: 'HostSNI(`*`)', middlewares: ['allow'], service: 'db' } });
+  assert.deepEqual(conf.tcp?.services, {
+    db: { loadBalancer: { proxyProtocol: { version: 1 }, servers: [{ address: '127.0.0.1:5432', tls: true }, { address: '127.0.0.2:5432', tls: true }] } },
+  });
+  assert.deepEqual(conf.tcp?.middlewares, { allow: { ipAllowList: { sourceRange: ['10.0.0.0/8', '127.0.0.1/32'] } } });
+});
+
+test('UDP tags, beside HTTP tags: both parts are built; two services leave a serviceless router out', () => {
+  const conf = buildConfiguration([item({
+    labels: { 'traefik.udp.routers.dns.entrypoints': 'dns', 'traefik.udp.services.dns.loadbalancer.server.port': '53', 'traefik.http.routers.web.rule': 'Path(`/`)' },
+  })], options());
+  assert.deepEqual(conf.udp, { routers: { dns: { entryPoints: ['dns'], service: 'dns' } }, services: { dns: { loadBalancer: { servers: [{ address: '127.0.0.1:53' }] } } } });
+  assert.deepEqual(Object.keys(conf.http.routers), ['web']);
+  const two = buildConfiguration([item({
+    labels: { 'traefik.udp.routers.r.entrypoints': 'dns', 'traefik.udp.services.a.loadbalancer.server.port': '53', 'traefik.udp.services.b.loadbalancer.server.port': '54' },
+  })], options());
+  assert.deepEqual(two.udp?.routers, {});
+  assert.deepEqual(Object.keys(two.udp?.services ?? {}).sort(), ['a', 'b']);
+});
+
+test('TCP/UDP tags that do not decode skip the instance, naming the key', () => {
+  const bad = buildConfiguration([item({ labels: { 'traefik.tcp.services.db.loadbalancer.server.scheme': 'h2c' } })], options());
+  assert.equal(bad.tcp, undefined);
+  assert.deepEqual(bad.http.routers, {});
+  const udpMiddleware = buildConfiguration([item({ labels: { 'traefik.udp.middlewares.m.ipallowlist.sourcerange': '10.0.0.0/8' } })], options());
+  assert.equal(udpMiddleware.udp, undefined);
 });
 
 // Traefik pkg/provider/consulcatalog/config.go addServer: a `server.url` label is the server as written (scheme or

@@ -30,6 +30,7 @@ import { normalize } from '../rules/template.ts';
 import type { ServiceConfigInput } from '../services/schema.ts';
 import type { TagMatcher } from './consulcatalog-constraints.ts';
 import { decodeLabels, type LabelServer } from './consulcatalog-labels.ts';
+import { buildLayerSection, canonical, hasLayer, joinHostPort, mergeLayers } from './consulcatalog-layer4.ts';
 
 /** One instance of a service as the provider sees it (Traefik's itemData). */
 export interface CatalogItem {
@@ -120,19 +121,6 @@ export function itemName(item: CatalogItem, extra: ExtraConf): string {
   return normalize(`${item.name}-${fnv1_64([...item.tags].sort().join(''))}`);
 }
 
-/** JSON with sorted keys: Go's reflect.DeepEqual for configuration values. */
-function canonical(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(canonical).join(',')}]`;
-  if (value && typeof value === 'object') {
-    return `{${Object.keys(value).sort().map((k) => `${JSON.stringify(k)}:${canonical((value as Record<string, unknown>)[k])}`).join(',')}}`;
-  }
-  return JSON.stringify(value) ?? 'null';
-}
-
-function joinHostPort(host: string, port: string): string {
-  return host.includes(':') && !host.startsWith('[') ? `[${host}]:${port}` : `${host}:${port}`;
-}
-
 /** Traefik's itemServersTransportKey: the transport a Connect item's load balancer goes through. */
 export function connectTransportName(item: Pick<CatalogItem, 'namespace' | 'datacenter' | 'name'>): string {
   return normalize(`tls-${item.namespace}-${item.datacenter}-${item.name}`);
@@ -186,9 +174,17 @@ export function filterReason(item: CatalogItem, extra: ExtraConf, options: Build
 /** One item's configuration, validated alone; throws with the reason when the item cannot be used. */
 function buildItem(item: CatalogItem, extra: ExtraConf, options: BuildOptions, log: Logger, empty = false): DynamicConfig {
   const decoded = decodeLabels(item.labels);
-  if (decoded.unsupported.length > 0) log.warn({ keys: decoded.unsupported }, 'consulcatalog: TCP and UDP labels are not supported; ignored');
   const conf = emptyDynamicConfig();
   const name = itemName(item, extra);
+  // Traefik's buildConfiguration: `traefik.tcp.*`/`traefik.udp.*` tags make the TCP/UDP part; an instance with only
+  // those gets no HTTP router or service. A load balancer that cannot get its server skips the whole instance.
+  const tcp = hasLayer(decoded.tcp);
+  const udp = hasLayer(decoded.udp);
+  if (tcp && extra.connect) throw new Error('TCP routers to Connect-enabled services are not supported by meshgate');
+  if (tcp && !empty) conf.tcp = buildLayerSection('tcp', decoded.tcp, item, name, log) as NonNullable<DynamicConfig['tcp']>;
+  if (udp && !empty) conf.udp = buildLayerSection('udp', decoded.udp, item, name, log) as NonNullable<DynamicConfig['udp']>;
+  const httpLabels = Object.keys(decoded.routers).length + Object.keys(decoded.services).length + Object.keys(decoded.middlewares).length;
+  if ((tcp || udp) && httpLabels === 0) return validateDynamicConfig(conf, `consul catalog instance ${item.node}/${item.id} of ${item.name}`);
 
   const labelServices = Object.keys(decoded.services).length > 0 ? decoded.services : { [name]: { loadBalancer: {}, server: {} } };
   for (const [serviceName, svc] of Object.entries(labelServices)) {
@@ -330,5 +326,6 @@ export function merge(configurations: ReadonlyMap<string, DynamicConfig>, logger
       delete (out.http[section] as Record<string, unknown>)[name];
     }
   }
+  mergeLayers([...configurations.keys()].sort().map((root) => [root, configurations.get(root)!]), out, logger);
   return out;
 }

@@ -17,6 +17,7 @@ import { getMiddlewareSchema, listMiddlewareSchemas } from '../config/schema/mid
 // Labels can name any middleware kind: the built-in kinds register their schemas on import.
 import '../middlewares/index.ts';
 import { loadBalancerSchema } from '../services/schema.ts';
+import { tcpLoadBalancerSchema, tcpMiddlewareSchema, tcpRouterSchema, udpLoadBalancerSchema, udpRouterSchema } from '../config/schema/tcp.ts';
 import { unwrap, type SchemaDef } from '../config/schema/walk.ts';
 
 export const LabelError = defineError('MG_GATEWAY_LABEL', 400, (key: string, message: string) => `label "${key}": ${message}`);
@@ -36,12 +37,32 @@ export interface LabelService {
   server: LabelServer;
 }
 
+/** `traefik.{tcp,udp}.services.<name>.loadbalancer.server.*`: the one server of a TCP or UDP load balancer. */
+export interface LayerLabelServer {
+  port?: string;
+  tls?: boolean;
+  weight?: number;
+}
+
+export interface LayerLabelService {
+  /** Everything under `loadbalancer` except `server` (its address is the instance's). */
+  loadBalancer: Record<string, unknown>;
+  server: LayerLabelServer;
+}
+
+/** The `traefik.tcp.*` or `traefik.udp.*` part (UDP has no middlewares). */
+export interface LayerLabels {
+  routers: Record<string, Record<string, unknown>>;
+  services: Record<string, LayerLabelService>;
+  middlewares: Record<string, Record<string, unknown>>;
+}
+
 export interface LabelConfiguration {
   routers: Record<string, Record<string, unknown>>;
   services: Record<string, LabelService>;
   middlewares: Record<string, Record<string, unknown>>;
-  /** Keys of features Meshgate does not route (`traefik.tcp.*`, `traefik.udp.*`): reported, not decoded. */
-  unsupported: string[];
+  tcp: LayerLabels;
+  udp: LayerLabels;
 }
 
 /**
@@ -113,9 +134,14 @@ function parseBool(key: string, value: string): boolean {
 
 function parseScalar(def: Def, key: string, value: string): unknown {
   switch (def.type) {
+    case 'literal': {
+      // A numeric literal (`proxyProtocol.version`: 1 or 2) reads as the number it is written as.
+      const values = (def.values ?? []) as unknown[];
+      if (values.length > 0 && values.every((v) => typeof v === 'number')) return parseScalar({ type: 'number' }, key, value);
+      return value;
+    }
     case 'string':
     case 'enum':
-    case 'literal':
     case 'unknown':
     case 'any':
     case 'template_literal':
@@ -278,32 +304,89 @@ function decodeMiddleware(node: LabelNode): Record<string, unknown> {
 
 /**
  * Decodes the `traefik.*` labels of one instance (keys already carry the neutral `traefik.` prefix). Only the
- * `traefik.http.*` tree is configuration; other keys (`traefik.enable`, `traefik.consulcatalog.*`, anything a
- * defaultRule template reads) are ignored here. Throws LabelError naming the first bad key.
+ * `traefik.http.*`, `traefik.tcp.*` and `traefik.udp.*` trees are configuration; other keys (`traefik.enable`,
+ * `traefik.consulcatalog.*`, anything a defaultRule template reads) are ignored here. Throws LabelError naming the first bad key.
  */
 export function decodeLabels(labels: Record<string, string>): LabelConfiguration {
-  const result: LabelConfiguration = { routers: {}, services: {}, middlewares: {}, unsupported: [] };
+  const result: LabelConfiguration = {
+    routers: {}, services: {}, middlewares: {},
+    tcp: { routers: {}, services: {}, middlewares: {} },
+    udp: { routers: {}, services: {}, middlewares: {} },
+  };
   const relevant: Record<string, string> = {};
   for (const [key, value] of Object.entries(labels)) {
     const lower = key.toLowerCase();
-    if (lower.startsWith('traefik.http.')) relevant[key] = value;
-    else if (lower.startsWith('traefik.tcp.') || lower.startsWith('traefik.udp.')) result.unsupported.push(key);
+    if (lower.startsWith('traefik.http.') || lower.startsWith('traefik.tcp.') || lower.startsWith('traefik.udp.')) relevant[key] = value;
   }
   const tree = buildTree(relevant, 'traefik');
-  const http = childCI(tree, 'traefik');
-  if (!http) return result;
-  for (const [top, section] of named(childCI(http, 'http'))) {
-    const lower = top.toLowerCase();
-    for (const [name, node] of named(section)) {
-      if (name.startsWith('[')) throw LabelError(node.key, 'field not found');
-      if (lower === 'routers') result.routers[name] = (decodeNode(node, routerSchema) as Record<string, unknown> | undefined) ?? {};
-      else if (lower === 'services') result.services[name] = decodeService(node);
-      else if (lower === 'middlewares') result.middlewares[name] = decodeMiddleware(node);
-      else throw LabelError(section.key, 'field not found');
+  const root = childCI(tree, 'traefik');
+  if (!root) return result;
+  for (const [protocol, protocolNode] of named(root)) {
+    const layer = protocol.toLowerCase();
+    for (const [top, section] of named(protocolNode)) {
+      const lower = top.toLowerCase();
+      for (const [name, node] of named(section)) {
+        if (name.startsWith('[')) throw LabelError(node.key, 'field not found');
+        if (layer === 'http') decodeHttpElement(result, lower, name, node, section);
+        else decodeLayerElement(layer === 'tcp' ? result.tcp : result.udp, layer as 'tcp' | 'udp', lower, name, node, section);
+      }
+      if (section.children.size === 0) throw LabelError(section.key, 'expects named entries');
     }
-    if (section.children.size === 0) throw LabelError(section.key, 'expects named entries');
   }
   return result;
+}
+
+function decodeHttpElement(result: LabelConfiguration, kind: string, name: string, node: LabelNode, section: LabelNode): void {
+  if (kind === 'routers') result.routers[name] = (decodeNode(node, routerSchema) as Record<string, unknown> | undefined) ?? {};
+  else if (kind === 'services') result.services[name] = decodeService(node);
+  else if (kind === 'middlewares') result.middlewares[name] = decodeMiddleware(node);
+  else throw LabelError(section.key, 'field not found');
+}
+
+/**
+ * `traefik.tcp.*` and `traefik.udp.*` (Traefik's TCPConfiguration/UDPConfiguration as labels): routers and TCP
+ * middlewares as their schemas say; a service is a load balancer whose one `server` gives a port (and, for TCP,
+ * `tls`) — its address is the instance's (consulcatalog config.go addServerTCP/addServerUDP).
+ */
+function decodeLayerElement(target: LayerLabels, layer: 'tcp' | 'udp', kind: string, name: string, node: LabelNode, section: LabelNode): void {
+  if (kind === 'routers') target.routers[name] = (decodeNode(node, layer === 'tcp' ? tcpRouterSchema : udpRouterSchema) as Record<string, unknown> | undefined) ?? {};
+  else if (kind === 'services') target.services[name] = decodeLayerService(node, layer);
+  else if (kind === 'middlewares' && layer === 'tcp') target.middlewares[name] = (decodeNode(node, tcpMiddlewareSchema) as Record<string, unknown> | undefined) ?? {};
+  else throw LabelError(section.key, 'field not found');
+}
+
+function decodeLayerService(node: LabelNode, layer: 'tcp' | 'udp'): LayerLabelService {
+  const service: LayerLabelService = { loadBalancer: {}, server: {} };
+  for (const [name, child] of named(node)) {
+    // As for HTTP, the label-decodable kind is the load balancer (weighted services are file-only).
+    if (name.toLowerCase() !== 'loadbalancer') throw LabelError(child.key, 'field not found');
+    if (child.children.size === 0) continue;
+    const rest = newNode(child.name, child.key);
+    for (const [field, grand] of named(child)) {
+      if (field.toLowerCase() === 'server') service.server = decodeLayerServer(grand, layer);
+      else if (field.toLowerCase() === 'servers') throw LabelError(grand.key, 'field not found (servers come from the catalog; use server.port)');
+      else rest.children.set(field.toLowerCase(), grand);
+    }
+    service.loadBalancer = (decodeNode(rest, layer === 'tcp' ? tcpLoadBalancerSchema : udpLoadBalancerSchema) as Record<string, unknown> | undefined) ?? {};
+  }
+  return service;
+}
+
+function decodeLayerServer(node: LabelNode, layer: 'tcp' | 'udp'): LayerLabelServer {
+  const server: LayerLabelServer = {};
+  for (const [name, child] of named(node)) {
+    const value = child.value ?? '';
+    if (child.children.size > 0) throw LabelError([...child.children.values()][0]!.key, 'field not found');
+    const field = name.toLowerCase();
+    if (field === 'port') {
+      if (value.trim() === '') continue;
+      if (!/^\d+$/.test(value.trim())) throw LabelError(child.key, `invalid port "${value}"`);
+      server.port = value.trim();
+    } else if (field === 'tls' && layer === 'tcp') server.tls = parseBool(child.key, value);
+    else if (field === 'weight') server.weight = parseScalar({ type: 'number' }, child.key, value) as number;
+    else throw LabelError(child.key, 'field not found');
+  }
+  return server;
 }
 
 /**

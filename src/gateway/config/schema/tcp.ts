@@ -44,7 +44,7 @@ export const tcpServerSchema = z
 /** TerminationDelay default (pkg/config/dynamic/tcp_config.go SetDefaults): 100ms; negative waits forever. */
 export const TCP_DEFAULT_TERMINATION_DELAY_MS = 100;
 
-const tcpLoadBalancerSchema = z
+export const tcpLoadBalancerSchema = z
   .object({
     servers: z.array(tcpServerSchema).default([]),
     serversTransport: z.string().optional(),
@@ -100,9 +100,13 @@ export const udpRouterSchema = z
   .object({ entryPoints: z.array(z.string().min(1)).optional(), service: z.string().min(1) })
   .strict();
 
+export const udpLoadBalancerSchema = z
+  .object({ servers: z.array(z.object({ address: z.string().min(1), weight: z.number().int().min(0).optional() }).strict()).default([]) })
+  .strict();
+
 export const udpServiceSchema = z
   .object({
-    loadBalancer: z.object({ servers: z.array(z.object({ address: z.string().min(1), weight: z.number().int().min(0).optional() }).strict()).default([]) }).strict().optional(),
+    loadBalancer: udpLoadBalancerSchema.optional(),
     weighted: tcpWeightedSchema.optional(),
   })
   .strict()
