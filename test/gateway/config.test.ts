@@ -165,6 +165,6 @@ test('Traefik v3.7 additions: strategy, passiveHealthcheck and the page\'s lower
   validateDynamicConfig({ http: { services: { s: { loadBalancer: { strategy: 'p2c', servers: [] } } } } }, 'f');
   rejects(() => validateDynamicConfig({ http: { services: { s: { loadBalancer: { strategy: 'random', servers: [] } } } } }, 'f'), 'MG_GATEWAY_CONFIG_INVALID', 'http.services.s.loadBalancer.strategy');
   rejects(() => validateDynamicConfig({ tcp: { serversTransports: { t: { tls: { spiffe: { ids: ['spiffe://x/y'] } } } } } }, 'f'), 'MG_GATEWAY_CONFIG_INVALID', 'not supported by meshgate: tcp.serversTransports.t.tls.spiffe');
-  rejects(() => validateDynamicConfig({ http: { routers: { child: { rule: 'Path(`/`)', parentRefs: ['parent'] } } } }, 'f'), 'MG_GATEWAY_CONFIG_INVALID', 'not supported by meshgate: http.routers.child.parentRefs');
+  validateDynamicConfig({ http: { routers: { child: { rule: 'Path(`/`)', parentRefs: ['parent'] } } } }, 'f');
   rejects(() => validateDynamicConfig({ http: { routers: { r: { rule: 'Path(`/`)', servce: 'x' } } } }, 'f'), 'MG_GATEWAY_CONFIG_INVALID', 'http.routers.r.servce: unknown key');
 });

@@ -31,6 +31,8 @@ export interface RouterConfig {
   entryPoints?: string[];
   middlewares?: string[];
   service?: string;
+  /** Traefik v3.6+ multi-layer routing: the routers this one is a child of (runtime/router-layers.ts). */
+  parentRefs?: string[];
   tls?: RouterTlsConfig;
   observability?: { accessLogs?: boolean; metrics?: boolean; tracing?: boolean; traceVerbosity?: 'minimal' | 'detailed' };
 }
@@ -75,6 +77,7 @@ export const routerSchema = z
     entryPoints: z.array(z.string().min(1)).optional(),
     middlewares: z.array(z.string().min(1)).optional(),
     service: z.string().min(1).optional(),
+    parentRefs: z.array(z.string().min(1)).optional(),
     tls: nullAsEmpty(
       z
         .object({

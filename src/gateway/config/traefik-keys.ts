@@ -32,8 +32,7 @@ export function isTraefikStaticKey(path: readonly PropertyKey[]): boolean {
  * pages): refused as "not supported by meshgate: <path>".
  */
 const TRAEFIK_DYNAMIC_KEYS = [
-  'http.routers.*.parentRefs',
-  'http.services.*.loadBalancer.middlewares', 'http.services.*.middlewares',
+  'http.services.*.loadBalancer.middlewares',
   'tcp.serversTransports.*.tls.spiffe',
 ].map((key) => key.toLowerCase().split('.'));
 

@@ -15,6 +15,7 @@ import { INTERNAL_PROVIDER } from './internal.ts';
 import type { MiddlewareManager } from './middleware-manager.ts';
 import type { ServiceManager } from './service-manager.ts';
 import type { TlsManager } from './tls-manager.ts';
+import { childDispatcher, childrenByParent, layerProblem, parentsOf, type ChildRoute } from './router-layers.ts';
 
 /** What the router needs to dispatch a match: names for the access log and metrics, and the built chain. */
 export interface RouteTarget {
@@ -64,6 +65,11 @@ export async function applyEntryPointModels(routers: Record<string, RouterConfig
   const out: Record<string, RouterConfig> = {};
   for (const name in routers) {
     const router = routers[name]!;
+    // Multi-layer routing: only root routers take models (a child is reached through its parent, never an entry point).
+    if (router.parentRefs && router.parentRefs.length > 0) {
+      out[name] = router;
+      continue;
+    }
     const eps = router.entryPoints && router.entryPoints.length > 0 ? router.entryPoints : defaults;
     const apply = (r: RouterConfig, ep: string | undefined): RouterConfig => {
       const http = ep ? staticConfig.entryPoints[ep]?.http : undefined;
@@ -99,6 +105,11 @@ export class RouterManager {
   readonly #services: ServiceManager;
   readonly #middlewares: MiddlewareManager;
   readonly #tls: TlsManager;
+  /** Children by parent (multi-layer routing), known once `build` starts. */
+  #children = new Map<string, string[]>();
+  /** Built child routes (a child of two parents is built once), or the reason it cannot serve. */
+  readonly #childRoutes = new Map<string, ChildRoute | Error>();
+  readonly #buildingChildren = new Set<string>();
 
   constructor(deps: RouterManagerDependencies, info: RuntimeInfo, services: ServiceManager, middlewares: MiddlewareManager, tls: TlsManager) {
     this.#deps = deps;
@@ -113,12 +124,24 @@ export class RouterManager {
     const names = [...this.#info.routers.keys()];
     // Names are unique, so the order is total: no tie-break needed.
     names.sort((a, b) => (a < b ? -1 : 1));
+    this.#children = childrenByParent(this.#info.routers);
     const routes: RouteInput[] = [];
     for (const name of names) {
-      const route = this.buildRouter(name, this.#info.routers.get(name)!);
+      const info = this.#info.routers.get(name)!;
+      if (parentsOf(name, info).length > 0) {
+        // A child is built through its parents; one no parent reaches still reports what is wrong with it.
+        const problem = layerProblem(name, info, this.#children.has(name), (p) => this.#info.routers.has(p));
+        if (problem !== undefined) addError(info, problem, true);
+        continue;
+      }
+      const route = this.buildRouter(name, info);
       if (route) routes.push(route);
       const pending = slicer.tick();
       if (pending) await pending;
+    }
+    // A child no root reaches (its parents form a cycle) would never serve: say so, as Traefik does.
+    for (const [name, info] of this.#info.routers) {
+      if (parentsOf(name, info).length > 0 && !this.#childRoutes.has(name) && !info.error) addError(info, 'router is not reachable: no parent of it is an enabled root router or a reachable child (a parent in error, or a parentRefs cycle)', true);
     }
     return routes;
   }
@@ -154,6 +177,13 @@ export class RouterManager {
       addError(router, 'the rule is missing on the router', true);
       return undefined;
     }
+    const isParent = this.#children.has(name);
+    const problem = layerProblem(name, router, isParent, (p) => this.#info.routers.has(p));
+    if (problem !== undefined) {
+      addError(router, problem, true);
+      return undefined;
+    }
+    if (isParent) return this.#parentRoute(name, router, tlsOptions);
     if (!router.service) {
       addError(router, 'the service is missing on the router', true);
       return undefined;
@@ -183,5 +213,80 @@ export class RouterManager {
       entryPoints: tlsOptions !== undefined ? router.using.map(tlsRouteKey) : router.using,
       target: { routerName: name, serviceName, handler },
     };
+  }
+
+  /** A root parent: its middlewares around the dispatch to its children. */
+  #parentRoute(name: string, router: RouterInfo, tlsOptions: string | undefined): RouteInput | undefined {
+    const middlewareNames = (router.middlewares ?? []).map((m) => qualifyName(m, providerOf(name)));
+    let handler: Handler;
+    try {
+      handler = this.#middlewares.chain(middlewareNames, this.#childrenHandler(name));
+    } catch (err) {
+      addError(router, (err as Error).message, true);
+      return undefined;
+    }
+    for (const m of middlewareNames) this.#info.middlewares.get(m)?.usedBy.push(name);
+    if (tlsOptions !== undefined) this.#tls.addRouter(name, router.using ?? [], tlsOptions, router.rule!);
+    return {
+      name,
+      rule: router.rule!,
+      ...(router.priority !== undefined && router.priority !== 0 ? { priority: router.priority } : {}),
+      entryPoints: tlsOptions !== undefined ? (router.using ?? []).map(tlsRouteKey) : router.using ?? [],
+      target: { routerName: name, serviceName: '', handler },
+    };
+  }
+
+  /** The dispatcher over the children of `parent` that can serve; throws when none can. */
+  #childrenHandler(parent: string): Handler {
+    const children: ChildRoute[] = [];
+    for (const child of this.#children.get(parent) ?? []) {
+      const built = this.#child(child);
+      if (!(built instanceof Error)) children.push(built);
+    }
+    if (children.length === 0) throw new Error('no child router of this parent can serve');
+    const { handler, errors } = childDispatcher(children);
+    for (const [child, message] of errors) {
+      const info = this.#info.routers.get(child);
+      if (info) addError(info, message, true);
+    }
+    return handler;
+  }
+
+  /** One child router: its middlewares around its service, or around its own children when it is a parent too. */
+  #child(name: string): ChildRoute | Error {
+    const done = this.#childRoutes.get(name);
+    if (done !== undefined) return done;
+    const router = this.#info.routers.get(name)!;
+    if (this.#buildingChildren.has(name)) return new Error(`router "${name}" is part of a parentRefs cycle`);
+    this.#buildingChildren.add(name);
+    let result: ChildRoute | Error;
+    try {
+      const isParent = this.#children.has(name);
+      const problem = layerProblem(name, router, isParent, (p) => this.#info.routers.has(p))
+        ?? (router.rule === undefined || router.rule === '' ? 'the rule is missing on the router' : undefined);
+      if (problem !== undefined) throw new Error(problem);
+      const provider = providerOf(name);
+      const middlewareNames = (router.middlewares ?? []).map((m) => qualifyName(m, provider));
+      let serviceName = '';
+      let terminal: Handler;
+      if (isParent) terminal = this.#childrenHandler(name);
+      else {
+        serviceName = qualifyName(router.service!, provider);
+        router.service = serviceName;
+        this.#info.services.get(serviceName)?.usedBy.push(name);
+        terminal = this.#services.handler(serviceName);
+      }
+      for (const m of middlewareNames) this.#info.middlewares.get(m)?.usedBy.push(name);
+      let handler = this.#middlewares.chain(middlewareNames, terminal);
+      if (this.#deps.wrapRouter && serviceName) handler = this.#deps.wrapRouter(name, serviceName, handler);
+      result = { name, rule: router.rule!, ...(router.priority ? { priority: router.priority } : {}), serviceName, handler };
+    } catch (err) {
+      result = err instanceof Error ? err : new Error(String(err));
+      addError(router, result.message, true);
+    } finally {
+      this.#buildingChildren.delete(name);
+    }
+    this.#childRoutes.set(name, result);
+    return result;
   }
 }
