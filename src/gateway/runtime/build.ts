@@ -85,6 +85,7 @@ export async function buildConfiguration(merged: DynamicConfig, deps: BuildDepen
 
   const services = new ServiceManager(config.http, deps, info, internalHandlers, previous?.services);
   const middlewares = new MiddlewareManager(config.http, deps, info, (name) => services.handler(name));
+  services.useMiddlewares((names, handler) => middlewares.chain(names, handler));
   const tls = new TlsManager(config.tls, logger, previous?.tls);
   const routers = new RouterManager(deps, info, services, middlewares, tls);
   const routes = await routers.build(slicer);

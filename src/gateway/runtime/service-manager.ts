@@ -42,6 +42,9 @@ export class ServiceManager {
   readonly #errors = new Map<string, Error>();
   readonly #building = new Set<string>();
   readonly #keys = new Map<string, string>();
+  /** Handlers with the service's own `middlewares` in front, per build (middlewares are built per build). */
+  readonly #withMiddlewares = new Map<string, Handler>();
+  #chain: ((names: readonly string[], handler: Handler) => Handler) | undefined;
 
   constructor(config: DynamicConfig['http'], deps: ServiceManagerDependencies, info: RuntimeInfo, internal: ReadonlyMap<string, Handler>, previous?: ReadonlyMap<string, ServiceEntry>) {
     this.#config = config;
@@ -51,10 +54,28 @@ export class ServiceManager {
     this.#previous = previous;
   }
 
-  /** The handler of the service `name` (qualified), building it on first use; throws why it cannot serve. */
+  /** How service-level `middlewares` are built (the middleware manager's chain, given once it exists). */
+  useMiddlewares(chain: (names: readonly string[], handler: Handler) => Handler): void {
+    this.#chain = chain;
+  }
+
+  /**
+   * The handler of the service `name` (qualified), building it on first use; throws why it cannot serve. A service
+   * with `middlewares` (Traefik v3.7 service middlewares) gets them in front, whoever calls it — a router, whose
+   * own middlewares then run first, or a parent service.
+   */
   handler(name: string): Handler {
     const got = this.#get(name);
-    return typeof got === 'function' ? got : got.handler;
+    if (typeof got === 'function') return got;
+    const names = (this.#config.services[name] as { middlewares?: string[] } | undefined)?.middlewares;
+    if (names === undefined || names.length === 0 || this.#chain === undefined) return got.handler;
+    let wrapped = this.#withMiddlewares.get(name);
+    if (wrapped === undefined) {
+      const provider = providerOf(name);
+      wrapped = this.#chain(names.map((m) => qualifyName(m, provider)), got.handler);
+      this.#withMiddlewares.set(name, wrapped);
+    }
+    return wrapped;
   }
 
   /**

@@ -161,6 +161,8 @@ export const serviceSchema = z
     weighted: weightedSchema.optional(),
     mirroring: mirroringSchema.optional(),
     failover: failoverSchema.optional(),
+    /** Traefik v3.7 service middlewares: run for every request the service handles, after the router's. */
+    middlewares: z.array(z.string().min(1)).optional(),
   })
   .strict()
   .superRefine((service, ctx) => {
