@@ -278,7 +278,7 @@ export class RouterManager {
       }
       for (const m of middlewareNames) this.#info.middlewares.get(m)?.usedBy.push(name);
       let handler = this.#middlewares.chain(middlewareNames, terminal);
-      if (this.#deps.wrapRouter && serviceName) handler = this.#deps.wrapRouter(name, serviceName, handler);
+      if (this.#deps.wrapRouter && serviceName) handler = this.#deps.wrapRouter(name, serviceName, handler, router);
       result = { name, rule: router.rule!, ...(router.priority ? { priority: router.priority } : {}), serviceName, handler };
     } catch (err) {
       result = err instanceof Error ? err : new Error(String(err));
