@@ -5,7 +5,7 @@
  * MutatingWebhookConfiguration carrying the CA that signed it. Pods are sent to it on CREATE only, never from
  * kube-system or kube-public, and `failurePolicy: Ignore` means an injector that is down delays no pod (it starts
  * uninjected rather than not at all). RBAC: get namespaces (the webhook reads a namespace's transparent-proxy
- * label), read pods, services and endpoints cluster-wide (the endpoints controller), the CRD controller's rules,
+ * label), list and watch pods and Endpoints cluster-wide (the endpoints controller), the CRD controller's rules,
  * its Leases.
  */
 import {
@@ -43,7 +43,7 @@ export function connectInjectObjects(ctx: BuildContext): KubeObject[] {
     serviceAccount(ctx, 'connect-injector'),
     ...clusterRole(ctx, 'connect-injector', [
       { apiGroups: [''], resources: ['namespaces'], verbs: ['get'] },
-      { apiGroups: [''], resources: ['pods', 'services', 'endpoints'], verbs: ['get', 'list', 'watch'] },
+      { apiGroups: [''], resources: ['pods', 'endpoints'], verbs: ['list', 'watch'] },
       ...CRD_CONTROLLER_RULES,
     ]),
     ...role(ctx, 'connect-injector', [LEASE_RULE]),
