@@ -54,7 +54,6 @@ export const ValuesSchema = z.strictObject({
     default: z.boolean().default(true),
     toConsul: z.boolean().default(true),
     toK8S: z.boolean().default(true),
-    k8sPrefix: z.string().default(''),
     consulPrefix: z.string().default(''),
     k8sTag: z.string().default('k8s'),
     k8sAllowNamespaces: namespaces.default(['*']),
