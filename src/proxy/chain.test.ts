@@ -11,7 +11,7 @@ import { planConnection, planRequest, routeMatches, type RequestFacts } from './
 
 const target = (id: string, service: string, subset?: string): DiscoveryTarget => ({
   ID: id, Service: service, ...(subset ? { ServiceSubset: subset } : {}), Namespace: 'default', Partition: 'default', Datacenter: 'dc1',
-  MeshGateway: {}, Subset: {}, SNI: `${id}.internal.x.consul`, Name: id,
+  MeshGateway: {}, Subset: {}, TransparentProxy: {}, SNI: `${id}.internal.x.consul`, Name: id,
 });
 
 const chain: CompiledDiscoveryChain = {

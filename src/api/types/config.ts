@@ -90,8 +90,15 @@ export interface DiscoveryGraphNode {
   Type: 'router' | 'splitter' | 'resolver';
   Name: string;
   Routes?: { Definition: unknown; NextNode: string }[];
-  Splits?: { Definition: unknown; Weight: number; NextNode: string }[];
-  Resolver?: { Default?: boolean; ConnectTimeout: string; RequestTimeout?: number; Target: string; Failover?: { Targets: string[] } };
+  Splits?: { Definition: Record<string, unknown>; Weight: number; NextNode: string }[];
+  Resolver?: {
+    Default?: boolean;
+    ConnectTimeout: string;
+    /** time.Duration without a custom marshaller in Consul: nanoseconds. */
+    RequestTimeout?: number;
+    Target: string;
+    Failover?: { Targets: string[]; Policy?: unknown };
+  };
   LoadBalancer?: unknown;
 }
 
@@ -104,6 +111,7 @@ export interface DiscoveryTarget {
   Datacenter: string;
   MeshGateway: { Mode?: string };
   Subset: { Filter?: string; OnlyPassing?: boolean };
+  TransparentProxy: Record<string, never>;
   ConnectTimeout?: string;
   External?: boolean;
   SNI: string;

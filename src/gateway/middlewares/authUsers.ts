@@ -5,9 +5,21 @@
  * authenticated request on (ClientUsername for the access log, `headerField`, `removeHeader`).
  */
 import { readFileSync } from 'node:fs';
+import { z } from 'zod';
 import type { GatewayRequest, Handler, ResponseWriter } from '../http/types.ts';
 
 /** Parses one non-blank, non-comment line into `[user, secret]`; undefined skips the line; throws naming `where`. */
+/** basicAuth's and digestAuth's options: Traefik's BasicAuth and DigestAuth structs carry the same fields. */
+export const usersAuthSchema = z
+  .object({
+    users: z.array(z.string()).optional(),
+    usersFile: z.string().optional(),
+    realm: z.string().optional(),
+    removeHeader: z.boolean().optional(),
+    headerField: z.string().optional(),
+  })
+  .strict();
+
 export type UserLineParser = (line: string, where: string) => [string, string] | undefined;
 
 export function loadUsers(

@@ -5,22 +5,13 @@
  * remembered for a short time under an HMAC of the credentials — never the plaintext — because bcrypt is slow.
  */
 import { createHmac, randomBytes } from 'node:crypto';
-import { z } from 'zod';
 import type { GatewayRequest, ResponseWriter } from '../http/types.ts';
 import { registerMiddleware } from './registry.ts';
 import { requestHeader } from './common.ts';
 import { hashKind, verifyHtpasswd } from './htpasswd.ts';
-import { forwardAuthenticated, loadUsers, type UserLineParser } from './authUsers.ts';
+import { forwardAuthenticated, loadUsers, usersAuthSchema, type UserLineParser } from './authUsers.ts';
 
-export const basicAuthSchema = z
-  .object({
-    users: z.array(z.string()).optional(),
-    usersFile: z.string().optional(),
-    realm: z.string().optional(),
-    removeHeader: z.boolean().optional(),
-    headerField: z.string().optional(),
-  })
-  .strict();
+export const basicAuthSchema = usersAuthSchema;
 
 /** An htpasswd line `user:hash` with a hash kind basicAuth verifies. */
 const parseHtpasswdLine: UserLineParser = (line, where) => {

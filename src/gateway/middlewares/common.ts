@@ -7,6 +7,7 @@
 import { Readable } from 'node:stream';
 import { z } from 'zod';
 import type { GatewayRequest, ResponseHeaders, ResponseWriter } from '../http/types.ts';
+import { DelegatingWriter } from '../http/delegating-writer.ts';
 import { statusText } from '../../lib/http/status.ts';
 import { mergeHeaders, setHeader } from '../../lib/http/headers.ts';
 import { readBodyLimited } from '../../lib/http/body.ts';
@@ -157,33 +158,19 @@ export function inRanges(ranges: StatusRanges, code: number): boolean {
  * the status line goes out (explicitly through writeHead or implicitly through the first write/end), so a
  * middleware can add, change or remove response headers the upstream set.
  */
-export class HeaderHookWriter<T = undefined> implements ResponseWriter {
-  protected readonly inner: ResponseWriter;
+export class HeaderHookWriter<T = undefined> extends DelegatingWriter {
   private readonly hook: (status: number, headers: ResponseHeaders, context: T) => void;
   private readonly context: T;
   private hooked = false;
 
   /** `context` is handed to the hook so the hook itself can be built once per middleware, not per request. */
   constructor(inner: ResponseWriter, beforeHead: (status: number, headers: ResponseHeaders, context: T) => void, context: T) {
-    this.inner = inner;
+    super(inner);
     this.hook = beforeHead;
     this.context = context;
   }
 
-  get headersSent(): boolean {
-    return this.inner.headersSent;
-  }
-  get statusCode(): number {
-    return this.inner.statusCode;
-  }
-  get headers(): ResponseHeaders {
-    return this.inner.headers;
-  }
-  get closed(): boolean {
-    return this.inner.closed;
-  }
-
-  writeHead(statusCode: number, headers?: ResponseHeaders): void {
+  override writeHead(statusCode: number, headers?: ResponseHeaders): void {
     if (!this.hooked) {
       this.hooked = true;
       const preset = this.inner.headers;
@@ -201,22 +188,13 @@ export class HeaderHookWriter<T = undefined> implements ResponseWriter {
     }
     this.inner.writeHead(statusCode, headers);
   }
-  write(chunk: Buffer | string): boolean {
+  override write(chunk: Buffer | string): boolean {
     if (!this.hooked && !this.inner.headersSent) this.writeHead(200);
     return this.inner.write(chunk);
   }
-  end(chunk?: Buffer | string): void {
+  override end(chunk?: Buffer | string): void {
     if (!this.hooked && !this.inner.headersSent) this.writeHead(200);
     this.inner.end(chunk);
-  }
-  onDrain(listener: () => void): void {
-    this.inner.onDrain(listener);
-  }
-  onClose(listener: () => void): void {
-    this.inner.onClose?.(listener);
-  }
-  flush(): void {
-    this.inner.flush?.();
   }
 }
 

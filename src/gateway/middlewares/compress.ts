@@ -8,6 +8,7 @@ import zlib from 'node:zlib';
 import type { Transform } from 'node:stream';
 import { z } from 'zod';
 import type { ResponseHeaders, ResponseWriter } from '../http/types.ts';
+import { DelegatingWriter } from '../http/delegating-writer.ts';
 import { registerMiddleware } from './registry.ts';
 import { requestHeader } from './common.ts';
 import { deleteHeader, getHeaderString, mergeHeaders, setHeader } from '../../lib/http/headers.ts';
@@ -81,8 +82,7 @@ interface CompressOptions {
 }
 
 /** Holds the head and the first bytes until it knows whether to compress, then streams either way. */
-class CompressWriter implements ResponseWriter {
-  private readonly inner: ResponseWriter;
+class CompressWriter extends DelegatingWriter {
   private readonly encoding: Encoding;
   private readonly options: CompressOptions;
   private readonly head: boolean;
@@ -95,25 +95,19 @@ class CompressWriter implements ResponseWriter {
   ended = false;
 
   constructor(inner: ResponseWriter, encoding: Encoding, options: CompressOptions, head: boolean) {
-    this.inner = inner;
+    super(inner);
     this.encoding = encoding;
     this.options = options;
     this.head = head;
   }
-  get headers(): ResponseHeaders {
-    return this.inner.headers;
-  }
-  get headersSent(): boolean {
+  override get headersSent(): boolean {
     return this.status !== 0;
   }
-  get statusCode(): number {
+  override get statusCode(): number {
     return this.status || this.inner.statusCode;
   }
-  get closed(): boolean {
-    return this.inner.closed;
-  }
 
-  writeHead(statusCode: number, headers?: ResponseHeaders): void {
+  override writeHead(statusCode: number, headers?: ResponseHeaders): void {
     if (this.status !== 0) return;
     if (statusCode < 200 && statusCode !== 101) {
       this.inner.writeHead(statusCode, headers);
@@ -182,7 +176,7 @@ class CompressWriter implements ResponseWriter {
     this.pending = [];
   }
 
-  write(chunk: Buffer | string): boolean {
+  override write(chunk: Buffer | string): boolean {
     if (this.status === 0) this.writeHead(200);
     const buf = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
     if (this.mode === 'plain') return this.inner.write(buf);
@@ -193,7 +187,7 @@ class CompressWriter implements ResponseWriter {
     return true;
   }
 
-  end(chunk?: Buffer | string): void {
+  override end(chunk?: Buffer | string): void {
     if (this.ended) return;
     if (chunk !== undefined && chunk.length > 0) this.write(chunk);
     if (this.status === 0) this.writeHead(200);
@@ -203,16 +197,13 @@ class CompressWriter implements ResponseWriter {
     else this.encoder!.end();
   }
 
-  onDrain(listener: () => void): void {
+  override onDrain(listener: () => void): void {
     if (this.mode === 'compress') this.encoder!.once('drain', listener);
     else if (this.mode === 'plain') this.inner.onDrain(listener);
     else queueMicrotask(listener);
   }
-  onClose(listener: () => void): void {
-    this.inner.onClose?.(listener);
-  }
 
-  flush(): void {
+  override flush(): void {
     // Server-sent events and other streams: push what we hold now.
     if (this.mode === 'undecided' && this.pending.length > 0) this.startCompress();
     if (this.mode === 'compress') (this.encoder as unknown as { flush(cb?: () => void): void }).flush(() => this.inner.flush?.());

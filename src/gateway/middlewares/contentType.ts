@@ -4,7 +4,8 @@
  * cases (Traefik pkg/middlewares/contenttype). `autoDetect` is the deprecated v2 key, accepted.
  */
 import { z } from 'zod';
-import type { ResponseHeaders, ResponseWriter } from '../http/types.ts';
+import type { ResponseHeaders } from '../http/types.ts';
+import { DelegatingWriter } from '../http/delegating-writer.ts';
 import { registerMiddleware } from './registry.ts';
 import { getHeaderString, mergeHeaders, setHeader } from '../../lib/http/headers.ts';
 
@@ -49,26 +50,16 @@ export function detectContentType(data: Buffer): string {
 }
 
 /** Holds the status line until the first body bytes arrive when the upstream gave no Content-Type. */
-class SniffingWriter implements ResponseWriter {
-  private readonly inner: ResponseWriter;
+class SniffingWriter extends DelegatingWriter {
   private status = 0;
   private waiting = false;
-  constructor(inner: ResponseWriter) {
-    this.inner = inner;
-  }
-  get headers(): ResponseHeaders {
-    return this.inner.headers;
-  }
-  get headersSent(): boolean {
+  override get headersSent(): boolean {
     return this.status !== 0 || this.inner.headersSent;
   }
-  get statusCode(): number {
+  override get statusCode(): number {
     return this.status || this.inner.statusCode;
   }
-  get closed(): boolean {
-    return this.inner.closed;
-  }
-  writeHead(statusCode: number, headers?: ResponseHeaders): void {
+  override writeHead(statusCode: number, headers?: ResponseHeaders): void {
     if (this.status !== 0) return;
     this.status = statusCode;
     if (headers) mergeHeaders(this.inner.headers, headers, 'preset');
@@ -76,7 +67,7 @@ class SniffingWriter implements ResponseWriter {
     if (type === undefined && statusCode !== 204 && statusCode !== 304) this.waiting = true;
     else this.inner.writeHead(statusCode);
   }
-  write(chunk: Buffer | string): boolean {
+  override write(chunk: Buffer | string): boolean {
     if (this.status === 0) this.writeHead(200);
     if (this.waiting) {
       const buf = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
@@ -88,7 +79,7 @@ class SniffingWriter implements ResponseWriter {
     }
     return this.inner.write(chunk);
   }
-  end(chunk?: Buffer | string): void {
+  override end(chunk?: Buffer | string): void {
     if (this.status === 0) this.writeHead(200);
     if (chunk !== undefined && chunk.length > 0) this.write(chunk);
     if (this.waiting) {
@@ -96,15 +87,6 @@ class SniffingWriter implements ResponseWriter {
       this.inner.writeHead(this.status);
     }
     this.inner.end();
-  }
-  onDrain(listener: () => void): void {
-    this.inner.onDrain(listener);
-  }
-  onClose(listener: () => void): void {
-    this.inner.onClose?.(listener);
-  }
-  flush(): void {
-    this.inner.flush?.();
   }
 }
 

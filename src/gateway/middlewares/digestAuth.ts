@@ -5,21 +5,12 @@
  * count may be used once, so a captured Authorization header cannot be replayed.
  */
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
-import { z } from 'zod';
 import type { GatewayRequest, ResponseWriter } from '../http/types.ts';
 import { registerMiddleware } from './registry.ts';
-import { forwardAuthenticated, loadUsers, type UserLineParser } from './authUsers.ts';
+import { forwardAuthenticated, loadUsers, usersAuthSchema, type UserLineParser } from './authUsers.ts';
 import { requestHeader } from './common.ts';
 
-export const digestAuthSchema = z
-  .object({
-    users: z.array(z.string()).optional(),
-    usersFile: z.string().optional(),
-    realm: z.string().optional(),
-    removeHeader: z.boolean().optional(),
-    headerField: z.string().optional(),
-  })
-  .strict();
+export const digestAuthSchema = usersAuthSchema;
 
 const NONCE_TTL_MS = 5 * 60_000;
 const MAX_NONCES = 100_000;

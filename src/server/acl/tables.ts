@@ -8,6 +8,7 @@
 import { defineIndex } from '../store/secondary-index.ts';
 import type { NodeIdentity, ServiceIdentity } from './identities.ts';
 import type { PolicyRules } from './rules.ts';
+import type { ACLPolicy } from '../../api/types/acl.ts';
 
 export const TOKENS_TABLE = 'acl-tokens';
 export const POLICIES_TABLE = 'acl-policies';
@@ -42,16 +43,11 @@ export interface TokenRow {
   Hash: string;
 }
 
-export interface PolicyRow {
-  ID: string;
-  Name: string;
-  Description: string;
-  Rules: string;
-  Datacenters?: string[];
-  Hash: string;
+/** A policy as stored: the wire's ACLPolicy without the indexes (kept by the store) and with its decoded rules. */
+export type PolicyRow = Omit<ACLPolicy, 'CreateIndex' | 'ModifyIndex'> & {
   /** The decoded rules, so resolving a token never parses (internal; not on the wire). */
   Decoded: PolicyRules;
-}
+};
 
 export interface RoleRow {
   ID: string;

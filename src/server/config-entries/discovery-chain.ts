@@ -14,6 +14,9 @@ import type {
   ProxyDefaultsEntry, ServiceDefaultsEntry, ServiceResolverEntry, ServiceRouterEntry, ServiceSplitterEntry,
 } from './schemas.ts';
 import { isHttpLike, scaleWeight } from './validate.ts';
+import type { CompiledDiscoveryChain, DiscoveryGraphNode, DiscoveryTarget } from '../../api/types/config.ts';
+
+export type { CompiledDiscoveryChain, DiscoveryGraphNode, DiscoveryTarget };
 
 /** structs.ConfigEntryGraphError: the entries, taken together, do not form a valid chain. */
 export const ErrChainGraph = defineError('MG_DISCOVERY_CHAIN_INVALID', 400, (message: string) => message);
@@ -33,52 +36,6 @@ export interface CompileRequest {
   overrideProtocol?: string | undefined;
   overrideConnectTimeoutMs?: number | undefined;
   overrideMeshGatewayMode?: string | undefined;
-}
-
-export interface DiscoveryTarget {
-  ID: string;
-  Service: string;
-  ServiceSubset?: string;
-  Namespace: string;
-  Partition: string;
-  Datacenter: string;
-  MeshGateway: { Mode?: string };
-  Subset: { Filter?: string; OnlyPassing?: boolean };
-  TransparentProxy: Record<string, never>;
-  ConnectTimeout?: string;
-  External?: boolean;
-  SNI: string;
-  Name: string;
-}
-
-export interface DiscoveryGraphNode {
-  Type: 'router' | 'splitter' | 'resolver';
-  Name: string;
-  Routes?: { Definition: unknown; NextNode: string }[];
-  Splits?: { Definition: Record<string, unknown>; Weight: number; NextNode: string }[];
-  Resolver?: {
-    Default?: boolean;
-    ConnectTimeout: string;
-    /** time.Duration without a custom marshaller in Consul: nanoseconds. */
-    RequestTimeout?: number;
-    Target: string;
-    Failover?: { Targets: string[]; Policy?: unknown };
-  };
-  LoadBalancer?: unknown;
-}
-
-export interface CompiledDiscoveryChain {
-  ServiceName: string;
-  Namespace: string;
-  Partition: string;
-  Datacenter: string;
-  CustomizationHash?: string;
-  Default?: boolean;
-  Protocol: string;
-  ServiceMeta?: Record<string, string>;
-  StartNode: string;
-  Nodes: Record<string, DiscoveryGraphNode>;
-  Targets: Record<string, DiscoveryTarget>;
 }
 
 interface TargetOpts {
