@@ -5,11 +5,16 @@
  *   - mesh tcp:  wrk → web's sidecar (upstream listener) → mTLS → app-tcp's sidecar → nginx   (L4 path)
  *   - mesh http: wrk → web's sidecar → mTLS → app-http's sidecar → nginx, HTTP parsed and routed on both sides and
  *                the intention asked per request (L7 path)
+ *   - mesh http2: the same for an `http2` service: wrk's HTTP/1.1 → web's sidecar → one multiplexed HTTP/2 session
+ *                over mTLS → app-h2's sidecar → h2c → nginx (`listen … http2`)
  * `meshgate server` and the three `meshgate proxy` processes are real child processes (metrics on, access logs
  * off, as Consul's defaults). Each target is measured twice per round: at 1 connection (latency: the added latency
  * per hop is (mesh p50 − direct p50) / 2, likewise p99) and at `--connections` (throughput, req/s ratio mesh/direct).
  *
- *   node bench/mesh/run.ts [--duration 10s] [--warmup 2s] [--connections 50] [--threads 2] [--rounds 3]
+ *   node bench/mesh/run.ts [--duration 10s] [--warmup 2s] [--connections 50] [--threads 2] [--rounds 3] [--cpu-prof DIR]
+ *
+ * `--cpu-prof DIR` writes a V8 profile of each sidecar into DIR when it exits (summarise one with
+ * `node bench/gateway/profile-top.ts FILE`).
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -25,6 +30,7 @@ const warmup = argv.get('warmup') ?? '2s';
 const connections = Number(argv.get('connections') ?? 50);
 const threads = Number(argv.get('threads') ?? 2);
 const rounds = Number(argv.get('rounds') ?? 3);
+const cpuProf = argv.get('cpu-prof');
 const CLI = resolve(import.meta.dirname, '../../src/cli/main.ts');
 
 const work = mkdtempSync(join(tmpdir(), 'meshgate-bench-mesh-'));
@@ -106,13 +112,15 @@ const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floo
 
 async function main(): Promise<void> {
   const nginxPort = await port();
+  const nginxH2Port = await port();
   const nginxDir = join(work, 'nginx');
   mkdirSync(join(nginxDir, 'logs'), { recursive: true });
   writeFileSync(join(nginxDir, 'nginx.conf'), `worker_processes 1; pid ${nginxDir}/nginx.pid; error_log ${nginxDir}/logs/error.log warn;
 events { worker_connections 4096; }
 http { access_log off; keepalive_requests 1000000; client_body_temp_path ${nginxDir}/b; proxy_temp_path ${nginxDir}/p; fastcgi_temp_path ${nginxDir}/f;
   uwsgi_temp_path ${nginxDir}/u; scgi_temp_path ${nginxDir}/s;
-  server { listen 127.0.0.1:${nginxPort}; location / { default_type text/plain; return 200 "hello from upstream\\n"; } } }
+  server { listen 127.0.0.1:${nginxPort}; location / { default_type text/plain; return 200 "hello from upstream\\n"; } }
+  server { listen 127.0.0.1:${nginxH2Port} http2; location / { default_type text/plain; return 200 "hello from upstream\\n"; } } }
 `);
   children.push(spawn('nginx', ['-p', nginxDir, '-c', join(nginxDir, 'nginx.conf'), '-g', 'daemon off;'], { stdio: 'ignore' }));
 
@@ -120,25 +128,28 @@ http { access_log off; keepalive_requests 1000000; client_body_temp_path ${nginx
   const base = `http://127.0.0.1:${serverPort}`;
   await start(process.execPath, [CLI, 'server', '-dev', '-http-addr', `127.0.0.1:${serverPort}`, '-dns-port', '-1', '-log-level', 'warn'], (o) => o.includes('server running'), 'meshgate server');
   await api(base, 'PUT', '/v1/config', { Kind: 'service-defaults', Name: 'app-http', Protocol: 'http' });
+  await api(base, 'PUT', '/v1/config', { Kind: 'service-defaults', Name: 'app-h2', Protocol: 'http2' });
   const tcpUp = await port();
   const httpUp = await port();
-  const sidecar = async (name: string, upstreams: Array<{ DestinationName: string; LocalBindPort: number }>): Promise<string> => {
+  const h2Up = await port();
+  const sidecar = async (name: string, upstreams: Array<{ DestinationName: string; LocalBindPort: number }>, appPort = nginxPort): Promise<string> => {
     const proxyPort = await port();
-    await api(base, 'PUT', '/v1/agent/service/register', { ID: name, Name: name, Address: '127.0.0.1', Port: nginxPort });
+    await api(base, 'PUT', '/v1/agent/service/register', { ID: name, Name: name, Address: '127.0.0.1', Port: appPort });
     await api(base, 'PUT', '/v1/agent/service/register', {
       Kind: 'connect-proxy', ID: `${name}-sidecar-proxy`, Name: `${name}-sidecar-proxy`, Address: '127.0.0.1', Port: proxyPort,
-      Proxy: { DestinationServiceName: name, DestinationServiceID: name, LocalServiceAddress: '127.0.0.1', LocalServicePort: nginxPort, Upstreams: upstreams },
+      Proxy: { DestinationServiceName: name, DestinationServiceID: name, LocalServiceAddress: '127.0.0.1', LocalServicePort: appPort, Upstreams: upstreams },
     });
     return `${name}-sidecar-proxy`;
   };
   const ids = [
-    await sidecar('web', [{ DestinationName: 'app-tcp', LocalBindPort: tcpUp }, { DestinationName: 'app-http', LocalBindPort: httpUp }]),
+    await sidecar('web', [{ DestinationName: 'app-tcp', LocalBindPort: tcpUp }, { DestinationName: 'app-http', LocalBindPort: httpUp }, { DestinationName: 'app-h2', LocalBindPort: h2Up }]),
     await sidecar('app-tcp', []),
     await sidecar('app-http', []),
+    await sidecar('app-h2', [], nginxH2Port),
   ];
-  for (const dest of ['app-tcp', 'app-http']) await api(base, 'PUT', `/v1/connect/intentions/exact?source=web&destination=${dest}`, { Action: 'allow' });
+  for (const dest of ['app-tcp', 'app-http', 'app-h2']) await api(base, 'PUT', `/v1/connect/intentions/exact?source=web&destination=${dest}`, { Action: 'allow' });
   const proxies = await Promise.all(ids.map(async (id) => start(
-    process.execPath, [CLI, 'proxy', '-proxy-id', id, '-http-addr', base, '-log-level', 'warn', '-metrics-addr', `127.0.0.1:${await port()}`, '-no-register-checks'],
+    process.execPath, [...(cpuProf ? ['--cpu-prof', '--cpu-prof-dir', resolve(cpuProf)] : []), CLI, 'proxy', '-proxy-id', id, '-http-addr', base, '-log-level', 'warn', '-metrics-addr', `127.0.0.1:${await port()}`, '-no-register-checks'],
     (o) => o.includes('Meshgate proxy running'), `proxy ${id}`,
   )));
 
@@ -149,6 +160,7 @@ http { access_log off; keepalive_requests 1000000; client_body_temp_path ${nginx
     { name: 'direct', port: nginxPort, pids: [] as number[] },
     { name: 'mesh tcp (L4)', port: tcpUp, pids: [pid(0), pid(1)] },
     { name: 'mesh http (L7)', port: httpUp, pids: [pid(0), pid(2)] },
+    { name: 'mesh http2 (L7, h2 hop)', port: h2Up, pids: [pid(0), pid(3)] },
   ];
   for (const t of targets) {
     const check = wrk(t.port, 1, '1s');
