@@ -268,7 +268,9 @@ export class InboundListener {
     headers['x-forwarded-client-cert'] = `By=${this.o.identity.current().leafUri};URI=${formatSpiffeId(peer!)}`;
     let session;
     try {
-      session = await this.appSessions.get('app', () => openSession(`http://${this.appAuthority()}`, {}, this.o.localConnectTimeoutMs));
+      // noDelay as on every other hop: a small frame must not wait for the app's delayed ACK.
+      const connection = (): Socket => netConnect({ host: this.o.localAddress, port: this.o.localPort, noDelay: true });
+      session = await this.appSessions.get('app', () => openSession(`http://${this.appAuthority()}`, { createConnection: connection }, this.o.localConnectTimeoutMs));
     } catch (err) {
       logger.warn({ err: (err as Error).message, downstream, path }, 'local app HTTP/2 connect failed');
       down.localReply(503, 'upstream connect error or disconnect/reset before headers');
