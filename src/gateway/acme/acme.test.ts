@@ -44,6 +44,8 @@ test('certificatesResolvers: Traefik defaults; dnsChallenge is "not supported by
   invalid({ entryPoints: { web: { address: ':80' } }, certificatesResolvers: { le: { acme: { httpChallenge: { entryPoint: 'nope' } } } } },
     /certificatesResolvers\.le\.acme\.httpChallenge\.entryPoint: entry point "nope" is not defined/);
   invalid({ certificatesResolvers: { le: { acme: { tlsChallenge: {}, keyType: 'RSA1024' } } } }, /certificatesResolvers\.le\.acme\.keyType/);
+  assert.equal(validateStaticConfig({ certificatesResolvers: { le: { acme: { tlsChallenge: {}, httpChallenge: { entryPoint: 'web', delay: '2s' } } } }, entryPoints: { web: { address: ':80' } } })
+    .certificatesResolvers!.le!.acme.httpChallenge!.delay, 2000);
   // `tlsChallenge:` with no value (YAML null) switches it on, as in Traefik.
   assert.ok(validateStaticConfig({ certificatesResolvers: { le: { acme: { tlsChallenge: null } } } }).certificatesResolvers!.le!.acme.tlsChallenge);
 });
@@ -79,6 +81,13 @@ test('a router asks for its tls.domains, else its rule\'s Host names; the entry 
     { main: 'ep.example.com' },
   ]);
   assert.deepEqual(requestedDomains(config, staticConfig, 'other'), [{ main: 'other.example.com' }]);
+  // TCP routers: tls.domains, else the HostSNI names (Traefik's ParseHostSNI; `*` names nothing).
+  config.tcp = { routers: {
+    'db@file': { rule: 'HostSNI(`DB.example.com`) && ClientIP(`10.0.0.0/8`)', service: 'db', tls: { certResolver: 'other' } },
+    'all@file': { rule: 'HostSNI(`*`)', service: 'db', tls: { certResolver: 'other' } },
+    'named@file': { rule: 'HostSNI(`x.example.com`)', service: 'db', tls: { certResolver: 'other', domains: [{ main: 'y.example.com' }] } },
+  }, services: {}, middlewares: {}, serversTransports: {} } as unknown as NonNullable<typeof config.tcp>;
+  assert.deepEqual(requestedDomains(config, staticConfig, 'other'), [{ main: 'other.example.com' }, { main: 'db.example.com' }, { main: 'y.example.com' }]);
 });
 
 function fakeRequest(url: string, host: string, tls = false): GatewayRequest {

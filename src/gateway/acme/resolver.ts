@@ -53,6 +53,9 @@ export class AcmeResolver {
   /** Challenges this replica serves because the KV shares them (id → challenge). */
   readonly #shared = new Map<string, SharedChallenge>();
   #timer: NodeJS.Timeout | undefined;
+  /** What the latest configuration asks for, and the timer that asks again after a failed order. */
+  #wanted: readonly AcmeDomain[] = [];
+  #retry: NodeJS.Timeout | undefined;
   #closed = false;
   readonly #abort = new AbortController();
 
@@ -78,6 +81,7 @@ export class AcmeResolver {
 
   /** Orders what `domains` need and no certificate of this resolver covers; returns when those orders end. */
   async request(domains: readonly AcmeDomain[]): Promise<void> {
+    this.#wanted = domains;
     const pending: Array<Promise<unknown>> = [];
     for (const domain of domains) {
       if (this.#covering(domain) !== undefined) continue;
@@ -104,6 +108,7 @@ export class AcmeResolver {
     this.#closed = true;
     this.#abort.abort();
     clearTimeout(this.#timer);
+    clearTimeout(this.#retry);
     await Promise.allSettled([...this.#inFlight.values()]);
   }
 
@@ -159,6 +164,14 @@ export class AcmeResolver {
       return issued;
     }, (err: unknown) => {
       this.#failedAt.set(key, Date.now());
+      // Without it a failed order (CA down at start) would wait for the next configuration change.
+      if (!renewal && this.#retry === undefined && !this.#closed) {
+        this.#retry = setTimeout(() => {
+          this.#retry = undefined;
+          void this.request(this.#wanted);
+        }, RETRY_AFTER_FAILURE_MS + 1_000);
+        this.#retry.unref();
+      }
       logger.error({ resolver: this.name, domains: domainNames(domain), err: (err as Error).message }, 'unable to obtain an ACME certificate');
       return undefined;
     }).finally(() => this.#inFlight.delete(key));
@@ -213,6 +226,8 @@ export class AcmeResolver {
     }
     if (shared !== undefined) await shared.call(this.#options.storage, challengeId(answer), answer);
     else serve(this.#options.challenges, answer, true);
+    const delay = answer.type === 'http-01' ? this.#options.config.httpChallenge?.delay : undefined;
+    if (delay !== undefined && delay > 0) await new Promise((resolve) => setTimeout(resolve, delay));
   }
 
   async #cleanUp(authz: acme.Authorization, challenge: { type: string; token: string }): Promise<void> {

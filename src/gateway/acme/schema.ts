@@ -6,6 +6,7 @@
  * "not supported by meshgate: certificatesResolvers.<name>.acme.<key>", never as an unknown key.
  */
 import { z } from 'zod';
+import { durationSchema } from '../config/schema/services.ts';
 
 /** Traefik's default CA (lego.LEDirectoryProduction) and storage file (Configuration.SetDefaults). */
 export const LETS_ENCRYPT_PRODUCTION = 'https://acme-v02.api.letsencrypt.org/directory';
@@ -33,7 +34,8 @@ export const acmeSchema = z
     /** PEM files (or PEM text) of CAs trusted for the CA server's own HTTPS, besides the system's (Traefik v3). */
     caCertificates: z.array(z.string().min(1)).optional(),
     eab: z.object({ kid: z.string().min(1), hmacEncoded: z.string().min(1) }).strict().optional(),
-    httpChallenge: z.object({ entryPoint: z.string().min(1), delay: z.unknown().optional() }).strict().optional(),
+    /** `delay`: time between setting up the answer and asking the CA to validate (Traefik v3), e.g. for a slow load balancer. */
+    httpChallenge: z.object({ entryPoint: z.string().min(1), delay: durationSchema.optional() }).strict().optional(),
     tlsChallenge: section(z.object({}).strict()).optional(),
   })
   .strict()
