@@ -14,7 +14,7 @@ import type { DynamicConfig } from './config/dynamic.ts';
 import { loadStaticConfig, PROVIDER_SETTINGS, type StaticConfig } from './config/static.ts';
 import { loadStaticPlugins } from './runtime/plugins.ts';
 import { createProviders, ProviderAggregator } from './providers/index.ts';
-import { ClusterMetrics, GatewayMetrics } from './metrics/metrics.ts';
+import { ClusterMetrics, GatewayMetrics, prometheusOptions } from './metrics/metrics.ts';
 import { LastGoodStore, lastGoodPathFor } from './runtime/last-good.ts';
 import { overviewProviderName, createGateway, type Gateway } from './runtime/gateway.ts';
 import { emptyDynamicConfig } from './config/dynamic.ts';
@@ -66,13 +66,7 @@ function logFor(staticConfig: StaticConfig, given: Logger | undefined): { logger
 
 function metricsFor(staticConfig: StaticConfig): GatewayMetrics | undefined {
   const prom = staticConfig.metrics?.prometheus;
-  if (!prom) return undefined;
-  return new GatewayMetrics({
-    buckets: prom.buckets,
-    addEntryPointsLabels: prom.addEntryPointsLabels,
-    addRoutersLabels: prom.addRoutersLabels,
-    addServicesLabels: prom.addServicesLabels,
-  });
+  return prom ? new GatewayMetrics(prometheusOptions(prom)) : undefined;
 }
 
 /** The control plane shared by both modes: providers → aggregator → (persist, deliver). */

@@ -144,7 +144,8 @@ export const staticConfigSchema = z
               addServicesLabels: z.boolean().default(true),
               entryPoint: z.string().default('traefik'),
               manualRouting: z.boolean().default(false),
-              headerLabels: z.record(z.string(), z.string()).optional(),
+              // Prometheus label names ([a-zA-Z_][a-zA-Z0-9_]*): Traefik stops serving metrics on a bad one; refused here.
+              headerLabels: z.record(z.string().regex(/^[a-zA-Z_][a-zA-Z0-9_]*$/, 'not a Prometheus label name'), z.string().min(1)).optional(),
             })
             .strict(),
         ).optional(),

@@ -109,7 +109,10 @@ function observe(s: HistogramSeries, bounds: readonly number[], seconds: number)
 
 /** The four series of one (…, method, protocol, code) combination. */
 interface RequestSeries {
+  labels: Labels;
   requests: ScalarSeries;
+  /** With `headerLabels`: the requests counter per combination of those headers' values. */
+  requestsByHeaders: Map<string, ScalarSeries> | undefined;
   duration: HistogramSeries;
   requestBytes: ScalarSeries;
   responseBytes: ScalarSeries;
@@ -136,7 +139,8 @@ export class RequestRecorder {
     this.prefix = prefix;
   }
 
-  record(method: string, protocol: string, code: number, seconds: number, requestBytes: number, responseBytes: number): void {
+  /** `headerLabels`: [label, value] pairs for the requests counter (Traefik puts them on `*_requests_total` only). */
+  record(method: string, protocol: string, code: number, seconds: number, requestBytes: number, responseBytes: number, headerLabels?: HeaderLabelValues): void {
     let byProtocol = this.byMethod.get(method);
     if (byProtocol === undefined) {
       byProtocol = new Map();
@@ -151,27 +155,63 @@ export class RequestRecorder {
     if (s === undefined) {
       const labels = { code: String(code), method, protocol, ...this.prefix };
       const f = this.families;
-      s = { requests: f.requests.add(labels), duration: f.duration.add(labels), requestBytes: f.requestBytes.add(labels), responseBytes: f.responseBytes.add(labels) };
+      s = {
+        labels,
+        // Requests with header labels never count in the plain series, so it is not exposed for them.
+        requests: headerLabels === undefined ? f.requests.add(labels) : { labels, value: 0 },
+        requestsByHeaders: undefined,
+        duration: f.duration.add(labels), requestBytes: f.requestBytes.add(labels), responseBytes: f.responseBytes.add(labels),
+      };
       byCode[code] = s;
     }
-    s.requests.value++;
+    if (headerLabels === undefined) s.requests.value++;
+    else {
+      const map = (s.requestsByHeaders ??= new Map());
+      let counted = map.get(headerLabels.key);
+      if (counted === undefined) {
+        counted = this.families.requests.add({ ...s.labels, ...headerLabels.labels });
+        map.set(headerLabels.key, counted);
+      }
+      counted.value++;
+    }
     observe(s.duration, this.families.duration.bounds, seconds);
     s.requestBytes.value += requestBytes;
     s.responseBytes.value += responseBytes;
   }
 }
 
+/** A request's `headerLabels` values, computed once per request for every recorder. */
+export interface HeaderLabelValues {
+  readonly key: string;
+  readonly labels: Labels;
+}
+
 export interface GatewayMetricsOptions {
   buckets?: readonly number[];
+  /** Traefik's metrics.prometheus.headerLabels: label name → request header whose value it takes ('' when absent). */
+  headerLabels?: Record<string, string>;
   /** Traefik's addEntryPointsLabels / addRoutersLabels / addServicesLabels (all default true but routers, as in Traefik). */
   addEntryPointsLabels?: boolean;
   addRoutersLabels?: boolean;
   addServicesLabels?: boolean;
 }
 
+/** The options of static `metrics.prometheus` (primary and cluster workers build theirs the same way). */
+export function prometheusOptions(prom: GatewayMetricsOptions): GatewayMetricsOptions {
+  return {
+    ...(prom.buckets ? { buckets: prom.buckets } : {}),
+    ...(prom.headerLabels ? { headerLabels: prom.headerLabels } : {}),
+    ...(prom.addEntryPointsLabels !== undefined ? { addEntryPointsLabels: prom.addEntryPointsLabels } : {}),
+    ...(prom.addRoutersLabels !== undefined ? { addRoutersLabels: prom.addRoutersLabels } : {}),
+    ...(prom.addServicesLabels !== undefined ? { addServicesLabels: prom.addServicesLabels } : {}),
+  };
+}
+
 export class GatewayMetrics {
   readonly registry = new Registry();
-  readonly options: Required<Omit<GatewayMetricsOptions, 'buckets'>> & { buckets: readonly number[] };
+  readonly options: Required<Omit<GatewayMetricsOptions, 'buckets' | 'headerLabels'>> & { buckets: readonly number[] };
+  /** headerLabels as [label, lower-cased header] pairs; empty without any. */
+  private readonly headerLabels: Array<[string, string]>;
   private readonly entryPointFamilies: RequestFamilies;
   private readonly routerFamilies: RequestFamilies;
   private readonly serviceFamilies: RequestFamilies;
@@ -198,6 +238,7 @@ export class GatewayMetrics {
       addRoutersLabels: options.addRoutersLabels ?? false,
       addServicesLabels: options.addServicesLabels ?? true,
     };
+    this.headerLabels = Object.entries(options.headerLabels ?? {}).map(([label, header]) => [label, header.toLowerCase()]);
     const b = this.options.buckets;
     const families = (scope: string, what: string): RequestFamilies => ({
       requests: new ScalarFamily(`traefik_${scope}_requests_total`, `How many HTTP requests processed on ${what}, partitioned by status code, protocol, and method.`, 'counter'),
@@ -270,10 +311,25 @@ export class GatewayMetrics {
 
   /** Entry point + router + service request metrics in one call (what the entry point does per request). */
   recordRequest(entryPoint: RequestRecorder | undefined, router: string | undefined, service: string | undefined,
-    method: string, protocol: string, code: number, seconds: number, requestBytes: number, responseBytes: number): void {
-    if (entryPoint !== undefined && this.options.addEntryPointsLabels) entryPoint.record(method, protocol, code, seconds, requestBytes, responseBytes);
-    if (router !== undefined && this.options.addRoutersLabels) this.router(router, service ?? '').record(method, protocol, code, seconds, requestBytes, responseBytes);
-    if (service !== undefined && this.options.addServicesLabels) this.service(service).record(method, protocol, code, seconds, requestBytes, responseBytes);
+    method: string, protocol: string, code: number, seconds: number, requestBytes: number, responseBytes: number,
+    headers?: Record<string, string | string[] | undefined>): void {
+    const h = this.headerLabels.length > 0 && headers !== undefined ? this.headerLabelValues(headers) : undefined;
+    if (entryPoint !== undefined && this.options.addEntryPointsLabels) entryPoint.record(method, protocol, code, seconds, requestBytes, responseBytes, h);
+    if (router !== undefined && this.options.addRoutersLabels) this.router(router, service ?? '').record(method, protocol, code, seconds, requestBytes, responseBytes, h);
+    if (service !== undefined && this.options.addServicesLabels) this.service(service).record(method, protocol, code, seconds, requestBytes, responseBytes, h);
+  }
+
+  /** Each header label's value: the request header's first value, '' when the request has none (as Traefik). */
+  private headerLabelValues(headers: Record<string, string | string[] | undefined>): HeaderLabelValues {
+    const labels: Labels = {};
+    let key = '';
+    for (const [label, header] of this.headerLabels) {
+      const raw = headers[header];
+      const value = raw === undefined ? '' : Array.isArray(raw) ? (raw[0] ?? '') : raw;
+      labels[label] = value;
+      key += `${value}\u0000`;
+    }
+    return { key, labels };
   }
 
   openConnection(entryPoint: string, protocol: string, delta: 1 | -1): void {

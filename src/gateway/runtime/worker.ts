@@ -7,7 +7,7 @@ import { createLogger } from '../../lib/logger.ts';
 import { createGatewayLog } from './log.ts';
 import { loadStaticConfig } from '../config/static.ts';
 import { loadStaticPlugins } from './plugins.ts';
-import { GatewayMetrics } from '../metrics/metrics.ts';
+import { GatewayMetrics, prometheusOptions } from '../metrics/metrics.ts';
 import { createGateway } from './gateway.ts';
 import { tuneYoungGeneration } from './heap.ts';
 import { ChallengeStore } from '../acme/challenges.ts';
@@ -25,11 +25,7 @@ async function main(): Promise<void> {
   const logger = (log ? log.logger : createLogger({ name: 'gateway' })).child({ worker: process.pid });
   await loadStaticPlugins(staticConfig, logger);
   const prom = staticConfig.metrics?.prometheus;
-  const metrics = prom
-    ? new GatewayMetrics({
-      buckets: prom.buckets, addEntryPointsLabels: prom.addEntryPointsLabels, addRoutersLabels: prom.addRoutersLabels, addServicesLabels: prom.addServicesLabels,
-    })
-    : undefined;
+  const metrics = prom ? new GatewayMetrics(prometheusOptions(prom)) : undefined;
   metrics?.enableClusterWorker();
   const pending = new Map<number, (reply: { contentType: string; text: string; error?: string }) => void>();
   let nextId = 1;
