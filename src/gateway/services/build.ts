@@ -71,7 +71,6 @@ function buildLoadBalancer(name: string, lb: LoadBalancerConfig, ctx: ServiceBui
   const transport = ctx.transports.get(lb.serversTransport);
   const wrr = createBalancer(name, lb);
   const hc = lb.healthCheck;
-  if (hc && hc.mode === 'grpc') throw Errors.invalidConfig(`service "${name}": healthCheck.mode "grpc" is not supported`);
   const states = hc
     ? (ctx.healthRegistry ?? new HealthRegistry()).serverStates(name, JSON.stringify(hc))
     : new Map<string, boolean>();

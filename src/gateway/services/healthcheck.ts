@@ -3,10 +3,12 @@
  * `unhealthyInterval` while a server is down) a request goes to the server's URL resolved against `path`, with
  * `scheme`, `port`, `hostname`, `method` and `headers` overridden; it is healthy when the status equals `status`,
  * or is 2xx/3xx when none is set, within `timeout`. Probes use their own small agent, never the traffic pools.
+ * With `mode: grpc` the probe is grpc.health.v1's Check instead (grpc-healthcheck.ts).
  */
 import { interceptors, type Dispatcher } from 'undici';
 import type { Logger } from '../../lib/logger.ts';
 import type { HealthCheckConfig } from './schema.ts';
+import { checkGrpcHealth, grpcHealthTarget, type GrpcHealthTarget } from './grpc-healthcheck.ts';
 
 export interface HealthCheckerOptions {
   service: string;
@@ -23,6 +25,8 @@ interface Probe {
   url: string;
   origin: string;
   path: string;
+  /** `mode: grpc`: where the Check call goes. */
+  grpc: GrpcHealthTarget | undefined;
   timer: NodeJS.Timeout | undefined;
 }
 
@@ -45,7 +49,8 @@ export class HealthChecker {
       const target = new URL(config.path ?? '/', url);
       if (config.scheme) target.protocol = `${config.scheme}:`;
       if (config.port) target.port = String(config.port);
-      return { url, origin: target.origin, path: target.pathname + target.search, timer: undefined };
+      const grpc = config.mode === 'grpc' ? grpcHealthTarget(url, config) : undefined;
+      return { url, origin: target.origin, path: target.pathname + target.search, grpc, timer: undefined };
     });
   }
 
@@ -81,6 +86,11 @@ export class HealthChecker {
 
   private async check(probe: Probe): Promise<boolean> {
     const { config } = this.options;
+    if (probe.grpc !== undefined) {
+      const failure = await checkGrpcHealth(probe.grpc, config.timeout);
+      if (failure !== undefined) this.options.logger.debug({ service: this.options.service, server: probe.url, err: failure }, 'gRPC health check failed');
+      return failure === undefined;
+    }
     try {
       const res = await this.dispatcher.request({
         origin: probe.origin,

@@ -1,0 +1,39 @@
+/**
+ * `healthCheck.mode: grpc` (Traefik's pkg/healthcheck checkHealthGRPC): grpc.health.v1.Health/Check with an empty
+ * service name, on the server's host and port (or `healthCheck.port`), in plain text when `healthCheck.scheme` is
+ * `http`, `h2c` or unset and over TLS otherwise; healthy only when the answer is SERVING. Each probe opens its own
+ * channel and closes it, so a restarted server is seen at once and nothing is shared with the traffic pools.
+ */
+import * as grpc from '@grpc/grpc-js';
+import { GRPC_CODE_NAMES, HealthClient, type HealthCheckResponse } from '../../lib/checks/probes/grpc-health.ts';
+
+export interface GrpcHealthTarget {
+  /** `host:port` (IPv6 in brackets). */
+  readonly address: string;
+  readonly tls: boolean;
+}
+
+/** The probe's target for a server URL, as checkHealthGRPC derives it. */
+export function grpcHealthTarget(serverUrl: string, config: { scheme?: string | undefined; port?: number | undefined }): GrpcHealthTarget {
+  const url = new URL(serverUrl);
+  const port = config.port !== undefined && config.port !== 0 ? String(config.port) : url.port;
+  const scheme = config.scheme ?? '';
+  return { address: `${url.hostname}:${port}`, tls: !['http', 'h2c', ''].includes(scheme) };
+}
+
+/** Resolves `undefined` when SERVING, else why not (Traefik's error texts). */
+export function checkGrpcHealth(target: GrpcHealthTarget, timeoutMs: number): Promise<string | undefined> {
+  const credentials = target.tls ? grpc.credentials.createSsl() : grpc.credentials.createInsecure();
+  // A channel-owned subchannel closes with the channel; the shared pool would keep a socket alive.
+  const client = new HealthClient(target.address, credentials, { 'grpc.use_local_subchannel_pool': 1 });
+  return new Promise<string | undefined>((resolve) => {
+    client.Check({ service: '' }, { deadline: Date.now() + timeoutMs }, (err: grpc.ServiceError | null, res?: HealthCheckResponse) => {
+      if (err) {
+        if (err.code === grpc.status.UNIMPLEMENTED) resolve(`gRPC server does not implement the health protocol: ${err.details}`);
+        else if (err.code === grpc.status.DEADLINE_EXCEEDED) resolve(`gRPC health check timeout: ${err.details}`);
+        else resolve(`gRPC health check failed: code = ${GRPC_CODE_NAMES[err.code] ?? err.code} desc = ${err.details}`);
+      } else if (res?.status !== 'SERVING') resolve(`received gRPC status code: ${res?.status ?? 'UNKNOWN'}`);
+      else resolve(undefined);
+    });
+  }).finally(() => client.close());
+}
