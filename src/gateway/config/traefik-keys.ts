@@ -32,7 +32,7 @@ export function isTraefikStaticKey(path: readonly PropertyKey[]): boolean {
  * pages): refused as "not supported by meshgate: <path>".
  */
 const TRAEFIK_DYNAMIC_KEYS = [
-  'http.services.*.loadBalancer.middlewares',
+  'http.services.*.loadBalancer.middlewares', 'http.serversTransports.*.peerCertSANs',
   'tcp.serversTransports.*.tls.spiffe',
 ].map((key) => key.toLowerCase().split('.'));
 
