@@ -17,6 +17,7 @@ import { registerLocalChecks } from './local-checks.ts';
 import { ProxyMetrics } from './metrics.ts';
 import { loadProxySettings, lookupProxyIdForSidecar, type ProxySettings } from './registration.ts';
 import { followRegistration } from './registration-watch.ts';
+import { followCatalogRegistration, loadProxySettingsFromCatalog } from './catalog-registration.ts';
 import { startTransparentMode } from './transparent/mode.ts';
 import { ConntrackTable } from './transparent/original-dst.ts';
 import { Upstream } from './upstream.ts';
@@ -40,6 +41,12 @@ export interface ProxyOptions {
   readonly conntrack?: Pick<ConntrackTable, 'lookup'> | undefined;
   /** Follow the registration and apply upstream changes without a restart (default true). */
   readonly followRegistration?: boolean | undefined;
+  /**
+   * Read the registration from the catalog on this node rather than from a local agent (consul-dataplane's
+   * `-service-node-name`; Kubernetes pods registered by the endpoints controller). Requires `proxyId`; no local
+   * checks are registered then — the registration's owner keeps its health.
+   */
+  readonly nodeName?: string | undefined;
 }
 
 export interface RunningProxy {
@@ -65,7 +72,9 @@ export async function startProxy(options: ProxyOptions): Promise<RunningProxy> {
     if (!options.sidecarFor) throw ProxyErrors.config('-sidecar-for', 'one of -sidecar-for or -proxy-id is required');
     proxyId = await lookupProxyIdForSidecar(client, options.sidecarFor);
   }
-  const settings = await loadProxySettings(client, proxyId);
+  const nodeName = options.nodeName;
+  if (nodeName && options.sidecarFor) throw ProxyErrors.config('-node-name', 'needs -proxy-id (a catalog node has no agent to ask for the sidecar of a service)');
+  const settings = nodeName ? await loadProxySettingsFromCatalog(client, nodeName, proxyId) : await loadProxySettings(client, proxyId);
   const logger = options.logger.child({ proxy: settings.proxyId, service: settings.service });
   const metrics = new ProxyMetrics(settings.proxyId);
   let accessLog: AccessLog = noAccessLog;
@@ -127,7 +136,7 @@ export async function startProxy(options: ProxyOptions): Promise<RunningProxy> {
       const server: Server = served.server;
       stops.push(() => new Promise<void>((r) => server.close(() => r())));
     }
-    if (options.registerChecks !== false) {
+    if (options.registerChecks !== false && !nodeName) {
       const host = settings.bindAddress === '0.0.0.0' || settings.bindAddress === '::' ? '127.0.0.1' : settings.bindAddress;
       const checks = await registerLocalChecks(client, {
         proxyId: settings.proxyId, serviceId: settings.serviceId, service: settings.service, tcpAddress: `${host}:${publicAddress.port}`,
@@ -135,11 +144,15 @@ export async function startProxy(options: ProxyOptions): Promise<RunningProxy> {
       stops.push(() => checks.stop());
     }
     if (options.followRegistration !== false) {
-      const watch = followRegistration(client, settings.proxyId, async (next) => {
+      const onChange = async (next: ProxySettings): Promise<void> => {
         const restartOnly = (['bindAddress', 'bindPort', 'localAddress', 'localPort', 'service', 'mode'] as const).filter((k) => next[k] !== settings[k]);
         if (restartOnly.length > 0) logger.warn({ fields: restartOnly }, 'the proxy registration changed fields that apply only on a restart');
         await upstreamSet.apply(next.upstreams);
-      }, logger.child({ part: 'registration' }));
+      };
+      const registrationLog = logger.child({ part: 'registration' });
+      const watch = nodeName
+        ? followCatalogRegistration(client, nodeName, settings.proxyId, onChange, registrationLog)
+        : followRegistration(client, settings.proxyId, onChange, registrationLog);
       stops.push(() => watch.stop());
     }
     logger.info({ public: `${publicAddress.address}:${publicAddress.port}`, upstreams: Object.fromEntries([...upstreamAddresses].map(([k, a]) => [k, `${a.address}:${a.port}`])) }, 'proxy running');

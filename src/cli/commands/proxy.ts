@@ -18,6 +18,7 @@ interface Flags extends HttpFlags {
   accessLog?: string;
   registerChecks?: boolean;
   runAsUid?: string;
+  nodeName?: string;
 }
 
 const LEVELS = ['trace', 'debug', 'info', 'warn', 'error'];
@@ -30,6 +31,7 @@ export function proxyCommand(io: CliIO): Command {
     .option('--log-level <level>', 'trace, debug, info, warn, error', 'info')
     .option('--metrics-addr <host:port>', 'serve Prometheus metrics on this address')
     .option('--access-log <path>', 'write JSON access logs here (- for stdout)')
+    .option('--node-name <node>', 'read the -proxy-id registration from the catalog on this node, not from a local agent (Kubernetes pods: <node>-virtual)')
     .option('--no-register-checks', 'do not register the sidecar\'s default health checks')
     .option('--run-as-uid <uid>', 'started as root: open what transparent mode needs, then run as this user ID (the one redirect-traffic excludes)')
     .action(async (flags: Flags) => {
@@ -57,7 +59,7 @@ export function proxyCommand(io: CliIO): Command {
         dropPrivileges(uid);
       }
       const running = await startProxy({
-        client, logger, sidecarFor, proxyId, metricsAddr: flags.metricsAddr, accessLog: flags.accessLog, registerChecks: flags.registerChecks !== false,
+        client, logger, sidecarFor, proxyId, metricsAddr: flags.metricsAddr, accessLog: flags.accessLog, registerChecks: flags.registerChecks !== false, nodeName: flags.nodeName,
         ...(conntrack ? { conntrack } : {}),
       });
       const ups = [...running.upstreamAddresses].map(([name, a]) => `${name}=${a.address}:${a.port}`).join(', ');

@@ -111,7 +111,9 @@ export function sidecarContainer(config: InjectorConfig, settings: PodSettings):
     image: config.image,
     // The proxy's ID is known only once the endpoints controller has registered the pod; acl-init waits for it
     // and writes it to the shared volume. The script reads that file and passes every other argument on as given.
-    command: ['/bin/sh', '-ec', `exec meshgate "$@" --proxy-id "$(cat ${PROXY_ID_FILE})"`, SIDECAR_CONTAINER],
+    // No agent runs beside a pod: the proxy reads its registration from the catalog on the synthetic node the
+    // endpoints controller registers it on (consul-dataplane's -service-node-name).
+    command: ['/bin/sh', '-ec', `exec meshgate "$@" --proxy-id "$(cat ${PROXY_ID_FILE})" --node-name "$NODE_NAME-virtual"`, SIDECAR_CONTAINER],
     args,
     env: POD_ENV,
     ports: [
