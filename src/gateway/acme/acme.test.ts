@@ -18,6 +18,8 @@ import { requestedDomains } from './domains.ts';
 import { answerHttpChallenge, ChallengeStore } from './challenges.ts';
 import { FileStorage } from './file-storage.ts';
 import { parseKvStorage } from './kv-storage.ts';
+import { decodeLabels, tagsToLabels } from '../providers/consulcatalog-labels.ts';
+import type { RouterConfig } from '../config/dynamic.ts';
 import type { GatewayRequest, ResponseWriter } from '../http/types.ts';
 
 const HOUR = 3_600_000;
@@ -141,4 +143,15 @@ test('acme.json: written 0600 keyed by resolver; a file others can read is refus
 test('consul-kv:// storage names an address and a prefix', () => {
   assert.deepEqual(parseKvStorage('le', 'consul-kv://127.0.0.1:8500/meshgate/acme/'), { address: '127.0.0.1:8500', prefix: 'meshgate/acme' });
   assert.throws(() => parseKvStorage('le', 'consul-kv://127.0.0.1:8500'), (err: unknown) => isMeshgateError(err, 'MG_GATEWAY_ACME_STORAGE'));
+});
+
+test('consulCatalog tags name the resolver and domains as Traefik\'s labels do (tls.certresolver, tls.domains[n].main/sans)', () => {
+  const staticConfig = validateStaticConfig({ certificatesResolvers: { le: { acme: { tlsChallenge: {} } } } });
+  const labels = tagsToLabels([
+    'traefik.http.routers.r.rule=Host(`a.example.com`)', 'traefik.http.routers.r.tls.certresolver=le',
+    'traefik.http.routers.r.tls.domains[0].main=a.example.com', 'traefik.http.routers.r.tls.domains[0].sans=b.example.com,c.example.com',
+  ], 'traefik');
+  const config = emptyDynamicConfig();
+  config.http.routers = decodeLabels(labels).routers as Record<string, RouterConfig>;
+  assert.deepEqual(requestedDomains(config, staticConfig, 'le'), [{ main: 'a.example.com', sans: ['b.example.com', 'c.example.com'] }]);
 });
