@@ -24,6 +24,7 @@ import { k8sConnectInjectCommand } from './commands/k8s/connect-inject.ts';
 import { k8sCrdControllerCommand } from './commands/k8s/crd-controller.ts';
 import { k8sEndpointsControllerCommand } from './commands/k8s/endpoints-controller.ts';
 import { k8sManifestsCommand } from './commands/k8s/manifests.ts';
+import { k8sServerAclInitCommand } from './commands/k8s/server-acl-init.ts';
 import { k8sSyncCatalogCommand } from './commands/k8s/sync-catalog.ts';
 import { kvDeleteCommand } from './commands/kv/delete.ts';
 import { kvGetCommand } from './commands/kv/get.ts';
@@ -66,7 +67,7 @@ export function buildProgram(io: CliIO): Command {
   const k8s = new Command('k8s').description('Run Meshgate\'s Kubernetes integration (consul-k8s\'s role)');
   k8s.addCommand(k8sSyncCatalogCommand(io)).addCommand(k8sCrdControllerCommand(io)).addCommand(k8sManifestsCommand(io));
   k8s.addCommand(k8sConnectInjectCommand(io)).addCommand(k8sAclInitCommand(io));
-  k8s.addCommand(k8sEndpointsControllerCommand(io));
+  k8s.addCommand(k8sEndpointsControllerCommand(io)).addCommand(k8sServerAclInitCommand(io));
   program.addCommand(k8s);
   const services = new Command('services').description('Register and deregister services with the local agent');
   services.addCommand(servicesRegisterCommand(io)).addCommand(servicesDeregisterCommand(io));
