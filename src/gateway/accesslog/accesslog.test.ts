@@ -49,3 +49,22 @@ test('the default JSON line and the field-by-field line agree, with and without 
   // logrus sorts keys in byte order: the upper-case field names, then entryPointName, level, msg, time.
   assert.deepEqual(Object.keys(fast[0]!), [...Object.keys(fast[0]!)].sort());
 });
+
+test('fields.queryParameters.defaultMode drop logs the path without its query string, in JSON and common lines (Traefik v3.7 "Access Logs" options)', async () => {
+  const base = { clientPort: 1, status: 200, startMs: Date.UTC(2026, 0, 1), durationMs: 1, requestBytes: 0, responseBytes: 2, responseHeaders: undefined, protocol: 'HTTP/1.1', retryAttempts: 0 };
+  const record = { ...base, req: request({ method: 'GET', originalUrl: '/login?token=s3cret&next=/' }) };
+  const [kept] = await lines({}, [record]);
+  assert.equal(kept!.RequestPath, '/login?token=s3cret&next=/');
+  const [dropped] = await lines({ fields: { queryParameters: { defaultMode: 'drop' } } }, [record]);
+  assert.equal(dropped!.RequestPath, '/login');
+  const [generic] = await lines({ fields: { names: { ClientUsername: 'drop' }, queryParameters: { defaultMode: 'drop' } } }, [record]);
+  assert.equal(generic!.RequestPath, '/login');
+  const out = new PassThrough();
+  let text = '';
+  out.on('data', (d: Buffer) => { text += d.toString(); });
+  const common = new AccessLog(accessLogSchema.parse({ fields: { queryParameters: { defaultMode: 'drop' } } }), out);
+  common.log(record);
+  await common.close();
+  assert.match(text, /"GET \/login HTTP\/1\.1"/);
+  assert.doesNotMatch(text, /s3cret/);
+});

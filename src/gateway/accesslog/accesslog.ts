@@ -114,10 +114,20 @@ export class AccessLog {
     this.keepByDefault = fields?.defaultMode !== 'drop';
     this.kept = new Set(Object.entries(fields?.names ?? {}).filter(([, m]) => m === 'keep').map(([n]) => n));
     this.keepFlags = JSON_FIELDS.map((f) => this.keep(f));
+    this.dropQuery = fields?.queryParameters?.defaultMode === 'drop';
     this.headerDefault = fields?.headers?.defaultMode ?? 'drop';
     this.headerModes = new Map(Object.entries(fields?.headers?.names ?? {}).map(([n, m]) => [n.toLowerCase(), m]));
     this.defaultFields = this.keepFlags.every(Boolean) && Object.keys(fields?.names ?? {}).length === 0
       && this.headerDefault === 'drop' && this.headerModes.size === 0;
+  }
+
+  /** `fields.queryParameters.defaultMode: drop`: the logged path loses its query string. */
+  private readonly dropQuery: boolean;
+
+  private path(url: string): string {
+    if (!this.dropQuery) return url;
+    const q = url.indexOf('?');
+    return q === -1 ? url : url.slice(0, q);
   }
 
   /** Every field kept and no header field: the line is one template (see defaultJsonLine). */
@@ -213,7 +223,7 @@ export class AccessLog {
     const referer = req.headers.referer;
     const agent = req.headers['user-agent'];
     const serviceUrl = data?.ServiceURL as string | undefined;
-    return `${req.clientIp || '-'} - ${user} [${this.clfTimestamp(r.startMs)}] "${req.method} ${req.originalUrl} ${r.protocol}" `
+    return `${req.clientIp || '-'} - ${user} [${this.clfTimestamp(r.startMs)}] "${req.method} ${this.path(req.originalUrl)} ${r.protocol}" `
       + `${origin ?? '-'} ${origin !== undefined ? r.responseBytes : '-'} ${referer ? `"${referer}"` : '"-"'} ${agent ? `"${agent}"` : '"-"'} `
       + `${count} ${req.routerName ? `"${req.routerName}"` : '"-"'} ${serviceUrl ? `"${serviceUrl}"` : '"-"'} ${Math.floor(r.durationMs)}ms\n`;
   }
@@ -250,7 +260,7 @@ export class AccessLog {
     if (k[13]) { out += `${sep}${JSON_KEYS[13]}${count}`; sep = ','; }
     if (k[14]) { out += `${sep}${JSON_KEYS[14]}${this.memo(14, req.host)}`; sep = ','; }
     if (k[15]) { out += `${sep}${JSON_KEYS[15]}${this.memo(15, req.method)}`; sep = ','; }
-    if (k[16]) { out += `${sep}${JSON_KEYS[16]}${this.memo(16, req.originalUrl)}`; sep = ','; }
+    if (k[16]) { out += `${sep}${JSON_KEYS[16]}${this.memo(16, this.path(req.originalUrl))}`; sep = ','; }
     if (k[17]) {
       const colon = hostHeader.lastIndexOf(':');
       out += `${sep}${JSON_KEYS[17]}${this.memo(17, colon !== -1 && !hostHeader.endsWith(']') ? hostHeader.slice(colon + 1) : '-')}`;
@@ -310,7 +320,7 @@ export class AccessLog {
       + (originStatus !== undefined ? `,"OriginStatus":${originStatus}` : '')
       + (originDuration !== undefined ? `,"Overhead":${durationNs - originDuration}` : '')
       + `,"RequestAddr":${this.memo(11, hostHeader)},"RequestContentSize":${r.requestBytes},"RequestCount":${count}`
-      + `,"RequestHost":${this.memo(14, req.host)},"RequestMethod":${this.memo(15, req.method)},"RequestPath":${this.memo(16, req.originalUrl)}`
+      + `,"RequestHost":${this.memo(14, req.host)},"RequestMethod":${this.memo(15, req.method)},"RequestPath":${this.memo(16, this.path(req.originalUrl))}`
       + `,"RequestPort":${this.memo(17, requestPort)},"RequestProtocol":${this.memo(18, r.protocol)},"RequestScheme":${req.tls ? '"https"' : '"http"'}`
       + `,"RetryAttempts":${r.retryAttempts}`
       + (routerName !== undefined ? `,"RouterName":${this.memo(21, routerName)}` : '')

@@ -30,6 +30,8 @@ export const accessLogSchema = z
           })
           .strict()
           .optional(),
+        /** Traefik v3.7: `drop` logs the request path without its query string (which may carry tokens). */
+        queryParameters: z.object({ defaultMode: z.enum(['keep', 'drop']).default('keep') }).strict().optional(),
       })
       .strict()
       .optional(),
