@@ -22,6 +22,7 @@ import { parseValues, validateValues } from '../../src/kubernetes/manifests/valu
 import { REPO_ROOT } from '../helpers/server.ts';
 import { tempDir } from '../gateway/helpers.ts';
 import { startTestCluster, type TestCluster } from './cluster.ts';
+import { fakeWebhookTls, renderTemplate } from './go-template.ts';
 
 const EVERYTHING = { global: { acls: { manageSystemACLs: true } }, syncCatalog: { enabled: true }, ui: { service: { type: 'NodePort' } } };
 
@@ -220,4 +221,36 @@ test('the Helm chart checked in is what the builders generate now (run `node scr
   }
   const templates = await readdir(join(REPO_ROOT, CHART_DIR, 'templates'));
   assert.deepEqual(templates.filter((f) => !generated.has(`templates/${f}`)), [], 'no template the builders do not make');
+});
+
+test('the chart, rendered with a set of values, makes the objects the command makes from them', async () => {
+  // Helm is not installable here: go-template.ts renders the subset of Go templates the chart uses (and throws on
+  // anything else), with stand-ins for genCA/genSignedCert whose output the command is given as its certificate.
+  const chart = renderChart('0.0.0');
+  const inputs = [
+    {},
+    EVERYTHING,
+    { global: { name: 'mg', image: 'registry.example/meshgate:1.2', datacenter: 'eu1', acls: { manageSystemACLs: true } }, server: { replicas: 3, store: { backend: 'etcd', etcdEndpoints: 'http://etcd:2379' } },
+      connectInject: { default: true, transparentProxy: { defaultEnabled: false }, k8sAllowNamespaces: ['shop', 'web'], k8sDenyNamespaces: ['legacy'] },
+      syncCatalog: { enabled: true, toK8S: false, addK8SNamespaceSuffix: false, k8sTag: '1.0', consulPrefix: 'k8s-' }, ui: { enabled: false } },
+    { connectInject: { enabled: false }, server: { enabled: false } },
+  ];
+  for (const input of inputs) {
+    const values = validateValues(input);
+    const fromChart = [...chart].filter(([file]) => file.startsWith('templates/')).flatMap(([file, source]) => {
+      const rendered = renderTemplate(source, values, 'mesh');
+      try {
+        return parseAllDocuments(rendered).map((d) => d.toJS() as KubeObject).filter((o) => o !== null);
+      } catch (err) {
+        throw new Error(`${file}: ${(err as Error).message}\n${rendered}`, { cause: err });
+      }
+    });
+    const fromCommand = await renderManifests(values, { namespace: 'mesh', tls: fakeWebhookTls(`${values.global.name}-connect-injector`, 'mesh') });
+    assert.ok(fromCommand.length > 0 || input === inputs[3]);
+    assert.deepEqual(fromChart, fromCommand, `values ${JSON.stringify(input)}`);
+  }
+  // The comparison can fail: a value the chart does not substitute shows.
+  const broken = (chart.get('templates/server.yaml') ?? '').replace('{{ .Values.server.replicas | toJson }}', '1');
+  const rendered = parseAllDocuments(renderTemplate(broken, validateValues({ server: { replicas: 3, store: { backend: 'etcd', etcdEndpoints: 'http://e:2379' } } }), 'mesh')).map((d) => d.toJS());
+  assert.equal(rendered.find((o: any) => o?.kind === 'StatefulSet').spec.replicas, 1);
 });
