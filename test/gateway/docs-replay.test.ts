@@ -96,10 +96,20 @@ function servable(file: string, service: string, server1 = one.url): string {
   return body.replace('http:\n', `http:\n  routers:\n    replay:\n      rule: "PathPrefix(\`/\`)"\n      service: ${service}\n`);
 }
 
-async function serve(file: string, service: string, check: (web: string) => Promise<void>, server1?: string): Promise<void> {
+/** A middleware page's snippet with a router through `middleware` to server-1 added. */
+function behindMiddleware(file: string, middleware: string): string {
+  if (file.endsWith('.toml')) {
+    return `${text(file)}\n[http.routers.replay]\n  rule = "PathPrefix(\`/\`)"\n  service = "replay"\n  middlewares = ["${middleware}"]\n`
+      + `[[http.services.replay.loadBalancer.servers]]\n  url = "${one.url}"\n`;
+  }
+  return text(file).replace('http:\n', `http:\n  routers:\n    replay:\n      rule: "PathPrefix(\`/\`)"\n      service: replay\n      middlewares: [${middleware}]\n`
+    + `  services:\n    replay:\n      loadBalancer:\n        servers:\n          - url: "${one.url}"\n`);
+}
+
+async function serve(file: string, service: string, check: (web: string) => Promise<void>, server1?: string, middleware?: string): Promise<void> {
   const work = await tempDir();
   const name = `dynamic${file.slice(file.lastIndexOf('.'))}`;
-  await writeFile(join(work, name), servable(file, service, server1));
+  await writeFile(join(work, name), middleware !== undefined ? behindMiddleware(file, middleware) : servable(file, service, server1));
   await writeFile(join(work, 'gateway.yml'), staticYaml(name));
   const gw = await startGateway(join(work, 'gateway.yml'));
   try {
@@ -139,3 +149,21 @@ test('docs replay behaviour: service.01.yaml — the page names serversTransport
     assert.equal(res.status, 404);
   });
 });
+
+for (const file of ['addprefix.01.yaml', 'addprefix.02.toml']) {
+  test(`docs replay behaviour: ${file} — addPrefix "updates the path of a request before forwarding it" (/foo in front)`, async () => {
+    await serve(file, 'replay', async (web) => {
+      assert.equal((await get(`${web}/bar?q=1`)).json().url, '/foo/bar?q=1');
+    }, undefined, 'add-foo');
+  });
+}
+
+for (const file of ['stripprefix.01.yaml', 'stripprefix.02.toml']) {
+  test(`docs replay behaviour: ${file} — stripPrefix "strips the matching path prefix and stores it in a X-Forwarded-Prefix header"`, async () => {
+    await serve(file, 'replay', async (web) => {
+      const reply = (await get(`${web}/fiibar/x`)).json();
+      assert.equal(reply.url, '/x');
+      assert.equal(reply.headers['x-forwarded-prefix'], '/fiibar');
+    }, undefined, 'test-stripprefix');
+  });
+}
