@@ -5,7 +5,9 @@
  *   server ── agent ── services A → B → C, each with its sidecar (mTLS) and HTTP check
  *     │          └── renders config/b/settings from KV into the file B reads
  *     ├── a "legacy app" and a Redis database on external nodes, checked by the server
- *     └── gateway (catalog tags: A's route, a rate-limited route, a JWT route, the legacy app)
+ *     ├── Kubernetes (examples/demo/kubernetes.ts): service D in an injected pod, registered by the endpoints
+ *     │   controller, its NodePort Service synced to the catalog; D → B through D's sidecar
+ *     └── gateway (catalog tags: A's route, a rate-limited route, a JWT route, the legacy app, D's NodePort)
  *
  * Intentions: A→B and B→C allow, A→C deny. Tokens: a management token to log in to the UI, an agent token (node,
  * services, sessions, config keys), a gateway token (read the catalog) and a DNS token, each with the least policy
@@ -19,6 +21,7 @@ import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { exportJWK, generateKeyPair, SignJWT } from 'jose';
+import { startKubernetesHalf, type KubernetesHalf } from './kubernetes.ts';
 
 const REPO = new URL('../..', import.meta.url).pathname;
 const CLI = join(REPO, 'src/cli/main.ts');
@@ -36,15 +39,19 @@ export interface DemoPorts {
   legacy: number;
   redis: number;
   jwks: number;
-  /** Local bind ports of the sidecars' upstreams: A→B, A→C, B→C. */
+  /** Local bind ports of the sidecars' upstreams: A→B, A→C, B→C, and D→B (D lives in Kubernetes). */
   aToB: number;
   aToC: number;
   bToC: number;
+  dToB: number;
+  /** The Kubernetes half: the connect injector's webhook and D's NodePort. */
+  webhook: number;
+  nodePort: number;
 }
 
 export const DEFAULT_PORTS: DemoPorts = {
   server: 8500, dns: 8600, agent: 8501, web: 8080, dashboard: 8081, a: 9001, b: 9002, c: 9003, legacy: 9010,
-  redis: 6390, jwks: 9099, aToB: 10001, aToC: 10003, bToC: 10002,
+  redis: 6390, jwks: 9099, aToB: 10001, aToC: 10003, bToC: 10002, dToB: 10004, webhook: 9443, nodePort: 30080,
 };
 
 export interface DemoOptions {
@@ -68,6 +75,8 @@ export interface RunningDemo {
   /** `curl` lines to try, each answering 2xx. */
   readonly curls: ReadonlyArray<{ what: string; args: string[] }>;
   readonly redis: boolean;
+  /** The in-process Kubernetes API server of the demo's Kubernetes half, and a kubeconfig for it. */
+  readonly kubernetes: KubernetesHalf;
   /** Every process started, for tests (pid → name). */
   readonly processes: ReadonlyMap<number, string>;
   stop(): Promise<void>;
@@ -98,7 +107,8 @@ export async function startDemo(options: DemoOptions = {}): Promise<RunningDemo>
   const children: ChildProcess[] = [];
   const processes = new Map<number, string>();
   const servers: Server[] = [];
-  const steps = 9;
+  const closers: Array<() => Promise<void> | void> = [];
+  const steps = 10;
   let step = 0;
   const say = (text: string): void => {
     if (options.signal?.aborted) throw new Error('demo: interrupted during start-up');
@@ -127,6 +137,7 @@ export async function startDemo(options: DemoOptions = {}): Promise<RunningDemo>
       }
     }
     for (const s of servers) s.close();
+    for (const close of closers.reverse()) await close();
     if (!keepWorkdir) await rm(workdir, { recursive: true, force: true });
   };
 
@@ -271,7 +282,16 @@ export async function startDemo(options: DemoOptions = {}): Promise<RunningDemo>
       progress('      Redis not installed (Debian package redis-server): the database part is skipped');
     }
 
-    // 6. A JWKS for the JWT route, and a token signed with it.
+    // 6. The Kubernetes half: D in an injected pod, its NodePort Service synced to the catalog.
+    say(`Kubernetes: the connect injector, the endpoints controller and catalog sync; service D in an injected pod`);
+    const kubernetes = await startKubernetesHalf({
+      workdir, ports, managementToken, agentToken, hop: HOP, meshgate, start,
+      api: (method, path, body) => api(method, path, body),
+      until: (what, fn, deadlineMs) => until(what, fn, deadlineMs ?? 60_000, options.signal),
+      onStop: (close) => closers.push(close),
+    });
+
+    // 7. A JWKS for the JWT route, and a token signed with it.
     say('a JWKS for the JWT-authenticated route');
     const { publicKey, privateKey } = await generateKeyPair('ES256');
     const jwk = { ...(await exportJWK(publicKey)), kid: 'demo', alg: 'ES256', use: 'sig' };
@@ -281,14 +301,14 @@ export async function startDemo(options: DemoOptions = {}): Promise<RunningDemo>
     const jwt = await new SignJWT({ sub: 'demo-user', scope: 'read' }).setProtectedHeader({ alg: 'ES256', kid: 'demo' })
       .setIssuer('meshgate-demo').setAudience('demo').setIssuedAt().setExpirationTime('24h').sign(privateKey);
 
-    // 7. The gateway, outside the mesh, routing from catalog tags.
+    // 8. The gateway, outside the mesh, routing from catalog tags.
     say(`gateway on http://127.0.0.1:${ports.web} (dashboard on :${ports.dashboard})`);
     const dynamicFile = join(workdir, 'gateway-dynamic.yml');
     await writeFile(dynamicFile, `http:
   middlewares:
     demo-strip:
       stripPrefixRegex:
-        regex: ["^/(a|limited|secure|legacy)"]
+        regex: ["^/(a|limited|secure|legacy|k8s)"]
     demo-ratelimit:
       rateLimit:
         average: 5
@@ -323,7 +343,7 @@ accessLog: {}
 `);
     meshgate('gateway', ['gateway', '--config', join(workdir, 'gateway.yml'), '--workers', '1']);
 
-    // 8. Wait until the mesh answers end to end through the gateway.
+    // 9. Wait until the mesh answers end to end through the gateway.
     say('waiting for health checks, sidecars and routes');
     const gatewayUrl = `http://127.0.0.1:${ports.web}`;
     await until('A → B → C through the gateway and both sidecar hops', async () => {
@@ -333,6 +353,12 @@ accessLog: {}
       return body.next?.service === 'b' && body.next.next?.service === 'c' && body.next.config?.greeting ? true : undefined;
     }, 90_000, options.signal);
     await until('the legacy route', async () => ((await fetch(`${gatewayUrl}/legacy/`)).ok ? true : undefined), 60_000, options.signal);
+    await until('D (Kubernetes) → B → C through the gateway and the node port', async () => {
+      const res = await fetch(`${gatewayUrl}/k8s/`);
+      if (!res.ok) return undefined;
+      const body = (await res.json()) as { service?: string; next?: { service?: string; next?: { service?: string } } };
+      return body.service === 'd' && body.next?.service === 'b' && body.next.next?.service === 'c' ? true : undefined;
+    }, 90_000, options.signal);
 
     say('ready');
     const curls = [
@@ -341,12 +367,14 @@ accessLog: {}
       { what: 'a rate-limited route (5 req/s, burst 10; more answers 429)', args: [`${gatewayUrl}/limited/`] },
       { what: 'a JWT-authenticated route (without the header: 401)', args: ['-H', `Authorization: Bearer ${jwt}`, `${gatewayUrl}/secure/`] },
       { what: 'the legacy app on an external node', args: [`${gatewayUrl}/legacy/`] },
+      { what: 'D runs in Kubernetes (injected pod, NodePort synced to the catalog) and calls B through its sidecar', args: [`${gatewayUrl}/k8s/`] },
+      { what: 'the pods of the demo\'s Kubernetes API (the injected sidecar is in the spec)', args: [`${kubernetes.apiUrl}/api/v1/namespaces/shop/pods`] },
       { what: 'healthy instances of B (the token is required: default deny)', args: ['-H', `X-Consul-Token: ${managementToken}`, `${serverUrl}/v1/health/service/b?passing`] },
       { what: 'B\'s configuration in KV', args: ['-H', `X-Consul-Token: ${managementToken}`, `${serverUrl}/v1/kv/config/b/settings?raw`] },
       { what: 'the gateway\'s routers', args: [`http://127.0.0.1:${ports.dashboard}/api/http/routers`] },
     ];
     return {
-      workdir, ports, managementToken, jwt, redis, processes, curls, gatewayUrl,
+      workdir, ports, managementToken, jwt, redis, processes, curls, gatewayUrl, kubernetes,
       uiUrl: `${serverUrl}/ui/`,
       dashboardUrl: `http://127.0.0.1:${ports.dashboard}/dashboard/`,
       stop: () => stop(),

@@ -15,7 +15,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createRandom, encodeLoosely, mutateDocument, seedFromEnvironment, type Random } from './random.ts';
 import { answersPromptly } from './wire.ts';
-import { spawnServer, tempDir, type ServerProcess } from '../helpers/server.ts';
+import { freePort, spawnServer, tempDir, type ServerProcess } from '../helpers/server.ts';
 
 const BATCHES = 8;
 const REQUESTS_PER_BATCH = 50;
@@ -32,7 +32,8 @@ before(async () => {
   dir = tempDir('meshgate-mesh-sweep-');
   const config = join(dir.path, 'acl.json');
   writeFileSync(config, JSON.stringify({ acl: { enabled: true, default_policy: 'deny', tokens: { initial_management: MANAGEMENT } } }));
-  server = await spawnServer(join(dir.path, 'data'), undefined, ['--config-file', config]);
+  // Its own DNS port: the default 8600 may be another test's (or a running demo's).
+  server = await spawnServer(join(dir.path, 'data'), undefined, ['--config-file', config, '--dns-port', String(await freePort())]);
   await seedSentinel();
 });
 

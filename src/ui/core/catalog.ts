@@ -23,10 +23,14 @@ export interface ServiceSummary {
   readonly counts: { passing: number; warning: number; critical: number };
 }
 
-/** Where an instance lives, from Consul's conventions: consul-k8s and other syncs set `external-source`, ESM nodes `external-node`. */
+/**
+ * Where an instance lives, from Consul's conventions: consul-k8s's catalog sync and other syncs set `external-source`,
+ * its endpoints controller marks injected pods with `k8s-namespace`, ESM nodes carry `external-node`.
+ */
 export function sourceOf(instance: CatalogService): string {
   const source = instance.ServiceMeta?.['external-source'];
   if (source) return source;
+  if (instance.ServiceMeta?.['k8s-namespace']) return 'kubernetes';
   if (instance.NodeMeta?.['external-node'] === 'true') return 'external';
   return 'agent';
 }
