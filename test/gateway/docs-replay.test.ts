@@ -69,15 +69,16 @@ test('docs replay: the manifest names a page and a commit for every snippet, and
 
 let one: Upstream;
 let two: Upstream;
-/** server-1 for the failover page: its `/status` (the page's health-check path) says it is down. */
+/** server-1 for the failover page: its `/status` (the page's health-check path) says it is down. It also sets the
+ * response header the headers page removes. */
 let down: Server;
 let downUrl = '';
 before(async () => {
   one = await startUpstream('server-1');
   two = await startUpstream('server-2');
   down = createServer((req, res) => {
-    res.writeHead(req.url === '/status' ? 503 : 200, { 'content-type': 'application/json' });
-    res.end(JSON.stringify({ upstream: 'server-1' }));
+    res.writeHead(req.url === '/status' ? 503 : 200, { 'content-type': 'application/json', 'x-custom-response-header': 'from-upstream' });
+    res.end(JSON.stringify({ upstream: 'server-1', headers: req.headers }));
   });
   await new Promise<void>((resolve) => down.listen(0, '127.0.0.1', resolve));
   downUrl = `http://127.0.0.1:${(down.address() as AddressInfo).port}`;
@@ -97,19 +98,19 @@ function servable(file: string, service: string, server1 = one.url): string {
 }
 
 /** A middleware page's snippet with a router through `middleware` to server-1 added. */
-function behindMiddleware(file: string, middleware: string): string {
+function behindMiddleware(file: string, middleware: string, server = one.url): string {
   if (file.endsWith('.toml')) {
     return `${text(file)}\n[http.routers.replay]\n  rule = "PathPrefix(\`/\`)"\n  service = "replay"\n  middlewares = ["${middleware}"]\n`
-      + `[[http.services.replay.loadBalancer.servers]]\n  url = "${one.url}"\n`;
+      + `[[http.services.replay.loadBalancer.servers]]\n  url = "${server}"\n`;
   }
   return text(file).replace('http:\n', `http:\n  routers:\n    replay:\n      rule: "PathPrefix(\`/\`)"\n      service: replay\n      middlewares: [${middleware}]\n`
-    + `  services:\n    replay:\n      loadBalancer:\n        servers:\n          - url: "${one.url}"\n`);
+    + `  services:\n    replay:\n      loadBalancer:\n        servers:\n          - url: "${server}"\n`);
 }
 
 async function serve(file: string, service: string, check: (web: string) => Promise<void>, server1?: string, middleware?: string): Promise<void> {
   const work = await tempDir();
   const name = `dynamic${file.slice(file.lastIndexOf('.'))}`;
-  await writeFile(join(work, name), middleware !== undefined ? behindMiddleware(file, middleware) : servable(file, service, server1));
+  await writeFile(join(work, name), middleware !== undefined ? behindMiddleware(file, middleware, server1) : servable(file, service, server1));
   await writeFile(join(work, 'gateway.yml'), staticYaml(name));
   const gw = await startGateway(join(work, 'gateway.yml'));
   try {
@@ -165,5 +166,70 @@ for (const file of ['stripprefix.01.yaml', 'stripprefix.02.toml']) {
       assert.equal(reply.url, '/x');
       assert.equal(reply.headers['x-forwarded-prefix'], '/fiibar');
     }, undefined, 'test-stripprefix');
+  });
+}
+
+// Behaviour as Traefik's pkg/middlewares/headers (header.go: "" deletes a custom header, preflight answered in
+// processCorsHeaders; secure.go: frameDeny → X-Frame-Options DENY, browserXssFilter → X-XSS-Protection "1; mode=block").
+for (const file of ['headers.01.yaml', 'headers.02.toml']) {
+  test(`docs replay behaviour: ${file} — headers "adds the X-Script-Name header to the proxied request and the X-Custom-Response-Header header to the response"`, async () => {
+    await serve(file, 'replay', async (web) => {
+      const res = await get(`${web}/`);
+      assert.equal(res.json().headers['x-script-name'], 'test');
+      assert.equal(res.headers['x-custom-response-header'], 'value');
+    }, undefined, 'testHeader');
+  });
+}
+
+for (const file of ['headers.03.yaml', 'headers.04.toml']) {
+  test(`docs replay behaviour: ${file} — headers "proxied with an extra X-Script-Name header while X-Custom-Request-Header gets stripped", response stripped of X-Custom-Response-Header`, async () => {
+    await serve(file, 'replay', async (web) => {
+      const res = await get(`${web}/`, { headers: { 'x-custom-request-header': 'from-client' } });
+      assert.equal(res.json().headers['x-script-name'], 'test');
+      assert.equal(res.json().headers['x-custom-request-header'], undefined);
+      assert.equal(res.headers['x-custom-response-header'], undefined);
+    }, downUrl, 'testHeader');
+  });
+}
+
+for (const file of ['headers.05.yaml', 'headers.06.toml']) {
+  test(`docs replay behaviour: ${file} — headers security options frameDeny and browserXssFilter add their headers`, async () => {
+    await serve(file, 'replay', async (web) => {
+      const res = await get(`${web}/`);
+      assert.equal(res.status, 200);
+      assert.equal(res.headers['x-frame-options'], 'DENY');
+      assert.equal(res.headers['x-xss-protection'], '1; mode=block');
+    }, undefined, 'testHeader');
+  });
+}
+
+for (const file of ['headers.07.yaml', 'headers.08.toml']) {
+  test(`docs replay behaviour: ${file} — headers CORS "does not pass preflight requests to any service", answers them itself`, async () => {
+    await serve(file, 'replay', async (web) => {
+      const before = one.hits;
+      const pre = await get(`${web}/`, { method: 'OPTIONS', headers: { origin: 'https://example.org', 'access-control-request-method': 'PUT' } });
+      assert.equal(pre.status, 200);
+      assert.equal(one.hits, before, 'the preflight reached the service');
+      assert.equal(pre.headers['access-control-allow-origin'], 'https://example.org');
+      assert.equal(pre.headers['access-control-allow-methods'], 'GET,OPTIONS,PUT');
+      assert.equal(pre.headers['access-control-allow-headers'], '*');
+      assert.equal(pre.headers['access-control-max-age'], '100');
+      const res = await get(`${web}/`, { headers: { origin: 'https://foo.bar.org' } });
+      assert.equal(res.headers['access-control-allow-origin'], 'https://foo.bar.org');
+      assert.match(String(res.headers.vary), /Origin/);
+    }, undefined, 'testHeader');
+  });
+}
+
+// Traefik pkg/middlewares/redirect/redirect.go: permanent → 301 for GET, 308 for other methods.
+for (const file of ['redirectscheme.01.yaml', 'redirectscheme.02.toml']) {
+  test(`docs replay behaviour: ${file} — redirectScheme "redirects the request if the request scheme is different" (permanent, to https)`, async () => {
+    await serve(file, 'replay', async (web) => {
+      const port = new URL(web).port;
+      const res = await get(`${web}/a?b=1`, { host: 'example.com' });
+      assert.equal(res.status, 301);
+      assert.equal(res.headers.location, 'https://example.com/a?b=1');
+      assert.equal((await get(`${web}/a`, { method: 'POST', host: `example.com:${port}` })).status, 308);
+    }, undefined, 'test-redirectscheme');
   });
 }

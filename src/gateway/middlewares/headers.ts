@@ -10,20 +10,27 @@ import { compileGoRegexp } from '../../lib/go-regexp/index.ts';
 import { HeaderHookWriter, rawHost, requestHeader, writeError } from './common.ts';
 import { deleteHeader, getHeaderString, setHeader } from '../../lib/http/headers.ts';
 
+/**
+ * A list field. Traefik's file loader (paerser file/raw_node.go decodeRaw) flattens a YAML/TOML list to one
+ * comma-joined value and its populator splits it again, so a bare string is a list too: the headers page's own CORS
+ * example writes `accessControlAllowHeaders: "*"`, and `"GET,PUT"` means two methods.
+ */
+const stringList = z.preprocess((v) => (typeof v === 'string' ? v.split(',') : v), z.array(z.string()));
+
 export const headersSchema = z
   .object({
     customRequestHeaders: z.record(z.string(), z.string()).optional(),
     customResponseHeaders: z.record(z.string(), z.string()).optional(),
     accessControlAllowCredentials: z.boolean().optional(),
-    accessControlAllowHeaders: z.array(z.string()).optional(),
-    accessControlAllowMethods: z.array(z.string()).optional(),
-    accessControlAllowOriginList: z.array(z.string()).optional(),
-    accessControlAllowOriginListRegex: z.array(z.string()).optional(),
-    accessControlExposeHeaders: z.array(z.string()).optional(),
+    accessControlAllowHeaders: stringList.optional(),
+    accessControlAllowMethods: stringList.optional(),
+    accessControlAllowOriginList: stringList.optional(),
+    accessControlAllowOriginListRegex: z.array(z.string()).optional(), // a regexp may hold commas: no splitting
+    accessControlExposeHeaders: stringList.optional(),
     accessControlMaxAge: z.number().int().optional(),
     addVaryHeader: z.boolean().optional(),
-    allowedHosts: z.array(z.string()).optional(),
-    hostsProxyHeaders: z.array(z.string()).optional(),
+    allowedHosts: stringList.optional(),
+    hostsProxyHeaders: stringList.optional(),
     sslProxyHeaders: z.record(z.string(), z.string()).optional(),
     stsSeconds: z.number().int().min(0).optional(),
     stsIncludeSubdomains: z.boolean().optional(),
