@@ -233,3 +233,36 @@ for (const file of ['redirectscheme.01.yaml', 'redirectscheme.02.toml']) {
     }, undefined, 'test-redirectscheme');
   });
 }
+
+// Traefik pkg/middlewares/redirect/redirect_regex.go matches the whole request URL (scheme://host/path?query).
+for (const file of ['redirectregex.01.yaml', 'redirectregex.02.toml']) {
+  test(`docs replay behaviour: ${file} — redirectRegex "redirect with domain replacement" (localhost → mydomain, temporary)`, async () => {
+    await serve(file, 'replay', async (web) => {
+      const res = await get(`${web}/some/path`, { host: 'localhost' });
+      assert.equal(res.status, 302);
+      assert.equal(res.headers.location, 'http://mydomain/some/path');
+      assert.equal((await get(`${web}/x`, { host: 'other.example' })).json().url, '/x', 'a URL the regex does not match is served');
+    }, undefined, 'test-redirectregex');
+  });
+}
+
+for (const file of ['replacepath.01.yaml', 'replacepath.02.toml']) {
+  test(`docs replay behaviour: ${file} — replacePath "replace the actual path with the specified one", original in X-Replaced-Path`, async () => {
+    await serve(file, 'replay', async (web) => {
+      const reply = (await get(`${web}/anything/here`)).json();
+      assert.equal(reply.url, '/foo');
+      assert.equal(reply.headers['x-replaced-path'], '/anything/here');
+    }, undefined, 'test-replacepath');
+  });
+}
+
+for (const file of ['replacepathregex.01.yaml', 'replacepathregex.02.toml']) {
+  test(`docs replay behaviour: ${file} — replacePathRegex "replace the matching path with the specified one", original in X-Replaced-Path`, async () => {
+    await serve(file, 'replay', async (web) => {
+      const reply = (await get(`${web}/foo/baz`)).json();
+      assert.equal(reply.url, '/bar/baz');
+      assert.equal(reply.headers['x-replaced-path'], '/foo/baz');
+      assert.equal((await get(`${web}/other`)).json().url, '/other');
+    }, undefined, 'test-replacepathregex');
+  });
+}
