@@ -12,11 +12,12 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { createServer, type Server } from 'node:http';
+import { createServer, request as httpRequest, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { formatOf, parseConfigText } from '../../src/gateway/config/parse.ts';
 import { validateDynamicConfig } from '../../src/gateway/config/dynamic.ts';
 import '../../src/gateway/middlewares/index.ts';
+import { waitFor } from '../../src/lib/testing/wait-for.ts';
 import { get, startGateway, startUpstream, staticYaml, tempDir, type Upstream } from './helpers.ts';
 
 const dir = new URL('./fixtures/traefik-docs/', import.meta.url).pathname;
@@ -264,5 +265,70 @@ for (const file of ['replacepathregex.01.yaml', 'replacepathregex.02.toml']) {
       assert.equal(reply.headers['x-replaced-path'], '/foo/baz');
       assert.equal((await get(`${web}/other`)).json().url, '/other');
     }, undefined, 'test-replacepathregex');
+  });
+}
+
+// Traefik pkg/middlewares/ratelimiter/rate_limiter.go: a token bucket (golang.org/x/time/rate) that starts full with
+// `burst` tokens and refills at average/period; an empty bucket answers 429.
+for (const file of ['ratelimit.01.yaml', 'ratelimit.02.toml']) {
+  test(`docs replay behaviour: ${file} — rateLimit "a burst of 200 requests is allowed", beyond the rate it answers 429`, async () => {
+    await serve(file, 'replay', async (web) => {
+      const burst = await Promise.all(Array.from({ length: 200 }, () => get(`${web}/`)));
+      assert.deepEqual([...new Set(burst.map((r) => r.status))], [200], 'the first 200 requests at once are the burst');
+      // Refills come at 100/s: a few hundred requests at once outrun them however slow the machine is.
+      let limited = 0;
+      for (let round = 0; round < 10 && limited === 0; round++) {
+        const statuses = (await Promise.all(Array.from({ length: 300 }, () => get(`${web}/`)))).map((r) => r.status);
+        limited = statuses.filter((s) => s === 429).length;
+      }
+      assert.ok(limited > 0, 'no request was rate limited');
+    }, undefined, 'test-ratelimit');
+  });
+}
+
+// Traefik pkg/middlewares/inflightreq/inflight_req.go: the amount+1st concurrent request from a source gets 429.
+for (const file of ['inflightreq.01.yaml', 'inflightreq.02.toml']) {
+  test(`docs replay behaviour: ${file} — inFlightReq "limiting to 10 simultaneous connections" (the 11th in flight gets 429)`, async () => {
+    const held: ServerResponse[] = [];
+    const hold = createServer((_req: IncomingMessage, res: ServerResponse) => void held.push(res));
+    await new Promise<void>((resolve) => hold.listen(0, '127.0.0.1', resolve));
+    try {
+      await serve(file, 'replay', async (web) => {
+        const first = Array.from({ length: 10 }, () => get(`${web}/`));
+        await waitFor(() => held.length === 10, 'ten requests held at the upstream');
+        assert.equal((await get(`${web}/`)).status, 429);
+        for (const res of held.splice(0)) res.end('ok');
+        assert.deepEqual((await Promise.all(first)).map((r) => r.status), Array(10).fill(200));
+        const after = get(`${web}/`);
+        await waitFor(() => held.length === 1, 'a request after the others finished reaches the upstream');
+        held[0]!.end('ok');
+        assert.equal((await after).status, 200);
+      }, `http://127.0.0.1:${(hold.address() as AddressInfo).port}`, 'test-inflightreq');
+    } finally {
+      hold.closeAllConnections();
+      hold.close();
+    }
+  });
+}
+
+/** A GET from a chosen loopback source address (the whole 127/8 is local on Linux), answering its status. */
+function statusFrom(url: string, localAddress: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const req = httpRequest(url, { localAddress }, (res) => {
+      res.resume();
+      resolve(res.statusCode ?? 0);
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+// Traefik pkg/middlewares/ipallowlist/ip_allowlist.go: a client outside sourceRange gets 403 Forbidden.
+for (const file of ['ipallowlist.01.yaml', 'ipallowlist.02.toml']) {
+  test(`docs replay behaviour: ${file} — ipAllowList "accepts request from defined IP" (127.0.0.1/32) and refuses 127.0.0.2 with 403`, async () => {
+    await serve(file, 'replay', async (web) => {
+      assert.equal(await statusFrom(`${web}/`, '127.0.0.1'), 200);
+      assert.equal(await statusFrom(`${web}/`, '127.0.0.2'), 403);
+    }, undefined, 'test-ipallowlist');
   });
 }
