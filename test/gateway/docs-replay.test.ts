@@ -9,6 +9,7 @@
  */
 import { test, after, before } from 'node:test';
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -330,5 +331,47 @@ for (const file of ['ipallowlist.01.yaml', 'ipallowlist.02.toml']) {
       assert.equal(await statusFrom(`${web}/`, '127.0.0.1'), 200);
       assert.equal(await statusFrom(`${web}/`, '127.0.0.2'), 403);
     }, undefined, 'test-ipallowlist');
+  });
+}
+
+// The page's hashes are of the passwords test and test2 (checked with `openssl passwd -apr1 -salt H6uskkkW test`
+// and `echo -n test:traefik:test | md5sum`). Traefik pkg/middlewares/auth/basic_auth.go answers 401 with
+// `WWW-Authenticate: Basic realm="traefik"` when the credentials do not match.
+const basic = (user: string, password: string) => `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`;
+for (const file of ['basicauth.01.yaml', 'basicauth.02.toml']) {
+  test(`docs replay behaviour: ${file} — basicAuth "grants access to services to authorized users only" (test/test, test2/test2)`, async () => {
+    await serve(file, 'replay', async (web) => {
+      const denied = await get(`${web}/`);
+      assert.equal(denied.status, 401);
+      assert.equal(denied.headers['www-authenticate'], 'Basic realm="traefik"');
+      assert.equal((await get(`${web}/`, { headers: { authorization: basic('test', 'wrong') } })).status, 401);
+      assert.equal((await get(`${web}/`, { headers: { authorization: basic('test', 'test') } })).status, 200);
+      assert.equal((await get(`${web}/`, { headers: { authorization: basic('test2', 'test2') } })).status, 200);
+    }, undefined, 'test-auth');
+  });
+}
+
+const md5 = (s: string) => createHash('md5').update(s).digest('hex');
+/** An RFC 2617 qop=auth answer to the gateway's challenge, from the htdigest HA1 the page lists. */
+function digestAnswer(challenge: string, user: string, ha1: string, uri: string): string {
+  const field = (name: string) => new RegExp(`${name}="([^"]*)"`).exec(challenge)![1]!;
+  const [nonce, opaque, realm, nc, cnonce] = [field('nonce'), field('opaque'), field('realm'), '00000001', 'abcdef0123456789'];
+  const response = md5(`${ha1}:${nonce}:${nc}:${cnonce}:auth:${md5(`GET:${uri}`)}`);
+  return `Digest username="${user}", realm="${realm}", nonce="${nonce}", uri="${uri}", qop=auth, nc=${nc}, cnonce="${cnonce}", response="${response}", opaque="${opaque}"`;
+}
+
+// Traefik pkg/middlewares/auth/digest_auth.go (abbot/go-http-auth): 401 with a Digest challenge, then the answer.
+for (const file of ['digestauth.01.yaml', 'digestauth.02.toml']) {
+  test(`docs replay behaviour: ${file} — digestAuth "grants access to services to authorized users only" (test/test)`, async () => {
+    await serve(file, 'replay', async (web) => {
+      const challenge = await get(`${web}/x`);
+      assert.equal(challenge.status, 401);
+      const header = String(challenge.headers['www-authenticate']);
+      assert.match(header, /^Digest realm="traefik"/);
+      const ok = await get(`${web}/x`, { headers: { authorization: digestAnswer(header, 'test', 'a2688e031edb4be6a3797f3882655c05', '/x') } });
+      assert.equal(ok.status, 200);
+      const bad = await get(`${web}/x`, { headers: { authorization: digestAnswer(header, 'test', md5('test:traefik:wrong'), '/x') } });
+      assert.equal(bad.status, 401);
+    }, undefined, 'test-auth');
   });
 }
