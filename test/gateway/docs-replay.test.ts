@@ -110,9 +110,14 @@ function behindMiddleware(file: string, middleware: string, server = one.url): s
 }
 
 async function serve(file: string, service: string, check: (web: string) => Promise<void>, server1?: string, middleware?: string): Promise<void> {
+  await serveText(file, middleware !== undefined ? behindMiddleware(file, middleware, server1) : servable(file, service, server1), check);
+}
+
+/** A gateway whose file provider holds `body` (in `file`'s format). */
+async function serveText(file: string, body: string, check: (web: string) => Promise<void>): Promise<void> {
   const work = await tempDir();
   const name = `dynamic${file.slice(file.lastIndexOf('.'))}`;
-  await writeFile(join(work, name), middleware !== undefined ? behindMiddleware(file, middleware, server1) : servable(file, service, server1));
+  await writeFile(join(work, name), body);
   await writeFile(join(work, 'gateway.yml'), staticYaml(name));
   const gw = await startGateway(join(work, 'gateway.yml'));
   try {
@@ -373,5 +378,60 @@ for (const file of ['digestauth.01.yaml', 'digestauth.02.toml']) {
       const bad = await get(`${web}/x`, { headers: { authorization: digestAnswer(header, 'test', md5('test:traefik:wrong'), '/x') } });
       assert.equal(bad.status, 401);
     }, undefined, 'test-auth');
+  });
+}
+
+// Traefik pkg/middlewares/auth/forward.go: a 2XX from the auth server lets the request through; any other answer
+// (status, headers, body) is returned to the client. The page's https://example.com/auth is pointed at a local server.
+for (const file of ['forwardauth.01.yaml', 'forwardauth.02.toml']) {
+  test(`docs replay behaviour: ${file} — forwardAuth "if the service answers with a 2XX code, access is granted … otherwise the response from the authentication server is returned"`, async () => {
+    const seen: string[] = [];
+    const auth = createServer((req: IncomingMessage, res: ServerResponse) => {
+      seen.push(`${req.url} ${String(req.headers['x-forwarded-uri'])}`);
+      const ok = req.headers.authorization === 'let-me-in';
+      res.writeHead(ok ? 200 : 401, { 'content-type': 'text/plain' });
+      res.end(ok ? '' : 'auth server says no');
+    });
+    await new Promise<void>((resolve) => auth.listen(0, '127.0.0.1', resolve));
+    try {
+      const body = behindMiddleware(file, 'test-auth').replace('https://example.com/auth', `http://127.0.0.1:${(auth.address() as AddressInfo).port}/auth`);
+      await serveText(file, body, async (web) => {
+        const denied = await get(`${web}/private?x=1`);
+        assert.equal(denied.status, 401);
+        assert.equal(denied.text, 'auth server says no');
+        const granted = await get(`${web}/private?x=1`, { headers: { authorization: 'let-me-in' } });
+        assert.equal(granted.status, 200);
+        assert.equal(granted.json().url, '/private?x=1');
+        assert.deepEqual(seen, ['/auth /private?x=1', '/auth /private?x=1']);
+      });
+    } finally {
+      auth.closeAllConnections();
+      auth.close();
+    }
+  });
+}
+
+// Traefik pkg/middlewares/buffering (vulcand/oxy buffer): a body over maxRequestBodyBytes is refused with 413.
+for (const file of ['buffering.01.yaml', 'buffering.02.toml']) {
+  test(`docs replay behaviour: ${file} — buffering "sets the maximum request body to 2MB" (2000001 bytes get 413)`, async () => {
+    await serve(file, 'replay', async (web) => {
+      const hits = one.hits;
+      assert.equal((await get(`${web}/`, { method: 'POST', body: 'x'.repeat(2_000_001) })).status, 413);
+      assert.equal(one.hits, hits, 'the oversized request reached the service');
+      assert.equal((await get(`${web}/`, { method: 'POST', body: 'x'.repeat(2_000_000) })).status, 200);
+    }, undefined, 'limit');
+  });
+}
+
+// The chain runs its middlewares in order (Traefik pkg/middlewares/chain): https-only redirects every plain-HTTP
+// request first, so the page's service (http://127.0.0.1:80) is never reached.
+for (const file of ['chain.01.yaml', 'chain.02.toml']) {
+  test(`docs replay behaviour: ${file} — chain "containing AllowList, BasicAuth, and RedirectScheme" served unchanged: plain HTTP to mydomain is sent to https first`, async () => {
+    await serveText(file, text(file), async (web) => {
+      const res = await get(`${web}/page`, { host: 'mydomain' });
+      assert.equal(res.status, 302);
+      assert.equal(res.headers.location, 'https://mydomain/page');
+      assert.equal((await get(`${web}/page`, { host: 'other' })).status, 404, 'the router only answers Host(`mydomain`)');
+    });
   });
 }
