@@ -435,3 +435,63 @@ for (const file of ['chain.01.yaml', 'chain.02.toml']) {
     });
   });
 }
+
+/** A plain HTTP server on loopback for one test; `close` ends its connections. */
+async function localServer(handler: (req: IncomingMessage, res: ServerResponse) => void): Promise<{ url: string; close(): void }> {
+  const server = createServer(handler);
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    close: () => {
+      server.closeAllConnections();
+      server.close();
+    },
+  };
+}
+
+// Traefik pkg/middlewares/circuitbreaker (vulcand/oxy cbreaker): checks the expression every checkPeriod (100ms) and,
+// once it holds, answers 503 instead of calling the service. Here the service takes 300ms, so the median latency is
+// over 100ms.
+for (const file of ['circuitbreaker.01.yaml', 'circuitbreaker.02.toml']) {
+  test(`docs replay behaviour: ${file} — circuitBreaker "latency check" opens on a slow service and answers 503`, async () => {
+    const slow = await localServer((_req, res) => void setTimeout(() => res.end('slow'), 300));
+    try {
+      await serve(file, 'replay', async (web) => {
+        assert.equal((await get(`${web}/`)).status, 200, 'the circuit starts closed');
+        await waitFor(async () => (await get(`${web}/`)).status === 503, 'the circuit breaker to open');
+      }, slow.url, 'latency-check');
+    } finally {
+      slow.close();
+    }
+  });
+}
+
+// Traefik pkg/middlewares/compress: with Accept-Encoding gzip and a body over minResponseBodyBytes (1024) the
+// response is compressed; without Accept-Encoding it is not.
+for (const file of ['compress.01.yaml', 'compress.02.toml']) {
+  test(`docs replay behaviour: ${file} — compress "compresses response" when the client accepts gzip`, async () => {
+    await serve(file, 'replay', async (web) => {
+      const pad = { 'x-pad': 'a'.repeat(2000) }; // echoed back by the upstream: a body over 1024 bytes
+      const zipped = await get(`${web}/`, { headers: { ...pad, 'accept-encoding': 'gzip' } });
+      assert.equal(zipped.headers['content-encoding'], 'gzip');
+      const plain = await get(`${web}/`, { headers: pad });
+      assert.equal(plain.headers['content-encoding'], undefined);
+      assert.equal(plain.json().headers['x-pad'], pad['x-pad']);
+    }, undefined, 'test-compress');
+  });
+}
+
+// Traefik pkg/middlewares/contenttype: without it a missing Content-Type stays missing (v3); with it the type is
+// sniffed like Go's http.DetectContentType.
+for (const file of ['contenttype.01.yaml', 'contenttype.02.toml']) {
+  test(`docs replay behaviour: ${file} — contentType "sets the Content-Type header value to the media type detected from the response content"`, async () => {
+    const bare = await localServer((_req, res) => res.end('<html><body>hello</body></html>'));
+    try {
+      await serve(file, 'replay', async (web) => {
+        assert.equal((await get(`${web}/`)).headers['content-type'], 'text/html; charset=utf-8');
+      }, bare.url, 'autodetect');
+    } finally {
+      bare.close();
+    }
+  });
+}
