@@ -180,6 +180,26 @@ test('curl --http2 over TLS and --http2-prior-knowledge on plain reach an HTTP/1
   assert.equal(one.status, '200');
 });
 
+// Traefik wraps plain entry points in x/net's h2c.NewHandler (server_entrypoint_tcp.go); its h2cUpgrade answers 101
+// and serves the upgraded request as stream 1 (x/net/http2/h2c/h2c.go). curl --http2 on http:// asks for exactly that.
+test('curl --http2 on a plain URL: Upgrade: h2c answers 101 and the request is served over HTTP/2 as stream 1', async () => {
+  h1Seen.length = 0;
+  const { stdout } = await run('curl', ['-s', '-i', '--max-time', '20', '--http2', '-H', 'Host: plain.example.com', `http://127.0.0.1:${port}/upgraded?x=1`]);
+  assert.match(stdout, /^HTTP\/1\.1 101 Switching Protocols\r\n/);
+  assert.match(stdout, /\r\n\r\nHTTP\/2 200 ?\r\n/);
+  assert.match(stdout, /h1 saw 1\.1 plain\.example\.com/);
+  const seen = h1Seen.at(-1)!;
+  assert.equal(seen.url, '/upgraded?x=1');
+  assert.equal(seen.method, 'GET');
+  assert.equal(seen.headers.host, 'plain.example.com');
+  for (const name of ['upgrade', 'http2-settings']) assert.equal(seen.headers[name], undefined, `${name} reached the upstream`);
+
+  // A request with a body is not upgraded (a server may ignore Upgrade); it is answered over HTTP/1.1.
+  const post = await curl(['--http2', '-H', 'Host: plain.example.com', '--data-binary', 'b', `http://127.0.0.1:${port}/post`]);
+  assert.equal(post.status, '200');
+  assert.equal(post.version, '1.1');
+});
+
 test('h2 → h1: a streamed body of unknown length arrives chunked; :authority wins over a Host field', async () => {
   const client = http2.connect(`http://127.0.0.1:${port}`);
   try {

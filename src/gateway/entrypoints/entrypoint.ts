@@ -25,6 +25,7 @@ import type { AccessLog } from '../accesslog/accesslog.ts';
 import { ENTRYPOINT_DEFAULTS, parseAddress, type EntryPointConfig } from './schema.ts';
 import { TlsConfiguration } from './tls-configuration.ts';
 import { TlsHandshakes } from './tls-handshake.ts';
+import { isH2cUpgrade, upgradeToH2c } from './h2c-upgrade.ts';
 import type { TcpEntryRouting } from '../tcp/routing.ts';
 
 /** The control plane keeps one holder per entry point and assigns `handler` on every reload. */
@@ -278,6 +279,15 @@ export function createEntryPoint(options: EntryPointOptions, dispatch: DispatchH
   }
 
   function onUpgrade(raw: IncomingMessage, socket: Duplex, head: Buffer): void {
+    if ((socket as { encrypted?: boolean }).encrypted !== true && isH2cUpgrade(raw)) {
+      // Plain connections only (a TLS entry point may accept plain ones too). The socket is already counted as an
+      // HTTP/1.1 connection, so it goes to the HTTP/2 server directly.
+      const upgraded = upgradeToH2c(raw, socket, head);
+      if (upgraded !== undefined) {
+        h2Server.emit('connection', upgraded);
+        return;
+      }
+    }
     const lines = scanHeaderLines(raw);
     if ((lines & HeaderLines.repeatedHost) !== 0) {
       socket.end(`HTTP/1.1 400 Bad Request\r\nContent-Type: text/plain; charset=utf-8\r\nConnection: close\r\nContent-Length: ${TOO_MANY_HOSTS.length}\r\n\r\n${TOO_MANY_HOSTS}`);
