@@ -495,3 +495,65 @@ for (const file of ['contenttype.01.yaml', 'contenttype.02.toml']) {
     }
   });
 }
+
+/** The errors page's snippet with its elided "definition of the error-handler-service" filled in, behind a router. */
+function withErrorHandler(file: string, errorsUrl: string, appUrl: string): string {
+  const route = (yaml: boolean) => (yaml
+    ? `  routers:\n    replay:\n      rule: "PathPrefix(\`/\`)"\n      service: replay\n      middlewares: [test-errors]\n`
+    : `[http.routers.replay]\n  rule = "PathPrefix(\`/\`)"\n  service = "replay"\n  middlewares = ["test-errors"]\n`);
+  if (file.endsWith('.toml')) {
+    return `${text(file)}\n${route(false)}[[http.services.error-handler-service.loadBalancer.servers]]\n  url = "${errorsUrl}"\n`
+      + `[[http.services.replay.loadBalancer.servers]]\n  url = "${appUrl}"\n`;
+  }
+  const elided = '  services:\n    # ... definition of the error-handler-service\n';
+  assert.ok(text(file).includes(elided));
+  return text(file).replace(elided, `${route(true)}${elided}    error-handler-service:\n      loadBalancer:\n        servers:\n          - url: "${errorsUrl}"\n`
+    + `    replay:\n      loadBalancer:\n        servers:\n          - url: "${appUrl}"\n`);
+}
+
+// Traefik pkg/middlewares/customerrors/custom_errors.go: for a status in `status` the page is fetched from `service`
+// at `query` ({status} replaced) and sent with the original status code; other statuses pass through.
+for (const file of ['errorpages.01.yaml', 'errorpages.02.toml']) {
+  test(`docs replay behaviour: ${file} — errors "custom error page for 5XX status code excluding 502 and 504"`, async () => {
+    const app = await localServer((req, res) => {
+      res.writeHead(Number(req.url!.slice('/status/'.length)), { 'content-type': 'text/plain' });
+      res.end('the service failed');
+    });
+    const pages = await localServer((req, res) => {
+      res.writeHead(200, { 'content-type': 'text/html' });
+      res.end(`custom page ${req.url}`);
+    });
+    try {
+      await serveText(file, withErrorHandler(file, pages.url, app.url), async (web) => {
+        for (const code of [500, 503, 599]) {
+          const res = await get(`${web}/status/${code}`);
+          assert.equal(res.status, code);
+          assert.equal(res.text, `custom page /${code}.html`);
+        }
+        for (const code of [502, 504]) {
+          const res = await get(`${web}/status/${code}`);
+          assert.equal(res.status, code);
+          assert.equal(res.text, 'the service failed');
+        }
+      });
+    } finally {
+      app.close();
+      pages.close();
+    }
+  });
+}
+
+// Traefik pkg/middlewares/retry/retry.go: a request that got no answer (connection refused) is sent again, up to
+// `attempts`, and the load balancer picks the next server. One of the two servers here is a closed port.
+for (const file of ['retry.01.yaml', 'retry.02.toml']) {
+  test(`docs replay behaviour: ${file} — retry "retries requests … if that server does not reply" (one of two servers is down: every request succeeds)`, async () => {
+    const gone = await localServer(() => undefined);
+    gone.close(); // its port now refuses connections
+    const withLive = file.endsWith('.toml')
+      ? `${behindMiddleware(file, 'test-retry', gone.url)}[[http.services.replay.loadBalancer.servers]]\n  url = "${one.url}"\n`
+      : behindMiddleware(file, 'test-retry', gone.url).replace(`          - url: "${gone.url}"\n`, `          - url: "${gone.url}"\n          - url: "${one.url}"\n`);
+    await serveText(file, withLive, async (web) => {
+      for (let i = 0; i < 6; i++) assert.equal((await get(`${web}/`)).json().upstream, 'server-1');
+    });
+  });
+}
