@@ -106,7 +106,14 @@ export class Base64DecodeStream extends Transform {
     }
     const whole = text.length - (text.length % 4);
     this.rest = text.slice(whole);
-    if (whole > 0) this.push(Buffer.from(text.slice(0, whole), 'base64'));
+    // Node's decoder stops at the first `=`, so each padded part is decoded on its own.
+    let start = 0;
+    for (let end = 4; end <= whole; end += 4) {
+      if (text.charCodeAt(end - 1) === 0x3d /* = */ || end === whole) {
+        this.push(Buffer.from(text.slice(start, end), 'base64'));
+        start = end;
+      }
+    }
     callback();
   }
 
