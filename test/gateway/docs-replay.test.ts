@@ -32,6 +32,8 @@ const EXPECTED_GAPS: Record<string, string[]> = {
   // Traefik's type (tls.Certificates) takes {certFile, keyFile} objects.
   'serverstransport.01.yaml': ['not supported by meshgate: http.serversTransports.mytransport.peerCertSANs', 'certificates[0]'],
   'serverstransport.02.toml': ['not supported by meshgate: http.serversTransports.mytransport.peerCertSANs', 'certificates[0]'],
+  // The v2 rule syntax (deprecated in Traefik v3, removed in the next major) is not implemented.
+  'rules-and-priority.01.yaml': ['not supported by meshgate: http.routers.Router-v2.ruleSyntax'],
 };
 
 /** Snippets the page gets wrong: Traefik's own loader refuses them too. */
@@ -42,6 +44,8 @@ const DOCUMENTATION_ERRORS: Record<string, { reason: string; message: string }> 
   },
   'service.07.yaml': { reason: 'YAML: the last url has no closing quote', message: 'cannot parse' },
   'service.10.toml': { reason: 'TOML: [http.services.appv1.loadBalancer.healthCheck] is defined twice', message: 'cannot parse' },
+  'rules-and-priority.02.toml': { reason: 'TOML: `ruleSyntax = v3` is a bare word, not a string', message: 'cannot parse' },
+  'rules-and-priority.03.yaml': { reason: 'YAML: `\\.` is not an escape in a double-quoted string (the TOML tab doubles it)', message: 'cannot parse' },
 };
 
 for (const snippet of manifest.snippets) {
@@ -554,6 +558,24 @@ for (const file of ['retry.01.yaml', 'retry.02.toml']) {
       : behindMiddleware(file, 'test-retry', gone.url).replace(`          - url: "${gone.url}"\n`, `          - url: "${gone.url}"\n          - url: "${one.url}"\n`);
     await serveText(file, withLive, async (web) => {
       for (let i = 0; i < 6; i++) assert.equal((await get(`${web}/`)).json().upstream, 'server-1');
+    });
+  });
+}
+
+// Traefik pkg/server/router (muxer): routers are tried by priority, highest first. Router-1's HostRegexp also
+// matches foobar.traefik.com, but Router-2's priority 2 wins: "the priority is configured to allow Router-2 to
+// handle requests with the foobar.traefik.com host". The page leaves service-1 and service-2 undefined; they are added.
+for (const file of ['rules-and-priority.05.yaml', 'rules-and-priority.06.toml']) {
+  test(`docs replay behaviour: ${file} — priority 2 lets Router-2 handle foobar.traefik.com though Router-1's HostRegexp matches it too`, async () => {
+    const body = file.endsWith('.toml')
+      ? `${text(file)}\n[[http.services.service-1.loadBalancer.servers]]\n  url = "${one.url}"\n[[http.services.service-2.loadBalancer.servers]]\n  url = "${two.url}"\n`
+      : `${text(file)}  services:\n    service-1:\n      loadBalancer:\n        servers:\n          - url: "${one.url}"\n`
+        + `    service-2:\n      loadBalancer:\n        servers:\n          - url: "${two.url}"\n`;
+    await serveText(file, body, async (web) => {
+      assert.equal((await get(`${web}/`, { host: 'foobar.traefik.com' })).json().upstream, 'server-2');
+      // YAML's "\\." is the regexp \. (a dot); in the TOML tab the same "\\." is the regexp \\. (a backslash, then any
+      // character), so only the YAML router matches other subdomains.
+      if (file.endsWith('.yaml')) assert.equal((await get(`${web}/`, { host: 'other.traefik.com' })).json().upstream, 'server-1');
     });
   });
 }

@@ -13,7 +13,7 @@ import type { ServiceConfigInput, ServersTransportConfigInput } from './schema/s
 import { getMiddlewareSchema, listMiddlewareSchemas } from './schema/middlewares.ts';
 import { TCP_SECTION_SCHEMAS, UDP_SECTION_SCHEMAS, type TcpSection, type UdpSection } from './schema/tcp.ts';
 import { ConfigErrors } from './errors.ts';
-import { formatPath, formatZodError } from './parse.ts';
+import { formatPath, formatZodError, NOT_SUPPORTED } from './parse.ts';
 import { canonicalKeys } from './schema/walk.ts';
 import { isTraefikDynamicKey } from './traefik-keys.ts';
 
@@ -72,7 +72,7 @@ const nullAsEmpty = <T extends z.ZodType>(schema: T) => z.preprocess((v) => (v =
 export const routerSchema = z
   .object({
     rule: z.string().optional(),
-    ruleSyntax: z.literal('v3', { message: 'only ruleSyntax "v3" is supported' }).optional(),
+    ruleSyntax: z.literal('v3', { message: `${NOT_SUPPORTED} (only ruleSyntax "v3"; the v2 syntax is deprecated in Traefik v3)` }).optional(),
     priority: z.number().int().optional(),
     entryPoints: z.array(z.string().min(1)).optional(),
     middlewares: z.array(z.string().min(1)).optional(),

@@ -5,13 +5,14 @@
  */
 import { z } from 'zod';
 import { durationSchema } from './services.ts';
+import { NOT_SUPPORTED } from '../parse.ts';
 
 const tlsDomainSchema = z.object({ main: z.string().optional(), sans: z.array(z.string()).optional() }).strict();
 
 export const tcpRouterSchema = z
   .object({
     rule: z.string().min(1),
-    ruleSyntax: z.literal('v3', { message: 'only ruleSyntax "v3" is supported' }).optional(),
+    ruleSyntax: z.literal('v3', { message: `${NOT_SUPPORTED} (only ruleSyntax "v3"; the v2 syntax is deprecated in Traefik v3)` }).optional(),
     priority: z.number().int().optional(),
     entryPoints: z.array(z.string().min(1)).optional(),
     middlewares: z.array(z.string().min(1)).optional(),
