@@ -41,6 +41,15 @@ const EXPECTED_GAPS: Record<string, string[]> = {
   // A default certificate obtained from an ACME resolver for the store is not implemented (a defaultCertificate file is).
   'tls-certificates.07.yaml': ['not supported by meshgate: tls.stores.default.defaultGeneratedCert'],
   'tls-certificates.08.toml': ['not supported by meshgate: tls.stores.default.defaultGeneratedCert'],
+  // Metrics: Meshgate exports Prometheus only; OTLP metrics, Datadog, InfluxDB 2 and StatsD are not implemented.
+  'metrics.01.yaml': ['not supported by meshgate: metrics.otlp'],
+  'metrics.02.toml': ['not supported by meshgate: metrics.otlp'],
+  'metrics.03.yaml': ['not supported by meshgate: metrics.datadog'],
+  'metrics.04.toml': ['not supported by meshgate: metrics.datadog'],
+  'metrics.05.yaml': ['not supported by meshgate: metrics.datadog'],
+  'metrics.06.toml': ['not supported by meshgate: metrics.datadog'],
+  'metrics.07.yaml': ['not supported by meshgate: metrics.influxDB2'],
+  'metrics.12.yaml': ['not supported by meshgate: metrics.statsD'],
 };
 
 /** Snippets the page gets wrong: Traefik's own loader refuses them too. */
@@ -59,6 +68,9 @@ const DOCUMENTATION_ERRORS: Record<string, { reason: string; message: string }> 
     message: 'entryPoints.websecure.tls: unknown key',
   },
   'entrypoints.02.toml': { reason: 'TOML: YAML list items (`- auth@kubernetescrd`) inside [entryPoints.websecure.middlewares]', message: 'cannot parse' },
+  'metrics.08.toml': { reason: 'TOML: `address: http://localhost:8086` is YAML syntax, not a TOML key/value', message: 'cannot parse' },
+  'metrics.10.toml': { reason: 'TOML: the buckets are written as YAML list items under a [metrics.prometheus.buckets] table', message: 'cannot parse' },
+  'metrics.13.toml': { reason: 'TOML: `address: localhost:8125` is YAML syntax, not a TOML key/value', message: 'cannot parse' },
   'rules-and-priority.03.yaml': { reason: 'YAML: `\\.` is not an escape in a double-quoted string (the TOML tab doubles it)', message: 'cannot parse' },
 };
 
