@@ -28,7 +28,10 @@ import { startServer } from '../../src/server/main.ts';
 import type { RunningServer, StoreChoice } from '../../src/server/options.ts';
 import { UNSUPPORTED_ROUTES } from '../../src/server/endpoints/unsupported.ts';
 import { startEtcd, type EtcdProcess } from '../helpers/etcd.ts';
+import { endLingeringProcessAfterSuite } from '../helpers/exit-guard.ts';
 import { freePort } from '../helpers/server.ts';
+
+endLingeringProcessAfterSuite();
 
 const run = promisify(execFile);
 

@@ -13,7 +13,10 @@ import { ANONYMOUS_TOKEN_ID } from '../../src/server/acl/authorizer.ts';
 import { AclSystem } from '../../src/server/acl/system.ts';
 import { openStore, type StateStore } from '../../src/server/store/index.ts';
 import { startEtcd, type EtcdProcess } from '../helpers/etcd.ts';
+import { endLingeringProcessAfterSuite } from '../helpers/exit-guard.ts';
 import { tempDir } from '../helpers/server.ts';
+
+endLingeringProcessAfterSuite();
 
 let etcd: EtcdProcess;
 before(async () => {

@@ -19,8 +19,11 @@ import { silentLogger } from '../../src/lib/logger.ts';
 import { startServer } from '../../src/server/main.ts';
 import type { RunningServer } from '../../src/server/options.ts';
 import { startEtcd } from '../helpers/etcd.ts';
+import { endLingeringProcessAfterSuite } from '../helpers/exit-guard.ts';
 import { tempDir } from '../helpers/server.ts';
 import { createTestPki } from '../helpers/test-pki.ts';
+
+endLingeringProcessAfterSuite();
 
 type Key = CryptoKey | KeyObject;
 const ROOT = randomUUID();

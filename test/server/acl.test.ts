@@ -23,7 +23,10 @@ import { ANONYMOUS_TOKEN_ID, GLOBAL_MANAGEMENT_POLICY_ID } from '../../src/serve
 import { startServer } from '../../src/server/main.ts';
 import type { RunningServer, StoreChoice } from '../../src/server/options.ts';
 import { startEtcd, type EtcdProcess } from '../helpers/etcd.ts';
+import { endLingeringProcessAfterSuite } from '../helpers/exit-guard.ts';
 import { tempDir } from '../helpers/server.ts';
+
+endLingeringProcessAfterSuite();
 
 interface Reply<T = any> { status: number; body: T; text: string }
 

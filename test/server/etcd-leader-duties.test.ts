@@ -14,7 +14,10 @@ import { readFileSync, readdirSync, readlinkSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { startEtcd, type EtcdProcess } from '../helpers/etcd.ts';
+import { endLingeringProcessAfterSuite } from '../helpers/exit-guard.ts';
 import { eventually, spawnServer, tempDir, type ServerProcess } from '../helpers/server.ts';
+
+endLingeringProcessAfterSuite();
 
 let etcd: EtcdProcess;
 before(async () => {

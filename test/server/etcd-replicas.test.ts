@@ -8,7 +8,10 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import type { RunningServer, StoreChoice } from '../../src/server/options.ts';
 import { startEtcd, type EtcdProcess } from '../helpers/etcd.ts';
+import { endLingeringProcessAfterSuite } from '../helpers/exit-guard.ts';
 import { eventually, spawnServer, startTestServer, tempDir } from '../helpers/server.ts';
+
+endLingeringProcessAfterSuite();
 
 let etcd: EtcdProcess;
 before(async () => {

@@ -11,7 +11,10 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { testServer, type TestServer } from './catalog/helpers.ts';
 import { startEtcd, etcdBinary, type EtcdProcess } from '../helpers/etcd.ts';
+import { endLingeringProcessAfterSuite } from '../helpers/exit-guard.ts';
 import { eventually, startTestServer } from '../helpers/server.ts';
+
+endLingeringProcessAfterSuite();
 
 interface RaftServer { ID: string; Node: string; Address: string; Leader: boolean; ProtocolVersion: string; Voter: boolean }
 
@@ -91,17 +94,6 @@ describe('operator on sqlite: one server', () => {
     });
     assert.ok(res.index >= 1);
   });
-});
-
-/**
- * This file's etcd run has, now and then, left a handle open after every test passed (an etcd client the closed
- * replicas did not release; not found yet), which holds the whole suite open. Once all of this file's tests are done
- * and reported, a process still alive 10 s later is ended. The timer is unref'd: it never keeps the process alive
- * itself, and a file that exits normally never reaches it. (The suite-wide --test-force-exit that did this before cut
- * results short; see package.json's history.)
- */
-after(() => {
-  setTimeout(() => process.exit(process.exitCode ?? 0), 10_000).unref();
 });
 
 describe('operator on etcd: every live replica', { skip: etcdBinary() ? false : 'etcd is not installed' }, () => {

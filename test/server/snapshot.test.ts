@@ -16,7 +16,10 @@ import type { CliIO } from '../../src/cli/io.ts';
 import type { RunningServer, StoreChoice } from '../../src/server/options.ts';
 import { decodeSnapshot } from '../../src/server/snapshot/format.ts';
 import { startEtcdCluster, type EtcdCluster } from '../helpers/etcd.ts';
+import { endLingeringProcessAfterSuite } from '../helpers/exit-guard.ts';
 import { eventually, startTestServer, tempDir } from '../helpers/server.ts';
+
+endLingeringProcessAfterSuite();
 
 const dir = tempDir('meshgate-snapshot-');
 after(() => dir.remove());

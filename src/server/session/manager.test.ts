@@ -8,11 +8,14 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { startEtcd, type EtcdProcess } from '../../../test/helpers/etcd.ts';
+import { endLingeringProcessAfterSuite } from '../../../test/helpers/exit-guard.ts';
 import { silentLogger } from '../../lib/logger.ts';
 import { SESSIONS_TABLE } from '../kv/entries.ts';
 import { EtcdBackend } from '../store/etcd-backend.ts';
 import { StateStore } from '../store/state-store.ts';
 import { SessionManager, type StoredSession } from './manager.ts';
+
+endLingeringProcessAfterSuite();
 
 let etcd: EtcdProcess;
 before(async () => {

@@ -7,11 +7,14 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { startEtcd, type EtcdProcess } from '../../../test/helpers/etcd.ts';
+import { endLingeringProcessAfterSuite } from '../../../test/helpers/exit-guard.ts';
 import { silentLogger } from '../../lib/logger.ts';
 import { runStoreContract } from './contract.ts';
 import { EtcdBackend } from './etcd-backend.ts';
 import { StateStore } from './state-store.ts';
 import type { Change, WriteTxn } from './types.ts';
+
+endLingeringProcessAfterSuite();
 
 let etcd: EtcdProcess;
 before(async () => {
