@@ -6,12 +6,12 @@
  * queries on that node's index. As with the agent watch, a registration that went away or no longer parses keeps
  * the last good settings.
  */
-import { setTimeout as sleep } from 'node:timers/promises';
 import type { ConsulClient } from '../api/client.ts';
 import type { AgentService } from '../api/types.ts';
 import type { Logger } from '../lib/logger.ts';
 import { ProxyErrors } from './errors.ts';
 import { settingsFromRegistration, type ProxySettings } from './registration.ts';
+import { applyRegistration, backOffAfterFailure } from './registration-watch.ts';
 
 function findProxy(services: readonly AgentService[] | undefined, proxyId: string): AgentService | undefined {
   return (services ?? []).find((s) => s.ID === proxyId);
@@ -48,16 +48,10 @@ export function followCatalogRegistration(
         const text = JSON.stringify(svc);
         if (text === last) continue;
         last = text;
-        try {
-          await onChange(settingsFromRegistration(svc));
-        } catch (err) {
-          logger.error({ err }, 'applying the changed proxy registration failed; keeping what runs');
-        }
+        await applyRegistration(svc, onChange, logger);
       } catch (err) {
         if (signal.aborted) return;
-        failures++;
-        logger.warn({ err, attempt: failures }, 'watching the proxy registration failed; retrying');
-        await sleep(Math.min(30_000, 250 * 2 ** Math.min(failures, 7)), undefined, { signal }).catch(() => {});
+        await backOffAfterFailure(++failures, err, signal, logger);
       }
     }
   })();

@@ -8,6 +8,7 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { ConsulClient } from '../api/client.ts';
+import type { AgentService } from '../api/types.ts';
 import type { Logger } from '../lib/logger.ts';
 import { settingsFromRegistration, type ProxySettings } from './registration.ts';
 
@@ -16,6 +17,21 @@ export interface RegistrationWatchOptions {
   readonly waitMs?: number;
   /** Least time between two requests that returned unchanged (default 1 s). */
   readonly minIntervalMs?: number;
+}
+
+/** A changed registration → new settings for `onChange`; one that no longer parses or applies keeps what runs. */
+export async function applyRegistration(svc: AgentService, onChange: (settings: ProxySettings) => Promise<void>, logger: Logger): Promise<void> {
+  try {
+    await onChange(settingsFromRegistration(svc));
+  } catch (err) {
+    logger.error({ err }, 'applying the changed proxy registration failed; keeping what runs');
+  }
+}
+
+/** After the `failures`-th failed watch request in a row: log, then wait (exponential, capped at 30 s) unless aborted. */
+export async function backOffAfterFailure(failures: number, err: unknown, signal: AbortSignal, logger: Logger): Promise<void> {
+  logger.warn({ err, attempt: failures }, 'watching the proxy registration failed; retrying');
+  await sleep(Math.min(30_000, 250 * 2 ** Math.min(failures, 7)), undefined, { signal }).catch(() => {});
 }
 
 export function followRegistration(
@@ -36,17 +52,11 @@ export function followRegistration(
         if (!svc) logger.warn({ proxyId }, 'the proxy registration is gone from the agent; keeping the last settings');
         else if (next !== hash || next === '') {
           hash = next;
-          try {
-            await onChange(settingsFromRegistration(svc));
-          } catch (err) {
-            logger.error({ err }, 'applying the changed proxy registration failed; keeping what runs');
-          }
+          await applyRegistration(svc, onChange, logger);
         }
       } catch (err) {
         if (signal.aborted) return;
-        failures++;
-        logger.warn({ err, attempt: failures }, 'watching the proxy registration failed; retrying');
-        await sleep(Math.min(30_000, 250 * 2 ** Math.min(failures, 7)), undefined, { signal }).catch(() => {});
+        await backOffAfterFailure(++failures, err, signal, logger);
         continue;
       }
       const elapsed = performance.now() - started;
