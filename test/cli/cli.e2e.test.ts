@@ -36,7 +36,7 @@ async function startServerProcess(): Promise<{ child: ChildProcess; url: string;
   child.stdout!.on('data', (d) => { out += d; });
   child.stderr!.on('data', (d) => { out += d; });
   const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`server did not start within 30s:\n${out}`)), 30_000);
+    const timer = setTimeout(() => reject(new Error(`server did not start within 120 s:\n${out}`)), 120_000);
     const check = () => {
       const m = /==> Meshgate server running! HTTP API: (http:\/\/\S+)/.exec(out);
       if (m) {

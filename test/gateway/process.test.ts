@@ -63,7 +63,7 @@ async function spawnGateway(staticFile: string, workers: number): Promise<Child>
   const exit = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => proc.once('exit', (code, signal) => resolve({ code, signal })));
   const lines = createInterface({ input: proc.stdout! });
   const addresses = await new Promise<Record<string, number>>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error('gateway child did not start')), 30_000);
+    const timer = setTimeout(() => reject(new Error('gateway child did not start within 120 s')), 120_000);
     lines.on('line', (line) => {
       // The CLI: "==> Meshgate gateway running! Entry points: web=127.0.0.1:PORT, traefik=127.0.0.1:PORT".
       const cliLine = /Entry points: (.*)$/.exec(line);

@@ -74,7 +74,7 @@ before(async () => {
     stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, MESHGATE_LOG_LEVEL: 'error', MESHGATE_LOG_FORMAT: 'json' },
   });
   const ports = await new Promise<Record<string, number>>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error('gateway did not start')), 30_000);
+    const timer = setTimeout(() => reject(new Error('gateway did not start within 120 s')), 120_000);
     createInterface({ input: gateway.stdout! }).on('line', (line) => {
       // "==> Meshgate gateway running! Entry points: web=127.0.0.1:PORT, traefik=127.0.0.1:PORT"
       const m = /Entry points: (.*)$/.exec(line);
