@@ -4,6 +4,7 @@
  * it leads, and every write carries the Lease's resourceVersion, so of two candidates racing for an expired Lease
  * the API server lets exactly one win (the other gets 409 Conflict). Two replicas therefore never both act.
  */
+import { hostname } from 'node:os';
 import { CoordinationV1Api, type KubeConfig, type V1Lease } from '@kubernetes/client-node';
 import type { Logger } from '../lib/logger.ts';
 
@@ -122,4 +123,34 @@ export class LeaderElector {
     if (leading) this.#options.onStartedLeading();
     else this.#options.onStoppedLeading();
   }
+}
+
+/** Where a command's Lease lives; every field but the namespace has a default. */
+export interface LeaseSettings {
+  kubeConfig: KubeConfig;
+  logger: Logger;
+  leaseNamespace: string;
+  leaseName?: string;
+  leaseDurationSeconds?: number;
+  /** This replica's name in the Lease (default `<hostname>-<pid>`). */
+  identity?: string;
+}
+
+/**
+ * Starts campaigning for the Lease `settings.leaseName ?? defaultName` and hands leadership to every follower (a
+ * controller's `setLeading`), so each `meshgate k8s` command wires its controllers to one Lease the same way.
+ */
+export function electLeader(settings: LeaseSettings, defaultName: string, followers: ReadonlyArray<{ setLeading(leading: boolean): void } | undefined>): LeaderElector {
+  const elector = new LeaderElector({
+    kubeConfig: settings.kubeConfig,
+    logger: settings.logger,
+    namespace: settings.leaseNamespace,
+    name: settings.leaseName ?? defaultName,
+    identity: settings.identity ?? `${hostname()}-${process.pid}`,
+    ...(settings.leaseDurationSeconds ? { leaseDurationSeconds: settings.leaseDurationSeconds } : {}),
+    onStartedLeading: () => followers.forEach((f) => f?.setLeading(true)),
+    onStoppedLeading: () => followers.forEach((f) => f?.setLeading(false)),
+  });
+  elector.start();
+  return elector;
 }

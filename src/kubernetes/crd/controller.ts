@@ -41,16 +41,11 @@ export class CrdController {
   readonly #options: CrdControllerOptions;
   readonly #api: CustomObjectsApi;
   readonly #watched = new Map<CrdKind, Watched<CrdObject>>();
-  #leading = false;
   readonly #loop: ReconcileLoop;
 
   constructor(options: CrdControllerOptions) {
     this.#options = options;
     this.#api = options.kubeConfig.makeApiClient(CustomObjectsApi);
-    this.#loop = new ReconcileLoop({
-      reconcile: () => this.reconcileAll(), logger: options.logger, what: 'CRD reconcile',
-      ...(options.quietPeriodMs !== undefined ? { quietPeriodMs: options.quietPeriodMs } : {}),
-    });
     for (const kind of CRD_KINDS) {
       this.#watched.set(kind, new Watched<CrdObject>({
         kubeConfig: options.kubeConfig, logger: options.logger, onChange: () => this.trigger(),
@@ -58,15 +53,18 @@ export class CrdController {
         list: () => this.#api.listCustomObjectForAllNamespaces({ group: CRD_GROUP, version: CRD_VERSION, resourcePlural: kind.plural }),
       }));
     }
+    this.#loop = new ReconcileLoop({
+      reconcile: () => this.reconcileAll(), logger: options.logger, what: 'CRD reconcile', caches: [...this.#watched.values()],
+      ...(options.quietPeriodMs !== undefined ? { quietPeriodMs: options.quietPeriodMs } : {}),
+    });
   }
 
-  async start(): Promise<void> {
-    await Promise.all([...this.#watched.values()].map((w) => w.start()));
+  start(): Promise<void> {
+    return this.#loop.start();
   }
 
   setLeading(leading: boolean): void {
-    this.#leading = leading;
-    if (leading) this.trigger();
+    this.#loop.setLeading(leading);
   }
 
   trigger(): void {
@@ -74,7 +72,7 @@ export class CrdController {
   }
 
   async reconcileAll(): Promise<void> {
-    if (!this.#leading) return;
+    if (!this.#loop.leading) return;
     for (const [kind, watched] of this.#watched) {
       for (const object of watched.items()) await this.#reconcile(kind, object);
     }
@@ -138,8 +136,7 @@ export class CrdController {
     });
   }
 
-  async stop(): Promise<void> {
-    await Promise.all([...this.#watched.values()].map((w) => w.stop()));
-    await this.#loop.stop();
+  stop(): Promise<void> {
+    return this.#loop.stop();
   }
 }

@@ -1,9 +1,8 @@
 /** `meshgate k8s crd-controller` put together: the controller behind a Lease, so two replicas never both write. */
-import { hostname } from 'node:os';
 import type { KubeConfig } from '@kubernetes/client-node';
 import type { ConsulClient } from '../../api/client.ts';
 import type { Logger } from '../../lib/logger.ts';
-import { LeaderElector } from '../leader.ts';
+import { electLeader } from '../leader.ts';
 import { CrdController } from './controller.ts';
 
 export interface RunCrdControllerOptions {
@@ -18,13 +17,7 @@ export interface RunCrdControllerOptions {
 export async function runCrdController(options: RunCrdControllerOptions): Promise<{ close(): Promise<void> }> {
   const controller = new CrdController(options);
   await controller.start();
-  const elector = new LeaderElector({
-    kubeConfig: options.kubeConfig, logger: options.logger, namespace: options.leaseNamespace, name: 'meshgate-crd-controller',
-    identity: options.identity ?? `${hostname()}-${process.pid}`,
-    onStartedLeading: () => controller.setLeading(true),
-    onStoppedLeading: () => controller.setLeading(false),
-  });
-  elector.start();
+  const elector = electLeader(options, 'meshgate-crd-controller', [controller]);
   return {
     async close() {
       await elector.stop();

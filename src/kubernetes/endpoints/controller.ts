@@ -49,8 +49,6 @@ export class EndpointsController {
   readonly #loop: ReconcileLoop;
   /** Instance key → JSON of what we last registered, so an unchanged instance is not re-sent on every reconcile. */
   readonly #written = new Map<string, string>();
-  #leading = false;
-  #interval: NodeJS.Timeout | undefined;
   /** Reconciles done and catalog writes made, for tests. */
   reconciles = 0;
   writes = 0;
@@ -58,29 +56,25 @@ export class EndpointsController {
   constructor(options: EndpointsControllerOptions) {
     this.#options = options;
     const { kubeConfig, logger } = options;
-    this.#loop = new ReconcileLoop({
-      reconcile: () => this.reconcile(), logger, what: 'endpoints reconcile',
-      ...(options.quietPeriodMs !== undefined ? { quietPeriodMs: options.quietPeriodMs } : {}),
-    });
     const core = kubeConfig.makeApiClient(CoreV1Api);
     const onChange = (): void => this.trigger();
     this.#endpoints = new Watched({ kubeConfig, logger, onChange, path: '/api/v1/endpoints', list: () => core.listEndpointsForAllNamespaces() });
     this.#pods = new Watched({ kubeConfig, logger, onChange, path: '/api/v1/pods', list: () => core.listPodForAllNamespaces() });
+    this.#loop = new ReconcileLoop({
+      reconcile: () => this.reconcile(), logger, what: 'endpoints reconcile',
+      caches: [this.#endpoints, this.#pods],
+      resyncIntervalMs: options.resyncIntervalMs ?? 30_000,
+      onStartedLeading: () => this.#written.clear(),
+      ...(options.quietPeriodMs !== undefined ? { quietPeriodMs: options.quietPeriodMs } : {}),
+    });
   }
 
-  async start(): Promise<void> {
-    await Promise.all([this.#endpoints.start(), this.#pods.start()]);
-    this.#interval = setInterval(() => this.trigger(), this.#options.resyncIntervalMs ?? 30_000);
-    this.#interval.unref();
+  start(): Promise<void> {
+    return this.#loop.start();
   }
 
-  /** Leadership changes come from the LeaderElector; a new leader reconciles everything at once. */
   setLeading(leading: boolean): void {
-    this.#leading = leading;
-    if (leading) {
-      this.#written.clear();
-      this.trigger();
-    }
+    this.#loop.setLeading(leading);
   }
 
   trigger(): void {
@@ -150,7 +144,7 @@ export class EndpointsController {
   }
 
   async reconcile(): Promise<void> {
-    if (!this.#leading) return;
+    if (!this.#loop.leading) return;
     const { consul, logger } = this.#options;
     const { wanted, keep } = this.desired();
     const current = await this.#current();
@@ -201,10 +195,8 @@ export class EndpointsController {
     }
   }
 
-  async stop(): Promise<void> {
-    if (this.#interval) clearInterval(this.#interval);
-    await Promise.all([this.#endpoints.stop(), this.#pods.stop()]);
-    await this.#loop.stop();
+  stop(): Promise<void> {
+    return this.#loop.stop();
   }
 }
 

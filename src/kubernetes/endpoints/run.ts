@@ -4,16 +4,10 @@
  * that went while no leader ran. `meshgate k8s connect-inject` runs it beside the webhook, and
  * `meshgate k8s endpoints-controller` runs it alone.
  */
-import { hostname } from 'node:os';
-import { LeaderElector } from '../leader.ts';
+import { electLeader, type LeaderElector, type LeaseSettings } from '../leader.ts';
 import { EndpointsController, type EndpointsControllerOptions } from './controller.ts';
 
-export interface RunEndpointsControllerOptions extends EndpointsControllerOptions {
-  leaseNamespace: string;
-  leaseName?: string;
-  leaseDurationSeconds?: number;
-  identity?: string;
-}
+export interface RunEndpointsControllerOptions extends EndpointsControllerOptions, LeaseSettings {}
 
 export interface RunningEndpointsController {
   readonly controller: EndpointsController;
@@ -24,17 +18,7 @@ export interface RunningEndpointsController {
 export async function runEndpointsController(options: RunEndpointsControllerOptions): Promise<RunningEndpointsController> {
   const controller = new EndpointsController(options);
   await controller.start();
-  const elector = new LeaderElector({
-    kubeConfig: options.kubeConfig,
-    logger: options.logger,
-    namespace: options.leaseNamespace,
-    name: options.leaseName ?? 'meshgate-endpoints-controller',
-    identity: options.identity ?? `${hostname()}-${process.pid}`,
-    ...(options.leaseDurationSeconds ? { leaseDurationSeconds: options.leaseDurationSeconds } : {}),
-    onStartedLeading: () => controller.setLeading(true),
-    onStoppedLeading: () => controller.setLeading(false),
-  });
-  elector.start();
+  const elector = electLeader(options, 'meshgate-endpoints-controller', [controller]);
   return {
     controller,
     elector,

@@ -3,28 +3,19 @@
  * both write, and a clean stop. On becoming leader each direction reconciles everything it owns at once, which
  * removes stale entries it wrote before a restart and touches nothing it does not own.
  */
-import { hostname } from 'node:os';
-import type { KubeConfig } from '@kubernetes/client-node';
 import type { ConsulClient } from '../../api/client.ts';
-import type { Logger } from '../../lib/logger.ts';
-import { LeaderElector } from '../leader.ts';
+import { electLeader, type LeaderElector, type LeaseSettings } from '../leader.ts';
 import { ToConsulSyncer } from './to-consul.ts';
 import type { ToConsulOptions } from './to-consul-registrations.ts';
 import { ToK8sSink } from './to-k8s.ts';
 
-export interface SyncCatalogOptions extends ToConsulOptions {
-  kubeConfig: KubeConfig;
+export interface SyncCatalogOptions extends ToConsulOptions, LeaseSettings {
   consul: ConsulClient;
-  logger: Logger;
   toConsul: boolean;
   toK8s: boolean;
   k8sWriteNamespace: string;
   domain: string;
   resyncIntervalMs?: number;
-  leaseNamespace: string;
-  leaseName?: string;
-  leaseDurationSeconds?: number;
-  identity?: string;
 }
 
 export interface RunningSyncCatalog {
@@ -43,23 +34,7 @@ export async function runSyncCatalog(options: SyncCatalogOptions): Promise<Runni
     ? new ToK8sSink({ kubeConfig, consul, logger: logger.child({ direction: 'to-k8s' }), namespace: options.k8sWriteNamespace, k8sTag: options.k8sTag, domain: options.domain })
     : undefined;
   await Promise.all([toConsul?.start(), toK8s?.start()]);
-  const elector = new LeaderElector({
-    kubeConfig,
-    logger,
-    namespace: options.leaseNamespace,
-    name: options.leaseName ?? 'meshgate-sync-catalog',
-    identity: options.identity ?? `${hostname()}-${process.pid}`,
-    ...(options.leaseDurationSeconds ? { leaseDurationSeconds: options.leaseDurationSeconds } : {}),
-    onStartedLeading: () => {
-      toConsul?.setLeading(true);
-      toK8s?.setLeading(true);
-    },
-    onStoppedLeading: () => {
-      toConsul?.setLeading(false);
-      toK8s?.setLeading(false);
-    },
-  });
-  elector.start();
+  const elector = electLeader(options, 'meshgate-sync-catalog', [toConsul, toK8s]);
   return {
     elector,
     toConsul,

@@ -31,40 +31,34 @@ export class ToConsulSyncer {
   readonly #nodes: Watched<V1Node>;
   /** ID → JSON of what we last registered, so an unchanged instance is not re-sent on every reconcile. */
   readonly #written = new Map<string, string>();
-  #leading = false;
   readonly #loop: ReconcileLoop;
-  #interval: NodeJS.Timeout | undefined;
   /** Reconciles done, for tests and metrics. */
   reconciles = 0;
 
   constructor(options: ToConsulSyncerOptions) {
     this.#options = options;
     const { kubeConfig, logger } = options;
-    this.#loop = new ReconcileLoop({
-      reconcile: () => this.reconcile(), logger, what: 'sync to the catalog',
-      ...(options.quietPeriodMs !== undefined ? { quietPeriodMs: options.quietPeriodMs } : {}),
-    });
     const core = kubeConfig.makeApiClient(CoreV1Api);
     const discovery = kubeConfig.makeApiClient(DiscoveryV1Api);
     const onChange = (): void => this.trigger();
     this.#services = new Watched({ kubeConfig, logger, onChange, path: '/api/v1/services', list: () => core.listServiceForAllNamespaces() });
     this.#slices = new Watched({ kubeConfig, logger, onChange, path: '/apis/discovery.k8s.io/v1/endpointslices', list: () => discovery.listEndpointSliceForAllNamespaces() });
     this.#nodes = new Watched({ kubeConfig, logger, onChange, path: '/api/v1/nodes', list: () => core.listNode() });
+    this.#loop = new ReconcileLoop({
+      reconcile: () => this.reconcile(), logger, what: 'sync to the catalog',
+      caches: [this.#services, this.#slices, this.#nodes],
+      resyncIntervalMs: options.resyncIntervalMs ?? 30_000,
+      onStartedLeading: () => this.#written.clear(),
+      ...(options.quietPeriodMs !== undefined ? { quietPeriodMs: options.quietPeriodMs } : {}),
+    });
   }
 
-  async start(): Promise<void> {
-    await Promise.all([this.#services.start(), this.#slices.start(), this.#nodes.start()]);
-    this.#interval = setInterval(() => this.trigger(), this.#options.resyncIntervalMs ?? 30_000);
-    this.#interval.unref();
+  start(): Promise<void> {
+    return this.#loop.start();
   }
 
-  /** Leadership changes come from the LeaderElector; a new leader reconciles at once. */
   setLeading(leading: boolean): void {
-    this.#leading = leading;
-    if (leading) {
-      this.#written.clear();
-      this.trigger();
-    }
+    this.#loop.setLeading(leading);
   }
 
   trigger(): void {
@@ -85,7 +79,7 @@ export class ToConsulSyncer {
   }
 
   async reconcile(): Promise<void> {
-    if (!this.#leading) return;
+    if (!this.#loop.leading) return;
     const { consul, consulNodeName, logger } = this.#options;
     const desired = this.desired();
     const current = (await consul.catalog.nodeServices(consulNodeName)).value?.Services ?? [];
@@ -110,9 +104,7 @@ export class ToConsulSyncer {
     this.reconciles++;
   }
 
-  async stop(): Promise<void> {
-    if (this.#interval) clearInterval(this.#interval);
-    await Promise.all([this.#services.stop(), this.#slices.stop(), this.#nodes.stop()]);
-    await this.#loop.stop();
+  stop(): Promise<void> {
+    return this.#loop.stop();
   }
 }

@@ -73,25 +73,24 @@ export class ToK8sSink {
   readonly #services: Watched<V1Service>;
   readonly #abort = new AbortController();
   #source: Map<string, string> | undefined;
-  #leading = false;
   readonly #loop: ReconcileLoop;
 
   constructor(options: ToK8sOptions) {
     this.#options = options;
     this.#core = options.kubeConfig.makeApiClient(CoreV1Api);
-    this.#loop = new ReconcileLoop({
-      reconcile: () => this.reconcile(), logger: options.logger, what: 'sync to Kubernetes',
-      ...(options.quietPeriodMs !== undefined ? { quietPeriodMs: options.quietPeriodMs } : {}),
-    });
     const ns = options.namespace;
     this.#services = new Watched({
       kubeConfig: options.kubeConfig, logger: options.logger, onChange: () => this.trigger(),
       path: `/api/v1/namespaces/${ns}/services`, list: () => this.#core.listNamespacedService({ namespace: ns }),
     });
+    this.#loop = new ReconcileLoop({
+      reconcile: () => this.reconcile(), logger: options.logger, what: 'sync to Kubernetes', caches: [this.#services],
+      ...(options.quietPeriodMs !== undefined ? { quietPeriodMs: options.quietPeriodMs } : {}),
+    });
   }
 
   async start(): Promise<void> {
-    await this.#services.start();
+    await this.#loop.start();
     const { consul, logger } = this.#options;
     let first: () => void = () => {};
     const firstAnswer = new Promise<void>((resolve) => (first = resolve));
@@ -110,8 +109,7 @@ export class ToK8sSink {
   }
 
   setLeading(leading: boolean): void {
-    this.#leading = leading;
-    if (leading) this.trigger();
+    this.#loop.setLeading(leading);
   }
 
   trigger(): void {
@@ -119,7 +117,7 @@ export class ToK8sSink {
   }
 
   async reconcile(): Promise<void> {
-    if (!this.#leading || !this.#source) return;
+    if (!this.#loop.leading || !this.#source) return;
     const namespace = this.#options.namespace;
     const { create, update, remove } = crudList(this.#source, this.#services.items());
     for (const name of remove) await this.#core.deleteNamespacedService({ namespace, name }).catch((err: { code?: number }) => {
@@ -133,7 +131,6 @@ export class ToK8sSink {
 
   async stop(): Promise<void> {
     this.#abort.abort();
-    await this.#services.stop();
     await this.#loop.stop();
   }
 }
