@@ -340,7 +340,7 @@ export function createEntryPoint(options: EntryPointOptions, dispatch: DispatchH
     listen() {
       return new Promise<AddressInfo>((resolve, reject) => {
         server.once('error', reject);
-        server.listen({ host, port }, () => {
+        server.listen({ host, port, reusePort: config.reusePort === true }, () => {
           server.off('error', reject);
           resolve(server.address() as AddressInfo);
         });

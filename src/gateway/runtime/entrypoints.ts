@@ -67,7 +67,7 @@ export async function openEntryPoints(options: OpenEntryPointsOptions): Promise<
       if (addressProtocol(ep.address) === 'udp') {
         const { host, port } = parseAddress(ep.address);
         const listener = new UdpEntryPoint({
-          name: ep.name, host, port, timeoutMs: ep.udp?.timeout ?? 3_000, graceMs: ep.transport?.lifeCycle?.graceTimeOut ?? 10_000,
+          name: ep.name, host, port, timeoutMs: ep.udp?.timeout ?? 3_000, graceMs: ep.transport?.lifeCycle?.graceTimeOut ?? 10_000, reusePort: ep.reusePort === true,
           logger: logger.child({ entryPoint: ep.name }),
         });
         listener.setHandler(options.layer4?.udp.byEntryPoint.get(ep.name));

@@ -22,6 +22,8 @@ export interface UdpEntryPointOptions {
   /** `transport.lifeCycle.graceTimeOut` in ms. */
   readonly graceMs: number;
   readonly logger: Logger;
+  /** Entry point `reusePort`: SO_REUSEPORT, so several gateways share the port. */
+  readonly reusePort?: boolean;
 }
 
 export class UdpEntryPoint implements SessionOwner {
@@ -54,7 +56,7 @@ export class UdpEntryPoint implements SessionOwner {
     const families: Array<'udp4' | 'udp6'> = host === undefined ? ['udp6', 'udp4'] : [net.isIPv6(host) ? 'udp6' : 'udp4'];
     let last: unknown;
     for (const type of families) {
-      const socket = dgram.createSocket({ type, reuseAddr: false });
+      const socket = dgram.createSocket({ type, reuseAddr: false, reusePort: this.#options.reusePort === true });
       try {
         await new Promise<void>((resolve, reject) => {
           socket.once('error', reject);

@@ -30,6 +30,9 @@ export const entryPointSchema = z
   .object({
     address: z.string().min(1),
     asDefault: z.boolean().optional(),
+    // SO_REUSEPORT (Node's listen reusePort, Linux/BSD): several gateways, or a new one beside the old during a
+    // canary, share the port and the kernel spreads the connections.
+    reusePort: z.boolean().optional(),
     http: z
       .object({
         tls: section(entryPointTlsSchema).optional(),
