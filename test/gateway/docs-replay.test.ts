@@ -77,6 +77,10 @@ const DOCUMENTATION_ERRORS: Record<string, { reason: string; message: string }> 
     message: 'entryPoints.websecure.tls: unknown key',
   },
   'entrypoints.02.toml': { reason: 'TOML: YAML list items (`- auth@kubernetescrd`) inside [entryPoints.websecure.middlewares]', message: 'cannot parse' },
+  'entrypoints.03.yaml': {
+    reason: 'the http.middlewares section writes entryPoints.web.middlewares; Traefik reads them from entryPoints.web.http.middlewares only',
+    message: 'entryPoints.web.middlewares: unknown key',
+  },
   'metrics.08.toml': { reason: 'TOML: `address: http://localhost:8086` is YAML syntax, not a TOML key/value', message: 'cannot parse' },
   'metrics.10.toml': { reason: 'TOML: the buckets are written as YAML list items under a [metrics.prometheus.buckets] table', message: 'cannot parse' },
   'metrics.13.toml': { reason: 'TOML: `address: localhost:8125` is YAML syntax, not a TOML key/value', message: 'cannot parse' },
