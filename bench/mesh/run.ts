@@ -7,18 +7,26 @@
  *                the intention asked per request (L7 path)
  *   - mesh http2: the same for an `http2` service: wrk's HTTP/1.1 → web's sidecar → one multiplexed HTTP/2 session
  *                over mTLS → app-h2's sidecar → h2c → nginx (`listen … http2`)
- * `meshgate server` and the three `meshgate proxy` processes are real child processes (metrics on, access logs
+ *   - peer L4 / peer L7: the floor of a Node implementation on this host, in the same run — two minimal relays
+ *                (peers/l4-relay.ts: net → TLS 1.3 → net with `pipe`; peers/l7-relay.ts: node:http → https keep-alive
+ *                agent → node:http) presenting the same kind of leaves from the same CA and verifying client certificates.
+ * `meshgate server` and the `meshgate proxy` processes are real child processes (metrics on, access logs
  * off, as Consul's defaults). Each target is measured twice per round: at 1 connection (latency: the added latency
  * per hop is (mesh p50 − direct p50) / 2, likewise p99) and at `--connections` (throughput, req/s ratio mesh/direct).
  *
  *   node bench/mesh/run.ts [--duration 10s] [--warmup 2s] [--connections 50] [--threads 2] [--rounds 3] [--cpu-prof DIR]
+ *                          [--baseline DIR] [--only tcp,http,…]
+ *
+ * `--baseline DIR` (a checkout of an older commit, e.g. `git worktree add /tmp/base <commit>`) also starts that
+ * checkout's sidecars for the tcp and http paths beside ours, so a change's effect on sidecar CPU per request is
+ * read in one run on a shared host. `--only` keeps the rows whose name contains one of the words.
  *
  * `--cpu-prof DIR` writes a V8 profile of each sidecar into DIR when it exits (summarise one with
  * `node bench/gateway/profile-top.ts FILE`).
  */
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, fork, spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer, type AddressInfo } from 'node:net';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -31,6 +39,8 @@ const connections = Number(argv.get('connections') ?? 50);
 const threads = Number(argv.get('threads') ?? 2);
 const rounds = Number(argv.get('rounds') ?? 3);
 const cpuProf = argv.get('cpu-prof');
+const baseline = argv.get('baseline');
+const only = (argv.get('only') ?? '').split(',').filter(Boolean);
 const CLI = resolve(import.meta.dirname, '../../src/cli/main.ts');
 
 const work = mkdtempSync(join(tmpdir(), 'meshgate-bench-mesh-'));
@@ -41,13 +51,42 @@ process.on('exit', () => {
 });
 for (const sig of ['SIGINT', 'SIGTERM'] as const) process.on(sig, () => process.exit(130));
 
-function port(): Promise<number> {
-  return new Promise((done) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const p = (s.address() as AddressInfo).port;
-      s.close(() => done(p));
+/**
+ * A free port for a child that is told its port in advance. Not `listen(0)`: that hands out a port from the kernel's
+ * ephemeral range, which the same kernel may give a moment later as the source port of any outgoing connection on
+ * this busy host (wrk's, a proxy's) — the child then fails with EADDRINUSE. Ports below the ephemeral range are
+ * only ever taken by listeners; each is probed by binding and never handed out twice in a run.
+ */
+const handedOut = new Set<number>();
+const [ephemeralLow] = readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/).map(Number);
+async function port(): Promise<number> {
+  const high = Math.min(ephemeralLow ?? 32768, 32768);
+  for (;;) {
+    const p = 20000 + Math.floor(Math.random() * (high - 20000));
+    if (handedOut.has(p)) continue;
+    const free = await new Promise<boolean>((done) => {
+      const s = createServer().once('error', () => done(false)).listen(p, '127.0.0.1', () => s.close(() => done(true)));
     });
+    if (!free) continue;
+    handedOut.add(p);
+    return p;
+  }
+}
+
+/** Forks a peer relay (peers/*.ts) and resolves with the port it listens on. */
+function forkPeer(script: string, args: string[]): Promise<{ child: ChildProcess; port: number }> {
+  const child = fork(resolve(import.meta.dirname, script), args, { stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
+  children.push(child);
+  return new Promise((done, reject) => {
+    child.once('message', (p) => done({ child, port: Number(p) }));
+    child.once('exit', (code) => reject(new Error(`${script} exited with ${code}`)));
   });
+}
+
+async function getJson<T>(url: string): Promise<T> {
+  const res = await fetch(url);
+  if (!res.ok) throw new Error(`GET ${url}: ${res.status} ${await res.text()}`);
+  return await res.json() as T;
 }
 
 /** Spawns a child and resolves once `ready` holds on its output, or rejects when it exits first. */
@@ -127,11 +166,8 @@ http { access_log off; keepalive_requests 1000000; client_body_temp_path ${nginx
   const serverPort = await port();
   const base = `http://127.0.0.1:${serverPort}`;
   await start(process.execPath, [CLI, 'server', '-dev', '-http-addr', `127.0.0.1:${serverPort}`, '-dns-port', '-1', '-log-level', 'warn'], (o) => o.includes('server running'), 'meshgate server');
-  await api(base, 'PUT', '/v1/config', { Kind: 'service-defaults', Name: 'app-http', Protocol: 'http' });
+  for (const name of ['app-http', 'base-app-http']) await api(base, 'PUT', '/v1/config', { Kind: 'service-defaults', Name: name, Protocol: 'http' });
   await api(base, 'PUT', '/v1/config', { Kind: 'service-defaults', Name: 'app-h2', Protocol: 'http2' });
-  const tcpUp = await port();
-  const httpUp = await port();
-  const h2Up = await port();
   const sidecar = async (name: string, upstreams: Array<{ DestinationName: string; LocalBindPort: number }>, appPort = nginxPort): Promise<string> => {
     const proxyPort = await port();
     await api(base, 'PUT', '/v1/agent/service/register', { ID: name, Name: name, Address: '127.0.0.1', Port: appPort });
@@ -139,29 +175,50 @@ http { access_log off; keepalive_requests 1000000; client_body_temp_path ${nginx
       Kind: 'connect-proxy', ID: `${name}-sidecar-proxy`, Name: `${name}-sidecar-proxy`, Address: '127.0.0.1', Port: proxyPort,
       Proxy: { DestinationServiceName: name, DestinationServiceID: name, LocalServiceAddress: '127.0.0.1', LocalServicePort: appPort, Upstreams: upstreams },
     });
+    for (const u of upstreams) await api(base, 'PUT', `/v1/connect/intentions/exact?source=${name}&destination=${u.DestinationName}`, { Action: 'allow' });
     return `${name}-sidecar-proxy`;
   };
-  const ids = [
-    await sidecar('web', [{ DestinationName: 'app-tcp', LocalBindPort: tcpUp }, { DestinationName: 'app-http', LocalBindPort: httpUp }, { DestinationName: 'app-h2', LocalBindPort: h2Up }]),
-    await sidecar('app-tcp', []),
-    await sidecar('app-http', []),
-    await sidecar('app-h2', [], nginxH2Port),
-  ];
-  for (const dest of ['app-tcp', 'app-http', 'app-h2']) await api(base, 'PUT', `/v1/connect/intentions/exact?source=web&destination=${dest}`, { Action: 'allow' });
-  const proxies = await Promise.all(ids.map(async (id) => start(
-    process.execPath, [...(cpuProf ? ['--cpu-prof', '--cpu-prof-dir', resolve(cpuProf)] : []), CLI, 'proxy', '-proxy-id', id, '-http-addr', base, '-log-level', 'warn', '-metrics-addr', `127.0.0.1:${await port()}`, '-no-register-checks'],
+  const startProxy = async (id: string, cli: string): Promise<number> => (await start(
+    process.execPath, [...(cpuProf ? ['--cpu-prof', '--cpu-prof-dir', resolve(cpuProf)] : []), cli, 'proxy', '-proxy-id', id, '-http-addr', base, '-log-level', 'warn', '-metrics-addr', `127.0.0.1:${await port()}`, '-no-register-checks'],
     (o) => o.includes('Meshgate proxy running'), `proxy ${id}`,
-  )));
+  )).pid!;
 
-  // CPU per request is the sidecars' own (web's plus the destination's), which a busy host does not inflate as much
-  // as it inflates latency; nginx's share is left out on every row.
-  const pid = (i: number): number => proxies[i]!.pid!;
-  const targets = [
-    { name: 'direct', port: nginxPort, pids: [] as number[] },
-    { name: 'mesh tcp (L4)', port: tcpUp, pids: [pid(0), pid(1)] },
-    { name: 'mesh http (L7)', port: httpUp, pids: [pid(0), pid(2)] },
-    { name: 'mesh http2 (L7, h2 hop)', port: h2Up, pids: [pid(0), pid(3)] },
-  ];
+  // CPU per request is the sidecars' (or peers') own — the client side's plus the destination's —, which a busy host
+  // does not inflate as much as it inflates latency; nginx's share is left out on every row.
+  interface Target { name: string; port: number; pids: number[] }
+  const targets: Target[] = [{ name: 'direct', port: nginxPort, pids: [] }];
+  const meshPaths = async (prefix: string, label: string, cli: string, withH2: boolean): Promise<void> => {
+    const ports = { tcp: await port(), http: await port(), h2: await port() };
+    const web = await sidecar(`${prefix}web`, [
+      { DestinationName: `${prefix}app-tcp`, LocalBindPort: ports.tcp }, { DestinationName: `${prefix}app-http`, LocalBindPort: ports.http },
+      ...(withH2 ? [{ DestinationName: 'app-h2', LocalBindPort: ports.h2 }] : []),
+    ]);
+    const apps = [await sidecar(`${prefix}app-tcp`, []), await sidecar(`${prefix}app-http`, []), ...(withH2 ? [await sidecar('app-h2', [], nginxH2Port)] : [])];
+    const [webPid, tcpPid, httpPid, h2Pid] = await Promise.all([web, ...apps].map((id) => startProxy(id, cli)));
+    targets.push({ name: `${label}mesh tcp (L4)`, port: ports.tcp, pids: [webPid!, tcpPid!] });
+    targets.push({ name: `${label}mesh http (L7)`, port: ports.http, pids: [webPid!, httpPid!] });
+    if (withH2) targets.push({ name: `${label}mesh http2 (L7, h2 hop)`, port: ports.h2, pids: [webPid!, h2Pid!] });
+  };
+  await meshPaths('', '', CLI, true);
+  if (baseline) await meshPaths('base-', 'baseline ', resolve(baseline, 'src/cli/main.ts'), false);
+
+  // The peers present leaves issued by the same CA to the same services as the sidecars' and verify each other.
+  const roots = await getJson<{ Roots: Array<{ RootCert: string }> }>(`${base}/v1/agent/connect/ca/roots`);
+  const tlsFile = async (service: string): Promise<string> => {
+    const leaf = await getJson<{ CertPEM: string; PrivateKeyPEM: string }>(`${base}/v1/agent/connect/ca/leaf/${service}`);
+    const file = join(work, `${service}-tls.json`);
+    writeFileSync(file, JSON.stringify({ key: leaf.PrivateKeyPEM, cert: leaf.CertPEM, ca: roots.Roots.map((r) => r.RootCert) }), { mode: 0o600 });
+    return file;
+  };
+  const webTls = await tlsFile('web');
+  const appTls = await tlsFile('app-tcp');
+  for (const [kind, script] of [['L4', 'peers/l4-relay.ts'], ['L7', 'peers/l7-relay.ts']] as const) {
+    const server = await forkPeer(script, ['server', String(nginxPort), appTls]);
+    const client = await forkPeer(script, ['client', String(server.port), webTls]);
+    targets.push({ name: `peer ${kind}: minimal Node relay pair`, port: client.port, pids: [client.child.pid!, server.child.pid!] });
+  }
+  if (only.length > 0) targets.splice(1, targets.length, ...targets.slice(1).filter((t) => only.some((w) => t.name.includes(w))));
+
   for (const t of targets) {
     const check = wrk(t.port, 1, '1s');
     if (check.errors > 0 || !(check.rps > 0)) throw new Error(`${t.name} does not answer 200s: ${JSON.stringify(check)}`);
