@@ -5,6 +5,7 @@
  * (`ping:` in YAML, `[ping]` in TOML) switch their feature on, as in Traefik.
  */
 import { z } from 'zod';
+import { DEFAULT_HTTP_ADDR } from '../../api/address.ts';
 import { dirname, resolve } from 'node:path';
 import { durationSchema } from './schema/services.ts';
 import { entryPointSchema } from './schema/entrypoint.ts';
@@ -44,10 +45,13 @@ const fileProviderSchema = z
 
 export const CONSUL_CATALOG_DEFAULT_RULE = 'Host(`{{ normalize .Name }}`)';
 
+/** Where the server's HTTP API is when no endpoint is configured (Traefik's consulCatalog default, Consul's own). */
+export const DEFAULT_CONSUL_ENDPOINT = { address: DEFAULT_HTTP_ADDR, scheme: 'http' } as const;
+
 /** How the gateway reaches the server's HTTP API (Traefik's consulCatalog `endpoint`; also `spiffe.mesh.endpoint`). */
 const consulEndpointSchema = z
   .object({
-    address: z.string().default('127.0.0.1:8500'),
+    address: z.string().default(DEFAULT_CONSUL_ENDPOINT.address),
     scheme: z.enum(['http', 'https']).default('http'),
     datacenter: z.string().optional(),
     token: z.string().optional(),
@@ -64,7 +68,7 @@ const consulEndpointSchema = z
     httpAuth: z.object({ username: z.string(), password: z.string() }).strict().optional(),
   })
   .strict()
-  .default({ address: '127.0.0.1:8500', scheme: 'http' });
+  .default(() => ({ ...DEFAULT_CONSUL_ENDPOINT }));
 
 const consulCatalogSchema = z
   .object({
@@ -94,7 +98,7 @@ const consulCatalogSchema = z
 /**
  * Traefik's static `spiffe` block. Traefik takes SVIDs from a SPIFFE Workload API (`workloadAPIAddr`, refused here
  * as not supported); Meshgate's `mesh` takes them from the mesh's Connect CA: the leaf of `serviceName` and the
- * roots, through `endpoint` (default: `providers.consulCatalog.endpoint`, else 127.0.0.1:8500).
+ * roots, through `endpoint` (default: `providers.consulCatalog.endpoint`, else DEFAULT_CONSUL_ENDPOINT).
  */
 const spiffeSchema = z
   .object({

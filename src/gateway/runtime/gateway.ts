@@ -6,7 +6,7 @@
  */
 import type { Logger } from '../../lib/logger.ts';
 import type { DynamicConfig } from '../config/dynamic.ts';
-import type { StaticConfig } from '../config/static.ts';
+import { DEFAULT_CONSUL_ENDPOINT, type StaticConfig } from '../config/static.ts';
 import type { Handler } from '../http/types.ts';
 import { compileRoutesSliced } from '../rules/index.ts';
 import { HealthRegistry, TransportRegistry } from '../services/index.ts';
@@ -29,7 +29,7 @@ import { INTERNAL_PROVIDER } from './internal.ts';
 function svidSourceFor(staticConfig: StaticConfig, logger: Logger): SvidSource | undefined {
   const mesh = staticConfig.spiffe?.mesh;
   if (!mesh) return undefined;
-  const endpoint = mesh.endpoint ?? staticConfig.providers.consulCatalog?.endpoint ?? { address: '127.0.0.1:8500', scheme: 'http' as const };
+  const endpoint = mesh.endpoint ?? staticConfig.providers.consulCatalog?.endpoint ?? DEFAULT_CONSUL_ENDPOINT;
   return meshSvidSource({ client: clientFor(endpoint), serviceName: mesh.serviceName, logger });
 }
 import type { ChallengeStore } from '../acme/challenges.ts';
