@@ -20,7 +20,8 @@ import { overviewProviderName, createGateway, type Gateway } from './runtime/gat
 import { emptyDynamicConfig } from './config/dynamic.ts';
 import { sendConfiguration, WORKER_ENV, type PrimaryMessage, type WorkerMessage, type WorkerSettings } from './runtime/ipc.ts';
 import { Slicer } from '../lib/slices.ts';
-import { createAcmeManager, type AcmeManager } from './acme/manager.ts';
+import type { AcmeManager } from './acme/manager.ts';
+import { loadAcmeManager } from './acme/load.ts';
 import { loadTracer } from './tracing/load.ts';
 
 export interface RunGatewayOptions {
@@ -173,13 +174,13 @@ export async function runGateway(options: RunGatewayOptions = {}): Promise<Gatew
 }
 
 /** The ACME resolvers and the entry points that answer their HTTP-01 challenges. */
-function acmeFor(staticConfig: StaticConfig, options: RunGatewayOptions, logger: Logger): AcmeManager | undefined {
-  return createAcmeManager(staticConfig, logger.child({ provider: 'acme' }), options.acmeClock ? { now: options.acmeClock } : {});
+function acmeFor(staticConfig: StaticConfig, options: RunGatewayOptions, logger: Logger): Promise<AcmeManager | undefined> {
+  return loadAcmeManager(staticConfig, logger.child({ provider: 'acme' }), options.acmeClock ? { now: options.acmeClock } : {});
 }
 
 async function runInProcess(staticConfig: StaticConfig, options: RunGatewayOptions, logger: Logger): Promise<GatewayHandle> {
   const metrics = metricsFor(staticConfig);
-  const acme = acmeFor(staticConfig, options, logger);
+  const acme = await acmeFor(staticConfig, options, logger);
   const tracer = await loadTracer(staticConfig);
   const gateway: Gateway = createGateway({
     staticConfig,
@@ -251,7 +252,7 @@ async function runCluster(staticConfig: StaticConfig, options: RunGatewayOptions
       for (const worker of targets) send(worker, message);
     }, new Slicer());
   };
-  const acme = acmeFor(staticConfig, options, logger);
+  const acme = await acmeFor(staticConfig, options, logger);
   // Workers answer the CA's challenges: each change reaches them whole.
   acme?.challenges.onChange(() => {
     const challenges = acme.challenges.snapshot();

@@ -2,9 +2,12 @@
  * A RateLimitStore in Redis, so gateway replicas share their token buckets (Traefik v3's `rateLimit.redis`). The
  * reservation runs as one Lua script — refill, take, expire — so concurrent gateways never race on a bucket, and it
  * reads Redis's own clock (TIME), so replicas with skewed clocks still agree. Same semantics as the in-memory store
- * (see rateLimitStore.ts and its contract suite).
+ * (see rateLimitStore.ts and its contract suite). ioredis (about 15 MiB resident) is required when the first store
+ * is made, so a gateway whose rate limits stay in memory never loads it.
  */
-import { Redis, type RedisOptions } from 'ioredis';
+import { createRequire } from 'node:module';
+import type * as IORedis from 'ioredis';
+import type { Redis, RedisOptions } from 'ioredis';
 import type { Logger } from '../../lib/logger.ts';
 import type { RateLimitReservation, RateLimitStore } from './rateLimitStore.ts';
 
@@ -58,7 +61,8 @@ export class RedisRateLimitStore implements RateLimitStore {
 
   constructor(options: RedisRateLimitOptions) {
     const [host, port] = splitEndpoint(options.endpoints[0] ?? '127.0.0.1:6379');
-    this.redis = new Redis({
+    const { Redis: RedisClient } = createRequire(import.meta.url)('ioredis') as typeof IORedis;
+    this.redis = new RedisClient({
       host,
       port,
       ...(options.username ? { username: options.username } : {}),

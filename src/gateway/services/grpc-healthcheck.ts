@@ -3,9 +3,10 @@
  * service name, on the server's host and port (or `healthCheck.port`), in plain text when `healthCheck.scheme` is
  * `http`, `h2c` or unset and over TLS otherwise; healthy only when the answer is SERVING. Each probe opens its own
  * channel and closes it, so a restarted server is seen at once and nothing is shared with the traffic pools.
+ * grpc-js and the health proto are loaded with the first gRPC probe (about 14 MiB resident): most gateways have none.
  */
-import * as grpc from '@grpc/grpc-js';
-import { GRPC_CODE_NAMES, HealthClient, type HealthCheckResponse } from '../../lib/checks/probes/grpc-health.ts';
+import type * as Grpc from '@grpc/grpc-js';
+import type { HealthCheckResponse } from '../../lib/checks/probes/grpc-health.ts';
 
 export interface GrpcHealthTarget {
   /** `host:port` (IPv6 in brackets). */
@@ -22,12 +23,13 @@ export function grpcHealthTarget(serverUrl: string, config: { scheme?: string | 
 }
 
 /** Resolves `undefined` when SERVING, else why not (Traefik's error texts). */
-export function checkGrpcHealth(target: GrpcHealthTarget, timeoutMs: number): Promise<string | undefined> {
+export async function checkGrpcHealth(target: GrpcHealthTarget, timeoutMs: number): Promise<string | undefined> {
+  const [grpc, { GRPC_CODE_NAMES, HealthClient }] = await Promise.all([import('@grpc/grpc-js'), import('../../lib/checks/probes/grpc-health.ts')]);
   const credentials = target.tls ? grpc.credentials.createSsl() : grpc.credentials.createInsecure();
   // A channel-owned subchannel closes with the channel; the shared pool would keep a socket alive.
   const client = new HealthClient(target.address, credentials, { 'grpc.use_local_subchannel_pool': 1 });
   return new Promise<string | undefined>((resolve) => {
-    client.Check({ service: '' }, { deadline: Date.now() + timeoutMs }, (err: grpc.ServiceError | null, res?: HealthCheckResponse) => {
+    client.Check({ service: '' }, { deadline: Date.now() + timeoutMs }, (err: Grpc.ServiceError | null, res?: HealthCheckResponse) => {
       if (err) {
         if (err.code === grpc.status.UNIMPLEMENTED) resolve(`gRPC server does not implement the health protocol: ${err.details}`);
         else if (err.code === grpc.status.DEADLINE_EXCEEDED) resolve(`gRPC health check timeout: ${err.details}`);

@@ -1,0 +1,59 @@
+/**
+ * What a gateway loads at start-up: a feature's packages are loaded only when the configuration uses the feature
+ * (ACME's acme-client, rateLimit.redis's ioredis, healthCheck.mode grpc's grpc-js), because every module loaded stays
+ * resident for the life of the process (docs/benchmarks.md, "Gateway memory"). Each case runs in a fresh Node
+ * process — a module cache is per process — that records every module URL the loader resolves.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+
+const run = promisify(execFile);
+const MAIN = new URL('../../src/gateway/main.ts', import.meta.url).href;
+const LOGGER = new URL('../../src/lib/logger.ts', import.meta.url).href;
+
+/** Starts runGateway (1 worker) on `staticYaml` in a child process; returns the module URLs it loaded, then stops it. */
+async function loadedModules(dir: string, staticYaml: string): Promise<string[]> {
+  const configFile = join(dir, 'static.yml');
+  writeFileSync(configFile, staticYaml);
+  const script = `
+    import { registerHooks } from 'node:module';
+    const urls = new Set();
+    registerHooks({ resolve(specifier, context, next) { const r = next(specifier, context); urls.add(r.url); return r; } });
+    const { runGateway } = await import(${JSON.stringify(MAIN)});
+    const { silentLogger } = await import(${JSON.stringify(LOGGER)});
+    const handle = await runGateway({ configFile: ${JSON.stringify(configFile)}, workers: 1, lastGoodFile: false, handleSignals: false, logger: silentLogger() });
+    await handle.close();
+    process.stdout.write(JSON.stringify([...urls]));
+  `;
+  const { stdout } = await run(process.execPath, ['--input-type=module', '-e', script], { timeout: 120_000, maxBuffer: 16 << 20 });
+  return JSON.parse(stdout) as string[];
+}
+
+const fromPackage = (urls: string[], name: string) => urls.some((u) => u.includes(`/node_modules/${name}/`));
+
+test('a gateway without ACME, Redis rate limits or gRPC health checks loads none of their packages', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'mg-startup-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  writeFileSync(join(dir, 'dynamic.yml'), [
+    'http:',
+    '  routers:', '    app:', '      rule: "PathPrefix(`/`)"', '      service: app', '      middlewares: [limit]',
+    '  middlewares:', '    limit:', '      rateLimit:', '        average: 100',
+    '  services:', '    app:', '      loadBalancer:', '        servers:', '          - url: "http://127.0.0.1:9"',
+    '        healthCheck:', '          path: /health', '          interval: 1h', '',
+  ].join('\n'));
+  const urls = await loadedModules(dir, [
+    'entryPoints:', '  web:', '    address: "127.0.0.1:0"',
+    'providers:', '  file:', `    filename: "${join(dir, 'dynamic.yml')}"`,
+    'metrics:', '  prometheus: {}', '',
+  ].join('\n'));
+  // The recorder works: the metrics library this configuration needs is among the loaded modules.
+  assert.ok(fromPackage(urls, 'prom-client'), 'prom-client loaded');
+  for (const name of ['acme-client', 'ioredis', '@grpc/grpc-js', '@grpc/proto-loader']) {
+    assert.ok(!fromPackage(urls, name), `${name} is not loaded`);
+  }
+});
