@@ -9,7 +9,7 @@
  * deleteACLTokensForServiceInstance finds them) and the synthetic node once nothing is left on it. Instances we did
  * not write are never touched. Only the Lease holder writes; followers keep their caches warm.
  */
-import { CoreV1Api, type KubeConfig, type V1Endpoints, type V1Pod } from '@kubernetes/client-node';
+import { CoreV1Api, type KubeConfig, type V1Endpoints, type V1Pod, type V1Service } from '@kubernetes/client-node';
 import type { ConsulClient } from '../../api/client.ts';
 import type { CatalogRegistration } from '../../api/types/catalog.ts';
 import type { Logger } from '../../lib/logger.ts';
@@ -30,6 +30,8 @@ export interface EndpointsControllerOptions {
   /** Periodic full reconcile (default 30 s). */
   resyncIntervalMs?: number;
   quietPeriodMs?: number;
+  /** Expose the moved HTTP probes of transparent-proxy pods unless a pod says otherwise (default true, as consul-k8s). */
+  overwriteProbesDefault?: boolean;
 }
 
 interface Wanted {
@@ -46,6 +48,8 @@ export class EndpointsController {
   readonly #options: EndpointsControllerOptions;
   readonly #endpoints: Watched<V1Endpoints>;
   readonly #pods: Watched<V1Pod>;
+  /** Services: a transparent-proxy pod is registered with its Service's cluster IP as the virtual address. */
+  readonly #services: Watched<V1Service>;
   readonly #loop: ReconcileLoop;
   /** Instance key → JSON of what we last registered, so an unchanged instance is not re-sent on every reconcile. */
   readonly #written = new Map<string, string>();
@@ -60,9 +64,10 @@ export class EndpointsController {
     const onChange = (): void => this.trigger();
     this.#endpoints = new Watched({ kubeConfig, logger, onChange, path: '/api/v1/endpoints', list: () => core.listEndpointsForAllNamespaces() });
     this.#pods = new Watched({ kubeConfig, logger, onChange, path: '/api/v1/pods', list: () => core.listPodForAllNamespaces() });
+    this.#services = new Watched({ kubeConfig, logger, onChange, path: '/api/v1/services', list: () => core.listServiceForAllNamespaces() });
     this.#loop = new ReconcileLoop({
       reconcile: () => this.reconcile(), logger, what: 'endpoints reconcile',
-      caches: [this.#endpoints, this.#pods],
+      caches: [this.#endpoints, this.#pods, this.#services],
       resyncIntervalMs: options.resyncIntervalMs ?? 30_000,
       onStartedLeading: () => this.#written.clear(),
       ...(options.quietPeriodMs !== undefined ? { quietPeriodMs: options.quietPeriodMs } : {}),
@@ -91,11 +96,13 @@ export class EndpointsController {
   /** What the catalog should hold, and the instances to keep as they are (their pod's annotations are broken). */
   desired(): { wanted: Map<string, Wanted>; keep: Set<string> } {
     const pods = new Map(this.#pods.items().map((p) => [`${p.metadata?.namespace}/${p.metadata?.name}`, p]));
+    const services = new Map(this.#services.items().map((s) => [`${s.metadata?.namespace}/${s.metadata?.name}`, s]));
     const wanted = new Map<string, Wanted>();
     const keep = new Set<string>();
     for (const endpoints of this.#endpoints.items()) {
       const namespace = endpoints.metadata?.namespace ?? 'default';
       if (this.#ignored(namespace)) continue;
+      const context = { service: services.get(`${namespace}/${endpoints.metadata?.name}`), overwriteProbesDefault: this.#options.overwriteProbesDefault ?? true };
       if (parseBool(endpoints.metadata?.labels?.['consul.hashicorp.com/service-ignore']) === true) continue;
       for (const subset of endpoints.subsets ?? []) {
         const addresses: Array<[typeof subset.addresses, HealthStatus]> = [[subset.addresses, 'passing'], [subset.notReadyAddresses, 'critical']];
@@ -109,7 +116,7 @@ export class EndpointsController {
             // consul-k8s skips a pod whose node is not known yet: registering it would put it on the wrong node.
             if (!pod.spec?.nodeName || !address.ip || !pod.status?.hostIP) continue;
             try {
-              for (const registration of registrationsFor(pod, address.ip, endpoints, status)) {
+              for (const registration of registrationsFor(pod, address.ip, endpoints, status, context)) {
                 wanted.set(instanceKey(registration.Node, registration.Service!.ID!), { registration, json: JSON.stringify(registration) });
               }
             } catch (err) {

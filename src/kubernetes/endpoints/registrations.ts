@@ -17,9 +17,21 @@
  *   passing ("Kubernetes health checks passing") for a ready address, critical (`Pod "<ns>/<name>" is not ready`)
  *   for a not-ready one, critical "is terminating" for a pod being deleted.
  */
-import type { V1Endpoints, V1Pod } from '@kubernetes/client-node';
+import type { V1Endpoints, V1Pod, V1Service } from '@kubernetes/client-node';
 import type { CatalogRegistration } from '../../api/types/catalog.ts';
 import { annotation, annotationsWithPrefix, parseTags } from '../annotations.ts';
+import { portValue } from '../ports.ts';
+import { exposePaths, transparentProxyEnabled, virtualAddress, VIRTUAL_TAGGED_ADDRESS } from './tproxy.ts';
+
+export { portValue };
+
+/** What a registration needs beyond the pod and its Endpoints. */
+export interface RegistrationContext {
+  /** The Kubernetes Service of the Endpoints: a transparent-proxy pod's virtual address comes from it. */
+  service?: V1Service | undefined;
+  /** Overwrite probes of transparent-proxy pods unless annotated (`-transparent-proxy-default-overwrite-probes`, default true). */
+  overwriteProbesDefault?: boolean | undefined;
+}
 
 /** What every instance this controller writes carries in `managed-by`; instances without it are never touched. */
 export const MANAGED_BY = 'meshgate-endpoints-controller';
@@ -47,16 +59,6 @@ export function serviceName(pod: V1Pod, endpoints: V1Endpoints): string {
 export function serviceIds(pod: V1Pod, endpoints: V1Endpoints): { service: string; proxy: string } {
   const name = serviceName(pod, endpoints);
   return { service: `${pod.metadata?.name}-${name}`, proxy: `${pod.metadata?.name}-${name}-sidecar-proxy` };
-}
-
-/** A port annotation's value: a number, or the name of one of the pod's container ports (common.PortValue). */
-export function portValue(pod: V1Pod, raw: string): number {
-  const value = raw.trim();
-  if (/^\d+$/.test(value)) return Number(value);
-  for (const container of pod.spec?.containers ?? []) {
-    for (const port of container.ports ?? []) if (port.name === value) return port.containerPort;
-  }
-  throw new Error(`port ${JSON.stringify(value)} is neither a number nor a named container port`);
 }
 
 function multiPortIndex(pod: V1Pod, endpoints: V1Endpoints): number {
@@ -95,7 +97,9 @@ export function checkOutput(status: HealthStatus, pod: V1Pod): string {
 }
 
 /** The service and its sidecar proxy for one pod address of an Endpoints object; throws on a bad annotation. */
-export function registrationsFor(pod: V1Pod, podIp: string, endpoints: V1Endpoints, readiness: HealthStatus): [CatalogRegistration, CatalogRegistration] {
+export function registrationsFor(
+  pod: V1Pod, podIp: string, endpoints: V1Endpoints, readiness: HealthStatus, context: RegistrationContext = {},
+): [CatalogRegistration, CatalogRegistration] {
   const annotations = (pod.metadata?.annotations ?? {}) as Record<string, string>;
   const podName = pod.metadata?.name ?? '';
   const namespace = endpoints.metadata?.namespace ?? 'default';
@@ -151,5 +155,18 @@ export function registrationsFor(pod: V1Pod, podIp: string, endpoints: V1Endpoin
     },
     Check: check(ids.proxy),
   };
+  if (transparentProxyEnabled(pod)) {
+    const proxyConfig = proxy.Service!.Proxy!;
+    proxyConfig.Mode = 'transparent';
+    // consul-k8s fails the registration when the Service cannot be read: the pod is retried, not registered half-made.
+    if (!context.service) throw new Error(`Service ${namespace}/${endpoints.metadata?.name} of a transparent-proxy pod is not known (yet)`);
+    const virtual = virtualAddress(pod, context.service, port);
+    if (virtual) {
+      service.Service!.TaggedAddresses = { [VIRTUAL_TAGGED_ADDRESS]: virtual };
+      proxy.Service!.TaggedAddresses = { [VIRTUAL_TAGGED_ADDRESS]: { ...virtual } };
+    }
+    const paths = exposePaths(pod, context.overwriteProbesDefault ?? true);
+    if (paths.length > 0) proxyConfig.Expose = { Paths: paths };
+  }
   return [service, proxy];
 }

@@ -5,7 +5,8 @@
  * MutatingWebhookConfiguration carrying the CA that signed it. Pods are sent to it on CREATE only, never from
  * kube-system or kube-public, and `failurePolicy: Ignore` means an injector that is down delays no pod (it starts
  * uninjected rather than not at all). RBAC: get namespaces (the webhook reads a namespace's transparent-proxy
- * label), list and watch pods and Endpoints cluster-wide (the endpoints controller), the CRD controller's rules,
+ * label), list and watch pods, Endpoints and Services cluster-wide (the endpoints controller; a Service's cluster IP
+ * is a transparent-proxy pod's virtual address), the CRD controller's rules,
  * its Leases.
  */
 import {
@@ -43,7 +44,7 @@ export function connectInjectObjects(ctx: BuildContext): KubeObject[] {
     serviceAccount(ctx, 'connect-injector'),
     ...clusterRole(ctx, 'connect-injector', [
       { apiGroups: [''], resources: ['namespaces'], verbs: ['get'] },
-      { apiGroups: [''], resources: ['pods', 'endpoints'], verbs: ['list', 'watch'] },
+      { apiGroups: [''], resources: ['pods', 'endpoints', 'services'], verbs: ['list', 'watch'] },
       ...CRD_CONTROLLER_RULES,
     ]),
     ...role(ctx, 'connect-injector', [LEASE_RULE]),
