@@ -11,7 +11,7 @@
 import type { Http2ServerRequest, Http2ServerResponse } from 'node:http2';
 import { constants } from 'node:http2';
 import type { IncomingMessage } from 'node:http';
-import { mergeHeaders } from '../../lib/http/headers.ts';
+import { mergeHeaders, prototypeFree } from '../../lib/http/headers.ts';
 import type { ResponseHeaders, ResponseWriter, HeaderValue } from './types.ts';
 
 /** Fields HTTP/2 forbids in a response (RFC 9113 §8.2.2); node throws on them, a middleware may have set one. */
@@ -23,7 +23,7 @@ const CONNECTION_SPECIFIC = ['connection', 'keep-alive', 'proxy-connection', 'tr
  */
 export function normalizeH2Request(raw: Http2ServerRequest): IncomingMessage {
   const pseudo = raw.headers as Record<string, string | string[] | undefined>;
-  const headers = Object.create(null) as Record<string, string | string[] | undefined>;
+  const headers = prototypeFree<Record<string, string | string[] | undefined>>();
   for (const name in pseudo) if (name.charCodeAt(0) !== 58 /* : */) headers[name] = pseudo[name];
   const authority = pseudo[':authority'];
   if (typeof authority === 'string' && authority !== '') headers.host = authority;
@@ -55,7 +55,7 @@ export class H2ResponseWriter implements ResponseWriter {
   }
 
   get headers(): ResponseHeaders {
-    return (this.preset ??= Object.create(null) as ResponseHeaders);
+    return (this.preset ??= prototypeFree<ResponseHeaders>());
   }
 
   get closed(): boolean {

@@ -7,6 +7,7 @@
  * `__proto__`, which node's parsed headers drop, is put back in a prototype-free map.
  */
 import type { IncomingMessage } from 'node:http';
+import { prototypeFree } from '../../lib/http/headers.ts';
 
 export interface AbsoluteTarget {
   /** The authority without userinfo, as written (`B.test:8080`); '' when the URI has none. */
@@ -73,7 +74,7 @@ export function scanHeaderLines(raw: IncomingMessage): number {
  * unknown fields. Called only when scanHeaderLines saw such a line, so the common request keeps node's map.
  */
 export function withPrototypeFreeHeaders(raw: IncomingMessage): void {
-  const headers = Object.create(null) as IncomingMessage['headers'];
+  const headers = prototypeFree<IncomingMessage['headers']>();
   const parsed = raw.headers;
   for (const name of Object.keys(parsed)) headers[name] = parsed[name];
   const lines = raw.rawHeaders;

@@ -14,7 +14,7 @@ import type { RequestTrace } from '../tracing/request-trace.ts';
 import { unmapIpv4 } from '../../lib/ip/address.ts';
 import type { IpSet } from '../../lib/ip/checker.ts';
 import { reasonPhrase } from '../../lib/http/status.ts';
-import { headerMap, mergeHeaders } from '../../lib/http/headers.ts';
+import { headerMap, mergeHeaders, prototypeFree } from '../../lib/http/headers.ts';
 import { absoluteTarget } from './request-target.ts';
 
 /** Bodies up to this size that arrive whole are sent with their header in one write (see NodeResponseWriter.end). */
@@ -38,7 +38,7 @@ export class NodeResponseWriter implements ResponseWriter {
   }
 
   get headers(): ResponseHeaders {
-    return (this.preset ??= Object.create(null) as ResponseHeaders);
+    return (this.preset ??= prototypeFree<ResponseHeaders>());
   }
 
   get closed(): boolean {
@@ -122,7 +122,7 @@ export class UpgradeResponseWriter implements ResponseWriter {
   }
 
   get headers(): ResponseHeaders {
-    return (this.preset ??= Object.create(null) as ResponseHeaders);
+    return (this.preset ??= prototypeFree<ResponseHeaders>());
   }
 
   get closed(): boolean {
@@ -210,7 +210,7 @@ export class IncomingGatewayRequest implements GatewayRequest {
   }
 
   get data(): Record<string, unknown> {
-    return (this.shared ??= Object.create(null) as Record<string, unknown>);
+    return (this.shared ??= prototypeFree<Record<string, unknown>>());
   }
 
   /** The shared data if anybody created it (the access log reads it without allocating). */

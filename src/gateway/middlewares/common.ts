@@ -9,7 +9,7 @@ import { z } from 'zod';
 import type { GatewayRequest, ResponseHeaders, ResponseWriter } from '../http/types.ts';
 import { DelegatingWriter } from '../http/delegating-writer.ts';
 import { statusText } from '../../lib/http/status.ts';
-import { mergeHeaders, setHeader } from '../../lib/http/headers.ts';
+import { mergeHeaders, prototypeFree, setHeader } from '../../lib/http/headers.ts';
 import { readBodyLimited } from '../../lib/http/body.ts';
 import { compileIpStrategy } from '../../lib/ip/strategy.ts';
 
@@ -45,7 +45,7 @@ export function writeError(rw: ResponseWriter, code: number, body: string = stat
     rw.end();
     return;
   }
-  const headers: ResponseHeaders = Object.create(null) as ResponseHeaders;
+  const headers = prototypeFree<ResponseHeaders>();
   headers['content-type'] = 'text/plain; charset=utf-8';
   headers['x-content-type-options'] = 'nosniff';
   if (extra !== undefined) for (const name in extra) headers[name] = extra[name]!;
@@ -201,7 +201,7 @@ export class HeaderHookWriter<T = undefined> extends DelegatingWriter {
 /** A ResponseWriter that keeps everything in memory (error pages, buffering, retries, auth sub-requests). */
 export class RecordingWriter implements ResponseWriter {
   statusCode = 0;
-  headers: ResponseHeaders = Object.create(null) as ResponseHeaders;
+  headers = prototypeFree<ResponseHeaders>();
   readonly chunks: Buffer[] = [];
   size = 0;
   headersSent = false;

@@ -12,7 +12,7 @@ import type { GatewayRequest, ResponseHeaders } from '../http/types.ts';
 import { registerMiddleware } from './registry.ts';
 import { compileGoRegexp } from '../../lib/go-regexp/index.ts';
 import { HeaderHookWriter, rawHost, readBody, requestHeader, writeError } from './common.ts';
-import { appendHeader } from '../../lib/http/headers.ts';
+import { appendHeader, prototypeFree } from '../../lib/http/headers.ts';
 import { remoteIp } from '../../lib/ip/strategy.ts';
 
 export const forwardAuthSchema = z
@@ -129,7 +129,7 @@ registerMiddleware('forwardAuth', {
       const status = res.statusCode;
       const headers = res.headers as IncomingHttpHeaders;
       if (status < 200 || status >= 300) {
-        const out: ResponseHeaders = Object.create(null) as ResponseHeaders;
+        const out = prototypeFree<ResponseHeaders>();
         for (const [name, value] of Object.entries(headers)) {
           if (value === undefined || HOP_BY_HOP.has(name)) continue;
           out[name] = value;

@@ -8,7 +8,7 @@ import type { GatewayRequest, ResponseHeaders } from '../http/types.ts';
 import { registerMiddleware } from './registry.ts';
 import { compileGoRegexp } from '../../lib/go-regexp/index.ts';
 import { HeaderHookWriter, rawHost, requestHeader, writeError } from './common.ts';
-import { deleteHeader, getHeaderString, setHeader } from '../../lib/http/headers.ts';
+import { deleteHeader, getHeaderString, prototypeFree, setHeader } from '../../lib/http/headers.ts';
 
 /**
  * A list field. Traefik's file loader (paerser file/raw_node.go decodeRaw) flattens a YAML/TOML list to one
@@ -149,7 +149,7 @@ registerMiddleware('headers', {
       }
       if (hasCors && req.method === 'OPTIONS' && req.headers['access-control-request-method'] !== undefined && req.headers.origin !== undefined) {
         // A CORS preflight is answered here and never reaches the service.
-        const headers: ResponseHeaders = Object.create(null) as ResponseHeaders;
+        const headers = prototypeFree<ResponseHeaders>();
         if (allowCredentials) headers['access-control-allow-credentials'] = 'true';
         if (allowHeaders !== '') headers['access-control-allow-headers'] = allowHeaders;
         if (allowMethods !== '') headers['access-control-allow-methods'] = allowMethods;

@@ -7,9 +7,31 @@
 export type HeaderValue = string | string[];
 export type HeaderMap = Record<string, HeaderValue>;
 
+/**
+ * Objects made by `new` on a function whose prototype is an empty, frozen, prototype-free object inherit nothing:
+ * `constructor`, `toString` and `__proto__` are plain own keys, as with `Object.create(null)`. Unlike those, V8 gives
+ * them fast properties: it keeps `Object.create(null)` objects in dictionary mode (a hash table per object), which
+ * made building and iterating a header map about 3× slower and cost the gateway CPU on every request.
+ */
+const PrototypeFree = function PrototypeFree(): void { /* an empty shape; see above */ } as unknown as new () => object;
+PrototypeFree.prototype = Object.freeze(Object.create(null) as object);
+
+/** An empty prototype-free map with fast properties (header maps, per-request data); see PrototypeFree. */
+export function prototypeFree<T extends object = HeaderMap>(): T {
+  return new PrototypeFree() as T;
+}
+
+/** Whether `value` inherits no member at all: every object on its prototype chain is empty (or there is none). */
+export function isPrototypeFree(value: object): boolean {
+  for (let proto = Object.getPrototypeOf(value) as object | null; proto !== null; proto = Object.getPrototypeOf(proto) as object | null) {
+    if (Reflect.ownKeys(proto).length > 0) return false;
+  }
+  return true;
+}
+
 /** An empty prototype-free header map. */
 export function headerMap(): HeaderMap {
-  return Object.create(null) as HeaderMap;
+  return prototypeFree<HeaderMap>();
 }
 
 /** The key under which `name` is stored, whatever its case; lower-case keys (node's) are found without a scan. */

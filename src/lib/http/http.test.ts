@@ -1,7 +1,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Readable } from 'node:stream';
-import { appendHeader, deleteHeader, findHeaderKey, getHeader, headerMap, mergeHeaders, setHeader, type HeaderMap } from './headers.ts';
+import { execFileSync } from 'node:child_process';
+import {
+  appendHeader, deleteHeader, findHeaderKey, getHeader, headerMap, isPrototypeFree, mergeHeaders, prototypeFree, setHeader, type HeaderMap,
+} from './headers.ts';
 import { readBodyLimited } from './body.ts';
 
 function map(entries: Record<string, string | string[]>): HeaderMap {
@@ -47,4 +50,32 @@ test('readBodyLimited: whole body, and an overflow that leaves the stream usable
   assert.equal(read.overflow, true);
   assert.equal(read.body.toString(), 'abc');
   assert.equal(stream.destroyed, false, 'not destroyed: the caller still answers on the connection');
+});
+
+test('prototypeFree maps inherit nothing and their prototype cannot be polluted', () => {
+  const h = prototypeFree<Record<string, string>>();
+  for (const name of ['__proto__', 'constructor', 'toString']) assert.equal(h[name], undefined, name);
+  h['__proto__'] = 'p';
+  h['constructor'] = 'c';
+  assert.deepEqual(Object.entries(h), [['__proto__', 'p'], ['constructor', 'c']]);
+  assert.equal(JSON.stringify(h), '{"__proto__":"p","constructor":"c"}');
+  assert.ok(isPrototypeFree(h));
+  assert.ok(isPrototypeFree(Object.create(null) as object));
+  assert.equal(isPrototypeFree({}), false);
+  assert.throws(() => { (Object.getPrototypeOf(h) as Record<string, string>).polluted = 'x'; }, TypeError);
+  assert.equal(prototypeFree<Record<string, string>>().polluted, undefined);
+});
+
+test('header maps keep fast properties (V8 holds Object.create(null) objects as slow dictionaries)', () => {
+  // %HasFastProperties needs --allow-natives-syntax, hence a child node.
+  const script = `
+    const { headerMap, prototypeFree } = await import(${JSON.stringify(new URL('./headers.ts', import.meta.url).href)});
+    const fast = new Function('o', 'return %HasFastProperties(o)');
+    const h = headerMap();
+    h['content-type'] = 'text/plain'; h['x-a'] = '1'; h['__proto__'] = 'p';
+    const data = prototypeFree();
+    data.ServiceURL = 'http://127.0.0.1'; data.OriginStatus = 200;
+    process.stdout.write(JSON.stringify([fast(h), fast(data)]));`;
+  const out = execFileSync(process.execPath, ['--allow-natives-syntax', '--input-type=module', '-e', script], { encoding: 'utf8' });
+  assert.deepEqual(JSON.parse(out), [true, true]);
 });

@@ -9,6 +9,7 @@ import { isIP } from 'node:net';
 import type { ConnectionOptions, TLSSocket } from 'node:tls';
 import { UpstreamError, UpstreamErrorCodes } from './errors.ts';
 import type { ResponseHeaderMap, UpstreamController, UpstreamDispatcher, UpstreamHandler, UpstreamRequest } from './types.ts';
+import { prototypeFree } from '../../../lib/http/headers.ts';
 
 export interface H2PoolOptions {
   connectTimeoutMs: number;
@@ -224,7 +225,7 @@ class H2Exchange implements UpstreamController {
 }
 
 function withoutPseudo(headers: IncomingHttpHeaders): ResponseHeaderMap {
-  const out = Object.create(null) as ResponseHeaderMap;
+  const out = prototypeFree<ResponseHeaderMap>();
   for (const name in headers) if (name.charCodeAt(0) !== 58 /* : */) out[name] = headers[name];
   return out;
 }

@@ -11,6 +11,7 @@
  */
 import { UpstreamError, UpstreamErrorCodes } from './errors.ts';
 import type { ResponseHeaderMap, UpstreamRequest } from './types.ts';
+import { prototypeFree } from '../../../lib/http/headers.ts';
 
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 /** What node's http module refuses in a header value (its checkInvalidHeaderChar). */
@@ -113,7 +114,7 @@ export function parseResponseHead(text: string): ResponseHead {
   const keepHopByHop = d1 === 1 && d2 === 0 && d3 === 1;
   let connectionListed: string[] | undefined;
   // Prototype-free: a header named `constructor` or `__proto__` is just a header.
-  const headers: ResponseHeaderMap = Object.create(null) as ResponseHeaderMap;
+  const headers = prototypeFree<ResponseHeaderMap>();
   let contentLength = -1;
   let lengthSeen: string | undefined;
   let chunked = false;

@@ -8,6 +8,7 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import net from 'node:net';
+import { execFileSync } from 'node:child_process';
 import type { AddressInfo } from 'node:net';
 import { request } from 'undici';
 import { createProxy } from '../proxy.ts';
@@ -15,6 +16,7 @@ import { TransportRegistry } from '../transport.ts';
 import { startGateway } from '../testing.ts';
 import { parseResponseHead } from './head.ts';
 import { RecordingWriter } from '../../middlewares/common.ts';
+import { isPrototypeFree } from '../../../lib/http/headers.ts';
 import '../../middlewares/index.ts';
 import { build } from '../../middlewares/testing.ts';
 
@@ -63,7 +65,7 @@ function rawGet(port: number, text = 'GET / HTTP/1.1\r\nHost: x\r\nConnection: c
 
 test('the response head parser gives a prototype-free header map', () => {
   const head = parseResponseHead('HTTP/1.1 200 OK\r\nConstructor: c\r\n__proto__: p\r\ntoString: t\r\nhasOwnProperty: h');
-  assert.equal(Object.getPrototypeOf(head.headers), null);
+  assert.ok(isPrototypeFree(head.headers));
   assert.equal(head.headers.constructor, 'c');
   assert.equal(head.headers.__proto__, 'p');
   assert.equal(head.headers.tostring, 't');
@@ -134,13 +136,24 @@ test('a non-101 answer to an Upgrade request keeps its status and reason', async
   }
 });
 
+test('the response head parser\'s header map keeps fast properties (not a slow Object.create(null) dictionary)', () => {
+  // %HasFastProperties needs --allow-natives-syntax, hence a child node.
+  const script = `
+    const { parseResponseHead } = await import(${JSON.stringify(new URL('./head.ts', import.meta.url).href)});
+    const fast = new Function('o', 'return %HasFastProperties(o)');
+    const { headers } = parseResponseHead('HTTP/1.1 200 OK\\r\\nServer: nginx\\r\\nContent-Length: 2\\r\\nX-B: 2\\r\\n__proto__: p');
+    process.stdout.write(JSON.stringify([fast(headers), Object.keys(headers)]));`;
+  const out = execFileSync(process.execPath, ['--allow-natives-syntax', '--input-type=module', '-e', script], { encoding: 'utf8' });
+  assert.deepEqual(JSON.parse(out), [true, ['server', 'content-length', 'x-b', '__proto__']]);
+});
+
 test('a recorded response (errors, retry, buffering) keeps headers named __proto__ and constructor', () => {
   const recorder = new RecordingWriter();
   const headers = Object.create(null) as Record<string, string>;
   for (const [name, value] of [['__proto__', 'p'], ['constructor', 'c']] as Array<[string, string]>) headers[name] = value;
   recorder.writeHead(200, headers);
   recorder.end();
-  assert.equal(Object.getPrototypeOf(recorder.headers), null);
+  assert.ok(isPrototypeFree(recorder.headers));
   assert.deepEqual(Object.entries(recorder.headers), [['__proto__', 'p'], ['constructor', 'c']]);
 });
 
