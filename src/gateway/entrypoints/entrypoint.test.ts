@@ -134,10 +134,10 @@ test('metrics carry Traefik names and labels', async (t) => {
   metrics.recordConfigReload(true);
   metrics.recordRetry('svc@file');
   const text = await metrics.metricsText();
-  assert.match(text, /traefik_entrypoint_requests_total\{code="200",method="POST",protocol="http",entrypoint="web"\} 3/);
-  assert.match(text, /traefik_entrypoint_request_duration_seconds_bucket\{code="200",method="POST",protocol="http",entrypoint="web",le="0.1"\} 3/);
-  assert.match(text, /traefik_entrypoint_requests_bytes_total\{code="200",method="POST",protocol="http",entrypoint="web"\} 12/);
-  assert.match(text, /traefik_entrypoint_responses_bytes_total\{code="200",method="POST",protocol="http",entrypoint="web"\} 15/);
+  assert.match(text, /traefik_entrypoint_requests_total\{code="200",entrypoint="web",method="POST",protocol="http"\} 3/);
+  assert.match(text, /traefik_entrypoint_request_duration_seconds_bucket\{code="200",entrypoint="web",method="POST",protocol="http",le="0.1"\} 3/);
+  assert.match(text, /traefik_entrypoint_requests_bytes_total\{code="200",entrypoint="web",method="POST",protocol="http"\} 12/);
+  assert.match(text, /traefik_entrypoint_responses_bytes_total\{code="200",entrypoint="web",method="POST",protocol="http"\} 15/);
   assert.match(text, /traefik_router_requests_total\{code="200",method="POST",protocol="http",router="api@file",service="svc@file"\} 3/);
   assert.match(text, /traefik_service_requests_total\{code="200",method="POST",protocol="http",service="svc@file"\} 3/);
   assert.match(text, /traefik_service_request_duration_seconds_count\{code="200",method="POST",protocol="http",service="svc@file"\} 3/);

@@ -19,6 +19,17 @@ interface HistogramSeries { labels: Labels; buckets: Float64Array; sum: number; 
 
 interface MetricValue { labels: Labels; value: number; metricName?: string }
 
+/**
+ * A copy of `labels` with the names in order: Go's client (prometheus/value.go MakeLabelPairs sorts the pairs) writes
+ * `{code="200",entrypoint="web",method="GET",protocol="http"}`, as Traefik's metrics page shows; a histogram's `le`
+ * comes after them. Done per scrape, not per request.
+ */
+function sortedLabels(labels: Labels): Labels {
+  const out: Labels = {};
+  for (const name of Object.keys(labels).sort()) out[name] = labels[name]!;
+  return out;
+}
+
 /** Counter or gauge family: a list of series exposed on demand. */
 class ScalarFamily {
   readonly name: string;
@@ -43,7 +54,7 @@ class ScalarFamily {
   get(): { name: string; help: string; type: string; aggregator: Aggregator; values: MetricValue[] } {
     return {
       name: this.name, help: this.help, type: this.type, aggregator: this.aggregator,
-      values: this.series.map((s) => ({ labels: { ...s.labels }, value: s.value })),
+      values: this.series.map((s) => ({ labels: sortedLabels(s.labels), value: s.value })),
     };
   }
 
@@ -75,14 +86,15 @@ class HistogramFamily {
   get(): { name: string; help: string; type: string; aggregator: Aggregator; values: MetricValue[] } {
     const values: MetricValue[] = [];
     for (const s of this.series) {
+      const labels = sortedLabels(s.labels);
       let cumulative = 0;
       for (let i = 0; i < this.bounds.length; i++) {
         cumulative += s.buckets[i]!;
-        values.push({ labels: { ...s.labels, le: String(this.bounds[i]) }, value: cumulative, metricName: `${this.name}_bucket` });
+        values.push({ labels: { ...labels, le: String(this.bounds[i]) }, value: cumulative, metricName: `${this.name}_bucket` });
       }
-      values.push({ labels: { ...s.labels, le: '+Inf' }, value: s.count, metricName: `${this.name}_bucket` });
-      values.push({ labels: { ...s.labels }, value: s.sum, metricName: `${this.name}_sum` });
-      values.push({ labels: { ...s.labels }, value: s.count, metricName: `${this.name}_count` });
+      values.push({ labels: { ...labels, le: '+Inf' }, value: s.count, metricName: `${this.name}_bucket` });
+      values.push({ labels: { ...labels }, value: s.sum, metricName: `${this.name}_sum` });
+      values.push({ labels: { ...labels }, value: s.count, metricName: `${this.name}_count` });
     }
     return { name: this.name, help: this.help, type: this.type, aggregator: this.aggregator, values };
   }
