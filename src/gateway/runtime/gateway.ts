@@ -160,7 +160,9 @@ export function createGateway(options: GatewayOptions): Gateway {
         await transports.close();
         svidSource?.close();
         await accessLog?.close();
-        await tracer?.shutdown();
+        // An unreachable collector loses the last spans, as in Traefik (the exporter logs it); it must not make the
+        // gateway's stop fail.
+        await tracer?.shutdown().catch((err: unknown) => logger.warn({ err: String(err) }, 'tracing: the last spans could not be exported'));
       })();
       return closing;
     },
