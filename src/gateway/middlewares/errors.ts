@@ -4,11 +4,12 @@
  * original status, or its rewrite from statusRewrites (Traefik pkg/middlewares/customerrors).
  */
 import { z } from 'zod';
-import type { GatewayRequest, Handler, ResponseHeaders, ResponseWriter } from '../http/types.ts';
+import type { GatewayRequest, Handler, ResponseWriter } from '../http/types.ts';
+import { HeldStatusWriter } from '../http/held-status-writer.ts';
 import { isMeshgateError } from '../../lib/errors.ts';
 import { registerMiddleware } from './registry.ts';
 import { RecordingWriter, deriveRequest, emptyBody, inRanges, parseStatusRanges, type StatusRanges } from './common.ts';
-import { mergeHeaders, setHeader } from '../../lib/http/headers.ts';
+import { setHeader } from '../../lib/http/headers.ts';
 import { statusText } from '../../lib/http/status.ts';
 
 export const errorsSchema = z
@@ -25,54 +26,27 @@ export const errorsSchema = z
  * Holds back the status line while it may be an error; an error status turns the writer into a sink that
  * drops the upstream body, every other status streams through untouched.
  */
-class CodeCatcher implements ResponseWriter {
-  private readonly inner: ResponseWriter;
+class CodeCatcher extends HeldStatusWriter {
   private readonly ranges: StatusRanges;
-  headers: ResponseHeaders = Object.create(null) as ResponseHeaders;
+  /** The error status caught (0 while none): the page is served for it. */
   caught = 0;
-  private passed = false;
 
   constructor(inner: ResponseWriter, ranges: StatusRanges) {
-    this.inner = inner;
+    super(inner, false);
     this.ranges = ranges;
   }
-  get headersSent(): boolean {
-    return this.passed ? this.inner.headersSent : this.caught !== 0;
+  protected drops(statusCode: number): boolean {
+    if (!inRanges(this.ranges, statusCode)) return false;
+    this.caught = statusCode;
+    return true;
   }
-  get statusCode(): number {
+  override get statusCode(): number {
     return this.caught || this.inner.statusCode;
   }
-  get closed(): boolean {
-    return this.inner.closed;
-  }
-  writeHead(statusCode: number, headers?: ResponseHeaders): void {
-    if (this.caught || this.passed) return;
-    if (headers) for (const [k, v] of Object.entries(headers)) setHeader(this.headers, k, v);
-    if (inRanges(this.ranges, statusCode)) {
-      this.caught = statusCode;
-      return;
-    }
-    this.passed = true;
-    mergeHeaders(this.inner.headers, this.headers, 'preset');
-    this.inner.writeHead(statusCode);
-  }
-  write(chunk: Buffer | string): boolean {
-    if (!this.caught && !this.passed) this.writeHead(200);
-    return this.caught ? true : this.inner.write(chunk);
-  }
-  end(chunk?: Buffer | string): void {
-    if (!this.caught && !this.passed) this.writeHead(200);
-    if (!this.caught) this.inner.end(chunk);
-  }
-  onDrain(listener: () => void): void {
-    if (this.caught) queueMicrotask(listener);
+  // Before any status, a drain goes to the client writer (only a passed answer can be slow anyway).
+  override onDrain(listener: () => void): void {
+    if (this.state === 'dropped') queueMicrotask(listener);
     else this.inner.onDrain(listener);
-  }
-  onClose(listener: () => void): void {
-    this.inner.onClose?.(listener);
-  }
-  flush(): void {
-    if (this.passed) this.inner.flush?.();
   }
 }
 

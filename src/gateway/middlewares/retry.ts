@@ -16,11 +16,11 @@
  * Nothing is ever retried once a byte went to the client. `timeout` bounds the whole sequence.
  */
 import { z } from 'zod';
-import type { GatewayRequest, ResponseHeaders, ResponseWriter } from '../http/types.ts';
+import type { GatewayRequest, ResponseWriter } from '../http/types.ts';
+import { HeldStatusWriter } from '../http/held-status-writer.ts';
 import { isRetryableGatewayError } from '../http/errors.ts';
 import { registerMiddleware } from './registry.ts';
 import { durationSchema, inRanges, parseStatusRanges, readBody, writeError, type StatusRanges } from './common.ts';
-import { mergeHeaders, setHeader } from '../../lib/http/headers.ts';
 
 export const retrySchema = z
   .object({
@@ -49,73 +49,42 @@ export function shouldRetry(req: GatewayRequest): ShouldRetry | undefined {
 }
 
 /** Keeps the attempt's answer back while it may still be retried; passes it through once it is final. */
-class RetryWriter implements ResponseWriter {
-  private readonly inner: ResponseWriter;
+class RetryWriter extends HeldStatusWriter {
   private readonly ranges: StatusRanges | undefined;
   private readonly remaining: boolean;
   private readonly deadline: number;
-  headers: ResponseHeaders = Object.create(null) as ResponseHeaders;
-  retry = false;
-  written = false;
   /** Whether the proxy used the signal in this attempt, and its last value. */
   signalled = false;
   signalUp = false;
 
   constructor(inner: ResponseWriter, ranges: StatusRanges | undefined, remaining: boolean, deadline: number) {
-    this.inner = inner;
+    super(inner, true);
     this.ranges = ranges;
     this.remaining = remaining;
     this.deadline = deadline;
   }
-  get headersSent(): boolean {
+  /** This attempt's answer is being dropped so the request can go again. */
+  get retry(): boolean {
+    return this.state === 'dropped';
+  }
+  set retry(value: boolean) {
+    if (this.state !== 'passed') this.state = value ? 'dropped' : 'held';
+  }
+  /** Its answer went to the client: nothing can be retried any more. */
+  get written(): boolean {
+    return this.state === 'passed';
+  }
+  /** An attempt being dropped has sent nothing: the next one may still write. */
+  override get headersSent(): boolean {
     return this.written ? this.inner.headersSent : false;
   }
-  get statusCode(): number {
-    return this.written ? this.inner.statusCode : 0;
-  }
-  get closed(): boolean {
-    return this.inner.closed;
+  protected drops(statusCode: number): boolean {
+    return this.ranges !== undefined && inRanges(this.ranges, statusCode) && this.remaining && performance.now() < this.deadline;
   }
   setShouldRetry(value: boolean): void {
     this.signalled = true;
     this.signalUp = value;
-    if (this.written) return;
     this.retry = value && this.remaining && performance.now() < this.deadline;
-  }
-  writeHead(statusCode: number, headers?: ResponseHeaders): void {
-    if (this.retry || this.written) return;
-    if (headers) for (const [k, v] of Object.entries(headers)) setHeader(this.headers, k, v);
-    if (statusCode >= 100 && statusCode < 200 && statusCode !== 101) {
-      this.headers = {};
-      return;
-    }
-    if (this.ranges) {
-      this.retry = inRanges(this.ranges, statusCode) && this.remaining && performance.now() < this.deadline;
-      if (this.retry) return;
-    }
-    mergeHeaders(this.inner.headers, this.headers, 'preset');
-    this.written = true;
-    this.inner.writeHead(statusCode);
-  }
-  write(chunk: Buffer | string): boolean {
-    if (this.retry) return true;
-    if (!this.written) this.writeHead(200);
-    return this.retry ? true : this.inner.write(chunk);
-  }
-  end(chunk?: Buffer | string): void {
-    if (this.retry) return;
-    if (!this.written) this.writeHead(200);
-    if (!this.retry) this.inner.end(chunk);
-  }
-  onDrain(listener: () => void): void {
-    if (this.written) this.inner.onDrain(listener);
-    else queueMicrotask(listener);
-  }
-  onClose(listener: () => void): void {
-    this.inner.onClose?.(listener);
-  }
-  flush(): void {
-    if (this.written) this.inner.flush?.();
   }
 }
 

@@ -11,7 +11,7 @@
 import type { Handler, GatewayRequest, ResponseHeaders, ResponseWriter } from '../http/types.ts';
 import { GatewayErrors } from '../http/errors.ts';
 import { isMeshgateError } from '../../lib/errors.ts';
-import { mergeHeaders, setHeader } from '../../lib/http/headers.ts';
+import { HeldStatusWriter } from '../http/held-status-writer.ts';
 import { inRanges, parseStatusRanges, readBody, writeError, type StatusRanges } from '../middlewares/common.ts';
 import { healthOf, HealthFlag } from './health.ts';
 import type { FailoverConfig } from './schema.ts';
@@ -53,58 +53,22 @@ export function createFailover(config: FailoverConfig, resolve: (name: string) =
 }
 
 /** Holds the main service's headers back until its status is known; drops the whole answer when it is in range. */
-class FailoverWriter implements ResponseWriter {
-  private readonly inner: ResponseWriter;
+class FailoverWriter extends HeldStatusWriter {
   private readonly ranges: StatusRanges;
-  headers: ResponseHeaders = Object.create(null) as ResponseHeaders;
-  needFallback = false;
-  private written = false;
 
   constructor(inner: ResponseWriter, ranges: StatusRanges) {
-    this.inner = inner;
+    super(inner, true);
     this.ranges = ranges;
   }
-  get headersSent(): boolean {
-    return this.written && !this.needFallback ? this.inner.headersSent : this.written;
+  /** The main service's answer was dropped: the request goes to the fallback. */
+  get needFallback(): boolean {
+    return this.state === 'dropped';
   }
-  get statusCode(): number {
-    return this.written && !this.needFallback ? this.inner.statusCode : 0;
+  protected drops(statusCode: number): boolean {
+    return inRanges(this.ranges, statusCode);
   }
-  get closed(): boolean {
-    return this.inner.closed;
-  }
-  writeHead(statusCode: number, headers?: ResponseHeaders): void {
-    if (this.written) return;
-    if (headers) for (const [k, v] of Object.entries(headers)) setHeader(this.headers, k, v);
-    if (statusCode >= 100 && statusCode < 200 && statusCode !== 101) {
-      this.headers = Object.create(null) as ResponseHeaders;
-      return;
-    }
-    this.written = true;
-    this.needFallback = inRanges(this.ranges, statusCode);
-    if (this.needFallback) return;
-    mergeHeaders(this.inner.headers, this.headers, 'preset');
-    this.inner.writeHead(statusCode);
-  }
-  write(chunk: Buffer | string): boolean {
-    if (!this.written) this.writeHead(200);
-    return this.needFallback ? true : this.inner.write(chunk);
-  }
-  end(chunk?: Buffer | string): void {
-    if (!this.written) this.writeHead(200);
-    if (!this.needFallback) this.inner.end(chunk);
-  }
-  onDrain(listener: () => void): void {
-    if (this.written && !this.needFallback) this.inner.onDrain(listener);
-    else queueMicrotask(listener);
-  }
-  onClose(listener: () => void): void {
-    this.inner.onClose?.(listener);
-  }
-  flush(): void {
-    if (this.written && !this.needFallback) this.inner.flush?.();
-  }
+  // Trailers (gRPC's status) belong to an answer that passed; a dropped one's go with it.
   addTrailers(trailers: ResponseHeaders): void {
-    if (this.written && !this.needFallback) this.inner.addTrailers?.(trailers);
+    if (this.state === 'passed') this.inner.addTrailers?.(trailers);
   }
 }
