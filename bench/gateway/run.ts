@@ -23,6 +23,7 @@ import os from 'node:os';
 import { join, dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { gatewayNodeFlags } from '../../src/gateway/runtime/heap.ts';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const args = new Map<string, string>();
@@ -229,7 +230,8 @@ async function main(): Promise<void> {
   const runs: (number | 'harness')[] = mode === 'harness' ? ['harness'] : mode === 'peers' ? [] : [...routerCounts, 'harness'];
   for (const n of runs) {
     const port = await freePort();
-    const prof = cpuProf ? ['--cpu-prof', '--cpu-prof-dir', cpuProf] : [];
+    // Started as bin/meshgate starts `meshgate gateway`: with the gateway's V8 flags (runtime/heap.ts).
+    const prof = [...gatewayNodeFlags(), ...(cpuProf ? ['--cpu-prof', '--cpu-prof-dir', cpuProf] : [])];
     let child: ChildProcess;
     let label: string;
     if (n === 'harness') {

@@ -6,7 +6,7 @@
  * replaced and gets the current configuration at once.
  */
 import cluster, { type Worker } from 'node:cluster';
-import { tuneYoungGeneration } from './runtime/heap.ts';
+import { gatewayNodeFlags, tuneHeap } from './runtime/heap.ts';
 import { availableParallelism } from 'node:os';
 import { createLogger, type Logger } from '../lib/logger.ts';
 import { createGatewayLog } from './runtime/log.ts';
@@ -34,7 +34,7 @@ export interface RunGatewayOptions {
   /** Where the last good dynamic configuration is kept. Default `<configFile>.last-good.json`; `false` disables. */
   lastGoodFile?: string | false;
   /** Install SIGHUP (reload) and SIGTERM/SIGINT (graceful stop) handlers. Default true. */
-  /** Cap V8's young generation for a proxy's short-lived garbage (runtime/heap.ts); default true. */
+  /** Keep V8's old generation near its live size (runtime/heap.ts); default true. */
   tuneHeap?: boolean;
   handleSignals?: boolean;
   /** Longest a replaced configuration waits for its in-flight requests (default 30s). */
@@ -152,7 +152,7 @@ function installSignals(handle: GatewayHandle, logger: Logger, reopenLogs: () =>
 }
 
 export async function runGateway(options: RunGatewayOptions = {}): Promise<GatewayHandle> {
-  if (options.tuneHeap !== false) tuneYoungGeneration();
+  if (options.tuneHeap !== false) tuneHeap();
   const staticConfig = await loadStaticConfig(options.configFile, options.overrides);
   const log = logFor(staticConfig, options.logger);
   const logger = log.logger;
@@ -231,7 +231,8 @@ async function runCluster(staticConfig: StaticConfig, options: RunGatewayOptions
     ...(options.drainTimeoutMs !== undefined ? { drainTimeoutMs: options.drainTimeoutMs } : {}),
     providers: providerNames(staticConfig),
   };
-  cluster.setupPrimary({ exec: workerEntry(), args: [], silent: false });
+  // V8 sizes the young generation when a process starts: the workers get the gateway's flags on their command line.
+  cluster.setupPrimary({ exec: workerEntry(), args: [], silent: false, execArgv: [...process.execArgv, ...gatewayNodeFlags()] });
   const clusterMetrics = staticConfig.metrics?.prometheus ? new ClusterMetrics() : undefined;
   const workers = new Set<Worker>();
   let latest: DynamicConfig | undefined;

@@ -10,10 +10,10 @@ import { AccessLog } from '../../../src/gateway/accesslog/accesslog.ts';
 import { accessLogSchema } from '../../../src/gateway/accesslog/schema.ts';
 import { silentLogger } from '../../../src/lib/logger.ts';
 import type { Handler } from '../../../src/gateway/http/types.ts';
-import { tuneYoungGeneration } from '../../../src/gateway/runtime/heap.ts';
+import { tuneHeap } from '../../../src/gateway/runtime/heap.ts';
 
-// As runGateway does in a gateway process.
-tuneYoungGeneration();
+// As runGateway does in a gateway process (run.ts starts this process with gatewayNodeFlags(), as bin/meshgate does).
+tuneHeap();
 
 const [port, target, logFile] = [Number(process.argv[2]), process.argv[3]!, process.argv[4]!];
 const metrics = new GatewayMetrics();

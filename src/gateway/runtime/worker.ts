@@ -9,7 +9,7 @@ import { loadStaticConfig } from '../config/static.ts';
 import { loadStaticPlugins } from './plugins.ts';
 import { GatewayMetrics, prometheusOptions } from '../metrics/metrics.ts';
 import { createGateway } from './gateway.ts';
-import { tuneYoungGeneration } from './heap.ts';
+import { tuneHeap } from './heap.ts';
 import { ChallengeStore } from '../acme/challenges.ts';
 import { loadTracer } from '../tracing/load.ts';
 import { ConfigurationAssembler, WORKER_ENV, type PrimaryMessage, type WorkerMessage, type WorkerSettings } from './ipc.ts';
@@ -18,7 +18,7 @@ const settings = JSON.parse(process.env[WORKER_ENV] ?? '{}') as WorkerSettings;
 const send = (message: WorkerMessage) => process.send?.(message);
 
 async function main(): Promise<void> {
-  tuneYoungGeneration();
+  tuneHeap();
   const staticConfig = await loadStaticConfig(settings.configFile, settings.overrides);
   // The same log as the primary's (Traefik's `log` section when present), each line naming its worker.
   const log = staticConfig.log ? createGatewayLog(staticConfig) : undefined;
