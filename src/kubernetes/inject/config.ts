@@ -16,6 +16,11 @@ export interface InjectorConfig {
   denyNamespaces: string[];
   /** Transparent proxy for pods and namespaces that do not say (`-default-enable-transparent-proxy`). */
   transparentProxyDefault: boolean;
+  /**
+   * Move transparent-proxy pods' HTTP probes to the sidecar's expose listeners unless a pod says otherwise
+   * (`-transparent-proxy-default-overwrite-probes`, true in consul-k8s's chart).
+   */
+  transparentProxyOverwriteProbes: boolean;
   /** ACL auth method the init container logs in with; none: no login. */
   authMethod?: string;
   /** Address of the server's HTTP API as the pods reach it (`host:port` or a URL). */
@@ -52,7 +57,7 @@ export const SYSTEM_NAMESPACES = ['kube-system', 'kube-public'];
 
 export function defaultInjectorConfig(overrides: Partial<InjectorConfig> = {}): InjectorConfig {
   return {
-    image: 'meshgate:latest', defaultInject: false, allowNamespaces: ['*'], denyNamespaces: [], transparentProxyDefault: false,
+    image: 'meshgate:latest', defaultInject: false, allowNamespaces: ['*'], denyNamespaces: [], transparentProxyDefault: false, transparentProxyOverwriteProbes: true,
     httpAddr: 'meshgate-server:8500', logLevel: 'info', defaultResources: {}, ...overrides,
   };
 }

@@ -3,7 +3,8 @@
  * inject (shouldInject: never in kube-system/kube-public, the deny list wins over the allow list, never twice, the
  * connect-inject annotation, else the default), then the mutated pod — shared volumes, init container, sidecar,
  * `connect-inject-status: injected` (annotation and label), `transparent-proxy-status: enabled`, the default
- * `connect-service-port` (the first container's first port) and the Prometheus annotations — returned as the JSON
+ * `connect-service-port` (the first container's first port), the pod as it arrived (`original-pod`), HTTP probes
+ * moved to the sidecar's expose listeners in transparent mode (probes.ts) and the Prometheus annotations — returned as the JSON
  * patch from the pod as received. Pure: the webhook supplies the namespace's labels.
  */
 import { annotation, CONSUL_PREFIX, MESHGATE_PREFIX, parseBool } from '../annotations.ts';
@@ -13,13 +14,16 @@ import { initContainer, injectedVolumes, sidecarContainer } from './containers.t
 import { ErrInjectAnnotation } from './errors.ts';
 import { createPatch, type JsonPatchOp } from './json-patch.ts';
 import { podSettings } from './pod-settings.ts';
+import { overwriteProbes } from './probes.ts';
+import { ORIGINAL_POD_KEY } from '../probes.ts';
+import type { ContainerLike } from '../probes.ts';
 
 export const INJECT_STATUS_KEY = 'connect-inject-status';
 export const INJECTED = 'injected';
 
 export interface PodLike {
   metadata?: { name?: string; generateName?: string; namespace?: string; annotations?: Record<string, string>; labels?: Record<string, string> };
-  spec?: { containers?: Array<{ name?: string; ports?: Array<{ name?: string; containerPort?: number }> }>; initContainers?: unknown[]; volumes?: unknown[] };
+  spec?: { containers?: ContainerLike[]; initContainers?: unknown[]; volumes?: unknown[] };
 }
 
 export type InjectDecision = { inject: false; reason: string } | { inject: true; reason: string; patch: JsonPatchOp[] };
@@ -52,12 +56,20 @@ export function decideInjection(pod: PodLike, namespace: string, namespaceLabels
     if (!Array.isArray(pod.spec?.containers) || pod.spec.containers.length === 0) return { inject: false, reason: 'pod spec has no containers' };
     const decision = shouldInject(pod, namespace, config);
     if (!decision.inject) return { inject: false, reason: decision.reason };
-    const settings = podSettings(pod.metadata?.annotations ?? {}, namespaceLabels, config);
+    let settings = podSettings(pod.metadata?.annotations ?? {}, namespaceLabels, config);
     const mutated = structuredClone(pod) as Required<PodLike> & { spec: Record<string, unknown> & { containers: NonNullable<PodLike['spec']>['containers'] } };
     mutated.metadata ??= {};
     const annotations = (mutated.metadata.annotations ??= {});
     const labels = (mutated.metadata.labels ??= {});
     const spec = mutated.spec;
+    // consul-k8s's defaultAnnotations keeps the pod as it arrived; the endpoints controller reads the probes'
+    // original ports from it.
+    annotations[`${CONSUL_PREFIX}${ORIGINAL_POD_KEY}`] = JSON.stringify(pod);
+    if (settings.transparentProxy && settings.overwriteProbes) {
+      // Moved before the sidecar is appended, so the indexes are the app containers' own (consul-k8s skips its sidecar).
+      const moved = overwriteProbes(spec.containers!);
+      settings = { ...settings, excludeInboundPorts: [...moved, ...settings.excludeInboundPorts] };
+    }
     spec['volumes'] = [...((spec['volumes'] as unknown[] | undefined) ?? []), ...injectedVolumes()];
     spec['initContainers'] = [...((spec['initContainers'] as unknown[] | undefined) ?? []), initContainer(config, settings)];
     // consul-k8s's defaultAnnotations: the service port defaults to the first container's first port.

@@ -10,9 +10,12 @@ import { annotation, parseBool } from '../annotations.ts';
 import { parseCidr } from '../../lib/ip/address.ts';
 import { PROMETHEUS_PATH, PROMETHEUS_PORT, type InjectorConfig, type SidecarResources } from './config.ts';
 import { ErrInjectAnnotation } from './errors.ts';
+import { OVERWRITE_PROBES_KEY } from '../probes.ts';
 
 export interface PodSettings {
   transparentProxy: boolean;
+  /** Move the app's HTTP probes to the sidecar's expose listeners (only with transparentProxy). */
+  overwriteProbes: boolean;
   excludeInboundPorts: string[];
   excludeOutboundPorts: string[];
   excludeOutboundCidrs: string[];
@@ -74,6 +77,7 @@ export function podSettings(annotations: Record<string, string>, namespaceLabels
   if (memoryLimit !== undefined) resources.memoryLimit = memoryLimit;
   const settings: PodSettings = {
     transparentProxy: transparentProxy ?? config.transparentProxyDefault,
+    overwriteProbes: bool(OVERWRITE_PROBES_KEY) ?? config.transparentProxyOverwriteProbes,
     excludeInboundPorts: list('transparent-proxy-exclude-inbound-ports', port),
     excludeOutboundPorts: list('transparent-proxy-exclude-outbound-ports', port),
     excludeOutboundCidrs: list('transparent-proxy-exclude-outbound-cidrs', cidr),

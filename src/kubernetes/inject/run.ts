@@ -81,6 +81,7 @@ export async function runConnectInject(options: RunConnectInjectOptions): Promis
         kubeConfig: options.kubeConfig, consul: options.consul, logger: options.logger.child({ component: 'endpoints-controller' }),
         allowK8sNamespaces: new Set(options.config.allowNamespaces), denyK8sNamespaces: new Set(options.config.denyNamespaces),
         ...(options.config.authMethod ? { authMethod: options.config.authMethod } : {}),
+        overwriteProbesDefault: options.config.transparentProxyOverwriteProbes,
         leaseNamespace: options.leaseNamespace, ...(options.identity ? { identity: options.identity } : {}),
       });
       closers.push(() => endpoints.close());

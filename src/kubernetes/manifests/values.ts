@@ -45,7 +45,7 @@ export const ValuesSchema = z.strictObject({
     replicas: z.number().int().min(1).default(1),
     /** Inject every pod unless annotated `connect-inject: "false"` (consul-k8s's `connectInject.default`). */
     default: z.boolean().default(false),
-    transparentProxy: z.strictObject({ defaultEnabled: z.boolean().default(true) }).prefault({}),
+    transparentProxy: z.strictObject({ defaultEnabled: z.boolean().default(true), defaultOverwriteProbes: z.boolean().default(true) }).prefault({}),
     k8sAllowNamespaces: namespaces.default(['*']),
     k8sDenyNamespaces: namespaces.default([]),
   }).prefault({}),

@@ -25,6 +25,7 @@ interface Flags extends HttpFlags {
   aclAuthMethod?: string;
   defaultInject: string;
   defaultEnableTransparentProxy: string;
+  transparentProxyDefaultOverwriteProbes: string;
   allowK8sNamespace?: string[];
   denyK8sNamespace?: string[];
   defaultSidecarProxyCpuRequest?: string;
@@ -70,6 +71,7 @@ export function k8sConnectInjectCommand(io: CliIO): Command {
     .option('--acl-auth-method <name>', 'auth method the injected init container logs in with')
     .option('--default-inject <bool>', 'inject pods without a connect-inject annotation', 'false')
     .option('--default-enable-transparent-proxy <bool>', 'transparent proxy unless a pod or namespace says otherwise', 'false')
+    .option('--transparent-proxy-default-overwrite-probes <bool>', 'move transparent-proxy pods\' HTTP probes to the sidecar\'s expose listeners unless a pod says otherwise', 'true')
     .option('--allow-k8s-namespace <ns>', 'namespace to inject in (repeatable; * = all; default *)', collect)
     .option('--deny-k8s-namespace <ns>', 'namespace never injected (repeatable; wins over allow)', collect)
     .option('--default-sidecar-proxy-cpu-request <q>', 'sidecar CPU request unless annotated')
@@ -112,6 +114,7 @@ export function k8sConnectInjectCommand(io: CliIO): Command {
           image: flags.image,
           defaultInject: boolFlag(flags.defaultInject, 'default-inject'),
           transparentProxyDefault: boolFlag(flags.defaultEnableTransparentProxy, 'default-enable-transparent-proxy'),
+          transparentProxyOverwriteProbes: boolFlag(flags.transparentProxyDefaultOverwriteProbes, 'transparent-proxy-default-overwrite-probes'),
           allowNamespaces: flags.allowK8sNamespace ?? ['*'],
           denyNamespaces: flags.denyK8sNamespace ?? [],
           httpAddr: flags.podHttpAddr ?? flags.httpAddr ?? consul.address,

@@ -30,6 +30,7 @@ export function connectInjectObjects(ctx: BuildContext): KubeObject[] {
     `--tls-key-file=${TLS_DIR}/tls.key`,
     `--default-inject=${connectInject.default}`,
     `--default-enable-transparent-proxy=${connectInject.transparentProxy.defaultEnabled}`,
+    `--transparent-proxy-default-overwrite-probes=${connectInject.transparentProxy.defaultOverwriteProbes}`,
     ...repeatFlag('--allow-k8s-namespace', connectInject.k8sAllowNamespaces),
     ...repeatFlag('--deny-k8s-namespace', connectInject.k8sDenyNamespaces),
     `--image=${global.image}`,
