@@ -7,7 +7,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { CompiledDiscoveryChain, DiscoveryTarget } from '../api/types.ts';
-import { planConnection, planRequest, routeMatches, type RequestFacts } from './chain.ts';
+import { fixedPlan, planConnection, planRequest, routeMatches, type RequestFacts } from './chain.ts';
 
 const target = (id: string, service: string, subset?: string): DiscoveryTarget => ({
   ID: id, Service: service, ...(subset ? { ServiceSubset: subset } : {}), Namespace: 'default', Partition: 'default', Datacenter: 'dc1',
@@ -86,6 +86,16 @@ test('a resolver lists its failover targets after its own, with its connect and 
 test('a tcp chain starts at a resolver', () => {
   const tcp: CompiledDiscoveryChain = { ...chain, Protocol: 'tcp', StartNode: 'resolver:v2.api.default.default.dc1' };
   assert.deepEqual(planConnection(tcp).targets.map((t) => t.ID), ['v2.api.default.default.dc1']);
+});
+
+test('a chain starting at a resolver has one fixed plan, equal to the per-request walk; a router or splitter has none', () => {
+  const single: CompiledDiscoveryChain = { ...chain, StartNode: 'resolver:v1.api.default.default.dc1' };
+  const plan = fixedPlan(single);
+  assert.deepEqual(plan, planRequest(single, facts('/any/path?x=1', { method: 'POST' }), always(0.99)));
+  assert.deepEqual(plan?.targets.map((t) => t.ID), ['v1.api.default.default.dc1', 'api-dr.default.default.dc1']);
+  assert.equal(plan?.connectTimeoutMs, 3000);
+  assert.equal(fixedPlan(chain), undefined);
+  assert.equal(fixedPlan({ ...chain, StartNode: 'splitter:api.default.default' }), undefined);
 });
 
 test('header matches: exact, presence and inverted', () => {

@@ -42,6 +42,16 @@ export function planConnection(chain: CompiledDiscoveryChain): RoutePlan {
   return planFrom(chain, chain.StartNode, undefined, Math.random);
 }
 
+/**
+ * The plan every request and connection gets when the chain starts at a resolver (no router, no splitter: nothing
+ * depends on the request or on chance), else undefined. The caller computes it once per chain version, so the
+ * common single-target upstream does no chain walk and no duration parsing per request.
+ */
+export function fixedPlan(chain: CompiledDiscoveryChain): RoutePlan | undefined {
+  if (chain.Nodes[chain.StartNode]?.Type !== 'resolver') return undefined;
+  return planFrom(chain, chain.StartNode, undefined, Math.random);
+}
+
 /** The plan for one HTTP request. */
 export function planRequest(chain: CompiledDiscoveryChain, facts: RequestFacts, random: () => number = Math.random): RoutePlan {
   let key = chain.StartNode;

@@ -15,7 +15,7 @@ import type { CompiledDiscoveryChain, DiscoveryTarget } from '../api/types.ts';
 import { readBodyLimited } from '../lib/http/body.ts';
 import type { Logger } from '../lib/logger.ts';
 import type { AccessLog } from './access-log.ts';
-import { planConnection, planRequest, type RoutePlan } from './chain.ts';
+import { fixedPlan, planConnection, planRequest, type RoutePlan } from './chain.ts';
 import { ConnectFailure, dialPeer } from './dialer.ts';
 import type { Endpoint, EndpointSet } from './endpoints.ts';
 import { h1Downstream, streamDownstream, type Downstream } from './h2/forward.ts';
@@ -64,6 +64,8 @@ export class Upstream {
   private readonly d: UpstreamDeps;
   private readonly abort = new AbortController();
   private chain: CompiledDiscoveryChain | undefined;
+  /** The chain's plan when it is the same for every request (fixedPlan), computed once per chain version. */
+  private plan: RoutePlan | undefined;
   private readonly http = createHttpServer({ keepAliveTimeout: 60_000 });
   private readonly agents = new Map<string, PeerAgent>();
   private agentGeneration = 0;
@@ -113,6 +115,12 @@ export class Upstream {
       }),
       (r) => {
         this.chain = r.value.Chain;
+        try {
+          this.plan = fixedPlan(this.chain);
+        } catch {
+          // a chain without a resolver: route() walks it per request and reports the problem there
+          this.plan = undefined;
+        }
         this.d.logger.debug({ upstream: this.name, protocol: this.chain.Protocol, start: this.chain.StartNode }, 'discovery chain updated');
         loaded();
       },
@@ -251,6 +259,7 @@ export class Upstream {
 
   /** The chain's plan for a request and the path to send (the route's prefix rewrite applied); throws without a route. */
   private route(method: string, url: string, headers: IncomingHttpHeaders): { plan: RoutePlan; path: string } {
+    if (this.plan) return { plan: this.plan, path: url };
     const q = url.indexOf('?');
     const plan = planRequest(this.requireChain(), { method, path: q === -1 ? url : url.slice(0, q), query: q === -1 ? '' : url.slice(q + 1), headers });
     const rewrite = plan.prefixRewrite;
