@@ -16,13 +16,24 @@ export function isH2Protocol(protocol: string): boolean {
   return protocol === 'http2' || protocol === 'grpc';
 }
 
+/** The header names a `Connection` value lists beyond the usual `keep-alive`/`close`, or undefined when it lists none. */
+function connectionNamed(conn: string | undefined): Set<string> | undefined {
+  if (conn === undefined) return undefined;
+  const lower = conn.toLowerCase();
+  // The common values name nothing that is not hop-by-hop already: no Set to build on every request.
+  if (lower === 'keep-alive' || lower === 'close') return undefined;
+  const named = new Set<string>();
+  for (const n of lower.split(',')) named.add(n.trim());
+  return named;
+}
+
 function copy(headers: IncomingHttpHeaders): OutgoingHttpHeaders {
   const out: OutgoingHttpHeaders = Object.create(null) as OutgoingHttpHeaders;
-  const named = new Set<string>();
-  const conn = headers.connection;
-  if (conn) for (const n of conn.split(',')) named.add(n.trim().toLowerCase());
-  for (const [k, v] of Object.entries(headers)) {
-    if (v === undefined || HOP_BY_HOP.has(k) || named.has(k)) continue;
+  const named = connectionNamed(headers.connection);
+  // Object.keys, not Object.entries: no [key, value] pair allocated per header on every request.
+  for (const k of Object.keys(headers)) {
+    const v = headers[k];
+    if (v === undefined || HOP_BY_HOP.has(k) || named?.has(k)) continue;
     out[k] = v;
   }
   return out;
