@@ -47,6 +47,7 @@ export interface InboundOptions {
 
 const peers = new WeakMap<Socket, SpiffeService>();
 const sessionPeers = new WeakMap<Http2Session, SpiffeService>();
+const xfccs = new WeakMap<SpiffeService, { by: string; value: string }>();
 
 export class InboundListener {
   private readonly o: InboundOptions;
@@ -120,6 +121,17 @@ export class InboundListener {
     this.h2.close();
     this.appAgent.destroy();
     this.appSessions.destroy();
+  }
+
+  /** Envoy's XFCC for the app — who we are (By) and who called (URI) — built once per peer connection and leaf. */
+  private xfcc(peer: SpiffeService): string {
+    const by = this.o.identity.current().leafUri;
+    let cached = xfccs.get(peer);
+    if (cached?.by !== by) {
+      cached = { by, value: `By=${by};URI=${formatSpiffeId(peer)}` };
+      xfccs.set(peer, cached);
+    }
+    return cached.value;
   }
 
   private accept(socket: TLSSocket): void {
@@ -217,18 +229,24 @@ export class InboundListener {
     }
     const headers = copyRequestHeaders(req.headers);
     // Envoy's XFCC for the app: who called (URI) and who we are (By).
-    headers['x-forwarded-client-cert'] = `By=${this.o.identity.current().leafUri};URI=${formatSpiffeId(peer)}`;
+    headers['x-forwarded-client-cert'] = this.xfcc(peer);
     let bytesIn = 0;
     let bytesOut = 0;
     req.on('data', (c: Buffer) => (bytesIn += c.length));
-    const up = httpRequest({
-      host: this.o.localAddress, port: this.o.localPort, method, path, headers, agent: this.appAgent, timeout: this.o.localConnectTimeoutMs,
+    const up = httpRequest({ host: this.o.localAddress, port: this.o.localPort, method, path, headers, agent: this.appAgent });
+    up.once('socket', (s: Socket) => {
+      // Only a new connection is timed, until it connects: arming and clearing a timer on every reused keep-alive
+      // socket was per-request work for nothing.
+      if (!s.connecting) return;
+      const onTimeout = (): void => {
+        up.destroy(new Error('local app connect timeout'));
+      };
+      s.setTimeout(this.o.localConnectTimeoutMs, onTimeout);
+      s.once('connect', () => {
+        s.setTimeout(0);
+        s.removeListener('timeout', onTimeout);
+      });
     });
-    up.once('socket', (s) => {
-      if (!s.connecting) up.setTimeout(0);
-      else s.once('connect', () => up.setTimeout(0));
-    });
-    up.once('timeout', () => up.destroy(new Error('local app connect timeout')));
     up.on('response', (upRes) => {
       res.writeHead(upRes.statusCode ?? 502, copyResponseHeaders(upRes.headers));
       upRes.on('data', (c: Buffer) => (bytesOut += c.length));
@@ -265,7 +283,7 @@ export class InboundListener {
       return;
     }
     const headers = h2RequestHeaders(down.headers, { method, path, authority: down.authority || this.appAuthority(), scheme: 'http' });
-    headers['x-forwarded-client-cert'] = `By=${this.o.identity.current().leafUri};URI=${formatSpiffeId(peer!)}`;
+    headers['x-forwarded-client-cert'] = this.xfcc(peer!);
     let session;
     try {
       // noDelay as on every other hop: a small frame must not wait for the app's delayed ACK.
