@@ -164,7 +164,8 @@ test('Traefik v3.7 additions: strategy, passiveHealthcheck and the page\'s lower
   assert.deepEqual(passive.loadBalancer.passiveHealthCheck, { failureWindow: '3s', maxFailedAttempts: 3 });
   validateDynamicConfig({ http: { services: { s: { loadBalancer: { strategy: 'p2c', servers: [] } } } } }, 'f');
   rejects(() => validateDynamicConfig({ http: { services: { s: { loadBalancer: { strategy: 'random', servers: [] } } } } }, 'f'), 'MG_GATEWAY_CONFIG_INVALID', 'http.services.s.loadBalancer.strategy');
-  rejects(() => validateDynamicConfig({ tcp: { serversTransports: { t: { tls: { spiffe: { ids: ['spiffe://x/y'] } } } } } }, 'f'), 'MG_GATEWAY_CONFIG_INVALID', 'not supported by meshgate: tcp.serversTransports.t.tls.spiffe');
+  // TCP transports take Traefik's tls.spiffe as the HTTP ones do (test/gateway/spiffe-tcp.test.ts).
+  validateDynamicConfig({ tcp: { serversTransports: { t: { tls: { spiffe: { ids: ['spiffe://x/y'] } } } } } }, 'f');
   validateDynamicConfig({ http: { routers: { child: { rule: 'Path(`/`)', parentRefs: ['parent'] } } } }, 'f');
   rejects(() => validateDynamicConfig({ http: { routers: { r: { rule: 'Path(`/`)', servce: 'x' } } } }, 'f'), 'MG_GATEWAY_CONFIG_INVALID', 'http.routers.r.servce: unknown key');
 });

@@ -96,7 +96,7 @@ export async function buildConfiguration(merged: DynamicConfig, deps: BuildDepen
     if (router) addError(router, message, true);
   }
   tls.assignHostOptions(info);
-  const layer4 = buildLayer4(config, staticConfig, logger);
+  const layer4 = buildLayer4(config, staticConfig, logger, () => deps.transports.currentSvid());
   info.tcp = layer4.tcp.info;
   info.udp = layer4.udp.info;
 

@@ -7,6 +7,7 @@ import type { Logger } from '../../lib/logger.ts';
 import type { DynamicConfig } from '../config/dynamic.ts';
 import type { StaticConfig } from '../config/static.ts';
 import { addressProtocol } from '../entrypoints/schema.ts';
+import type { Svid } from '../spiffe/source.ts';
 import { buildTcpRouting, type TcpRouting } from '../tcp/routing.ts';
 import { buildUdpRouting, type UdpRouting } from '../udp/routing.ts';
 import { defaultEntryPoints } from './router-manager.ts';
@@ -24,11 +25,11 @@ export function entryPointsByProtocol(staticConfig: StaticConfig): { tcp: string
   return { tcp, udp };
 }
 
-export function buildLayer4(config: Pick<DynamicConfig, 'tcp' | 'udp'>, staticConfig: StaticConfig, logger: Logger): Layer4Routing {
+export function buildLayer4(config: Pick<DynamicConfig, 'tcp' | 'udp'>, staticConfig: StaticConfig, logger: Logger, svid?: () => Svid | undefined): Layer4Routing {
   const { tcp, udp } = entryPointsByProtocol(staticConfig);
   const tcpDefaults = defaultEntryPoints(staticConfig).filter((name) => tcp.includes(name));
   return {
-    tcp: buildTcpRouting(config.tcp, { entryPoints: tcp, defaultEntryPoints: tcpDefaults, logger }),
+    tcp: buildTcpRouting(config.tcp, { entryPoints: tcp, defaultEntryPoints: tcpDefaults, logger, ...(svid ? { svid } : {}) }),
     udp: buildUdpRouting(config.udp, { entryPoints: udp, defaultEntryPoints: udp, logger }),
   };
 }

@@ -193,6 +193,11 @@ export class TransportRegistry {
     this.update(configs);
   }
 
+  /** The SVID SPIFFE transports present now (TCP ones read it per connection: tcp/services.ts). */
+  currentSvid(): Svid | undefined {
+    return this.svidSource?.current();
+  }
+
   update(configs: Record<string, unknown>): void {
     this.configs = configs;
     const next = new Map<string, { json: string; transport: ServersTransport }>();

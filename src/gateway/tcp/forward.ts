@@ -13,7 +13,8 @@ import type { TcpConnection, TcpHandler } from './types.ts';
 export interface ForwardOptions {
   readonly address: string;
   readonly tls: boolean;
-  readonly tlsOptions?: ConnectionOptions;
+  /** A function when the options change while the service runs (a SPIFFE transport's SVID rotates). */
+  readonly tlsOptions?: ConnectionOptions | (() => ConnectionOptions);
   readonly dialTimeoutMs: number;
   readonly terminationDelayMs: number;
   readonly proxyProtocol?: 1 | 2;
@@ -34,8 +35,16 @@ export function forwarder(options: ForwardOptions): TcpHandler {
   const { host, port } = splitAddress(options.address);
   return function forward(conn: TcpConnection): void {
     const client = conn.socket;
+    let tlsOptions: ConnectionOptions | undefined;
+    try {
+      tlsOptions = typeof options.tlsOptions === 'function' ? options.tlsOptions() : options.tlsOptions;
+    } catch (err) {
+      options.logger.warn({ server: options.address, err: (err as Error).message }, 'TCP upstream TLS unavailable');
+      client.destroy();
+      return;
+    }
     const upstream: Socket = options.tls
-      ? tls.connect({ ...options.tlsOptions, host, port, ...(options.tlsOptions?.servername === undefined && net.isIP(host) === 0 ? { servername: host } : {}) })
+      ? tls.connect({ ...tlsOptions, host, port, ...(tlsOptions?.servername === undefined && net.isIP(host) === 0 ? { servername: host } : {}) })
       : net.connect({ host, port });
     upstream.setNoDelay(true);
     let dialTimer: NodeJS.Timeout | undefined;

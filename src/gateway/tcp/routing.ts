@@ -13,6 +13,7 @@ import { buildTcpMiddleware } from './middlewares.ts';
 import type { TcpHandler, TcpMiddleware } from './types.ts';
 import { qualifyIn } from '../config/merge.ts';
 import { addError, addUsedBy, initialLayerInfo, type LayerInfo } from '../runtime/info.ts';
+import type { Svid } from '../spiffe/source.ts';
 
 export interface TcpRoute {
   readonly name: string;
@@ -53,6 +54,8 @@ export interface TcpRoutingOptions {
   /** Where a router without `entryPoints` goes (Traefik: the `asDefault` ones, else all). */
   readonly defaultEntryPoints: readonly string[];
   readonly logger: Logger;
+  /** The gateway's current SVID, for TCP servers transports with `tls.spiffe`. */
+  readonly svid?: () => Svid | undefined;
 }
 
 export interface TcpRouting {
@@ -68,7 +71,9 @@ export function buildTcpRouting(section: TcpSection | undefined, options: TcpRou
   const lists = new Map<string, { plain: TcpRoute[]; secure: TcpRoute[] }>();
   const info = initialLayerInfo(section);
   if (section === undefined) return { byEntryPoint: new Map(), errors, info };
-  const services = new TcpServices({ services: section.services, serversTransports: section.serversTransports, logger: options.logger });
+  const services = new TcpServices({
+    services: section.services, serversTransports: section.serversTransports, logger: options.logger, ...(options.svid ? { svid: options.svid } : {}),
+  });
   const middlewares = new Map<string, TcpMiddleware | Error>();
   const middleware = (name: string): TcpMiddleware => {
     let got = middlewares.get(name);

@@ -9,6 +9,9 @@ import type { ConnectionOptions } from 'node:tls';
 import type { Logger } from '../../lib/logger.ts';
 import { Errors } from '../../lib/errors.ts';
 import { certUriMatches, uriSans } from '../../lib/spiffe.ts';
+import { spiffeAuthorizer } from '../spiffe/authorize.ts';
+import type { Svid } from '../spiffe/source.ts';
+import { spiffeTlsOptions } from '../spiffe/tls.ts';
 import { tcpServersTransportSchema, tcpServiceSchema, TCP_DEFAULT_TERMINATION_DELAY_MS, type TcpServersTransportConfig } from '../config/schema/tcp.ts';
 import { qualifyIn } from '../config/merge.ts';
 import { forwarder } from './forward.ts';
@@ -49,6 +52,31 @@ function pem(value: string, field: string): string {
   }
 }
 
+/**
+ * TLS with `spiffe` (Traefik's TLSClientConfig.Spiffe, as the HTTP transports: services/transport.ts): refused beside
+ * the other certificate fields and without an SVID source; otherwise the options of the current SVID, rebuilt when
+ * the mesh rotates it (new connections present the new one).
+ */
+function spiffeTls(name: string, config: TcpServersTransportConfig, svid: (() => Svid | undefined) | undefined): () => ConnectionOptions {
+  const t = config.tls!;
+  if ((t.rootCAs?.length ?? 0) > 0 || (t.certificates?.length ?? 0) > 0 || (t.peerCertURI ?? '') !== '') {
+    throw Errors.invalidConfig(`tcp serversTransport "${name}": TLS and SPIFFE configuration cannot be defined at the same time`);
+  }
+  if (svid?.() === undefined) throw Errors.invalidConfig(`tcp serversTransport "${name}": SPIFFE is enabled for this transport, but not configured (static spiffe.mesh)`);
+  const authorize = spiffeAuthorizer(t.spiffe!, `tcp.serversTransports.${name}.tls.spiffe`);
+  let built: { svid: Svid; options: ConnectionOptions } | undefined;
+  return () => {
+    const current = svid();
+    if (current === undefined) throw new Error(`tcp serversTransport "${name}": no SVID from the mesh`);
+    if (built?.svid !== current) {
+      const options = spiffeTlsOptions(current, authorize);
+      if (t.serverName !== undefined) options.servername = t.serverName;
+      built = { svid: current, options };
+    }
+    return built.options;
+  };
+}
+
 function transportTls(config: TcpServersTransportConfig): ConnectionOptions {
   const t = config.tls;
   if (t === undefined) return {};
@@ -75,6 +103,8 @@ export interface TcpServicesInput {
   readonly services: Record<string, unknown>;
   readonly serversTransports: Record<string, unknown>;
   readonly logger: Logger;
+  /** The gateway's current SVID (static spiffe.mesh), for transports with `tls.spiffe`. */
+  readonly svid?: () => Svid | undefined;
 }
 
 /** Builds services on demand (a router asks for its service), each once; errors name the service. */
@@ -110,12 +140,12 @@ export class TcpServices {
     }
   }
 
-  private transport(name: string | undefined, owner: string): TcpServersTransportConfig {
+  private transport(name: string | undefined, owner: string): TcpServersTransportConfig & { name?: string } {
     if (name === undefined) return tcpServersTransportSchema.parse({});
     const key = qualifyIn(name, owner);
     const raw = this.input.serversTransports[key] ?? this.input.serversTransports[name];
     if (raw === undefined) throw Errors.invalidConfig(`tcp service "${owner}": serversTransport "${name}" does not exist`);
-    return tcpServersTransportSchema.parse(raw);
+    return { ...tcpServersTransportSchema.parse(raw), name: key in this.input.serversTransports ? key : name };
   }
 
   private build(name: string): TcpHandler {
@@ -133,7 +163,7 @@ export class TcpServices {
     }
     const lb = config.loadBalancer!;
     const transport = this.transport(lb.serversTransport, name);
-    const tlsOptions = transportTls(transport);
+    const tlsOptions = transport.tls?.spiffe !== undefined ? spiffeTls(transport.name!, transport, this.input.svid) : transportTls(transport);
     const proxyProtocol = lb.proxyProtocol?.version ?? transport.proxyProtocol?.version;
     // The block's terminationDelay is Traefik's older spelling (ms); the transport's is a duration.
     const terminationDelayMs = lb.terminationDelay ?? (lb.serversTransport !== undefined ? transport.terminationDelay : TCP_DEFAULT_TERMINATION_DELAY_MS);

@@ -189,6 +189,9 @@ export const forwardingTimeoutsSchema = z
 
 const tlsVersionSchema = z.enum(['VersionTLS10', 'VersionTLS11', 'VersionTLS12', 'VersionTLS13']);
 
+/** Traefik's `spiffe` of a servers transport (HTTP, and TCP under `tls`): which backend SPIFFE IDs are accepted. */
+export const spiffeSchema = z.object({ ids: z.array(z.string()).optional(), trustDomain: z.string().optional() }).strict();
+
 export const serversTransportSchema = z
   .object({
     serverName: z.string().optional(),
@@ -200,7 +203,7 @@ export const serversTransportSchema = z
     disableHTTP2: z.boolean().optional(),
     peerCertURI: z.string().optional(),
     /** Traefik's `spiffe`: mTLS with the gateway's SVID (static `spiffe`), backends judged by their SPIFFE ID. */
-    spiffe: z.object({ ids: z.array(z.string()).optional(), trustDomain: z.string().optional() }).strict().optional(),
+    spiffe: spiffeSchema.optional(),
     /** Traefik v3.7: the TLS versions and (Go-named) cipher suites offered to the servers. */
     cipherSuites: z.array(z.string()).optional(),
     minVersion: tlsVersionSchema.optional(),

@@ -4,7 +4,7 @@
  * its path. Durations come out in milliseconds.
  */
 import { z } from 'zod';
-import { durationSchema } from './services.ts';
+import { durationSchema, spiffeSchema } from './services.ts';
 import { NOT_SUPPORTED } from '../parse.ts';
 
 const tlsDomainSchema = z.object({ main: z.string().optional(), sans: z.array(z.string()).optional() }).strict();
@@ -91,6 +91,8 @@ export const tcpServersTransportSchema = z
         rootCAs: z.array(z.string()).optional(),
         certificates: z.array(z.object({ certFile: z.string(), keyFile: z.string() }).strict()).optional(),
         peerCertURI: z.string().optional(),
+        // Traefik's TLSClientConfig.Spiffe: mTLS with the gateway's SVID (static spiffe.mesh), as the HTTP transports.
+        spiffe: spiffeSchema.optional(),
       })
       .strict()
       .optional(),
