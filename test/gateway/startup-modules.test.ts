@@ -1,6 +1,7 @@
 /**
  * What a gateway loads at start-up: a feature's packages are loaded only when the configuration uses the feature
- * (ACME's acme-client, rateLimit.redis's ioredis, healthCheck.mode grpc's grpc-js), because every module loaded stays
+ * (ACME's acme-client, rateLimit.redis's ioredis, healthCheck.mode grpc's grpc-js, jwt's jose, basicAuth's bcryptjs, tracing's
+ * @opentelemetry/api), because every module loaded stays
  * resident for the life of the process (docs/benchmarks.md, "Gateway memory"). Each case runs in a fresh Node
  * process — a module cache is per process — that records every module URL the loader resolves.
  */
@@ -36,7 +37,7 @@ async function loadedModules(dir: string, staticYaml: string): Promise<string[]>
 
 const fromPackage = (urls: string[], name: string) => urls.some((u) => u.includes(`/node_modules/${name}/`));
 
-test('a gateway without ACME, Redis rate limits or gRPC health checks loads none of their packages', async (t) => {
+test('a gateway without ACME, Redis rate limits, gRPC health checks, jwt, bcrypt or tracing loads none of their packages', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'mg-startup-'));
   t.after(() => rmSync(dir, { recursive: true, force: true }));
   writeFileSync(join(dir, 'dynamic.yml'), [
@@ -53,7 +54,9 @@ test('a gateway without ACME, Redis rate limits or gRPC health checks loads none
   ].join('\n'));
   // The recorder works: the metrics library this configuration needs is among the loaded modules.
   assert.ok(fromPackage(urls, 'prom-client'), 'prom-client loaded');
-  for (const name of ['acme-client', 'ioredis', '@grpc/grpc-js', '@grpc/proto-loader']) {
+  for (const name of ['acme-client', 'ioredis', '@grpc/grpc-js', '@grpc/proto-loader', 'jose', 'bcryptjs']) {
     assert.ok(!fromPackage(urls, name), `${name} is not loaded`);
   }
+  // prom-client loads @opentelemetry/api's CommonJS build; without tracing its ES module build is not loaded too.
+  assert.deepEqual(urls.filter((u) => u.includes('/node_modules/@opentelemetry/api/') && u.endsWith('.mjs')), []);
 });

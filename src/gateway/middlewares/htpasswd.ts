@@ -4,7 +4,6 @@
  * well-kept package — and {SHA} (base64 SHA-1). Comparisons of derived values are constant-time.
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
-import bcrypt from 'bcryptjs';
 
 const ITOA64 = './0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
 
@@ -68,9 +67,12 @@ export function hashKind(hash: string): HashKind | undefined {
 /** Verifies `password` against an htpasswd hash; bcrypt is asynchronous (it is slow on purpose). */
 export async function verifyHtpasswd(hash: string, password: string): Promise<boolean> {
   switch (hashKind(hash)) {
-    case 'bcrypt':
-      // bcryptjs only knows $2a$/$2b$; $2y$ is the same algorithm under PHP's name.
+    case 'bcrypt': {
+      // bcryptjs only knows $2a$/$2b$; $2y$ is the same algorithm under PHP's name. It is imported with the first
+      // bcrypt hash checked: most gateways have none.
+      const { default: bcrypt } = await import('bcryptjs');
       return bcrypt.compare(password, hash.startsWith('$2y$') ? `$2b$${hash.slice(4)}` : hash);
+    }
     case 'apr1':
     case 'md5': {
       const magic = hash.startsWith('$apr1$') ? '$apr1$' : '$1$';

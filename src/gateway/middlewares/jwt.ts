@@ -6,10 +6,15 @@
  */
 import { createPublicKey, createSecretKey, type KeyObject, type JsonWebKey } from 'node:crypto';
 import { z } from 'zod';
-import { createRemoteJWKSet, jwtVerify, decodeProtectedHeader, type JWTPayload, type JWTVerifyOptions, type JWTVerifyGetKey } from 'jose';
+import type * as Jose from 'jose';
+import type { JWTPayload, JWTVerifyOptions, JWTVerifyGetKey } from 'jose';
 import type { ResponseWriter } from '../http/types.ts';
 import { registerMiddleware } from './registry.ts';
 import { durationSchema, requestHeader } from './common.ts';
+
+/** jose is imported with the first token a jwt middleware checks: a gateway without one never loads it. */
+let jose: Promise<typeof Jose> | undefined;
+const loadJose = () => (jose ??= import('jose'));
 
 const keySchema = z.union([z.string(), z.record(z.string(), z.unknown())]);
 
@@ -68,11 +73,17 @@ registerMiddleware('jwt', {
 
     let verify: (token: string) => Promise<JWTPayload>;
     if (config.jwksUrl) {
-      const jwks: JWTVerifyGetKey = createRemoteJWKSet(new URL(config.jwksUrl));
-      verify = async (token) => (await jwtVerify(token, jwks, options)).payload;
+      const url = new URL(config.jwksUrl);
+      let jwks: JWTVerifyGetKey | undefined;
+      verify = async (token) => {
+        const { createRemoteJWKSet, jwtVerify } = await loadJose();
+        jwks ??= createRemoteJWKSet(url);
+        return (await jwtVerify(token, jwks, options)).payload;
+      };
     } else {
       const keys = (config.keys ?? []).map(importKey);
       verify = async (token) => {
+        const { decodeProtectedHeader, jwtVerify } = await loadJose();
         const { kid } = decodeProtectedHeader(token);
         const byKid = kid === undefined ? undefined : keys.find((k) => k.kid === kid);
         const candidates = byKid ? [byKid] : keys;

@@ -11,7 +11,15 @@ import type { EntryPointConfig, StaticConfig } from '../config/static.ts';
 import type { RouterConfig } from '../config/dynamic.ts';
 import type { Handler, RequestObservability, ResponseHeaders } from '../http/types.ts';
 import type { GatewayTracer } from './tracer.ts';
-import { statusOfError } from './request-trace.ts';
+
+/**
+ * The status a rejected handler turns into (the entry point answers a coded error's status, else 500). Here, not in
+ * request-trace.ts, so a gateway without tracing does not load @opentelemetry/api through it.
+ */
+export function statusOfError(err: unknown): number {
+  const status = (err as { statusCode?: unknown } | null)?.statusCode;
+  return typeof status === 'number' && status >= 400 && status < 600 ? status : 500;
+}
 
 type ObservabilityBlock = RouterConfig['observability'] | EntryPointConfig['observability'];
 

@@ -14,12 +14,6 @@ export function setResponseStatus(span: Span, status: number, kind: SpanKind): v
   if (status > 0) span.setAttribute('http.response.status_code', status);
 }
 
-/** The status a rejected handler turns into (the entry point answers a coded error's status, else 500). */
-export function statusOfError(err: unknown): number {
-  const status = (err as { statusCode?: unknown } | null)?.statusCode;
-  return typeof status === 'number' && status >= 400 && status < 600 ? status : 500;
-}
-
 export class RequestTrace {
   readonly tracer: GatewayTracer;
   /** traceVerbosity `detailed`: router, middleware and service spans too. */
