@@ -9,6 +9,7 @@ import type { ConsulClient } from '../api/client.ts';
 import type { Logger } from '../lib/logger.ts';
 import { createAccessLog, noAccessLog, type AccessLog } from './access-log.ts';
 import { EndpointSet } from './endpoints.ts';
+import { startExposeListeners } from './expose.ts';
 import { ProxyErrors } from './errors.ts';
 import { ProxyIdentity } from './identity.ts';
 import { InboundListener } from './inbound.ts';
@@ -128,6 +129,10 @@ export async function startProxy(options: ProxyOptions): Promise<RunningProxy> {
     });
     const publicAddress = await inbound.listen();
     stops.push(() => inbound.close());
+    if (settings.expose.length > 0) {
+      const exposed = await startExposeListeners({ bindAddress: settings.bindAddress, localAddress: settings.localAddress, paths: settings.expose, logger: logger.child({ part: 'expose' }) });
+      stops.push(() => exposed.close());
+    }
     let metricsAddress: AddressInfo | undefined;
     if (options.metricsAddr) {
       const i = options.metricsAddr.lastIndexOf(':');
@@ -145,7 +150,8 @@ export async function startProxy(options: ProxyOptions): Promise<RunningProxy> {
     }
     if (options.followRegistration !== false) {
       const onChange = async (next: ProxySettings): Promise<void> => {
-        const restartOnly = (['bindAddress', 'bindPort', 'localAddress', 'localPort', 'service', 'mode'] as const).filter((k) => next[k] !== settings[k]);
+        const restartOnly: string[] = (['bindAddress', 'bindPort', 'localAddress', 'localPort', 'service', 'mode'] as const).filter((k) => next[k] !== settings[k]);
+        if (JSON.stringify(next.expose) !== JSON.stringify(settings.expose)) restartOnly.push('expose');
         if (restartOnly.length > 0) logger.warn({ fields: restartOnly }, 'the proxy registration changed fields that apply only on a restart');
         await upstreamSet.apply(next.upstreams);
       };

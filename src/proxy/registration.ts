@@ -9,6 +9,7 @@
 import type { ConsulClient } from '../api/client.ts';
 import type { AgentService } from '../api/types.ts';
 import { ProxyErrors } from './errors.ts';
+import { parseExposePaths, type ExposePathSpec } from './expose.ts';
 import type { UpstreamSpec } from './upstream.ts';
 
 export interface ProxySettings {
@@ -30,6 +31,8 @@ export interface ProxySettings {
   readonly mode: 'direct' | 'transparent';
   /** `Proxy.TransparentProxy.OutboundListenerPort`, default 15001 (Consul's). */
   readonly outboundListenerPort: number;
+  /** `Proxy.Expose.Paths`: plain-HTTP listeners for single paths of the local app (expose.ts). */
+  readonly expose: readonly ExposePathSpec[];
 }
 
 /** The proxy ID for `-sidecar-for`: exactly one local connect-proxy must front that service ID. */
@@ -100,6 +103,7 @@ export function settingsFromRegistration(svc: AgentService): ProxySettings {
     upstreams,
     mode: proxy.Mode === 'transparent' ? 'transparent' : 'direct',
     outboundListenerPort: num((proxy.TransparentProxy ?? {})['OutboundListenerPort'], 'Proxy.TransparentProxy.OutboundListenerPort') || 15001,
+    expose: parseExposePaths(proxy.Expose),
   };
 }
 
