@@ -11,6 +11,7 @@ needed=(
   "redis-server:redis-server"
   "nginx:nginx"
   "wrk:wrk"
+  "h2load:nghttp2-client"
   "vmagent:victoria-metrics"
   "chromium:chromium"
   "pebble:pebble"

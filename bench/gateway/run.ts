@@ -9,12 +9,20 @@
  *   - the data plane alone (entry point → load balancer → proxy, metrics and access log; no router, no middlewares).
  * and prints a Markdown table with req/s, the proxy's CPU time per request, p50/p99 latency, peak RSS and the ratios
  * gateway/nginx, gateway/http-proxy.
+ * Two more protocols, each against its own nginx (configs.ts holds every configuration):
+ *   - h2: the gateway on a TLS entry point (h2 by ALPN, same router and middlewares) → the same HTTP/1.1 upstream,
+ *     against nginx `listen … ssl http2` → the same upstream (keep-alive pool); both driven by h2load (h2load.ts)
+ *     with the same -c/-m/-D;
+ *   - tcp: a `tcp.routers` HostSNI passthrough router → an nginx TLS server answering 200, against nginx
+ *     `stream { ssl_preread on; map $ssl_preread_server_name … }` → the same TLS server; wrk over https to
+ *     `https://localhost:port/` (wrk's SNI is the URL's host).
  *
  * All targets run side by side (idle but for the one wrk drives) and are measured in `--rounds` turns.
  *
  *   node bench/gateway/run.ts [--duration 10s] [--connections 50] [--threads 2] [--routers 1,100,10000]
  *                             [--rounds 3] [--mode gateway|harness|peers] [--warmup 2s] [--cpu-prof DIR]
- *                             [--extra peer1.ts,peer2.ts]
+ *                             [--extra peer1.ts,peer2.ts] [--protocols http1,h2,tcp]
+ *                             [--h2-clients 10] [--h2-streams 10]
  */
 import { spawn, fork, execFileSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, writeFileSync, readFileSync, readdirSync, rmSync } from 'node:fs';
@@ -23,6 +31,11 @@ import os from 'node:os';
 import { join, dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
+import {
+  BENCH_HOST as HOST, SNI_HOST, httpGatewayConfig, tcpGatewayConfig, nginxConf, nginxHttpProxy, nginxH2Proxy, nginxTlsBackend, nginxSniPassthrough,
+  selfSignedCertificate, type GatewayConfig,
+} from './configs.ts';
+import { h2load } from './h2load.ts';
 import { gatewayNodeFlags } from '../../src/gateway/runtime/heap.ts';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -39,7 +52,17 @@ const mode = args.get('mode') ?? 'gateway';
 const cpuProf = args.get('cpu-prof');
 /** Extra peers to measure beside the standard ones (scratch experiments): comma-separated scripts taking `port upstream`. */
 const extraPeers = (args.get('extra') ?? '').split(',').filter(Boolean);
-const HOST = 'bench.local';
+const PROTOCOLS = ['http1', 'h2', 'tcp'] as const;
+type Protocol = (typeof PROTOCOLS)[number];
+const protocols = new Set((args.get('protocols') ?? PROTOCOLS.join(',')).split(',').filter(Boolean));
+for (const p of protocols) {
+  if (!(PROTOCOLS as readonly string[]).includes(p)) {
+    process.stderr.write(`--protocols: unknown protocol "${p}"; known: ${PROTOCOLS.join(', ')}\n`);
+    process.exit(2);
+  }
+}
+const h2Clients = Number(args.get('h2-clients') ?? 10);
+const h2Streams = Number(args.get('h2-streams') ?? 10);
 
 const work = mkdtempSync(join(os.tmpdir(), 'meshgate-bench-'));
 const children: ChildProcess[] = [];
@@ -71,22 +94,11 @@ async function waitForPort(port: number, deadlineMs = 20_000): Promise<void> {
   }
 }
 
-function nginx(name: string, body: string): ChildProcess {
+function nginx(name: string, blocks: { http: string; stream?: string }): ChildProcess {
   const dir = join(work, name);
   execFileSync('mkdir', ['-p', join(dir, 'logs'), join(dir, 'tmp')]);
   const conf = join(dir, 'nginx.conf');
-  writeFileSync(conf, `worker_processes 1;
-pid ${dir}/nginx.pid;
-error_log ${dir}/logs/error.log warn;
-events { worker_connections 4096; }
-http {
-  access_log off;
-  client_body_temp_path ${dir}/tmp/body; proxy_temp_path ${dir}/tmp/proxy; fastcgi_temp_path ${dir}/tmp/fcgi;
-  uwsgi_temp_path ${dir}/tmp/uwsgi; scgi_temp_path ${dir}/tmp/scgi;
-  keepalive_requests 100000;
-  ${body}
-}
-`);
+  writeFileSync(conf, nginxConf(dir, blocks));
   const child = spawn('nginx', ['-p', dir, '-c', conf, '-g', 'daemon off;'], { stdio: 'ignore' });
   children.push(child);
   return child;
@@ -142,8 +154,9 @@ function toMs(text: string): number {
   return m[2] === 'us' ? v / 1000 : m[2] === 's' ? v * 1000 : v;
 }
 
-function wrk(port: number, seconds: string): WrkResult {
-  const out = execFileSync('wrk', ['-t', String(threads), '-c', String(connections), '-d', seconds, '--latency', '-H', `Host: ${HOST}`, `http://127.0.0.1:${port}/api/items`], { encoding: 'utf8' });
+/** wrk on `url`; with `host`, sent as the Host header (the TCP row sends none: its URL's host is the SNI). */
+function wrk(url: string, seconds: string, host?: string): WrkResult {
+  const out = execFileSync('wrk', ['-t', String(threads), '-c', String(connections), '-d', seconds, '--latency', ...(host === undefined ? [] : ['-H', `Host: ${host}`]), url], { encoding: 'utf8' });
   const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(out)?.[1] ?? NaN);
   const p50 = toMs(/\s50%\s+(\S+)/.exec(out)?.[1] ?? '');
   const p99 = toMs(/\s99%\s+(\S+)/.exec(out)?.[1] ?? '');
@@ -154,40 +167,58 @@ function wrk(port: number, seconds: string): WrkResult {
   return { rps, p50, p99, errors, requests, cpuUs: NaN };
 }
 
-/** wrk against `port`; `pid` is the proxy's process, whose CPU time per request is recorded too. */
-function measure(port: number, pid: number): WrkResult {
-  wrk(port, warmup);
-  const before = cpuTime(pid);
-  const r = wrk(port, duration);
-  r.cpuUs = (cpuTime(pid) - before) / r.requests;
+/** The load generator of a target's protocol for `seconds`. */
+function drive(target: Target, seconds: string): WrkResult {
+  switch (target.protocol) {
+    case 'http1': return wrk(`http://127.0.0.1:${target.port}/api/items`, seconds, HOST);
+    case 'tcp': return wrk(`https://${SNI_HOST}:${target.port}/`, seconds);
+    case 'h2': return {
+      ...h2load({
+        url: `https://127.0.0.1:${target.port}/api/items`, authority: HOST, clients: h2Clients, streams: h2Streams, threads, duration: seconds,
+        logFile: join(work, 'h2load.tsv'),
+      }),
+      cpuUs: NaN,
+    };
+  }
+}
+
+/** Warm-up, then the measured run; `target.pid` is the proxy's process, whose CPU time per request is recorded too. */
+function measure(target: Target): WrkResult {
+  drive(target, warmup);
+  const before = cpuTime(target.pid);
+  const r = drive(target, duration);
+  r.cpuUs = (cpuTime(target.pid) - before) / r.requests;
   return r;
 }
 
-function gatewayConfigs(routers: number, port: number, upstream: string): string {
-  const dir = join(work, `gw-${routers}`);
+/** Writes a gateway's files into their own folder under the run's temp folder; returns the static file. */
+function writeGatewayConfig(name: string, make: (dir: string) => GatewayConfig): string {
+  const dir = join(work, name);
   execFileSync('mkdir', ['-p', dir]);
-  const dynamic: string[] = ['http:', '  routers:'];
-  for (let i = 1; i < routers; i++) {
-    dynamic.push(`    r${i}:`, `      rule: "Host(\`h${i}.example.com\`) && PathPrefix(\`/p${i}\`)"`, '      service: app', '      entryPoints: [web]');
-  }
-  dynamic.push('    bench:', `      rule: "Host(\`${HOST}\`) && PathPrefix(\`/api\`)"`, '      service: app', '      entryPoints: [web]', '      middlewares: [limit, hdrs]');
-  dynamic.push('  middlewares:',
-    '    limit:', '      rateLimit:', '        average: 100000000', '        burst: 100000000',
-    '    hdrs:', '      headers:', '        customRequestHeaders:', '          X-Bench: "1"', '        customResponseHeaders:', '          X-Gateway: meshgate');
-  dynamic.push('  services:', '    app:', '      loadBalancer:', '        servers:', `          - url: "${upstream}"`);
-  writeFileSync(join(dir, 'dynamic.yml'), `${dynamic.join('\n')}\n`);
-  writeFileSync(join(dir, 'static.yml'), [
-    // The metrics entry point (Traefik's `traefik`, :8080 by default) on an ephemeral port: gateways run side by side.
-    'entryPoints:', '  web:', `    address: "127.0.0.1:${port}"`, '  traefik:', '    address: "127.0.0.1:0"',
-    'providers:', '  file:', `    filename: "${join(dir, 'dynamic.yml')}"`,
-    'metrics:', '  prometheus: {}',
-    'accessLog:', `  filePath: "${join(dir, 'access.log')}"`, '  format: json', '  bufferingSize: 100',
-    'log:', '  level: ERROR', '',
-  ].join('\n'));
+  const config = make(dir);
+  writeFileSync(join(dir, 'dynamic.yml'), config.dynamicYaml);
+  writeFileSync(join(dir, 'static.yml'), config.staticYaml);
   return join(dir, 'static.yml');
 }
 
-interface Target { name: string; port: number; pid: number; stop(): Promise<void> }
+/** curl's answer (`%{http_code} %{http_version}`, then the body) to check a target routes before it is measured. */
+function probe(args: string[]): string {
+  try {
+    return execFileSync('curl', ['-s', '-k', '-w', '\n%{http_code} %{http_version}', ...args], { encoding: 'utf8' });
+  } catch (err) {
+    return `curl failed (exit ${(err as { status?: number }).status})`;
+  }
+}
+
+interface Target {
+  name: string;
+  protocol: Protocol;
+  /** The peer the rows of this protocol are divided by. */
+  role?: 'nginx' | 'http-proxy';
+  port: number;
+  pid: number;
+  stop(): Promise<void>;
+}
 interface Row { name: string; r: WrkResult; rss: number; vsNginx: number; vsHttpProxy: number }
 
 const median = (values: number[]): number => {
@@ -196,68 +227,143 @@ const median = (values: number[]): number => {
   return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
 };
 
-async function main(): Promise<void> {
-  const upstreamPort = await freePort();
-  nginx('upstream', `server { listen 127.0.0.1:${upstreamPort}; location / { default_type text/plain; return 200 "hello from upstream\\n"; } }`);
-  await waitForPort(upstreamPort);
-  const upstream = `http://127.0.0.1:${upstreamPort}`;
+/** Gateway processes start as bin/meshgate starts `meshgate gateway`: with the gateway's V8 flags (runtime/heap.ts). */
+const gatewayExecArgv = (): string[] => [...gatewayNodeFlags(), ...(cpuProf ? ['--cpu-prof', '--cpu-prof-dir', cpuProf] : [])];
 
-  // Every target is started once and stays up; the rounds then take turns, so a slow spell of the host hits all
-  // targets of a round alike and the per-round ratios stay meaningful.
+/** A gateway process (runGateway on `staticFile`) as a target, stopped with SIGTERM and awaited. */
+async function gatewayTarget(name: string, protocol: Protocol, staticFile: string, port: number): Promise<Target> {
+  const { child } = await forkPeer('peers/gateway-run.ts', [staticFile], gatewayExecArgv());
+  await waitForPort(port);
+  return {
+    name, protocol, port, pid: child.pid!,
+    stop: async () => {
+      child.kill('SIGTERM');
+      await new Promise((resolve) => child.once('exit', resolve));
+    },
+  };
+}
+
+function nginxTarget(name: string, protocol: Protocol, port: number, proxy: ChildProcess): Target {
+  return { name, protocol, role: 'nginx', port, pid: proxy.pid!, stop: async () => { proxy.kill('SIGQUIT'); } };
+}
+
+function expectProbe(name: string, answer: string, expected: RegExp): void {
+  if (!expected.test(answer)) throw new Error(`${name} answered ${JSON.stringify(answer)} to its probe; expected ${expected}`);
+}
+
+/** HTTP/1.1: nginx, http-proxy, undici, extra peers, the gateway with N routers and the data-plane harness. */
+async function http1Targets(upstream: string, upstreamPort: number): Promise<Target[]> {
   const targets: Target[] = [];
   {
     const port = await freePort();
-    const proxy = nginx('proxy', `upstream app { server 127.0.0.1:${upstreamPort}; keepalive 64; }
-  server { listen 127.0.0.1:${port}; location / { proxy_pass http://app; proxy_http_version 1.1; proxy_set_header Connection ""; proxy_set_header Host $host; } }`);
+    const proxy = nginx('proxy', { http: nginxHttpProxy(port, upstreamPort) });
     await waitForPort(port);
-    targets.push({ name: 'nginx (1 worker, keepalive upstream)', port, pid: proxy.pid!, stop: async () => { proxy.kill('SIGQUIT'); } });
+    targets.push(nginxTarget('nginx (1 worker, keepalive upstream)', 'http1', port, proxy));
   }
   {
     const port = await freePort();
     const { child } = await forkPeer('peers/http-proxy.ts', [String(port), upstream]);
-    targets.push({ name: 'http-proxy (keep-alive agent)', port, pid: child.pid!, stop: async () => { child.kill(); } });
+    targets.push({ name: 'http-proxy (keep-alive agent)', protocol: 'http1', role: 'http-proxy', port, pid: child.pid!, stop: async () => { child.kill(); } });
   }
   {
     const port = await freePort();
     const { child } = await forkPeer('peers/undici-proxy.ts', [String(port), upstream]);
-    targets.push({ name: 'bare undici proxy (reference)', port, pid: child.pid!, stop: async () => { child.kill(); } });
+    targets.push({ name: 'bare undici proxy (reference)', protocol: 'http1', port, pid: child.pid!, stop: async () => { child.kill(); } });
   }
   for (const script of extraPeers) {
     const port = await freePort();
     const { child } = await forkPeer(script, [String(port), upstream], cpuProf ? ['--cpu-prof', '--cpu-prof-dir', cpuProf] : []);
-    targets.push({ name: `extra: ${script}`, port, pid: child.pid!, stop: async () => { child.kill(); } });
+    targets.push({ name: `extra: ${script}`, protocol: 'http1', port, pid: child.pid!, stop: async () => { child.kill(); } });
   }
   const runs: (number | 'harness')[] = mode === 'harness' ? ['harness'] : mode === 'peers' ? [] : [...routerCounts, 'harness'];
   for (const n of runs) {
     const port = await freePort();
-    // Started as bin/meshgate starts `meshgate gateway`: with the gateway's V8 flags (runtime/heap.ts).
-    const prof = [...gatewayNodeFlags(), ...(cpuProf ? ['--cpu-prof', '--cpu-prof-dir', cpuProf] : [])];
-    let child: ChildProcess;
-    let label: string;
+    let target: Target;
     if (n === 'harness') {
-      ({ child } = await forkPeer('peers/gateway-harness.ts', [String(port), upstream, join(work, 'harness-access.log')], prof));
-      label = 'data plane only: entry point → LB → proxy, metrics + JSON access log (no router/middlewares)';
+      const { child } = await forkPeer('peers/gateway-harness.ts', [String(port), upstream, join(work, 'harness-access.log')], gatewayExecArgv());
+      await waitForPort(port);
+      target = {
+        name: 'data plane only: entry point → LB → proxy, metrics + JSON access log (no router/middlewares)', protocol: 'http1', port, pid: child.pid!,
+        stop: async () => {
+          child.kill('SIGTERM');
+          await new Promise((resolve) => child.once('exit', resolve));
+        },
+      };
     } else {
-      ({ child } = await forkPeer('peers/gateway-run.ts', [gatewayConfigs(n, port, upstream)], prof));
-      label = `meshgate gateway (1 worker, ${n} router${n === 1 ? '' : 's'})`;
+      const file = writeGatewayConfig(`gw-${n}`, (dir) => httpGatewayConfig({ dir, address: `127.0.0.1:${port}`, routers: n, upstream }));
+      target = await gatewayTarget(`meshgate gateway (1 worker, ${n} router${n === 1 ? '' : 's'})`, 'http1', file, port);
     }
-    await waitForPort(port);
-    const probe = execFileSync('curl', ['-s', '-o', '/dev/null', '-w', '%{http_code}', '-H', `Host: ${HOST}`, `http://127.0.0.1:${port}/api/items`], { encoding: 'utf8' });
-    if (probe !== '200') throw new Error(`gateway answered ${probe} to the benchmark route`);
-    const running = child;
-    targets.push({
-      name: label, port, pid: running.pid!,
-      stop: async () => {
-        running.kill('SIGTERM');
-        await new Promise((resolve) => running.once('exit', resolve));
-      },
-    });
+    expectProbe(target.name, probe(['-o', '/dev/null', '-H', `Host: ${HOST}`, `http://127.0.0.1:${port}/api/items`]), /^\n200 1\.1$/);
+    targets.push(target);
   }
+  return targets;
+}
+
+/** h2: nginx `ssl http2` and the gateway's TLS entry point, both to the HTTP/1.1 upstream. */
+async function h2Targets(upstream: string, upstreamPort: number, cert: ReturnType<typeof selfSignedCertificate>): Promise<Target[]> {
+  const nginxPort = await freePort();
+  const proxy = nginx('proxy-h2', { http: nginxH2Proxy(nginxPort, upstreamPort, cert) });
+  await waitForPort(nginxPort);
+  const port = await freePort();
+  const file = writeGatewayConfig('gw-h2', (dir) => httpGatewayConfig({ dir, address: `127.0.0.1:${port}`, routers: 1, upstream, tls: cert }));
+  const targets = [
+    nginxTarget('nginx h2 (1 worker, listen ssl http2 → keepalive HTTP/1.1 upstream)', 'h2', nginxPort, proxy),
+    await gatewayTarget('meshgate gateway h2 (1 worker, 1 router, TLS entry point, ALPN h2 → HTTP/1.1 upstream)', 'h2', file, port),
+  ];
+  for (const t of targets) {
+    // ALPN must have chosen h2 and the route matched (a 404 would mean :authority did not reach the router).
+    expectProbe(t.name, probe(['-o', '/dev/null', '--http2', '-H', `Host: ${HOST}`, `https://127.0.0.1:${t.port}/api/items`]), /^\n200 2$/);
+  }
+  return targets;
+}
+
+/** TCP: nginx `stream` with ssl_preread and the gateway's HostSNI passthrough router, both to one TLS server. */
+async function tcpTargets(cert: ReturnType<typeof selfSignedCertificate>): Promise<Target[]> {
+  const backendPort = await freePort();
+  nginx('tls-backend', { http: nginxTlsBackend(backendPort, cert) });
+  await waitForPort(backendPort);
+  const nginxPort = await freePort();
+  const proxy = nginx('proxy-stream', { http: '', stream: nginxSniPassthrough(nginxPort, backendPort) });
+  await waitForPort(nginxPort);
+  const port = await freePort();
+  const file = writeGatewayConfig('gw-tcp', (dir) => tcpGatewayConfig({ dir, address: `127.0.0.1:${port}`, backend: `127.0.0.1:${backendPort}` }));
+  const targets = [
+    nginxTarget('nginx stream (1 worker, ssl_preread SNI map → TLS backend)', 'tcp', nginxPort, proxy),
+    await gatewayTarget('meshgate gateway TCP (1 worker, HostSNI router, TLS passthrough → TLS backend)', 'tcp', file, port),
+  ];
+  for (const t of targets) {
+    // The backend answers through the proxy when the SNI is the routed name, and not without SNI (an IP URL sends
+    // none; nginx's map sends it nowhere, the gateway answers itself over HTTPS as Traefik does when no TLS router
+    // matches): so the router matched wrk's SNI, no catch-all did.
+    expectProbe(t.name, probe([`https://${SNI_HOST}:${t.port}/`]), /^hello from the TLS backend\n\n200 1\.1$/);
+    expectProbe(`${t.name} without SNI`, probe(['--max-time', '10', `https://127.0.0.1:${t.port}/`]), /^(?!hello from the TLS backend)/);
+  }
+  return targets;
+}
+
+async function main(): Promise<void> {
+  const upstreamPort = await freePort();
+  nginx('upstream', { http: `server { listen 127.0.0.1:${upstreamPort}; location / { default_type text/plain; return 200 "hello from upstream\\n"; } }` });
+  await waitForPort(upstreamPort);
+  const upstream = `http://127.0.0.1:${upstreamPort}`;
+  const cert = protocols.has('h2') || protocols.has('tcp') ? selfSignedCertificate(work) : undefined;
+
+  // Every target is started once and stays up; the rounds then take turns, so a slow spell of the host hits all
+  // targets of a round alike and the per-round ratios stay meaningful.
+  const targets: Target[] = [];
+  if (protocols.has('http1')) targets.push(...await http1Targets(upstream, upstreamPort));
+  if (protocols.has('h2')) targets.push(...await h2Targets(upstream, upstreamPort, cert!));
+  if (protocols.has('tcp')) targets.push(...await tcpTargets(cert!));
 
   const results: WrkResult[][] = targets.map(() => []);
   for (let round = 0; round < rounds; round++) {
-    for (let i = 0; i < targets.length; i++) results[i]!.push(measure(targets[i]!.port, targets[i]!.pid));
+    for (let i = 0; i < targets.length; i++) results[i]!.push(measure(targets[i]!));
   }
+  // Each row is divided by the peer of its own protocol measured in the same round (NaN: no such peer in this run).
+  const ratio = (i: number, role: 'nginx' | 'http-proxy'): number => {
+    const peer = targets.findIndex((t) => t.protocol === targets[i]!.protocol && t.role === role);
+    return peer === -1 ? NaN : median(results[i]!.map((r, k) => r.rps / results[peer]![k]!.rps));
+  };
   const rows: Row[] = targets.map((t, i) => {
     const mine = results[i]!;
     // The round with the median req/s gives the latencies; ratios are per round, then their median.
@@ -267,17 +373,21 @@ async function main(): Promise<void> {
       name: t.name,
       r: { rps: median(mine.map((r) => r.rps)), p50: mid.p50, p99: mid.p99, errors: mine.reduce((a, r) => a + r.errors, 0), requests: 0, cpuUs: median(mine.map((r) => r.cpuUs)) },
       rss: peakRss(t.pid),
-      vsNginx: median(mine.map((r, k) => r.rps / results[0]![k]!.rps)),
-      vsHttpProxy: median(mine.map((r, k) => r.rps / results[1]![k]!.rps)),
+      vsNginx: ratio(i, 'nginx'),
+      vsHttpProxy: ratio(i, 'http-proxy'),
     };
   });
   for (const t of [...targets].reverse()) await t.stop();
 
-  const fmt = (n: number, d = 0) => n.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d });
+  const fmt = (n: number, d = 0) => (Number.isNaN(n) ? '–' : n.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d }));
+  const drivers = [
+    ...(protocols.has('http1') || protocols.has('tcp') ? [`wrk -t${threads} -c${connections} -d${duration}${protocols.has('tcp') ? ' (tcp rows: https://localhost, SNI localhost)' : ''}`] : []),
+    ...(protocols.has('h2') ? [`h2load -t${threads} -c${h2Clients} -m${h2Streams} -D${duration} (h2 rows)`] : []),
+  ];
   const lines = [
-    `wrk -t${threads} -c${connections} -d${duration} (after ${warmup} warm-up) per target and round, ${rounds} rounds taking turns; ${os.cpus().length} × ${os.cpus()[0]?.model.trim()}, ${fmt(os.totalmem() / 2 ** 30)} GiB, Node ${process.version}`,
+    `${drivers.join('; ')}, after ${warmup} warm-up, per target and round, ${rounds} rounds taking turns; ${os.cpus().length} × ${os.cpus()[0]?.model.trim()}, ${fmt(os.totalmem() / 2 ** 30)} GiB, Node ${process.version}`,
     'req/s and CPU µs/req (the proxy process\'s user + system time over the measured requests) are medians over the rounds,',
-    'latencies are from the median round, ratios are the median of the per-round ratios.',
+    'latencies are from the median round, ratios are the median of the per-round ratios to the peer of the same protocol.',
     '',
     '| target | req/s | CPU µs/req | p50 ms | p99 ms | errors | peak RSS MiB | ÷ nginx | ÷ http-proxy |',
     '|---|---:|---:|---:|---:|---:|---:|---:|---:|',
