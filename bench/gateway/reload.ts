@@ -21,6 +21,7 @@ import os from 'node:os';
 import { join, dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { nginxConf } from './configs.ts';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const args = new Map<string, string>();
@@ -64,18 +65,7 @@ function nginx(name: string, body: string): ChildProcess {
   const dir = join(work, name);
   execFileSync('mkdir', ['-p', join(dir, 'logs'), join(dir, 'tmp')]);
   const conf = join(dir, 'nginx.conf');
-  writeFileSync(conf, `worker_processes 1;
-pid ${dir}/nginx.pid;
-error_log ${dir}/logs/error.log warn;
-events { worker_connections 4096; }
-http {
-  access_log off;
-  client_body_temp_path ${dir}/tmp/body; proxy_temp_path ${dir}/tmp/proxy; fastcgi_temp_path ${dir}/tmp/fcgi;
-  uwsgi_temp_path ${dir}/tmp/uwsgi; scgi_temp_path ${dir}/tmp/scgi;
-  keepalive_requests 1000000;
-  ${body}
-}
-`);
+  writeFileSync(conf, nginxConf(dir, { http: body, keepaliveRequests: 1_000_000 }));
   const child = spawn('nginx', ['-p', dir, '-c', conf, '-g', 'daemon off;'], { stdio: 'ignore' });
   children.push(child);
   return child;
