@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { RecordingWriter } from '../middlewares/common.ts';
+import { RecordingWriter } from './recording-writer.ts';
 import { HeldStatusWriter } from './held-status-writer.ts';
 import type { ResponseWriter } from './types.ts';
 

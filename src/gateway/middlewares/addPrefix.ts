@@ -1,7 +1,7 @@
 /** addPrefix: prepends a prefix to the path before forwarding (Traefik pkg/middlewares/addprefix). */
 import { z } from 'zod';
 import { registerMiddleware } from './registry.ts';
-import { ensureLeadingSlash } from './common.ts';
+import { ensureLeadingSlash } from '../http/request.ts';
 
 export const addPrefixSchema = z.object({ prefix: z.string().min(1, 'prefix cannot be empty') }).strict();
 

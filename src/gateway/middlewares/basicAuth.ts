@@ -7,7 +7,7 @@
 import { createHmac, randomBytes } from 'node:crypto';
 import type { GatewayRequest, ResponseWriter } from '../http/types.ts';
 import { registerMiddleware } from './registry.ts';
-import { requestHeader } from './common.ts';
+import { requestHeader } from '../http/request.ts';
 import { hashKind, verifyHtpasswd } from './htpasswd.ts';
 import { forwardAuthenticated, loadUsers, usersAuthSchema, type UserLineParser } from './authUsers.ts';
 

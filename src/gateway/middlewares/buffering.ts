@@ -9,7 +9,9 @@ import { z } from 'zod';
 import { isMeshgateError } from '../../lib/errors.ts';
 import { isRetryableGatewayError } from '../http/errors.ts';
 import { registerMiddleware } from './registry.ts';
-import { RecordingWriter, readBody, writeError } from './common.ts';
+import { RecordingWriter } from '../http/recording-writer.ts';
+import { readBody } from '../http/request.ts';
+import { writeError } from '../http/write-error.ts';
 import { parsePredicate, type PredicateFunction } from './cbreakerExpression.ts';
 
 export const bufferingSchema = z

@@ -10,7 +10,7 @@ import { z } from 'zod';
 import type { ResponseHeaders, ResponseWriter } from '../http/types.ts';
 import { DelegatingWriter } from '../http/delegating-writer.ts';
 import { registerMiddleware } from './registry.ts';
-import { requestHeader } from './common.ts';
+import { requestHeader } from '../http/request.ts';
 import { deleteHeader, getHeaderString, mergeHeaders, setHeader } from '../../lib/http/headers.ts';
 
 const zstdAvailable = typeof (zlib as { createZstdCompress?: unknown }).createZstdCompress === 'function';

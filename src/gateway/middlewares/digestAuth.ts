@@ -8,7 +8,7 @@ import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { GatewayRequest, ResponseWriter } from '../http/types.ts';
 import { registerMiddleware } from './registry.ts';
 import { forwardAuthenticated, loadUsers, usersAuthSchema, type UserLineParser } from './authUsers.ts';
-import { requestHeader } from './common.ts';
+import { requestHeader } from '../http/request.ts';
 
 export const digestAuthSchema = usersAuthSchema;
 

@@ -8,7 +8,9 @@ import type { GatewayRequest, Handler, ResponseWriter } from '../http/types.ts';
 import { HeldStatusWriter } from '../http/held-status-writer.ts';
 import { isMeshgateError } from '../../lib/errors.ts';
 import { registerMiddleware } from './registry.ts';
-import { RecordingWriter, deriveRequest, emptyBody, inRanges, parseStatusRanges, type StatusRanges } from './common.ts';
+import { RecordingWriter } from '../http/recording-writer.ts';
+import { deriveRequest, emptyBody } from '../http/request.ts';
+import { inRanges, parseStatusRanges, type StatusRanges } from '../http/status-ranges.ts';
 import { setHeader } from '../../lib/http/headers.ts';
 import { statusText } from '../../lib/http/status.ts';
 

@@ -11,7 +11,9 @@ import type { IncomingHttpHeaders } from 'node:http';
 import type { GatewayRequest, ResponseHeaders } from '../http/types.ts';
 import { registerMiddleware } from './registry.ts';
 import { compileGoRegexp } from '../../lib/go-regexp/index.ts';
-import { HeaderHookWriter, rawHost, readBody, requestHeader, writeError } from './common.ts';
+import { HeaderHookWriter } from '../http/header-hook-writer.ts';
+import { rawHost, readBody, requestHeader } from '../http/request.ts';
+import { writeError } from '../http/write-error.ts';
 import { appendHeader, prototypeFree } from '../../lib/http/headers.ts';
 import { remoteIp } from '../../lib/ip/strategy.ts';
 

@@ -11,7 +11,7 @@
 import { z } from 'zod';
 import type { GatewayRequest, Handler, ResponseWriter } from '../http/types.ts';
 import { registerMiddleware } from './registry.ts';
-import { deriveRequest, requestHeader } from './common.ts';
+import { deriveRequest, requestHeader } from '../http/request.ts';
 import { Base64DecodeStream, GrpcWebWriter, preflightHeaders } from './grpcWebWriter.ts';
 
 export const grpcWebSchema = z.object({ allowOrigins: z.array(z.string()).optional() }).strict();

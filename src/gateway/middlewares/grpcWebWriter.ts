@@ -8,7 +8,7 @@ import { Transform, type TransformCallback } from 'node:stream';
 import type { GatewayRequest, HeaderValue, ResponseHeaders, ResponseWriter } from '../http/types.ts';
 import { DelegatingWriter } from '../http/delegating-writer.ts';
 import { headerMap } from '../../lib/http/headers.ts';
-import { requestHeader } from './common.ts';
+import { requestHeader } from '../http/request.ts';
 
 /** Go's http.CanonicalHeaderKey, for the names listed in Access-Control-Expose-Headers. */
 function canonical(name: string): string {

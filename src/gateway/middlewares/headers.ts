@@ -7,7 +7,9 @@ import { z } from 'zod';
 import type { GatewayRequest, ResponseHeaders } from '../http/types.ts';
 import { registerMiddleware } from './registry.ts';
 import { compileGoRegexp } from '../../lib/go-regexp/index.ts';
-import { HeaderHookWriter, rawHost, requestHeader, writeError } from './common.ts';
+import { HeaderHookWriter } from '../http/header-hook-writer.ts';
+import { rawHost, requestHeader } from '../http/request.ts';
+import { writeError } from '../http/write-error.ts';
 import { deleteHeader, getHeaderString, prototypeFree, setHeader } from '../../lib/http/headers.ts';
 
 /**

@@ -4,7 +4,8 @@
  */
 import { z } from 'zod';
 import { registerMiddleware } from './registry.ts';
-import { compileSourceCriterion, sourceCriterionSchema, writeError } from './common.ts';
+import { compileSourceCriterion, sourceCriterionSchema } from './source-criterion.ts';
+import { writeError } from '../http/write-error.ts';
 
 export const inFlightReqSchema = z
   .object({ amount: z.number().int().min(1), sourceCriterion: sourceCriterionSchema.optional() })

@@ -5,7 +5,8 @@
 import { z } from 'zod';
 import type { Middleware } from '../http/types.ts';
 import { registerMiddleware } from './registry.ts';
-import { ipStrategySchema, requestIpStrategy, writeError } from './common.ts';
+import { ipStrategySchema, requestIpStrategy } from './source-criterion.ts';
+import { writeError } from '../http/write-error.ts';
 import { Checker } from '../../lib/ip/checker.ts';
 
 export const ipAllowListSchema = z

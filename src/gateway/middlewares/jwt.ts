@@ -10,7 +10,8 @@ import type * as Jose from 'jose';
 import type { JWTPayload, JWTVerifyOptions, JWTVerifyGetKey } from 'jose';
 import type { ResponseWriter } from '../http/types.ts';
 import { registerMiddleware } from './registry.ts';
-import { durationSchema, requestHeader } from './common.ts';
+import { durationSchema } from '../services/schema.ts';
+import { requestHeader } from '../http/request.ts';
 
 /** jose is imported with the first token a jwt middleware checks: a gateway without one never loads it. */
 let jose: Promise<typeof Jose> | undefined;

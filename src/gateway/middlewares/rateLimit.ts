@@ -9,7 +9,9 @@
  */
 import { z } from 'zod';
 import { registerMiddleware } from './registry.ts';
-import { compileSourceCriterion, durationSchema, sourceCriterionSchema, writeError } from './common.ts';
+import { compileSourceCriterion, sourceCriterionSchema } from './source-criterion.ts';
+import { durationSchema } from '../services/schema.ts';
+import { writeError } from '../http/write-error.ts';
 import { MemoryRateLimitStore, type RateLimitStore } from './rateLimitStore.ts';
 import { RedisRateLimitStore } from './rateLimitRedisStore.ts';
 import { FallbackRateLimitStore } from './rateLimitFallback.ts';

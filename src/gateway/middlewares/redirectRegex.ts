@@ -5,7 +5,7 @@
 import { z } from 'zod';
 import { registerMiddleware } from './registry.ts';
 import { compileGoRegexp } from '../../lib/go-regexp/index.ts';
-import { rawHost } from './common.ts';
+import { rawHost } from '../http/request.ts';
 import { redirectHandler } from './redirect.ts';
 
 export const redirectRegexSchema = z

@@ -6,7 +6,7 @@
 import { z } from 'zod';
 import { registerMiddleware } from './registry.ts';
 import { compileGoRegexp } from '../../lib/go-regexp/index.ts';
-import { rawHost, requestHeader } from './common.ts';
+import { rawHost, requestHeader } from '../http/request.ts';
 import { redirectHandler } from './redirect.ts';
 
 export const redirectSchemeSchema = z

@@ -4,7 +4,7 @@
  */
 import { z } from 'zod';
 import { registerMiddleware } from './registry.ts';
-import { splitUrl } from './common.ts';
+import { splitUrl } from '../http/request.ts';
 
 export const replacePathSchema = z.object({ path: z.string() }).strict();
 

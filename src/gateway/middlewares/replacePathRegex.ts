@@ -7,7 +7,7 @@
 import { z } from 'zod';
 import { registerMiddleware } from './registry.ts';
 import { compileGoRegexp, compileGoTemplate } from '../../lib/go-regexp/index.ts';
-import { splitUrl } from './common.ts';
+import { splitUrl } from '../http/request.ts';
 
 export const replacePathRegexSchema = z.object({ regex: z.string(), replacement: z.string() }).strict();
 

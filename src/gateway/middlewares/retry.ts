@@ -20,7 +20,10 @@ import type { GatewayRequest, ResponseWriter } from '../http/types.ts';
 import { HeldStatusWriter } from '../http/held-status-writer.ts';
 import { isRetryableGatewayError } from '../http/errors.ts';
 import { registerMiddleware } from './registry.ts';
-import { durationSchema, inRanges, parseStatusRanges, readBody, writeError, type StatusRanges } from './common.ts';
+import { durationSchema } from '../services/schema.ts';
+import { inRanges, parseStatusRanges, type StatusRanges } from '../http/status-ranges.ts';
+import { readBody } from '../http/request.ts';
+import { writeError } from '../http/write-error.ts';
 
 export const retrySchema = z
   .object({

@@ -4,7 +4,7 @@
  */
 import { z } from 'zod';
 import { registerMiddleware } from './registry.ts';
-import { ensureLeadingSlash, splitUrl } from './common.ts';
+import { ensureLeadingSlash, splitUrl } from '../http/request.ts';
 
 export const stripPrefixSchema = z
   .object({

@@ -5,7 +5,7 @@
 import { z } from 'zod';
 import { registerMiddleware } from './registry.ts';
 import { compileGoRegexp } from '../../lib/go-regexp/index.ts';
-import { ensureLeadingSlash, splitUrl } from './common.ts';
+import { ensureLeadingSlash, splitUrl } from '../http/request.ts';
 
 export const stripPrefixRegexSchema = z.object({ regex: z.array(z.string()).default([]) }).strict();
 

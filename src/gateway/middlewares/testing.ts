@@ -11,7 +11,7 @@ import type { Handler, Middleware } from '../http/types.ts';
 import { NodeResponseWriter, createRequestAdapter } from '../http/response-writer.ts';
 import { IpSet } from '../../lib/ip/checker.ts';
 import { getMiddlewareKind, type MiddlewareBuildContext } from './registry.ts';
-import { readBody } from './common.ts';
+import { readBody } from '../http/request.ts';
 
 /** Echoes method, url, host, headers, body and the shared data bag as JSON. */
 export const echoHandler: Handler = async (req, rw) => {

@@ -12,7 +12,9 @@ import type { Handler, GatewayRequest, ResponseHeaders, ResponseWriter } from '.
 import { GatewayErrors } from '../http/errors.ts';
 import { isMeshgateError } from '../../lib/errors.ts';
 import { HeldStatusWriter } from '../http/held-status-writer.ts';
-import { inRanges, parseStatusRanges, readBody, writeError, type StatusRanges } from '../middlewares/common.ts';
+import { inRanges, parseStatusRanges, type StatusRanges } from '../http/status-ranges.ts';
+import { readBody } from '../http/request.ts';
+import { writeError } from '../http/write-error.ts';
 import { healthOf, HealthFlag } from './health.ts';
 import type { FailoverConfig } from './schema.ts';
 

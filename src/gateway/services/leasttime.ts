@@ -5,7 +5,7 @@
  * (earliest deadline first), which is also how a cold start spreads the first requests.
  */
 import type { GatewayRequest, ResponseWriter } from '../http/types.ts';
-import { HeaderHookWriter } from '../middlewares/common.ts';
+import { HeaderHookWriter } from '../http/header-hook-writer.ts';
 import { countInflight, StrategyBalancer, type BalancedServer } from './server-balancer.ts';
 
 const SAMPLE_SIZE = 100;

@@ -15,7 +15,7 @@ import { createProxy } from '../proxy.ts';
 import { TransportRegistry } from '../transport.ts';
 import { startGateway } from '../testing.ts';
 import { parseResponseHead } from './head.ts';
-import { RecordingWriter } from '../../middlewares/common.ts';
+import { RecordingWriter } from '../../http/recording-writer.ts';
 import { isPrototypeFree } from '../../../lib/http/headers.ts';
 import '../../middlewares/index.ts';
 import { build } from '../../middlewares/testing.ts';
