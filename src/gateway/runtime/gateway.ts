@@ -14,14 +14,14 @@ import type { GatewayMetrics } from '../metrics/metrics.ts';
 import { createApiHandler } from '../api/handler.ts';
 import type { CompileRoutes } from './build.ts';
 import { GatewayRuntime } from './runtime.ts';
-import { dashboardHandler, internalServiceNames, noopHandler, pingHandler, respond } from './internal.ts';
+import { dashboardHandler, internalServiceNames, noopHandler, notFoundHandler, pingHandler, respond } from './internal.ts';
 import { openEntryPoints, type OpenEntryPoints } from './entrypoints.ts';
 import { AccessLog } from '../accesslog/accesslog.ts';
 import { buildLayer4, type Layer4Routing } from './layer4.ts';
 import { clientFor } from '../providers/consulcatalog.ts';
 import { meshSvidSource, type SvidSource } from '../spiffe/source.ts';
 import type { GatewayTracer } from '../tracing/tracer.ts';
-import { observeRouter, traceMiddleware, traceService } from '../tracing/observability.ts';
+import { observeNotFound, observeRouter, traceMiddleware, traceService } from '../tracing/observability.ts';
 import { providerOf } from '../config/merge.ts';
 import { INTERNAL_PROVIDER } from './internal.ts';
 
@@ -114,6 +114,7 @@ export function createGateway(options: GatewayOptions): Gateway {
       return handlers;
     },
     onReload: (success) => metrics?.recordConfigReload(success),
+    notFound: observeNotFound(notFoundHandler, staticConfig, tracer),
   });
   const accessLog = staticConfig.accessLog ? new AccessLog(staticConfig.accessLog) : undefined;
   let entryPoints: OpenEntryPoints | undefined;

@@ -60,6 +60,8 @@ export interface GatewayRuntimeOptions extends BuildDependencies {
   onReload?(success: boolean, generation: number): void;
   /** Longest a build works before giving the event loop a turn (default `DEFAULT_SLICE_MS`). */
   sliceMs?: number;
+  /** What answers when no router matches (default Go's NotFound; the gateway wraps it in the entry point's tracing). */
+  notFound?: Handler;
 }
 
 interface PendingApply {
@@ -74,6 +76,7 @@ const NOTHING: RouteMatcher<RouteTarget> = { match: () => undefined };
 
 export class GatewayRuntime {
   readonly #options: GatewayRuntimeOptions;
+  readonly #notFound: Handler;
   readonly #logger: Logger;
   #current: ServingBuild;
   #generation = 0;
@@ -83,6 +86,7 @@ export class GatewayRuntime {
 
   constructor(options: GatewayRuntimeOptions) {
     this.#options = options;
+    this.#notFound = options.notFound ?? notFoundHandler;
     this.#logger = options.logger;
     this.#current = new ServingBuild(
       {
@@ -182,7 +186,7 @@ export class GatewayRuntime {
     const found = build.built.routes.match(req.tls ? tlsRouteKey(req.entryPoint) : req.entryPoint, scratch);
     scratch.headers = EMPTY_HEADERS; // do not keep the request alive through the scratch object
     scratch.rawHeaders = undefined;
-    if (found === undefined) return notFoundHandler(req, rw);
+    if (found === undefined) return this.#notFound(req, rw);
     const target = found.target;
     req.routerName = target.routerName;
     req.serviceName = target.serviceName;

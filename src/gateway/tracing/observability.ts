@@ -38,6 +38,26 @@ export function entryPointObservability(entryPoint: EntryPointConfig, staticConf
   return resolveObservability(entryPoint.observability, false, staticConfig);
 }
 
+/**
+ * What no router took: Traefik's muxer default handler is the entry point chain around http.NotFoundHandler
+ * (pkg/server/router/router.go buildEntryPointHandler: observabilityMgr.BuildEPChain(ctx, entryPointName, "", nil)),
+ * so a 404 gets the EntryPoint span, by the entry point's own observability. `handler` itself without a tracer.
+ */
+export function observeNotFound(handler: Handler, staticConfig: StaticConfig, tracer: GatewayTracer | undefined): Handler {
+  if (tracer === undefined) return handler;
+  const byEntryPoint = new Map<string, RequestObservability>();
+  for (const ep of Object.values(staticConfig.entryPoints)) byEntryPoint.set(ep.name, entryPointObservability(ep, staticConfig));
+  return (req, rw) => {
+    const obs = byEntryPoint.get(req.entryPoint);
+    if (obs === undefined) return handler(req, rw);
+    req.observability = obs;
+    if (!obs.tracing) return handler(req, rw);
+    const t = tracer.startRequest(req, false);
+    req.trace = t;
+    return handler(req, rw).then(() => t.finish(rw.statusCode, (rw as { sentHeaders?: ResponseHeaders }).sentHeaders ?? rw.headers));
+  };
+}
+
 export interface RouterObservation {
   readonly name: string;
   readonly serviceName: string;
