@@ -11,7 +11,7 @@
  *   - nginx as a reverse proxy (1 worker, keep-alive upstream), driven by the same wrk for the same time, as the
  *     same-run peer for the request rate.
  *
- *   node bench/gateway/reload.ts [--routers 50000] [--workers 1] [--connections 16] [--threads 1] [--settle 5]
+ *   node bench/gateway/reload.ts [--routers 50000] [--workers 1] [--connections 16] [--threads 1] [--settle 5] [--node-flags "…"]
  */
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, writeFileSync, readFileSync, rmSync, renameSync } from 'node:fs';
@@ -31,6 +31,8 @@ const workers = Number(args.get('workers') ?? 1);
 const connections = Number(args.get('connections') ?? 16);
 const threads = Number(args.get('threads') ?? 1);
 const settleS = Number(args.get('settle') ?? 5);
+/** Extra Node flags for the gateway process (e.g. `--node-flags "--trace-gc --cpu-prof"`), split on spaces. */
+const nodeFlags = (args.get('node-flags') ?? '').split(' ').filter(Boolean);
 
 const work = mkdtempSync(join(os.tmpdir(), 'meshgate-reload-'));
 const children: ChildProcess[] = [];
@@ -213,7 +215,7 @@ async function main(): Promise<void> {
     'providers:', '  providersThrottleDuration: 50ms', `  maxRouters: ${Math.max(routers, 100_000)}`, '  file:', `    filename: "${dynamic}"`, '    watch: true',
     'log:', '  level: ERROR', '',
   ].join('\n'));
-  const gateway = spawn(process.execPath, [join(root, 'src/cli/main.ts'), 'gateway', '--config', join(dir, 'static.yml'), '--workers', String(workers)], { stdio: ['ignore', 'ignore', 'inherit'] });
+  const gateway = spawn(process.execPath, [...nodeFlags, join(root, 'src/cli/main.ts'), 'gateway', '--config', join(dir, 'static.yml'), '--workers', String(workers)], { stdio: ['ignore', 'ignore', 'inherit'] });
   children.push(gateway);
   await waitForPort(port);
   await sleep(1000);

@@ -33,3 +33,19 @@ test('NEVER_YIELD runs the same code without giving way', async () => {
   await forEachSliced(Array.from({ length: 50_000 }, (_, i) => i), NEVER_YIELD, () => {});
   assert.equal(turn, false);
 });
+
+test('fresh() gives way on a new slicer, and again once the current slice has done some work', async () => {
+  const slicer = new Slicer(1000);
+  let ran = false;
+  setImmediate(() => (ran = true));
+  // A new slicer may be called in the middle of someone else's turn: its first fresh() always gives way.
+  await slicer.fresh();
+  assert.equal(slicer.yields, 1);
+  assert.equal(ran, true, 'the callback queued before ran in between');
+  // Once work has used a millisecond of it, the next unsplittable step gets a new one.
+  const until = performance.now() + 2;
+  while (performance.now() < until) { /* work */ }
+  await slicer.fresh();
+  assert.equal(slicer.yields, 2);
+  await NEVER_YIELD.fresh();
+});

@@ -10,9 +10,14 @@ import { setImmediate as yieldToLoop } from 'node:timers/promises';
 /** Default slice: well under the ~50 ms a reload may delay a request, leaving room for the requests themselves. */
 export const DEFAULT_SLICE_MS = 8;
 
+/** A slice younger than this counts as fresh (`Slicer.fresh`). */
+const FRESH_MS = 1;
+
 export class Slicer {
   readonly #budgetMs: number;
   #sliceStart = performance.now();
+  /** Set by `yield()`: the current slice began on a turn of its own (a new slicer's first slice may not have). */
+  #resumed = false;
   /** How many times work gave way to the event loop (for tests and logs). */
   yields = 0;
 
@@ -29,6 +34,17 @@ export class Slicer {
     this.yields++;
     await yieldToLoop();
     this.#sliceStart = performance.now();
+    this.#resumed = true;
+  }
+
+  /**
+   * Starts a new slice unless this one began on its own turn less than `FRESH_MS` ago. Called before a step that
+   * grows with the configuration and cannot be split — collecting the keys of an object of 50,000 properties (what
+   * every `for…in` and `Object.keys` does first) takes 10–15 ms — so such a step never lands in a slice that is
+   * already spent, and two of them, or one and the synchronous tail of whoever called us, never share one turn.
+   */
+  async fresh(): Promise<void> {
+    if (!this.#resumed || performance.now() - this.#sliceStart >= FRESH_MS) await this.yield();
   }
 
   /** Yields when the slice's budget is spent; otherwise resolves without leaving the current turn's microtasks. */
@@ -41,6 +57,7 @@ export class Slicer {
 export const NEVER_YIELD = Object.freeze({
   due: () => false,
   yield: () => Promise.resolve(),
+  fresh: () => Promise.resolve(),
   tick: () => undefined,
 }) as unknown as Slicer;
 

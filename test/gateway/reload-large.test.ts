@@ -8,12 +8,16 @@
  */
 import { test, after, before } from 'node:test';
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { Agent, request } from 'undici';
 import { silentLogger } from '../../src/lib/logger.ts';
 import { FileProvider, ProviderAggregator } from '../../src/gateway/providers/index.ts';
-import { emptyDynamicConfig } from '../../src/gateway/config/dynamic.ts';
+import { emptyDynamicConfig, type RouterConfig } from '../../src/gateway/config/dynamic.ts';
+import { loadStaticConfig } from '../../src/gateway/config/static.ts';
+import { createGateway } from '../../src/gateway/runtime/gateway.ts';
 import { eventually, get, startGateway, startUpstream, staticYaml, tempDir, writeAtomic, type Upstream } from './helpers.ts';
 
 let a: Upstream;
@@ -161,4 +165,58 @@ test('end to end: over providers.maxRouters the gateway keeps serving the old co
   } finally {
     await gw.close();
   }
+});
+
+test('memory comes back: after 10,000 routers are replaced by one, twice, the heap is back near the first one-router state', async (t) => {
+  // In a child with --expose-gc (fixtures/reload-memory.ts): the file provider, aggregator and runtime of a real
+  // gateway. A service kept from build to build once held the manager that built it, and through it that build's
+  // whole configuration and the previous build's services, so every large configuration stayed.
+  const fixture = join(import.meta.dirname, 'fixtures', 'reload-memory.ts');
+  const { stdout } = await promisify(execFile)(process.execPath, ['--expose-gc', fixture, '10000', '2'], { timeout: 150_000 });
+  const { heapMiB } = JSON.parse(stdout.trim().split('\n').at(-1)!) as { heapMiB: number[] };
+  t.diagnostic(`heap used (MiB), one router → 10,000 → one → 10,000 → one: ${heapMiB.join(' → ')}`);
+  const [first, large] = heapMiB as [number, number];
+  assert.ok(large - first >= 12, `the large configuration is visible in the heap (${first} → ${large} MiB)`);
+  for (const [i, small] of heapMiB.entries()) {
+    if (i === 0 || i % 2 === 1) continue;
+    assert.ok(small - first <= (large - first) / 4, `after cycle ${i / 2}: ${small} MiB against ${first} MiB before any large configuration (large: ${large})`);
+  }
+});
+
+test('a build reads the providers\' 20,000 routers a slice at a time, never all in one turn of the event loop', async (t) => {
+  // The build once spread them into one object with the internal routers first: one step of ~80 ms at 50,000,
+  // the longest silence of a reload. Every read of a router is counted per turn (a self-renewing setImmediate
+  // marks the turns; with sliceMs 1 a slice reads a few thousand at most).
+  const count = 20_000;
+  const routers: Record<string, RouterConfig> = {};
+  for (let i = 0; i < count; i++) routers[`r${i}@file`] = { rule: `Host(\`h${i}.test\`)`, service: 'svc@file' };
+  let turn = 0;
+  const readsPerTurn = new Map<number, number>();
+  const watched = new Proxy(routers, {
+    get(target, name, receiver) {
+      readsPerTurn.set(turn, (readsPerTurn.get(turn) ?? 0) + 1);
+      return Reflect.get(target, name, receiver) as unknown;
+    },
+  });
+  let counting = true;
+  const nextTurn = () => {
+    turn++;
+    if (counting) setImmediate(nextTurn);
+  };
+  setImmediate(nextTurn);
+  const staticConfig = await loadStaticConfig(undefined, { 'entryPoints.web.address': '127.0.0.1:0' });
+  const gw = createGateway({ staticConfig, logger: silentLogger(), providers: ['File'], sliceMs: 1, drainTimeoutMs: 100 });
+  try {
+    const config = emptyDynamicConfig();
+    config.http.routers = watched;
+    config.http.services['svc@file'] = { loadBalancer: { servers: [{ url: 'http://127.0.0.1:9' }] } };
+    assert.equal(await gw.apply(config), true);
+    assert.equal(gw.runtime.current.info.routers.get('r19999@file')?.status, 'enabled');
+  } finally {
+    counting = false;
+    await gw.close();
+  }
+  const most = Math.max(...readsPerTurn.values());
+  t.diagnostic(`reads of the routers: ${[...readsPerTurn.values()].reduce((a, b) => a + b, 0)} over ${readsPerTurn.size} turns, at most ${most} in one`);
+  assert.ok(most < count / 2, `at most ${most} of ${count} routers read in one turn`);
 });

@@ -24,6 +24,8 @@ export async function configDigest(config: DynamicConfig, slicer: Slicer): Promi
   for (const section of ['routers', 'services', 'middlewares', 'serversTransports'] as const) {
     hash.update(`\u0000${section}`);
     const elements = config.http[section] as Record<string, unknown>;
+    // Collecting the names of a large section is one step: it starts a turn of its own.
+    await slicer.fresh();
     for (const name in elements) {
       // Length-prefixed so no two different element lists hash the same text.
       const text = JSON.stringify(elements[name]);

@@ -74,6 +74,8 @@ function mergeSection<T>(into: Record<string, T>, from: Record<string, T>, provi
 }
 
 async function mergeSectionSliced<T>(into: Record<string, T>, from: Record<string, T>, provider: string, slicer: Slicer): Promise<void> {
+  // Collecting the names of a large section is one step: it starts a turn of its own.
+  await slicer.fresh();
   for (const name in from) {
     into[qualifyName(name, provider)] = from[name]!;
     const pending = slicer.tick();

@@ -126,6 +126,8 @@ export class ProviderAggregator {
     const merged = await mergeConfigurationsSliced(byProvider, slicer);
     const max = this.#options.maxRouters;
     if (max !== undefined) {
+      // Counting starts on a turn of its own (collecting 50,000 names is one step), as does the hand-over below.
+      await slicer.fresh();
       let routers = 0;
       for (const _ in merged.http.routers) routers++;
       if (routers > max) {
@@ -137,6 +139,8 @@ export class ProviderAggregator {
     }
     this.#lastApplied = key;
     this.#lastAppliedAt = Date.now();
+    // Whoever receives it starts work synchronously (the build's first step, the last good copy's first section).
+    await slicer.fresh();
     this.#options.onConfiguration(merged, byProvider);
   }
 }

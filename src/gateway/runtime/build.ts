@@ -55,13 +55,25 @@ export interface BuiltConfiguration {
 async function initialInfo(config: DynamicConfig, slicer: Slicer): Promise<RuntimeInfo> {
   const info: RuntimeInfo = { routers: new Map(), services: new Map(), middlewares: new Map() };
   const { routers, services, middlewares } = config.http;
+  // Each section starts on a turn of its own: collecting the names of a large one is a step that cannot be split.
+  await slicer.fresh();
   for (const name in routers) {
     info.routers.set(name, { ...routers[name], status: STATUS_ENABLED });
     const pending = slicer.tick();
     if (pending) await pending;
   }
-  for (const name in services) info.services.set(name, { config: services[name] as Record<string, unknown>, status: STATUS_ENABLED, usedBy: [] });
-  for (const name in middlewares) info.middlewares.set(name, { config: middlewares[name]!, status: STATUS_ENABLED, usedBy: [] });
+  await slicer.fresh();
+  for (const name in services) {
+    info.services.set(name, { config: services[name] as Record<string, unknown>, status: STATUS_ENABLED, usedBy: [] });
+    const pending = slicer.tick();
+    if (pending) await pending;
+  }
+  await slicer.fresh();
+  for (const name in middlewares) {
+    info.middlewares.set(name, { config: middlewares[name]!, status: STATUS_ENABLED, usedBy: [] });
+    const pending = slicer.tick();
+    if (pending) await pending;
+  }
   return info;
 }
 
@@ -70,7 +82,7 @@ export async function buildConfiguration(merged: DynamicConfig, deps: BuildDepen
   const internal = internalConfiguration(staticConfig);
   const config: DynamicConfig = {
     http: {
-      routers: await applyEntryPointModels({ ...merged.http.routers, ...internal.routers }, staticConfig, slicer),
+      routers: await applyEntryPointModels([merged.http.routers, internal.routers], staticConfig, slicer),
       services: merged.http.services,
       middlewares: { ...merged.http.middlewares, ...internal.middlewares },
       serversTransports: merged.http.serversTransports,
@@ -104,7 +116,11 @@ export async function buildConfiguration(merged: DynamicConfig, deps: BuildDepen
   for (const item of info.middlewares.values()) if (item.usedBy.length > 1) item.usedBy = [...new Set(item.usedBy)].sort();
   for (const [name, router] of info.routers) {
     if (router.error) logger.error({ router: name, errors: router.error }, `router ${name} ${router.status === 'disabled' ? 'disabled' : 'has warnings'}`);
+    const pending = slicer.tick();
+    if (pending) await pending;
   }
+  // Nothing of this build may keep the previous one alive once it serves (services reused later hold the manager).
+  services.release();
   return { info, routes: compiled.routes, config, services: services.services, tls: tls.tls, layer4 };
 }
 

@@ -44,6 +44,8 @@ export interface GatewayOptions {
   /** Provider names for `/api/overview` (`File`, `ConsulCatalog`). */
   readonly providers: string[];
   readonly drainTimeoutMs?: number;
+  /** Longest a build works before giving the event loop a turn (default `DEFAULT_SLICE_MS`; tests make it small). */
+  readonly sliceMs?: number;
   /** ACME challenges the entry points answer (gateway/acme). */
   readonly acme?: { readonly challenges: ChallengeStore; readonly httpEntryPoints: ReadonlySet<string> };
   /** Present when `tracing` is configured (tracing/load.ts loads it, so the SDK is only imported then). */
@@ -104,6 +106,7 @@ export function createGateway(options: GatewayOptions): Gateway {
     }, handler, staticConfig, tracer),
     ...(tracer ? { wrapMiddleware: traceMiddleware, wrapService: traceService } : {}),
     ...(options.drainTimeoutMs !== undefined ? { drainTimeoutMs: options.drainTimeoutMs } : {}),
+    ...(options.sliceMs !== undefined ? { sliceMs: options.sliceMs } : {}),
     internalServices: (info) => {
       const handlers = new Map<string, Handler>();
       handlers.set('noop@internal', noopHandler);

@@ -53,6 +53,8 @@ export async function sendConfiguration(config: DynamicConfig, id: number, send:
   for (const section of SECTIONS) {
     const elements = config.http[section] as Record<string, unknown>;
     let entries: Array<[string, unknown]> = [];
+    // Collecting the names of a large section is one step: it starts a turn of its own.
+    await slicer.fresh();
     for (const name in elements) {
       entries.push([name, elements[name]]);
       if (entries.length === PART_ELEMENTS) {

@@ -120,6 +120,8 @@ async function writeDocument(doc: LastGoodDocument, write: (text: string) => Pro
       firstSection = false;
       let first = true;
       const elements = config.http[section] as Record<string, unknown>;
+      // Collecting the names of a large section is one step: it starts a turn of its own.
+      await slicer.fresh();
       for (const name in elements) {
         await put(`${first ? '' : ','}${JSON.stringify(name)}:${JSON.stringify(elements[name])}`);
         first = false;

@@ -6,6 +6,7 @@
  * `entryPoints`, `tls` or `observability`; a leaf (a child nobody names as parent) has a service; a parent must
  * exist; a cycle of parents is an error. No child matching answers 404, as no router matching does.
  */
+import { NEVER_YIELD, type Slicer } from '../../lib/slices.ts';
 import type { RouterConfig } from '../config/dynamic.ts';
 import { providerOf, qualifyName } from '../config/merge.ts';
 import type { GatewayRequest, Handler, ResponseWriter } from '../http/types.ts';
@@ -19,14 +20,22 @@ export function parentsOf(name: string, router: Pick<RouterConfig, 'parentRefs'>
 }
 
 /** Children by parent name, for every router that is named as a parent. */
-export function childrenByParent(routers: ReadonlyMap<string, Pick<RouterConfig, 'parentRefs'>>): Map<string, string[]> {
+export async function childrenByParent(routers: ReadonlyMap<string, Pick<RouterConfig, 'parentRefs'>>, slicer: Slicer = NEVER_YIELD): Promise<Map<string, string[]>> {
   const out = new Map<string, string[]>();
   for (const [name, router] of routers) {
+    if (router.parentRefs === undefined || router.parentRefs.length === 0) {
+      // Most routers are roots: nothing to record, and no empty list to allocate per router.
+      const pending = slicer.tick();
+      if (pending) await pending;
+      continue;
+    }
     for (const parent of parentsOf(name, router)) {
       let list = out.get(parent);
       if (list === undefined) out.set(parent, (list = []));
       list.push(name);
     }
+    const pending = slicer.tick();
+    if (pending) await pending;
   }
   for (const list of out.values()) list.sort();
   return out;

@@ -5,7 +5,7 @@
  * problem with one router disables that router only, recorded as Traefik's runtime API shows it. Routers are
  * visited in name order, in slices (`Slicer`), so a configuration of any size builds beside live traffic.
  */
-import type { Slicer } from '../../lib/slices.ts';
+import { sortSliced, type Slicer } from '../../lib/slices.ts';
 import type { RouterConfig } from '../config/dynamic.ts';
 import { providerOf, qualifyName } from '../config/merge.ts';
 import type { StaticConfig } from '../config/static.ts';
@@ -50,7 +50,14 @@ export function defaultEntryPoints(staticConfig: StaticConfig): string[] {
  * Traefik's applyModel: entry point `http.middlewares` go in front of a router's own, entry point `http.tls` makes
  * its routers TLS by default. A router on entry points with different models is split into `<ep>-<name>` copies.
  */
-export async function applyEntryPointModels(routers: Record<string, RouterConfig>, staticConfig: StaticConfig, slicer: Slicer): Promise<Record<string, RouterConfig>> {
+export async function applyEntryPointModels(
+  sources: Record<string, RouterConfig> | ReadonlyArray<Record<string, RouterConfig>>,
+  staticConfig: StaticConfig,
+  slicer: Slicer,
+): Promise<Record<string, RouterConfig>> {
+  // Several sources (the providers' routers, the internal ones) are read in turn rather than spread into one object
+  // first: a spread of 50,000 routers is one step of ~80 ms. A later source wins a name, as the spread did.
+  const list = Array.isArray(sources) ? sources : [sources as Record<string, RouterConfig>];
   const defaults = defaultEntryPoints(staticConfig);
   // One model text per entry point, not one per router and entry point.
   const models = new Map<string, string>();
@@ -63,12 +70,11 @@ export async function applyEntryPointModels(routers: Record<string, RouterConfig
     return model;
   };
   const out: Record<string, RouterConfig> = {};
-  for (const name in routers) {
-    const router = routers[name]!;
+  const applyModel = (name: string, router: RouterConfig): void => {
     // Multi-layer routing: only root routers take models (a child is reached through its parent, never an entry point).
     if (router.parentRefs && router.parentRefs.length > 0) {
       out[name] = router;
-      continue;
+      return;
     }
     const eps = router.entryPoints && router.entryPoints.length > 0 ? router.entryPoints : defaults;
     const apply = (r: RouterConfig, ep: string | undefined): RouterConfig => {
@@ -87,10 +93,24 @@ export async function applyEntryPointModels(routers: Record<string, RouterConfig
       const at = name.lastIndexOf('@');
       for (const ep of eps) out[`${ep}-${name.slice(0, at)}${name.slice(at)}`] = apply({ ...router, entryPoints: [ep] }, ep);
     }
-    const pending = slicer.tick();
-    if (pending) await pending;
+  };
+  for (let source = 0; source < list.length; source++) {
+    const routers = list[source]!;
+    await slicer.fresh();
+    for (const name in routers) {
+      if (shadowed(name, list, source)) continue;
+      applyModel(name, routers[name]!);
+      const pending = slicer.tick();
+      if (pending) await pending;
+    }
   }
   return out;
+}
+
+/** True when a later source than `source` defines `name` too (it wins, as in `{ ...a, ...b }`). */
+function shadowed(name: string, sources: ReadonlyArray<Record<string, RouterConfig>>, source: number): boolean {
+  for (let later = source + 1; later < sources.length; later++) if (Object.hasOwn(sources[later]!, name)) return true;
+  return false;
 }
 
 export interface RouterManagerDependencies {
@@ -121,10 +141,11 @@ export class RouterManager {
 
   /** Builds every router of `info` in name order; returns the route table's input (enabled routers only). */
   async build(slicer: Slicer): Promise<RouteInput[]> {
+    await slicer.fresh();
     const names = [...this.#info.routers.keys()];
-    // Names are unique, so the order is total: no tie-break needed.
-    names.sort((a, b) => (a < b ? -1 : 1));
-    this.#children = childrenByParent(this.#info.routers);
+    // Names are unique, so the order is total: no tie-break needed. Sorted in slices (50,000 names: ~15 ms at once).
+    await sortSliced(names, (a, b) => (a < b ? -1 : 1), slicer);
+    this.#children = await childrenByParent(this.#info.routers, slicer);
     const routes: RouteInput[] = [];
     for (const name of names) {
       const info = this.#info.routers.get(name)!;
@@ -142,6 +163,8 @@ export class RouterManager {
     // A child no root reaches (its parents form a cycle) would never serve: say so, as Traefik does.
     for (const [name, info] of this.#info.routers) {
       if (parentsOf(name, info).length > 0 && !this.#childRoutes.has(name) && !info.error) addError(info, 'router is not reachable: no parent of it is an enabled root router or a reachable child (a parent in error, or a parentRefs cycle)', true);
+      const pending = slicer.tick();
+      if (pending) await pending;
     }
     return routes;
   }

@@ -38,7 +38,13 @@ export class ServiceManager {
   readonly #deps: ServiceManagerDependencies;
   readonly #info: RuntimeInfo;
   readonly #internal: ReadonlyMap<string, Handler>;
-  readonly #previous: ReadonlyMap<string, ServiceEntry> | undefined;
+  #previous: ReadonlyMap<string, ServiceEntry> | undefined;
+  /**
+   * What the services this manager builds call back into (`resolveService`) while the build runs. They hold this
+   * holder, not the manager: a service reused by later builds would otherwise keep this manager — its whole
+   * configuration, and through `#previous` every earlier build's — alive. `release()` empties it.
+   */
+  readonly #self: { manager: ServiceManager | undefined } = { manager: this };
   readonly #errors = new Map<string, Error>();
   readonly #building = new Set<string>();
   readonly #keys = new Map<string, string>();
@@ -52,6 +58,12 @@ export class ServiceManager {
     this.#info = info;
     this.#internal = internal;
     this.#previous = previous;
+  }
+
+  /** The build is done: forget the previous build's services and stop answering the services built here. */
+  release(): void {
+    this.#previous = undefined;
+    this.#self.manager = undefined;
   }
 
   /** How service-level `middlewares` are built (the middleware manager's chain, given once it exists). */
@@ -147,11 +159,14 @@ export class ServiceManager {
     // Transport references resolve within the service's provider, like every other reference.
     if (config.loadBalancer?.serversTransport) config.loadBalancer.serversTransport = qualifyName(config.loadBalancer.serversTransport, provider);
     const deps = this.#deps;
+    const self = this.#self;
     const built = buildServiceHandler(name, config, {
       resolveService: (child) => {
+        const manager = self.manager;
+        if (manager === undefined) throw new Error(`service "${name}": its build is over; "${child}" can no longer be resolved`);
         const q = qualifyName(child, provider);
-        const handler = this.handler(q);
-        this.#info.services.get(q)?.usedBy.push(name);
+        const handler = manager.handler(q);
+        manager.#info.services.get(q)?.usedBy.push(name);
         return handler;
       },
       transports: deps.transports,
