@@ -47,10 +47,10 @@ after(() => {
  * A gateway whose static file is `staticText` (a snippet, in `file`'s format) followed by loopback `web` and `traefik`
  * entry points, the API and a file provider routing everything to the service as `app@file`.
  */
-async function gatewayFor(file: string, staticText: string, { ownLog = false } = {}) {
+async function gatewayFor(file: string, staticText: string, { ownLog = false, dynamicFile = 'dynamic.yml', dynamicText }: { ownLog?: boolean; dynamicFile?: string; dynamicText?: string } = {}) {
   const work = await tempDir('mg-docs-obs-');
-  const dynamic = join(work, 'dynamic.yml');
-  await writeFile(dynamic, `http:
+  const dynamic = join(work, dynamicFile);
+  await writeFile(dynamic, dynamicText ?? `http:
   routers:
     app:
       rule: "PathPrefix(\`/\`)"
@@ -196,6 +196,38 @@ for (const file of ['tracing.01.yaml', 'tracing.02.toml']) {
       assert.notEqual(String(sent.traceparent).split('-')[2], '00f067aa0ba902b7', 'a new span of the gateway is the parent');
       const fresh = (await get(`${gw.web}/`)).json().headers;
       assert.match(String(fresh.traceparent), /^00-[0-9a-f]{32}-[0-9a-f]{16}-0[01]$/);
+    } finally {
+      await gw.close();
+    }
+  });
+}
+
+// Traefik pkg/server/middleware/observability.go: a router's own observability block replaces its entry point's;
+// with all three false its requests leave no access log line, no router/service metrics and no spans.
+for (const file of ['observability.01.yaml', 'observability.02.toml']) {
+  test(`docs replay running: ${file} — router observability: my-router's requests produce no access log line and no metrics, another router's do`, async () => {
+    const work = await tempDir('mg-docs-robs-');
+    const logFile = join(work, 'access.log');
+    // The page's service-foo is left undefined there; it is added, with a second router (Path(`/bar`), the same
+    // length, so no priority games) that keeps the defaults.
+    const dynamicText = file.endsWith('.toml')
+      ? `${snippet(file)}\n[[http.services.service-foo.loadBalancer.servers]]\n  url = "${appUrl}"\n[http.routers.other]\n  rule = "Path(\`/bar\`)"\n  service = "service-foo"\n`
+      : `${snippet(file)}    other:\n      rule: "Path(\`/bar\`)"\n      service: service-foo\n  services:\n    service-foo:\n      loadBalancer:\n        servers:\n          - url: "${appUrl}"\n`;
+    const staticText = `accessLog:\n  filePath: "${logFile}"\n  format: json\nmetrics:\n  prometheus:\n    addRoutersLabels: true\n`;
+    const gw = await gatewayFor('static.yml', staticText, { dynamicFile: `dynamic${file.slice(file.lastIndexOf('.'))}`, dynamicText });
+    try {
+      assert.equal((await get(`${gw.web}/foo`)).status, 200);
+      assert.equal((await get(`${gw.web}/bar`)).status, 200);
+      let entries: Array<Record<string, unknown>> = [];
+      await waitFor(async () => {
+        entries = (await readFile(logFile, 'utf8').catch(() => '')).split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>);
+        return entries.some((e) => e.RequestPath === '/bar');
+      }, 'the access log line of /bar');
+      assert.deepEqual(entries.map((e) => e.RequestPath), ['/bar']);
+      const metrics = (await get(`${gw.admin}/metrics`)).text;
+      assert.match(metrics, /^traefik_router_requests_total\{[^}]*router="other@file"[^}]*\} 1$/m);
+      assert.doesNotMatch(metrics, /router="my-router@file"/);
+      assert.match(metrics, /^traefik_service_requests_total\{[^}]*service="service-foo@file"[^}]*\} 1$/m, 'only /bar counted on the service');
     } finally {
       await gw.close();
     }
