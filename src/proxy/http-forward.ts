@@ -3,6 +3,7 @@
  * `Connection` header names) are not forwarded; everything else is copied into a prototype-free map.
  */
 import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http';
+import { prototypeFree } from '../lib/http/headers.ts';
 
 const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'te', 'trailer', 'upgrade', 'proxy-authorization', 'proxy-authenticate']);
 
@@ -28,7 +29,9 @@ function connectionNamed(conn: string | undefined): Set<string> | undefined {
 }
 
 function copy(headers: IncomingHttpHeaders): OutgoingHttpHeaders {
-  const out: OutgoingHttpHeaders = Object.create(null) as OutgoingHttpHeaders;
+  // Fast properties (lib/http prototypeFree), not a dictionary-mode Object.create(null): node walks this map again
+  // to write the head.
+  const out = prototypeFree<OutgoingHttpHeaders>();
   const named = connectionNamed(headers.connection);
   // Object.keys, not Object.entries: no [key, value] pair allocated per header on every request.
   for (const k of Object.keys(headers)) {
