@@ -19,13 +19,17 @@
  *
  * All targets run side by side (idle but for the one wrk drives) and are measured in `--rounds` turns.
  *
+ * The gateway rows run `bin/meshgate gateway --workers 1` — the compiled dist/ with the launcher's V8 flags, as
+ * installed — when dist/ is built and newer than every source file (`npm run build`); otherwise runGateway from src/
+ * through Node's type stripping, whose compiler adds about 25–30 MiB to the process's RSS (the row says which).
+ *
  *   node bench/gateway/run.ts [--duration 10s] [--connections 50] [--threads 2] [--routers 1,100,10000]
  *                             [--rounds 3] [--mode gateway|harness|peers] [--warmup 2s] [--cpu-prof DIR]
  *                             [--extra peer1.ts,peer2.ts] [--protocols http1,h2,tcp]
  *                             [--h2-clients 10] [--h2-streams 10]
  */
 import { spawn, fork, execFileSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, writeFileSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { mkdtempSync, writeFileSync, readFileSync, readdirSync, rmSync, statSync, existsSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import { join, dirname, resolve } from 'node:path';
@@ -230,10 +234,39 @@ const median = (values: number[]): number => {
 /** Gateway processes start as bin/meshgate starts `meshgate gateway`: with the gateway's V8 flags (runtime/heap.ts). */
 const gatewayExecArgv = (): string[] => [...gatewayNodeFlags(), ...(cpuProf ? ['--cpu-prof', '--cpu-prof-dir', cpuProf] : [])];
 
-/** A gateway process (runGateway on `staticFile`) as a target, stopped with SIGTERM and awaited. */
+const repo = resolve(here, '../..');
+
+/** The newest modification time of a file under `dir` whose name ends with `suffix`. */
+function newest(dir: string, suffix: string): number {
+  let latest = 0;
+  for (const entry of readdirSync(dir, { withFileTypes: true, recursive: true })) {
+    if (entry.isFile() && entry.name.endsWith(suffix)) latest = Math.max(latest, statSync(join(entry.parentPath, entry.name)).mtimeMs);
+  }
+  return latest;
+}
+
+/** bin/meshgate when dist/ is built from the current sources; undefined when it is missing or stale. */
+function builtLauncher(): string | undefined {
+  if (!existsSync(join(repo, 'dist/cli/main.js'))) return undefined;
+  return newest(join(repo, 'dist'), '.js') >= newest(join(repo, 'src'), '.ts') ? join(repo, 'bin/meshgate') : undefined;
+}
+
+const launcher = builtLauncher();
+if (!launcher) process.stderr.write('dist/ is missing or older than src/: the gateway rows run src/ through type stripping (npm run build for the installed form)\n');
+
+/** A gateway process (`meshgate gateway --workers 1`, or runGateway from src/, on `staticFile`) as a target, stopped with SIGTERM and awaited. */
 async function gatewayTarget(name: string, protocol: Protocol, staticFile: string, port: number): Promise<Target> {
-  const { child } = await forkPeer('peers/gateway-run.ts', [staticFile], gatewayExecArgv());
-  await waitForPort(port);
+  let child: ChildProcess;
+  if (launcher) {
+    const env = { ...process.env, ...(cpuProf ? { NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --cpu-prof --cpu-prof-dir=${cpuProf}` } : {}) };
+    child = spawn(launcher, ['gateway', `--configFile=${staticFile}`, '--workers=1', `--lastGoodFile=${staticFile}.last-good.json`], { stdio: ['ignore', 'ignore', 'inherit'], env });
+    children.push(child);
+  } else {
+    ({ child } = await forkPeer('peers/gateway-run.ts', [staticFile], gatewayExecArgv()));
+    name += '; src/ through type stripping';
+  }
+  // A 10,000-router configuration takes a while to load on a busy host.
+  await waitForPort(port, 120_000);
   return {
     name, protocol, port, pid: child.pid!,
     stop: async () => {
