@@ -14,6 +14,7 @@ import { readFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createServer, request as httpRequest, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { request as httpsRequest } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { formatOf, parseConfigText } from '../../src/gateway/config/parse.ts';
 import { validateDynamicConfig } from '../../src/gateway/config/dynamic.ts';
@@ -620,3 +621,49 @@ for (const file of ['rules-and-priority.05.yaml', 'rules-and-priority.06.toml'])
     });
   });
 }
+
+/** One HTTPS request to `url` that takes the gateway's generated certificate, for `servername`. */
+function httpsStatus(url: string, servername: string, headers: Record<string, string> = {}): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const req = httpsRequest(url, { servername, headers: { host: servername, ...headers }, rejectUnauthorized: false, agent: false }, (res) => {
+      res.resume();
+      resolve(res.statusCode ?? 0);
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+// The router page: "tls … When specified, the router will only handle HTTPS requests", its middlewares run in order
+// (auth first). The page leaves auth, ratelimit, my-service and the modern options undefined; they are added, and
+// the letsencrypt resolver (no ACME server here) is not defined: Traefik logs "Router uses a nonexistent certificate
+// resolver" and serves the router with the default certificate, as here. The websecure entry point is missing here:
+// the router serves on web, which speaks TLS for TLS routers.
+test('docs replay behaviour: router.01.yaml — a router with tls answers Host(`example.com`) && Path(`/api`) over HTTPS only, through auth', async () => {
+  const file = 'router.01.yaml';
+  const body = `${text(file)}  middlewares:
+    auth:
+      basicAuth:
+        users: ["test:$apr1$H6uskkkW$IgXLP6ewTrSuBkTrqE8wj/"]
+    ratelimit:
+      rateLimit:
+        average: 100
+        burst: 100
+  services:
+    my-service:
+      loadBalancer:
+        servers:
+          - url: "${one.url}"
+tls:
+  options:
+    modern:
+      minVersion: VersionTLS12
+`;
+  await serveText(file, body, async (web) => {
+    const secure = web.replace('http://', 'https://');
+    assert.equal(await httpsStatus(`${secure}/api`, 'example.com', { authorization: basic('test', 'test') }), 200);
+    assert.equal(await httpsStatus(`${secure}/api`, 'example.com'), 401, 'auth runs first');
+    assert.equal(await httpsStatus(`${secure}/other`, 'example.com', { authorization: basic('test', 'test') }), 404);
+    assert.equal((await get(`${web}/api`, { host: 'example.com', headers: { authorization: basic('test', 'test') } })).status, 404, 'plain HTTP is not served by a TLS router');
+  });
+});
