@@ -80,9 +80,10 @@ export const tcpMiddlewareSchema = z
 
 export const tcpServersTransportSchema = z
   .object({
-    dialTimeout: durationSchema.default(30),
-    dialKeepAlive: durationSchema.default(15),
-    terminationDelay: durationSchema.default(TCP_DEFAULT_TERMINATION_DELAY_MS / 1000),
+    // prefault, not default: zod 4 hands a default out as the output, past the transform to milliseconds.
+    dialTimeout: durationSchema.prefault('30s'),
+    dialKeepAlive: durationSchema.prefault('15s'),
+    terminationDelay: durationSchema.prefault(`${TCP_DEFAULT_TERMINATION_DELAY_MS}ms`),
     proxyProtocol: proxyProtocolSchema.optional(),
     tls: z
       .object({
