@@ -3,7 +3,7 @@
  * service and TLS mode; services with their type and servers; TCP middlewares — each with the status and errors
  * the gateway's API reports (`/api/tcp/…`, `/api/udp/…`). Sections with nothing configured say so in one line.
  */
-import { Empty } from '../components/states.tsx';
+import { DashboardTable, joined, type DashboardColumn } from '../components/dashboard-table.tsx';
 
 export interface Layer4Row {
   name: string;
@@ -30,17 +30,6 @@ export interface Layer4Snapshot {
   udpServices: Layer4Row[];
 }
 
-export function Status({ status }: { status?: string }) {
-  const s = status ?? 'unknown';
-  const cls = s === 'enabled' ? 'passing' : s === 'warning' ? 'warning' : s === 'disabled' ? 'critical' : 'unknown';
-  return <span className={`badge health-${cls}`}><span aria-hidden="true" className="dot" />{s}</span>;
-}
-
-export function Errors({ row }: { row: { error?: string[] } }) {
-  if (!row.error || row.error.length === 0) return null;
-  return <ul className="errors">{row.error.map((e) => <li key={e}>{e}</li>)}</ul>;
-}
-
 function tlsMode(row: Layer4Row): string {
   if (row.tls === undefined) return '—';
   return row.tls.passthrough === true ? 'passthrough' : 'terminated';
@@ -58,84 +47,36 @@ function Targets({ row }: { row: Layer4Row }) {
 }
 
 function Routers({ protocol, rows }: { protocol: 'TCP' | 'UDP'; rows: Layer4Row[] }) {
-  const id = `gw-${protocol.toLowerCase()}-routers`;
+  const tcp = protocol === 'TCP';
+  const columns: Array<DashboardColumn<Layer4Row>> = [
+    ...(tcp ? [{ header: 'Rule', cell: (r: Layer4Row) => <code>{r.rule ?? ''}</code> }] : []),
+    { header: 'Entry points', cell: (r) => joined(r.using !== undefined && r.using.length > 0 ? r.using : r.entryPoints) },
+    { header: 'Service', cell: (r) => r.service ?? '' },
+    ...(tcp ? [{ header: 'TLS', cell: tlsMode }] : []),
+  ];
   return (
-    <section aria-labelledby={id}>
-      <h2 id={id}>{protocol} routers</h2>
-      {rows.length === 0 ? <Empty>No {protocol} routers.</Empty> : (
-        <table className="list" aria-label={`${protocol} routers`}>
-          <thead>
-            <tr>
-              <th scope="col">Name</th><th scope="col">Status</th>{protocol === 'TCP' && <th scope="col">Rule</th>}<th scope="col">Entry points</th>
-              <th scope="col">Service</th>{protocol === 'TCP' && <th scope="col">TLS</th>}<th scope="col">Provider</th>
-            </tr>
-          </thead>
-          <tbody>
-            {rows.map((r) => (
-              <tr key={r.name} data-l4-router={`${protocol.toLowerCase()}:${r.name}`}>
-                <th scope="row">{r.name}<Errors row={r} /></th>
-                <td><Status status={r.status} /></td>
-                {protocol === 'TCP' && <td><code>{r.rule ?? ''}</code></td>}
-                <td>{(r.using !== undefined && r.using.length > 0 ? r.using : r.entryPoints ?? []).join(', ') || '—'}</td>
-                <td>{r.service ?? ''}</td>
-                {protocol === 'TCP' && <td>{tlsMode(r)}</td>}
-                <td>{r.provider}</td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      )}
-    </section>
+    <DashboardTable id={`gw-${protocol.toLowerCase()}-routers`} title={`${protocol} routers`} empty={`No ${protocol} routers.`} rows={rows} columns={columns}
+      rowAttributes={(r) => ({ 'data-l4-router': `${protocol.toLowerCase()}:${r.name}` })} />
   );
 }
 
 function Services({ protocol, rows }: { protocol: 'TCP' | 'UDP'; rows: Layer4Row[] }) {
-  const id = `gw-${protocol.toLowerCase()}-services`;
   return (
-    <section aria-labelledby={id}>
-      <h2 id={id}>{protocol} services</h2>
-      {rows.length === 0 ? <Empty>No {protocol} services.</Empty> : (
-        <table className="list" aria-label={`${protocol} services`}>
-          <thead><tr><th scope="col">Name</th><th scope="col">Status</th><th scope="col">Type</th><th scope="col">Servers</th><th scope="col">Used by</th><th scope="col">Provider</th></tr></thead>
-          <tbody>
-            {rows.map((s) => (
-              <tr key={s.name} data-l4-service={`${protocol.toLowerCase()}:${s.name}`}>
-                <th scope="row">{s.name}<Errors row={s} /></th>
-                <td><Status status={s.status} /></td>
-                <td>{s.type ?? ''}</td>
-                <td><Targets row={s} /></td>
-                <td>{(s.usedBy ?? []).join(', ') || '—'}</td>
-                <td>{s.provider}</td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      )}
-    </section>
+    <DashboardTable id={`gw-${protocol.toLowerCase()}-services`} title={`${protocol} services`} empty={`No ${protocol} services.`} rows={rows}
+      columns={[
+        { header: 'Type', cell: (s) => s.type ?? '' },
+        { header: 'Servers', cell: (s) => <Targets row={s} /> },
+        { header: 'Used by', cell: (s) => joined(s.usedBy) },
+      ]}
+      rowAttributes={(s) => ({ 'data-l4-service': `${protocol.toLowerCase()}:${s.name}` })} />
   );
 }
 
 function Middlewares({ rows }: { rows: Layer4Row[] }) {
   return (
-    <section aria-labelledby="gw-tcp-mws">
-      <h2 id="gw-tcp-mws">TCP middlewares</h2>
-      {rows.length === 0 ? <Empty>No TCP middlewares.</Empty> : (
-        <table className="list" aria-label="TCP middlewares">
-          <thead><tr><th scope="col">Name</th><th scope="col">Status</th><th scope="col">Type</th><th scope="col">Used by</th><th scope="col">Provider</th></tr></thead>
-          <tbody>
-            {rows.map((m) => (
-              <tr key={m.name} data-l4-middleware={`tcp:${m.name}`}>
-                <th scope="row">{m.name}<Errors row={m} /></th>
-                <td><Status status={m.status} /></td>
-                <td>{m.type ?? ''}</td>
-                <td>{(m.usedBy ?? []).join(', ') || '—'}</td>
-                <td>{m.provider}</td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      )}
-    </section>
+    <DashboardTable id="gw-tcp-mws" title="TCP middlewares" empty="No TCP middlewares." rows={rows}
+      columns={[{ header: 'Type', cell: (m) => m.type ?? '' }, { header: 'Used by', cell: (m) => joined(m.usedBy) }]}
+      rowAttributes={(m) => ({ 'data-l4-middleware': `tcp:${m.name}` })} />
   );
 }
 

@@ -9,7 +9,8 @@ import { ApiError, gatewayFetch } from '../core/http.ts';
 import { gatewayBase, setBackendUrl, SERVED_BY } from '../core/mount.ts';
 import { parseCounters, rates, type Counters, type Rate } from '../core/prometheus.ts';
 import { Empty, ErrorBox, Loading } from '../components/states.tsx';
-import { Errors, Layer4Sections, Status, type Layer4Row, type Layer4Snapshot } from './gateway-layer4.tsx';
+import { DashboardTable, joined } from '../components/dashboard-table.tsx';
+import { Layer4Sections, type Layer4Row, type Layer4Snapshot } from './gateway-layer4.tsx';
 
 const REFRESH_MS = 5000;
 
@@ -106,9 +107,20 @@ function useGateway(base: string | undefined): { data?: Snapshot; error?: ApiErr
   return state;
 }
 
+function RateText({ rate }: { rate: Rate | undefined }) {
+  if (!rate) return <>—</>;
+  return <>{rate.requests.toFixed(1)}/s{rate.errors > 0 && <span className="count-critical"> {rate.errors.toFixed(1)} err/s</span>} <span className="muted small">({rate.total} total)</span></>;
+}
+
 function RateCell({ rate }: { rate: Rate | undefined }) {
-  if (!rate) return <td className="muted">—</td>;
-  return <td>{rate.requests.toFixed(1)}/s{rate.errors > 0 && <span className="count-critical"> {rate.errors.toFixed(1)} err/s</span>} <span className="muted small">({rate.total} total)</span></td>;
+  return <td className={rate ? undefined : 'muted'}><RateText rate={rate} /></td>;
+}
+
+/** A load balancer's servers with the health the API reports for each. */
+function ServerStatus({ row }: { row: Row }) {
+  const servers = Object.entries(row.serverStatus ?? {});
+  if (servers.length === 0) return <>—</>;
+  return <ul className="plain small">{servers.map(([url, st]) => <li key={url}><code>{url}</code> {st}</li>)}</ul>;
 }
 
 function Counts({ title, counts }: { title: string; counts: { total: number; warnings: number; errors: number } | undefined }) {
@@ -177,69 +189,23 @@ export function GatewayPage() {
               </table>
             )}
           </section>
-          <section aria-labelledby="gw-routers">
-            <h2 id="gw-routers">HTTP routers</h2>
-            {data.routers.length === 0 ? <Empty>No routers.</Empty> : (
-              <table className="list" aria-label="HTTP routers">
-                <thead><tr><th scope="col">Name</th><th scope="col">Status</th><th scope="col">Rule</th><th scope="col">Entry points</th><th scope="col">Service</th><th scope="col">Middlewares</th><th scope="col">Provider</th></tr></thead>
-                <tbody>
-                  {data.routers.map((r) => (
-                    <tr key={r.name} data-router={r.name}>
-                      <th scope="row">{r.name}<Errors row={r} /></th>
-                      <td><Status status={r.status} /></td>
-                      <td><code>{r.rule ?? ''}</code></td>
-                      <td>{(r.entryPoints ?? []).join(', ')}</td>
-                      <td>{r.service ?? ''}</td>
-                      <td>{(r.middlewares ?? []).join(', ') || '—'}</td>
-                      <td>{r.provider}</td>
-                    </tr>
-                  ))}
-                </tbody>
-              </table>
-            )}
-          </section>
-          <section aria-labelledby="gw-services">
-            <h2 id="gw-services">HTTP services</h2>
-            {data.services.length === 0 ? <Empty>No services.</Empty> : (
-              <table className="list" aria-label="HTTP services">
-                <thead><tr><th scope="col">Name</th><th scope="col">Status</th><th scope="col">Type</th><th scope="col">Servers</th><th scope="col">Requests</th><th scope="col">Provider</th></tr></thead>
-                <tbody>
-                  {data.services.map((s) => {
-                    const servers = Object.entries(s.serverStatus ?? {});
-                    return (
-                      <tr key={s.name} data-gateway-service={s.name}>
-                        <th scope="row">{s.name}<Errors row={s} /></th>
-                        <td><Status status={s.status} /></td>
-                        <td>{s.type ?? ''}</td>
-                        <td>{servers.length === 0 ? '—' : <ul className="plain small">{servers.map(([url, st]) => <li key={url}><code>{url}</code> {st}</li>)}</ul>}</td>
-                        <RateCell rate={rate('service', s.name)} />
-                        <td>{s.provider}</td>
-                      </tr>
-                    );
-                  })}
-                </tbody>
-              </table>
-            )}
-          </section>
-          <section aria-labelledby="gw-mws">
-            <h2 id="gw-mws">HTTP middlewares</h2>
-            {data.middlewares.length === 0 ? <Empty>No middlewares.</Empty> : (
-              <table className="list" aria-label="HTTP middlewares">
-                <thead><tr><th scope="col">Name</th><th scope="col">Status</th><th scope="col">Type</th><th scope="col">Used by</th><th scope="col">Provider</th></tr></thead>
-                <tbody>
-                  {data.middlewares.map((m) => (
-                    <tr key={m.name}>
-                      <th scope="row">{m.name}<Errors row={m} /></th>
-                      <td><Status status={m.status} /></td>
-                      <td>{m.type ?? ''}</td>
-                      <td>{(m.usedBy ?? []).join(', ') || '—'}</td>
-                      <td>{m.provider}</td>
-                    </tr>
-                  ))}
-                </tbody>
-              </table>
-            )}
-          </section>
+          <DashboardTable id="gw-routers" title="HTTP routers" empty="No routers." rows={data.routers}
+            columns={[
+              { header: 'Rule', cell: (r) => <code>{r.rule ?? ''}</code> },
+              { header: 'Entry points', cell: (r) => (r.entryPoints ?? []).join(', ') },
+              { header: 'Service', cell: (r) => r.service ?? '' },
+              { header: 'Middlewares', cell: (r) => joined(r.middlewares) },
+            ]}
+            rowAttributes={(r) => ({ 'data-router': r.name })} />
+          <DashboardTable id="gw-services" title="HTTP services" empty="No services." rows={data.services}
+            columns={[
+              { header: 'Type', cell: (s) => s.type ?? '' },
+              { header: 'Servers', cell: (s) => <ServerStatus row={s} /> },
+              { header: 'Requests', cell: (s) => <RateText rate={rate('service', s.name)} />, className: (s) => (rate('service', s.name) ? undefined : 'muted') },
+            ]}
+            rowAttributes={(s) => ({ 'data-gateway-service': s.name })} />
+          <DashboardTable id="gw-mws" title="HTTP middlewares" empty="No middlewares." rows={data.middlewares}
+            columns={[{ header: 'Type', cell: (m) => m.type ?? '' }, { header: 'Used by', cell: (m) => joined(m.usedBy) }]} />
           <Layer4Sections data={data} />
         </>
       )}
