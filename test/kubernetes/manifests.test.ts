@@ -127,7 +127,14 @@ test('the webhook carries the CA that signed the injector\'s serving certificate
   assert.ok(leaf.checkHost('meshgate-connect-injector.mesh.svc'));
   assert.deepEqual(webhook.clientConfig.service, { name: 'meshgate-connect-injector', namespace: 'mesh', path: '/mutate', port: 443 });
   assert.deepEqual(webhook.rules[0].operations, ['CREATE']);
-  assert.equal(webhook.failurePolicy, 'Ignore');
+  // consul-k8s's chart: failurePolicy from connectInject.failurePolicy, "Fail" by default, its own pods exempt
+  // (charts/consul/templates/connect-inject-mutatingwebhookconfiguration.yaml objectSelector app NotIn [consul]).
+  assert.equal(webhook.failurePolicy, 'Fail');
+  assert.deepEqual(webhook.objectSelector, { matchExpressions: [{ key: 'app.kubernetes.io/instance', operator: 'NotIn', values: ['meshgate'] }] });
+  const injector = objects.find((o) => o.kind === 'Deployment' && o.metadata.name === 'meshgate-connect-injector') as any;
+  assert.equal(injector.spec.template.metadata.labels['app.kubernetes.io/instance'], 'meshgate', 'the injector\'s own pods are exempt');
+  const ignoring = await renderManifests(validateValues({ connectInject: { failurePolicy: 'Ignore' } }), { namespace: 'mesh' });
+  assert.equal((ignoring.find((o) => o.kind === 'MutatingWebhookConfiguration') as any).webhooks[0].failurePolicy, 'Ignore');
 });
 
 test('RBAC grants only what the controllers call: no wildcard, no write outside their own kinds', async () => {

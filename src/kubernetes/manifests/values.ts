@@ -48,6 +48,12 @@ export const ValuesSchema = z.strictObject({
     transparentProxy: z.strictObject({ defaultEnabled: z.boolean().default(true), defaultOverwriteProbes: z.boolean().default(true) }).prefault({}),
     k8sAllowNamespaces: namespaces.default(['*']),
     k8sDenyNamespaces: namespaces.default([]),
+    /**
+     * The webhook's failurePolicy (consul-k8s's `connectInject.failurePolicy`, "Fail" by default): with Fail a pod
+     * is not created while no injector answers, rather than started outside the mesh; Meshgate's own pods are
+     * exempt (objectSelector), so the injector itself can always start.
+     */
+    failurePolicy: z.enum(['Fail', 'Ignore']).default('Fail'),
   }).prefault({}),
   syncCatalog: z.strictObject({
     enabled: z.boolean().default(false),

@@ -3,8 +3,13 @@
  * every replica, the endpoints and CRD controllers behind their Leases; its Deployment, the Service the API server
  * calls, the serving certificate's Secret (given by file, so the injector writes no webhook configuration) and the
  * MutatingWebhookConfiguration carrying the CA that signed it. Pods are sent to it on CREATE only, never from
- * kube-system or kube-public, and `failurePolicy: Ignore` means an injector that is down delays no pod (it starts
- * uninjected rather than not at all). RBAC: get namespaces (the webhook reads a namespace's transparent-proxy
+ * kube-system or kube-public nor Meshgate's own (objectSelector on the release's instance label, as consul-k8s's
+ * chart excludes `app: consul`). `failurePolicy` is `connectInject.failurePolicy`, "Fail" by default as in
+ * consul-k8s's chart (templates/connect-inject-mutatingwebhookconfiguration.yaml, values.yaml): while no injector
+ * answers, a pod that should join the mesh is refused and retried by its controller instead of starting uninjected
+ * — in transparent mode that would be a pod outside mTLS and intentions. The webhook itself never fails a review
+ * (a bad pod is admitted with a logged reason), so Fail only bites when it is unreachable; "Ignore" trades that
+ * for availability. RBAC: get namespaces (the webhook reads a namespace's transparent-proxy
  * label), list and watch pods, Endpoints and Services cluster-wide (the endpoints controller; a Service's cluster IP
  * is a transparent-proxy pod's virtual address), the CRD controller's rules,
  * its Leases.
@@ -65,6 +70,7 @@ export function connectInjectObjects(ctx: BuildContext): KubeObject[] {
 /** The serving certificate and the webhook registration; the chart generates both together (files.ts). */
 export function webhookObjects(ctx: BuildContext): KubeObject[] {
   const name = fullName(ctx, 'connect-injector');
+  const { connectInject, global } = ctx.values;
   return [
     {
       apiVersion: 'v1', kind: 'Secret', type: 'kubernetes.io/tls', metadata: meta(ctx, 'connect-injector', `${name}-tls`),
@@ -77,7 +83,8 @@ export function webhookObjects(ctx: BuildContext): KubeObject[] {
         clientConfig: { service: { name, namespace: ctx.namespace, path: WEBHOOK_PATH, port: 443 }, caBundle: ctx.tls.caBundle },
         rules: [{ operations: ['CREATE'], apiGroups: [''], apiVersions: ['v1'], resources: ['pods'], scope: 'Namespaced' }],
         namespaceSelector: { matchExpressions: [{ key: 'kubernetes.io/metadata.name', operator: 'NotIn', values: ['kube-system', 'kube-public'] }] },
-        failurePolicy: 'Ignore',
+        objectSelector: { matchExpressions: [{ key: 'app.kubernetes.io/instance', operator: 'NotIn', values: [global.name] }] },
+        failurePolicy: connectInject.failurePolicy,
         sideEffects: 'None',
         admissionReviewVersions: ['v1'],
         timeoutSeconds: 10,
