@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import { waitFor } from '../../src/lib/testing/wait-for.ts';
 import type { RunningServer } from '../../src/server/options.ts';
 import { startTestServer, tempDir } from '../helpers/server.ts';
-import { get, startGateway } from '../gateway/helpers.ts';
+import { catalogStaticYaml, get, startGateway } from '../gateway/helpers.ts';
 
 const WAIT = { deadlineMs: 90_000, intervalMs: 100 };
 
@@ -41,21 +41,7 @@ before(async () => {
   legacyPort = (legacy.address() as { port: number }).port;
   server = await startTestServer();
   const configFile = join(dir.path, 'gateway.yml');
-  await writeFile(configFile, `entryPoints:
-  web:
-    address: "127.0.0.1:0"
-  traefik:
-    address: "127.0.0.1:0"
-providers:
-  providersThrottleDuration: 10ms
-  consulCatalog:
-    endpoint:
-      address: "${server.url.replace(/^http:\/\//, '')}"
-      endpointWaitTime: 30s
-    exposedByDefault: false
-api:
-  insecure: true
-`);
+  await writeFile(configFile, catalogStaticYaml(server.url));
   gw = await startGateway(configFile);
 });
 

@@ -16,7 +16,7 @@ import { Redis } from 'ioredis';
 import { createClient, type ConsulClient } from '../../src/api/client.ts';
 import type { RunningServer } from '../../src/server/options.ts';
 import { freePort, startTestServer } from '../helpers/server.ts';
-import { eventually, startGateway, tempDir } from './helpers.ts';
+import { catalogStaticYaml, eventually, startGateway, tempDir } from './helpers.ts';
 
 let server: RunningServer;
 let consul: ConsulClient;
@@ -66,25 +66,11 @@ before(async () => {
     });
   }
   const dir = await tempDir('mg-catalog-l4-');
-  await writeFile(join(dir, 'gateway.yml'), `entryPoints:
-  web:
-    address: "127.0.0.1:0"
-  traefik:
-    address: "127.0.0.1:0"
-  redis:
+  await writeFile(join(dir, 'gateway.yml'), catalogStaticYaml(server.url, { entryPoints: `  redis:
     address: "127.0.0.1:0"
   echo:
     address: "127.0.0.1:0/udp"
-providers:
-  providersThrottleDuration: 10ms
-  consulCatalog:
-    endpoint:
-      address: "${server.url.replace(/^http:\/\//, '')}"
-      endpointWaitTime: 30s
-    exposedByDefault: false
-api:
-  insecure: true
-`);
+` }));
   gw = await startGateway(join(dir, 'gateway.yml'));
 });
 

@@ -22,7 +22,7 @@ import type { DynamicConfig } from '../../src/gateway/config/dynamic.ts';
 import { silentLogger } from '../../src/lib/logger.ts';
 import { startServer } from '../../src/server/main.ts';
 import { freePort, startTestServer } from '../helpers/server.ts';
-import { eventually, startGateway, startUpstream, tempDir, type Upstream } from './helpers.ts';
+import { catalogStaticYaml, eventually, startGateway, startUpstream, tempDir, type Upstream } from './helpers.ts';
 
 const TAGS = [
   'traefik.enable=true',
@@ -111,25 +111,7 @@ test('catalog-driven routing: instance loss, instance arrival, server loss, cold
   const watches = new AbortController();
   const dir = await tempDir('mg-catalog-');
   const configFile = join(dir, 'gateway.yml');
-  const address = server.url.replace(/^http:\/\//, '');
-  await writeFile(
-    configFile,
-    `entryPoints:
-  web:
-    address: "127.0.0.1:0"
-  traefik:
-    address: "127.0.0.1:0"
-providers:
-  providersThrottleDuration: 10ms
-  consulCatalog:
-    endpoint:
-      address: "${address}"
-      endpointWaitTime: 30s
-    exposedByDefault: false
-api:
-  insecure: true
-`,
-  );
+  await writeFile(configFile, catalogStaticYaml(server.url));
   let gw: Awaited<ReturnType<typeof startGateway>> | undefined;
   t.after(async () => {
     watches.abort();

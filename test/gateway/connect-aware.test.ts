@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { waitFor } from '../../src/lib/testing/wait-for.ts';
 import { allow, registerSidecar, runProxy, startHttpApp, startMesh, type Mesh } from '../proxy/helpers.ts';
-import { get, startGateway, tempDir } from './helpers.ts';
+import { catalogStaticYaml, get, startGateway, tempDir } from './helpers.ts';
 
 let mesh: Mesh;
 let gateway: Awaited<ReturnType<typeof startGateway>>;
@@ -32,23 +32,11 @@ before(async () => {
   await runProxy(mesh, proxyId);
   const dir = await tempDir('mg-gw-connect-');
   const file = join(dir, 'traefik.yml');
-  await writeFile(file, `entryPoints:
-  web:
-    address: "127.0.0.1:0"
-  traefik:
-    address: "127.0.0.1:0"
-providers:
-  providersThrottleDuration: 20ms
-  consulCatalog:
-    endpoint:
-      address: "${mesh.server.url}"
-    connectAware: true
+  await writeFile(file, catalogStaticYaml(mesh.server.url, { throttle: '20ms', waitTime: null, catalog: `    connectAware: true
     connectByDefault: true
     serviceName: traefik
     defaultRule: "Host(\`{{ .Name }}\`)"
-api:
-  insecure: true
-`);
+` }));
   gateway = await startGateway(file);
 });
 

@@ -80,6 +80,28 @@ metrics:
 ${extra}`;
 }
 
+/**
+ * Static configuration on loopback, port 0, with the consulCatalog provider on the server at `serverUrl` (its
+ * `http://` dropped). By default only services tagged `traefik.enable=true` are exposed and the blocking wait is
+ * 30 s; `entryPoints` adds entry points (YAML lines under `entryPoints:`), `catalog` replaces the provider's own lines.
+ */
+export function catalogStaticYaml(serverUrl: string, options: { entryPoints?: string; throttle?: string; waitTime?: string | null; catalog?: string } = {}): string {
+  const waitTime = options.waitTime === undefined ? '30s' : options.waitTime;
+  return `entryPoints:
+  web:
+    address: "127.0.0.1:0"
+  traefik:
+    address: "127.0.0.1:0"
+${options.entryPoints ?? ''}providers:
+  providersThrottleDuration: ${options.throttle ?? '10ms'}
+  consulCatalog:
+    endpoint:
+      address: "${serverUrl.replace(/^http:\/\//, '')}"
+${waitTime === null ? '' : `      endpointWaitTime: ${waitTime}\n`}${options.catalog ?? '    exposedByDefault: false\n'}api:
+  insecure: true
+`;
+}
+
 /** The static file's providers and api blocks for a test with its own entry points: file provider on `file`. */
 export function fileProviderYaml(file = 'dynamic.yml'): string {
   return `providers:

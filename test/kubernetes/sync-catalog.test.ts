@@ -23,7 +23,7 @@ import { waitFor } from '../../src/lib/testing/wait-for.ts';
 import { DEFAULT_TO_CONSUL_OPTIONS, serviceId } from '../../src/kubernetes/sync/to-consul-registrations.ts';
 import { runSyncCatalog, type RunningSyncCatalog } from '../../src/kubernetes/sync/run.ts';
 import type { RunningServer } from '../../src/server/options.ts';
-import { get, startGateway, tempDir } from '../gateway/helpers.ts';
+import { catalogStaticYaml, get, startGateway, tempDir } from '../gateway/helpers.ts';
 import { startTestServer } from '../helpers/server.ts';
 import { startTestCluster, type TestCluster } from './cluster.ts';
 
@@ -148,20 +148,7 @@ test('Kubernetes → catalog: NodePort at the node address and node port, Cluste
 test('a synced NodePort service is routed by meshgate gateway from its catalog tags', async (t) => {
   const dir = await tempDir('mg-k8s-gw-');
   const file = join(dir, 'gateway.yml');
-  await writeFile(file, `entryPoints:
-  web:
-    address: "127.0.0.1:0"
-  traefik:
-    address: "127.0.0.1:0"
-providers:
-  providersThrottleDuration: 10ms
-  consulCatalog:
-    endpoint:
-      address: "${server.url.replace('http://', '')}"
-    exposedByDefault: false
-api:
-  insecure: true
-`);
+  await writeFile(file, catalogStaticYaml(server.url, { waitTime: null }));
   const gw = await startGateway(file);
   t.after(() => gw.close());
   const reply = await waitFor(async () => {
