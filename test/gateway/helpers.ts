@@ -1,5 +1,6 @@
 /** Shared pieces of the gateway control-plane tests: upstream servers on port 0, config folders, waiting. */
 import { createServer, type Server } from 'node:http';
+import { after, before } from 'node:test';
 import type { AddressInfo } from 'node:net';
 import { mkdtemp, writeFile, rename } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -46,6 +47,21 @@ export async function startUpstream(name: string, options: { delayMs?: number; h
       server.close(() => resolve());
     }),
   }) as Upstream;
+}
+
+/**
+ * Upstreams answering with the given names, started before the file's tests and closed after them (even when a test
+ * failed); `use` receives them in order, so a file keeps its own variables for them.
+ */
+export function withUpstreams(names: readonly string[], use: (started: Upstream[]) => void): void {
+  let started: Upstream[] = [];
+  before(async () => {
+    started = await Promise.all(names.map((name) => startUpstream(name)));
+    use(started);
+  });
+  after(async () => {
+    for (const upstream of started) await upstream.close();
+  });
 }
 
 export async function tempDir(prefix = 'mg-gw-'): Promise<string> {

@@ -6,7 +6,7 @@
  * own, documented in docs/gateway.md); its reload behaviour — build the new handler, then swap — is
  * pkg/server/routerfactory.go and pkg/server/server_entrypoint_tcp.go's `switcher`.
  */
-import { test, after, before } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
@@ -18,18 +18,11 @@ import { FileProvider, ProviderAggregator } from '../../src/gateway/providers/in
 import { emptyDynamicConfig, type RouterConfig } from '../../src/gateway/config/dynamic.ts';
 import { loadStaticConfig } from '../../src/gateway/config/static.ts';
 import { createGateway } from '../../src/gateway/runtime/gateway.ts';
-import { eventually, get, startGateway, startUpstream, staticYaml, tempDir, writeAtomic, type Upstream } from './helpers.ts';
+import { eventually, get, startGateway, staticYaml, tempDir, writeAtomic, type Upstream, withUpstreams } from './helpers.ts';
 
 let a: Upstream;
 let b: Upstream;
-before(async () => {
-  a = await startUpstream('A');
-  b = await startUpstream('B');
-});
-after(async () => {
-  await a.close();
-  await b.close();
-});
+withUpstreams(['A', 'B'], ([first, second]) => ([a, b] = [first!, second!]));
 
 const small = (upstream: Upstream) => `http:
   routers:

@@ -3,22 +3,15 @@
  * alone with Traefik's error text; `@provider` qualification; file watch reloads under load without a failed
  * request; the last good configuration is persisted and serves a cold start.
  */
-import { test, after, before } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { eventually, get, startGateway, startUpstream, staticYaml, tempDir, writeAtomic, type Upstream } from './helpers.ts';
+import { eventually, get, startGateway, startUpstream, staticYaml, tempDir, writeAtomic, type Upstream, withUpstreams } from './helpers.ts';
 
 let a: Upstream;
 let b: Upstream;
-before(async () => {
-  a = await startUpstream('A');
-  b = await startUpstream('B');
-});
-after(async () => {
-  await a.close();
-  await b.close();
-});
+withUpstreams(['A', 'B'], ([first, second]) => ([a, b] = [first!, second!]));
 
 const routeTo = (upstream: Upstream, extra = '') => `
 http:

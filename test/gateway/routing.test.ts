@@ -3,23 +3,16 @@
  * real requests to real upstreams: rules, priorities, middlewares (basicAuth, headers, stripPrefix), weighted
  * services and health-checked load balancers.
  */
-import { test, after, before } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { eventually, get, startGateway, startUpstream, staticYaml, tempDir, type Upstream } from './helpers.ts';
+import { eventually, get, startGateway, staticYaml, tempDir, type Upstream, withUpstreams } from './helpers.ts';
 
 const fixtures = new URL('./fixtures/', import.meta.url).pathname;
 let a: Upstream;
 let b: Upstream;
-before(async () => {
-  a = await startUpstream('A');
-  b = await startUpstream('B');
-});
-after(async () => {
-  await a.close();
-  await b.close();
-});
+withUpstreams(['A', 'B'], ([first, second]) => ([a, b] = [first!, second!]));
 
 const basic = `Basic ${Buffer.from('test:test').toString('base64')}`;
 

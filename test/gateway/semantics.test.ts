@@ -2,7 +2,7 @@
  * Places where Meshgate answered differently from Traefik v3, replayed through a whole gateway (file provider,
  * in-process worker, real upstreams on loopback). Each test names the Traefik code or page it follows.
  */
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import net from 'node:net';
 import { createServer, type Server } from 'node:http';
@@ -11,18 +11,11 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { runGateway } from '../../src/gateway/main.ts';
 import { waitFor } from '../../src/lib/testing/wait-for.ts';
-import { eventually, get, startGateway, startUpstream, staticYaml, tempDir, type Upstream } from './helpers.ts';
+import { eventually, get, startGateway, staticYaml, tempDir, type Upstream, withUpstreams } from './helpers.ts';
 
 let a: Upstream;
 let b: Upstream;
-before(async () => {
-  a = await startUpstream('A');
-  b = await startUpstream('B');
-});
-after(async () => {
-  await a.close();
-  await b.close();
-});
+withUpstreams(['A', 'B'], ([first, second]) => ([a, b] = [first!, second!]));
 
 /** One raw HTTP/1.1 exchange (undici cannot send repeated header lines or an absolute-form target). */
 function rawRequest(port: number, text: string): Promise<string> {
