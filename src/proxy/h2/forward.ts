@@ -172,8 +172,9 @@ export function streamDownstream(stream: ServerHttp2Stream, headers: IncomingHtt
           }
           stream.respond(h2ResponseHeaders(h), { waitForTrailers: true });
           stream.once('wantTrailers', () => {
-            if (trailers && Object.keys(trailers).length > 0) stream.sendTrailers(trailers);
-            else stream.close();
+            // Without trailers, an empty trailing HEADERS frame carries END_STREAM (node's own default when nobody
+            // listens): close() would send RST_STREAM, which could reach the peer before the body and lose it.
+            stream.sendTrailers(trailers ?? {});
           });
           up.on('data', (c: Buffer) => (t.bytesOut += c.length));
           up.pipe(stream);
