@@ -22,8 +22,11 @@ import { join, dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { nginxConf } from './configs.ts';
+import { builtLauncher } from './launcher.ts';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+/** Which form of the gateway ran, for the report. */
+let gatewayForm = '';
 const args = new Map<string, string>();
 for (let i = 2; i < process.argv.length; i += 2) args.set(process.argv[i]!.replace(/^--/, ''), process.argv[i + 1] ?? '');
 const routers = Number(args.get('routers') ?? 50_000);
@@ -215,7 +218,14 @@ async function main(): Promise<void> {
     'providers:', '  providersThrottleDuration: 50ms', `  maxRouters: ${Math.max(routers, 100_000)}`, '  file:', `    filename: "${dynamic}"`, '    watch: true',
     'log:', '  level: ERROR', '',
   ].join('\n'));
-  const gateway = spawn(process.execPath, [...nodeFlags, join(root, 'src/cli/main.ts'), 'gateway', '--config', join(dir, 'static.yml'), '--workers', String(workers)], { stdio: ['ignore', 'ignore', 'inherit'] });
+  // As installed (bin/meshgate: dist/ and the launcher's V8 flags) when dist/ is current and no --node-flags are asked
+  // for; else src/ through type stripping, which the report names.
+  const launcher = nodeFlags.length === 0 ? builtLauncher(root) : undefined;
+  const gatewayArgs = ['gateway', '--config', join(dir, 'static.yml'), '--workers', String(workers)];
+  const gateway = launcher
+    ? spawn(launcher, gatewayArgs, { stdio: ['ignore', 'ignore', 'inherit'] })
+    : spawn(process.execPath, [...nodeFlags, join(root, 'src/cli/main.ts'), ...gatewayArgs], { stdio: ['ignore', 'ignore', 'inherit'] });
+  gatewayForm = launcher ? 'bin/meshgate (dist/, as installed)' : 'src/ through type stripping';
   children.push(gateway);
   await waitForPort(port);
   await sleep(1000);
@@ -247,7 +257,7 @@ async function main(): Promise<void> {
 
   const fmt = (n: number, d = 0) => n.toFixed(d);
   console.log(`\n## Gateway: reload of a ${routers.toLocaleString('en')}-router configuration`);
-  console.log(`\n${new Date().toISOString()} · ${os.cpus().length} cores · load average ${os.loadavg().map((x) => x.toFixed(1)).join(' ')} · workers ${workers} · wrk -t${threads} -c${connections}`);
+  console.log(`\n${new Date().toISOString()} · ${os.cpus().length} cores · load average ${os.loadavg().map((x) => x.toFixed(1)).join(' ')} · workers ${workers} · wrk -t${threads} -c${connections} · gateway: ${gatewayForm}`);
   console.log(`\nfile: ${(Buffer.byteLength(largeText) / 1e6).toFixed(1)} MB\n`);
   console.log('| measure | value |');
   console.log('|---|---|');

@@ -29,7 +29,7 @@
  *                             [--h2-clients 10] [--h2-streams 10]
  */
 import { spawn, fork, execFileSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, writeFileSync, readFileSync, readdirSync, rmSync, statSync, existsSync } from 'node:fs';
+import { mkdtempSync, writeFileSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import { join, dirname, resolve } from 'node:path';
@@ -40,6 +40,7 @@ import {
   selfSignedCertificate, type GatewayConfig,
 } from './configs.ts';
 import { h2load } from './h2load.ts';
+import { builtLauncher } from './launcher.ts';
 import { gatewayNodeFlags } from '../../src/gateway/runtime/heap.ts';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -236,22 +237,7 @@ const gatewayExecArgv = (): string[] => [...gatewayNodeFlags(), ...(cpuProf ? ['
 
 const repo = resolve(here, '../..');
 
-/** The newest modification time of a file under `dir` whose name ends with `suffix`. */
-function newest(dir: string, suffix: string): number {
-  let latest = 0;
-  for (const entry of readdirSync(dir, { withFileTypes: true, recursive: true })) {
-    if (entry.isFile() && entry.name.endsWith(suffix)) latest = Math.max(latest, statSync(join(entry.parentPath, entry.name)).mtimeMs);
-  }
-  return latest;
-}
-
-/** bin/meshgate when dist/ is built from the current sources; undefined when it is missing or stale. */
-function builtLauncher(): string | undefined {
-  if (!existsSync(join(repo, 'dist/cli/main.js'))) return undefined;
-  return newest(join(repo, 'dist'), '.js') >= newest(join(repo, 'src'), '.ts') ? join(repo, 'bin/meshgate') : undefined;
-}
-
-const launcher = builtLauncher();
+const launcher = builtLauncher(repo);
 if (!launcher) process.stderr.write('dist/ is missing or older than src/: the gateway rows run src/ through type stripping (npm run build for the installed form)\n');
 
 /** A gateway process (`meshgate gateway --workers 1`, or runGateway from src/, on `staticFile`) as a target, stopped with SIGTERM and awaited. */
