@@ -13,6 +13,7 @@ import { Errors } from '../../lib/errors.ts';
 import { createLogger } from '../../lib/logger.ts';
 import { info, type CliIO } from '../io.ts';
 import { untilSignal } from '../signals.ts';
+import { collect } from '../repeatable.ts';
 
 interface Flags {
   retryJoin: string[];
@@ -29,8 +30,6 @@ interface Flags {
   proxyCommand?: string;
   logLevel?: string;
 }
-
-const collect = (v: string, prev: string[]) => [...prev, v];
 
 export function agentCommand(io: CliIO): Command {
   return new Command('agent')

@@ -10,7 +10,7 @@ import { Command } from 'commander';
 import { AclAuthEndpoint } from '../../../api/acl-auth.ts';
 import { addHttpFlags, clientFrom, type HttpFlags } from '../../http-flags.ts';
 import { CliErrors, type CliIO } from '../../io.ts';
-import { collect } from './shared.ts';
+import { collect } from '../../repeatable.ts';
 
 interface LoginFlags extends HttpFlags {
   method?: string;

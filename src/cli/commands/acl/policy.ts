@@ -8,7 +8,8 @@ import type { ConsulClient } from '../../../api/client.ts';
 import type { ACLPolicy } from '../../../api/types.ts';
 import { addHttpFlags, clientFrom, type HttpFlags } from '../../http-flags.ts';
 import { CliErrors, info, type CliIO } from '../../io.ts';
-import { checkFormat, collect, failure, printPolicy, rulesFrom, type FormatFlag } from './shared.ts';
+import { collect } from '../../repeatable.ts';
+import { checkFormat, failure, printPolicy, rulesFrom, type FormatFlag } from './shared.ts';
 
 interface PolicyFlags extends HttpFlags, FormatFlag {
   id?: string;

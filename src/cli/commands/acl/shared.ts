@@ -9,8 +9,6 @@ import type { ACLLink, ACLNodeIdentity, ACLPolicy, ACLRole, ACLServiceIdentity, 
 import type { MeshgateError } from '../../../lib/errors.ts';
 import { CliErrors, info, type CliIO } from '../../io.ts';
 
-export const collect = (value: string, previous: string[]): string[] => [...previous, value];
-
 export interface FormatFlag {
   format?: string;
 }

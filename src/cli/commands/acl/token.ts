@@ -8,8 +8,9 @@ import { Command } from 'commander';
 import type { ACLTokenWrite } from '../../../api/types.ts';
 import { addHttpFlags, clientFrom, type HttpFlags } from '../../http-flags.ts';
 import { CliErrors, info, type CliIO } from '../../io.ts';
+import { collect } from '../../repeatable.ts';
 import {
-  checkFormat, collect, failure, linksFrom, nodeIdentitiesFrom, printToken, serviceIdentitiesFrom, type FormatFlag,
+  checkFormat, failure, linksFrom, nodeIdentitiesFrom, printToken, serviceIdentitiesFrom, type FormatFlag,
 } from './shared.ts';
 
 interface TokenFlags extends HttpFlags, FormatFlag {

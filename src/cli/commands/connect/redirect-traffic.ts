@@ -11,6 +11,7 @@ import { applyRules } from '../../../proxy/transparent/apply.ts';
 import { DEFAULT_OUTBOUND_PORT, redirectRules, removalRules, type RedirectConfig } from '../../../proxy/transparent/rules.ts';
 import { addHttpFlags, clientFrom, type HttpFlags } from '../../http-flags.ts';
 import { CliErrors, info, type CliIO } from '../../io.ts';
+import { collect } from '../../repeatable.ts';
 
 interface Flags extends HttpFlags {
   proxyUid?: string;
@@ -28,8 +29,6 @@ interface Flags extends HttpFlags {
   remove?: boolean;
   print?: boolean;
 }
-
-const collect = (value: string, previous: string[]): string[] => [...previous, value];
 
 function portFlag(value: string | undefined, flag: string): number | undefined {
   if (value === undefined) return undefined;

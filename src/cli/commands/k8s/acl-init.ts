@@ -11,6 +11,7 @@ import { createLogger } from '../../../lib/logger.ts';
 import type { RedirectConfig } from '../../../proxy/transparent/rules.ts';
 import { addHttpFlags, clientFrom, type HttpFlags } from '../../http-flags.ts';
 import { CliErrors, info, type CliIO } from '../../io.ts';
+import { collect } from '../../repeatable.ts';
 
 interface Flags extends HttpFlags {
   authMethod?: string;
@@ -25,8 +26,6 @@ interface Flags extends HttpFlags {
 }
 
 const TOKEN_ENV = ['MESHGATE_HTTP_TOKEN', 'CONSUL_HTTP_TOKEN', 'MESHGATE_HTTP_TOKEN_FILE', 'CONSUL_HTTP_TOKEN_FILE'];
-const collect = (value: string, previous: string[]): string[] => [...previous, value];
-
 /** The injector's JSON (consul-k8s's iptables.Config field names) as the redirect rules' configuration. */
 export function redirectConfigFromJson(json: string): RedirectConfig {
   let raw: Record<string, unknown>;

@@ -10,6 +10,7 @@ import { createLogger } from '../../../lib/logger.ts';
 import { addHttpFlags, clientFrom, type HttpFlags } from '../../http-flags.ts';
 import { CliErrors, info, type CliIO } from '../../io.ts';
 import { untilSignal } from '../../signals.ts';
+import { collect } from '../../repeatable.ts';
 
 interface Flags extends HttpFlags {
   kubeconfig?: string;
@@ -38,8 +39,6 @@ interface Flags extends HttpFlags {
   leaderElectionNamespace?: string;
   logLevel: string;
 }
-
-const collect = (value: string, previous: string[] | undefined): string[] => [...(previous ?? []), value];
 
 /** Go's strconv.ParseBool, as consul-k8s's boolean flags. */
 function boolFlag(value: string, flag: string): boolean {

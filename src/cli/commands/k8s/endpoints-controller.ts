@@ -10,6 +10,7 @@ import { createLogger } from '../../../lib/logger.ts';
 import { addHttpFlags, clientFrom, type HttpFlags } from '../../http-flags.ts';
 import { info, type CliIO } from '../../io.ts';
 import { untilSignal } from '../../signals.ts';
+import { collect } from '../../repeatable.ts';
 
 interface Flags extends HttpFlags {
   kubeconfig?: string;
@@ -20,8 +21,6 @@ interface Flags extends HttpFlags {
   leaderElectionNamespace?: string;
   logLevel?: string;
 }
-
-const collect = (value: string, previous: string[] | undefined): string[] => [...(previous ?? []), value];
 
 export function k8sEndpointsControllerCommand(io: CliIO): Command {
   return addHttpFlags(new Command('endpoints-controller'))

@@ -9,6 +9,7 @@ import { parseDuration } from '../../../lib/duration.ts';
 import { createLogger } from '../../../lib/logger.ts';
 import { addHttpFlags, clientFrom, type HttpFlags } from '../../http-flags.ts';
 import { CliErrors, info, type CliIO } from '../../io.ts';
+import { collect } from '../../repeatable.ts';
 
 interface Flags extends HttpFlags {
   kubeconfig?: string;
@@ -22,8 +23,6 @@ interface Flags extends HttpFlags {
   timeout: string;
   logLevel: string;
 }
-
-const collect = (value: string, previous: string[] | undefined): string[] => [...(previous ?? []), value];
 
 export function k8sServerAclInitCommand(io: CliIO): Command {
   return addHttpFlags(new Command('server-acl-init'))

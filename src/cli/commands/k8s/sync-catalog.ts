@@ -9,6 +9,7 @@ import { createLogger } from '../../../lib/logger.ts';
 import { addHttpFlags, clientFrom, type HttpFlags } from '../../http-flags.ts';
 import { info, type CliIO } from '../../io.ts';
 import { untilSignal } from '../../signals.ts';
+import { collect } from '../../repeatable.ts';
 
 interface Flags extends HttpFlags {
   kubeconfig?: string;
@@ -30,7 +31,6 @@ interface Flags extends HttpFlags {
   logLevel?: string;
 }
 
-const collect = (value: string, previous: string[] | undefined): string[] => [...(previous ?? []), value];
 const bool = (value: string): boolean => value !== 'false';
 
 export function k8sSyncCatalogCommand(io: CliIO): Command {
