@@ -75,8 +75,8 @@ export async function writeAtomic(file: string, text: string): Promise<void> {
   await rename(tmp, file);
 }
 
-/** Static configuration on loopback, port 0, a file provider on `dynamic`, fast throttle. */
-export function staticYaml(dynamicFile: string, extra = ''): string {
+/** Entry points `web` and `traefik` on loopback, port 0, and a watched file provider on `dynamicFile`, fast throttle. */
+export function fileProviderStaticYaml(dynamicFile: string): string {
   return `entryPoints:
   web:
     address: "127.0.0.1:0"
@@ -87,7 +87,12 @@ providers:
   file:
     filename: "${dynamicFile}"
     watch: true
-api:
+`;
+}
+
+/** fileProviderStaticYaml with the API, ping and Prometheus metrics (router labels) on, then `extra`. */
+export function staticYaml(dynamicFile: string, extra = ''): string {
+  return `${fileProviderStaticYaml(dynamicFile)}api:
   insecure: true
 ping: {}
 metrics:

@@ -11,7 +11,7 @@ import { test, after, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { get, startGateway, startUpstream, tempDir, type Upstream } from './helpers.ts';
+import { fileProviderStaticYaml, get, startGateway, startUpstream, tempDir, type Upstream } from './helpers.ts';
 import { loadStaticConfig } from '../../src/gateway/config/static.ts';
 
 let upstream: Upstream;
@@ -34,17 +34,7 @@ http:
         servers:
           - url: "${upstream.url}"
 `);
-  await writeFile(join(dir, 'static.yml'), `
-entryPoints:
-  web:
-    address: "127.0.0.1:0"
-  traefik:
-    address: "127.0.0.1:0"
-providers:
-  providersThrottleDuration: 20ms
-  file:
-    filename: ${join(dir, 'dynamic.yml')}
-${metrics}
+  await writeFile(join(dir, 'static.yml'), `${fileProviderStaticYaml(join(dir, 'dynamic.yml'))}${metrics}
 `);
   return startGateway(join(dir, 'static.yml'));
 }

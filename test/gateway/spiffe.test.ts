@@ -15,7 +15,7 @@ import { validateStaticConfig } from '../../src/gateway/config/static.ts';
 import { ServersTransport } from '../../src/gateway/services/transport.ts';
 import { serversTransportSchema } from '../../src/gateway/config/schema/services.ts';
 import { registerSidecar, runProxy, startHttpApp, startMesh, type Mesh } from '../proxy/helpers.ts';
-import { eventually, get, startGateway, tempDir, writeAtomic } from './helpers.ts';
+import { eventually, fileProviderStaticYaml, get, startGateway, tempDir, writeAtomic } from './helpers.ts';
 
 let mesh: Mesh;
 let gateway: Awaited<ReturnType<typeof startGateway>>;
@@ -56,17 +56,7 @@ before(async () => {
     anyid: '        {}',
   }));
   const file = join(dir, 'traefik.yml');
-  await writeFile(file, `entryPoints:
-  web:
-    address: "127.0.0.1:0"
-  traefik:
-    address: "127.0.0.1:0"
-providers:
-  providersThrottleDuration: 20ms
-  file:
-    filename: "${dynamicFile}"
-    watch: true
-spiffe:
+  await writeFile(file, `${fileProviderStaticYaml(dynamicFile)}spiffe:
   mesh:
     serviceName: edge
     endpoint:
