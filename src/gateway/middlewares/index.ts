@@ -7,6 +7,7 @@ import './circuitBreaker.ts';
 import './compress.ts';
 import './contentType.ts';
 import './digestAuth.ts';
+import './encodedCharacters.ts';
 import './errors.ts';
 import './forwardAuth.ts';
 import './grpcWeb.ts';
