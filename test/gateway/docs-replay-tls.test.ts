@@ -13,9 +13,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { request } from 'node:https';
 import { join } from 'node:path';
 import tls from 'node:tls';
-import { runGateway } from '../../src/gateway/main.ts';
-import { silentLogger } from '../../src/lib/logger.ts';
-import { startUpstream, tempDir, type Upstream } from './helpers.ts';
+import { startUpstream, tempDir, withTlsGateway, type Upstream } from './helpers.ts';
 
 const fixtures = new URL('./fixtures/traefik-docs/', import.meta.url).pathname;
 const snippet = (file: string) => readFileSync(join(fixtures, file), 'utf8');
@@ -83,21 +81,7 @@ async function serveTls(file: string, check: (port: number) => Promise<void>, { 
         servers:
           - url: "${upstream.url}"
 ${cert}`);
-  await writeFile(join(work, 'gateway.yml'), `entryPoints:
-  websecure:
-    address: "127.0.0.1:0"
-    http:
-      tls: {}
-providers:
-  file:
-    directory: "${dir}"
-`);
-  const gw = await runGateway({ configFile: join(work, 'gateway.yml'), workers: 1, handleSignals: false, logger: silentLogger() });
-  try {
-    await check(gw.addresses().websecure!.port);
-  } finally {
-    await gw.close();
-  }
+  await withTlsGateway(work, dir, check);
 }
 
 interface Served { status?: number; protocol?: string | null; cipher?: string; cn?: string; refused?: string }

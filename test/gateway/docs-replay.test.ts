@@ -37,9 +37,6 @@ const EXPECTED_GAPS: Record<string, string[]> = {
   'serverstransport.02.toml': ['not supported by meshgate: http.serversTransports.mytransport.peerCertSANs', 'certificates[0]'],
   // The v2 rule syntax (deprecated in Traefik v3, removed in the next major) is not implemented.
   'rules-and-priority.01.yaml': ['not supported by meshgate: http.routers.Router-v2.ruleSyntax'],
-  // Turning TLS session tickets off per TLS option is not implemented.
-  'tls-options.15.yaml': ['not supported by meshgate: tls.options.default.disableSessionTickets'],
-  'tls-options.16.toml': ['not supported by meshgate: tls.options.default.disableSessionTickets'],
   // A default certificate obtained from an ACME resolver for the store is not implemented (a defaultCertificate file is).
   'tls-certificates.07.yaml': ['not supported by meshgate: tls.stores.default.defaultGeneratedCert'],
   'tls-certificates.08.toml': ['not supported by meshgate: tls.stores.default.defaultGeneratedCert'],

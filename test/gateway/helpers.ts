@@ -140,6 +140,28 @@ export async function startGateway(configFile: string, options: Partial<RunGatew
   return Object.assign(handle, { web: `http://127.0.0.1:${a.web!.port}`, admin: `http://127.0.0.1:${a.traefik!.port}` });
 }
 
+/**
+ * A gateway (1 worker) whose only entry point, `websecure` on loopback port 0, speaks TLS only, with a file provider
+ * on the directory `dynamicDir`; `check` gets the bound port, and the gateway is closed after it, even on failure.
+ */
+export async function withTlsGateway(work: string, dynamicDir: string, check: (port: number) => Promise<void>): Promise<void> {
+  await writeFile(join(work, 'gateway.yml'), `entryPoints:
+  websecure:
+    address: "127.0.0.1:0"
+    http:
+      tls: {}
+providers:
+  file:
+    directory: "${dynamicDir}"
+`);
+  const gw = await runGateway({ configFile: join(work, 'gateway.yml'), workers: 1, handleSignals: false, logger: silentLogger() });
+  try {
+    await check(gw.addresses().websecure!.port);
+  } finally {
+    await gw.close();
+  }
+}
+
 /** Retries `check` until it stops throwing; generous deadline, no timing assertions. */
 export async function eventually<T>(check: () => Promise<T>, timeoutMs = 10_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;

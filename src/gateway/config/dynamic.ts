@@ -115,6 +115,8 @@ const tlsOptionsSchema = z
       .optional(),
     sniStrict: z.boolean().optional(),
     alpnProtocols: z.array(z.string()).optional(),
+    /** Traefik v3.7: no TLS session tickets for connections using this option set (entrypoints/tls-options.ts). */
+    disableSessionTickets: z.boolean().optional(),
   })
   .strict();
 

@@ -33,7 +33,6 @@ export function isTraefikStaticKey(path: readonly PropertyKey[]): boolean {
  */
 const TRAEFIK_DYNAMIC_KEYS = [
   'http.services.*.loadBalancer.middlewares', 'http.serversTransports.*.peerCertSANs',
-  'tls.options.*.disableSessionTickets',
   'tls.stores.*.defaultGeneratedCert',
 ].map((key) => key.toLowerCase().split('.'));
 

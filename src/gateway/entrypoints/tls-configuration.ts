@@ -188,6 +188,8 @@ export function contextOptions(options: ResolvedTlsOptions): tls.SecureContextOp
     ...(options.ciphers !== undefined ? { ciphers: options.ciphers } : {}),
     ...(options.ecdhCurve !== undefined ? { ecdhCurve: options.ecdhCurve } : {}),
     ...(options.ca !== undefined ? { ca: options.ca } : {}),
+    // On the handshaking server (its SSL objects take their options from it) and on every SNI context alike.
+    ...(options.secureOptions !== 0 ? { secureOptions: options.secureOptions } : {}),
   };
 }
 

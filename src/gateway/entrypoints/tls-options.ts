@@ -5,7 +5,7 @@
  * message names the field (`tls.options.strict@file.cipherSuites[1]: …`); the runtime disables only the routers that
  * use the option set, as Traefik's TLS manager does.
  */
-import { createHash } from 'node:crypto';
+import { constants, createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { SecureVersion } from 'node:tls';
 import { defineError } from '../../lib/errors.ts';
@@ -25,6 +25,7 @@ export interface TlsOptionsConfig {
   clientAuth?: { caFiles?: string[]; clientAuthType?: ClientAuthType };
   sniStrict?: boolean;
   alpnProtocols?: string[];
+  disableSessionTickets?: boolean;
 }
 
 export interface ResolvedTlsOptions {
@@ -42,6 +43,8 @@ export interface ResolvedTlsOptions {
   readonly clientAuthType: ClientAuthType;
   readonly sniStrict: boolean;
   readonly alpnProtocols: string[];
+  /** OpenSSL secureOptions for the handshake: SSL_OP_NO_TICKET with `disableSessionTickets`, else 0. */
+  readonly secureOptions: number;
 }
 
 const VERSIONS: Record<string, SecureVersion> = {
@@ -164,7 +167,11 @@ export function resolveTlsOptions(name: string, config: TlsOptionsConfig, served
     throw TlsOptionsErrors.invalid(field('alpnProtocols'), `none of ${wanted.join(', ')} is served by this entry point (it speaks ${servedProtocols.join(', ')})`);
   }
 
-  const resolved = { minVersion, maxVersion, ciphers, ecdhCurve, ca, clientAuthType, sniStrict: config.sniStrict ?? false, alpnProtocols };
+  // Go's SessionTicketsDisabled (Traefik pkg/tls/tlsmanager.go buildTLSConfig). OpenSSL's SSL_OP_NO_TICKET sends no
+  // ticket in TLS 1.2; in TLS 1.3 it turns tickets stateful, and as the handshaking servers keep no session cache
+  // (node's default), such a ticket never resumes a session — what Go's disabled tickets amount to.
+  const secureOptions = config.disableSessionTickets === true ? constants.SSL_OP_NO_TICKET : 0;
+  const resolved = { minVersion, maxVersion, ciphers, ecdhCurve, ca, clientAuthType, sniStrict: config.sniStrict ?? false, alpnProtocols, secureOptions };
   const key = createHash('sha256').update(JSON.stringify(resolved)).digest('hex');
   return { name, key, ...resolved };
 }
