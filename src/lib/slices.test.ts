@@ -49,3 +49,46 @@ test('fresh() gives way on a new slicer, and again once the current slice has do
   assert.equal(slicer.yields, 2);
   await NEVER_YIELD.fresh();
 });
+
+test('two slicers working at once take turns: no turn of the event loop runs slices of both', async () => {
+  // A build and the last good copy's writer once each took their own budget in the same turn (16+ ms of silence
+  // with 8 ms slices); slicers now resume one per turn.
+  let turn = 0;
+  let counting = true;
+  const mark = () => {
+    turn++;
+    if (counting) setImmediate(mark);
+  };
+  setImmediate(mark);
+  const turnsOf = new Map<number, Set<string>>();
+  const work = async (id: string) => {
+    const slicer = new Slicer(1);
+    await slicer.fresh();
+    await forEachSliced(Array.from({ length: 30_000 }, (_, i) => i), slicer, () => {
+      for (let i = 0; i < 30; i++) Math.sqrt(i);
+      const ids = turnsOf.get(turn) ?? new Set();
+      ids.add(id);
+      turnsOf.set(turn, ids);
+    });
+    return slicer.yields;
+  };
+  const [a, b] = await Promise.all([work('a'), work('b')]);
+  counting = false;
+  assert.ok(a > 3 && b > 3, `both yielded several times (${a}, ${b})`);
+  const shared = [...turnsOf].filter(([, ids]) => ids.size > 1).map(([t]) => t);
+  assert.deepEqual(shared, [], `turns that ran both: ${shared.join(', ')}`);
+});
+
+test('a slicer started right after another one spent its slice gives way at its first tick', async () => {
+  const first = new Slicer(2);
+  const until = performance.now() + 3;
+  while (performance.now() < until) { /* work */ }
+  const pending = first.tick();
+  assert.ok(pending, 'the first slicer is due');
+  // Same stretch of work, nothing ran between: the new slicer's budget is that slice's.
+  const second = new Slicer(2);
+  assert.equal(second.due(), true);
+  await pending;
+  // Resumed on a turn of its own, a slicer has its whole budget again.
+  assert.equal(first.due(), false);
+});

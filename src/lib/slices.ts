@@ -4,18 +4,57 @@
  * small steps; once the slice's time budget is spent, `tick()` yields to the event loop with `setImmediate`, so
  * I/O callbacks (requests on the configuration still serving) run between slices. A tick is one clock read, so it
  * can sit inside a tight loop; `sortSliced` gives `Array.prototype.sort` the same property.
+ *
+ * Several slicers run at once during a reload (the build, the last good copy, the reader's hand-over): they share the
+ * event loop's turns instead of each taking its own budget in the same one. Slicers that yield wait in one queue
+ * and one of them resumes per turn; a slicer that starts right after another's slice (same stretch of work, no I/O
+ * between) starts with that slice's budget already spent, so it gives way at its first tick.
  */
-import { setImmediate as yieldToLoop } from 'node:timers/promises';
-
 /** Default slice: well under the ~50 ms a reload may delay a request, leaving room for the requests themselves. */
 export const DEFAULT_SLICE_MS = 8;
 
 /** A slice younger than this counts as fresh (`Slicer.fresh`). */
 const FRESH_MS = 1;
 
+/** Slicers waiting for a turn of their own, oldest first. */
+const waiting: Array<() => void> = [];
+let resumeScheduled = false;
+
+/** Resumes one waiting slicer in this turn (its slice runs in the microtasks after this callback) and books the next turn. */
+function resumeOne(): void {
+  const next = waiting.shift();
+  // Scheduled from the check phase, this runs in the next turn, after that turn's I/O.
+  if (waiting.length > 0) setImmediate(resumeOne);
+  else resumeScheduled = false;
+  next?.();
+}
+
+function nextTurn(): Promise<void> {
+  return new Promise((resolve) => {
+    waiting.push(resolve);
+    if (!resumeScheduled) {
+      resumeScheduled = true;
+      setImmediate(resumeOne);
+    }
+  });
+}
+
+/** The current stretch of background work: when its first slice began and when any slicer last looked at the clock. */
+const stretch = { start: -Infinity, last: -Infinity };
+/** Two slices less than this apart, with no yield between, are one stretch (nothing else could have run). */
+const CONTIGUOUS_MS = 0.5;
+
+/** Where a new slicer's first slice starts counting: the running stretch's start when it joins one. */
+function joinStretch(): number {
+  const now = performance.now();
+  if (now - stretch.last > CONTIGUOUS_MS) stretch.start = now;
+  stretch.last = now;
+  return stretch.start;
+}
+
 export class Slicer {
   readonly #budgetMs: number;
-  #sliceStart = performance.now();
+  #sliceStart = joinStretch();
   /** Set by `yield()`: the current slice began on a turn of its own (a new slicer's first slice may not have). */
   #resumed = false;
   /** How many times work gave way to the event loop (for tests and logs). */
@@ -27,13 +66,18 @@ export class Slicer {
 
   /** True when the current slice has used its budget; the caller should `await this.yield()`. */
   due(): boolean {
-    return performance.now() - this.#sliceStart >= this.#budgetMs;
+    const now = performance.now();
+    stretch.last = now;
+    return now - this.#sliceStart >= this.#budgetMs;
   }
 
   async yield(): Promise<void> {
     this.yields++;
-    await yieldToLoop();
-    this.#sliceStart = performance.now();
+    // A slicer created right after this (a timer or callback in the same stretch) joins this spent slice.
+    stretch.last = performance.now();
+    await nextTurn();
+    // Resumed from the queue: a turn of its own, after that turn's I/O — always a fresh stretch.
+    this.#sliceStart = stretch.start = stretch.last = performance.now();
     this.#resumed = true;
   }
 
