@@ -176,7 +176,7 @@ test('memory comes back: after 10,000 routers are replaced by one, twice, the he
   }
 });
 
-test('a build reads the providers\' 20,000 routers a slice at a time, never all in one turn of the event loop', async (t) => {
+test('a build reads the providers\' 20,000 routers and 20,000 middlewares a slice at a time, never all in one turn of the event loop', async (t) => {
   // The build once spread them into one object with the internal routers first: one step of ~80 ms at 50,000,
   // the longest silence of a reload. Every read of a router is counted per turn (a self-renewing setImmediate
   // marks the turns; with sliceMs 1 a slice reads a few thousand at most).
@@ -191,6 +191,16 @@ test('a build reads the providers\' 20,000 routers a slice at a time, never all 
       return Reflect.get(target, name, receiver) as unknown;
     },
   });
+  // The middlewares were copied in one step (a spread with the internal ones) until this session.
+  const middlewares: Record<string, Record<string, unknown>> = {};
+  for (let i = 0; i < count; i++) middlewares[`m${i}@file`] = { headers: { customResponseHeaders: { 'X-M': String(i) } } };
+  const middlewareReadsPerTurn = new Map<number, number>();
+  const watchedMiddlewares = new Proxy(middlewares, {
+    get(target, name, receiver) {
+      middlewareReadsPerTurn.set(turn, (middlewareReadsPerTurn.get(turn) ?? 0) + 1);
+      return Reflect.get(target, name, receiver) as unknown;
+    },
+  });
   let counting = true;
   const nextTurn = () => {
     turn++;
@@ -202,6 +212,7 @@ test('a build reads the providers\' 20,000 routers a slice at a time, never all 
   try {
     const config = emptyDynamicConfig();
     config.http.routers = watched;
+    config.http.middlewares = watchedMiddlewares;
     config.http.services['svc@file'] = { loadBalancer: { servers: [{ url: 'http://127.0.0.1:9' }] } };
     assert.equal(await gw.apply(config), true);
     assert.equal(gw.runtime.current.info.routers.get('r19999@file')?.status, 'enabled');
@@ -212,4 +223,22 @@ test('a build reads the providers\' 20,000 routers a slice at a time, never all 
   const most = Math.max(...readsPerTurn.values());
   t.diagnostic(`reads of the routers: ${[...readsPerTurn.values()].reduce((a, b) => a + b, 0)} over ${readsPerTurn.size} turns, at most ${most} in one`);
   assert.ok(most < count / 2, `at most ${most} of ${count} routers read in one turn`);
+  const mostMiddlewares = Math.max(...middlewareReadsPerTurn.values());
+  t.diagnostic(`reads of the middlewares: ${[...middlewareReadsPerTurn.values()].reduce((a, b) => a + b, 0)} over ${middlewareReadsPerTurn.size} turns, at most ${mostMiddlewares} in one`);
+  assert.ok(mostMiddlewares < count / 2, `at most ${mostMiddlewares} of ${count} middlewares read in one turn`);
+});
+
+test('a directory of files is merged name by name: routers named like Object.prototype members are kept, duplicates are not', async () => {
+  // The directory merge is sliced now (it copied each file's sections in one step); its duplicate check once asked
+  // `name in target`, which is true for `toString` or `constructor` on a plain object, so those routers were dropped.
+  const dir = await tempDir();
+  // `small` with one more router named `name` (both files define `main` and `svc` too).
+  const router = (name: string, upstream: Upstream) => small(upstream).replace('    main:\n', `    ${name}:\n      rule: Host(\`${name}.test\`)\n      service: svc\n    main:\n`);
+  await writeFile(join(dir, 'a.yml'), router('toString', a));
+  await writeFile(join(dir, 'b.yml'), router('constructor', b));
+  const provider = new FileProvider({ directory: dir, watch: false, logger: silentLogger() });
+  const config = await provider.read();
+  assert.deepEqual(Object.keys(config.http.routers).sort(), ['constructor', 'main', 'toString']);
+  // Traefik keeps the first definition (a.yml's) of a name defined in two files.
+  assert.match(JSON.stringify(config.http.services.svc), new RegExp(a.url.replace(/[.]/g, '\\.')));
 });

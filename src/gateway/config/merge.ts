@@ -38,18 +38,27 @@ export function mergeConfigurations(byProvider: ReadonlyMap<string, DynamicConfi
   return merged;
 }
 
-/** Merges the providers' configurations, giving the event loop way between slices. */
-export async function mergeConfigurationsSliced(byProvider: ReadonlyMap<string, DynamicConfig>, slicer: Slicer = NEVER_YIELD): Promise<DynamicConfig> {
+/**
+ * Merges the providers' configurations, giving the event loop way between slices. `counts.routers` receives the
+ * merged HTTP routers' number, counted on the way (counting afterwards would enumerate the section once more).
+ */
+export async function mergeConfigurationsSliced(
+  byProvider: ReadonlyMap<string, DynamicConfig>,
+  slicer: Slicer = NEVER_YIELD,
+  counts?: { routers: number },
+): Promise<DynamicConfig> {
   const merged = emptyDynamicConfig();
+  let routers = 0;
   for (const provider of [...byProvider.keys()].sort()) {
     const config = byProvider.get(provider)!;
-    await mergeSectionSliced(merged.http.routers, config.http.routers, provider, slicer);
+    routers += await mergeSectionSliced(merged.http.routers, config.http.routers, provider, slicer);
     await mergeSectionSliced(merged.http.services, config.http.services, provider, slicer);
     await mergeSectionSliced(merged.http.middlewares, config.http.middlewares, provider, slicer);
     await mergeSectionSliced(merged.http.serversTransports, config.http.serversTransports, provider, slicer);
     mergeTls(merged, config, provider);
     mergeTcpUdp(merged, config, provider);
   }
+  if (counts) counts.routers = routers;
   return merged;
 }
 
@@ -73,14 +82,19 @@ function mergeSection<T>(into: Record<string, T>, from: Record<string, T>, provi
   for (const name in from) into[qualifyName(name, provider)] = from[name]!;
 }
 
-async function mergeSectionSliced<T>(into: Record<string, T>, from: Record<string, T>, provider: string, slicer: Slicer): Promise<void> {
+/** Returns how many names `into` gained. */
+async function mergeSectionSliced<T>(into: Record<string, T>, from: Record<string, T>, provider: string, slicer: Slicer): Promise<number> {
+  let added = 0;
   // Collecting the names of a large section is one step: it starts a turn of its own.
   await slicer.fresh();
   for (const name in from) {
-    into[qualifyName(name, provider)] = from[name]!;
+    const qualified = qualifyName(name, provider);
+    if (!Object.hasOwn(into, qualified)) added++;
+    into[qualified] = from[name]!;
     const pending = slicer.tick();
     if (pending) await pending;
   }
+  return added;
 }
 
 function mergeTls(merged: DynamicConfig, config: DynamicConfig, provider: string): void {

@@ -10,6 +10,7 @@ import { watch, type FSWatcher } from 'node:fs';
 import { readdir } from 'node:fs/promises';
 import { basename, dirname, extname, join } from 'node:path';
 import type { Logger } from '../../lib/logger.ts';
+import { markPhase } from '../../lib/phases.ts';
 import { Slicer } from '../../lib/slices.ts';
 import { emptyDynamicConfig, validateMiddlewares, type DynamicConfig } from '../config/dynamic.ts';
 import { configDigest, setConfigDigest } from '../config/digest.ts';
@@ -88,11 +89,17 @@ export class FileProvider implements Provider {
     for (const { file, config } of read) {
       validateMiddlewares(config.http.middlewares, file);
       // Traefik keeps the first definition of a name seen across the directory's files and logs the duplicate.
+      // Merged in slices: a directory may hold 50,000 routers as well as one file may.
       for (const section of ['routers', 'services', 'middlewares', 'serversTransports'] as const) {
         const target = merged.http[section] as Record<string, unknown>;
-        for (const [name, value] of Object.entries(config.http[section])) {
-          if (name in target) this.#logger.error({ file, name }, `${section} "${name}" is defined in more than one file; the first is kept`);
-          else target[name] = value;
+        const from = config.http[section] as Record<string, unknown>;
+        // Collecting the names of a large section is one step: it starts a turn of its own.
+        await slicer.fresh();
+        for (const name in from) {
+          if (Object.hasOwn(target, name)) this.#logger.error({ file, name }, `${section} "${name}" is defined in more than one file; the first is kept`);
+          else target[name] = from[name];
+          const pending = slicer.tick();
+          if (pending) await pending;
         }
       }
       if (config.tcp !== undefined) {
@@ -116,6 +123,7 @@ export class FileProvider implements Provider {
     this.#loading = this.#loading.then(async () => {
       if (this.#stopped) return;
       let config: DynamicConfig;
+      markPhase('file:read');
       try {
         config = await this.read();
       } catch (err) {
@@ -123,6 +131,7 @@ export class FileProvider implements Provider {
         this.#options.onError?.(err as Error);
         return;
       }
+      markPhase('file:received');
       const digest = await configDigest(config, new Slicer());
       if (digest === this.#lastEmitted || this.#stopped) return;
       this.#lastEmitted = digest;

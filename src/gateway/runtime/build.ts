@@ -7,7 +7,8 @@
  * still serving keeps answering while a large one builds; nothing here is visible until the runtime swaps it in.
  */
 import type { Logger } from '../../lib/logger.ts';
-import { NEVER_YIELD, type Slicer } from '../../lib/slices.ts';
+import { markPhase } from '../../lib/phases.ts';
+import { NEVER_YIELD, sortSliced, type Slicer } from '../../lib/slices.ts';
 import type { DynamicConfig } from '../config/dynamic.ts';
 import type { StaticConfig } from '../config/static.ts';
 import type { Handler } from '../http/types.ts';
@@ -79,18 +80,20 @@ async function initialInfo(config: DynamicConfig, slicer: Slicer): Promise<Runti
 
 export async function buildConfiguration(merged: DynamicConfig, deps: BuildDependencies, previous?: BuiltConfiguration, slicer: Slicer = NEVER_YIELD): Promise<BuiltConfiguration> {
   const { staticConfig, logger } = deps;
+  markPhase('build:entrypoint-models');
   const internal = internalConfiguration(staticConfig);
   const config: DynamicConfig = {
     http: {
       routers: await applyEntryPointModels([merged.http.routers, internal.routers], staticConfig, slicer),
       services: merged.http.services,
-      middlewares: { ...merged.http.middlewares, ...internal.middlewares },
+      middlewares: await withInternal(merged.http.middlewares, internal.middlewares, slicer),
       serversTransports: merged.http.serversTransports,
     },
     tls: merged.tls,
     ...(merged.tcp !== undefined ? { tcp: merged.tcp } : {}),
     ...(merged.udp !== undefined ? { udp: merged.udp } : {}),
   };
+  markPhase('build:info');
   const info = await initialInfo(config, slicer);
   const internalHandlers = deps.internalServices(info);
   for (const name of internalHandlers.keys()) info.services.set(name, { config: {}, status: STATUS_ENABLED, usedBy: [] });
@@ -100,20 +103,29 @@ export async function buildConfiguration(merged: DynamicConfig, deps: BuildDepen
   services.useMiddlewares((names, handler) => middlewares.chain(names, handler));
   const tls = new TlsManager(config.tls, logger, previous?.tls);
   const routers = new RouterManager(deps, info, services, middlewares, tls);
+  markPhase('build:routers');
   const routes = await routers.build(slicer);
+  markPhase('build:compile');
 
   const compiled = await deps.compileRoutes(routes, slicer);
   for (const [name, message] of compiled.errors) {
     const router = info.routers.get(name);
     if (router) addError(router, message, true);
   }
+  markPhase('build:tail');
   tls.assignHostOptions(info);
   const layer4 = buildLayer4(config, staticConfig, logger, () => deps.transports.currentSvid());
   info.tcp = layer4.tcp.info;
   info.udp = layer4.udp.info;
 
-  for (const item of info.services.values()) if (item.usedBy.length > 1) item.usedBy = [...new Set(item.usedBy)].sort();
-  for (const item of info.middlewares.values()) if (item.usedBy.length > 1) item.usedBy = [...new Set(item.usedBy)].sort();
+  // A service or middleware every router uses lists 50,000 names: deduplicated and sorted in slices too.
+  for (const items of [info.services.values(), info.middlewares.values()]) {
+    for (const item of items) {
+      if (item.usedBy.length > 1) item.usedBy = await sortSliced([...new Set(item.usedBy)], compareNames, slicer);
+      const pending = slicer.tick();
+      if (pending) await pending;
+    }
+  }
   for (const [name, router] of info.routers) {
     if (router.error) logger.error({ router: name, errors: router.error }, `router ${name} ${router.status === 'disabled' ? 'disabled' : 'has warnings'}`);
     const pending = slicer.tick();
@@ -122,6 +134,27 @@ export async function buildConfiguration(merged: DynamicConfig, deps: BuildDepen
   // Nothing of this build may keep the previous one alive once it serves (services reused later hold the manager).
   services.release();
   return { info, routes: compiled.routes, config, services: services.services, tls: tls.tls, layer4 };
+}
+
+/** `Array.prototype.sort`'s order for strings (UTF-16 code units), as a comparator. */
+function compareNames(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+/**
+ * The providers' middlewares and the internal ones in one object (an internal name wins, as `{ ...a, ...b }` would):
+ * copied in slices, since a spread of a large section is one step the size of the section.
+ */
+async function withInternal<T>(providers: Record<string, T>, internal: Record<string, T>, slicer: Slicer): Promise<Record<string, T>> {
+  const out: Record<string, T> = {};
+  await slicer.fresh();
+  for (const name in providers) {
+    out[name] = providers[name]!;
+    const pending = slicer.tick();
+    if (pending) await pending;
+  }
+  for (const name in internal) out[name] = internal[name]!;
+  return out;
 }
 
 /** Services of `previous` the new build did not reuse; they are closed once the previous build has drained. */

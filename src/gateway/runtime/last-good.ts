@@ -8,6 +8,7 @@
 import { open, readFile, rename, rm } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type { Logger } from '../../lib/logger.ts';
+import { markPhase } from '../../lib/phases.ts';
 import { Slicer } from '../../lib/slices.ts';
 import { validateDynamicConfig, type DynamicConfig } from '../config/dynamic.ts';
 
@@ -64,7 +65,9 @@ export class LastGoodStore {
       this.#pending = undefined;
       if (!next) return;
       try {
+        markPhase('last-good:write');
         await this.#write({ version: 1, savedAt: new Date().toISOString(), providers: next });
+        markPhase('last-good:written');
       } catch (err) {
         this.#logger.error({ err, path: this.path }, 'cannot persist the last good configuration');
       }

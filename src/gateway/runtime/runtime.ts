@@ -13,6 +13,7 @@ import type { Logger } from '../../lib/logger.ts';
 import type { DynamicConfig } from '../config/dynamic.ts';
 import { emptyDynamicConfig } from '../config/dynamic.ts';
 import type { GatewayRequest, Handler, ResponseWriter } from '../http/types.ts';
+import { markPhase } from '../../lib/phases.ts';
 import { Slicer } from '../../lib/slices.ts';
 import { buildConfiguration, retiredServices, tlsRouteKey, type BuildDependencies, type BuiltConfiguration, type RouteMatcher, type RouteTarget } from './build.ts';
 import { notFoundHandler } from './internal.ts';
@@ -159,6 +160,7 @@ export class GatewayRuntime {
     }
     const next = new ServingBuild(built, ++this.#generation);
     this.#current = next;
+    markPhase('runtime:swapped');
     this.#retire(previous, next);
     this.#options.healthRegistry.retainOnly(built.services.keys());
     if (this.#options.metrics) {
