@@ -11,7 +11,12 @@
  *   - nginx as a reverse proxy (1 worker, keep-alive upstream), driven by the same wrk for the same time, as the
  *     same-run peer for the request rate.
  *
- *   node bench/gateway/reload.ts [--routers 50000] [--workers 1] [--connections 16] [--threads 1] [--settle 5] [--node-flags "…"]
+ *   node bench/gateway/reload.ts [--routers 50000] [--workers 1] [--connections 16] [--threads 1] [--settle 5] [--after 15]
+ *     [--node-flags "…"] [--probe [--probe-ms 8] [--probe-out file.json]]
+ *
+ * `--probe` preloads bench/gateway/reload-probe.ts into the gateway (through NODE_OPTIONS, so the installed form runs
+ * as usual) and adds what it saw: every event-loop turn of at least `--probe-ms` of thread CPU during each reload, with
+ * the reload phase it fell in and the functions that took it, the GC pauses, and memory over time.
  */
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, writeFileSync, readFileSync, rmSync, renameSync } from 'node:fs';
@@ -23,17 +28,28 @@ import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { nginxConf } from './configs.ts';
 import { builtLauncher } from './launcher.ts';
+import type { ProbeReport } from './reload-probe.ts';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 /** Which form of the gateway ran, for the report. */
 let gatewayForm = '';
 const args = new Map<string, string>();
-for (let i = 2; i < process.argv.length; i += 2) args.set(process.argv[i]!.replace(/^--/, ''), process.argv[i + 1] ?? '');
+for (let i = 2; i < process.argv.length; i++) {
+  const value = process.argv[i + 1];
+  // A flag followed by another flag (or by nothing) is a switch: `--probe`.
+  const isSwitch = value === undefined || value.startsWith('--');
+  args.set(process.argv[i]!.replace(/^--/, ''), isSwitch ? '' : value);
+  if (!isSwitch) i++;
+}
 const routers = Number(args.get('routers') ?? 50_000);
 const workers = Number(args.get('workers') ?? 1);
 const connections = Number(args.get('connections') ?? 16);
 const threads = Number(args.get('threads') ?? 1);
 const settleS = Number(args.get('settle') ?? 5);
+/** How long the gateway runs on the small configuration again before its RSS is read. */
+const afterS = Number(args.get('after') ?? settleS * 3);
+const probe = args.has('probe');
+const probeMs = Number(args.get('probe-ms') ?? 8);
 /** Extra Node flags for the gateway process (e.g. `--node-flags "--trace-gc --cpu-prof"`), split on spaces. */
 const nodeFlags = (args.get('node-flags') ?? '').split(' ').filter(Boolean);
 
@@ -222,9 +238,18 @@ async function main(): Promise<void> {
   // for; else src/ through type stripping, which the report names.
   const launcher = nodeFlags.length === 0 ? builtLauncher(root) : undefined;
   const gatewayArgs = ['gateway', '--config', join(dir, 'static.yml'), '--workers', String(workers)];
+  const probePrefix = join(work, 'probe');
+  const env = probe
+    ? {
+      ...process.env,
+      NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --import ${join(root, 'bench/gateway/reload-probe.ts')}`.trim(),
+      MESHGATE_PROBE_OUT: probePrefix,
+      MESHGATE_PROBE_MS: String(probeMs),
+    }
+    : process.env;
   const gateway = launcher
-    ? spawn(launcher, gatewayArgs, { stdio: ['ignore', 'ignore', 'inherit'] })
-    : spawn(process.execPath, [...nodeFlags, join(root, 'src/cli/main.ts'), ...gatewayArgs], { stdio: ['ignore', 'ignore', 'inherit'] });
+    ? spawn(launcher, gatewayArgs, { stdio: ['ignore', 'ignore', 'inherit'], env })
+    : spawn(process.execPath, [...nodeFlags, join(root, 'src/cli/main.ts'), ...gatewayArgs], { stdio: ['ignore', 'ignore', 'inherit'], env });
   gatewayForm = launcher ? 'bin/meshgate (dist/, as installed)' : 'src/ through type stripping';
   children.push(gateway);
   await waitForPort(port);
@@ -245,11 +270,12 @@ async function main(): Promise<void> {
   const t2 = performance.now();
   writeAtomic(dynamic, smallText);
   const t3 = await prober.until(false);
-  await sleep(settleS * 3 * 1000);
+  await sleep(afterS * 1000);
   const rssAfter = rss(gateway.pid!);
   const end = performance.now();
   const gw = await load.stop();
   await prober.stop();
+  const report = probe ? await probeReport(gateway.pid!, `${probePrefix}.${gateway.pid}.json`) : undefined;
 
   const nginxLoad = startWrk(nginxPort, Math.max(5, Math.round((end - t0) / 1000 / 4)));
   const ng = await nginxLoad.done;
@@ -270,9 +296,65 @@ async function main(): Promise<void> {
   console.log(`| wrk over the whole run: req/s, p99, max latency, errors | ${fmt(gw.rps)} req/s, ${fmt(gw.p99, 1)} ms, ${fmt(gw.max, 1)} ms, ${gw.errors} |`);
   console.log(`| nginx peer, same wrk: req/s, p99, max | ${fmt(ng.rps)} req/s, ${fmt(ng.p99, 1)} ms, ${fmt(ng.max, 1)} ms |`);
   console.log(`| gateway RSS: small → large → small again | ${fmt(rssBefore)} → ${fmt(rssLarge)} → ${fmt(rssAfter)} MiB |`);
+  if (report) {
+    const at = (t: number) => performance.timeOrigin + t;
+    printProbe(report, [['large reload', at(t0), at(t1)], ['revert', at(t2), at(t3)], ['whole run', at(t0 - settleS * 1000), at(end)]]);
+    const keep = args.get('probe-out');
+    if (keep) writeFileSync(keep, JSON.stringify({ t0: at(t0), t1: at(t1), t2: at(t2), t3: at(t3), end: at(end), ...report }));
+  }
   gateway.kill('SIGTERM');
   await sleep(500);
   process.exit(0);
+}
+
+/** Asks the probe in the gateway for its report (SIGUSR2) and waits for the file. */
+async function probeReport(pid: number, file: string): Promise<ProbeReport | undefined> {
+  process.kill(pid, 'SIGUSR2');
+  for (let i = 0; i < 600; i++) {
+    await sleep(100);
+    try {
+      return JSON.parse(readFileSync(file, 'utf8')) as ProbeReport;
+    } catch { /* not written yet */ }
+  }
+  console.error('the probe wrote no report');
+  return undefined;
+}
+
+function printProbe(report: ProbeReport, windows: Array<[string, number, number]>): void {
+  const th = report.thresholdMs;
+  console.log(`\n### Probe (thread CPU per event-loop turn, GC pauses)\n`);
+  console.log(`| window | turns ≥ ${th} ms CPU | most CPU in one turn | scavenges: count · max · total | mark-compacts: count · max | other GC pauses: max |`);
+  console.log('|---|---|---|---|---|---|');
+  for (const [label, from, to] of windows) {
+    const turns = report.turns.filter((t) => t.at >= from && t.at <= to);
+    const gcs = report.gcs.filter((g) => g.at >= from && g.at <= to);
+    const of = (kind: string) => gcs.filter((g) => g.kind === kind).map((g) => g.ms);
+    const scavenges = of('scavenge');
+    const majors = of('mark-compact');
+    const others = gcs.filter((g) => g.kind !== 'scavenge' && g.kind !== 'mark-compact').map((g) => g.ms);
+    const max = (xs: number[]) => (xs.length ? Math.max(...xs).toFixed(1) : '–');
+    const most = turns.length ? `${Math.max(...turns.map((t) => t.cpuMs)).toFixed(1)} ms` : `< ${th} ms`;
+    console.log(`| ${label} | ${turns.length} | ${most} | ${scavenges.length} · ${max(scavenges)} · ${scavenges.reduce((a, b) => a + b, 0).toFixed(0)} ms | ${majors.length} · ${max(majors)} | ${max(others)} |`);
+  }
+  console.log(`\nAll turns by thread CPU (ms, upper bound: count): ${report.histogram.map(([b, n]) => `${b ?? '∞'}: ${n}`).join(', ')}`);
+  for (const [label, from, to] of windows.slice(0, 2)) {
+    const turns = report.turns.filter((t) => t.at >= from && t.at <= to);
+    if (turns.length === 0) continue;
+    console.log(`\nTurns ≥ ${th} ms during the ${label} (ms after the write):`);
+    for (const t of turns) {
+      const gcs = report.gcs.filter((g) => g.at >= t.at && g.at <= t.at + t.wallMs).map((g) => `${g.kind} ${g.ms.toFixed(1)}`);
+      console.log(`- +${(t.at - from).toFixed(0)}: ${t.cpuMs} ms CPU, ${t.wallMs} ms wall, phase ${t.phase || '–'}${gcs.length ? `, GC: ${gcs.join(', ')}` : ''}`);
+      if (t.self.length) console.log(`  self: ${t.self.join(' · ')}`);
+      if (t.ours.length) console.log(`  meshgate frames: ${t.ours.join(' · ')}`);
+    }
+  }
+  const phases = report.phases.filter((p) => p.at >= windows[0]![1] && p.at <= windows[0]![2]);
+  if (phases.length) console.log(`\nPhases of the large reload (ms after the write): ${phases.map((p) => `${p.phase} +${(p.at - windows[0]![1]).toFixed(0)}`).join(', ')}`);
+  const mem = report.memory;
+  if (mem.length) {
+    const pick = [mem[0]!, ...mem.filter((_, i) => i > 0 && i % 5 === 0), mem.at(-1)!];
+    console.log(`\nMemory (s after the write: RSS / heap used / heap committed / external MiB): ${pick.map((m) => `${((m.at - windows[0]![1]) / 1000).toFixed(0)} s: ${m.rssMiB}/${m.heapUsedMiB}/${m.heapCommittedMiB}/${m.externalMiB}`).join(', ')}`);
+  }
 }
 
 main().catch((err) => {
