@@ -9,7 +9,7 @@ import { z } from 'zod';
 /** A section written with no value is YAML null (`http:`); Traefik treats it as present. */
 const section = <T extends z.ZodType>(schema: T) => z.preprocess((v) => (v === null ? {} : v), schema);
 
-const tlsSchema = z
+export const otlpTlsSchema = z
   .object({
     ca: z.string().optional(),
     cert: z.string().optional(),
@@ -27,7 +27,7 @@ const otlpHttpSchema = z
   .object({
     endpoint: z.string().url().default(DEFAULT_OTLP_HTTP_ENDPOINT),
     headers: z.record(z.string(), z.string()).optional(),
-    tls: tlsSchema.optional(),
+    tls: otlpTlsSchema.optional(),
   })
   .strict();
 
@@ -36,7 +36,7 @@ const otlpGrpcSchema = z
     endpoint: z.string().min(1).default(DEFAULT_OTLP_GRPC_ENDPOINT),
     insecure: z.boolean().default(false),
     headers: z.record(z.string(), z.string()).optional(),
-    tls: tlsSchema.optional(),
+    tls: otlpTlsSchema.optional(),
   })
   .strict();
 

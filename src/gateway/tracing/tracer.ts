@@ -5,16 +5,15 @@
  * with every query value but the `safeQueryParams` redacted and only the configured headers captured.
  * One per process (each cluster worker exports its own spans).
  */
-import { readFileSync } from 'node:fs';
 import { ROOT_CONTEXT, SpanKind, trace, defaultTextMapGetter, defaultTextMapSetter, type Attributes, type Context, type Span, type Tracer } from '@opentelemetry/api';
 import { W3CTraceContextPropagator } from '@opentelemetry/core';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import { BatchSpanProcessor, ParentBasedSampler, TraceIdRatioBasedSampler, TracerProvider, type SpanExporter } from '@opentelemetry/sdk-trace';
 import { OTLPTraceExporter as HttpTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
 import { OTLPTraceExporter as GrpcTraceExporter } from '@opentelemetry/exporter-trace-otlp-grpc';
-import { credentials, Metadata } from '@grpc/grpc-js';
 import { defineError } from '../../lib/errors.ts';
 import type { GatewayRequest, HeaderValue } from '../http/types.ts';
+import { grpcExporterOptions, httpAgentOptions } from './otlp-client.ts';
 import { RequestTrace } from './request-trace.ts';
 import { DEFAULT_OTLP_HTTP_ENDPOINT, type TracingConfig } from './schema.ts';
 
@@ -26,48 +25,15 @@ export const TracingErrors = {
 /** Traefik's instrumentation scope name, so spans group as Traefik's do in a tracing backend. */
 const SCOPE = 'github.com/traefik/traefik';
 
-function readTls(tls: NonNullable<NonNullable<NonNullable<TracingConfig['otlp']>['http']>['tls']>, where: string): { ca?: Buffer; cert?: Buffer; key?: Buffer } {
-  const read = (file: string | undefined, key: string): Buffer | undefined => {
-    if (file === undefined) return undefined;
-    try {
-      return readFileSync(file);
-    } catch (err) {
-      throw TracingErrors.setup(`${where}.tls.${key}: cannot read ${file}: ${(err as Error).message}`);
-    }
-  };
-  const out: { ca?: Buffer; cert?: Buffer; key?: Buffer } = {};
-  const ca = read(tls.ca, 'ca');
-  const cert = read(tls.cert, 'cert');
-  const key = read(tls.key, 'key');
-  if (ca) out.ca = ca;
-  if (cert) out.cert = cert;
-  if (key) out.key = key;
-  return out;
-}
-
 /** The OTLP exporter `config.otlp` asks for (HTTP to Traefik's default endpoint when none is named). */
 export function createExporter(config: TracingConfig): SpanExporter {
   const grpc = config.otlp?.grpc;
-  if (grpc) {
-    const hostPort = grpc.endpoint.replace(/^[a-z]+:\/\//i, '');
-    if (!/^[^/]+:\d+$/.test(hostPort)) throw TracingErrors.setup(`otlp.grpc.endpoint "${grpc.endpoint}": expected host:port`);
-    const metadata = new Metadata();
-    for (const [name, value] of Object.entries(grpc.headers ?? {})) metadata.set(name, value);
-    let channel;
-    if (grpc.insecure) channel = credentials.createInsecure();
-    else {
-      const tls = grpc.tls ? readTls(grpc.tls, 'otlp.grpc') : {};
-      channel = credentials.createSsl(tls.ca ?? null, tls.key ?? null, tls.cert ?? null, { rejectUnauthorized: !(grpc.tls?.insecureSkipVerify ?? false) });
-    }
-    return new GrpcTraceExporter({ url: `${grpc.insecure ? 'http' : 'https'}://${hostPort}`, credentials: channel, metadata });
-  }
+  if (grpc) return new GrpcTraceExporter(grpcExporterOptions(grpc, 'otlp.grpc', TracingErrors.setup));
   const http = config.otlp?.http;
-  const url = http?.endpoint ?? DEFAULT_OTLP_HTTP_ENDPOINT;
-  const tls = http?.tls;
   return new HttpTraceExporter({
-    url,
+    url: http?.endpoint ?? DEFAULT_OTLP_HTTP_ENDPOINT,
     headers: { ...http?.headers },
-    ...(tls ? { httpAgentOptions: { ...readTls(tls, 'otlp.http'), rejectUnauthorized: !tls.insecureSkipVerify } } : {}),
+    ...httpAgentOptions(http?.tls, 'otlp.http', TracingErrors.setup),
   });
 }
 
