@@ -23,6 +23,7 @@ import { Slicer } from '../lib/slices.ts';
 import type { AcmeManager } from './acme/manager.ts';
 import { loadAcmeManager } from './acme/load.ts';
 import { loadTracer } from './tracing/load.ts';
+import { loadOtlpLogs, type OtlpLogs } from './otlp-logs/load.ts';
 
 export interface RunGatewayOptions {
   /** Static configuration file (YAML or TOML). Without one, Traefik's defaults and `overrides` only. */
@@ -59,9 +60,9 @@ export interface GatewayHandle {
 }
 
 /** The gateway's own log: a given logger (tests, embedding), Traefik's `log` section when present, else Meshgate's default. */
-function logFor(staticConfig: StaticConfig, given: Logger | undefined): { logger: Logger; reopen(): void; flush(): void } {
+function logFor(staticConfig: StaticConfig, given: Logger | undefined, otlp: OtlpLogs['log']): { logger: Logger; reopen(): void; flush(): void } {
   if (given) return { logger: given, reopen: () => {}, flush: () => {} };
-  if (staticConfig.log) return createGatewayLog(staticConfig);
+  if (staticConfig.log) return createGatewayLog(staticConfig, {}, otlp);
   return { logger: createLogger({ name: 'gateway' }), reopen: () => {}, flush: () => {} };
 }
 
@@ -154,21 +155,27 @@ function installSignals(handle: GatewayHandle, logger: Logger, reopenLogs: () =>
 export async function runGateway(options: RunGatewayOptions = {}): Promise<GatewayHandle> {
   if (options.tuneHeap !== false) tuneHeap();
   const staticConfig = await loadStaticConfig(options.configFile, options.overrides);
-  const log = logFor(staticConfig, options.logger);
+  const workers = options.workers ?? availableParallelism();
+  // In cluster mode the workers serve requests and export their own access log records; the primary only logs.
+  const otlp = await loadOtlpLogs(staticConfig, { accessLog: workers <= 1 });
+  const log = logFor(staticConfig, options.logger, otlp?.log);
   const logger = log.logger;
   await loadStaticPlugins(staticConfig, logger);
-  const workers = options.workers ?? availableParallelism();
-  const handle = workers <= 1 ? await runInProcess(staticConfig, options, logger) : await runCluster(staticConfig, options, logger, workers);
+  const handle = workers <= 1 ? await runInProcess(staticConfig, options, logger, otlp?.accessLog) : await runCluster(staticConfig, options, logger, workers);
+  const finish = async () => {
+    log.flush();
+    await otlp?.shutdown();
+  };
   if (options.handleSignals !== false) {
     const uninstall = installSignals(handle, logger, log.reopen);
     const close = handle.close;
     handle.close = () => {
       uninstall();
-      return close().finally(log.flush);
+      return close().finally(finish);
     };
   } else {
     const close = handle.close;
-    handle.close = () => close().finally(log.flush);
+    handle.close = () => close().finally(finish);
   }
   return handle;
 }
@@ -178,7 +185,7 @@ function acmeFor(staticConfig: StaticConfig, options: RunGatewayOptions, logger:
   return loadAcmeManager(staticConfig, logger.child({ provider: 'acme' }), options.acmeClock ? { now: options.acmeClock } : {});
 }
 
-async function runInProcess(staticConfig: StaticConfig, options: RunGatewayOptions, logger: Logger): Promise<GatewayHandle> {
+async function runInProcess(staticConfig: StaticConfig, options: RunGatewayOptions, logger: Logger, accessLogOtlp: OtlpLogs['accessLog']): Promise<GatewayHandle> {
   const metrics = metricsFor(staticConfig);
   const acme = await acmeFor(staticConfig, options, logger);
   const tracer = await loadTracer(staticConfig);
@@ -186,6 +193,7 @@ async function runInProcess(staticConfig: StaticConfig, options: RunGatewayOptio
     staticConfig,
     logger,
     ...(tracer ? { tracer } : {}),
+    ...(accessLogOtlp ? { accessLogOtlp } : {}),
     ...(acme ? { acme: { challenges: acme.challenges, httpEntryPoints: acme.httpChallengeEntryPoints() } } : {}),
     providers: providerNames(staticConfig),
     ...(metrics ? { metrics, metricsText: async () => ({ contentType: metrics.contentType, text: await metrics.metricsText() }) } : {}),

@@ -49,15 +49,6 @@ const EXPECTED_GAPS: Record<string, string[]> = {
   'metrics.06.toml': ['not supported by meshgate: metrics.datadog'],
   'metrics.07.yaml': ['not supported by meshgate: metrics.influxDB2'],
   'metrics.12.yaml': ['not supported by meshgate: metrics.statsD'],
-  // Logs and access logs over OTLP (experimental in Traefik) are not implemented; file/stdout logs are.
-  'logs-and-accesslogs.03.yaml': ['not supported by meshgate: experimental.otlpLogs'],
-  'logs-and-accesslogs.04.toml': ['not supported by meshgate: experimental.otlpLogs'],
-  'logs-and-accesslogs.09.yaml': ['not supported by meshgate: experimental.otlpLogs'],
-  'logs-and-accesslogs.10.toml': ['not supported by meshgate: experimental.otlpLogs'],
-  'logs-and-accesslogs.05.yaml': ['not supported by meshgate: log.otlp', 'not supported by meshgate: experimental.otlpLogs'],
-  'logs-and-accesslogs.06.toml': ['not supported by meshgate: log.otlp', 'not supported by meshgate: experimental.otlpLogs'],
-  'logs-and-accesslogs.11.yaml': ['not supported by meshgate: accessLog.otlp', 'not supported by meshgate: experimental.otlpLogs'],
-  'logs-and-accesslogs.12.toml': ['not supported by meshgate: accessLog.otlp', 'not supported by meshgate: experimental.otlpLogs'],
 };
 
 /** Snippets the page gets wrong: Traefik's own loader refuses them too. */

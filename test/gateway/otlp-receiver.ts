@@ -33,9 +33,9 @@ export interface Receiver {
   close(): Promise<void>;
 }
 
-type AnyValue = Record<string, unknown> | undefined;
+export type AnyValue = Record<string, unknown> | undefined;
 
-function anyValue(v: AnyValue): unknown {
+export function anyValue(v: AnyValue): unknown {
   if (v === undefined || v === null) return undefined;
   const value = v as Record<string, unknown>;
   if ('stringValue' in value && value.stringValue !== undefined) return value.stringValue;
@@ -46,7 +46,7 @@ function anyValue(v: AnyValue): unknown {
   return undefined;
 }
 
-function attributes(list: Array<{ key: string; value: AnyValue }> | undefined): Record<string, unknown> {
+export function attributes(list: Array<{ key: string; value: AnyValue }> | undefined): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const kv of list ?? []) out[kv.key] = anyValue(kv.value);
   return out;
@@ -79,29 +79,26 @@ function collect(request: Request, into: ReceivedSpan[]): void {
   }
 }
 
-/** OTLP/HTTP with JSON bodies on 127.0.0.1, port 0; `endpoint` is the full /v1/traces URL. */
-export async function startHttpReceiver(): Promise<Receiver> {
-  const spans: ReceivedSpan[] = [];
-  const requests: Array<Record<string, unknown>> = [];
+/** An OTLP/HTTP collector on 127.0.0.1, port 0: `onExport` gets each JSON POST `accept`s (others answer 404). */
+export async function serveOtlpHttp(
+  accept: (path: string) => boolean,
+  onExport: (body: unknown, headers: Record<string, unknown>) => void,
+): Promise<{ base: string; close(): Promise<void> }> {
   const server: Server = createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
-      if (req.method !== 'POST' || req.url !== '/v1/traces' || !String(req.headers['content-type']).startsWith('application/json')) {
+      if (req.method !== 'POST' || !accept(req.url ?? '') || !String(req.headers['content-type']).startsWith('application/json')) {
         res.writeHead(404).end();
         return;
       }
-      requests.push({ ...(req.headers as IncomingHttpHeaders) });
-      collect(JSON.parse(Buffer.concat(chunks).toString('utf8')) as Request, spans);
+      onExport(JSON.parse(Buffer.concat(chunks).toString('utf8')), { ...(req.headers as IncomingHttpHeaders), ':path': req.url });
       res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
     });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const port = (server.address() as AddressInfo).port;
   return {
-    spans,
-    requests,
-    endpoint: `http://127.0.0.1:${port}/v1/traces`,
+    base: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
     close: () => new Promise<void>((resolve) => {
       server.closeAllConnections();
       server.close(() => resolve());
@@ -109,29 +106,50 @@ export async function startHttpReceiver(): Promise<Receiver> {
   };
 }
 
-/** OTLP/gRPC without TLS on 127.0.0.1, port 0; `endpoint` is host:port. */
-export async function startGrpcReceiver(): Promise<Receiver> {
-  const spans: ReceivedSpan[] = [];
-  const requests: Array<Record<string, unknown>> = [];
-  const definition = protoLoader.loadSync(new URL('./fixtures/otlp-trace.proto', import.meta.url).pathname, { longs: String, defaults: false });
-  const pkg = grpc.loadPackageDefinition(definition) as unknown as {
-    opentelemetry: { proto: { collector: { trace: { v1: { TraceService: grpc.ServiceClientConstructor } } } } };
-  };
+/**
+ * An OTLP/gRPC collector without TLS on 127.0.0.1, port 0, for the service `service` (its dotted full name) of
+ * `proto` (in fixtures/, which holds the files it imports): `onExport` gets each Export request and its metadata.
+ */
+export async function serveOtlpGrpc<R>(
+  proto: string,
+  service: string,
+  onExport: (request: R, metadata: Record<string, unknown>) => void,
+): Promise<{ endpoint: string; close(): Promise<void> }> {
+  const fixtures = new URL('./fixtures/', import.meta.url).pathname;
+  const definition = protoLoader.loadSync(proto, { longs: String, defaults: false, includeDirs: [fixtures] });
+  let node: unknown = grpc.loadPackageDefinition(definition);
+  for (const part of service.split('.')) node = (node as Record<string, unknown>)[part];
   const server = new grpc.Server();
-  server.addService(pkg.opentelemetry.proto.collector.trace.v1.TraceService.service, {
-    Export: (call: grpc.ServerUnaryCall<Request, object>, callback: grpc.sendUnaryData<object>) => {
-      requests.push(call.metadata.getMap());
-      collect(call.request, spans);
+  server.addService((node as grpc.ServiceClientConstructor).service, {
+    Export: (call: grpc.ServerUnaryCall<R, object>, callback: grpc.sendUnaryData<object>) => {
+      onExport(call.request, call.metadata.getMap());
       callback(null, {});
     },
   });
   const port = await new Promise<number>((resolve, reject) => {
     server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (err, bound) => (err ? reject(err) : resolve(bound)));
   });
-  return {
-    spans,
-    requests,
-    endpoint: `127.0.0.1:${port}`,
-    close: () => new Promise<void>((resolve) => server.tryShutdown(() => resolve())),
-  };
+  return { endpoint: `127.0.0.1:${port}`, close: () => new Promise<void>((resolve) => server.tryShutdown(() => resolve())) };
+}
+
+/** OTLP/HTTP with JSON bodies on 127.0.0.1, port 0; `endpoint` is the full /v1/traces URL. */
+export async function startHttpReceiver(): Promise<Receiver> {
+  const spans: ReceivedSpan[] = [];
+  const requests: Array<Record<string, unknown>> = [];
+  const server = await serveOtlpHttp((path) => path === '/v1/traces', (body, headers) => {
+    requests.push(headers);
+    collect(body as Request, spans);
+  });
+  return { spans, requests, endpoint: `${server.base}/v1/traces`, close: server.close };
+}
+
+/** OTLP/gRPC without TLS on 127.0.0.1, port 0; `endpoint` is host:port. */
+export async function startGrpcReceiver(): Promise<Receiver> {
+  const spans: ReceivedSpan[] = [];
+  const requests: Array<Record<string, unknown>> = [];
+  const server = await serveOtlpGrpc<Request>('otlp-trace.proto', 'opentelemetry.proto.collector.trace.v1.TraceService', (request, metadata) => {
+    requests.push(metadata);
+    collect(request, spans);
+  });
+  return { spans, requests, endpoint: server.endpoint, close: server.close };
 }

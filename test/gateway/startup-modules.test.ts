@@ -54,7 +54,8 @@ test('a gateway without ACME, Redis rate limits, gRPC health checks, jwt, bcrypt
   ].join('\n'));
   // The recorder works: the metrics library this configuration needs is among the loaded modules.
   assert.ok(fromPackage(urls, 'prom-client'), 'prom-client loaded');
-  for (const name of ['acme-client', 'ioredis', '@grpc/grpc-js', '@grpc/proto-loader', 'jose', 'bcryptjs']) {
+  // …and log.otlp / accessLog.otlp's logs SDK and exporters (gateway/otlp-logs/load.ts).
+  for (const name of ['acme-client', 'ioredis', '@grpc/grpc-js', '@grpc/proto-loader', 'jose', 'bcryptjs', '@opentelemetry/sdk-logs', '@opentelemetry/exporter-logs-otlp-http']) {
     assert.ok(!fromPackage(urls, name), `${name} is not loaded`);
   }
   // prom-client loads @opentelemetry/api's CommonJS build; without tracing its ES module build is not loaded too.

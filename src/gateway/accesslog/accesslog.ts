@@ -29,6 +29,11 @@ export interface AccessLogRecord {
 
 type HeaderMode = 'keep' | 'drop' | 'redact';
 
+/** Where `accessLog.otlp` sends each logged request (gateway/otlp-logs, loaded only when configured). */
+export interface AccessLogRecordSink {
+  emit(fields: Record<string, unknown>): void;
+}
+
 /** Traefik's JSON field names, sorted as logrus sorts them; `keepFlags` is indexed the same way. */
 const JSON_FIELDS = [
   'ClientAddr', 'ClientHost', 'ClientPort', 'ClientUsername', 'DownstreamContentSize', 'DownstreamStatus', 'Duration',
@@ -89,12 +94,19 @@ export class AccessLog {
   private readonly memoIn: string[] = new Array<string>(JSON_FIELDS.length).fill('');
   private readonly memoOut: string[] = new Array<string>(JSON_FIELDS.length).fill('""');
 
-  constructor(config: AccessLogConfig, stream?: Writable) {
+  /** `accessLog.otlp`: each accepted request's fields also (or, without `dualOutput`, only) go there. */
+  private readonly otlp: AccessLogRecordSink | undefined;
+  /** Whether lines are written to the file or stdout: Traefik writes none when OTLP is on without `dualOutput`. */
+  private readonly text: boolean;
+
+  constructor(config: AccessLogConfig, stream?: Writable, otlp?: AccessLogRecordSink) {
     this.config = config;
+    this.otlp = otlp;
+    this.text = otlp === undefined || config.dualOutput;
     if (stream) {
       this.out = stream;
       this.ownsStream = false;
-    } else if (config.filePath) {
+    } else if (config.filePath && this.text) {
       this.out = createWriteStream(config.filePath, { flags: 'a', mode: 0o644 });
       this.ownsStream = true;
     } else {
@@ -155,6 +167,10 @@ export class AccessLog {
   log(r: AccessLogRecord): void {
     const count = ++this.requestCount;
     if (!this.accepted(r)) return;
+    if (this.otlp !== undefined) {
+      this.otlp.emit(this.fields(r, count));
+      if (!this.text) return;
+    }
     this.buffer += this.json ? (this.defaultFields ? this.defaultJsonLine(r, count) : this.jsonLine(r, count)) : this.commonLine(r, count);
     this.lines++;
     if (this.config.bufferingSize > 0) {
@@ -167,6 +183,19 @@ export class AccessLog {
       this.scheduled = true;
       setImmediate(this.flushSoon);
     }
+  }
+
+  /**
+   * The fields of the JSON line for `r` (after `fields.names`, `fields.headers` and `queryParameters`), without
+   * logrus's level, msg and time: what an OTLP record carries. Parsed back from jsonLine so both always agree;
+   * only an OTLP-configured gateway pays for it.
+   */
+  private fields(r: AccessLogRecord, count: number): Record<string, unknown> {
+    const fields = JSON.parse(this.jsonLine(r, count)) as Record<string, unknown>;
+    delete fields.level;
+    delete fields.msg;
+    delete fields.time;
+    return fields;
   }
 
   private readonly flushSoon = (): void => {

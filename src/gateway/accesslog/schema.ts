@@ -1,6 +1,7 @@
 /** Traefik's static `accessLog` block (camelCase keys, strict). */
 import { z } from 'zod';
 import { durationSchema } from '../services/schema.ts';
+import { otlpSection } from '../otlp-logs/schema.ts';
 
 const mode = z.enum(['keep', 'drop', 'redact']);
 
@@ -11,6 +12,10 @@ export const accessLogSchema = z
     /** Lines kept in memory before a write (Traefik's bufferingSize); 0 still batches per event-loop turn. */
     bufferingSize: z.number().int().min(0).default(0),
     addInternals: z.boolean().optional(),
+    /** Traefik v3.7 (experimental.otlpLogs): each logged request becomes an OpenTelemetry log record. */
+    otlp: otlpSection.optional(),
+    /** With `otlp`, the file or stdout lines are written too; without it Traefik writes only the records. */
+    dualOutput: z.boolean().default(false),
     filters: z
       .object({
         statusCodes: z.array(z.string()).optional(),

@@ -11,6 +11,7 @@ import { durationSchema } from './schema/services.ts';
 import { entryPointSchema } from './schema/entrypoint.ts';
 import { accessLogSchema } from '../accesslog/schema.ts';
 import { tracingSchema } from '../tracing/schema.ts';
+import { otlpLogsProblems, otlpSection } from '../otlp-logs/schema.ts';
 import { ConfigErrors } from './errors.ts';
 import { formatZodError, readConfigFile } from './parse.ts';
 import { canonicalKeys } from './schema/walk.ts';
@@ -175,6 +176,8 @@ export const staticConfigSchema = z
           format: z.enum(['common', 'json']).default('common'),
           filePath: z.string().optional(),
           noColor: z.boolean().optional(),
+          /** Traefik v3.7 (experimental.otlpLogs): the log's records also go to an OpenTelemetry collector. */
+          otlp: otlpSection.optional(),
         })
         .strict(),
     ).optional(),
@@ -183,6 +186,8 @@ export const staticConfigSchema = z
       .object({
         plugins: z.record(z.string(), z.record(z.string(), z.unknown())).optional(),
         localPlugins: z.record(z.string(), z.record(z.string(), z.unknown())).optional(),
+        /** Traefik's switch for `log.otlp` and `accessLog.otlp` (checked by otlpLogsProblems). */
+        otlpLogs: z.boolean().optional(),
       })
       .strict()
       .optional(),
@@ -267,6 +272,7 @@ export function validateStaticConfig(written: Record<string, unknown>, file = 's
     const ep = acme.httpChallenge?.entryPoint;
     if (ep !== undefined && !entryPoints[ep]) problems.push(`certificatesResolvers.${name}.acme.httpChallenge.entryPoint: entry point "${ep}" is not defined`);
   }
+  problems.push(...otlpLogsProblems(parsed));
   if (problems.length > 0) throw ConfigErrors.invalid(file, problems.join('; '));
   return { ...parsed, entryPoints, raw, ...(file !== 'static configuration' ? { file } : {}) };
 }

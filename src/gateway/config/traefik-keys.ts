@@ -14,10 +14,9 @@ const TRAEFIK_STATIC_KEYS = [
   'providers.kubernetesIngressNGINX', 'providers.knative', 'providers.rest', 'providers.nomad', 'providers.ecs', 'providers.consul',
   'providers.etcd', 'providers.zooKeeper', 'providers.redis', 'providers.http', 'providers.plugin',
   'metrics.datadog', 'metrics.statsD', 'metrics.influxDB2', 'metrics.otlp',
-  'log.maxSize', 'log.maxAge', 'log.maxBackups', 'log.compress', 'log.otlp',
-  'accessLog.otlp',
+  'log.maxSize', 'log.maxAge', 'log.maxBackups', 'log.compress',
   'hostResolver', 'certificatesResolvers', 'core', 'spiffe.workloadAPIAddr', 'ocsp',
-  'experimental.kubernetesGateway', 'experimental.http3', 'experimental.fastProxy', 'experimental.otlpLogs',
+  'experimental.kubernetesGateway', 'experimental.http3', 'experimental.fastProxy',
   'experimental.abortOnPluginFailure', 'experimental.kubernetesIngressNGINX', 'experimental.knative',
 ].map((key) => key.toLowerCase().split('.'));
 

@@ -16,7 +16,7 @@ import type { CompileRoutes } from './build.ts';
 import { GatewayRuntime } from './runtime.ts';
 import { dashboardHandler, internalServiceNames, noopHandler, notFoundHandler, pingHandler, respond } from './internal.ts';
 import { openEntryPoints, type OpenEntryPoints } from './entrypoints.ts';
-import { AccessLog } from '../accesslog/accesslog.ts';
+import { AccessLog, type AccessLogRecordSink } from '../accesslog/accesslog.ts';
 import { buildLayer4, type Layer4Routing } from './layer4.ts';
 import { clientFor } from '../providers/consulcatalog.ts';
 import { meshSvidSource, type SvidSource } from '../spiffe/source.ts';
@@ -50,6 +50,8 @@ export interface GatewayOptions {
   readonly acme?: { readonly challenges: ChallengeStore; readonly httpEntryPoints: ReadonlySet<string> };
   /** Present when `tracing` is configured (tracing/load.ts loads it, so the SDK is only imported then). */
   readonly tracer?: GatewayTracer;
+  /** Present when `accessLog.otlp` is configured (otlp-logs/load.ts loads it, so the SDK is only imported then). */
+  readonly accessLogOtlp?: AccessLogRecordSink;
 }
 
 export interface Gateway {
@@ -119,7 +121,7 @@ export function createGateway(options: GatewayOptions): Gateway {
     onReload: (success) => metrics?.recordConfigReload(success),
     notFound: observeNotFound(notFoundHandler, staticConfig, tracer),
   });
-  const accessLog = staticConfig.accessLog ? new AccessLog(staticConfig.accessLog) : undefined;
+  const accessLog = staticConfig.accessLog ? new AccessLog(staticConfig.accessLog, undefined, options.accessLogOtlp) : undefined;
   let entryPoints: OpenEntryPoints | undefined;
   let closing: Promise<void> | undefined;
   /** TCP and UDP routers of the serving configuration, built with it (runtime/layer4.ts). */

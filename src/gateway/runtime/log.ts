@@ -37,12 +37,17 @@ function commonLine(json: string): string {
   return `${line}\n`;
 }
 
-export function createGatewayLog(staticConfig: StaticConfig, extra: Record<string, unknown> = {}): GatewayLog {
+/**
+ * `otlp` (log.otlp, gateway/otlp-logs) receives every JSON line too: Traefik keeps the stdout or file output beside
+ * the OTLP export. Without it, the destination is the file's or stdout's own, with no extra call per line.
+ */
+export function createGatewayLog(staticConfig: StaticConfig, extra: Record<string, unknown> = {}, otlp?: { write(json: string): void }): GatewayLog {
   const settings = staticConfig.log;
   const level = settings?.level === 'panic' ? 'fatal' : (settings?.level ?? 'error');
   const sonic = pino.destination({ dest: settings?.filePath ?? 1, append: true, mkdir: true, sync: false });
   const format = settings?.format ?? 'common';
-  const destination = format === 'json' ? sonic : { write: (json: string) => sonic.write(commonLine(json)) };
+  const local = format === 'json' ? sonic : { write: (json: string) => sonic.write(commonLine(json)) };
+  const destination = otlp ? { write: (json: string) => { local.write(json); otlp.write(json); } } : local;
   const logger = pino(
     {
       level,

@@ -12,6 +12,7 @@ import { createGateway } from './gateway.ts';
 import { tuneHeap } from './heap.ts';
 import { ChallengeStore } from '../acme/challenges.ts';
 import { loadTracer } from '../tracing/load.ts';
+import { loadOtlpLogs } from '../otlp-logs/load.ts';
 import { ConfigurationAssembler, WORKER_ENV, type PrimaryMessage, type WorkerMessage, type WorkerSettings } from './ipc.ts';
 
 const settings = JSON.parse(process.env[WORKER_ENV] ?? '{}') as WorkerSettings;
@@ -20,8 +21,10 @@ const send = (message: WorkerMessage) => process.send?.(message);
 async function main(): Promise<void> {
   tuneHeap();
   const staticConfig = await loadStaticConfig(settings.configFile, settings.overrides);
+  // Each worker exports its own log and access log records (log.otlp, accessLog.otlp), as it writes its own lines.
+  const otlp = await loadOtlpLogs(staticConfig);
   // The same log as the primary's (Traefik's `log` section when present), each line naming its worker.
-  const log = staticConfig.log ? createGatewayLog(staticConfig) : undefined;
+  const log = staticConfig.log ? createGatewayLog(staticConfig, {}, otlp?.log) : undefined;
   const logger = (log ? log.logger : createLogger({ name: 'gateway' })).child({ worker: process.pid });
   await loadStaticPlugins(staticConfig, logger);
   const prom = staticConfig.metrics?.prometheus;
@@ -37,6 +40,7 @@ async function main(): Promise<void> {
     staticConfig,
     logger,
     ...(tracer ? { tracer } : {}),
+    ...(otlp?.accessLog ? { accessLogOtlp: otlp.accessLog } : {}),
     ...(challenges ? { acme: { challenges, httpEntryPoints } } : {}),
     providers: settings.providers,
     ...(settings.drainTimeoutMs !== undefined ? { drainTimeoutMs: settings.drainTimeoutMs } : {}),
@@ -56,7 +60,7 @@ async function main(): Promise<void> {
   const stop = () => {
     if (stopping) return;
     stopping = true;
-    gateway.close().then(
+    gateway.close().then(() => otlp?.shutdown()).then(
       () => process.exit(0),
       (err) => {
         logger.error({ err }, 'worker stop failed');
