@@ -31,10 +31,6 @@ const text = (file: string) => readFileSync(join(dir, file), 'utf8');
 
 /** Snippets Meshgate refuses today, and the key paths the refusal must name. */
 const EXPECTED_GAPS: Record<string, string[]> = {
-  // peerCertSANs is newer than Meshgate's transport; the page also writes `certificates` as bare paths where
-  // Traefik's type (tls.Certificates) takes {certFile, keyFile} objects.
-  'serverstransport.01.yaml': ['not supported by meshgate: http.serversTransports.mytransport.peerCertSANs', 'certificates[0]'],
-  'serverstransport.02.toml': ['not supported by meshgate: http.serversTransports.mytransport.peerCertSANs', 'certificates[0]'],
   // The v2 rule syntax (deprecated in Traefik v3, removed in the next major) is not implemented.
   'rules-and-priority.01.yaml': ['not supported by meshgate: http.routers.Router-v2.ruleSyntax'],
   // A default certificate obtained from an ACME resolver for the store is not implemented (a defaultCertificate file is).
@@ -56,6 +52,17 @@ const DOCUMENTATION_ERRORS: Record<string, { reason: string; message: string }> 
   'service.02.toml': {
     reason: 'TOML: passHostHeader and serversTransport come after [..passiveHealthcheck], so they are keys of that table',
     message: 'passiveHealthCheck.passHostHeader: unknown key',
+  },
+  // ServersTransport.Certificates is tls.Certificates, a list of {certFile, keyFile}: paerser (the file provider's
+  // decoder) reads a list of bare strings as one leaf value and refuses it for a struct list ("certificates cannot be
+  // a standalone element"). Everything else of the snippet, peerCertSANs included, loads (docs-replay-tls-gaps).
+  'serverstransport.01.yaml': {
+    reason: 'certificates are written as bare paths where Traefik takes {certFile, keyFile} objects',
+    message: 'http.serversTransports.mytransport.certificates[0]',
+  },
+  'serverstransport.02.toml': {
+    reason: 'certificates are written as bare paths where Traefik takes {certFile, keyFile} objects',
+    message: 'http.serversTransports.mytransport.certificates[0]',
   },
   'service.07.yaml': { reason: 'YAML: the last url has no closing quote', message: 'cannot parse' },
   'service.10.toml': { reason: 'TOML: [http.services.appv1.loadBalancer.healthCheck] is defined twice', message: 'cannot parse' },

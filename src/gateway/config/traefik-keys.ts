@@ -31,7 +31,7 @@ export function isTraefikStaticKey(path: readonly PropertyKey[]): boolean {
  * pages): refused as "not supported by meshgate: <path>".
  */
 const TRAEFIK_DYNAMIC_KEYS = [
-  'http.services.*.loadBalancer.middlewares', 'http.serversTransports.*.peerCertSANs',
+  'http.services.*.loadBalancer.middlewares',
   'tls.stores.*.defaultGeneratedCert',
 ].map((key) => key.toLowerCase().split('.'));
 

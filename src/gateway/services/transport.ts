@@ -14,6 +14,7 @@ import type { UpstreamDispatcher } from './upstream/types.ts';
 import { type ServersTransportConfig, serversTransportSchema, SERVICE_DEFAULTS } from './schema.ts';
 import { Errors } from '../../lib/errors.ts';
 import { certUriMatches, uriSans } from '../../lib/spiffe.ts';
+import { peerSanProblem } from './upstream/peer-sans.ts';
 import { spiffeAuthorizer } from '../spiffe/authorize.ts';
 import type { Svid, SvidSource } from '../spiffe/source.ts';
 import { spiffeTlsOptions } from '../spiffe/tls.ts';
@@ -124,17 +125,21 @@ function applyProtocolBounds(name: string, config: ServersTransportConfig, tls: 
 
 function classicTls(config: ServersTransportConfig): ConnectionOptions {
   const peerCertURI = config.peerCertURI !== undefined && config.peerCertURI !== '' ? config.peerCertURI : undefined;
-  // Traefik's VerifyPeerCertificate with peerCertURI (pkg/tls): the chain is always verified against rootCAs —
-  // `insecureSkipVerify`, which Consul Connect transports set, only turns off the host-name check — and the
-  // identity is the certificate's first URI SAN (a SPIFFE ID) compared as certUriMatches does.
-  const tls: ConnectionOptions = { rejectUnauthorized: peerCertURI !== undefined || !config.insecureSkipVerify };
+  const peerCertSANs = config.peerCertSANs ?? [];
+  const identity = peerCertURI !== undefined || peerCertSANs.length > 0;
+  // Traefik's VerifyPeerCertificate with peerCertURI or peerCertSANs (pkg/tls): the chain is always verified against
+  // rootCAs — `insecureSkipVerify`, which Consul Connect transports set, only turns off the host-name check — and the
+  // identity is the certificate's first URI SAN (a SPIFFE ID) compared as certUriMatches does, and one of the
+  // configured SANs (upstream/peer-sans.ts) instead of the server name.
+  const tls: ConnectionOptions = { rejectUnauthorized: identity || !config.insecureSkipVerify };
   if (config.serverName) tls.servername = config.serverName;
-  if (peerCertURI !== undefined) {
+  if (identity) {
     tls.checkServerIdentity = (_host, cert) => {
-      const first = uriSans(cert.subjectaltname)[0];
-      return first !== undefined && certUriMatches(first, peerCertURI)
-        ? undefined
-        : new Error(`peer certificate URI SAN ${first ?? '(none)'} does not match ${peerCertURI}`);
+      if (peerCertURI !== undefined) {
+        const first = uriSans(cert.subjectaltname)[0];
+        if (first === undefined || !certUriMatches(first, peerCertURI)) return new Error(`peer certificate URI SAN ${first ?? '(none)'} does not match ${peerCertURI}`);
+      }
+      return peerCertSANs.length > 0 ? peerSanProblem(cert, peerCertSANs) : undefined;
     };
   }
   if (config.rootCAs?.length) tls.ca = config.rootCAs.map((ca) => pemOrFile(ca, 'rootCAs'));
@@ -151,7 +156,7 @@ function classicTls(config: ServersTransportConfig): ConnectionOptions {
  * when no SVID source is configured or none has arrived yet.
  */
 function spiffeTransportTls(name: string, config: ServersTransportConfig, svid: Svid | undefined): ConnectionOptions {
-  if ((config.rootCAs?.length ?? 0) > 0 || (config.certificates?.length ?? 0) > 0 || (config.peerCertURI ?? '') !== '') {
+  if ((config.rootCAs?.length ?? 0) > 0 || (config.certificates?.length ?? 0) > 0 || (config.peerCertURI ?? '') !== '' || (config.peerCertSANs?.length ?? 0) > 0) {
     throw Errors.invalidConfig(`serversTransport "${name}": TLS and SPIFFE configuration cannot be defined at the same time`);
   }
   if (svid === undefined) throw Errors.invalidConfig(`serversTransport "${name}": SPIFFE is enabled for this transport, but not configured (static spiffe.mesh)`);

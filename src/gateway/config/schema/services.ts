@@ -202,6 +202,8 @@ export const serversTransportSchema = z
     forwardingTimeouts: forwardingTimeoutsSchema.optional(),
     disableHTTP2: z.boolean().optional(),
     peerCertURI: z.string().optional(),
+    /** Traefik v3.7: the upstream's certificate must carry one of these SANs (services/upstream/peer-sans.ts). */
+    peerCertSANs: z.array(z.object({ type: z.enum(['DNSName', 'URI']), value: z.string().min(1) }).strict()).optional(),
     /** Traefik's `spiffe`: mTLS with the gateway's SVID (static `spiffe`), backends judged by their SPIFFE ID. */
     spiffe: spiffeSchema.optional(),
     /** Traefik v3.7: the TLS versions and (Go-named) cipher suites offered to the servers. */
