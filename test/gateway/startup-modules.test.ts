@@ -58,6 +58,8 @@ test('a gateway without ACME, Redis rate limits, gRPC health checks, jwt, bcrypt
   for (const name of ['acme-client', 'ioredis', '@grpc/grpc-js', '@grpc/proto-loader', 'jose', 'bcryptjs', '@opentelemetry/sdk-logs', '@opentelemetry/exporter-logs-otlp-http']) {
     assert.ok(!fromPackage(urls, name), `${name} is not loaded`);
   }
+  // OCSP stapling (static `ocsp`) is loaded only when configured.
+  assert.ok(!urls.some((u) => u.endsWith('/src/gateway/entrypoints/ocsp.ts')), 'the OCSP stapler is not loaded');
   // prom-client loads @opentelemetry/api's CommonJS build; without tracing its ES module build is not loaded too.
   assert.deepEqual(urls.filter((u) => u.includes('/node_modules/@opentelemetry/api/') && u.endsWith('.mjs')), []);
 });

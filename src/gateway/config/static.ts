@@ -192,6 +192,8 @@ export const staticConfigSchema = z
       .strict()
       .optional(),
     spiffe: spiffeSchema.optional(),
+    /** OCSP stapling (gateway/entrypoints/ocsp.ts); `responderOverrides`: responder URL in the certificate → URL asked instead. */
+    ocsp: section(z.object({ responderOverrides: z.record(z.string(), z.string()).optional() }).strict()).optional(),
     /** ACME resolvers (gateway/acme); keys Traefik has and Meshgate lacks (`dnsChallenge`) are "not supported". */
     certificatesResolvers: certificatesResolversSchema.optional(),
     serversTransport: z

@@ -26,6 +26,7 @@ import { ENTRYPOINT_DEFAULTS, parseAddress, type EntryPointConfig } from './sche
 import { TlsConfiguration } from './tls-configuration.ts';
 import { TlsHandshakes } from './tls-handshake.ts';
 import { isH2cUpgrade, upgradeToH2c } from './h2c-upgrade.ts';
+import type { OcspStapler } from './ocsp.ts';
 import type { TcpEntryRouting } from '../tcp/routing.ts';
 
 /** The control plane keeps one holder per entry point and assigns `handler` on every reload. */
@@ -48,6 +49,8 @@ export interface EntryPointOptions {
   tls?: { configuration?: TlsConfiguration; certificates?: CertificateFiles[]; acceptPlain?: boolean };
   /** ACME TLS-ALPN-01 challenge certificates by server name (gateway/acme), answered during the handshake. */
   tlsAlpnChallenge?: (servername: string | undefined) => SecureContext | undefined;
+  /** Static `ocsp`: OCSP stapling for the certificates served (shared by every entry point). */
+  ocsp?: OcspStapler;
   metrics?: GatewayMetrics;
   accessLog?: AccessLog;
   logger?: Logger;
@@ -144,6 +147,7 @@ export function createEntryPoint(options: EntryPointOptions, dispatch: DispatchH
     handshakes = new TlsHandshakes({
       entryPoint: name, server: httpsServer, configuration, logger, helloTimeoutMs: serverOptions.headersTimeout!, acceptPlain, onHttp2,
       ...(options.tlsAlpnChallenge !== undefined ? { tlsAlpnChallenge: options.tlsAlpnChallenge } : {}),
+      ...(options.ocsp !== undefined ? { ocsp: options.ocsp } : {}),
       ...(config.proxyProtocol !== undefined ? { proxyProtocol: { insecure: config.proxyProtocol.insecure, trustedIPs: config.proxyProtocol.trustedIPs ?? [] } } : {}),
     });
     server = httpsServer;

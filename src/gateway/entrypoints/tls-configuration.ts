@@ -158,6 +158,11 @@ export class TlsConfiguration {
     return fallback instanceof Error || fallback === undefined ? resolveTlsOptions(DEFAULT_TLS_OPTIONS, {}, SERVED_ALPN) : fallback;
   }
 
+  /** Every certificate served: the store's and the default one (OCSP stapling fetches each one's status). */
+  certificates(): StoredCertificate[] {
+    return [...new Set([...this.#exact.values(), ...this.#wildcard.values(), this.defaultCertificate])];
+  }
+
   /** The certificate whose names match `servername` (exact, then one-label wildcard); undefined when none does. */
   certificateFor(servername: string | undefined): StoredCertificate | undefined {
     if (servername === undefined || servername === '') return undefined;

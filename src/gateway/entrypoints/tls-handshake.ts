@@ -21,6 +21,7 @@ import type { TcpEntryRouting, TcpRoute } from '../tcp/routing.ts';
 import { readProxyHeader } from '../tcp/proxy-protocol.ts';
 import { contextOptions, type TlsConfiguration } from './tls-configuration.ts';
 import type { ClientAuthType, ResolvedTlsOptions } from './tls-options.ts';
+import type { OcspStapler } from './ocsp.ts';
 
 export interface TlsHandshakesOptions {
   readonly entryPoint: string;
@@ -47,6 +48,8 @@ export interface TlsHandshakesOptions {
   readonly tlsAlpnChallenge?: (servername: string | undefined) => SecureContext | undefined;
   /** Entry point `proxyProtocol`: read a PROXY header from these peers (`insecure`: from every peer). */
   readonly proxyProtocol?: { readonly insecure: boolean; readonly trustedIPs: readonly string[] };
+  /** Static `ocsp`: staples each served certificate's OCSP answer (ocsp.ts). */
+  readonly ocsp?: OcspStapler;
 }
 
 /** One option set's handshaking server; `configuration` follows swaps while the option set is unchanged. */
@@ -70,6 +73,7 @@ export class TlsHandshakes {
   constructor(options: TlsHandshakesOptions) {
     this.#options = options;
     this.#configuration = options.configuration;
+    options.ocsp?.watch(options.configuration.certificates().map((c) => c.cert));
     // Node's own listener wraps every connection with the server's single TLS setup; ours chooses per ClientHello.
     options.server.removeAllListeners('connection');
     options.server.on('connection', (socket: Socket) => this.#start(socket));
@@ -165,6 +169,7 @@ export class TlsHandshakes {
     }
     this.#configuration = configuration;
     this.#handshakers = kept;
+    this.#options.ocsp?.watch(configuration.certificates().map((c) => c.cert));
   }
 
   #accept(socket: Socket): void {
@@ -275,6 +280,7 @@ export class TlsHandshakes {
       if (socket.alpnProtocol === 'h2' && this.#options.onHttp2 !== undefined) this.#options.onHttp2(socket);
       else this.#options.server.emit('secureConnection', socket);
     });
+    if (this.#options.ocsp !== undefined) server.on('OCSPRequest', this.#options.ocsp.onRequest);
     server.on('tlsClientError', (err: Error) => logger.debug({ entryPoint, tlsOptions: options.name, err: err.message }, 'TLS handshake failed'));
     this.#handshakers.set(options.key, handshaker);
     return handshaker;

@@ -17,6 +17,7 @@ import { addressProtocol, parseAddress } from '../entrypoints/schema.ts';
 import { UdpEntryPoint } from '../udp/listener.ts';
 import type { Layer4Routing } from './layer4.ts';
 import { answerHttpChallenge, type ChallengeStore } from '../acme/challenges.ts';
+import type { OcspStapler } from '../entrypoints/ocsp.ts';
 
 export interface OpenEntryPointsOptions {
   readonly staticConfig: StaticConfig;
@@ -59,6 +60,12 @@ export async function openEntryPoints(options: OpenEntryPointsOptions): Promise<
   const challengeHolder = acme === undefined ? holder : {
     handler: (req: Parameters<Handler>[0], rw: Parameters<Handler>[1]) => (answerHttpChallenge(acme.challenges, req, rw) ? Promise.resolve() : options.dispatch(req, rw)),
   };
+  // Static `ocsp`: one stapler for every entry point, loaded only when configured (startup-modules.test.ts).
+  let ocsp: OcspStapler | undefined;
+  if (staticConfig.ocsp !== undefined) {
+    const { OcspStapler } = await import('../entrypoints/ocsp.ts');
+    ocsp = new OcspStapler({ config: staticConfig.ocsp, logger: logger.child({ component: 'ocsp' }) });
+  }
   const opened: EntryPoint[] = [];
   const udp: UdpEntryPoint[] = [];
   const secure = new Set<EntryPoint>();
@@ -84,6 +91,7 @@ export async function openEntryPoints(options: OpenEntryPointsOptions): Promise<
         logger: logger.child({ entryPoint: ep.name }),
         tls: { configuration: options.tls, acceptPlain: !tlsOnly },
         ...(acme !== undefined ? { tlsAlpnChallenge: (servername: string | undefined) => acme.challenges.tlsContext(servername) } : {}),
+        ...(ocsp !== undefined ? { ocsp } : {}),
         ...(options.metrics ? { metrics: options.metrics } : {}),
         ...(options.accessLog ? { accessLog: options.accessLog } : {}),
       }, acme?.httpEntryPoints.has(ep.name) === true ? challengeHolder : holder);
@@ -94,6 +102,7 @@ export async function openEntryPoints(options: OpenEntryPointsOptions): Promise<
     }
   } catch (err) {
     await Promise.all([...opened.map((ep) => ep.close(0)), ...udp.map((ep) => ep.close(0))]);
+    ocsp?.close();
     throw err;
   }
   return {
@@ -118,6 +127,7 @@ export async function openEntryPoints(options: OpenEntryPointsOptions): Promise<
     },
     async close() {
       await Promise.all([...opened.map((ep) => ep.close()), ...udp.map((ep) => ep.close())]);
+      ocsp?.close();
     },
   };
 }
