@@ -23,14 +23,17 @@ import '../../src/gateway/middlewares/index.ts';
 import { waitFor } from '../../src/lib/testing/wait-for.ts';
 import { get, startGateway, startUpstream, staticYaml, tempDir, type Upstream } from './helpers.ts';
 import { L4_DOCUMENTATION_ERRORS, L4_EXPECTED_GAPS } from './docs-replay-l4-gaps.ts';
+import { TLS_INSTALL_GAPS } from './docs-replay-tls-install-gaps.ts';
 
 const dir = new URL('./fixtures/traefik-docs/', import.meta.url).pathname;
-interface Snippet { file: string; page: string; commit: string; section: string; tab: string }
+/** `config: dynamic`: a dynamic-configuration snippet on an install-configuration page (e.g. a router using a resolver). */
+interface Snippet { file: string; page: string; commit: string; section: string; tab: string; config?: 'dynamic' }
 const manifest = JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8')) as { snippets: Snippet[] };
 const text = (file: string) => readFileSync(join(dir, file), 'utf8');
 
 /** Snippets Meshgate refuses today, and the key paths the refusal must name. */
 const EXPECTED_GAPS: Record<string, string[]> = {
+  ...TLS_INSTALL_GAPS,
   // The v2 rule syntax (deprecated in Traefik v3, removed in the next major) is not implemented.
   'rules-and-priority.01.yaml': ['not supported by meshgate: http.routers.Router-v2.ruleSyntax'],
   // A default certificate obtained from an ACME resolver for the store is not implemented (a defaultCertificate file is).
@@ -87,7 +90,7 @@ const DOCUMENTATION_ERRORS: Record<string, { reason: string; message: string }> 
 for (const snippet of manifest.snippets) {
   test(`docs replay: ${snippet.file} (${snippet.page.split('/').slice(-1)[0]} — ${snippet.section}, ${snippet.tab}) loads as Traefik loads it`, () => {
     // Install-configuration pages show static configuration; the routing pages show dynamic configuration.
-    const validate = snippet.page.includes('/install-configuration/') ? validateStaticConfig : validateDynamicConfig;
+    const validate = snippet.page.includes('/install-configuration/') && snippet.config !== 'dynamic' ? validateStaticConfig : validateDynamicConfig;
     const load = () => validate(parseConfigText(text(snippet.file), formatOf(snippet.file)!, snippet.file), snippet.file);
     const gap = EXPECTED_GAPS[snippet.file] ?? L4_EXPECTED_GAPS[snippet.file];
     const broken = DOCUMENTATION_ERRORS[snippet.file] ?? L4_DOCUMENTATION_ERRORS[snippet.file];

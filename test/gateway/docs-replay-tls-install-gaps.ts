@@ -1,0 +1,19 @@
+/**
+ * The install-configuration TLS pages' snippets (fixtures/traefik-docs/manifest.json) that Meshgate refuses today,
+ * and the fragments the refusal must name: docs-replay.test.ts loads every snippet against this table, and
+ * docs-replay-tls-install.test.ts checks the rest on a running gateway. Kept apart from docs-replay.test.ts's own
+ * table so each replay file owns its lines.
+ */
+export const TLS_INSTALL_GAPS: Record<string, string[]> = {
+  // The Tailscale resolver needs a local tailscaled to ask for certificates; Meshgate has no Tailscale client.
+  'tailscale.01.yaml': ['not supported by meshgate: certificatesResolvers.myresolver.tailscale'],
+  'tailscale.02.toml': ['not supported by meshgate: certificatesResolvers.myresolver.tailscale'],
+  // SVIDs come from the mesh's Connect CA (`spiffe.mesh`), not from a SPIFFE Workload API socket.
+  'spiffe.01.yaml': ['not supported by meshgate: spiffe.workloadAPIAddr'],
+  'spiffe.02.toml': ['not supported by meshgate: spiffe.workloadAPIAddr'],
+  // The page's External Account Binding fragment (`# ...` stands for the rest) names no challenge. Traefik loads it
+  // and fails at the first certificate (provider.go getClient: "ACME challenge not specified"); Meshgate refuses
+  // the resolver when the file is loaded (gateway/acme/schema.ts), with the same words.
+  'acme.07.yaml': ['certificatesResolvers.myresolver.acme: ACME challenge not specified'],
+  'acme.08.toml': ['certificatesResolvers.myresolver.acme: ACME challenge not specified'],
+};
