@@ -13,9 +13,8 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { get, startGateway, startUpstream, tempDir, type Upstream } from './helpers.ts';
+import { get, startUpstream, withDirectoryGateway, type Upstream } from './helpers.ts';
 
 const fixtures = new URL('./fixtures/traefik-docs/', import.meta.url).pathname;
 
@@ -28,12 +27,8 @@ after(async () => {
 });
 
 /** A gateway whose file provider directory holds the snippet unchanged and a router through `middleware`. */
-async function behind(file: string, middleware: string, check: (web: string) => Promise<void>): Promise<void> {
-  const work = await tempDir('mg-docs-mw2-');
-  const dynamic = join(work, 'dynamic');
-  await mkdir(dynamic);
-  await writeFile(join(dynamic, file), readFileSync(join(fixtures, file), 'utf8'));
-  await writeFile(join(dynamic, 'replay.yml'), `http:
+function behind(file: string, middleware: string, check: (web: string) => Promise<void>): Promise<void> {
+  const replay = `http:
   routers:
     replay:
       rule: "PathPrefix(\`/\`)"
@@ -44,22 +39,8 @@ async function behind(file: string, middleware: string, check: (web: string) => 
       loadBalancer:
         servers:
           - url: "${upstream.url}"
-`);
-  await writeFile(join(work, 'gateway.yml'), `entryPoints:
-  web:
-    address: "127.0.0.1:0"
-  traefik:
-    address: "127.0.0.1:0"
-providers:
-  file:
-    directory: "${dynamic}"
-`);
-  const gw = await startGateway(join(work, 'gateway.yml'));
-  try {
-    await check(gw.web);
-  } finally {
-    await gw.close();
-  }
+`;
+  return withDirectoryGateway({ [file]: readFileSync(join(fixtures, file), 'utf8'), 'replay.yml': replay }, { web: '' }, (gw) => check(gw.web));
 }
 
 for (const file of ['stripprefixregex.01.yaml', 'stripprefixregex.02.toml']) {

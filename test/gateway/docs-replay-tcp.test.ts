@@ -22,11 +22,10 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { mkdir, writeFile } from 'node:fs/promises';
 import net, { type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import tls from 'node:tls';
-import { eventually, startGateway, tempDir } from './helpers.ts';
+import { eventually, tempDir, withDirectoryGateway, type startGateway } from './helpers.ts';
 
 const fixtures = new URL('./fixtures/traefik-docs/', import.meta.url).pathname;
 const snippet = (file: string) => readFileSync(join(fixtures, file), 'utf8');
@@ -76,31 +75,12 @@ async function listen(server: net.Server): Promise<string> {
 
 type Gateway = Awaited<ReturnType<typeof startGateway>>;
 
-/**
- * A gateway with entry points web, websecure, tcp-ep (the pages' names) and traefik (the API), whose file provider
- * directory holds `files` (name → text), then `check`.
- */
-async function serve(files: Record<string, string>, check: (gw: Gateway) => Promise<void>): Promise<void> {
-  const work = await tempDir('mg-docs-tcp-gw-');
-  const dir = join(work, 'dynamic');
-  await mkdir(dir);
-  for (const [name, body] of Object.entries(files)) await writeFile(join(dir, name), body);
-  const ep = (name: string) => `  ${name}:\n    address: "127.0.0.1:0"\n`;
-  await writeFile(join(work, 'gateway.yml'), `entryPoints:\n${ep('web')}${ep('websecure')}${ep('tcp-ep')}${ep('traefik')}providers:
-  providersThrottleDuration: 20ms
-  file:
-    directory: "${dir}"
-api:
-  insecure: true
-`);
-  const gw = await startGateway(join(work, 'gateway.yml'));
-  try {
-    await check(gw);
-  } finally {
-    // The greeters hold their connections open; closing them first spares the gateway's drain wait.
+/** A gateway with entry points web, websecure and tcp-ep (the pages' names) whose file provider directory holds `files`. */
+function serve(files: Record<string, string>, check: (gw: Gateway) => Promise<void>): Promise<void> {
+  // The greeters hold their connections open; closing them first spares the gateway's drain wait.
+  return withDirectoryGateway(files, { 'web': '', 'websecure': '', 'tcp-ep': '' }, check, () => {
     for (const s of sockets) s.destroy();
-    await gw.close();
-  }
+  });
 }
 
 const port = (gw: Gateway, entryPoint: string) => gw.addresses()[entryPoint]!.port;

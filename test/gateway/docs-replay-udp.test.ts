@@ -17,9 +17,8 @@ import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import dgram from 'node:dgram';
 import { readFileSync } from 'node:fs';
-import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { eventually, startGateway, tempDir } from './helpers.ts';
+import { eventually, withDirectoryGateway, type startGateway } from './helpers.ts';
 
 const fixtures = new URL('./fixtures/traefik-docs/', import.meta.url).pathname;
 const snippet = (file: string) => readFileSync(join(fixtures, file), 'utf8');
@@ -56,27 +55,9 @@ async function ask(port: number, text: string, waitMs = 5_000): Promise<string> 
 
 type Gateway = Awaited<ReturnType<typeof startGateway>>;
 
-/** A gateway with the pages' UDP entry points (and web, traefik for the API) whose file provider directory holds `files`. */
-async function serve(files: Record<string, string>, check: (gw: Gateway) => Promise<void>): Promise<void> {
-  const work = await tempDir('mg-docs-udp-');
-  const dir = join(work, 'dynamic');
-  await mkdir(dir);
-  for (const [name, body] of Object.entries(files)) await writeFile(join(dir, name), body);
-  const ep = (name: string, udp: boolean) => `  ${name}:\n    address: "127.0.0.1:0${udp ? '/udp' : ''}"\n`;
-  await writeFile(join(work, 'gateway.yml'), `entryPoints:
-${ep('web', false)}${ep('traefik', false)}${['udp-ep', 'dns', 'other', 'streaming'].map((name) => ep(name, true)).join('')}providers:
-  providersThrottleDuration: 20ms
-  file:
-    directory: "${dir}"
-api:
-  insecure: true
-`);
-  const gw = await startGateway(join(work, 'gateway.yml'));
-  try {
-    await check(gw);
-  } finally {
-    await gw.close();
-  }
+/** A gateway with the pages' UDP entry points (and web) whose file provider directory holds `files`. */
+function serve(files: Record<string, string>, check: (gw: Gateway) => Promise<void>): Promise<void> {
+  return withDirectoryGateway(files, { 'web': '', 'udp-ep': '/udp', 'dns': '/udp', 'other': '/udp', 'streaming': '/udp' }, check);
 }
 
 const port = (gw: Gateway, entryPoint: string) => gw.addresses()[entryPoint]!.port;

@@ -2,7 +2,7 @@
 import { createServer, type Server } from 'node:http';
 import { after, before } from 'node:test';
 import type { AddressInfo } from 'node:net';
-import { mkdtemp, writeFile, rename } from 'node:fs/promises';
+import { mkdir, mkdtemp, writeFile, rename } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { request } from 'undici';
@@ -191,4 +191,27 @@ export async function get(url: string, init: { method?: string; headers?: Record
   const res = await request(url, { method: (init.method ?? 'GET') as 'GET', headers, ...(init.body !== undefined ? { body: init.body } : {}) });
   const text = await res.body.text();
   return { status: res.statusCode, text, headers: res.headers, json: () => JSON.parse(text) };
+}
+
+type StartedGateway = Awaited<ReturnType<typeof startGateway>>;
+
+/**
+ * A gateway on loopback whose file provider directory holds `files` (name → text), with the API on `traefik`, for
+ * `check`; `entryPoints` maps names to address suffixes ('' for TCP, '/udp'). `beforeClose` runs first when it ends.
+ */
+export async function withDirectoryGateway(files: Record<string, string>, entryPoints: Record<string, string>,
+  check: (gw: StartedGateway) => Promise<void>, beforeClose?: () => void): Promise<void> {
+  const work = await tempDir('mg-gw-dir-');
+  const dir = join(work, 'dynamic');
+  await mkdir(dir);
+  for (const [name, body] of Object.entries(files)) await writeFile(join(dir, name), body);
+  const listed = Object.entries({ traefik: '', ...entryPoints }).map(([name, suffix]) => `  ${name}:\n    address: "127.0.0.1:0${suffix}"\n`).join('');
+  await writeFile(join(work, 'gateway.yml'), `entryPoints:\n${listed}providers:\n  providersThrottleDuration: 20ms\n  file:\n    directory: "${dir}"\napi:\n  insecure: true\n`);
+  const gw = await startGateway(join(work, 'gateway.yml'));
+  try {
+    await check(gw);
+  } finally {
+    beforeClose?.();
+    await gw.close();
+  }
 }
