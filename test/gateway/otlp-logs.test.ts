@@ -60,7 +60,7 @@ function merge(base: Record<string, unknown>, extra: Record<string, unknown>): R
 }
 
 /** `static` (a page's snippet, the collector pointed at `endpoint`) plus entry points and a file provider routing to the echo upstream. */
-async function gatewayWith(staticConfig: Record<string, unknown>, endpoint?: string) {
+async function gatewayWith(staticConfig: Record<string, unknown>, endpoint?: string, workers = 1) {
   const dir = await tempDir('mg-otlp-logs-');
   await writeFile(join(dir, 'dynamic.yml'), [
     'http:', '  routers:', '    echo:', '      rule: PathPrefix(`/`) && !PathPrefix(`/missing`)', '      service: echo',
@@ -73,7 +73,8 @@ async function gatewayWith(staticConfig: Record<string, unknown>, endpoint?: str
   if (endpoint !== undefined) text = text.replaceAll(PAGE_ENDPOINT, endpoint);
   await writeFile(join(dir, 'static.json'), text);
   // With a `log` section, no test logger: the section decides where the gateway's own log goes, as in a real start.
-  const gateway = await startGateway(join(dir, 'static.json'), staticConfig.log ? { logger: undefined } : {});
+  // Idle keep-alive connections would hold a cluster worker's drain for its whole timeout.
+  const gateway = await startGateway(join(dir, 'static.json'), { workers, drainTimeoutMs: 500, ...(staticConfig.log ? { logger: undefined } : {}) });
   return { dir, gateway };
 }
 
@@ -279,4 +280,23 @@ test('accessLog.otlp.grpc: records reach an OTLP/gRPC collector (insecure) with 
   assert.equal(record.resource['deployment.environment'], 'test');
   assert.equal(record.resource['service.name'], 'traefik');
   assert.deepEqual(receiver.requests[0]!['x-collector-token'], 'grpc-secret');
+});
+
+test('cluster mode: every worker exports its own access log records, and the primary its log', async (t) => {
+  const receiver = await startHttpLogReceiver();
+  t.after(() => receiver.close());
+  const dir = await tempDir('mg-otlp-cluster-');
+  const { gateway } = await gatewayWith({
+    experimental: { otlpLogs: true },
+    log: { level: 'INFO', filePath: join(dir, 'traefik.log'), otlp: { http: { endpoint: receiver.endpoint } } },
+    accessLog: { otlp: { serviceName: 'edge-access', http: { endpoint: receiver.endpoint } } },
+  }, undefined, 2);
+  let closed = false;
+  t.after(() => (closed ? undefined : gateway.close()));
+  for (let i = 0; i < 6; i++) assert.equal((await get(`${gateway.web}/c${i}`)).status, 200);
+  await gateway.close();
+  closed = true;
+  const access = receiver.logs.filter((l) => l.resource['service.name'] === 'edge-access');
+  assert.deepEqual(access.map((l) => l.attributes.RequestPath).sort(), ['/c0', '/c1', '/c2', '/c3', '/c4', '/c5']);
+  assert.equal(named(receiver.logs, 'gateway started').resource['service.name'], 'traefik');
 });
