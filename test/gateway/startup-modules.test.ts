@@ -54,12 +54,14 @@ test('a gateway without ACME, Redis rate limits, gRPC health checks, jwt, bcrypt
   ].join('\n'));
   // The recorder works: the metrics library this configuration needs is among the loaded modules.
   assert.ok(fromPackage(urls, 'prom-client'), 'prom-client loaded');
-  // …and log.otlp / accessLog.otlp's logs SDK and exporters (gateway/otlp-logs/load.ts).
-  for (const name of ['acme-client', 'ioredis', '@grpc/grpc-js', '@grpc/proto-loader', 'jose', 'bcryptjs', '@opentelemetry/sdk-logs', '@opentelemetry/exporter-logs-otlp-http']) {
+  // …and log.otlp / accessLog.otlp's logs SDK and exporters (gateway/otlp-logs/load.ts), and the etcd provider's etcd3.
+  for (const name of ['acme-client', 'ioredis', '@grpc/grpc-js', '@grpc/proto-loader', 'jose', 'bcryptjs', '@opentelemetry/sdk-logs', '@opentelemetry/exporter-logs-otlp-http', 'etcd3']) {
     assert.ok(!fromPackage(urls, name), `${name} is not loaded`);
   }
   // OCSP stapling (static `ocsp`) is loaded only when configured.
   assert.ok(!urls.some((u) => u.endsWith('/src/gateway/entrypoints/ocsp.ts')), 'the OCSP stapler is not loaded');
+  // The KV providers' store modules (and so etcd3, ioredis) load only when providers.consul/etcd/redis is configured.
+  assert.deepEqual(urls.filter((u) => /\/providers\/kv-(consul|etcd|redis)\.ts$/.test(u)), []);
   // prom-client loads @opentelemetry/api's CommonJS build; without tracing its ES module build is not loaded too.
   assert.deepEqual(urls.filter((u) => u.includes('/node_modules/@opentelemetry/api/') && u.endsWith('.mjs')), []);
 });

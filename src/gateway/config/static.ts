@@ -17,6 +17,7 @@ import { formatZodError, readConfigFile } from './parse.ts';
 import { canonicalKeys } from './schema/walk.ts';
 import { isTraefikStaticKey } from './traefik-keys.ts';
 import { certificatesResolversSchema } from '../acme/schema.ts';
+import { consulKvSchema, etcdKvSchema, httpProviderSchema, redisKvSchema } from './schema/providers.ts';
 
 /** `ping:` with no value is YAML null; Traefik treats the section as present. */
 const section = <T extends z.ZodType>(schema: T) => z.preprocess((v) => (v === null ? {} : v), schema);
@@ -124,6 +125,11 @@ export const staticConfigSchema = z
         maxRouters: z.number().int().positive().default(DEFAULT_MAX_ROUTERS),
         file: section(fileProviderSchema).optional(),
         consulCatalog: section(consulCatalogSchema).optional(),
+        // Traefik's KV providers and HTTP provider (providers/kv.ts, providers/http-provider.ts).
+        consul: section(consulKvSchema).optional(),
+        etcd: section(etcdKvSchema).optional(),
+        redis: section(redisKvSchema).optional(),
+        http: section(httpProviderSchema).optional(),
       })
       .strict()
       .default({ providersThrottleDuration: 2000, maxRouters: DEFAULT_MAX_ROUTERS }),
@@ -308,7 +314,7 @@ export function applyStaticOverrides(raw: Record<string, unknown>, overrides: Re
 }
 
 /** Static keys whose values are lists; their flags take comma-separated values as Traefik's do. */
-const LIST_KEYS = new Set(['trustedips', 'buckets', 'statuscodes', 'strictchecks', 'sans', 'middlewares', 'namespaces', 'rootcas']);
+const LIST_KEYS = new Set(['trustedips', 'buckets', 'statuscodes', 'strictchecks', 'sans', 'middlewares', 'namespaces', 'rootcas', 'endpoints']);
 
 function coerceFlag(value: unknown, key: string): unknown {
   if (typeof value !== 'string') return value;
