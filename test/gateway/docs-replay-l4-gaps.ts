@@ -2,8 +2,9 @@
  * The load tables of the TCP, UDP and second HTTP middleware pages (docs-replay-tcp/-udp/-middlewares2.test.ts),
  * kept beside docs-replay.test.ts's own so the manifest-wide load check there knows them too.
  *
- * Pages and what this replay covers (Traefik v3.7; "routing/" is the newer home of the router pages, "router/" the
- * older one whose rules page duplicates it):
+ * Pages and what this replay covers (Traefik v3.7; "routing/" is the home of the router pages since v3.6, "router/" the
+ * v3.5 one — the v3.5 branch's pages link to http/router/rules-and-priority.md — whose rules pages duplicate them; the
+ * TCP and UDP observability pages exist at the old path only and are replayed anyway, as the broken examples they are):
  * - tcp/routing/{router,rules-and-priority}.md, tcp/service.md, tcp/serverstransport.md, tcp/tls.md,
  *   tcp/middlewares/{overview,inflightconn,ipallowlist}.md, tcp/router/observability.md (no routing/ twin);
  *   tcp/router/rules-and-priority.md is the same text as tcp/routing/rules-and-priority.md and is not copied twice.

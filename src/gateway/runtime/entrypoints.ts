@@ -8,6 +8,7 @@
 import type { Logger } from '../../lib/logger.ts';
 import type { EntryPointConfig, StaticConfig } from '../config/static.ts';
 import type { Handler } from '../http/types.ts';
+import { deniedEncodings, denyEncodedCharacters } from '../http/encoded-characters.ts';
 import type { GatewayMetrics } from '../metrics/metrics.ts';
 import type { AccessLog } from '../accesslog/accesslog.ts';
 import { createEntryPoint, type EntryPoint } from '../entrypoints/entrypoint.ts';
@@ -85,6 +86,9 @@ export async function openEntryPoints(options: OpenEntryPointsOptions): Promise<
       // Every entry point speaks TLS for its TLS routers, as Traefik's do; one with `http.tls` speaks only TLS,
       // the others also serve plain HTTP on the same port (the first byte tells a ClientHello from a request).
       const tlsOnly = ep.http?.tls !== undefined;
+      const routed = acme?.httpEntryPoints.has(ep.name) === true ? challengeHolder : holder;
+      // http.encodedCharacters refuses before routing, as Traefik's deny handler (allowed unless set to false).
+      const denied = deniedEncodings(ep.http?.encodedCharacters ?? {}, true);
       const entryPoint = createEntryPoint({
         name: ep.name,
         config: toDataPlane(ep),
@@ -94,7 +98,7 @@ export async function openEntryPoints(options: OpenEntryPointsOptions): Promise<
         ...(ocsp !== undefined ? { ocsp } : {}),
         ...(options.metrics ? { metrics: options.metrics } : {}),
         ...(options.accessLog ? { accessLog: options.accessLog } : {}),
-      }, acme?.httpEntryPoints.has(ep.name) === true ? challengeHolder : holder);
+      }, denied.size === 0 ? routed : { handler: denyEncodedCharacters(denied, (req, rw) => routed.handler(req, rw)) });
       entryPoint.setTcpRouting(options.layer4?.tcp.byEntryPoint.get(ep.name));
       await entryPoint.listen();
       opened.push(entryPoint);

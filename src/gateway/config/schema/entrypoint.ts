@@ -52,6 +52,17 @@ export const entryPointSchema = z
           .optional(),
         encodeQuerySemicolons: z.boolean().optional(),
         maxHeaderBytes: z.number().int().min(1024).optional(),
+        // Traefik v3.6.4+ (every option true by default since v3.6.7): a request path with a character refused here
+        // percent-encoded answers 400 before routing (http/encoded-characters.ts).
+        encodedCharacters: z
+          .object({
+            allowEncodedSlash: z.boolean().optional(), allowEncodedBackSlash: z.boolean().optional(),
+            allowEncodedNullCharacter: z.boolean().optional(), allowEncodedSemicolon: z.boolean().optional(),
+            allowEncodedPercent: z.boolean().optional(), allowEncodedQuestionMark: z.boolean().optional(),
+            allowEncodedHash: z.boolean().optional(),
+          })
+          .strict()
+          .optional(),
       })
       .strict()
       .optional(),
