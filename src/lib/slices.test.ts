@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { NEVER_YIELD, Slicer, forEachSliced, sortSliced } from './slices.ts';
+import { NEVER_YIELD, Slicer, forEachSliced, sortSliced, uniqueSliced } from './slices.ts';
 
 test('sortSliced sorts like Array.prototype.sort, stably, at every size around its run length', async () => {
   for (const n of [0, 1, 5, 2047, 2048, 2049, 4096, 10_001, 70_000]) {
@@ -91,4 +91,13 @@ test('a slicer started right after another one spent its slice gives way at its 
   await pending;
   // Resumed on a turn of its own, a slicer has its whole budget again.
   assert.equal(first.due(), false);
+});
+
+test('uniqueSliced drops repeats in first-seen order, like a Set, and gives way on a long list', async () => {
+  assert.deepEqual(await uniqueSliced(['b', 'a', 'b', 'c', 'a'], NEVER_YIELD), ['b', 'a', 'c']);
+  const items = Array.from({ length: 300_000 }, (_, i) => `r${i % 150_000}`);
+  const slicer = new Slicer(1);
+  const unique = await uniqueSliced(items, slicer);
+  assert.deepEqual(unique, [...new Set(items)]);
+  assert.ok(slicer.yields > 0, 'it yielded');
 });

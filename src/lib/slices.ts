@@ -10,8 +10,13 @@
  * and one of them resumes per turn; a slicer that starts right after another's slice (same stretch of work, no I/O
  * between) starts with that slice's budget already spent, so it gives way at its first tick.
  */
-/** Default slice: well under the ~50 ms a reload may delay a request, leaving room for the requests themselves. */
-export const DEFAULT_SLICE_MS = 8;
+/**
+ * Default slice: well under the ~50 ms a reload may delay a request, leaving room for the requests themselves and
+ * for the steps no slice can split (collecting the names of a 50,000-property object, a scavenge). 4 ms rather than
+ * 8: the serving turn between two slices takes about a millisecond under load, so the build still gets ~80 % of
+ * the thread, and the longest silence shrinks by the difference.
+ */
+export const DEFAULT_SLICE_MS = 4;
 
 /** A slice younger than this counts as fresh (`Slicer.fresh`). */
 const FRESH_MS = 1;
@@ -104,6 +109,24 @@ export const NEVER_YIELD = Object.freeze({
   fresh: () => Promise.resolve(),
   tick: () => undefined,
 }) as unknown as Slicer;
+
+/** `items` without repeats, in first-seen order (`[...new Set(items)]`), in slices: 50,000 names are one step otherwise. */
+export async function uniqueSliced<T>(items: readonly T[], slicer: Slicer): Promise<T[]> {
+  const seen = new Set<T>();
+  const out: T[] = [];
+  for (let i = 0; i < items.length; i++) {
+    const item = items[i]!;
+    if (!seen.has(item)) {
+      seen.add(item);
+      out.push(item);
+    }
+    if ((i & 255) === 255) {
+      const pending = slicer.tick();
+      if (pending) await pending;
+    }
+  }
+  return out;
+}
 
 /** Runs `each` over `items`, yielding between items when the slice is spent. */
 export async function forEachSliced<T>(items: Iterable<T>, slicer: Slicer, each: (item: T) => void): Promise<void> {

@@ -8,7 +8,7 @@
  */
 import type { Logger } from '../../lib/logger.ts';
 import { markPhase } from '../../lib/phases.ts';
-import { NEVER_YIELD, sortSliced, type Slicer } from '../../lib/slices.ts';
+import { NEVER_YIELD, sortSliced, uniqueSliced, type Slicer } from '../../lib/slices.ts';
 import type { DynamicConfig } from '../config/dynamic.ts';
 import type { StaticConfig } from '../config/static.ts';
 import type { Handler } from '../http/types.ts';
@@ -121,7 +121,7 @@ export async function buildConfiguration(merged: DynamicConfig, deps: BuildDepen
   // A service or middleware every router uses lists 50,000 names: deduplicated and sorted in slices too.
   for (const items of [info.services.values(), info.middlewares.values()]) {
     for (const item of items) {
-      if (item.usedBy.length > 1) item.usedBy = await sortSliced([...new Set(item.usedBy)], compareNames, slicer);
+      if (item.usedBy.length > 1) item.usedBy = await sortSliced(await uniqueSliced(item.usedBy, slicer), compareNames, slicer);
       const pending = slicer.tick();
       if (pending) await pending;
     }
