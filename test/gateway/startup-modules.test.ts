@@ -37,7 +37,7 @@ async function loadedModules(dir: string, staticYaml: string): Promise<string[]>
 
 const fromPackage = (urls: string[], name: string) => urls.some((u) => u.includes(`/node_modules/${name}/`));
 
-test('a gateway without ACME, Redis rate limits, gRPC health checks, jwt, bcrypt or tracing loads none of their packages', async (t) => {
+test('a gateway without ACME, Redis rate limits, gRPC health checks, jwt, bcrypt, tracing or a TLS handshake loads none of their packages', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'mg-startup-'));
   t.after(() => rmSync(dir, { recursive: true, force: true }));
   writeFileSync(join(dir, 'dynamic.yml'), [
@@ -58,6 +58,11 @@ test('a gateway without ACME, Redis rate limits, gRPC health checks, jwt, bcrypt
   for (const name of ['acme-client', 'ioredis', '@grpc/grpc-js', '@grpc/proto-loader', 'jose', 'bcryptjs', '@opentelemetry/sdk-logs', '@opentelemetry/exporter-logs-otlp-http', 'etcd3']) {
     assert.ok(!fromPackage(urls, name), `${name} is not loaded`);
   }
+  // Every entry point can speak TLS, but the TRAEFIK DEFAULT CERT (and @peculiar/x509, ~10 MiB of heap) is made on
+  // the first TLS handshake that needs it (entrypoints/default-certificate.ts), and none happened here.
+  assert.ok(urls.some((u) => u.endsWith('/src/gateway/entrypoints/tls-handshake.ts')), 'the TLS entry point code is loaded');
+  assert.ok(!fromPackage(urls, '@peculiar/x509'), '@peculiar/x509 is not loaded');
+  assert.ok(!urls.some((u) => u.endsWith('/src/gateway/entrypoints/self-signed.ts')), 'the certificate builder is not loaded');
   // OCSP stapling (static `ocsp`) is loaded only when configured.
   assert.ok(!urls.some((u) => u.endsWith('/src/gateway/entrypoints/ocsp.ts')), 'the OCSP stapler is not loaded');
   // The KV providers' store modules (and so etcd3, ioredis) load only when providers.consul/etcd/redis is configured.

@@ -1,10 +1,14 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createPrivateKey, X509Certificate } from 'node:crypto';
-import { generateSelfSigned, traefikDefaultCertificate } from './default-certificate.ts';
+import { madeTraefikDefaultCertificate, traefikDefaultCertificate } from './default-certificate.ts';
+import { generateSelfSigned } from './self-signed.ts';
 
-test('TRAEFIK DEFAULT CERT: self-signed, Traefik\'s CN and random .traefik.default SAN, a year of validity, key matching', () => {
-  const { cert, key } = traefikDefaultCertificate();
+test('TRAEFIK DEFAULT CERT: made on first need, self-signed, Traefik\'s CN and random .traefik.default SAN, a year of validity, key matching', async () => {
+  assert.equal(madeTraefikDefaultCertificate(), undefined, 'not made before it is asked for');
+  const [first, second] = await Promise.all([traefikDefaultCertificate(), traefikDefaultCertificate()]);
+  assert.equal(first, second, 'callers that ask meanwhile get the same certificate');
+  const { cert, key } = first;
   const x509 = new X509Certificate(cert);
   assert.equal(x509.subject, 'CN=TRAEFIK DEFAULT CERT');
   assert.equal(x509.issuer, x509.subject);
@@ -22,7 +26,8 @@ test('TRAEFIK DEFAULT CERT: self-signed, Traefik\'s CN and random .traefik.defau
   assert.ok(x509.validFromDate.getTime() <= now && now < x509.validToDate.getTime(), `valid now: ${x509.validFrom} – ${x509.validTo}`);
   const days = (x509.validToDate.getTime() - x509.validFromDate.getTime()) / 86_400_000;
   assert.ok(days >= 364 && days <= 366, `about a year: ${days} days`);
-  assert.equal(traefikDefaultCertificate(), traefikDefaultCertificate(), 'generated once per process');
+  assert.equal(await traefikDefaultCertificate(), first, 'generated once per process');
+  assert.equal(madeTraefikDefaultCertificate(), first);
 });
 
 test('generateSelfSigned: random serials, the given name and validity start', async () => {

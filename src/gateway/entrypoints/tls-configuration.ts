@@ -9,7 +9,7 @@
 import { createHash, X509Certificate } from 'node:crypto';
 import tls, { type SecureContext } from 'node:tls';
 import { readFileOrContent, resolveTlsOptions, type ResolvedTlsOptions, type TlsOptionsConfig } from './tls-options.ts';
-import { traefikDefaultCertificate } from './default-certificate.ts';
+import { madeTraefikDefaultCertificate, traefikDefaultCertificate } from './default-certificate.ts';
 
 export const DEFAULT_TLS_OPTIONS = 'default';
 export const DEFAULT_TLS_STORE = 'default';
@@ -40,7 +40,8 @@ export interface StoredCertificate {
 export class TlsConfiguration {
   /** Problems that did not stop the configuration (an unreadable certificate is skipped, as Traefik does). */
   readonly problems: string[] = [];
-  readonly defaultCertificate: StoredCertificate;
+  /** The store's configured default certificate; undefined: the generated TRAEFIK DEFAULT CERT (made on first need). */
+  readonly #configuredDefault: StoredCertificate | undefined;
   readonly #exact = new Map<string, StoredCertificate>();
   readonly #wildcard = new Map<string, StoredCertificate>();
   readonly #options = new Map<string, ResolvedTlsOptions | Error>();
@@ -79,7 +80,7 @@ export class TlsConfiguration {
         this.problems.push(`${(err as Error).message}; serving the generated default certificate`);
       }
     }
-    this.defaultCertificate = fallback ?? generatedCertificate();
+    this.#configuredDefault = fallback;
 
     for (const [name, raw] of Object.entries(input.options)) {
       try {
@@ -95,7 +96,7 @@ export class TlsConfiguration {
     this.#contexts = new Map();
     if (previous) {
       const optionKeys = new Set([...this.#options.values()].flatMap((o) => (o instanceof Error ? [] : [o.key])));
-      const certIds = new Set([this.defaultCertificate.id, ...certificates.map((c) => c.id)]);
+      const certIds = new Set([this.defaultCertificateId, ...certificates.map((c) => c.id)]);
       for (const [key, context] of previous.#contexts) {
         const [optionKey, certId] = key.split('/') as [string, string];
         if (optionKeys.has(optionKey) && certIds.has(certId)) this.#contexts.set(key, context);
@@ -107,6 +108,28 @@ export class TlsConfiguration {
   static fromCertificates(files: Array<{ certFile: string; keyFile: string }>, previous?: TlsConfiguration): TlsConfiguration {
     const stores = files.length > 0 ? { [DEFAULT_TLS_STORE]: { defaultCertificate: files[0] } } : {};
     return new TlsConfiguration({ certificates: files, options: {}, stores }, previous);
+  }
+
+  /**
+   * The certificate served when none matches the SNI: the store's configured one, else the TRAEFIK DEFAULT CERT,
+   * which must have been made first (`prepare()`): a handshake awaits that, a configuration never does.
+   */
+  get defaultCertificate(): StoredCertificate {
+    if (this.#configuredDefault !== undefined) return this.#configuredDefault;
+    const made = madeTraefikDefaultCertificate();
+    if (made === undefined) throw new Error('the generated default certificate is not made yet: await prepare() first');
+    return generatedCertificate(made);
+  }
+
+  /** The default certificate's identity, known before it is made (the generated one is one per process). */
+  get defaultCertificateId(): string {
+    return this.#configuredDefault?.id ?? GENERATED_DEFAULT_ID;
+  }
+
+  /** Undefined when `defaultCertificate` can be read now; else a promise settled once it can. */
+  prepare(): Promise<unknown> | undefined {
+    if (this.#configuredDefault !== undefined || madeTraefikDefaultCertificate() !== undefined) return undefined;
+    return traefikDefaultCertificate();
   }
 
   /** Why routers naming `name` cannot serve: the option set is unknown or broken; undefined when it is usable. */
@@ -160,7 +183,10 @@ export class TlsConfiguration {
 
   /** Every certificate served: the store's and the default one (OCSP stapling fetches each one's status). */
   certificates(): StoredCertificate[] {
-    return [...new Set([...this.#exact.values(), ...this.#wildcard.values(), this.defaultCertificate])];
+    // The generated TRAEFIK DEFAULT CERT only once made (it names no OCSP responder anyway).
+    const made = madeTraefikDefaultCertificate();
+    const fallback = this.#configuredDefault ?? (made !== undefined ? generatedCertificate(made) : undefined);
+    return [...new Set([...this.#exact.values(), ...this.#wildcard.values(), ...(fallback !== undefined ? [fallback] : [])])];
   }
 
   /** The certificate whose names match `servername` (exact, then one-label wildcard); undefined when none does. */
@@ -213,9 +239,13 @@ function loadCertificate(certFile: string, keyFile: string, field: string): Stor
   return { id: createHash('sha256').update(cert).update('\0').update(key).digest('hex'), cert, key, names };
 }
 
-function generatedCertificate(): StoredCertificate {
-  const { cert, key } = traefikDefaultCertificate();
-  return { id: createHash('sha256').update(cert).update('\0').update(key).digest('hex'), cert, key, names: [] };
+/** The identity secure contexts with the generated default certificate are cached under (one per process). */
+const GENERATED_DEFAULT_ID = 'TRAEFIK DEFAULT CERT';
+let generated: StoredCertificate | undefined;
+
+function generatedCertificate(made: { cert: string; key: string }): StoredCertificate {
+  generated ??= { id: GENERATED_DEFAULT_ID, cert: made.cert, key: made.key, names: [] };
+  return generated;
 }
 
 /** DNS names a certificate serves: its DNS SANs, else its CN; lower-case. */

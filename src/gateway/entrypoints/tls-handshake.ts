@@ -19,7 +19,7 @@ import { readClientHello, type ClientHello } from './client-hello.ts';
 import { ACME_TLS_ALPN } from '../acme/challenges.ts';
 import type { TcpEntryRouting, TcpRoute } from '../tcp/routing.ts';
 import { readProxyHeader } from '../tcp/proxy-protocol.ts';
-import { contextOptions, type TlsConfiguration } from './tls-configuration.ts';
+import { contextOptions, type StoredCertificate, type TlsConfiguration } from './tls-configuration.ts';
 import type { ClientAuthType, ResolvedTlsOptions } from './tls-options.ts';
 import type { OcspStapler } from './ocsp.ts';
 
@@ -141,7 +141,15 @@ export class TlsHandshakes {
       socket.destroy();
       return;
     }
-    const certificate = configuration.certificateFor(hello?.servername) ?? configuration.defaultCertificate;
+    const matching = configuration.certificateFor(hello?.servername);
+    const terminate = () => this.#terminate(route, socket, configuration, options, matching ?? configuration.defaultCertificate, connection);
+    if (matching === undefined) this.#withDefaultCertificate(configuration, socket, terminate);
+    else terminate();
+  }
+
+  /** The gateway's own TLS handshake for a TCP router that terminates TLS; `connection` gets the decrypted stream. */
+  #terminate(route: TcpRoute, socket: Socket, configuration: TlsConfiguration, options: ResolvedTlsOptions, certificate: StoredCertificate,
+    connection: (stream: Socket | TLSSocket) => void): void {
     const secure = new tls.TLSSocket(socket, { isServer: true, secureContext: configuration.contextFor(options, certificate), ALPNProtocols: [] });
     const timer = setTimeout(() => secure.destroy(), this.#options.helloTimeoutMs);
     secure.once('secure', () => {
@@ -162,7 +170,7 @@ export class TlsHandshakes {
   swap(configuration: TlsConfiguration): void {
     const kept = new Map<string, Handshaker>();
     for (const [key, handshaker] of this.#handshakers) {
-      if (configuration.hasOptionsKey(key) && handshaker.certificateId === configuration.defaultCertificate.id) {
+      if (configuration.hasOptionsKey(key) && handshaker.certificateId === configuration.defaultCertificateId) {
         handshaker.configuration = configuration;
         kept.set(key, handshaker);
       }
@@ -185,39 +193,63 @@ export class TlsHandshakes {
       }
     }
     readClientHello(socket, this.#options.helloTimeoutMs).then((hello) => {
-      if (socket.destroyed) return;
-      if (hello.tls && hello.alpn?.includes(ACME_TLS_ALPN) === true && this.#answerAlpnChallenge(socket, hello)) return;
-      if (tcp !== undefined) {
-        const conn = { serverName: hello.servername ?? '', remoteIp: unmapIpv4(socket.remoteAddress ?? ''), alpn: hello.alpn ?? [] };
-        // Plain bytes: a non-TLS TCP router first, then HTTP. TLS: an HTTPS router naming this SNI first, then a TCP
-        // TLS router (HostSNI, passthrough or terminated), then HTTPS (Traefik's order in Router.ServeTCP).
-        const route = !hello.tls ? tcp.matchPlain(conn) : this.#configuration.hasHost(entryPoint, hello.servername) ? undefined : tcp.matchTls(conn);
-        if (route !== undefined) {
-          this.#toTcp(route, socket, hello);
-          return;
-        }
-      }
-      if (!hello.tls && hello.h2c === true && this.#options.acceptPlain === true && this.#options.onHttp2 !== undefined) {
-        this.#options.onHttp2(socket);
-        return;
-      }
-      if (!hello.tls && this.#options.acceptPlain === true) {
-        // The HTTP layer of the same (listening, connection-tracking) server reads the socket; the bytes peeked
-        // for the ClientHello were put back and flow again on resume.
-        this.#options.server.emit('secureConnection', socket);
-        socket.resume();
-        return;
-      }
-      const configuration = this.#configuration;
-      const options = configuration.optionsFor(entryPoint, hello.servername);
-      if (options.sniStrict && configuration.certificateFor(hello.servername) === undefined) {
-        logger.debug({ entryPoint, servername: hello.servername ?? '', tlsOptions: options.name }, 'strict SNI enabled - no certificate found for domain, closing connection');
-        socket.destroy();
-        return;
-      }
-      this.#handshaker(configuration, options).server.emit('connection', socket);
+      if (!socket.destroyed) this.#route(socket, hello);
     }, (err: Error) => {
       logger.debug({ entryPoint, err: err.message }, 'no TLS ClientHello; closing the connection');
+      socket.destroy();
+    });
+  }
+
+  /** Routes a connection whose ClientHello (or first plain bytes) was read: TCP router, h2c, plain HTTP or TLS. */
+  #route(socket: Socket, hello: ClientHello): void {
+    const { logger, entryPoint } = this.#options;
+    const tcp = this.#tcp;
+    if (hello.tls && hello.alpn?.includes(ACME_TLS_ALPN) === true && this.#answerAlpnChallenge(socket, hello)) return;
+    if (tcp !== undefined) {
+      const conn = { serverName: hello.servername ?? '', remoteIp: unmapIpv4(socket.remoteAddress ?? ''), alpn: hello.alpn ?? [] };
+      // Plain bytes: a non-TLS TCP router first, then HTTP. TLS: an HTTPS router naming this SNI first, then a TCP
+      // TLS router (HostSNI, passthrough or terminated), then HTTPS (Traefik's order in Router.ServeTCP).
+      const route = !hello.tls ? tcp.matchPlain(conn) : this.#configuration.hasHost(entryPoint, hello.servername) ? undefined : tcp.matchTls(conn);
+      if (route !== undefined) {
+        this.#toTcp(route, socket, hello);
+        return;
+      }
+    }
+    if (!hello.tls && hello.h2c === true && this.#options.acceptPlain === true && this.#options.onHttp2 !== undefined) {
+      this.#options.onHttp2(socket);
+      return;
+    }
+    if (!hello.tls && this.#options.acceptPlain === true) {
+      // The HTTP layer of the same (listening, connection-tracking) server reads the socket; the bytes peeked
+      // for the ClientHello were put back and flow again on resume.
+      this.#options.server.emit('secureConnection', socket);
+      socket.resume();
+      return;
+    }
+    const configuration = this.#configuration;
+    const options = configuration.optionsFor(entryPoint, hello.servername);
+    if (options.sniStrict && configuration.certificateFor(hello.servername) === undefined) {
+      logger.debug({ entryPoint, servername: hello.servername ?? '', tlsOptions: options.name }, 'strict SNI enabled - no certificate found for domain, closing connection');
+      socket.destroy();
+      return;
+    }
+    this.#withDefaultCertificate(configuration, socket, () => this.#handshaker(configuration, options).server.emit('connection', socket));
+  }
+
+  /**
+   * Runs `next` once `configuration.defaultCertificate` can be read: at once, or — on the first TLS handshake of a
+   * process without a configured default certificate — when the generated one is made (default-certificate.ts).
+   */
+  #withDefaultCertificate(configuration: TlsConfiguration, socket: Socket, next: () => void): void {
+    const making = configuration.prepare();
+    if (making === undefined) {
+      next();
+      return;
+    }
+    making.then(() => {
+      if (!socket.destroyed) next();
+    }, (err: Error) => {
+      this.#options.logger.error({ entryPoint: this.#options.entryPoint, err: err.message }, 'cannot make the default certificate; closing the connection');
       socket.destroy();
     });
   }
@@ -269,7 +301,7 @@ export class TlsHandshakes {
         }
       },
     });
-    const handshaker: Handshaker = { server, certificateId: fallback.id, configuration };
+    const handshaker: Handshaker = { server, certificateId: configuration.defaultCertificateId, configuration };
     server.on('secureConnection', (socket: TLSSocket) => {
       const problem = clientCertificateProblem(options.clientAuthType, socket);
       if (problem !== undefined) {
