@@ -9,7 +9,9 @@
  * - routing/router.md: a router with `tls` on two entry points terminates TLS for its HostSNI and forwards the
  *   decrypted stream through its middlewares (pkg/server/router/tcp manager.go buildEntryPointHandler);
  * - routing/rules-and-priority.md: "the priority is configured so that Router-1 will handle requests from" the one
- *   address although Router-2's rule is longer (pkg/muxer/tcp mux.go AddRoute, routes sorted by priority);
+ *   address although Router-2's rule is longer (pkg/muxer/tcp mux.go AddRoute, routes sorted by priority); each of
+ *   the page's rule examples (tcp-rules-and-priority.rules.json, extracted with --rules) matches the connections the
+ *   page says it does (pkg/muxer/tcp matcher.go), and ALPN may not name acme-tls/1 (tlsalpn01.ACMETLS1Protocol);
  * - service.md: the load balancer spreads connections over its servers; weighted 3:1 between services
  *   (pkg/tcp wrr_load_balancer.go);
  * - tls.md: `tls: {}` terminates ("send decrypted data to the services"), `passthrough: true` forwards "as is";
@@ -25,6 +27,7 @@ import { readFileSync } from 'node:fs';
 import net, { type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import tls from 'node:tls';
+import { compileTcpRule, type ConnData } from '../../src/gateway/tcp/rules.ts';
 import { eventually, tempDir, withDirectoryGateway, type startGateway } from './helpers.ts';
 
 const fixtures = new URL('./fixtures/traefik-docs/', import.meta.url).pathname;
@@ -296,3 +299,39 @@ for (const file of ['tcp-inflightconn.01.yaml', 'tcp-inflightconn.02.toml']) {
     });
   });
 }
+
+test('docs replay behaviour: tcp-rules-and-priority.rules.json — each rule example of the page matches the connections the page describes', () => {
+  const { examples } = JSON.parse(snippet('tcp-rules-and-priority.rules.json')) as { examples: { section: string; tab: string; rule: string }[] };
+  const conn = (serverName: string, remoteIp = '127.0.0.1', alpn: string[] = []): ConnData => ({ serverName, remoteIp, alpn });
+  // The page's words for each rule, as connections that match (true) and do not (false).
+  const expected: Record<string, [ConnData, boolean][]> = {
+    // "Either Server Name Indication is example.com OR, Server Name Indication is example.org AND ALPN protocol is NOT h2"
+    'HostSNI(`example.com`) || (HostSNI(`example.org`) && !ALPN(`h2`))': [
+      [conn('example.com', undefined, ['h2']), true], [conn('example.org', undefined, ['http/1.1']), true],
+      [conn('example.org', undefined, ['h2']), false], [conn('example.net'), false],
+    ],
+    // "Match all connections" (a non-TLS connection has no server name).
+    'HostSNI(`*`)': [[conn(''), true], [conn('any.example'), true]],
+    'HostSNIRegexp(`^.*$`)': [[conn(''), true], [conn('any.example'), true]],
+    // "Match TCP connections sent to example.com"
+    'HostSNI(`example.com`)': [[conn('example.com'), true], [conn('www.example.com'), false]],
+    // "Match TCP connections opened on any subdomain of example.com"
+    'HostSNIRegexp(`^.+\\.example\\.com$`)': [[conn('a.example.com'), true], [conn('a.b.example.com'), true], [conn('example.com'), false], [conn('aexample.com'), false]],
+    // "Match connections opened by a given IP" / "coming from a given subnet"
+    'ClientIP(`10.76.105.11`)': [[conn('', '10.76.105.11'), true], [conn('', '10.76.105.12'), false]],
+    'ClientIP(`::1`)': [[conn('', '::1'), true], [conn('', '127.0.0.1'), false]],
+    'ClientIP(`192.168.1.0/24`)': [[conn('', '192.168.1.200'), true], [conn('', '192.168.2.1'), false]],
+    'ClientIP(`fe80::/10`)': [[conn('', 'fe80::1'), true], [conn('', '2001:db8::1'), false]],
+    // "Match connections using the ALPN protocol h2" (one of the protocols the client offers)
+    'ALPN(`h2`)': [[conn('', undefined, ['http/1.1', 'h2']), true], [conn('', undefined, ['http/1.1']), false]],
+  };
+  assert.equal(examples.length, Object.keys(expected).length);
+  for (const { rule, section } of examples) {
+    const cases = expected[rule];
+    assert.ok(cases, `${section}: ${rule} has no expectation`);
+    const { match } = compileTcpRule(rule, undefined);
+    for (const [c, want] of cases) assert.equal(match(c), want, `${rule} on ${JSON.stringify(c)}`);
+  }
+  // "the ALPN matcher is not allowed to match the ACME-TLS/1 protocol, and Traefik returns an error if this is attempted"
+  assert.throws(() => compileTcpRule('ALPN(`acme-tls/1`)', undefined), /acme-tls\/1/);
+});
