@@ -4,6 +4,7 @@
  * OTLP proto's logs messages (fixtures/otlp-logs.proto). Both turn what arrives into one flat record list, with
  * the request headers/metadata kept for assertions.
  */
+import type { ServerOptions } from 'node:https';
 import { anyValue, attributes, serveOtlpGrpc, serveOtlpHttp, type AnyValue } from './otlp-receiver.ts';
 
 export interface ReceivedLog {
@@ -53,14 +54,14 @@ function collect(request: Request, into: ReceivedLog[]): void {
   }
 }
 
-/** OTLP/HTTP with JSON bodies on 127.0.0.1, port 0; takes a POST to any path (each request records its `:path`). */
-export async function startHttpLogReceiver(): Promise<LogReceiver> {
+/** OTLP/HTTP(S) with JSON bodies on 127.0.0.1, port 0; takes a POST to any path (each request records its `:path`). */
+export async function startHttpLogReceiver(tls?: ServerOptions): Promise<LogReceiver> {
   const logs: ReceivedLog[] = [];
   const requests: Array<Record<string, unknown>> = [];
   const server = await serveOtlpHttp(() => true, (body, headers) => {
     requests.push(headers);
     collect(body as Request, logs);
-  });
+  }, tls);
   return { logs, requests, endpoint: server.base, close: server.close };
 }
 

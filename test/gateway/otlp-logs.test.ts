@@ -30,6 +30,7 @@ import { validateStaticConfig } from '../../src/gateway/config/static.ts';
 import { createLoggerProvider, logsUrl } from '../../src/gateway/otlp-logs/provider.ts';
 import { OtlpLogHook } from '../../src/gateway/otlp-logs/records.ts';
 import { otelLogSchema } from '../../src/gateway/otlp-logs/schema.ts';
+import { createTestPki } from '../helpers/test-pki.ts';
 import { eventually, get, startGateway, startUpstream, tempDir, type Upstream } from './helpers.ts';
 import { startGrpcLogReceiver, startHttpLogReceiver, type ReceivedLog } from './otlp-logs-receiver.ts';
 
@@ -299,4 +300,30 @@ test('cluster mode: every worker exports its own access log records, and the pri
   const access = receiver.logs.filter((l) => l.resource['service.name'] === 'edge-access');
   assert.deepEqual(access.map((l) => l.attributes.RequestPath).sort(), ['/c0', '/c1', '/c2', '/c3', '/c4', '/c5']);
   assert.equal(named(receiver.logs, 'gateway started').resource['service.name'], 'traefik');
+});
+
+test('accessLog.otlp.http.tls: ca, cert and key reach an HTTPS collector that wants a client certificate; an unreadable file stops the start naming its key', async (t) => {
+  const dir = await tempDir('mg-otlp-tls-');
+  const pki = createTestPki(dir);
+  const receiver = await startHttpLogReceiver({
+    key: readFileSync(pki.serverKey), cert: readFileSync(pki.serverCert), ca: readFileSync(pki.caFile), requestCert: true, rejectUnauthorized: true,
+  });
+  t.after(() => receiver.close());
+  const otlp = (ca: string) => ({
+    experimental: { otlpLogs: true },
+    accessLog: { otlp: { http: { endpoint: `${receiver.endpoint}/v1/logs`, tls: { ca, cert: pki.clientCert, key: pki.clientKey } } } },
+  });
+  const { gateway } = await gatewayWith(otlp(pki.caFile));
+  t.after(() => gateway.close());
+  assert.equal((await get(`${gateway.web}/over-tls`)).status, 200);
+  const record = await eventually(async () => {
+    assert.equal(receiver.logs.length, 1);
+    return receiver.logs[0]!;
+  }, 20_000);
+  assert.equal(record.attributes.RequestPath, '/over-tls');
+  await assert.rejects(gatewayWith(otlp(join(dir, 'missing-ca.pem'))), (err: Error & { code?: string }) => {
+    assert.equal(err.code, 'MG_GATEWAY_OTLP_LOGS_SETUP');
+    assert.match(err.message, /accessLog\.otlp: http\.tls\.ca: cannot read .*missing-ca\.pem/);
+    return true;
+  });
 });

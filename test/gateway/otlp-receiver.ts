@@ -4,7 +4,8 @@
  * OTLP/gRPC on @grpc/grpc-js with the OTLP proto's trace messages (fixtures/otlp-trace.proto). Both turn what
  * arrives into the same flat span list, with the request headers/metadata kept for assertions.
  */
-import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
+import { createServer, type IncomingHttpHeaders, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer, type Server as HttpsServer, type ServerOptions } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
@@ -79,12 +80,16 @@ function collect(request: Request, into: ReceivedSpan[]): void {
   }
 }
 
-/** An OTLP/HTTP collector on 127.0.0.1, port 0: `onExport` gets each JSON POST `accept`s (others answer 404). */
+/**
+ * An OTLP/HTTP collector on 127.0.0.1, port 0: `onExport` gets each JSON POST `accept`s (others answer 404).
+ * With `tls`, it is an HTTPS collector (with `requestCert`, one that wants a client certificate its `ca` signed).
+ */
 export async function serveOtlpHttp(
   accept: (path: string) => boolean,
   onExport: (body: unknown, headers: Record<string, unknown>) => void,
+  tls?: ServerOptions,
 ): Promise<{ base: string; close(): Promise<void> }> {
-  const server: Server = createServer((req, res) => {
+  const handler = (req: IncomingMessage, res: ServerResponse) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
@@ -95,10 +100,11 @@ export async function serveOtlpHttp(
       onExport(JSON.parse(Buffer.concat(chunks).toString('utf8')), { ...(req.headers as IncomingHttpHeaders), ':path': req.url });
       res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
     });
-  });
+  };
+  const server: Server | HttpsServer = tls ? createHttpsServer(tls, handler) : createServer(handler);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   return {
-    base: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    base: `${tls ? 'https' : 'http'}://127.0.0.1:${(server.address() as AddressInfo).port}`,
     close: () => new Promise<void>((resolve) => {
       server.closeAllConnections();
       server.close(() => resolve());
