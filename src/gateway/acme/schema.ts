@@ -46,7 +46,18 @@ export const acmeSchema = z
     }
   });
 
-export const certificatesResolversSchema = z.record(z.string().min(1), z.object({ acme: acmeSchema }).strict());
+export const certificatesResolversSchema = z.record(
+  z.string().min(1),
+  z.object({ acme: acmeSchema.optional() }).strict().transform((resolver, ctx) => {
+    if (resolver.acme === undefined) {
+      // A resolver of another kind (`tailscale`) is already refused by name as not supported; only say more when
+      // nothing else was wrong (an empty resolver).
+      if (ctx.issues.length === 0) ctx.addIssue({ code: 'custom', message: 'a certificate resolver needs `acme` (the kind Meshgate implements)', path: ['acme'] });
+      return z.NEVER;
+    }
+    return { acme: resolver.acme };
+  }),
+);
 
 export type AcmeConfig = z.infer<typeof acmeSchema>;
 export type CertificatesResolversConfig = z.infer<typeof certificatesResolversSchema>;
