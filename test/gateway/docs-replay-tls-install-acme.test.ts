@@ -101,4 +101,3 @@ describe('certificate-resolvers/acme.md: certificates from pebble', { skip: skip
     });
   });
 });
-

@@ -13,7 +13,8 @@ export const TLS_INSTALL_GAPS: Record<string, string[]> = {
   'spiffe.02.toml': ['not supported by meshgate: spiffe.workloadAPIAddr'],
   // The page's External Account Binding fragment (`# ...` stands for the rest) names no challenge. Traefik loads it
   // and fails at the first certificate (provider.go getClient: "ACME challenge not specified"); Meshgate refuses
-  // the resolver when the file is loaded (gateway/acme/schema.ts), with the same words.
+  // the resolver when the file is loaded (gateway/acme/schema.ts), with the same words. Completed with the page's
+  // configuration example, its kid and hmacEncoded bind the account: docs-replay-tls-install-eab.test.ts.
   'acme.07.yaml': ['certificatesResolvers.myresolver.acme: ACME challenge not specified'],
   'acme.08.toml': ['certificatesResolvers.myresolver.acme: ACME challenge not specified'],
 };

@@ -59,7 +59,8 @@ function stopChild(child: ChildProcess): Promise<void> {
   });
 }
 
-export async function startPebble(dir: string, options: { httpPort: number; tlsPort: number; validitySeconds?: number }): Promise<Pebble> {
+/** `eabKeys`: External Account Binding keys (kid → base64url HMAC key); with them every new account must present one. */
+export async function startPebble(dir: string, options: { httpPort: number; tlsPort: number; validitySeconds?: number; eabKeys?: Record<string, string> }): Promise<Pebble> {
   const pki = createTestPki(dir);
   const [listen, management, dns, dnsManagement] = [await freePort(), await freePort(), await freePort(), await freePort()];
   const challtest = spawn('pebble-challtestsrv', [
@@ -76,7 +77,8 @@ export async function startPebble(dir: string, options: { httpPort: number; tlsP
       httpPort: options.httpPort,
       tlsPort: options.tlsPort,
       ocspResponderURL: '',
-      externalAccountBindingRequired: false,
+      externalAccountBindingRequired: options.eabKeys !== undefined,
+      ...(options.eabKeys !== undefined ? { externalAccountMACKeys: options.eabKeys } : {}),
       ...(options.validitySeconds !== undefined ? { certificateValidityPeriod: options.validitySeconds } : {}),
     },
   }));
