@@ -25,7 +25,8 @@ import { Etcd3 } from 'etcd3';
 import { Redis } from 'ioredis';
 import { createClient, type ConsulClient } from '../../src/api/client.ts';
 import { loadStaticConfig } from '../../src/gateway/config/static.ts';
-import { createLogger } from '../../src/lib/logger.ts';
+import { createLogger, silentLogger } from '../../src/lib/logger.ts';
+import { startServer } from '../../src/server/main.ts';
 import type { RunningServer } from '../../src/server/options.ts';
 import { etcdBinary, startEtcd, type EtcdProcess } from '../helpers/etcd.ts';
 import { freePort, startTestServer } from '../helpers/server.ts';
@@ -165,6 +166,35 @@ describe('providers.consul (the server\'s KV)', () => {
   });
 });
 
+test('providers.consul sends its token: with ACLs on and default deny, a token that may read traefik/ gets the routes', async (t) => {
+  const MANAGEMENT = 'b1gs3cr3-0000-4000-8000-000000000001';
+  const server = await startServer({
+    dev: true, httpAddr: '127.0.0.1:0', nodeName: 'node-1', datacenter: 'dc1', logLevel: 'silent',
+    acl: { enabled: true, defaultPolicy: 'deny', tokens: { initialManagement: MANAGEMENT } },
+  }, silentLogger());
+  t.after(() => server.close());
+  const admin = createClient({ address: server.url, token: MANAGEMENT, env: {} });
+  const call = async (path: string, body: unknown) => {
+    const res = await fetch(`${server.url}${path}`, { method: 'PUT', headers: { 'x-consul-token': MANAGEMENT }, body: JSON.stringify(body) });
+    assert.equal(res.status, 200, await res.clone().text());
+    return (await res.json()) as Record<string, string>;
+  };
+  const policy = await call('/v1/acl/policy', { Name: 'edge-read', Rules: 'key_prefix "traefik/" { policy = "read" }' });
+  const token = await call('/v1/acl/token', { Policies: [{ ID: policy.ID }] });
+  for (const [k, v] of Object.entries(appKeys('traefik', a.url))) await admin.kv.put(k, v);
+  const address = server.url.replace(/^http:\/\//, '');
+  const { logger } = capturedLogger();
+  const gw = await gatewayWith(`  consul:\n    endpoints: ["${address}"]\n    token: "${token.SecretID}"\n`, logger);
+  t.after(() => gw.close());
+  await eventually(async () => assert.equal((await get(`${gw.web}/`, { host: 'app.test' })).headers['x-upstream'], 'a'), WAIT_MS);
+  // Without the token the same keys are not readable: no router from them.
+  const { logger: other } = capturedLogger();
+  const anonymous = await gatewayWith(`  consul:\n    endpoints: ["${address}"]\n`, other);
+  t.after(() => anonymous.close());
+  await new Promise((r) => setTimeout(r, 500));
+  assert.equal((await get(`${anonymous.web}/`, { host: 'app.test' })).status, 404);
+});
+
 describe('providers.etcd', { skip: etcdBinary() === undefined ? 'etcd is not installed (scripts/install-test-deps.sh)' : false }, () => {
   let etcd: EtcdProcess;
   let client: Etcd3;
@@ -189,27 +219,30 @@ describe('providers.etcd', { skip: etcdBinary() === undefined ? 'etcd is not ins
 });
 
 describe('providers.redis', () => {
-  let redisServer: ChildProcess;
+  let redisServer: ChildProcess | undefined;
   let redis: Redis;
   let port: number;
+  // Keyspace notifications are left off: the provider switches them on, as Traefik's Redis store does.
+  const startRedis = () => {
+    redisServer = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
+  };
+  const stopRedis = async () => {
+    const child = redisServer;
+    if (!child || child.exitCode !== null || child.signalCode !== null) return;
+    const exited = new Promise((r) => child.once('exit', r));
+    child.kill('SIGTERM');
+    await exited;
+  };
   before(async () => {
     port = await freePort();
-    // Keyspace notifications are left off: the provider switches them on, as Traefik's Redis store does.
-    redisServer = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
-    redis = new Redis({ host: '127.0.0.1', port, lazyConnect: true, retryStrategy: () => 50 });
-    redis.on('error', () => undefined); // refused until redis-server listens
-    await eventually(async () => redis.connect().catch(async (err: Error) => {
-      if (!/already connecting|already connected/.test(err.message)) throw err;
-    }), WAIT_MS);
+    startRedis();
+    redis = new Redis({ host: '127.0.0.1', port, retryStrategy: () => 50 });
+    redis.on('error', () => undefined); // refused while redis-server is not listening
     await eventually(async () => assert.equal(await redis.ping(), 'PONG'), WAIT_MS);
   });
   after(async () => {
     redis?.disconnect();
-    if (redisServer && redisServer.exitCode === null) {
-      const exited = new Promise((r) => redisServer.once('exit', r));
-      redisServer.kill('SIGTERM');
-      await exited;
-    }
+    await stopRedis();
   });
 
   test('keys under traefik/ route; a change re-routes; a bad key is logged and ignored; a delete removes the router', async (t) => {
@@ -221,6 +254,26 @@ describe('providers.redis', () => {
       del: async (k) => void (await redis.del(k)),
     }, 'redis', lines);
     assert.match(String(await redis.config('GET', 'notify-keyspace-events')), /K/);
+  });
+
+  test('Redis going away keeps the last configuration; a restarted Redis is followed again (its new keys route)', async (t) => {
+    const { logger, lines } = capturedLogger();
+    const gw = await gatewayWith(`  redis:\n    endpoints: ["127.0.0.1:${port}"]\n    rootKey: restart\n`, logger);
+    t.after(() => gw.close());
+    for (const [k, v] of Object.entries(appKeys('restart', a.url))) await redis.set(k, v);
+    await eventually(async () => assert.equal((await get(`${gw.web}/`, { host: 'app.test' })).headers['x-upstream'], 'a'), WAIT_MS);
+    await stopRedis();
+    await eventually(async () => assert.ok(lines.some((l) => l.level === 50 && /cannot read the store/.test(String(l.msg)))), WAIT_MS);
+    assert.equal((await get(`${gw.web}/`, { host: 'app.test' })).headers['x-upstream'], 'a');
+    // A new, empty redis-server on the same port (no persistence): the provider reconnects, subscribes again and
+    // follows the keys written there.
+    startRedis();
+    await eventually(async () => assert.equal(await redis.ping(), 'PONG'), WAIT_MS);
+    for (const [k, v] of Object.entries(appKeys('restart', b.url))) await redis.set(k, v);
+    await eventually(async () => assert.equal((await get(`${gw.web}/`, { host: 'app.test' })).headers['x-upstream'], 'b'), WAIT_MS);
+    // And notifications work on the new server: a change after the reconnection re-routes.
+    await redis.set('restart/HTTP/Services/app/loadBalancer/servers/0/url', a.url);
+    await eventually(async () => assert.equal((await get(`${gw.web}/`, { host: 'app.test' })).headers['x-upstream'], 'a'), WAIT_MS);
   });
 });
 
