@@ -14,7 +14,8 @@ import type { DynamicConfig } from './config/dynamic.ts';
 import { loadStaticConfig, PROVIDER_SETTINGS, type StaticConfig } from './config/static.ts';
 import { loadStaticPlugins } from './runtime/plugins.ts';
 import { createProviders, ProviderAggregator } from './providers/index.ts';
-import { ClusterMetrics, GatewayMetrics, prometheusOptions } from './metrics/metrics.ts';
+import { ClusterMetrics } from './metrics/metrics.ts';
+import { metricsFor } from './metrics/load.ts';
 import { LastGoodStore, lastGoodPathFor } from './runtime/last-good.ts';
 import { overviewProviderName, createGateway, type Gateway } from './runtime/gateway.ts';
 import { emptyDynamicConfig } from './config/dynamic.ts';
@@ -64,11 +65,6 @@ function logFor(staticConfig: StaticConfig, given: Logger | undefined, otlp: Otl
   if (given) return { logger: given, reopen: () => {}, flush: () => {} };
   if (staticConfig.log) return createGatewayLog(staticConfig, {}, otlp);
   return { logger: createLogger({ name: 'gateway' }), reopen: () => {}, flush: () => {} };
-}
-
-function metricsFor(staticConfig: StaticConfig): GatewayMetrics | undefined {
-  const prom = staticConfig.metrics?.prometheus;
-  return prom ? new GatewayMetrics(prometheusOptions(prom)) : undefined;
 }
 
 /** The control plane shared by both modes: providers → aggregator → (persist, deliver). */
@@ -186,7 +182,7 @@ function acmeFor(staticConfig: StaticConfig, options: RunGatewayOptions, logger:
 }
 
 async function runInProcess(staticConfig: StaticConfig, options: RunGatewayOptions, logger: Logger, accessLogOtlp: OtlpLogs['accessLog']): Promise<GatewayHandle> {
-  const metrics = metricsFor(staticConfig);
+  const metrics = await metricsFor(staticConfig, logger);
   const acme = await acmeFor(staticConfig, options, logger);
   const tracer = await loadTracer(staticConfig);
   const gateway: Gateway = createGateway({
@@ -196,7 +192,8 @@ async function runInProcess(staticConfig: StaticConfig, options: RunGatewayOptio
     ...(accessLogOtlp ? { accessLogOtlp } : {}),
     ...(acme ? { acme: { challenges: acme.challenges, httpEntryPoints: acme.httpChallengeEntryPoints() } } : {}),
     providers: providerNames(staticConfig),
-    ...(metrics ? { metrics, metricsText: async () => ({ contentType: metrics.contentType, text: await metrics.metricsText() }) } : {}),
+    ...(metrics ? { metrics } : {}),
+    ...(metrics && staticConfig.metrics?.prometheus ? { metricsText: async () => ({ contentType: metrics.contentType, text: await metrics.metricsText() }) } : {}),
     ...(options.drainTimeoutMs !== undefined ? { drainTimeoutMs: options.drainTimeoutMs } : {}),
   });
   const control = await startControlPlane(staticConfig, options, logger, (config) => void gateway.apply(config), () => metrics?.recordConfigReload(false), acme);
@@ -220,6 +217,7 @@ async function runInProcess(staticConfig: StaticConfig, options: RunGatewayOptio
       closing ??= (async () => {
         await control.stop();
         await gateway.close();
+        await metrics?.close();
       })();
       return closing;
     },

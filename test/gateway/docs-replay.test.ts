@@ -39,15 +39,6 @@ const EXPECTED_GAPS: Record<string, string[]> = {
   // A default certificate obtained from an ACME resolver for the store is not implemented (a defaultCertificate file is).
   'tls-certificates.07.yaml': ['not supported by meshgate: tls.stores.default.defaultGeneratedCert'],
   'tls-certificates.08.toml': ['not supported by meshgate: tls.stores.default.defaultGeneratedCert'],
-  // Metrics: Meshgate exports Prometheus only; OTLP metrics, Datadog, InfluxDB 2 and StatsD are not implemented.
-  'metrics.01.yaml': ['not supported by meshgate: metrics.otlp'],
-  'metrics.02.toml': ['not supported by meshgate: metrics.otlp'],
-  'metrics.03.yaml': ['not supported by meshgate: metrics.datadog'],
-  'metrics.04.toml': ['not supported by meshgate: metrics.datadog'],
-  'metrics.05.yaml': ['not supported by meshgate: metrics.datadog'],
-  'metrics.06.toml': ['not supported by meshgate: metrics.datadog'],
-  'metrics.07.yaml': ['not supported by meshgate: metrics.influxDB2'],
-  'metrics.12.yaml': ['not supported by meshgate: metrics.statsD'],
 };
 
 /** Snippets the page gets wrong: Traefik's own loader refuses them too. */

@@ -90,6 +90,17 @@ providers:
 `;
 }
 
+/** A gateway (1 worker) whose router `app` sends every path to `upstreamUrl`, with `staticExtra` (top-level static YAML) after fileProviderStaticYaml's lines. */
+export async function gatewayToUpstream(upstreamUrl: string, staticExtra: string, prefix = 'mg-gw-'): Promise<GatewayHandle & { web: string; admin: string }> {
+  const dir = await tempDir(prefix);
+  await writeFile(join(dir, 'dynamic.yml'), [
+    'http:', '  routers:', '    app:', '      rule: PathPrefix(`/`)', '      service: app',
+    '  services:', '    app:', '      loadBalancer:', '        servers:', `          - url: "${upstreamUrl}"`, '',
+  ].join('\n'));
+  await writeFile(join(dir, 'static.yml'), `${fileProviderStaticYaml(join(dir, 'dynamic.yml'))}${staticExtra}\n`);
+  return startGateway(join(dir, 'static.yml'));
+}
+
 /** fileProviderStaticYaml with the API, ping and Prometheus metrics (router labels) on, then `extra`. */
 export function staticYaml(dynamicFile: string, extra = ''): string {
   return `${fileProviderStaticYaml(dynamicFile)}api:

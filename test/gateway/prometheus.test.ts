@@ -11,7 +11,7 @@ import { test, after, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { fileProviderStaticYaml, get, startGateway, startUpstream, tempDir, type Upstream } from './helpers.ts';
+import { gatewayToUpstream, get, startUpstream, tempDir, type Upstream } from './helpers.ts';
 import { loadStaticConfig } from '../../src/gateway/config/static.ts';
 
 let upstream: Upstream;
@@ -20,24 +20,7 @@ before(async () => {
 });
 after(() => upstream.close());
 
-async function gatewayWith(metrics: string) {
-  const dir = await tempDir('mg-prom-');
-  await writeFile(join(dir, 'dynamic.yml'), `
-http:
-  routers:
-    app:
-      rule: PathPrefix(\`/\`)
-      service: app
-  services:
-    app:
-      loadBalancer:
-        servers:
-          - url: "${upstream.url}"
-`);
-  await writeFile(join(dir, 'static.yml'), `${fileProviderStaticYaml(join(dir, 'dynamic.yml'))}${metrics}
-`);
-  return startGateway(join(dir, 'static.yml'));
-}
+const gatewayWith = (metrics: string) => gatewayToUpstream(upstream.url, metrics, 'mg-prom-');
 
 /** The value of the one sample of `name` whose labels include every pair of `labels`. */
 function sample(text: string, name: string, labels: Record<string, string>): number | undefined {

@@ -1,7 +1,7 @@
 /**
  * What a gateway loads at start-up: a feature's packages are loaded only when the configuration uses the feature
  * (ACME's acme-client, rateLimit.redis's ioredis, healthCheck.mode grpc's grpc-js, jwt's jose, basicAuth's bcryptjs, tracing's
- * @opentelemetry/api), because every module loaded stays
+ * @opentelemetry/api, the push metrics backends' hot-shots, InfluxDB client and OpenTelemetry metrics SDK), because every module loaded stays
  * resident for the life of the process (docs/benchmarks.md, "Gateway memory"). Each case runs in a fresh Node
  * process — a module cache is per process — that records every module URL the loader resolves.
  */
@@ -54,8 +54,9 @@ test('a gateway without ACME, Redis rate limits, gRPC health checks, jwt, bcrypt
   ].join('\n'));
   // The recorder works: the metrics library this configuration needs is among the loaded modules.
   assert.ok(fromPackage(urls, 'prom-client'), 'prom-client loaded');
-  // …and log.otlp / accessLog.otlp's logs SDK and exporters (gateway/otlp-logs/load.ts), and the etcd provider's etcd3.
-  for (const name of ['acme-client', 'ioredis', '@grpc/grpc-js', '@grpc/proto-loader', 'jose', 'bcryptjs', '@opentelemetry/sdk-logs', '@opentelemetry/exporter-logs-otlp-http', 'etcd3']) {
+  // …and log.otlp / accessLog.otlp's logs SDK and exporters (gateway/otlp-logs/load.ts), the etcd provider's etcd3, and the push metrics backends' libraries.
+  for (const name of ['acme-client', 'ioredis', '@grpc/grpc-js', '@grpc/proto-loader', 'jose', 'bcryptjs', '@opentelemetry/sdk-logs', '@opentelemetry/exporter-logs-otlp-http', 'etcd3',
+    'hot-shots', '@influxdata/influxdb-client', '@opentelemetry/sdk-metrics', '@opentelemetry/exporter-metrics-otlp-http']) {
     assert.ok(!fromPackage(urls, name), `${name} is not loaded`);
   }
   // Every entry point can speak TLS, but the TRAEFIK DEFAULT CERT (and @peculiar/x509, ~10 MiB of heap) is made on
@@ -69,4 +70,17 @@ test('a gateway without ACME, Redis rate limits, gRPC health checks, jwt, bcrypt
   assert.deepEqual(urls.filter((u) => /\/providers\/kv-(consul|etcd|redis)\.ts$/.test(u)), []);
   // prom-client loads @opentelemetry/api's CommonJS build; without tracing its ES module build is not loaded too.
   assert.deepEqual(urls.filter((u) => u.includes('/node_modules/@opentelemetry/api/') && u.endsWith('.mjs')), []);
+});
+
+test('a gateway with metrics.statsD loads hot-shots, and neither the InfluxDB client nor the OpenTelemetry metrics SDK', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'mg-startup-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const urls = await loadedModules(dir, [
+    'entryPoints:', '  web:', '    address: "127.0.0.1:0"',
+    'metrics:', '  statsD:', '    address: "127.0.0.1:9"', '',
+  ].join('\n'));
+  assert.ok(fromPackage(urls, 'hot-shots'), 'hot-shots loaded');
+  for (const name of ['@influxdata/influxdb-client', '@opentelemetry/sdk-metrics', '@opentelemetry/exporter-metrics-otlp-http', '@opentelemetry/exporter-metrics-otlp-grpc']) {
+    assert.ok(!fromPackage(urls, name), `${name} is not loaded`);
+  }
 });

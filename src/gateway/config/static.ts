@@ -18,6 +18,7 @@ import { canonicalKeys } from './schema/walk.ts';
 import { isTraefikStaticKey } from './traefik-keys.ts';
 import { certificatesResolversSchema } from '../acme/schema.ts';
 import { consulKvSchema, etcdKvSchema, httpProviderSchema, redisKvSchema } from './schema/providers.ts';
+import { pushMetricsSchemas } from './schema/metrics.ts';
 
 /** `ping:` with no value is YAML null; Traefik treats the section as present. */
 const section = <T extends z.ZodType>(schema: T) => z.preprocess((v) => (v === null ? {} : v), schema);
@@ -160,6 +161,7 @@ export const staticConfigSchema = z
             })
             .strict(),
         ).optional(),
+        ...pushMetricsSchemas,
         addInternals: z.boolean().optional(),
       })
       .strict()

@@ -13,7 +13,6 @@ const TRAEFIK_STATIC_KEYS = [
   'providers.docker', 'providers.swarm', 'providers.kubernetesIngress', 'providers.kubernetesCRD', 'providers.kubernetesGateway',
   'providers.kubernetesIngressNGINX', 'providers.knative', 'providers.rest', 'providers.nomad', 'providers.ecs',
   'providers.zooKeeper', 'providers.plugin',
-  'metrics.datadog', 'metrics.statsD', 'metrics.influxDB2', 'metrics.otlp',
   'log.maxSize', 'log.maxAge', 'log.maxBackups', 'log.compress',
   'hostResolver', 'certificatesResolvers', 'core', 'spiffe.workloadAPIAddr', 'ocsp',
   'experimental.kubernetesGateway', 'experimental.http3', 'experimental.fastProxy',

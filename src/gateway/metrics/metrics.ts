@@ -7,6 +7,7 @@
  * `/metrics` text and node:cluster aggregation through prom-client's AggregatorRegistry.
  */
 import { AggregatorRegistry, Registry } from 'prom-client';
+import type { MetricsSink } from './sink.ts';
 
 /** Traefik's default histogram buckets (seconds). */
 export const DEFAULT_BUCKETS = [0.1, 0.3, 1.2, 5.0] as const;
@@ -143,7 +144,8 @@ interface RequestFamilies {
  */
 export class RequestRecorder {
   private readonly families: RequestFamilies;
-  private readonly prefix: Labels;
+  /** The scope's labels (`{ entrypoint: name }` for an entry point); the push backends take the name from it. */
+  readonly prefix: Labels;
   private readonly byMethod = new Map<string, Map<string, RequestSeries[]>>();
 
   constructor(families: RequestFamilies, prefix: Labels) {
@@ -206,6 +208,8 @@ export interface GatewayMetricsOptions {
   addEntryPointsLabels?: boolean;
   addRoutersLabels?: boolean;
   addServicesLabels?: boolean;
+  /** false: no Prometheus request series (only push backends are configured; /metrics is not served). Default true. */
+  prometheus?: boolean;
 }
 
 /** The options of static `metrics.prometheus` (primary and cluster workers build theirs the same way). */
@@ -242,13 +246,17 @@ export class GatewayMetrics {
   private readonly reloadFailures: ScalarSeries;
   private readonly lastReloadSuccess: ScalarSeries;
   private readonly lastReloadFailure: ScalarSeries;
+  /** The push backends (StatsD, Datadog, InfluxDB 2, OTLP): one call per event whatever their number. */
+  private push: MetricsSink | undefined;
 
   constructor(options: GatewayMetricsOptions = {}) {
+    const prometheus = options.prometheus ?? true;
     this.options = {
       buckets: options.buckets ?? DEFAULT_BUCKETS,
-      addEntryPointsLabels: options.addEntryPointsLabels ?? true,
-      addRoutersLabels: options.addRoutersLabels ?? false,
-      addServicesLabels: options.addServicesLabels ?? true,
+      addEntryPointsLabels: prometheus && (options.addEntryPointsLabels ?? true),
+      addRoutersLabels: prometheus && (options.addRoutersLabels ?? false),
+      addServicesLabels: prometheus && (options.addServicesLabels ?? true),
+      prometheus,
     };
     this.headerLabels = Object.entries(options.headerLabels ?? {}).map(([label, header]) => [label, header.toLowerCase()]);
     const b = this.options.buckets;
@@ -329,6 +337,19 @@ export class GatewayMetrics {
     if (entryPoint !== undefined && this.options.addEntryPointsLabels) entryPoint.record(method, protocol, code, seconds, requestBytes, responseBytes, h);
     if (router !== undefined && this.options.addRoutersLabels) this.router(router, service ?? '').record(method, protocol, code, seconds, requestBytes, responseBytes, h);
     if (service !== undefined && this.options.addServicesLabels) this.service(service).record(method, protocol, code, seconds, requestBytes, responseBytes, h);
+    this.push?.request(entryPoint?.prefix.entrypoint, router, service, method, protocol, code, seconds, requestBytes, responseBytes);
+  }
+
+  /** Feeds every later event to the push backends too (set once, after they are loaded). */
+  attachPush(sink: MetricsSink): void {
+    this.push = sink;
+  }
+
+  /** Pushes what the push backends hold and stops them (graceful stop). */
+  async close(): Promise<void> {
+    const push = this.push;
+    this.push = undefined;
+    await push?.close();
   }
 
   /** Each header label's value: the request header's first value, '' when the request has none (as Traefik). */
@@ -352,6 +373,7 @@ export class GatewayMetrics {
       this.openConnectionSeries.set(key, s);
     }
     s.value += delta;
+    this.push?.openConnection(entryPoint, protocol, delta);
   }
 
   setServerUp(service: string, url: string, up: boolean): void {
@@ -362,6 +384,7 @@ export class GatewayMetrics {
       this.serverUpSeries.set(key, s);
     }
     s.value = up ? 1 : 0;
+    this.push?.serverUp(service, url, up);
   }
 
   /** Drops the server_up series of servers no longer configured (called by the control plane after a reload). */
@@ -393,6 +416,7 @@ export class GatewayMetrics {
       this.retrySeries.set(service, s);
     }
     s.value++;
+    this.push?.retry(service);
   }
 
   recordConfigReload(success: boolean, at = Date.now()): void {
@@ -403,6 +427,7 @@ export class GatewayMetrics {
       this.reloadFailures.value++;
       this.lastReloadFailure.value = Math.floor(at / 1000);
     }
+    this.push?.configReload(success, at);
   }
 
   get contentType(): string {

@@ -7,7 +7,7 @@ import { createLogger } from '../../lib/logger.ts';
 import { createGatewayLog } from './log.ts';
 import { loadStaticConfig } from '../config/static.ts';
 import { loadStaticPlugins } from './plugins.ts';
-import { GatewayMetrics, prometheusOptions } from '../metrics/metrics.ts';
+import { metricsFor } from '../metrics/load.ts';
 import { createGateway } from './gateway.ts';
 import { tuneHeap } from './heap.ts';
 import { ChallengeStore } from '../acme/challenges.ts';
@@ -27,9 +27,9 @@ async function main(): Promise<void> {
   const log = staticConfig.log ? createGatewayLog(staticConfig, {}, otlp?.log) : undefined;
   const logger = (log ? log.logger : createLogger({ name: 'gateway' })).child({ worker: process.pid });
   await loadStaticPlugins(staticConfig, logger);
-  const prom = staticConfig.metrics?.prometheus;
-  const metrics = prom ? new GatewayMetrics(prometheusOptions(prom)) : undefined;
-  metrics?.enableClusterWorker();
+  // Each worker pushes its own counts to the push backends (deltas add up there); Prometheus is aggregated by the primary.
+  const metrics = await metricsFor(staticConfig, logger);
+  if (staticConfig.metrics?.prometheus) metrics?.enableClusterWorker();
   const pending = new Map<number, (reply: { contentType: string; text: string; error?: string }) => void>();
   let nextId = 1;
   // The primary orders certificates; workers only answer the CA's challenges, from the snapshots it sends.
@@ -44,9 +44,9 @@ async function main(): Promise<void> {
     ...(challenges ? { acme: { challenges, httpEntryPoints } } : {}),
     providers: settings.providers,
     ...(settings.drainTimeoutMs !== undefined ? { drainTimeoutMs: settings.drainTimeoutMs } : {}),
-    ...(metrics
+    ...(metrics ? { metrics } : {}),
+    ...(metrics && staticConfig.metrics?.prometheus
       ? {
-          metrics,
           // The primary aggregates every worker's registry (counters summed), so /metrics is cluster-wide.
           metricsText: () => new Promise((resolve, reject) => {
             const id = nextId++;
@@ -60,7 +60,7 @@ async function main(): Promise<void> {
   const stop = () => {
     if (stopping) return;
     stopping = true;
-    gateway.close().then(() => otlp?.shutdown()).then(
+    gateway.close().then(() => otlp?.shutdown()).then(() => metrics?.close()).then(
       () => process.exit(0),
       (err) => {
         logger.error({ err }, 'worker stop failed');

@@ -23,7 +23,7 @@ export const DEFAULT_OTLP_HTTP_ENDPOINT = 'https://localhost:4318/v1/traces';
 /** Traefik's OTelGRPC defaults: `localhost:4317`, TLS unless `insecure`. */
 export const DEFAULT_OTLP_GRPC_ENDPOINT = 'localhost:4317';
 
-const otlpHttpSchema = z
+export const otlpHttpSchema = z
   .object({
     endpoint: z.string().url().default(DEFAULT_OTLP_HTTP_ENDPOINT),
     headers: z.record(z.string(), z.string()).optional(),
@@ -31,7 +31,7 @@ const otlpHttpSchema = z
   })
   .strict();
 
-const otlpGrpcSchema = z
+export const otlpGrpcSchema = z
   .object({
     endpoint: z.string().min(1).default(DEFAULT_OTLP_GRPC_ENDPOINT),
     insecure: z.boolean().default(false),

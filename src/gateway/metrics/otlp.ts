@@ -1,0 +1,151 @@
+/**
+ * Traefik's OpenTelemetry metrics (pkg/metrics/otel.go) on @opentelemetry/sdk-metrics: a MeterProvider with
+ * Traefik's meter name, a periodic reader every `pushInterval`, one OTLP exporter (HTTP, which sends OTLP/JSON to
+ * `<endpoint>/v1/metrics` when the endpoint has no path, or gRPC), and the instruments under Traefik's Prometheus
+ * names: counters (unit "1"), duration histograms in seconds with `explicitBoundaries`, and observable gauges for
+ * open connections, server state and the last reload time (Traefik's gaugeCollector). The resource carries
+ * `service.name` (`serviceName`) and `resourceAttributes`.
+ */
+import type { Attributes, Counter, Histogram, Meter } from '@opentelemetry/api';
+import { resourceFromAttributes } from '@opentelemetry/resources';
+import { MeterProvider, PeriodicExportingMetricReader, type PushMetricExporter } from '@opentelemetry/sdk-metrics';
+import { defineError } from '../../lib/errors.ts';
+import type { MetricsSink } from './sink.ts';
+import { DEFAULT_OTLP_METRICS_HTTP_ENDPOINT, type OtlpMetricsConfig } from '../config/schema/metrics.ts';
+import { grpcExporterOptions, httpAgentOptions } from '../tracing/otlp-client.ts';
+
+export const OtlpMetricsErrors = {
+  /** A `metrics.otlp.*.tls` file cannot be read, or the gRPC endpoint is not host:port. */
+  setup: defineError('MG_GATEWAY_METRICS_SETUP', 400, (message: string) => `metrics.otlp: ${message}`),
+};
+
+/** Traefik's instrumentation scope (otel.Meter("github.com/traefik/traefik")). */
+const SCOPE = 'github.com/traefik/traefik';
+
+/** The full OTLP/HTTP URL: Traefik's exporter keeps a configured path and uses /v1/metrics otherwise. */
+export function otlpHttpMetricsUrl(endpoint: string): string {
+  const url = new URL(endpoint);
+  if (url.pathname === '' || url.pathname === '/') url.pathname = '/v1/metrics';
+  return url.toString();
+}
+
+async function createExporter(config: OtlpMetricsConfig): Promise<PushMetricExporter> {
+  // As Traefik's newOpenTelemetryMeterProvider: gRPC when configured, HTTP otherwise (its defaults when absent).
+  if (config.grpc) {
+    const options = grpcExporterOptions(config.grpc, 'grpc', OtlpMetricsErrors.setup);
+    const { OTLPMetricExporter } = await import('@opentelemetry/exporter-metrics-otlp-grpc');
+    return new OTLPMetricExporter(options);
+  }
+  const { OTLPMetricExporter } = await import('@opentelemetry/exporter-metrics-otlp-http');
+  const http = config.http;
+  return new OTLPMetricExporter({
+    url: otlpHttpMetricsUrl(http?.endpoint ?? DEFAULT_OTLP_METRICS_HTTP_ENDPOINT),
+    headers: { ...http?.headers },
+    ...httpAgentOptions(http?.tls, 'http', OtlpMetricsErrors.setup),
+  });
+}
+
+interface ScopeInstruments { requests: Counter; duration: Histogram; requestBytes: Counter; responseBytes: Counter }
+
+/** Gauge values by name, then by attribute key; read by the observable gauges at each collection. */
+class GaugeValues {
+  readonly values = new Map<string, { attributes: Attributes; value: number }>();
+
+  add(key: string, attributes: Attributes, delta: number): void {
+    const v = this.values.get(key);
+    if (v === undefined) this.values.set(key, { attributes, value: delta });
+    else v.value += delta;
+  }
+
+  set(key: string, attributes: Attributes, value: number): void {
+    this.values.set(key, { attributes, value });
+  }
+}
+
+class OtlpSink implements MetricsSink {
+  readonly #provider: MeterProvider;
+  readonly #config: OtlpMetricsConfig;
+  readonly #entryPoint: ScopeInstruments | undefined;
+  readonly #router: ScopeInstruments | undefined;
+  readonly #service: ScopeInstruments | undefined;
+  readonly #retries: Counter | undefined;
+  readonly #reloads: Counter;
+  readonly #openConnections = new GaugeValues();
+  readonly #serverUp = new GaugeValues();
+  readonly #lastReload = new GaugeValues();
+
+  constructor(config: OtlpMetricsConfig, exporter: PushMetricExporter) {
+    this.#config = config;
+    this.#provider = new MeterProvider({
+      resource: resourceFromAttributes({ 'service.name': config.serviceName, ...config.resourceAttributes }),
+      readers: [new PeriodicExportingMetricReader({ exporter, exportIntervalMillis: Math.max(config.pushInterval, 1) })],
+    });
+    const meter = this.#provider.getMeter(SCOPE);
+    const scope = (name: string, what: string): ScopeInstruments => ({
+      requests: meter.createCounter(`traefik_${name}_requests_total`, { unit: '1', description: `How many HTTP requests processed on ${what}, partitioned by status code, protocol, and method.` }),
+      duration: meter.createHistogram(`traefik_${name}_request_duration_seconds`, {
+        unit: 's',
+        description: `How long it took to process the request on ${what}, partitioned by status code, protocol, and method.`,
+        advice: { explicitBucketBoundaries: config.explicitBoundaries },
+      }),
+      requestBytes: meter.createCounter(`traefik_${name}_requests_bytes_total`, { unit: '1', description: `The total size of requests in bytes handled by ${what}, partitioned by status code, protocol, and method.` }),
+      responseBytes: meter.createCounter(`traefik_${name}_responses_bytes_total`, { unit: '1', description: `The total size of responses in bytes handled by ${what}, partitioned by status code, protocol, and method.` }),
+    });
+    this.#entryPoint = config.addEntryPointsLabels ? scope('entrypoint', 'an entrypoint') : undefined;
+    this.#router = config.addRoutersLabels ? scope('router', 'a router') : undefined;
+    this.#service = config.addServicesLabels ? scope('service', 'a service') : undefined;
+    this.#retries = config.addServicesLabels ? meter.createCounter('traefik_service_retries_total', { unit: '1', description: 'How many request retries happened on a service.' }) : undefined;
+    this.#reloads = meter.createCounter('traefik_config_reloads_total', { unit: '1', description: 'Config reloads' });
+    this.#gauge(meter, 'traefik_config_last_reload_success', 'Last config reload success', 'ms', this.#lastReload);
+    this.#gauge(meter, 'traefik_open_connections', 'How many open connections exist, by entryPoint and protocol', '1', this.#openConnections);
+    if (config.addServicesLabels) this.#gauge(meter, 'traefik_service_server_up', 'service server is up, described by gauge value of 0 or 1.', '1', this.#serverUp);
+  }
+
+  #gauge(meter: Meter, name: string, description: string, unit: string, values: GaugeValues): void {
+    const gauge = meter.createObservableGauge(name, { description, unit });
+    gauge.addCallback((result) => {
+      for (const { attributes, value } of values.values.values()) result.observe(value, attributes);
+    });
+  }
+
+  request(entryPoint: string | undefined, router: string | undefined, service: string | undefined,
+    method: string, protocol: string, code: number, seconds: number, requestBytes: number, responseBytes: number): void {
+    const record = (i: ScopeInstruments, attributes: Attributes) => {
+      i.requests.add(1, attributes);
+      i.duration.record(seconds, attributes);
+      i.requestBytes.add(requestBytes, attributes);
+      i.responseBytes.add(responseBytes, attributes);
+    };
+    const c = String(code);
+    if (entryPoint !== undefined && this.#entryPoint) record(this.#entryPoint, { entrypoint: entryPoint, code: c, method, protocol });
+    if (router !== undefined && this.#router) record(this.#router, { router, service: service ?? '', code: c, method, protocol });
+    if (service !== undefined && this.#service) record(this.#service, { service, code: c, method, protocol });
+  }
+
+  openConnection(entryPoint: string, protocol: string, delta: 1 | -1): void {
+    this.#openConnections.add(`${entryPoint}\u0000${protocol}`, { entrypoint: entryPoint, protocol }, delta);
+  }
+
+  serverUp(service: string, url: string, up: boolean): void {
+    if (this.#config.addServicesLabels) this.#serverUp.set(`${service}\u0000${url}`, { service, url }, up ? 1 : 0);
+  }
+
+  retry(service: string): void {
+    this.#retries?.add(1, { service });
+  }
+
+  configReload(success: boolean, atMs: number): void {
+    if (!success) return;
+    this.#reloads.add(1);
+    this.#lastReload.set('', {}, Math.floor(atMs / 1000));
+  }
+
+  /** Shutting the provider down exports what was recorded since the last push; at most 5s, as Traefik's StopOpenTelemetry. */
+  async close(): Promise<void> {
+    await this.#provider.shutdown({ timeoutMillis: 5000 }).catch(() => {});
+  }
+}
+
+export async function createOtlpSink(config: OtlpMetricsConfig): Promise<MetricsSink> {
+  return new OtlpSink(config, await createExporter(config));
+}
