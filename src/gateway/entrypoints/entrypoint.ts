@@ -16,7 +16,7 @@ import type { Handler } from '../http/types.ts';
 import { NodeResponseWriter, UpgradeResponseWriter, createRequestAdapter, type IncomingGatewayRequest } from '../http/response-writer.ts';
 import { H2ResponseWriter, normalizeH2Request } from '../http/h2.ts';
 import { IpSet } from '../../lib/ip/checker.ts';
-import { HeaderLines, scanHeaderLines, TOO_MANY_HOSTS, withPrototypeFreeHeaders } from '../http/request-target.ts';
+import { BAD_REQUEST, HeaderLines, hasInvalidPathEscape, scanHeaderLines, TOO_MANY_HOSTS, withPrototypeFreeHeaders } from '../http/request-target.ts';
 import { statusText, STATUS_CLIENT_CLOSED_REQUEST } from '../../lib/http/status.ts';
 import { MeshgateError } from '../../lib/errors.ts';
 import { silentLogger, type Logger } from '../../lib/logger.ts';
@@ -222,10 +222,11 @@ export function createEntryPoint(options: EntryPointOptions, dispatch: DispatchH
 
   function onRequest(raw: IncomingMessage, res: ServerResponse): void {
     const lines = scanHeaderLines(raw);
-    if ((lines & HeaderLines.repeatedHost) !== 0) {
+    const refusal = (lines & HeaderLines.repeatedHost) !== 0 ? TOO_MANY_HOSTS : hasInvalidPathEscape(raw.url!) ? BAD_REQUEST : undefined;
+    if (refusal !== undefined) {
       res.shouldKeepAlive = false;
-      res.writeHead(400, { 'content-type': 'text/plain; charset=utf-8', connection: 'close' });
-      res.end(TOO_MANY_HOSTS);
+      res.writeHead(400, { 'content-type': 'text/plain; charset=utf-8', 'content-length': String(refusal.length), connection: 'close' });
+      res.end(refusal);
       return;
     }
     if ((lines & HeaderLines.protoName) !== 0) withPrototypeFreeHeaders(raw);
@@ -293,8 +294,9 @@ export function createEntryPoint(options: EntryPointOptions, dispatch: DispatchH
       }
     }
     const lines = scanHeaderLines(raw);
-    if ((lines & HeaderLines.repeatedHost) !== 0) {
-      socket.end(`HTTP/1.1 400 Bad Request\r\nContent-Type: text/plain; charset=utf-8\r\nConnection: close\r\nContent-Length: ${TOO_MANY_HOSTS.length}\r\n\r\n${TOO_MANY_HOSTS}`);
+    const refusal = (lines & HeaderLines.repeatedHost) !== 0 ? TOO_MANY_HOSTS : hasInvalidPathEscape(raw.url!) ? BAD_REQUEST : undefined;
+    if (refusal !== undefined) {
+      socket.end(`HTTP/1.1 400 Bad Request\r\nContent-Type: text/plain; charset=utf-8\r\nConnection: close\r\nContent-Length: ${refusal.length}\r\n\r\n${refusal}`);
       return;
     }
     if ((lines & HeaderLines.protoName) !== 0) withPrototypeFreeHeaders(raw);

@@ -34,14 +34,20 @@ export function deniedEncodings(options: EncodedCharactersOptions, allowByDefaul
   return new Set(OPTIONS.filter(([option]) => !(options[option] ?? allowByDefault)).map(([, hex]) => hex));
 }
 
-/** Whether `path` (still percent-encoded) holds a denied encoding, or a `%` without two characters after it. */
+/**
+ * Whether `path` (still percent-encoded) holds a denied encoding, or a `%` without two hex digits after it — a target
+ * Go's url.ParseRequestURI refuses before Traefik sees it; counting it as denied also keeps `%%2F` from hiding its %2F.
+ */
 export function hasDeniedEncoding(path: string, denied: ReadonlySet<string>): boolean {
   for (let i = path.indexOf('%'); i !== -1; i = path.indexOf('%', i + 3)) {
     if (i + 2 >= path.length) return true;
-    if (denied.has(path.slice(i + 1, i + 3).toUpperCase())) return true;
+    const hex = path.slice(i + 1, i + 3).toUpperCase();
+    if (denied.has(hex) || !HEX_PAIR.test(hex)) return true;
   }
   return false;
 }
+
+const HEX_PAIR = /^[0-9A-F]{2}$/;
 
 /** `next` behind the check; `next` itself when nothing is denied, so the common case costs nothing. */
 export function denyEncodedCharacters(denied: ReadonlySet<string>, next: Handler): Handler {

@@ -104,6 +104,24 @@ test('two Host headers are refused with 400 before routing', async (t) => {
   assert.equal(gw.upstreams.a!.hits + gw.upstreams.b!.hits, 0);
 });
 
+// Go's net/http readRequest parses the target with url.ParseRequestURI; its setPath unescapes the path and fails on
+// a `%` without two hex digits ("invalid URL escape"), so conn.readRequest answers "400 Bad Request" and closes. The
+// query is kept raw (RawQuery) and not checked.
+test('a path with an invalid percent-escape is refused with 400 before routing; the same in the query passes', async (t) => {
+  const gw = await routed({ a: 'PathPrefix(`/`)' });
+  t.after(() => gw.close());
+  for (const target of ['/a%zz', '/a%%2Fb', '/a%2', '/%', '/a%G0/b?x=1']) {
+    const text = await send(gw.port, `GET ${target} HTTP/1.1\r\nHost: a.test\r\n\r\n`);
+    assert.match(text, /^HTTP\/1\.1 400 /, target);
+    assert.match(text, /\r\n\r\n400 Bad Request$/, target);
+    assert.match(text, /\r\nconnection: close\r\n/i, target);
+  }
+  assert.equal(gw.upstreams.a!.hits, 0);
+  const ok = await send(gw.port, 'GET /a%2Fb%7e?q=%zz HTTP/1.1\r\nHost: a.test\r\nConnection: close\r\n\r\n');
+  assert.match(ok, /^HTTP\/1\.1 200 /, ok);
+  assert.equal(gw.upstreams.a!.hits, 1);
+});
+
 test('request headers named like Object.prototype members reach the upstream as sent', async (t) => {
   // A raw upstream: node's own parser would drop `__proto__` on its side too.
   let seen = '';

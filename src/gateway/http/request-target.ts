@@ -84,5 +84,30 @@ export function withPrototypeFreeHeaders(raw: IncomingMessage): void {
   raw.headers = headers;
 }
 
+/**
+ * Whether the target's path holds a `%` not followed by two hex digits. Go's server parses the target with
+ * `url.ParseRequestURI`, whose `setPath` unescapes the path and fails on such an escape (`invalid URL escape`), so
+ * `conn.readRequest` answers a bare 400 and the request never reaches Traefik; the query is kept raw there and is not
+ * checked. Without this, an upstream and the encodedCharacters check could read `%%2F` differently.
+ */
+export function hasInvalidPathEscape(url: string): boolean {
+  let i = url.indexOf('%');
+  if (i === -1) return false;
+  const query = url.indexOf('?');
+  const end = query === -1 ? url.length : query;
+  for (; i !== -1 && i < end; i = url.indexOf('%', i + 1)) {
+    if (i + 2 >= end || !isHex(url.charCodeAt(i + 1)) || !isHex(url.charCodeAt(i + 2))) return true;
+    i += 2;
+  }
+  return false;
+}
+
+function isHex(c: number): boolean {
+  return (c >= 48 && c <= 57) || ((c | 32) >= 97 && (c | 32) <= 102);
+}
+
+/** Go's answer to a target it cannot parse (`conn.readRequest` with a non-badRequestError): no reason given. */
+export const BAD_REQUEST = '400 Bad Request';
+
 /** Go's answer to a request with two Host lines: its badRequestError text, and the connection closes. */
 export const TOO_MANY_HOSTS = '400 Bad Request: too many Host headers';
