@@ -108,7 +108,8 @@ test('the Traefik-shaped dynamic YAML and TOML validate to the same configuratio
 
 test('a dynamic document that breaks the schema is rejected naming the key', () => {
   rejects(() => validateDynamicConfig({ http: { routers: { r: { rule: 'Path(`/`)', servce: 'x' } } } }, 'f.yml'), 'MG_GATEWAY_CONFIG_INVALID', 'f.yml', 'http.routers.r.servce: unknown key');
-  rejects(() => validateDynamicConfig({ http: { routers: { r: { rule: 'Path(`/`)', ruleSyntax: 'v2' } } } }, 'f'), 'MG_GATEWAY_CONFIG_INVALID', 'http.routers.r.ruleSyntax');
+  // ruleSyntax v2 loads (gateway/rules/matchers-v2.ts); a value that is neither v2 nor v3 is refused, naming the key.
+  rejects(() => validateDynamicConfig({ http: { routers: { r: { rule: 'Path(`/`)', ruleSyntax: 'v4' } } } }, 'f'), 'MG_GATEWAY_CONFIG_INVALID', 'http.routers.r.ruleSyntax', '"v2" or "v3"');
   rejects(() => validateDynamicConfig({ http: { services: { s: { loadBalancer: { servers: [{ url: 'http://a', wieght: 1 }] } } } } }, 'f'), 'MG_GATEWAY_CONFIG_INVALID', 'http.services.s.loadBalancer.servers[0].wieght: unknown key');
   rejects(() => validateDynamicConfig({ http: { middlewares: { m: { stripPrefix: { prefix: ['/a'] } } } } }, 'f'), 'MG_GATEWAY_CONFIG_INVALID', 'http.middlewares.m.stripPrefix.prefix: unknown key');
   rejects(() => validateDynamicConfig({ http: { middlewares: { m: { noSuchKind: {} } } } }, 'f'), 'MG_GATEWAY_CONFIG_INVALID', 'http.middlewares.m.noSuchKind', 'unknown middleware kind');

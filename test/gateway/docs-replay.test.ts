@@ -34,8 +34,6 @@ const text = (file: string) => readFileSync(join(dir, file), 'utf8');
 /** Snippets Meshgate refuses today, and the key paths the refusal must name. */
 const EXPECTED_GAPS: Record<string, string[]> = {
   ...TLS_INSTALL_GAPS,
-  // The v2 rule syntax (deprecated in Traefik v3, removed in the next major) is not implemented.
-  'rules-and-priority.01.yaml': ['not supported by meshgate: http.routers.Router-v2.ruleSyntax'],
   // A default certificate obtained from an ACME resolver for the store is not implemented (a defaultCertificate file is).
   'tls-certificates.07.yaml': ['not supported by meshgate: tls.stores.default.defaultGeneratedCert'],
   'tls-certificates.08.toml': ['not supported by meshgate: tls.stores.default.defaultGeneratedCert'],

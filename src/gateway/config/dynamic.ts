@@ -13,8 +13,9 @@ import type { ServiceConfigInput, ServersTransportConfigInput } from './schema/s
 import { getMiddlewareSchema, listMiddlewareSchemas } from './schema/middlewares.ts';
 import { TCP_SECTION_SCHEMAS, UDP_SECTION_SCHEMAS, type TcpSection, type UdpSection } from './schema/tcp.ts';
 import { ConfigErrors } from './errors.ts';
-import { formatPath, formatZodError, NOT_SUPPORTED } from './parse.ts';
+import { formatPath, formatZodError } from './parse.ts';
 import { canonicalKeys } from './schema/walk.ts';
+import { ruleSyntaxSchema } from './schema/rule-syntax.ts';
 import { isTraefikDynamicKey } from './traefik-keys.ts';
 
 export interface RouterTlsConfig {
@@ -26,7 +27,8 @@ export interface RouterTlsConfig {
 
 export interface RouterConfig {
   rule?: string;
-  ruleSyntax?: 'v3';
+  /** `v2` runs the rule with Traefik v2's matchers (gateway/rules/matchers-v2.ts); default: static `core.defaultRuleSyntax`. */
+  ruleSyntax?: 'v2' | 'v3';
   priority?: number;
   entryPoints?: string[];
   middlewares?: string[];
@@ -72,7 +74,7 @@ const nullAsEmpty = <T extends z.ZodType>(schema: T) => z.preprocess((v) => (v =
 export const routerSchema = z
   .object({
     rule: z.string().optional(),
-    ruleSyntax: z.literal('v3', { message: `${NOT_SUPPORTED} (only ruleSyntax "v3"; the v2 syntax is deprecated in Traefik v3)` }).optional(),
+    ruleSyntax: ruleSyntaxSchema.optional(),
     priority: z.number().int().optional(),
     entryPoints: z.array(z.string().min(1)).optional(),
     middlewares: z.array(z.string().min(1)).optional(),

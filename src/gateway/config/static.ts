@@ -19,6 +19,7 @@ import { isTraefikStaticKey } from './traefik-keys.ts';
 import { certificatesResolversSchema } from '../acme/schema.ts';
 import { consulKvSchema, etcdKvSchema, httpProviderSchema, redisKvSchema } from './schema/providers.ts';
 import { pushMetricsSchemas } from './schema/metrics.ts';
+import { coreSchema } from './schema/rule-syntax.ts';
 
 /** `ping:` with no value is YAML null; Traefik treats the section as present. */
 const section = <T extends z.ZodType>(schema: T) => z.preprocess((v) => (v === null ? {} : v), schema);
@@ -118,6 +119,8 @@ const spiffeSchema = z
 export const staticConfigSchema = z
   .object({
     global: z.object({ checkNewVersion: z.boolean().optional(), sendAnonymousUsage: z.boolean().optional() }).strict().optional(),
+    /** `core.defaultRuleSyntax`: the rule syntax of routers without their own `ruleSyntax` (applyEntryPointModels). */
+    core: section(coreSchema).optional(),
     entryPoints: z.record(z.string(), entryPointSchema).optional(),
     providers: z
       .object({

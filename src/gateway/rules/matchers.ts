@@ -27,13 +27,13 @@ const ARITY: Record<MatcherName, readonly number[]> = {
   QueryRegexp: [1, 2],
 };
 
-function isAscii(s: string): boolean {
+export function isAscii(s: string): boolean {
   for (let i = 0; i < s.length; i++) if (s.charCodeAt(i) >= 0x80) return false;
   return true;
 }
 
 /** Go's %q for the error messages Traefik writes. */
-function quote(s: string): string {
+export function quote(s: string): string {
   return JSON.stringify(s);
 }
 
@@ -51,6 +51,19 @@ function anyHeaderLine(raw: readonly string[] | undefined, key: string, test: (v
     const name = raw[i]!;
     if (name.length === key.length && name.toLowerCase() === key && test(raw[i + 1]!)) return true;
   }
+  return false;
+}
+
+/** Whether one value of header `key` (lower-case) passes `test`, each received line being a value as in Go. */
+export function anyHeaderValue(ctx: MatchContext, key: string, test: (v: string) => boolean): boolean {
+  const v = ctx.req.headers[key];
+  if (v === undefined) return false;
+  if (typeof v === 'string') {
+    if (test(v)) return true;
+    // Node joined repeated lines with ", "; Go keeps each line a value and matches when any does.
+    return v.includes(', ') && anyHeaderLine(ctx.req.rawHeaders, key, test);
+  }
+  for (let i = 0; i < v.length; i++) if (test(v[i]!)) return true;
   return false;
 }
 
@@ -188,17 +201,7 @@ class MatcherBuilder {
         const key = a0.toLowerCase();
         const value = args[1]!;
         const test: (v: string) => boolean = name === 'Header' ? (v) => v === value : ((re) => (v: string) => re.test(v))(this.regexp(node, 1, value));
-        return (ctx) => {
-          const v = ctx.req.headers[key];
-          if (v === undefined) return false;
-          if (typeof v === 'string') {
-            if (test(v)) return true;
-            // Node joined repeated lines with ", "; Go keeps each line a value and matches when any does.
-            return v.includes(', ') && anyHeaderLine(ctx.req.rawHeaders, key, test);
-          }
-          for (let i = 0; i < v.length; i++) if (test(v[i]!)) return true;
-          return false;
-        };
+        return (ctx) => anyHeaderValue(ctx, key, test);
       }
       case 'Query':
       case 'QueryRegexp': {

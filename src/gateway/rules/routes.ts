@@ -14,7 +14,9 @@
 import { sortSliced, type Slicer } from '../../lib/slices.ts';
 import { RuleErrorCodes, RuleSyntaxError } from './errors.ts';
 import { buildMatcher, hostKey, type Matcher } from './matchers.ts';
-import { parseRuleSyntax, type RuleNode } from './parser.ts';
+import { buildMatcherV2, V2_VOCABULARY } from './matchers-v2.ts';
+import { literalPrefix } from './mux-template.ts';
+import { parseRuleSyntax, parseRuleSyntaxWith, type RuleNode } from './parser.ts';
 import { MatchContext, routingPath, type MatchRequest } from './request.ts';
 
 export interface RouteInput<T> {
@@ -25,7 +27,12 @@ export interface RouteInput<T> {
   /** Entry points the router listens on; an empty list means every entry point. */
   entryPoints: string[];
   target: T;
+  /** Traefik's `ruleSyntax`: `v2` selects the v2 matchers (matchers-v2.ts); anything else is v3, as in Traefik. */
+  ruleSyntax?: RuleSyntax | undefined;
 }
+
+/** The two rule languages Traefik v3 runs (pkg/muxer/http/parser.go NewSyntaxParser: "v2" and "v3"). */
+export type RuleSyntax = 'v2' | 'v3';
 
 export interface CompiledRoutes<T> {
   match(entryPoint: string, req: MatchRequest): { name: string; target: T } | undefined;
@@ -36,10 +43,18 @@ export interface CompiledRoutes<T> {
 export const MAX_USER_PRIORITY = Number.MAX_SAFE_INTEGER - 1000;
 
 /** Parses and validates a rule (grammar, matcher names, argument counts and values). Throws RuleSyntaxError. */
-export function parseRule(rule: string): RuleNode {
+export function parseRule(rule: string, syntax?: RuleSyntax): RuleNode {
+  return compileRule(rule, syntax).node;
+}
+
+/** The rule's tree and closure in the syntax Traefik would use (SyntaxParser.parse: an unknown syntax is v3). */
+function compileRule(rule: string, syntax: RuleSyntax | undefined): { node: RuleNode; test: Matcher } {
+  if (syntax === 'v2') {
+    const node = parseRuleSyntaxWith(rule, V2_VOCABULARY);
+    return { node, test: buildMatcherV2(rule, node) };
+  }
   const node = parseRuleSyntax(rule);
-  buildMatcher(rule, node);
-  return node;
+  return { node, test: buildMatcher(rule, node) };
 }
 
 /** Traefik's GetRulePriority: the rule's length (Go's len, i.e. UTF-8 bytes). */
@@ -61,29 +76,35 @@ interface Route<T> {
 }
 
 /** Hosts every matching request must have one of, or undefined when the rule does not pin the host. */
-function requiredHosts(node: RuleNode): string[] | undefined {
+function requiredHosts(node: RuleNode, v2: boolean): string[] | undefined {
   switch (node.kind) {
     case 'matcher':
+      // v2: `Host`/`HostHeader` take several hosts, none a wildcard (a `*` is a literal character there).
+      if (v2) return node.name === 'Host' || (node.name as string) === 'HostHeader' ? [...new Set(node.args.map((a) => hostKey(a.toLowerCase())))] : undefined;
       // A wildcard Host pins no single host: it stays in the host-less part of the index.
       return node.name === 'Host' && !node.args[0]!.includes('*') ? [hostKey(node.args[0]!.toLowerCase())] : undefined;
     case 'and':
-      return smaller(requiredHosts(node.left), requiredHosts(node.right));
+      return smaller(requiredHosts(node.left, v2), requiredHosts(node.right, v2));
     case 'or':
-      return union(requiredHosts(node.left), requiredHosts(node.right));
+      return union(requiredHosts(node.left, v2), requiredHosts(node.right, v2));
     case 'not':
       return undefined;
   }
 }
 
-/** Path prefixes every matching request's routing path starts with one of (Path counts as its own prefix). */
-function requiredPrefixes(node: RuleNode): string[] | undefined {
+/**
+ * Path prefixes every matching request's routing path starts with one of (Path counts as its own prefix). A v2
+ * `Path`/`PathPrefix` takes several templates; each pins the literal text before its first `{variable}`.
+ */
+function requiredPrefixes(node: RuleNode, v2: boolean): string[] | undefined {
   switch (node.kind) {
     case 'matcher':
-      return node.name === 'PathPrefix' || node.name === 'Path' ? [node.args[0]!] : undefined;
+      if (node.name !== 'PathPrefix' && node.name !== 'Path') return undefined;
+      return v2 ? [...new Set(node.args.map(literalPrefix))] : [node.args[0]!];
     case 'and':
-      return smaller(requiredPrefixes(node.left), requiredPrefixes(node.right));
+      return smaller(requiredPrefixes(node.left, v2), requiredPrefixes(node.right, v2));
     case 'or':
-      return union(requiredPrefixes(node.left), requiredPrefixes(node.right));
+      return union(requiredPrefixes(node.left, v2), requiredPrefixes(node.right, v2));
     case 'not':
       return undefined;
   }
@@ -192,8 +213,7 @@ function compileOne<T>(input: RouteInput<T>, seen: Set<string>, routes: Route<T>
   let node: RuleNode;
   let test: Matcher;
   try {
-    node = parseRuleSyntax(input.rule);
-    test = buildMatcher(input.rule, node);
+    ({ node, test } = compileRule(input.rule, input.ruleSyntax));
   } catch (err) {
     if (err instanceof RuleSyntaxError) {
       errors.set(input.name, err.message);
@@ -207,8 +227,8 @@ function compileOne<T>(input: RouteInput<T>, seen: Set<string>, routes: Route<T>
     priority,
     rank: 0,
     test,
-    hosts: requiredHosts(node),
-    prefixes: requiredPrefixes(node),
+    hosts: requiredHosts(node, input.ruleSyntax === 'v2'),
+    prefixes: requiredPrefixes(node, input.ruleSyntax === 'v2'),
     entryPoints: [...new Set(input.entryPoints)],
     result: { name: input.name, target: input.target },
   });

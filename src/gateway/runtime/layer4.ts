@@ -29,7 +29,9 @@ export function buildLayer4(config: Pick<DynamicConfig, 'tcp' | 'udp'>, staticCo
   const { tcp, udp } = entryPointsByProtocol(staticConfig);
   const tcpDefaults = defaultEntryPoints(staticConfig).filter((name) => tcp.includes(name));
   return {
-    tcp: buildTcpRouting(config.tcp, { entryPoints: tcp, defaultEntryPoints: tcpDefaults, logger, ...(svid ? { svid } : {}) }),
+    tcp: buildTcpRouting(config.tcp, {
+      entryPoints: tcp, defaultEntryPoints: tcpDefaults, logger, ...(svid ? { svid } : {}), defaultRuleSyntax: staticConfig.core?.defaultRuleSyntax,
+    }),
     udp: buildUdpRouting(config.udp, { entryPoints: udp, defaultEntryPoints: udp, logger }),
   };
 }

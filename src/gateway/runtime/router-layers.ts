@@ -60,6 +60,7 @@ export interface ChildRoute {
   name: string;
   rule: string;
   priority?: number;
+  ruleSyntax?: 'v2' | 'v3';
   serviceName: string;
   handler: Handler;
 }
@@ -70,7 +71,7 @@ export interface ChildRoute {
  */
 export function childDispatcher(children: ChildRoute[]): { handler: Handler; errors: Map<string, string> } {
   const { routes, errors } = compileRoutes(children.map((c) => ({
-    name: c.name, rule: c.rule, ...(c.priority ? { priority: c.priority } : {}), entryPoints: [], target: c,
+    name: c.name, rule: c.rule, ...(c.priority ? { priority: c.priority } : {}), ruleSyntax: c.ruleSyntax, entryPoints: [], target: c,
   })));
   return { handler: dispatchTo(routes), errors };
 }

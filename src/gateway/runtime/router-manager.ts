@@ -31,6 +31,8 @@ export interface RouteInput {
   priority?: number;
   entryPoints: string[];
   target: RouteTarget;
+  /** `v2` runs the rule with Traefik v2's matchers (the router's `ruleSyntax`, else `core.defaultRuleSyntax`). */
+  ruleSyntax?: 'v2' | 'v3';
 }
 
 /** The route-table key of an entry point's TLS routers (a NUL cannot occur in an entry point's name). */
@@ -70,12 +72,16 @@ export async function applyEntryPointModels(
     return model;
   };
   const out: Record<string, RouterConfig> = {};
-  const applyModel = (name: string, router: RouterConfig): void => {
+  // Traefik's entryPointModels carry core.defaultRuleSyntax to every root router without a ruleSyntax of its own
+  // (internal routers set v3 themselves). Only v2 changes anything: an unset syntax already means v3.
+  const v2ByDefault = staticConfig.core?.defaultRuleSyntax === 'v2';
+  const applyModel = (name: string, given: RouterConfig): void => {
     // Multi-layer routing: only root routers take models (a child is reached through its parent, never an entry point).
-    if (router.parentRefs && router.parentRefs.length > 0) {
-      out[name] = router;
+    if (given.parentRefs && given.parentRefs.length > 0) {
+      out[name] = given;
       return;
     }
+    const router: RouterConfig = v2ByDefault && given.ruleSyntax === undefined && providerOf(name) !== INTERNAL_PROVIDER ? { ...given, ruleSyntax: 'v2' } : given;
     const eps = router.entryPoints && router.entryPoints.length > 0 ? router.entryPoints : defaults;
     const apply = (r: RouterConfig, ep: string | undefined): RouterConfig => {
       const http = ep ? staticConfig.entryPoints[ep]?.http : undefined;
@@ -235,6 +241,7 @@ export class RouterManager {
       // separate HTTP and HTTPS routers per entry point); the route table keys them apart.
       entryPoints: tlsOptions !== undefined ? router.using.map(tlsRouteKey) : router.using,
       target: { routerName: name, serviceName, handler },
+      ...(router.ruleSyntax !== undefined ? { ruleSyntax: router.ruleSyntax } : {}),
     };
   }
 
@@ -256,6 +263,7 @@ export class RouterManager {
       ...(router.priority !== undefined && router.priority !== 0 ? { priority: router.priority } : {}),
       entryPoints: tlsOptions !== undefined ? (router.using ?? []).map(tlsRouteKey) : router.using ?? [],
       target: { routerName: name, serviceName: '', handler },
+      ...(router.ruleSyntax !== undefined ? { ruleSyntax: router.ruleSyntax } : {}),
     };
   }
 
@@ -302,7 +310,9 @@ export class RouterManager {
       for (const m of middlewareNames) this.#info.middlewares.get(m)?.usedBy.push(name);
       let handler = this.#middlewares.chain(middlewareNames, terminal);
       if (this.#deps.wrapRouter && serviceName) handler = this.#deps.wrapRouter(name, serviceName, handler, router);
-      result = { name, rule: router.rule!, ...(router.priority ? { priority: router.priority } : {}), serviceName, handler };
+      result = {
+        name, rule: router.rule!, ...(router.priority ? { priority: router.priority } : {}), ...(router.ruleSyntax ? { ruleSyntax: router.ruleSyntax } : {}), serviceName, handler,
+      };
     } catch (err) {
       result = err instanceof Error ? err : new Error(String(err));
       addError(router, result.message, true);

@@ -8,7 +8,7 @@ import type { Logger } from '../../lib/logger.ts';
 import type { DynamicConfig, RouterTlsConfig } from '../config/dynamic.ts';
 import { qualifyName } from '../config/merge.ts';
 import { DEFAULT_TLS_OPTIONS, TlsConfiguration } from '../entrypoints/tls-configuration.ts';
-import { parseRuleSyntax, type RuleNode } from '../rules/parser.ts';
+import { parseRuleEitherSyntax, type RuleNode } from '../rules/index.ts';
 import { addError, type RuntimeInfo } from './info.ts';
 
 interface TlsRouter {
@@ -83,7 +83,7 @@ export class TlsManager {
 export function ruleHosts(rule: string): string[] {
   let tree: RuleNode;
   try {
-    tree = parseRuleSyntax(rule);
+    tree = parseRuleEitherSyntax(rule);
   } catch {
     // The route compiler reports the rule's error on the router; it has no hosts to give TLS options to.
     return [];

@@ -56,6 +56,8 @@ export interface TcpRoutingOptions {
   readonly logger: Logger;
   /** The gateway's current SVID, for TCP servers transports with `tls.spiffe`. */
   readonly svid?: () => Svid | undefined;
+  /** Static `core.defaultRuleSyntax`: the syntax of routers without their own `ruleSyntax` (Traefik's TCP models). */
+  readonly defaultRuleSyntax?: 'v2' | 'v3' | undefined;
 }
 
 export interface TcpRouting {
@@ -110,7 +112,7 @@ export function buildTcpRouting(section: TcpSection | undefined, options: TcpRou
       }
       routerInfo.using = eps.sort();
       if (eps.length === 0) throw new Error('no valid entryPoint for this router');
-      const rule = compileTcpRule(config.rule, config.priority);
+      const rule = compileTcpRule(config.rule, config.priority, config.ruleSyntax ?? options.defaultRuleSyntax);
       let handler = services.handler(serviceName);
       const chain = (config.middlewares ?? []).map((m) => middleware(qualifyIn(m, name)));
       for (let i = chain.length - 1; i >= 0; i--) handler = chain[i]!(handler);

@@ -8,6 +8,7 @@
 import { matcherVocabulary, parseRuleSyntaxWith, RuleErrorCodes, RuleSyntaxError, type RuleNode } from '../rules/index.ts';
 import { compileGoRegexp } from '../../lib/go-regexp/index.ts';
 import { IpSet } from '../../lib/ip/checker.ts';
+import { buildTcpMatcherV2 } from './rules-v2.ts';
 
 export const TCP_MATCHERS = ['HostSNI', 'HostSNIRegexp', 'ClientIP', 'ALPN'] as const;
 const VOCABULARY = matcherVocabulary(TCP_MATCHERS, 'Traefik v3 TCP matchers');
@@ -32,9 +33,10 @@ export interface CompiledTcpRule {
 /** Traefik's hostOrIP check for HostSNI values. */
 const HOST_OR_IP = /^[\w.\-:]+$/;
 
-export function compileTcpRule(rule: string, priority: number | undefined): CompiledTcpRule {
+/** `syntax` `v2` takes Traefik v2's matchers (rules-v2.ts); the grammar and the four names are the same. */
+export function compileTcpRule(rule: string, priority: number | undefined, syntax?: 'v2' | 'v3'): CompiledTcpRule {
   const tree = parseRuleSyntaxWith(rule, VOCABULARY);
-  const match = build(rule, tree);
+  const match = syntax === 'v2' ? buildTcpMatcherV2(rule, tree) : build(rule, tree);
   const catchAll = tree.kind === 'matcher' && tree.name === ('HostSNI' as string) && tree.args.length === 1 && tree.args[0] === '*';
   let effective = priority ?? 0;
   if (effective === 0 && catchAll) effective = -1;

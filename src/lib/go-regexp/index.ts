@@ -2,3 +2,4 @@
 export { compileGoRegexp, GoRegexp, type GoRegexpOptions } from './regexp.ts';
 export { compileGoTemplate, type GoSubmatch, type GoTemplate } from './template.ts';
 export { ErrRegexpSyntax, syntaxErrorOffset } from './errors.ts';
+export { quoteMeta } from './quote-meta.ts';

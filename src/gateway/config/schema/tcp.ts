@@ -5,14 +5,14 @@
  */
 import { z } from 'zod';
 import { durationSchema, spiffeSchema } from './services.ts';
-import { NOT_SUPPORTED } from '../parse.ts';
+import { ruleSyntaxSchema } from './rule-syntax.ts';
 
 const tlsDomainSchema = z.object({ main: z.string().optional(), sans: z.array(z.string()).optional() }).strict();
 
 export const tcpRouterSchema = z
   .object({
     rule: z.string().min(1),
-    ruleSyntax: z.literal('v3', { message: `${NOT_SUPPORTED} (only ruleSyntax "v3"; the v2 syntax is deprecated in Traefik v3)` }).optional(),
+    ruleSyntax: ruleSyntaxSchema.optional(),
     priority: z.number().int().optional(),
     entryPoints: z.array(z.string().min(1)).optional(),
     middlewares: z.array(z.string().min(1)).optional(),
