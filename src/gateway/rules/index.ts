@@ -9,3 +9,4 @@ export { V2_MATCHER_NAMES, parseRuleEitherSyntax } from './matchers-v2.ts';
 export { RuleSyntaxError, RuleErrorCodes, type RuleErrorCode } from './errors.ts';
 export { normalize, renderDefaultRule, parseDefaultRuleTemplate, type DefaultRuleTemplate } from './template.ts';
 export { compileMuxTemplate, isProblem, type MuxTemplateKind, type MuxTemplateProblem } from './mux-template.ts';
+export { combineMatchers } from './matchers.ts';

@@ -12,7 +12,7 @@ import { compileGoRegexp, ErrRegexpSyntax, type GoRegexp } from '../../lib/go-re
 import { isMeshgateError } from '../../lib/errors.ts';
 import { IpSet } from '../../lib/ip/checker.ts';
 import { RuleErrorCodes, RuleSyntaxError, type RuleErrorCode } from './errors.ts';
-import { anyHeaderValue, isAscii, quote, type Matcher } from './matchers.ts';
+import { anyHeaderValue, combineMatchers, isAscii, quote, type Matcher } from './matchers.ts';
 import { compileMuxTemplate, isProblem, type MuxTemplateKind } from './mux-template.ts';
 import { MATCHER_NAMES, matcherVocabulary, parseRuleSyntaxWith, type MatcherNode, type RuleNode } from './parser.ts';
 
@@ -47,24 +47,7 @@ class V2Builder {
   }
 
   build(node: RuleNode): Matcher {
-    switch (node.kind) {
-      case 'and': {
-        const l = this.build(node.left);
-        const r = this.build(node.right);
-        return (ctx) => l(ctx) && r(ctx);
-      }
-      case 'or': {
-        const l = this.build(node.left);
-        const r = this.build(node.right);
-        return (ctx) => l(ctx) || r(ctx);
-      }
-      case 'not': {
-        const m = this.build(node.operand);
-        return (ctx) => !m(ctx);
-      }
-      case 'matcher':
-        return this.matcher(node);
-    }
+    return combineMatchers(node, (leaf) => this.matcher(leaf));
   }
 
   /** A mux template (or a pattern) Traefik compiles; a refusal is a value error at that argument. */

@@ -54,6 +54,31 @@ function anyHeaderLine(raw: readonly string[] | undefined, key: string, test: (v
   return false;
 }
 
+/**
+ * The closure tree of a rule: `&&`, `||` and `!` over the closures `leaf` builds for its matchers (HTTP v2 and v3,
+ * TCP v2), each evaluated lazily left to right as Traefik's matchersTree.match does.
+ */
+export function combineMatchers<C>(node: RuleNode, leaf: (node: MatcherNode) => (ctx: C) => boolean): (ctx: C) => boolean {
+  switch (node.kind) {
+    case 'and': {
+      const l = combineMatchers(node.left, leaf);
+      const r = combineMatchers(node.right, leaf);
+      return (ctx) => l(ctx) && r(ctx);
+    }
+    case 'or': {
+      const l = combineMatchers(node.left, leaf);
+      const r = combineMatchers(node.right, leaf);
+      return (ctx) => l(ctx) || r(ctx);
+    }
+    case 'not': {
+      const m = combineMatchers(node.operand, leaf);
+      return (ctx) => !m(ctx);
+    }
+    case 'matcher':
+      return leaf(node);
+  }
+}
+
 /** Whether one value of header `key` (lower-case) passes `test`, each received line being a value as in Go. */
 export function anyHeaderValue(ctx: MatchContext, key: string, test: (v: string) => boolean): boolean {
   const v = ctx.req.headers[key];
@@ -78,24 +103,7 @@ class MatcherBuilder {
   }
 
   build(node: RuleNode): Matcher {
-    switch (node.kind) {
-      case 'and': {
-        const l = this.build(node.left);
-        const r = this.build(node.right);
-        return (ctx) => l(ctx) && r(ctx);
-      }
-      case 'or': {
-        const l = this.build(node.left);
-        const r = this.build(node.right);
-        return (ctx) => l(ctx) || r(ctx);
-      }
-      case 'not': {
-        const m = this.build(node.operand);
-        return (ctx) => !m(ctx);
-      }
-      case 'matcher':
-        return this.matcher(node);
-    }
+    return combineMatchers(node, (leaf) => this.matcher(leaf));
   }
 
   /** Go's regexp.Compile as Traefik calls it, on the linear-time engine (a hostile pattern cannot stall a worker). */

@@ -7,7 +7,7 @@
  */
 import { domainToASCII } from 'node:url';
 import { IpSet } from '../../lib/ip/checker.ts';
-import { compileMuxTemplate, isProblem, RuleErrorCodes, RuleSyntaxError, type RuleNode } from '../rules/index.ts';
+import { combineMatchers, compileMuxTemplate, isProblem, RuleErrorCodes, RuleSyntaxError, type MatcherNode, type RuleNode } from '../rules/index.ts';
 import type { ConnData, ConnMatcher } from './rules.ts';
 
 /** Traefik's hostOrIP check for HostSNI values. */
@@ -25,24 +25,10 @@ function anyOf(tests: ReadonlyArray<(c: ConnData) => boolean>): ConnMatcher {
 }
 
 export function buildTcpMatcherV2(rule: string, node: RuleNode): ConnMatcher {
-  switch (node.kind) {
-    case 'and': {
-      const l = buildTcpMatcherV2(rule, node.left);
-      const r = buildTcpMatcherV2(rule, node.right);
-      return (c) => l(c) && r(c);
-    }
-    case 'or': {
-      const l = buildTcpMatcherV2(rule, node.left);
-      const r = buildTcpMatcherV2(rule, node.right);
-      return (c) => l(c) || r(c);
-    }
-    case 'not': {
-      const m = buildTcpMatcherV2(rule, node.operand);
-      return (c) => !m(c);
-    }
-    case 'matcher':
-      break;
-  }
+  return combineMatchers<ConnData>(node, (leaf) => matcherV2(rule, leaf));
+}
+
+function matcherV2(rule: string, node: MatcherNode): ConnMatcher {
   const name = node.name as string;
   const values = node.args;
   // rules.CheckRule, as for HTTP: at least one value, none empty.
