@@ -5,7 +5,7 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { runGateway, type GatewayHandle } from '../../src/gateway/main.ts';
-import { silentLogger } from '../../src/lib/logger.ts';
+import { silentLogger, type Logger } from '../../src/lib/logger.ts';
 
 /** The `app` service on the test's upstream, and routers on `websecure` for `hosts` (optionally with a resolver). */
 export function dynamicYaml(upstreamUrl: string, hosts: string[], certResolver?: string, extra = ''): string {
@@ -26,7 +26,7 @@ ${extra}`;
 }
 
 /** Starts a gateway from `staticText` plus a watched file provider holding `dynamicText`, in `dir`. */
-export async function gateway(dir: string, staticText: string, dynamicText: string, ext: 'yaml' | 'toml' = 'yaml'): Promise<GatewayHandle> {
+export async function gateway(dir: string, staticText: string, dynamicText: string, ext: 'yaml' | 'toml' = 'yaml', logger: Logger = silentLogger()): Promise<GatewayHandle> {
   const dynamic = join(dir, 'dynamic.yml');
   writeFileSync(dynamic, dynamicText);
   const provider = ext === 'yaml'
@@ -35,5 +35,5 @@ export async function gateway(dir: string, staticText: string, dynamicText: stri
   const file = join(dir, `gateway.${ext}`);
   // TOML: the provider tables go first, so the page's tables (and their keys) stay as the page wrote them.
   writeFileSync(file, ext === 'yaml' ? `${staticText}\n${provider}` : `${provider}\n${staticText}`);
-  return runGateway({ configFile: file, workers: 1, handleSignals: false, lastGoodFile: false, logger: silentLogger() });
+  return runGateway({ configFile: file, workers: 1, handleSignals: false, lastGoodFile: false, logger });
 }

@@ -35,7 +35,7 @@ import tls from 'node:tls';
 import { runGateway } from '../../src/gateway/main.ts';
 import { formatOf, parseConfigText } from '../../src/gateway/config/parse.ts';
 import { validateStaticConfig } from '../../src/gateway/config/static.ts';
-import { silentLogger } from '../../src/lib/logger.ts';
+import { createLogger, silentLogger } from '../../src/lib/logger.ts';
 import { waitFor } from '../../src/lib/testing/wait-for.ts';
 import { startUpstream, tempDir, type Upstream } from './helpers.ts';
 import { TLS_INSTALL_GAPS } from './docs-replay-tls-install-gaps.ts';
@@ -171,16 +171,18 @@ ${names.map((n) => `    - certFile: "${pki.chain(n)}"\n      keyFile: "${pki.key
   for (const [file, ext] of [['ocsp.01.yaml', 'yaml'], ['ocsp.02.toml', 'toml']] as const) {
     it(`${file} (General): a good certificate and the default certificate are stapled with the responder's good answer; a revoked one is not`, async () => {
       const dir = await tempDir('mg-ocsp-gw-');
-      const gw = await gateway(dir, `${snippet(file)}${entryPoints(ext)}`, dynamicYaml(upstream.url, ['good.example', 'revoked.example'], undefined, certificates(['good', 'revoked'])), ext);
+      // The log says when the revoked certificate's answer has been read (it then is never stapled).
+      const lines: string[] = [];
+      const logger = createLogger({ name: 'ocsp', level: 'info', destination: { write: (line: string) => lines.push(line) } });
+      const gw = await gateway(dir, `${snippet(file)}${entryPoints(ext)}`, dynamicYaml(upstream.url, ['good.example', 'revoked.example'], undefined, certificates(['good', 'revoked'])), ext, logger);
       try {
         const port = gw.addresses().websecure!.port;
         // Fetched when the certificates are loaded; a handshake never waits for the responder.
-        const good = await waitFor(() => stapled(port, 'good.example'), 'a stapled OCSP answer for good.example');
+        const good = await waitFor(() => stapled(port, 'good.example'), 'a stapled OCSP answer for good.example', { deadlineMs: 60_000 });
         assert.deepEqual(readStaple(pki, good, 'good'), { status: 'good', serial: serialOf(pki, 'good') });
-        const fallback = await waitFor(() => stapled(port, undefined), 'a stapled OCSP answer for the default certificate');
+        const fallback = await waitFor(() => stapled(port, undefined), 'a stapled OCSP answer for the default certificate', { deadlineMs: 60_000 });
         assert.deepEqual(readStaple(pki, fallback, 'fallback'), { status: 'good', serial: serialOf(pki, 'fallback') });
-        // The responder has been asked about the revoked certificate too (one request per certificate at least).
-        await waitFor(() => pki.requests >= 3, 'the responder to be asked about all three certificates');
+        await waitFor(() => lines.some((l) => l.includes('certificate not good') && l.includes('"status":"revoked"')), 'the revoked answer to be read');
         assert.equal(await stapled(port, 'revoked.example'), undefined);
       } finally {
         await gw.close();
@@ -213,7 +215,7 @@ ${names.map((n) => `    - certFile: "${pki.chain(n)}"\n      keyFile: "${pki.key
       const gw = await gateway(dir, `${mapped}${entryPoints(ext)}`, dynamicYaml(upstream.url, ['overridden.example'], undefined, certificates(['overridden'])), ext);
       try {
         const port = gw.addresses().websecure!.port;
-        const answer = await waitFor(() => stapled(port, 'overridden.example'), 'a stapled OCSP answer fetched from the overriding responder');
+        const answer = await waitFor(() => stapled(port, 'overridden.example'), 'a stapled OCSP answer fetched from the overriding responder', { deadlineMs: 60_000 });
         assert.deepEqual(readStaple(pki, answer, 'overridden'), { status: 'good', serial: serialOf(pki, 'overridden') });
       } finally {
         await gw.close();
