@@ -59,6 +59,12 @@ test('lists follow their indexes as numbers, keys outside the four sections are 
   assert.deepEqual(decode({}, 'edge/prod').http.routers, {});
 });
 
+test('a section given "true" exists with its defaults (`…/tls` = true), as paerser reads a pointer-to-struct field', () => {
+  const config = decode({ 'traefik/http/routers/r/rule': 'Path(`/`)', 'traefik/http/routers/r/service': 's', 'traefik/http/routers/r/tls': 'true' });
+  assert.deepEqual(config.http.routers.r!.tls, {});
+  assert.throws(() => decode({ 'traefik/http/routers/r/tls': 'le', 'traefik/http/routers/r/tls/certresolver': 'le' }), /key "traefik\/http\/routers\/r\/tls.*": has the value "le" and keys below it/);
+});
+
 test('segments match without regard to case; of two spellings the later in key order wins, as Traefik sorts the pairs', () => {
   const config = decode({
     'traefik/HTTP/Routers/web/Rule': 'Path(`/`)',
