@@ -26,7 +26,7 @@ import { AccessLog } from '../../src/gateway/accesslog/accesslog.ts';
 import { accessLogSchema } from '../../src/gateway/accesslog/schema.ts';
 import type { GatewayRequest } from '../../src/gateway/http/types.ts';
 import { parseConfigText } from '../../src/gateway/config/parse.ts';
-import { validateStaticConfig } from '../../src/gateway/config/static.ts';
+import { applyStaticOverrides, validateStaticConfig } from '../../src/gateway/config/static.ts';
 import { createLoggerProvider, logsUrl } from '../../src/gateway/otlp-logs/provider.ts';
 import { OtlpLogHook } from '../../src/gateway/otlp-logs/records.ts';
 import { otelLogSchema } from '../../src/gateway/otlp-logs/schema.ts';
@@ -96,6 +96,19 @@ test('docs: the experimental switch and OTLP blocks of the page load unchanged (
   const access = validateStaticConfig(snippet('logs-and-accesslogs.11.yaml')).accessLog!;
   assert.deepEqual(access.otlp!.http, { endpoint: PAGE_ENDPOINT, headers: { Authorization: PAGE_AUTHORIZATION } });
   assert.equal(access.dualOutput, false);
+});
+
+test('docs: the page\'s CLI tab (--experimental.otlpLogs=true, --log.otlp.http.*, --accesslog.otlp=true) gives the same configuration', () => {
+  const flags = {
+    'experimental.otlpLogs': 'true',
+    'log.otlp.http.endpoint': PAGE_ENDPOINT,
+    'log.otlp.http.headers.Authorization': PAGE_AUTHORIZATION,
+    'accesslog.otlp': 'true',
+  };
+  const config = validateStaticConfig(applyStaticOverrides({}, flags));
+  assert.deepEqual(config.log!.otlp, validateStaticConfig(snippet('logs-and-accesslogs.05.yaml')).log!.otlp);
+  assert.equal(config.accessLog!.otlp!.serviceName, 'traefik');
+  assert.equal(config.accessLog!.otlp!.http, undefined, 'no http block: the exporter takes its defaults');
 });
 
 test('Traefik refuses log.otlp and accessLog.otlp without experimental.otlpLogs, and gRPC tls with insecure', () => {
