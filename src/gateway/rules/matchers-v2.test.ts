@@ -196,6 +196,9 @@ test('v2 rules combine like v3 and take every spelling of a matcher name (Test_a
   rejects('PathRegexp(`^/a`)', 'unsupported function: PathRegexp');
   const v3 = compileRoutes([{ name: 'r', rule: 'Headers(`A`, `b`)', entryPoints: [], target: true }]);
   assert.ok(v3.errors.get('r')?.includes('unsupported function: Headers'));
+  // A v2 rule left in v3 says how to keep it.
+  const several = compileRoutes([{ name: 'r', rule: 'Host(`a.test`, `b.test`)', entryPoints: [], target: true }]);
+  assert.match(several.errors.get('r')!, /takes exactly one value in Traefik v3.*ruleSyntax: v2/);
 });
 
 test('the route index narrows v2 rules exactly as a linear scan decides', () => {

@@ -155,7 +155,8 @@ class MatcherBuilder {
     if (!arity.includes(args.length)) {
       const hint =
         arity.length === 1 && arity[0] === 1
-          ? ` — ${name} takes exactly one value in Traefik v3; to accept several, combine matchers: ${name}(\`${args[0]}\`) || ${name}(\`${args[1] ?? '…'}\`)`
+          ? ` — ${name} takes exactly one value in Traefik v3; to accept several, combine matchers: ${name}(\`${args[0]}\`) || ${name}(\`${args[1] ?? '…'}\`)` +
+            ', or keep the v2 rule with ruleSyntax: v2 on the router'
           : '';
       this.fail(
         RuleErrorCodes.arguments,
