@@ -9,7 +9,6 @@ const TRAEFIK_STATIC_KEYS = [
   'global.checkNewVersion', 'global.sendAnonymousUsage', 'global.updateCheck',
   'tcpServersTransport',
   'entryPoints.*.http3', 'entryPoints.*.allowACMEByPass',
-  'entryPoints.*.http.sanitizePath',
   'providers.docker', 'providers.swarm', 'providers.kubernetesIngress', 'providers.kubernetesCRD', 'providers.kubernetesGateway',
   'providers.kubernetesIngressNGINX', 'providers.knative', 'providers.rest', 'providers.nomad', 'providers.ecs',
   'providers.zooKeeper', 'providers.plugin',

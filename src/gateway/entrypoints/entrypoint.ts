@@ -98,6 +98,7 @@ export function createEntryPoint(options: EntryPointOptions, dispatch: DispatchH
     tls: acceptPlain ? 'per-connection' : secure,
     trustedIPs: new IpSet(config.forwardedHeaders?.trustedIPs ?? [], `entryPoints.${name}.forwardedHeaders.trustedIPs`),
     insecure: config.forwardedHeaders?.insecure ?? false,
+    sanitizePath: config.http?.sanitizePath ?? true,
   });
   const drain = { draining: false };
 

@@ -32,7 +32,7 @@ function send(port: number, text: string): Promise<string> {
 }
 
 /** A gateway with one router per rule, each proxying to its own echo upstream. */
-async function routed(rules: Record<string, string>): Promise<{ port: number; upstreams: Record<string, Upstream>; close(): Promise<void> }> {
+async function routed(rules: Record<string, string>, config?: Record<string, unknown>): Promise<{ port: number; upstreams: Record<string, Upstream>; close(): Promise<void> }> {
   const upstreams: Record<string, Upstream> = {};
   const inputs = [];
   for (const [name, rule] of Object.entries(rules)) {
@@ -51,7 +51,7 @@ async function routed(rules: Record<string, string>): Promise<{ port: number; up
     });
     if (found === undefined) { rw.writeHead(404); rw.end('404 page not found\n'); return; }
     await found.target(req, rw);
-  });
+  }, { config });
   return { port: gw.port, upstreams, close: async () => { await gw.close(); for (const up of Object.values(upstreams)) await up.close(); } };
 }
 
@@ -120,6 +120,24 @@ test('a path with an invalid percent-escape is refused with 400 before routing; 
   const ok = await send(gw.port, 'GET /a%2Fb%7e?q=%zz HTTP/1.1\r\nHost: a.test\r\nConnection: close\r\n\r\n');
   assert.match(ok, /^HTTP\/1\.1 200 /, ok);
   assert.equal(gw.upstreams.a!.hits, 1);
+});
+
+// Traefik's entry point normalizes then sanitizes the path before routing (docs/content/security/request-path.md;
+// its sanitizePath handler calls Go's url.JoinPath), so a `/public` router never takes `/public/../admin`.
+test('dot segments, encoded or not, are resolved before routing; sanitizePath: false routes the path as sent', async (t) => {
+  const rules = { pub: 'PathPrefix(`/public`)', admin: 'PathPrefix(`/admin`)' };
+  const gw = await routed(rules);
+  t.after(() => gw.close());
+  for (const target of ['/public/../admin/x', '/public/%2e%2e/admin/x', '/public/.%2E/admin//x', '/%61dmin/./x']) {
+    const text = await send(gw.port, `GET ${target} HTTP/1.1\r\nHost: a.test\r\nConnection: close\r\n\r\n`);
+    assert.match(text, /^HTTP\/1\.1 200 /, target);
+    assert.deepEqual([echoed(text).name, echoed(text).url], ['admin', '/admin/x'], target);
+  }
+  assert.equal(gw.upstreams.pub!.hits, 0);
+  const kept = await routed(rules, { http: { sanitizePath: false } });
+  t.after(() => kept.close());
+  const text = await send(kept.port, 'GET /public/%2e%2e/admin/x HTTP/1.1\r\nHost: a.test\r\nConnection: close\r\n\r\n');
+  assert.deepEqual([echoed(text).name, echoed(text).url], ['pub', '/public/../admin/x']);
 });
 
 test('request headers named like Object.prototype members reach the upstream as sent', async (t) => {

@@ -16,6 +16,7 @@ import type { IpSet } from '../../lib/ip/checker.ts';
 import { reasonPhrase } from '../../lib/http/status.ts';
 import { headerMap, mergeHeaders, prototypeFree } from '../../lib/http/headers.ts';
 import { absoluteTarget } from './request-target.ts';
+import { normalizeRequestTarget } from './request-path.ts';
 
 /** Bodies up to this size that arrive whole are sent with their header in one write (see NodeResponseWriter.end). */
 const SINGLE_WRITE_LIMIT = 16 * 1024;
@@ -258,6 +259,8 @@ export interface RequestAdapterOptions {
   insecure: boolean;
   /** Value of X-Forwarded-Server (Traefik uses the machine's hostname). */
   serverName?: string;
+  /** `http.sanitizePath` (default true): `.`/`..` segments and duplicate slashes removed before routing (request-path.ts). */
+  sanitizePath?: boolean;
 }
 
 export type RequestAdapter = (raw: IncomingMessage, upgradeHead?: Buffer) => IncomingGatewayRequest;
@@ -271,6 +274,7 @@ export function createRequestAdapter(options: RequestAdapterOptions): RequestAda
   const { entryPoint, trustedIPs, insecure } = options;
   const serverName = options.serverName ?? hostname();
   const perConnection = options.tls === 'per-connection';
+  const sanitize = options.sanitizePath ?? true;
   return function adapt(raw: IncomingMessage, upgradeHead?: Buffer): IncomingGatewayRequest {
     const start = performance.now();
     const tls = perConnection ? (raw.socket as { encrypted?: boolean }).encrypted === true : options.tls === true;
@@ -285,6 +289,9 @@ export function createRequestAdapter(options: RequestAdapterOptions): RequestAda
       raw.url = target.originForm;
       if (target.authority !== '') headers.host = target.authority;
     }
+    const url = raw.url!;
+    const normalized = normalizeRequestTarget(url, sanitize);
+    if (normalized !== url) raw.url = normalized;
     const remoteAddress = unmapIpv4(raw.socket.remoteAddress ?? '');
     const trusted = insecure || trustedIPs.contains(remoteAddress);
     let clientIp = remoteAddress;

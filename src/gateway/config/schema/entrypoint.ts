@@ -51,6 +51,9 @@ export const entryPointSchema = z
           .strict()
           .optional(),
         encodeQuerySemicolons: z.boolean().optional(),
+        // On by default, as Traefik's request-path security page says: `.`/`..` segments and duplicate slashes are
+        // removed before routing (http/request-path.ts); false routes and forwards the path as sent.
+        sanitizePath: z.boolean().optional(),
         maxHeaderBytes: z.number().int().min(1024).optional(),
         // Traefik v3.6.4+ (every option true by default since v3.6.7): a request path with a character refused here
         // percent-encoded answers 400 before routing (http/encoded-characters.ts).
