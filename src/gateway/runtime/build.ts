@@ -16,7 +16,7 @@ import type { TlsConfiguration } from '../entrypoints/tls-configuration.ts';
 import { addError, STATUS_ENABLED, type RuntimeInfo } from './info.ts';
 import { internalConfiguration } from './internal.ts';
 import { MiddlewareManager, type MiddlewareManagerDependencies } from './middleware-manager.ts';
-import { RouterManager, applyEntryPointModels, type RouteInput, type RouteTarget, type RouterManagerDependencies } from './router-manager.ts';
+import { RouterManager, applyEntryPointModels, modelledRouterNames, type RouteInput, type RouteTarget, type RouterManagerDependencies } from './router-manager.ts';
 import { ServiceManager, retiredServices as retiredServiceEntries, type ServiceEntry, type ServiceManagerDependencies } from './service-manager.ts';
 import { TlsManager } from './tls-manager.ts';
 import { buildLayer4, type Layer4Routing } from './layer4.ts';
@@ -56,9 +56,14 @@ export interface BuiltConfiguration {
 async function initialInfo(config: DynamicConfig, slicer: Slicer): Promise<RuntimeInfo> {
   const info: RuntimeInfo = { routers: new Map(), services: new Map(), middlewares: new Map() };
   const { routers, services, middlewares } = config.http;
-  // Each section starts on a turn of its own: collecting the names of a large one is a step that cannot be split.
-  await slicer.fresh();
-  for (const name in routers) {
+  // The routers' names are known from building them (no enumeration); the other sections start on a turn of their
+  // own, since collecting the names of a large one is a step that cannot be split.
+  let routerNames = modelledRouterNames(routers);
+  if (!routerNames) {
+    await slicer.fresh();
+    routerNames = Object.keys(routers);
+  }
+  for (const name of routerNames) {
     info.routers.set(name, { ...routers[name], status: STATUS_ENABLED });
     const pending = slicer.tick();
     if (pending) await pending;

@@ -13,7 +13,7 @@ import { validateStaticConfig } from '../config/static.ts';
 import { HealthRegistry, TransportRegistry } from '../services/index.ts';
 import { STATUS_ENABLED, type RuntimeInfo } from './info.ts';
 import { MiddlewareManager } from './middleware-manager.ts';
-import { RouterManager, applyEntryPointModels, tlsRouteKey } from './router-manager.ts';
+import { RouterManager, applyEntryPointModels, modelledRouterNames, tlsRouteKey } from './router-manager.ts';
 import { ServiceManager } from './service-manager.ts';
 import { TlsManager } from './tls-manager.ts';
 
@@ -36,6 +36,21 @@ test('entry point models: middlewares in front, TLS by default, a router across 
   assert.deepEqual(out['websecure-b@file']!.tls, {});
   assert.equal(out['web-b@file']!.tls, undefined);
   assert.deepEqual(out['c@file'], { rule: 'Path(`/c`)', service: 's', entryPoints: ['plain'] });
+});
+
+test('the names of a modelled router set come in enumeration order without enumerating it, or not at all when order differs', async () => {
+  // The build lists its routers from these names instead of collecting the names of a 50,000-property object.
+  const sources: Array<Record<string, RouterConfig>> = [
+    { 'b@file': { rule: 'Path(`/b`)', service: 's', entryPoints: ['web', 'websecure'] }, 'a@file': { rule: 'Path(`/a`)', service: 's' }, 'x@file': { service: 's' } },
+    { 'x@file': { rule: 'Path(`/x`)', service: 's' }, 'ping@internal': { rule: 'Path(`/ping`)', service: 'ping@internal' } },
+  ];
+  const out = await applyEntryPointModels(sources, staticConfig, NEVER_YIELD);
+  assert.deepEqual(modelledRouterNames(out), Object.keys(out));
+  assert.equal(modelledRouterNames({ ...out }), undefined, 'only the object it built');
+  // An array index is enumerated first whatever the insertion order: no list is kept for such a set.
+  const numeric = await applyEntryPointModels({ 'a@file': { service: 's', entryPoints: ['plain'] }, 7: { service: 's', entryPoints: ['plain'] } }, staticConfig, NEVER_YIELD);
+  assert.deepEqual(Object.keys(numeric), ['7', 'a@file']);
+  assert.equal(modelledRouterNames(numeric), undefined);
 });
 
 function setup(routers: Record<string, RouterConfig>) {
