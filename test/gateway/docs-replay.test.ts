@@ -34,9 +34,6 @@ const text = (file: string) => readFileSync(join(dir, file), 'utf8');
 /** Snippets Meshgate refuses today, and the key paths the refusal must name. */
 const EXPECTED_GAPS: Record<string, string[]> = {
   ...TLS_INSTALL_GAPS,
-  // A default certificate obtained from an ACME resolver for the store is not implemented (a defaultCertificate file is).
-  'tls-certificates.07.yaml': ['not supported by meshgate: tls.stores.default.defaultGeneratedCert'],
-  'tls-certificates.08.toml': ['not supported by meshgate: tls.stores.default.defaultGeneratedCert'],
 };
 
 /** Snippets the page gets wrong: Traefik's own loader refuses them too. */

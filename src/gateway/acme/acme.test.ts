@@ -63,7 +63,7 @@ test('renewal follows Traefik\'s table on the certificate\'s lifetime: 90 days â
   assert.equal(renewalDue(issued, expires, issued + 61 * 24 * HOUR).due, true);
 });
 
-test('a router asks for its tls.domains, else its rule\'s Host names; the entry point\'s tls.certResolver applies to routers without tls', () => {
+test('a router asks for its tls.domains, else its rule\'s Host names; the entry point\'s tls.certResolver applies to routers without tls; a store\'s defaultGeneratedCert asks for its domain', () => {
   const staticConfig = validateStaticConfig({
     entryPoints: { web: { address: ':80' }, websecure: { address: ':443', http: { tls: { certResolver: 'le' } } } },
     certificatesResolvers: { le: { acme: { tlsChallenge: {} } }, other: { acme: { tlsChallenge: {} } } },
@@ -90,6 +90,13 @@ test('a router asks for its tls.domains, else its rule\'s Host names; the entry 
     'named@file': { rule: 'HostSNI(`x.example.com`)', service: 'db', tls: { certResolver: 'other', domains: [{ main: 'y.example.com' }] } },
   }, services: {}, middlewares: {}, serversTransports: {} } as unknown as NonNullable<typeof config.tcp>;
   assert.deepEqual(requestedDomains(config, staticConfig, 'other'), [{ main: 'other.example.com' }, { main: 'db.example.com' }, { main: 'y.example.com' }]);
+  // A store's defaultGeneratedCert asks its resolver for its domain (Traefik provider.go), unless the store has a
+  // defaultCertificate of its own, which takes precedence.
+  config.tls.stores = { default: { defaultGeneratedCert: { resolver: 'le', domain: { main: 'Example.org', sans: ['foo.example.org'] } } } };
+  assert.deepEqual(requestedDomains(config, staticConfig, 'le').at(-1), { main: 'example.org', sans: ['foo.example.org'] });
+  assert.equal(requestedDomains(config, staticConfig, 'other').length, 3);
+  config.tls.stores = { default: { defaultCertificate: { certFile: 'c.pem', keyFile: 'k.pem' }, defaultGeneratedCert: { resolver: 'le', domain: { main: 'example.org' } } } };
+  assert.equal(requestedDomains(config, staticConfig, 'le').length, 3);
 });
 
 function fakeRequest(url: string, host: string, tls = false): GatewayRequest {

@@ -4,7 +4,8 @@
  * the entry point's TLS model to routers without one) — asks for each of its `tls.domains` (main + SANs), or, without
  * domains, for one certificate whose main name is the first `Host` of its rule and whose SANs are the others
  * (Traefik's ParseDomains; HostRegexp names nothing). A TCP router with `tls.certResolver` asks the same way, from
- * its `HostSNI` names (Traefik's ParseHostSNI; `*` names nothing).
+ * its `HostSNI` names (Traefik's ParseHostSNI; `*` names nothing). A TLS store's `defaultGeneratedCert` naming the
+ * resolver asks for its `domain`.
  */
 import type { DynamicConfig, RouterTlsConfig } from '../config/dynamic.ts';
 import type { StaticConfig } from '../config/static.ts';
@@ -66,6 +67,15 @@ export function requestedDomains(config: DynamicConfig, staticConfig: StaticConf
     }
     const names = hostSniNames(router.rule ?? '');
     if (names.length > 0) add({ main: names[0]!, sans: names.slice(1) });
+  }
+  // A store's defaultGeneratedCert naming this resolver asks for its domain like a router's tls.domains — unless the
+  // store has its own defaultCertificate, which takes precedence (Traefik's provider.go watchNewDomains).
+  for (const raw of Object.values(config.tls.stores)) {
+    // Validated when it was loaded (config/dynamic.ts).
+    const store = raw as { defaultCertificate?: unknown; defaultGeneratedCert?: { resolver: string; domain: { main: string; sans?: string[] } } };
+    const generated = store.defaultGeneratedCert;
+    if (generated === undefined || store.defaultCertificate !== undefined || generated.resolver !== resolver) continue;
+    add({ main: generated.domain.main, ...(generated.domain.sans ? { sans: generated.domain.sans } : {}) });
   }
   return [...out.values()];
 }

@@ -129,7 +129,14 @@ const tlsSchema = z
     certificates: nullAsEmpty(z.array(certificateSchema).default([])),
     options: nullAsEmpty(z.record(z.string(), tlsOptionsSchema).default({})),
     stores: nullAsEmpty(
-      z.record(z.string(), z.object({ defaultCertificate: certificateSchema.omit({ stores: true }).optional() }).strict()).default({}),
+      z.record(z.string(), z.object({
+        defaultCertificate: certificateSchema.omit({ stores: true }).optional(),
+        /** Traefik: the store's default certificate ordered from an ACME resolver (acme/domains.ts, entrypoints/tls-configuration.ts). */
+        defaultGeneratedCert: z.object({
+          resolver: z.string().min(1),
+          domain: z.object({ main: z.string().min(1), sans: z.array(z.string()).optional() }).strict(),
+        }).strict().optional(),
+      }).strict()).default({}),
     ),
   })
   .strict();

@@ -30,7 +30,6 @@ export function isTraefikStaticKey(path: readonly PropertyKey[]): boolean {
  */
 const TRAEFIK_DYNAMIC_KEYS = [
   'http.services.*.loadBalancer.middlewares',
-  'tls.stores.*.defaultGeneratedCert',
 ].map((key) => key.toLowerCase().split('.'));
 
 export function isTraefikDynamicKey(path: readonly PropertyKey[]): boolean {

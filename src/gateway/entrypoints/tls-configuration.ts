@@ -29,6 +29,12 @@ export interface TlsInput {
   stores: Record<string, unknown>;
 }
 
+/** `tls.stores.default` as validated by config/dynamic.ts. */
+interface DefaultStoreInput {
+  defaultCertificate?: { certFile: string; keyFile: string };
+  defaultGeneratedCert?: { resolver: string; domain: { main: string; sans?: string[] } };
+}
+
 export interface StoredCertificate {
   /** Hash of certificate and key: the identity contexts are cached under. */
   readonly id: string;
@@ -40,7 +46,10 @@ export interface StoredCertificate {
 export class TlsConfiguration {
   /** Problems that did not stop the configuration (an unreadable certificate is skipped, as Traefik does). */
   readonly problems: string[] = [];
-  /** The store's configured default certificate; undefined: the generated TRAEFIK DEFAULT CERT (made on first need). */
+  /**
+   * The store's default certificate — its `defaultCertificate`, or the issued certificate `defaultGeneratedCert`
+   * names; undefined: the generated TRAEFIK DEFAULT CERT (made on first need).
+   */
   readonly #configuredDefault: StoredCertificate | undefined;
   readonly #exact = new Map<string, StoredCertificate>();
   readonly #wildcard = new Map<string, StoredCertificate>();
@@ -71,13 +80,23 @@ export class TlsConfiguration {
     for (const name of Object.keys(input.stores)) {
       if (name !== DEFAULT_TLS_STORE) this.problems.push(`tls.stores.${name}: only the "default" store is used (Traefik v3); ignored`);
     }
-    const configured = (input.stores[DEFAULT_TLS_STORE] as { defaultCertificate?: { certFile: string; keyFile: string } } | undefined)?.defaultCertificate;
+    const store = input.stores[DEFAULT_TLS_STORE] as DefaultStoreInput | undefined;
+    const configured = store?.defaultCertificate;
     let fallback: StoredCertificate | undefined;
     if (configured) {
       try {
         fallback = loadCertificate(configured.certFile, configured.keyFile, 'tls.stores.default.defaultCertificate');
       } catch (err) {
         this.problems.push(`${(err as Error).message}; serving the generated default certificate`);
+      }
+    } else if (store?.defaultGeneratedCert !== undefined) {
+      // Traefik's getDefaultCertificate: the store's certificate for the domain the resolver was asked for
+      // (acme/domains.ts), once issued; until then the generated one.
+      const { resolver, domain } = store.defaultGeneratedCert;
+      const names = [domain.main, ...(domain.sans ?? [])].map((n) => n.trim().toLowerCase());
+      fallback = certificates.find((c) => names.every((n) => c.names.includes(n)));
+      if (fallback === undefined) {
+        this.problems.push(`tls.stores.default.defaultGeneratedCert: no certificate for ${names.join(',')} from resolver ${resolver} yet; serving the generated default certificate`);
       }
     }
     this.#configuredDefault = fallback;
