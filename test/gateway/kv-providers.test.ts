@@ -344,11 +344,26 @@ ${extra}  services:
 
     const mark2 = lines.length;
     status = 503;
+    t.after(() => void (status = 200));
     body = yaml(a.url);
     await eventually(async () => assert.ok(lines.slice(mark2).some((l) => l.level === 50 && /503/.test(JSON.stringify(l)))), WAIT_MS);
     assert.equal((await get(`${gw.web}/`, { host: 'app.test' })).headers['x-upstream'], 'b');
     status = 200;
     await eventually(async () => assert.equal((await get(`${gw.web}/`, { host: 'app.test' })).headers['x-upstream'], 'a'), WAIT_MS);
+  });
+
+  test('user information in the endpoint is sent as basic auth and never logged', async (t) => {
+    body = yaml(a.url);
+    status = 401;
+    t.after(() => void (status = 200));
+    const { logger, lines } = capturedLogger();
+    const withCredentials = endpoint.replace('http://', 'http://edge:pa55word@');
+    const mark = seen.length;
+    const gw = await gatewayWith(`  http:\n    endpoint: "${withCredentials}"\n    pollInterval: 50ms\n`, logger);
+    t.after(() => gw.close());
+    await eventually(async () => assert.ok(lines.some((l) => l.level === 50 && /401/.test(JSON.stringify(l)))), WAIT_MS);
+    assert.equal(seen[mark]!.authorization, `Basic ${Buffer.from('edge:pa55word').toString('base64')}`);
+    assert.ok(!lines.some((l) => JSON.stringify(l).includes('pa55word')), 'the password is not in the log');
   });
 });
 

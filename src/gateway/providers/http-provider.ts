@@ -37,10 +37,21 @@ export class HttpProvider implements Provider {
   #emit: ((config: DynamicConfig) => void) | undefined;
   #signal: AbortSignal | undefined;
   #polling: Promise<void> = Promise.resolve();
+  /** The endpoint without user information: what is requested and what messages name (a password is never logged). */
+  readonly #url: string;
+  /** `http://user:password@host/…` is HTTP basic auth, as Go's client sends it for Traefik. */
+  readonly #authorization: string | undefined;
 
   constructor(options: HttpProviderOptions) {
     this.#options = options;
     this.#logger = options.logger.child({ provider: 'http' });
+    const url = new URL(options.config.endpoint);
+    this.#authorization = url.username || url.password
+      ? `Basic ${Buffer.from(`${decodeURIComponent(url.username)}:${decodeURIComponent(url.password)}`).toString('base64')}`
+      : undefined;
+    url.username = '';
+    url.password = '';
+    this.#url = url.href;
   }
 
   /** Makes the first request in the background and returns; the poll loop runs until `signal` aborts. */
@@ -74,7 +85,7 @@ export class HttpProvider implements Provider {
   }
 
   async #update(): Promise<void> {
-    const { endpoint } = this.#options.config;
+    const endpoint = this.#url;
     let body: Buffer;
     try {
       body = await this.#fetch();
@@ -101,13 +112,14 @@ export class HttpProvider implements Provider {
 
   async #fetch(): Promise<Buffer> {
     const { request } = await import('undici');
-    const { endpoint, pollTimeout, headers } = this.#options.config;
+    const { pollTimeout, headers } = this.#options.config;
     const limit = this.#options.maxBytes ?? DEFAULT_MAX_FILE_BYTES;
     // pollTimeout bounds the whole exchange, as Go's http.Client.Timeout does.
     const signal = AbortSignal.any([this.#signal!, AbortSignal.timeout(pollTimeout)]);
-    const res = await request(endpoint, {
+    const res = await request(this.#url, {
       method: 'GET',
-      headers: { ...headers },
+      // Configured headers win over the URL's credentials, as Header.Set after the request is built does in Traefik.
+      headers: { ...(this.#authorization ? { authorization: this.#authorization } : {}), ...headers },
       signal,
       ...(this.#dispatcher ? { dispatcher: this.#dispatcher } : {}),
     });
