@@ -34,7 +34,7 @@ import { join } from 'node:path';
 import tls from 'node:tls';
 import { runGateway } from '../../src/gateway/main.ts';
 import { formatOf, parseConfigText } from '../../src/gateway/config/parse.ts';
-import { validateStaticConfig } from '../../src/gateway/config/static.ts';
+import { applyStaticOverrides, validateStaticConfig } from '../../src/gateway/config/static.ts';
 import { createLogger, silentLogger } from '../../src/lib/logger.ts';
 import { waitFor } from '../../src/lib/testing/wait-for.ts';
 import { startUpstream, tempDir, type Upstream } from './helpers.ts';
@@ -222,6 +222,17 @@ ${names.map((n) => `    - certFile: "${pki.chain(n)}"\n      keyFile: "${pki.key
       }
     });
   }
+});
+
+// The OCSP page's CLI tabs (`--ocsp=true`, `--ocsp.responderoverrides.foo=bar`) configure what its File tabs do.
+test('ocsp.md CLI tabs: the flags give the same ocsp section as the YAML and TOML tabs', () => {
+  const fromFile = (file: string) => validateStaticConfig(parseConfigText(snippet(file), formatOf(file)!, file), file).ocsp;
+  const fromFlags = (flags: Record<string, string>) => validateStaticConfig(applyStaticOverrides({}, flags)).ocsp;
+  assert.deepEqual(fromFlags({ ocsp: 'true' }), fromFile('ocsp.01.yaml'));
+  assert.deepEqual(fromFile('ocsp.02.toml'), fromFile('ocsp.01.yaml'));
+  assert.deepEqual(fromFlags({ 'ocsp.responderoverrides.foo': 'bar' }), { responderOverrides: { foo: 'bar' } });
+  assert.deepEqual(fromFile('ocsp.03.yaml'), { responderOverrides: { foo: 'bar' } });
+  assert.deepEqual(fromFile('ocsp.04.toml'), { responderOverrides: { foo: 'bar' } });
 });
 
 // certificate-resolvers/acme.md's challenges against pebble: docs-replay-tls-install-acme.test.ts.
