@@ -28,6 +28,9 @@ import { gatewayToUpstream, get, startUpstream, tempDir, type Upstream } from '.
 import { formatOf, parseConfigText } from '../../src/gateway/config/parse.ts';
 import { validateStaticConfig } from '../../src/gateway/config/static.ts';
 import { otlpHttpMetricsUrl } from '../../src/gateway/metrics/otlp.ts';
+import { loadPushMetrics } from '../../src/gateway/metrics/load.ts';
+import { silentLogger } from '../../src/lib/logger.ts';
+import { hostname } from 'node:os';
 import { waitFor } from '../../src/lib/testing/wait-for.ts';
 
 const docs = new URL('./fixtures/traefik-docs/', import.meta.url).pathname;
@@ -65,6 +68,16 @@ async function requests(web: string, n: number): Promise<void> {
   for (let i = 0; i < n; i++) assert.equal((await get(`${web}/x`)).status, 200);
 }
 
+/** A gateway with `metrics` serves `n` requests, then stops gracefully (which pushes what is pending). */
+async function servedThenStopped(metrics: string, n: number): Promise<void> {
+  const gw = await gatewayWith(metrics);
+  try {
+    await requests(gw.web, n);
+  } finally {
+    await gw.close();
+  }
+}
+
 test('docs replay: the metrics page snippets for OTLP, Datadog, InfluxDB 2 and StatsD load (no longer "not supported")', () => {
   for (const file of ['metrics.01.yaml', 'metrics.02.toml', 'metrics.03.yaml', 'metrics.04.toml', 'metrics.05.yaml', 'metrics.06.toml', 'metrics.07.yaml', 'metrics.12.yaml']) {
     const config = validateStaticConfig(parseConfigText(snippet(file), formatOf(file)!, file), file);
@@ -94,12 +107,7 @@ test('docs replay behaviour: metrics.12.yaml — StatsD lines with Traefik\'s na
   try {
     // The page's address pointed at the listener; the rest of the snippet unchanged (default 10s push: the
     // graceful stop pushes what is pending).
-    const gw = await gatewayWith(snippet('metrics.12.yaml').replace('localhost:8125', `127.0.0.1:${udp.port}`));
-    try {
-      await requests(gw.web, 3);
-    } finally {
-      await gw.close();
-    }
+    await servedThenStopped(snippet('metrics.12.yaml').replace('localhost:8125', `127.0.0.1:${udp.port}`), 3);
     await waitFor(() => named(udp.lines, 'traefik.service.request.total').length > 0, 'the pushed metrics');
     assert.equal(total(named(udp.lines, 'traefik.entrypoint.request.total')), 3, udp.lines.join('\n'));
     assert.equal(total(named(udp.lines, 'traefik.service.request.total')), 3);
@@ -137,12 +145,7 @@ test('StatsD: prefix and addServicesLabels: false as configured; pushes every pu
 test('docs replay behaviour: metrics.05.yaml — DogStatsD lines with Traefik\'s names and the labels as tags, durations as histograms in seconds', async () => {
   const udp = await udpListener();
   try {
-    const gw = await gatewayWith(`${snippet('metrics.05.yaml').replace('127.0.0.1:8125', `127.0.0.1:${udp.port}`)}    addRoutersLabels: true\n`);
-    try {
-      await requests(gw.web, 3);
-    } finally {
-      await gw.close();
-    }
+    await servedThenStopped(`${snippet('metrics.05.yaml').replace('127.0.0.1:8125', `127.0.0.1:${udp.port}`)}    addRoutersLabels: true\n`, 3);
     await waitFor(() => named(udp.lines, 'traefik.service.request.total').length > 0, 'the pushed metrics');
     const ep = named(udp.lines, 'traefik.entrypoint.request.total');
     assert.equal(total(ep), 3, udp.lines.join('\n'));
@@ -174,12 +177,7 @@ test('Datadog: a unixstream:// address sends the lines over a Unix stream socket
   const server = createNetServer((socket) => socket.on('data', (d: Buffer) => received.push(...d.toString('utf8').split('\n').filter((l) => l !== ''))));
   await new Promise<void>((resolve) => server.listen(path, resolve));
   try {
-    const gw = await gatewayWith(`metrics:\n  datadog:\n    address: "unixstream://${path}"\n`);
-    try {
-      await requests(gw.web, 1);
-    } finally {
-      await gw.close();
-    }
+    await servedThenStopped(`metrics:\n  datadog:\n    address: "unixstream://${path}"\n`, 1);
     await waitFor(() => named(received, 'traefik.entrypoint.request.total').length > 0, 'the pushed metrics');
     assert.deepEqual(named(received, 'traefik.entrypoint.request.total')[0]!.tags, { entrypoint: 'web', code: '200', method: 'GET', protocol: 'http' });
   } finally {
@@ -221,7 +219,7 @@ function parseLine(line: string): { measurement: string; tags: Record<string, st
 test('InfluxDB 2: line protocol to /api/v2/write?org=&bucket= with "Authorization: Token …", Traefik\'s names, count and p50–p99 fields, additionalLabels as tags', async () => {
   const influx = await influxServer();
   try {
-    const gw = await gatewayWith(`metrics:
+    await servedThenStopped(`metrics:
   influxDB2:
     address: "${influx.address}"
     token: secret-token
@@ -229,12 +227,7 @@ test('InfluxDB 2: line protocol to /api/v2/write?org=&bucket= with "Authorizatio
     bucket: my-bucket
     additionalLabels:
       host: edge-1
-    pushInterval: 1h`);
-    try {
-      await requests(gw.web, 3);
-    } finally {
-      await gw.close();
-    }
+    pushInterval: 1h`, 3);
     await waitFor(() => influx.writes.length > 0, 'the pushed metrics');
     const w = influx.writes[0]!;
     assert.equal(w.url.pathname, '/api/v2/write');
@@ -259,12 +252,7 @@ test('InfluxDB 2: line protocol to /api/v2/write?org=&bucket= with "Authorizatio
 test('docs replay behaviour: metrics.07.yaml — an address without token, org and bucket loads and serves, and (as Traefik) writes nothing', async () => {
   const influx = await influxServer();
   try {
-    const gw = await gatewayWith(snippet('metrics.07.yaml').replace('http://localhost:8086', influx.address));
-    try {
-      await requests(gw.web, 1);
-    } finally {
-      await gw.close();
-    }
+    await servedThenStopped(snippet('metrics.07.yaml').replace('http://localhost:8086', influx.address), 1);
     assert.equal(influx.writes.length, 0);
   } finally {
     influx.close();
@@ -281,19 +269,37 @@ interface DataPoint {
 }
 const attrs = (p: DataPoint) => Object.fromEntries((p.attributes ?? []).map((a) => [a.key, a.value.stringValue]));
 
-test('OTLP over HTTP: Traefik\'s metric names, labels, explicitBoundaries, serviceName, resourceAttributes and headers reach the collector at <endpoint>/v1/metrics', async () => {
+/** An OTLP/HTTP JSON receiver on 127.0.0.1: each export's path, headers and body, and its resources' attributes. */
+async function otlpJsonReceiver() {
   const bodies: Array<{ url: string; headers: IncomingHttpHeaders; body: any }> = [];
+  const resources: Array<Record<string, unknown>> = [];
   const server = createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
-      bodies.push({ url: req.url!, headers: req.headers, body: JSON.parse(Buffer.concat(chunks).toString('utf8')) });
+      const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { resourceMetrics: Array<{ resource: { attributes: Array<{ key: string; value: { stringValue?: string } }> } }> };
+      bodies.push({ url: req.url!, headers: req.headers, body });
+      for (const rm of body.resourceMetrics) resources.push(Object.fromEntries(rm.resource.attributes.map((a) => [a.key, a.value.stringValue])));
       res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
     });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    bodies,
+    resources,
+    endpoint: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    close: () => {
+      server.closeAllConnections();
+      server.close();
+    },
+  };
+}
+
+test('OTLP over HTTP: Traefik\'s metric names, labels, explicitBoundaries, serviceName, resourceAttributes and headers reach the collector at <endpoint>/v1/metrics', async () => {
+  const receiver = await otlpJsonReceiver();
+  const bodies = receiver.bodies;
   try {
-    const gw = await gatewayWith(`metrics:
+    await servedThenStopped(`metrics:
   otlp:
     serviceName: edge-gateway
     resourceAttributes:
@@ -302,14 +308,9 @@ test('OTLP over HTTP: Traefik\'s metric names, labels, explicitBoundaries, servi
     explicitBoundaries: [0.5, 5]
     pushInterval: 1h
     http:
-      endpoint: "http://127.0.0.1:${(server.address() as AddressInfo).port}"
+      endpoint: "${receiver.endpoint}"
       headers:
-        x-tenant: blue`);
-    try {
-      await requests(gw.web, 3);
-    } finally {
-      await gw.close();
-    }
+        x-tenant: blue`, 3);
     await waitFor(() => bodies.length > 0, 'the pushed metrics');
     assert.equal(bodies[0]!.url, '/v1/metrics');
     assert.equal(bodies[0]!.headers['x-tenant'], 'blue');
@@ -332,8 +333,7 @@ test('OTLP over HTTP: Traefik\'s metric names, labels, explicitBoundaries, servi
     assert.ok(metrics.has('traefik_open_connections'));
     assert.ok(metrics.has('traefik_config_reloads_total'));
   } finally {
-    server.closeAllConnections();
-    server.close();
+    receiver.close();
   }
 });
 
@@ -356,18 +356,13 @@ test('OTLP over gRPC: the exporter calls MetricsService/Export on an insecure en
   });
   const port = await new Promise<number>((resolve, reject) => server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (e, p) => (e ? reject(e) : resolve(p))));
   try {
-    const gw = await gatewayWith(`metrics:
+    await servedThenStopped(`metrics:
   otlp:
     grpc:
       endpoint: "127.0.0.1:${port}"
       insecure: true
       headers:
-        x-tenant: green`);
-    try {
-      await requests(gw.web, 1);
-    } finally {
-      await gw.close();
-    }
+        x-tenant: green`, 1);
     await waitFor(() => calls.length > 0, 'the pushed metrics');
     assert.equal(calls[0]!.metadata['x-tenant'], 'green');
     const text = calls[0]!.body.toString('latin1');
@@ -378,12 +373,7 @@ test('OTLP over gRPC: the exporter calls MetricsService/Export on an insecure en
 });
 
 test('docs replay behaviour: metrics.01.yaml — `otlp: {}` serves requests and stops cleanly with no collector listening', async () => {
-  const gw = await gatewayWith(snippet('metrics.01.yaml'));
-  try {
-    await requests(gw.web, 1);
-  } finally {
-    await gw.close();
-  }
+  await servedThenStopped(snippet('metrics.01.yaml'), 1);
 });
 
 test('without metrics.prometheus, push backends alone do not serve /metrics', async () => {
@@ -409,4 +399,37 @@ test('an unreadable metrics.otlp TLS file stops the gateway from starting with M
     assert.match(err.message, /http\.tls\.ca: cannot read \/nonexistent\/ca\.pem/);
     return true;
   });
+});
+
+test('OTLP resource: OTEL_RESOURCE_ATTRIBUTES is read (the page: "Traefik also supports the OTEL_RESOURCE_ATTRIBUTES env variable"), resourceAttributes win over it', async () => {
+  const receiver = await otlpJsonReceiver();
+  const saved = process.env.OTEL_RESOURCE_ATTRIBUTES;
+  process.env.OTEL_RESOURCE_ATTRIBUTES = 'k8s.pod.name=edge-0,deployment.environment=from-env';
+  try {
+    await servedThenStopped(`metrics:\n  otlp:\n    resourceAttributes:\n      deployment.environment: from-config\n    http:\n      endpoint: "${receiver.endpoint}"`, 1);
+    await waitFor(() => receiver.resources.length > 0, 'an OTLP export');
+    const resource = receiver.resources[0]!;
+    assert.equal(resource['k8s.pod.name'], 'edge-0');
+    assert.equal(resource['deployment.environment'], 'from-config');
+    assert.equal(resource['service.name'], 'traefik');
+    assert.equal(resource['telemetry.sdk.language'], 'nodejs');
+  } finally {
+    if (saved === undefined) delete process.env.OTEL_RESOURCE_ATTRIBUTES;
+    else process.env.OTEL_RESOURCE_ATTRIBUTES = saved;
+    receiver.close();
+  }
+});
+
+test('OTLP in a cluster worker: its resource names the process (service.instance.id), so two workers\' cumulative series stay apart', async () => {
+  const receiver = await otlpJsonReceiver();
+  try {
+    const config = validateStaticConfig({ metrics: { otlp: { http: { endpoint: receiver.endpoint } } } });
+    const sink = await loadPushMetrics(config.metrics, silentLogger(), { worker: true });
+    sink!.request('web', undefined, 'app@file', 'GET', 'http', 200, 0.001, 0, 10);
+    await sink!.close();
+    await waitFor(() => receiver.resources.length > 0, 'an OTLP export');
+    assert.equal(receiver.resources[0]!['service.instance.id'], `${hostname()}:${process.pid}`);
+  } finally {
+    receiver.close();
+  }
 });

@@ -13,8 +13,11 @@ export function hasPushMetrics(metrics: PushMetricsConfig | undefined): boolean 
   return metrics !== undefined && (metrics.statsD !== undefined || metrics.datadog !== undefined || metrics.influxDB2 !== undefined || metrics.otlp !== undefined);
 }
 
+/** Where the sinks run: `worker` in a node:cluster worker (OTLP then names the process in its resource). */
+export interface PushOptions { worker?: boolean }
+
 /** One sink for every configured backend (a MultiSink when there are several), or undefined when there is none. */
-export async function loadPushMetrics(metrics: PushMetricsConfig | undefined, logger: Logger): Promise<MetricsSink | undefined> {
+export async function loadPushMetrics(metrics: PushMetricsConfig | undefined, logger: Logger, options: PushOptions = {}): Promise<MetricsSink | undefined> {
   if (!hasPushMetrics(metrics)) return undefined;
   const log = logger.child({ component: 'metrics' });
   const sinks: MetricsSink[] = [];
@@ -25,7 +28,7 @@ export async function loadPushMetrics(metrics: PushMetricsConfig | undefined, lo
       const sink = (await import('./influxdb2.ts')).createInfluxDB2Sink(metrics!.influxDB2, log);
       if (sink) sinks.push(sink);
     }
-    if (metrics!.otlp) sinks.push(await (await import('./otlp.ts')).createOtlpSink(metrics!.otlp));
+    if (metrics!.otlp) sinks.push(await (await import('./otlp.ts')).createOtlpSink(metrics!.otlp, options));
   } catch (err) {
     // A backend that cannot be set up stops the start; the ones already built must not keep timers or sockets.
     await Promise.allSettled(sinks.map((s) => s.close()));
@@ -38,12 +41,12 @@ export async function loadPushMetrics(metrics: PushMetricsConfig | undefined, lo
 }
 
 /** The request path's recorder: Prometheus when configured, and the push backends fed through it; undefined without either. */
-export async function metricsFor(staticConfig: StaticConfig, logger: Logger): Promise<GatewayMetrics | undefined> {
+export async function metricsFor(staticConfig: StaticConfig, logger: Logger, options: PushOptions = {}): Promise<GatewayMetrics | undefined> {
   const prom = staticConfig.metrics?.prometheus;
   const push = hasPushMetrics(staticConfig.metrics);
   if (!prom && !push) return undefined;
   const metrics = new GatewayMetrics(prom ? prometheusOptions(prom) : { prometheus: false });
-  const sink = await loadPushMetrics(staticConfig.metrics, logger);
+  const sink = await loadPushMetrics(staticConfig.metrics, logger, options);
   if (sink) metrics.attachPush(sink);
   return metrics;
 }

@@ -3,11 +3,13 @@
  * Traefik's meter name, a periodic reader every `pushInterval`, one OTLP exporter (HTTP, which sends OTLP/JSON to
  * `<endpoint>/v1/metrics` when the endpoint has no path, or gRPC), and the instruments under Traefik's Prometheus
  * names: counters (unit "1"), duration histograms in seconds with `explicitBoundaries`, and observable gauges for
- * open connections, server state and the last reload time (Traefik's gaugeCollector). The resource carries
- * `service.name` (`serviceName`) and `resourceAttributes`.
+ * open connections, server state and the last reload time (Traefik's gaugeCollector). The resource is built as
+ * Traefik's (SDK attributes, then OTEL_RESOURCE_ATTRIBUTES, then `service.name` and `resourceAttributes`); a cluster
+ * worker adds `service.instance.id` = host:pid, since each worker exports its own cumulative series.
  */
 import type { Attributes, Counter, Histogram, Meter } from '@opentelemetry/api';
-import { resourceFromAttributes } from '@opentelemetry/resources';
+import { defaultResource, detectResources, envDetector, resourceFromAttributes, type Resource } from '@opentelemetry/resources';
+import { hostname } from 'node:os';
 import { MeterProvider, PeriodicExportingMetricReader, type PushMetricExporter } from '@opentelemetry/sdk-metrics';
 import { defineError } from '../../lib/errors.ts';
 import type { MetricsSink } from './sink.ts';
@@ -74,10 +76,10 @@ class OtlpSink implements MetricsSink {
   readonly #serverUp = new GaugeValues();
   readonly #lastReload = new GaugeValues();
 
-  constructor(config: OtlpMetricsConfig, exporter: PushMetricExporter) {
+  constructor(config: OtlpMetricsConfig, exporter: PushMetricExporter, resource: Resource) {
     this.#config = config;
     this.#provider = new MeterProvider({
-      resource: resourceFromAttributes({ 'service.name': config.serviceName, ...config.resourceAttributes }),
+      resource,
       readers: [new PeriodicExportingMetricReader({ exporter, exportIntervalMillis: Math.max(config.pushInterval, 1) })],
     });
     const meter = this.#provider.getMeter(SCOPE);
@@ -146,6 +148,17 @@ class OtlpSink implements MetricsSink {
   }
 }
 
-export async function createOtlpSink(config: OtlpMetricsConfig): Promise<MetricsSink> {
-  return new OtlpSink(config, await createExporter(config));
+/** Later sources win, as in Traefik's resource.New: the SDK's, the environment's, then the configuration's. */
+function resourceFor(config: OtlpMetricsConfig, worker: boolean): Resource {
+  return defaultResource()
+    .merge(detectResources({ detectors: [envDetector] }))
+    .merge(resourceFromAttributes({
+      ...(worker ? { 'service.instance.id': `${hostname()}:${process.pid}` } : {}),
+      'service.name': config.serviceName,
+      ...config.resourceAttributes,
+    }));
+}
+
+export async function createOtlpSink(config: OtlpMetricsConfig, options: { worker?: boolean } = {}): Promise<MetricsSink> {
+  return new OtlpSink(config, await createExporter(config), resourceFor(config, options.worker ?? false));
 }

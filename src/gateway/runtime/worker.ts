@@ -28,7 +28,7 @@ async function main(): Promise<void> {
   const logger = (log ? log.logger : createLogger({ name: 'gateway' })).child({ worker: process.pid });
   await loadStaticPlugins(staticConfig, logger);
   // Each worker pushes its own counts to the push backends (deltas add up there); Prometheus is aggregated by the primary.
-  const metrics = await metricsFor(staticConfig, logger);
+  const metrics = await metricsFor(staticConfig, logger, { worker: true });
   if (staticConfig.metrics?.prometheus) metrics?.enableClusterWorker();
   const pending = new Map<number, (reply: { contentType: string; text: string; error?: string }) => void>();
   let nextId = 1;
