@@ -80,7 +80,7 @@ test('a key Traefik has and Meshgate does not implement is "not supported by mes
   await refused(parseTraefikFlags(['--certificatesResolvers.le.acme.dnsChallenge.provider=cloudflare']), 'not supported by meshgate: certificatesResolvers.le.acme.dnsChallenge');
   await refused(parseTraefikFlags(['--providers.docker']), 'not supported by meshgate: providers.docker');
   await refused(parseTraefikFlags(['--entryPoints.web.address=:80', '--entryPoints.web.http3']), 'not supported by meshgate: entryPoints.web.http3');
-  await refused(traefikEnvFlags({ TRAEFIK_METRICS_DATADOG: 'true' }), 'not supported by meshgate: metrics.datadog');
+  await refused(traefikEnvFlags({ TRAEFIK_PROVIDERS_SWARM: 'true' }), 'not supported by meshgate: providers.swarm');
   await refused(parseTraefikFlags(['--pingg']), 'pingg: unknown key');
   const dir = await tempDir();
   await writeFile(join(dir, 'static.yml'), 'hostResolver:\n  cnameFlattening: true\nentryPoints:\n  web:\n    address: ":80"\n');
