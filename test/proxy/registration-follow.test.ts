@@ -80,7 +80,10 @@ test('upstreams added, removed and moved in the registration apply without a res
   assert.equal(await refused(ports.cache), true);
 
   await setUpstreams([{ name: 'db', port: ports.db }, { name: 'cache', port: ports.cache }]);
-  await waitFor(async () => (await tcpExchange(ports.cache, 'hi', 1000)).data === 'cache:hi', 'the added upstream to answer');
+  // The change travels registration watch → new listener → cache's endpoints (a blocking health query) → mTLS to
+  // cache's sidecar; one clean-clone CI run at load ~20 needed more than waitFor's default 15 s, so the bound is the
+  // one the suite gives a process start.
+  await waitFor(async () => (await tcpExchange(ports.cache, 'hi', 1000)).data === 'cache:hi', 'the added upstream to answer', { deadlineMs: 60_000 });
   assert.equal(await kept.say('two'), 'db:two');
 
   await setUpstreams([{ name: 'db', port: ports.db }]);
@@ -89,7 +92,7 @@ test('upstreams added, removed and moved in the registration apply without a res
 
   // A changed upstream (its listener moves) is restarted: the old port closes, the new one answers.
   await setUpstreams([{ name: 'db', port: ports.dbMoved }, { name: 'cache', port: ports.cache }]);
-  await waitFor(async () => (await tcpExchange(ports.dbMoved, 'moved', 1000)).data === 'db:moved', 'the moved upstream to answer on its new port');
+  await waitFor(async () => (await tcpExchange(ports.dbMoved, 'moved', 1000)).data === 'db:moved', 'the moved upstream to answer on its new port', { deadlineMs: 60_000 });
   await waitFor(() => refused(ports.db), 'the old port of the moved upstream to close');
   assert.equal((await tcpExchange(ports.cache, 'back', 1000)).data, 'cache:back');
   kept.socket.destroy();
