@@ -6,9 +6,13 @@
  * identifier does (structs.Upstream Identifier: name, namespace, partition, datacenter).
  */
 import type { AddressInfo } from 'node:net';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from '../lib/logger.ts';
 import { UpstreamListener } from './listener.ts';
 import { Upstream, type UpstreamDeps, type UpstreamSpec } from './upstream.ts';
+
+/** How long a new upstream listener keeps trying a port that is in use before the apply reports it. */
+const BIND_RETRY_MS = 30_000;
 
 interface Running {
   readonly spec: UpstreamSpec;
@@ -70,10 +74,10 @@ export class UpstreamSet {
   private async add(key: string, spec: UpstreamSpec): Promise<void> {
     const upstream = new Upstream(spec, { ...this.deps, logger: this.logger.child({ upstream: spec.destinationName }) });
     await upstream.start();
-    const listener = new UpstreamListener(upstream);
+    let listener: UpstreamListener;
     let address: AddressInfo;
     try {
-      address = await listener.listen();
+      ({ listener, address } = await this.listenRetrying(upstream));
     } catch (err) {
       upstream.stop();
       throw err;
@@ -82,6 +86,19 @@ export class UpstreamSet {
     this.byName.set(spec.destinationName, upstream);
     this.addresses.set(spec.destinationName, address);
     this.logger.info({ upstream: spec.destinationName, address: `${address.address}:${address.port}` }, 'upstream listener opened');
+  }
+
+  /** Binds the upstream's port (retrying while it is in use, see bindWhileInUse). */
+  private listenRetrying(upstream: Upstream): Promise<{ listener: UpstreamListener; address: AddressInfo }> {
+    return bindWhileInUse(async () => {
+      const listener = new UpstreamListener(upstream);
+      try {
+        return { listener, address: await listener.listen() };
+      } catch (err) {
+        await listener.close();
+        throw err;
+      }
+    }, (attempt) => this.logger.warn({ upstream: upstream.spec.destinationName, port: upstream.spec.localBindPort, attempt }, 'upstream port in use; retrying'));
   }
 
   private async remove(key: string): Promise<void> {
@@ -103,4 +120,22 @@ function identity(spec: UpstreamSpec): string {
 
 function fingerprint(spec: UpstreamSpec): string {
   return JSON.stringify([spec.destinationName, spec.datacenter ?? '', spec.protocol ?? '', spec.connectTimeoutMs ?? 0, spec.localBindAddress, spec.localBindPort]);
+}
+
+/**
+ * Runs `bind` again while it fails with EADDRINUSE, for up to `retryMs`: the port a registration names can be held for a
+ * moment by something short-lived (an outgoing connection's ephemeral port, the previous sidecar still closing). Where
+ * Kubernetes would restart the container, the sidecar waits instead of failing its start. Other errors fail at once.
+ */
+export async function bindWhileInUse<T>(bind: () => Promise<T>, onRetry: (attempt: number) => void, retryMs = BIND_RETRY_MS): Promise<T> {
+  const deadline = Date.now() + retryMs;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await bind();
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EADDRINUSE' || Date.now() >= deadline) throw err;
+      onRetry(attempt);
+      await sleep(Math.min(1000, 100 * 2 ** attempt));
+    }
+  }
 }
