@@ -65,7 +65,12 @@ test('with the gateway\'s flags the new space stays within the cap; the same fla
   const uncapped = await newSpaceUnderChurn([]);
   // On a machine with little memory V8's own limit may already be this small; then there is nothing to show.
   if (uncapped <= 2 * GATEWAY_SEMI_SPACE_MIB) return;
-  const runtime = await newSpaceUnderChurn([], `--max-semi-space-size=${GATEWAY_SEMI_SPACE_MIB}`);
+  // V8 grows the new space by its own survival heuristics, which a loaded host can keep small in one run; one run past
+  // the cap is enough to show the run-time flag does not hold it (a clean-clone CI run at load ~20 saw none in one try).
+  let runtime = 0;
+  for (let i = 0; i < 3 && runtime <= 2 * GATEWAY_SEMI_SPACE_MIB; i++) {
+    runtime = Math.max(runtime, await newSpaceUnderChurn([], `--max-semi-space-size=${GATEWAY_SEMI_SPACE_MIB}`));
+  }
   assert.ok(runtime > 2 * GATEWAY_SEMI_SPACE_MIB, `a run-time flag leaves the new space growing (${runtime} MiB; ${uncapped} MiB without it)`);
 });
 
