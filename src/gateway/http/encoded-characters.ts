@@ -7,6 +7,7 @@
  */
 import type { Handler } from './types.ts';
 import { splitUrl } from './request.ts';
+import { hexValue } from './request-path.ts';
 
 export interface EncodedCharactersOptions {
   allowEncodedSlash?: boolean | undefined;
@@ -42,12 +43,10 @@ export function hasDeniedEncoding(path: string, denied: ReadonlySet<string>): bo
   for (let i = path.indexOf('%'); i !== -1; i = path.indexOf('%', i + 3)) {
     if (i + 2 >= path.length) return true;
     const hex = path.slice(i + 1, i + 3).toUpperCase();
-    if (denied.has(hex) || !HEX_PAIR.test(hex)) return true;
+    if (denied.has(hex) || hexValue(hex.charCodeAt(0)) < 0 || hexValue(hex.charCodeAt(1)) < 0) return true;
   }
   return false;
 }
-
-const HEX_PAIR = /^[0-9A-F]{2}$/;
 
 /** `next` behind the check; `next` itself when nothing is denied, so the common case costs nothing. */
 export function denyEncodedCharacters(denied: ReadonlySet<string>, next: Handler): Handler {

@@ -58,7 +58,8 @@ function cleanRooted(path: string): string {
   return cleaned !== '/' && path.charCodeAt(path.length - 1) === 47 ? `${cleaned}/` : cleaned;
 }
 
-function hexValue(c: number): number {
+/** A hex digit's value, or -1 (the one hex test of the request-target checks). */
+export function hexValue(c: number): number {
   if (c >= 48 && c <= 57) return c - 48;
   const lower = c | 32;
   return lower >= 97 && lower <= 102 ? lower - 87 : -1;

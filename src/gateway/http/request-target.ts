@@ -8,6 +8,7 @@
  */
 import type { IncomingMessage } from 'node:http';
 import { prototypeFree } from '../../lib/http/headers.ts';
+import { hexValue } from './request-path.ts';
 
 export interface AbsoluteTarget {
   /** The authority without userinfo, as written (`B.test:8080`); '' when the URI has none. */
@@ -96,14 +97,10 @@ export function hasInvalidPathEscape(url: string): boolean {
   const query = url.indexOf('?');
   const end = query === -1 ? url.length : query;
   for (; i !== -1 && i < end; i = url.indexOf('%', i + 1)) {
-    if (i + 2 >= end || !isHex(url.charCodeAt(i + 1)) || !isHex(url.charCodeAt(i + 2))) return true;
+    if (i + 2 >= end || hexValue(url.charCodeAt(i + 1)) < 0 || hexValue(url.charCodeAt(i + 2)) < 0) return true;
     i += 2;
   }
   return false;
-}
-
-function isHex(c: number): boolean {
-  return (c >= 48 && c <= 57) || ((c | 32) >= 97 && (c | 32) <= 102);
 }
 
 /** Go's answer to a target it cannot parse (`conn.readRequest` with a non-badRequestError): no reason given. */
