@@ -97,6 +97,12 @@ export class EtcdBackend implements ReplicatedBackend {
     // One watch over everything under the prefix (rows, the generation switch, staging, the election), so the
     // switch arrives in revision order with the rows; keys that are not the current generation's are skipped.
     const watcher = await this.client.watch().prefix(Buffer.from(this.prefix)).startRevision(String(revision + 1)).create();
+    if (this.closed) {
+      // close() ran while the watch was being created and found no watcher to cancel: left attached, etcd3's watch
+      // manager would keep retrying against the closed client's pool on a timer and hold the process open.
+      await watcher.cancel();
+      return loaded;
+    }
     watcher.on('data', (res: IWatchResponse) => {
       this.delivery = this.delivery.then(() => this.deliver(res, apply)).catch((err: unknown) => {
         this.logger.error({ err, prefix: this.prefix }, 'could not apply a restore from etcd: this replica no longer sees changes');
