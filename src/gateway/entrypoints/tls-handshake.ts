@@ -69,6 +69,8 @@ export class TlsHandshakes {
   /** Connections handed to TCP services: the entry point closes them when its grace period ends. */
   readonly #tcpSockets = new Set<Socket | TLSSocket>();
   readonly #proxyTrusted: IpSet | undefined;
+  /** Carries the OCSP stapler for the TCP routers' own handshakes (#tcpOcspServer). */
+  #ocspServer: tls.Server | undefined;
 
   constructor(options: TlsHandshakesOptions) {
     this.#options = options;
@@ -150,7 +152,13 @@ export class TlsHandshakes {
   /** The gateway's own TLS handshake for a TCP router that terminates TLS; `connection` gets the decrypted stream. */
   #terminate(route: TcpRoute, socket: Socket, configuration: TlsConfiguration, options: ResolvedTlsOptions, certificate: StoredCertificate,
     connection: (stream: Socket | TLSSocket) => void): void {
-    const secure = new tls.TLSSocket(socket, { isServer: true, secureContext: configuration.contextFor(options, certificate), ALPNProtocols: [] });
+    const secureContext = configuration.contextFor(options, certificate);
+    const ocspServer = this.#tcpOcspServer();
+    const secure = new tls.TLSSocket(socket, {
+      isServer: true, secureContext, ALPNProtocols: [],
+      // Node reads the certificate to staple from the SNI context, else from the server's own (empty) one.
+      ...(ocspServer !== undefined ? { server: ocspServer, SNICallback: (_name: string, done: (err: Error | null, ctx: SecureContext) => void) => done(null, secureContext) } : {}),
+    });
     const timer = setTimeout(() => secure.destroy(), this.#options.helloTimeoutMs);
     secure.once('secure', () => {
       clearTimeout(timer);
@@ -161,6 +169,25 @@ export class TlsHandshakes {
       this.#options.logger.debug({ entryPoint: this.#options.entryPoint, router: route.name, err: err.message }, 'TCP router TLS handshake failed');
       secure.destroy();
     });
+  }
+
+  /**
+   * Node asks for a staple through the socket's `server` ('OCSPRequest'); a standalone TLSSocket has none, so the TCP
+   * routers' terminations share one never-listening server that carries the stapler's listener (Traefik staples them
+   * as HTTPS ones: one tls.Config from its TLS manager for both). A ClientHello without SNI gets no staple here.
+   */
+  #tcpOcspServer(): tls.Server | undefined {
+    const ocsp = this.#options.ocsp;
+    if (ocsp === undefined) return undefined;
+    if (this.#ocspServer === undefined) {
+      this.#ocspServer = tls.createServer();
+      // Without SNI node offers this server's own context, which holds no certificate: nothing to staple then.
+      this.#ocspServer.on('OCSPRequest', (certificate: Buffer | null, issuer: Buffer | null, done: (err: Error | null, response?: Buffer | null) => void) => {
+        if (certificate === null || certificate.length === 0) done(null, null);
+        else ocsp.onRequest(certificate, issuer, done);
+      });
+    }
+    return this.#ocspServer;
   }
 
   get configuration(): TlsConfiguration {
