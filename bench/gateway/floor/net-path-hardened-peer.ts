@@ -5,5 +5,8 @@
  */
 import { startNetPath } from './net-path.ts';
 
+// Exit, not die, on SIGTERM: --cpu-prof writes its profile on exit.
+process.on('SIGTERM', () => process.exit(0));
+
 await startNetPath(Number(process.argv[2]), process.argv[3]!, { strict: true, timeoutMs: 90_000, forwarded: true });
 process.send?.('ready');

@@ -8,6 +8,9 @@
  * and throws: answered 502), upstream timeouts, routing.
  */
 import http from 'node:http';
+
+// Exit, not die, on SIGTERM: --cpu-prof writes its profile on exit.
+process.on('SIGTERM', () => process.exit(0));
 import type { HeadFields } from './head-fields.ts';
 import { UpstreamPool, type ResponseSink, type UpstreamConnection } from './upstream-pool.ts';
 
