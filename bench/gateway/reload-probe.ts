@@ -42,7 +42,8 @@ interface ProfileNode { id: number; callFrame: { functionName: string; url: stri
 interface Profile { nodes: ProfileNode[]; startTime: number; samples: number[]; timeDeltas: number[] }
 
 const out = process.env.MESHGATE_PROBE_OUT;
-if (isMainThread && out) start(out, Number(process.env.MESHGATE_PROBE_MS ?? 8));
+// Not in the configuration reader's child process (it inherits NODE_OPTIONS): the gateway is what is measured.
+if (isMainThread && out && !process.env.MESHGATE_CONFIG_READER) start(out, Number(process.env.MESHGATE_PROBE_MS ?? 8));
 
 function start(outPrefix: string, thresholdMs: number): void {
   const epoch = (now: number) => performance.timeOrigin + now;

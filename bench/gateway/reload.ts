@@ -46,8 +46,10 @@ const workers = Number(args.get('workers') ?? 1);
 const connections = Number(args.get('connections') ?? 16);
 const threads = Number(args.get('threads') ?? 1);
 const settleS = Number(args.get('settle') ?? 5);
-/** How long the gateway runs on the small configuration again before its RSS is read. */
+/** How long the gateway runs on the small configuration again before its RSS is read (and once more at +30 s). */
 const afterS = Number(args.get('after') ?? settleS * 3);
+/** The second reading after the revert: memory must come back after a smaller configuration replaces a larger one. */
+const LATE_RSS_S = 30;
 const probe = args.has('probe');
 const probeMs = Number(args.get('probe-ms') ?? 8);
 /** Extra Node flags for the gateway process (e.g. `--node-flags "--trace-gc --cpu-prof"`), split on spaces. */
@@ -272,6 +274,8 @@ async function main(): Promise<void> {
   const t3 = await prober.until(false);
   await sleep(afterS * 1000);
   const rssAfter = rss(gateway.pid!);
+  if (afterS < LATE_RSS_S) await sleep((LATE_RSS_S - afterS) * 1000);
+  const rssLate = rss(gateway.pid!);
   const end = performance.now();
   const gw = await load.stop();
   await prober.stop();
@@ -295,7 +299,8 @@ async function main(): Promise<void> {
   console.log(`| Node client answers / errors | ${prober.answers.length} / ${prober.errors} |`);
   console.log(`| wrk over the whole run: req/s, p99, max latency, errors | ${fmt(gw.rps)} req/s, ${fmt(gw.p99, 1)} ms, ${fmt(gw.max, 1)} ms, ${gw.errors} |`);
   console.log(`| nginx peer, same wrk: req/s, p99, max | ${fmt(ng.rps)} req/s, ${fmt(ng.p99, 1)} ms, ${fmt(ng.max, 1)} ms |`);
-  console.log(`| gateway RSS: small → large → small again | ${fmt(rssBefore)} → ${fmt(rssLarge)} → ${fmt(rssAfter)} MiB |`);
+  console.log(`| gateway RSS: small → large → small again (+${afterS} s) | ${fmt(rssBefore)} → ${fmt(rssLarge)} → ${fmt(rssAfter)} MiB |`);
+  console.log(`| gateway RSS +${Math.max(afterS, LATE_RSS_S)} s after the revert (under wrk) | ${fmt(rssLate)} MiB |`);
   if (report) {
     const at = (t: number) => performance.timeOrigin + t;
     printProbe(report, [['large reload', at(t0), at(t1)], ['revert', at(t2), at(t3)], ['whole run', at(t0 - settleS * 1000), at(end)]]);

@@ -1,12 +1,15 @@
 /**
- * Reading dynamic configuration files off the event loop: a worker thread (read-worker.ts) reads, parses and
+ * Reading dynamic configuration files off the event loop: a child process (read-child.ts) reads, parses and
  * validates them, checks the size limits, and the result comes back in pieces of `chunkEntries` elements, each
  * asked for in its own turn of the event loop, so a configuration of any size arrives without stalling requests.
- * The worker exits after each read: nothing of a large document outlives it there. Files that are small in all
- * (`INLINE_BYTES`) are read on the calling thread: parsing them takes less than starting a worker.
+ * The child exits after each read, so the memory a large document's parse took goes back to the system (a worker
+ * thread's did not: its freed pages stayed in the gateway's resident set), and it parses at a lower CPU priority.
+ * Files that are small in all (`INLINE_BYTES`) are read on the calling thread: parsing them takes less than
+ * starting a process.
  */
+import { fork } from 'node:child_process';
 import { stat } from 'node:fs/promises';
-import { Worker } from 'node:worker_threads';
+import { fileURLToPath } from 'node:url';
 import { MeshgateError } from '../../lib/errors.ts';
 import { NEVER_YIELD, type Slicer } from '../../lib/slices.ts';
 import { configDigest } from './digest.ts';
@@ -30,7 +33,8 @@ export type ReadMessage =
   | { type: 'file'; file: string; digest: string; tls: DynamicConfig['tls'] }
   | { type: 'entries'; section: Section; entries: Array<[string, unknown]> }
   | { type: 'done' }
-  | { type: 'error'; code: string; statusCode: number; message: string };
+  | { type: 'error'; code: string; statusCode: number; message: string }
+  | { type: 'debug'; message: string };
 
 export interface ReadFile {
   readonly file: string;
@@ -64,34 +68,52 @@ export async function readValidated(file: string, limits: ReadLimits): Promise<{
   return { config, digest: await configDigest(config, NEVER_YIELD) };
 }
 
-const workerUrl = new URL(`./read-worker${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`, import.meta.url);
+const childPath = fileURLToPath(new URL(`./read-child${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`, import.meta.url));
 
-/** Reads `files` (in a worker thread unless small); rejects with the coded error (parse, schema, limit) of the first bad one. */
-export async function readConfigFiles(files: string[], limits: ReadLimits, slicer: Slicer, chunkEntries = 500): Promise<ReadFile[]> {
+export interface ReadOptions {
+  /** Elements of a section per piece handed over (one piece per event-loop turn at most). */
+  chunkEntries?: number;
+  /** Where the reader's debug notes go (e.g. that it could not lower its priority). */
+  debug?: (message: string) => void;
+}
+
+/** Reads `files` (in a child process unless small); rejects with the coded error (parse, schema, limit) of the first bad one. */
+export async function readConfigFiles(files: string[], limits: ReadLimits, slicer: Slicer, options: ReadOptions = {}): Promise<ReadFile[]> {
   let total = 0;
   for (const file of files) total += await sizeOf(file);
-  if (total > INLINE_BYTES) return readInWorker(files, limits, slicer, chunkEntries);
+  if (total > INLINE_BYTES) return readInChild(files, limits, slicer, options);
   const out: ReadFile[] = [];
   for (const file of files) out.push({ file, ...(await readValidated(file, limits)) });
   return out;
 }
 
-function readInWorker(files: string[], limits: ReadLimits, slicer: Slicer, chunkEntries: number): Promise<ReadFile[]> {
-  const request: ReadRequest = { files, maxFileBytes: limits.maxFileBytes, maxRouters: limits.maxRouters, chunkEntries };
+function readInChild(files: string[], limits: ReadLimits, slicer: Slicer, options: ReadOptions): Promise<ReadFile[]> {
+  const request: ReadRequest = { files, maxFileBytes: limits.maxFileBytes, maxRouters: limits.maxRouters, chunkEntries: options.chunkEntries ?? 500 };
   return new Promise((resolve, reject) => {
-    const worker = new Worker(workerUrl, { workerData: request });
+    // Structured clone over the channel (not JSON): the same cost per piece as a worker's message. No inherited
+    // execArgv: the gateway's own flags (an inspector port, the young-generation cap) are not the parser's.
+    const child = fork(childPath, [], {
+      serialization: 'advanced',
+      execArgv: [],
+      stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
+      env: { ...process.env, MESHGATE_CONFIG_READER: '1' },
+    });
     const out: ReadFile[] = [];
     let current: { file: string; digest: string; config: DynamicConfig } | undefined;
     let finished = false;
     const finish = (err: Error | undefined) => {
       if (finished) return;
       finished = true;
-      void worker.terminate();
+      // Done with it: its memory goes back to the system now.
+      child.kill('SIGKILL');
       if (err) reject(err);
       else resolve(out);
     };
-    const next = () => worker.postMessage(0);
-    worker.on('message', (message: ReadMessage) => {
+    const next = () => {
+      if (!finished && child.connected) child.send(0);
+    };
+    child.on('message', (message: ReadMessage) => {
+      if (message.type === 'debug') return options.debug?.(message.message);
       if (message.type === 'file') {
         const config = emptyDynamicConfig();
         config.tls = message.tls;
@@ -107,8 +129,8 @@ function readInWorker(files: string[], limits: ReadLimits, slicer: Slicer, chunk
       if (pending) void pending.then(next);
       else setImmediate(next);
     });
-    worker.on('error', (err) => finish(err));
-    worker.on('exit', (code) => finish(finished ? undefined : new Error(`the configuration reader exited (${code}) before answering`)));
-    next();
+    child.on('error', (err) => finish(err));
+    child.on('exit', (code, signal) => finish(finished ? undefined : new Error(`the configuration reader exited (${signal ?? code}) before answering`)));
+    child.send(request);
   });
 }

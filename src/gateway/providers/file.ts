@@ -3,7 +3,7 @@
  * With `watch`, fs.watch on the folder (editors replace files by rename, so the file itself is not watched) and a
  * short debounce; each change is read and validated as a whole, and only a valid result is emitted — a broken edit
  * is logged with the key it breaks and the previous configuration keeps serving. Files are read, parsed and
- * validated in a worker thread (config/read-off-thread.ts) under the size limits, so a large file never stalls the
+ * validated in a child process (config/read-off-thread.ts) under the size limits, so a large file never stalls the
  * requests this process serves.
  */
 import { watch, type FSWatcher } from 'node:fs';
@@ -14,7 +14,7 @@ import { markPhase } from '../../lib/phases.ts';
 import { Slicer } from '../../lib/slices.ts';
 import { emptyDynamicConfig, validateMiddlewares, type DynamicConfig } from '../config/dynamic.ts';
 import { configDigest, setConfigDigest } from '../config/digest.ts';
-import { readConfigFiles, type ReadLimits } from '../config/read-off-thread.ts';
+import { readConfigFiles, type ReadLimits, type ReadOptions } from '../config/read-off-thread.ts';
 import { DEFAULT_MAX_FILE_BYTES, DEFAULT_MAX_ROUTERS, type FileProviderConfig } from '../config/static.ts';
 import { registerProvider, type Provider } from './provider.ts';
 
@@ -44,6 +44,7 @@ export class FileProvider implements Provider {
   #lastEmitted = '';
   #loading: Promise<void> = Promise.resolve();
   #stopped = false;
+  readonly #readOptions: ReadOptions = { debug: (message) => this.#logger.debug(message) };
 
   constructor(options: FileProviderOptions) {
     this.#options = options;
@@ -69,7 +70,7 @@ export class FileProvider implements Provider {
       maxRouters: this.#options.limits?.maxRouters ?? DEFAULT_MAX_ROUTERS,
     };
     if (this.#options.filename) {
-      const [read] = await readConfigFiles([this.#options.filename], limits, slicer);
+      const [read] = await readConfigFiles([this.#options.filename], limits, slicer, this.#readOptions);
       validateMiddlewares(read!.config.http.middlewares, read!.file);
       return setConfigDigest(read!.config, read!.digest);
     }
@@ -85,7 +86,7 @@ export class FileProvider implements Provider {
       .filter((file) => !ignore.has(file))
       .sort();
     const merged = emptyDynamicConfig();
-    const read = files.length > 0 ? await readConfigFiles(files, limits, slicer) : [];
+    const read = files.length > 0 ? await readConfigFiles(files, limits, slicer, this.#readOptions) : [];
     for (const { file, config } of read) {
       validateMiddlewares(config.http.middlewares, file);
       // Traefik keeps the first definition of a name seen across the directory's files and logs the duplicate.
