@@ -14,7 +14,7 @@ import { getMiddlewareSchema, listMiddlewareSchemas } from './schema/middlewares
 import { TCP_SECTION_SCHEMAS, UDP_SECTION_SCHEMAS, type TcpSection, type UdpSection } from './schema/tcp.ts';
 import { ConfigErrors } from './errors.ts';
 import { formatPath, formatZodError } from './parse.ts';
-import { canonicalKeys } from './schema/walk.ts';
+import { canonicalKeys, type CanonicalOptions } from './schema/walk.ts';
 import { ruleSyntaxSchema } from './schema/rule-syntax.ts';
 import { isTraefikDynamicKey } from './traefik-keys.ts';
 
@@ -180,7 +180,15 @@ const documentSchema = z
   .strict();
 
 /** Resolves the kind of a middleware block. `plugin: {name: {...}}` looks up `plugin:<name>`, then a generic `plugin`. */
-export function middlewareKindOf(config: MiddlewareConfig): { kind: string; key: string; value: unknown; definition: { schema: ZodType<unknown> } | undefined; error?: string } {
+export interface MiddlewareKind {
+  kind: string;
+  key: string;
+  value: unknown;
+  definition: { schema: ZodType<unknown> } | undefined;
+  error?: string;
+}
+
+export function middlewareKindOf(config: MiddlewareConfig, read: CanonicalOptions = {}): MiddlewareKind {
   const keys = Object.keys(config);
   if (keys.length !== 1) {
     return { kind: '', key: '', value: undefined, definition: undefined, error: keys.length === 0 ? 'a middleware needs exactly one kind, found none' : `a middleware needs exactly one kind, found ${keys.join(', ')}` };
@@ -201,12 +209,12 @@ export function middlewareKindOf(config: MiddlewareConfig): { kind: string; key:
   const kind = getMiddlewareSchema(key) ? key : listMiddlewareSchemas().find((k) => !k.startsWith('plugin') && k.toLowerCase() === key.toLowerCase());
   const schema = kind === undefined ? undefined : getMiddlewareSchema(kind);
   if (!kind || !schema) return { kind: key, key, value, definition: undefined, error: `unknown middleware kind "${key}"` };
-  return { kind, key, value: canonicalKeys(value, schema), definition: { schema } };
+  return { kind, key, value: canonicalKeys(value, schema, read), definition: { schema } };
 }
 
 /** Parses one middleware; returns its kind and parsed config, or the problems naming keys under `prefix`. */
-export function parseMiddleware(config: MiddlewareConfig, prefix: string): { kind: string; config: unknown } | { error: string } {
-  const found = middlewareKindOf(config);
+export function parseMiddleware(config: MiddlewareConfig, prefix: string, read: CanonicalOptions = {}): { kind: string; config: unknown } | { error: string } {
+  const found = middlewareKindOf(config, read);
   if (found.error || !found.definition) return { error: `${prefix}${found.key ? `.${found.key}` : ''}: ${found.error}` };
   const keyPrefix = found.kind.startsWith('plugin:') ? `${prefix}.plugin.${found.kind.slice('plugin:'.length)}` : `${prefix}.${found.key}`;
   const result = found.definition.schema.safeParse(found.value);
@@ -220,6 +228,8 @@ export interface ValidateOptions {
    * registered only on the main thread, which then calls `validateMiddlewares`.
    */
   middlewares?: boolean;
+  /** Every value was read from text, lists comma-separated (KV providers: walk.ts CanonicalOptions.textLists). */
+  textLists?: boolean;
 }
 
 /**
@@ -228,28 +238,29 @@ export interface ValidateOptions {
  */
 export function validateDynamicConfig(raw: unknown, source: string, options: ValidateOptions = {}): DynamicConfig {
   // Keys in Traefik's spelling first (its loader ignores case); the document returned is the canonical one.
-  const doc = documentSchema.safeParse(canonicalKeys(raw ?? {}, documentSchema));
+  const read: CanonicalOptions = { textLists: options.textLists === true };
+  const doc = documentSchema.safeParse(canonicalKeys(raw ?? {}, documentSchema, read));
   if (!doc.success) throw ConfigErrors.invalid(source, formatZodError(doc.error, '', isTraefikDynamicKey));
   const problems: string[] = [];
   const http = doc.data.http;
   for (const [name, written] of Object.entries(http.services)) {
-    const service = canonicalKeys(written, serviceSchema) as Record<string, unknown>;
+    const service = canonicalKeys(written, serviceSchema, read) as Record<string, unknown>;
     http.services[name] = service;
     const r = serviceSchema.safeParse(service);
     if (!r.success) problems.push(formatZodError(r.error, formatPath(['http', 'services', name]), (p) => isTraefikDynamicKey(['http', 'services', name, ...p])));
   }
   for (const [name, written] of Object.entries(http.serversTransports)) {
-    const transport = canonicalKeys(written, serversTransportSchema) as Record<string, unknown>;
+    const transport = canonicalKeys(written, serversTransportSchema, read) as Record<string, unknown>;
     http.serversTransports[name] = transport;
     const r = serversTransportSchema.safeParse(transport);
     if (!r.success) {
       problems.push(formatZodError(r.error, formatPath(['http', 'serversTransports', name]), (p) => isTraefikDynamicKey(['http', 'serversTransports', name, ...p])));
     }
   }
-  if (options.middlewares !== false) problems.push(...middlewareProblems(http.middlewares));
+  if (options.middlewares !== false) problems.push(...middlewareProblems(http.middlewares, read));
   const { tcp, udp } = doc.data;
-  if (tcp !== undefined) problems.push(...sectionProblems('tcp', tcp, TCP_SECTION_SCHEMAS));
-  if (udp !== undefined) problems.push(...sectionProblems('udp', udp, UDP_SECTION_SCHEMAS));
+  if (tcp !== undefined) problems.push(...sectionProblems('tcp', tcp, TCP_SECTION_SCHEMAS, read));
+  if (udp !== undefined) problems.push(...sectionProblems('udp', udp, UDP_SECTION_SCHEMAS, read));
   for (const section of [http.routers, http.services, http.middlewares]) {
     for (const name in section) if (name.includes('@')) problems.push(`${name}: names may not contain "@" (the provider qualifies them)`);
   }
@@ -269,13 +280,13 @@ export function validateDynamicConfig(raw: unknown, source: string, options: Val
 }
 
 /** Each element of a `tcp`/`udp` section against its schema, errors naming `tcp.routers.<name>.<key>`. */
-function sectionProblems(root: string, section: Record<string, Record<string, unknown>>, schemas: Record<string, ZodType<unknown>>): string[] {
+function sectionProblems(root: string, section: Record<string, Record<string, unknown>>, schemas: Record<string, ZodType<unknown>>, read: CanonicalOptions): string[] {
   const problems: string[] = [];
   for (const [kind, schema] of Object.entries(schemas)) {
     const elements = section[kind] ?? {};
     for (const [name, written] of Object.entries(elements)) {
       // Traefik's case-insensitive keys, as for http (the canonical spelling is what is kept).
-      const value = canonicalKeys(written ?? {}, schema);
+      const value = canonicalKeys(written ?? {}, schema, read);
       elements[name] = value;
       const r = schema.safeParse(value);
       if (!r.success) problems.push(formatZodError(r.error, formatPath([root, kind, name]), (p) => isTraefikDynamicKey([root, kind, name, ...p])));
@@ -285,13 +296,24 @@ function sectionProblems(root: string, section: Record<string, Record<string, un
   return problems;
 }
 
-function middlewareProblems(middlewares: Record<string, MiddlewareConfig>): string[] {
+function middlewareProblems(middlewares: Record<string, MiddlewareConfig>, read: CanonicalOptions = {}): string[] {
   const problems: string[] = [];
   for (const [name, middleware] of Object.entries(middlewares)) {
-    const r = parseMiddleware(middleware, formatPath(['http', 'middlewares', name]));
+    const r = parseMiddleware(middleware, formatPath(['http', 'middlewares', name]), read);
     if ('error' in r) problems.push(r.error);
+    // Text lists are split once here; the runtime parses the kept document again without knowing it came from text.
+    else if (read.textLists === true) middlewares[name] = withOptions(middleware, read);
   }
   return problems;
+}
+
+/** A middleware with its options as `middlewareKindOf` reads them (keys canonical, text lists split). */
+function withOptions(middleware: MiddlewareConfig, read: CanonicalOptions): MiddlewareConfig {
+  const found = middlewareKindOf(middleware, read);
+  if (!found.kind.startsWith('plugin')) return { [found.kind]: found.value };
+  if (found.kind === 'plugin') return { [found.key]: found.value };
+  const pluginName = found.kind.slice('plugin:'.length);
+  return { [found.key]: { [pluginName]: found.value } };
 }
 
 /** The middleware half of `validateDynamicConfig`, for a document validated with `{ middlewares: false }`. */

@@ -12,6 +12,7 @@
  */
 import type { ZodType } from 'zod';
 import { defineError } from '../../lib/errors.ts';
+import { compareAsGo } from '../../lib/go-sort.ts';
 import { routerSchema } from '../config/dynamic.ts';
 import { getMiddlewareSchema, listMiddlewareSchemas } from '../config/schema/middlewares.ts';
 // Labels can name any middleware kind: the built-in kinds register their schemas on import.
@@ -94,7 +95,9 @@ function splitKey(key: string): string[] {
 
 function buildTree(labels: Record<string, string>, root: string): LabelNode {
   const tree = newNode(root, root);
-  for (const [key, value] of Object.entries(labels)) {
+  // In key order, as paerser's DecodeToNode sorts the labels (sort.Strings): that order names a node's spelling and
+  // orders the elements of a list of sections (`domains[10]` before `domains[2]`), whatever order the tags came in.
+  for (const [key, value] of Object.entries(labels).sort((a, b) => compareAsGo(a[0], b[0]))) {
     const parts = splitKey(key);
     if (parts.some((p) => p === '')) throw LabelError(key, 'empty segment in the key');
     let node = tree;
@@ -218,7 +221,8 @@ function decodeNode(node: LabelNode, schema: unknown): unknown {
         if (!m) throw LabelError(child.key, 'field not found');
         indexed.push([Number(m[1]), child.children.size === 0 && element.type !== 'object' ? parseScalar(element, child.key, child.value ?? '') : decodeNode(child, def.element)]);
       }
-      return indexed.sort((a, b) => a[0] - b[0]).map(([, v]) => v);
+      // Traefik's setSliceStruct takes the children in the sorted keys' order: text order, not the indexes' values.
+      return indexed.map(([, v]) => v);
     }
     case 'unknown':
     case 'any':

@@ -46,17 +46,53 @@ test('the reference page\'s router, service and middleware keys decode into the 
   assert.equal((config.tls.options.modern as { minVersion?: string } | undefined)?.minVersion, 'VersionTLS13');
 });
 
-test('lists follow their indexes as numbers, keys outside the four sections are not configuration, no key is an empty configuration', () => {
+// Traefik pkg/config/kv/kv_node.go filterPairs: pairs sorted as text, the items of a list of scalars (keys ending in a
+// numeric segment) joined with "," under the list's key; paerser parser/element_fill.go setSlice splits that value on
+// "," and trims each item; setSliceStruct keeps the node's children in the order the sorted keys named them.
+test('lists are in key order as text, as Traefik sorts the pairs (…/10 before …/2), for scalars and sections alike', () => {
   const pairs: Record<string, string> = { 'traefik/http/routers/r/rule': 'Path(`/`)', 'traefik/http/routers/r/service': 's' };
   for (let i = 0; i < 12; i++) pairs[`traefik/http/routers/r/middlewares/${i}`] = `m${i}`;
+  for (let i = 0; i < 12; i++) pairs[`traefik/http/services/s/loadbalancer/servers/${i}/url`] = `http://127.0.0.1:${8000 + i}`;
   pairs['traefik/acme/account'] = 'not configuration';
   pairs['traefik/'] = '';
   pairs['other/http/routers/x/rule'] = 'Path(`/x`)';
   const config = decodeKvPairs(Object.entries(pairs), 'traefik', 'test');
-  assert.deepEqual(config.http.routers.r!.middlewares, Array.from({ length: 12 }, (_, i) => `m${i}`));
+  const textOrder = [0, 1, 10, 11, 2, 3, 4, 5, 6, 7, 8, 9];
+  assert.deepEqual(config.http.routers.r!.middlewares, textOrder.map((i) => `m${i}`));
+  const lb = (config.http.services.s as { loadBalancer: { servers: Array<{ url: string }> } }).loadBalancer;
+  assert.deepEqual(lb.servers.map((s) => s.url), textOrder.map((i) => `http://127.0.0.1:${8000 + i}`));
   assert.deepEqual(Object.keys(config.http.routers), ['r']);
   assert.deepEqual(decode({ 'traefik/acme/account': 'x' }).http.routers, {});
   assert.deepEqual(decode({}, 'edge/prod').http.routers, {});
+});
+
+test('a list of scalars may be one comma-separated value, split and trimmed, and an indexed item may hold several', () => {
+  const config = decode({
+    'traefik/http/routers/a/rule': 'Path(`/a`)',
+    'traefik/http/routers/a/entrypoints': 'web, websecure',
+    'traefik/http/routers/b/rule': 'Path(`/b`)',
+    'traefik/http/routers/b/entrypoints/0': 'web,admin',
+    'traefik/http/routers/b/entrypoints/1': 'websecure',
+    'traefik/http/routers/c/rule': 'Path(`/c`)',
+    'traefik/http/routers/c/entrypoints': '',
+    'traefik/http/routers/a/tls/domains/0/sans': 'a.example.org,b.example.org',
+    'traefik/http/middlewares/strip/stripprefix/prefixes': '/api, /v1',
+    'traefik/tls/options/o/ciphersuites': 'TLS_AES_128_GCM_SHA256,TLS_AES_256_GCM_SHA384',
+    'traefik/tcp/routers/t/entrypoints': 'db1,db2',
+    'traefik/tcp/routers/t/rule': 'HostSNI(`*`)',
+    'traefik/tcp/routers/t/service': 'db',
+  });
+  assert.deepEqual(config.http.routers.a!.entryPoints, ['web', 'websecure']);
+  assert.deepEqual(config.http.routers.b!.entryPoints, ['web', 'admin', 'websecure']);
+  // An empty value is no list (setSlice leaves the slice nil): every entry point, as an absent key.
+  assert.equal(config.http.routers.c!.entryPoints, undefined);
+  assert.deepEqual(config.http.routers.a!.tls?.domains, [{ sans: ['a.example.org', 'b.example.org'] }]);
+  assert.deepEqual(config.http.middlewares.strip, { stripPrefix: { prefixes: ['/api', '/v1'] } });
+  assert.deepEqual((config.tls.options.o as { cipherSuites?: string[] }).cipherSuites, ['TLS_AES_128_GCM_SHA256', 'TLS_AES_256_GCM_SHA384']);
+  assert.deepEqual((config.tcp?.routers.t as { entryPoints?: string[] }).entryPoints, ['db1', 'db2']);
+  // A value that is not a list keeps its commas (a header value, a rule).
+  const headers = decode({ 'traefik/http/middlewares/h/headers/customrequestheaders/X-Forwarded-Proto': 'https, http' });
+  assert.equal(JSON.stringify(headers.http.middlewares.h), JSON.stringify({ headers: { customRequestHeaders: { 'X-Forwarded-Proto': 'https, http' } } }));
 });
 
 test('a section given "true" exists with its defaults (`…/tls` = true), as paerser reads a pointer-to-struct field', () => {
@@ -86,9 +122,15 @@ test('a bad value or a misplaced key is an error naming it, never a partial conf
     return true;
   });
   assert.throws(() => decode({ 'traefik/http/routers/r/rulez': 'Path(`/`)' }), /http\.routers\.r\.rulez/);
+  // The items of a list (joined under `…/entrypoints`) beside a key below it: one or the other was meant.
   assert.throws(() => decode({ 'traefik/http/routers/r/entrypoints/0': 'web', 'traefik/http/routers/r/entrypoints/main': 'x' }), (err: Error & { code?: string }) => {
     assert.equal(err.code, 'MG_GATEWAY_KV_KEY');
-    assert.match(err.message, /traefik\/http\/routers\/r\/entrypoints\/0/);
+    assert.match(err.message, /traefik\/http\/routers\/r\/entrypoints": has the value "web" and keys below it/);
+    return true;
+  });
+  assert.throws(() => decode({ 'traefik/http/services/s/loadbalancer/servers/0/url': 'http://a', 'traefik/http/services/s/loadbalancer/servers/x/url': 'http://b' }), (err: Error & { code?: string }) => {
+    assert.equal(err.code, 'MG_GATEWAY_KV_KEY');
+    assert.match(err.message, /mixes list indexes and names/);
     return true;
   });
   assert.throws(() => decode({ 'traefik/http//routers/r/rule': 'x' }), /empty path segment/);

@@ -43,6 +43,16 @@ export function unwrap(schema: unknown): SchemaDef {
 /** A section switched off (`--ping=false`): the key is left out. */
 const OMIT: unique symbol = Symbol('omit');
 
+export interface CanonicalOptions {
+  /**
+   * Values were read from text with paerser's default list separator (KV stores; label-style sources): a string
+   * where the schema wants a list of scalars is split on commas and each item trimmed (paerser element_fill.go
+   * `setSlice`); an empty string is no list at all (setSlice leaves the slice nil). A file's YAML/TOML uses another
+   * separator in Traefik, which refuses a string there, so file documents do not set this.
+   */
+  textLists?: boolean;
+}
+
 /** Lower-cased field name → the field as the schema spells it, built once per object schema. */
 const fieldIndex = new WeakMap<object, Map<string, string>>();
 
@@ -67,7 +77,11 @@ function objectOptions(def: SchemaDef): SchemaDef[] {
  * written so validation still names them. Objects are copied only where a key changes. A number or boolean field
  * written as text (`"404"`, `"true"`) becomes the number or boolean, as paerser reads every value from text.
  */
-export function canonicalKeys(value: unknown, schema: unknown): unknown {
+export function canonicalKeys(value: unknown, schema: unknown, options: CanonicalOptions = {}): unknown {
+  if (typeof value === 'string' && options.textLists === true) {
+    const list = textList(value, schema);
+    if (list !== undefined) return list;
+  }
   if (typeof value === 'string' || typeof value === 'boolean') {
     // A section given as a flag (`--ping`, `--api.insecure=true` beside `--ping=true`): true is the section with
     // its defaults, false leaves it out — paerser's rule for pointer-to-struct fields.
@@ -81,20 +95,20 @@ export function canonicalKeys(value: unknown, schema: unknown): unknown {
   const def = unwrap(schema);
   switch (def.type) {
     case 'object':
-      return Array.isArray(value) ? value : canonicalObject(value as Record<string, unknown>, [def]);
+      return Array.isArray(value) ? value : canonicalObject(value as Record<string, unknown>, [def], options);
     case 'union': {
       if (Array.isArray(value)) {
         const list = (def.options as unknown[]).map(unwrap).find((o) => o.type === 'array');
-        return list ? canonicalKeys(value, { _zod: { def: list } }) : value;
+        return list ? canonicalKeys(value, { _zod: { def: list } }, options) : value;
       }
-      const options = objectOptions(def);
-      return options.length > 0 ? canonicalObject(value as Record<string, unknown>, options) : value;
+      const members = objectOptions(def);
+      return members.length > 0 ? canonicalObject(value as Record<string, unknown>, members, options) : value;
     }
     case 'record': {
       if (Array.isArray(value)) return value;
       let out: Record<string, unknown> | undefined;
       for (const [k, v] of Object.entries(value)) {
-        const next = canonicalKeys(v, def.valueType);
+        const next = canonicalKeys(v, def.valueType, options);
         if (next === OMIT) delete (out ??= { ...(value as Record<string, unknown>) })[k];
         else if (next !== v) (out ??= { ...(value as Record<string, unknown>) })[k] = next;
       }
@@ -104,7 +118,7 @@ export function canonicalKeys(value: unknown, schema: unknown): unknown {
       if (!Array.isArray(value)) return value;
       let out: unknown[] | undefined;
       for (let i = 0; i < value.length; i++) {
-        const next = canonicalKeys(value[i], def.element);
+        const next = canonicalKeys(value[i], def.element, options);
         if (next !== value[i]) (out ??= [...value])[i] = next;
       }
       return out ?? value;
@@ -114,14 +128,14 @@ export function canonicalKeys(value: unknown, schema: unknown): unknown {
   }
 }
 
-function canonicalObject(value: Record<string, unknown>, options: SchemaDef[]): Record<string, unknown> {
+function canonicalObject(value: Record<string, unknown>, members: SchemaDef[], options: CanonicalOptions): Record<string, unknown> {
   let renamed = false;
   let changed = false;
   const entries: Array<[string, unknown]> = [];
   for (const [k, v] of Object.entries(value)) {
     let key = k;
     let field: unknown;
-    for (const def of options) {
+    for (const def of members) {
       const shape = def.shape as Record<string, unknown>;
       const found = Object.hasOwn(shape, k) ? k : fieldsOf(def).get(k.toLowerCase());
       if (found !== undefined) {
@@ -132,7 +146,7 @@ function canonicalObject(value: Record<string, unknown>, options: SchemaDef[]): 
     }
     // Two spellings of one key: the second keeps its own, so validation reports it rather than one silently winning.
     if (key !== k && (Object.hasOwn(value, key) || entries.some(([e]) => e === key))) key = k;
-    const next = field === undefined ? v : canonicalKeys(v, field);
+    const next = field === undefined ? v : canonicalKeys(v, field, options);
     if (key !== k) renamed = true;
     if (next !== v) changed = true;
     if (next !== OMIT) entries.push([key, next]);
@@ -144,6 +158,16 @@ function canonicalObject(value: Record<string, unknown>, options: SchemaDef[]): 
 /** Go's strconv.ParseBool spellings, which paerser accepts for a bool field. */
 const TRUE = new Set(['1', 't', 'T', 'TRUE', 'true', 'True']);
 const FALSE = new Set(['0', 'f', 'F', 'FALSE', 'false', 'False']);
+
+/** A list of scalars written as one text (`web, websecure`), or undefined where the schema wants no such list. */
+function textList(text: string, schema: unknown): unknown {
+  const def = unwrap(schema);
+  if (def.type !== 'array') return undefined;
+  const element = unwrap(def.element).type;
+  if (element === 'object' || element === 'record' || element === 'array' || element === 'union') return undefined;
+  if (text === '') return OMIT;
+  return text.split(',').map((item) => scalarFromText(item.trim(), def.element));
+}
 
 function scalarFromText(text: string, schema: unknown): unknown {
   const type = unwrap(schema).type;
