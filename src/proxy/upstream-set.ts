@@ -13,6 +13,16 @@ import { Upstream, type UpstreamDeps, type UpstreamSpec } from './upstream.ts';
 
 /** How long a new upstream listener keeps trying a port that is in use before the apply reports it. */
 const BIND_RETRY_MS = 30_000;
+/** After an apply that left an upstream unopened: first pause before trying it again, and the cap of the doubling. */
+const REOPEN_INITIAL_MS = 1_000;
+const REOPEN_MAX_MS = 30_000;
+
+export interface UpstreamSetOptions {
+  /** See BIND_RETRY_MS (tests shorten it). */
+  readonly bindRetryMs?: number;
+  /** See REOPEN_INITIAL_MS (tests shorten it). */
+  readonly reopenInitialMs?: number;
+}
 
 interface Running {
   readonly spec: UpstreamSpec;
@@ -30,24 +40,73 @@ export class UpstreamSet {
   private readonly running = new Map<string, Running>();
   private readonly deps: Omit<UpstreamDeps, 'logger'>;
   private readonly logger: Logger;
+  private readonly options: UpstreamSetOptions;
   /** apply() calls run one at a time: a port freed by a removal must be free before a new listener binds it. */
   private queue: Promise<void> = Promise.resolve();
+  /**
+   * The upstreams the registration asks for now. The registration watch treats a registration as applied once it
+   * was handed over, failed or not (it must not re-apply an edit that does not parse), so an upstream that could
+   * not open is this set's to retry until it opens or leaves the registration; otherwise it would stay down until
+   * some unrelated edit of the registration.
+   */
+  private wanted: readonly UpstreamSpec[] = [];
+  private reopenTimer: NodeJS.Timeout | undefined;
+  private reopenAttempts = 0;
+  private stopped = false;
 
-  constructor(deps: Omit<UpstreamDeps, 'logger'>, logger: Logger) {
+  constructor(deps: Omit<UpstreamDeps, 'logger'>, logger: Logger, options: UpstreamSetOptions = {}) {
     this.deps = deps;
     this.logger = logger;
+    this.options = options;
   }
 
-  /** Brings the running upstreams in line with `specs`. Rejects when a new listener cannot bind (others still apply). */
+  /**
+   * Brings the running upstreams in line with `specs`. Rejects when a new listener cannot bind (others still apply);
+   * the ones that failed are tried again in the background, with a doubling pause, until they open or a later
+   * apply no longer names them.
+   */
   apply(specs: readonly UpstreamSpec[]): Promise<void> {
-    const next = this.queue.then(() => this.reconcile(specs));
-    this.queue = next.catch(() => {});
-    return next;
+    this.wanted = specs;
+    this.cancelReopen();
+    this.reopenAttempts = 0;
+    return this.enqueue(specs);
   }
 
   async stop(): Promise<void> {
+    this.stopped = true;
+    this.cancelReopen();
     await this.queue;
     for (const key of [...this.running.keys()]) await this.remove(key);
+  }
+
+  private enqueue(specs: readonly UpstreamSpec[]): Promise<void> {
+    const next = this.queue.then(() => this.reconcile(specs));
+    this.queue = next.catch(() => {});
+    // Only the newest wanted list is retried: an older apply that failed after a newer one was queued must not
+    // reopen what the newer one removed.
+    next.catch(() => {
+      if (this.wanted === specs) this.scheduleReopen();
+    });
+    return next;
+  }
+
+  private scheduleReopen(): void {
+    if (this.stopped || this.reopenTimer) return;
+    const delay = Math.min(REOPEN_MAX_MS, (this.options.reopenInitialMs ?? REOPEN_INITIAL_MS) * 2 ** Math.min(this.reopenAttempts++, 10));
+    const specs = this.wanted;
+    this.reopenTimer = setTimeout(() => {
+      this.reopenTimer = undefined;
+      if (this.wanted !== specs || this.stopped) return;
+      this.logger.info({ upstreams: specs.filter((s) => !this.running.has(identity(s))).map((s) => s.destinationName) }, 'opening upstream listeners that failed; retrying');
+      void this.enqueue(specs).catch(() => {}); // each failure was logged by reconcile
+    }, delay);
+    // The retry is no reason for the process to stay up.
+    this.reopenTimer.unref();
+  }
+
+  private cancelReopen(): void {
+    clearTimeout(this.reopenTimer);
+    this.reopenTimer = undefined;
   }
 
   private async reconcile(specs: readonly UpstreamSpec[]): Promise<void> {
@@ -90,6 +149,7 @@ export class UpstreamSet {
 
   /** Binds the upstream's port (retrying while it is in use, see bindWhileInUse). */
   private listenRetrying(upstream: Upstream): Promise<{ listener: UpstreamListener; address: AddressInfo }> {
+    const retryMs = this.options.bindRetryMs ?? BIND_RETRY_MS;
     return bindWhileInUse(async () => {
       const listener = new UpstreamListener(upstream);
       try {
@@ -98,7 +158,7 @@ export class UpstreamSet {
         await listener.close();
         throw err;
       }
-    }, (attempt) => this.logger.warn({ upstream: upstream.spec.destinationName, port: upstream.spec.localBindPort, attempt }, 'upstream port in use; retrying'));
+    }, (attempt) => this.logger.warn({ upstream: upstream.spec.destinationName, port: upstream.spec.localBindPort, attempt }, 'upstream port in use; retrying'), retryMs);
   }
 
   private async remove(key: string): Promise<void> {
