@@ -18,6 +18,7 @@ import http2 from 'node:http2';
 import net, { type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { frame } from '../helpers/h2-frames.ts';
 import { fileProviderYaml, startGateway, tempDir, eventually } from './helpers.ts';
 
 const run = promisify(execFile);
@@ -232,15 +233,6 @@ function literal(name: string, value: string): Buffer {
   const v = Buffer.from(value);
   if (n.length > 126 || v.length > 126) throw new Error('keep test headers short');
   return Buffer.concat([Buffer.from([0x00, n.length]), n, Buffer.from([v.length]), v]);
-}
-
-function frame(type: number, flags: number, stream: number, payload: Buffer): Buffer {
-  const head = Buffer.alloc(9);
-  head.writeUIntBE(payload.length, 0, 3);
-  head[3] = type;
-  head[4] = flags;
-  head.writeUInt32BE(stream, 5);
-  return Buffer.concat([head, payload]);
 }
 
 /**

@@ -16,13 +16,14 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
-import { createServer as createH2Server, type Http2Server } from 'node:http2';
-import type { AddressInfo } from 'node:net';
+import { connect as h2Connect, createServer as createH2Server, type Http2Server } from 'node:http2';
+import { connect as netConnect, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import { waitFor } from '../../src/lib/testing/wait-for.ts';
+import { frame } from '../helpers/h2-frames.ts';
 import { freePort } from '../helpers/server.ts';
 import { registerSidecar, runProxy, spawnProxy, startMesh, type Mesh } from './helpers.ts';
 
@@ -123,6 +124,7 @@ before(async () => {
   for (const dest of ['greeter-v2', 'h2app']) await mesh.client.connect.intentionUpsert({ SourceName: 'web', DestinationName: dest, Action: 'allow' });
 
   const h2app: Http2Server = createH2Server((req, res) => {
+    if (req.url === '/trailers') res.addTrailers({ 'x-checksum': 'abc123' });
     res.writeHead(200, { 'content-type': 'text/plain', 'x-app-version': req.httpVersion });
     res.end(`h2app ${req.method} ${req.url} over HTTP/${req.httpVersion}`);
   });
@@ -242,4 +244,72 @@ test('http2: 40 curl --http2-prior-knowledge requests in a row each get the whol
     }
   }
   assert.deepEqual(broken, [], 'requests whose body did not arrive whole');
+});
+
+interface Frame { type: number; flags: number; stream: number; length: number }
+const FRAME_HEADERS = 1;
+const FRAME_DATA = 0;
+const FLAG_END_STREAM = 0x1;
+
+/** One GET over a raw h2c connection (prior knowledge); resolves with the frames the server sent on stream 1. */
+function rawH2Get(port: number, extraHeaderBlock = Buffer.alloc(0)): Promise<Frame[]> {
+  // HPACK (RFC 7541 appendix A): indexed :method GET (2), :scheme http (6), :path / (4); :authority as a literal.
+  const block = Buffer.concat([Buffer.from([0x82, 0x86, 0x84, 0x41, 1]), Buffer.from('x'), extraHeaderBlock]);
+  return new Promise((resolve, reject) => {
+    const socket = netConnect({ port, host: '127.0.0.1', noDelay: true });
+    const frames: Frame[] = [];
+    let buf = Buffer.alloc(0);
+    socket.on('error', reject);
+    socket.on('connect', () => {
+      socket.write(Buffer.concat([Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n'), frame(4, 0, 0, Buffer.alloc(0)), frame(FRAME_HEADERS, 0x4 | FLAG_END_STREAM, 1, block)]));
+    });
+    socket.on('data', (chunk: Buffer) => {
+      buf = Buffer.concat([buf, chunk]);
+      while (buf.length >= 9 && buf.length >= 9 + buf.readUIntBE(0, 3)) {
+        const f = { length: buf.readUIntBE(0, 3), type: buf[3]!, flags: buf[4]!, stream: buf.readUInt32BE(5) & 0x7fffffff };
+        buf = buf.subarray(9 + f.length);
+        if (f.type === 4 && !(f.flags & 1)) socket.write(frame(4, 1, 0, Buffer.alloc(0)));
+        if (f.stream !== 1) continue;
+        frames.push(f);
+        if (f.flags & FLAG_END_STREAM || f.type === 3 /* RST_STREAM */) {
+          socket.destroy();
+          resolve(frames);
+        }
+      }
+    });
+  });
+}
+
+test('http2: a plain answer leaves both sidecars as HEADERS and one DATA frame carrying END_STREAM — no empty DATA or trailing HEADERS frame behind it', async () => {
+  // Before, every answer cost two more frames, each written in its own send cycle after the body: an empty trailing
+  // HEADERS frame (room kept for trailers on every stream) or an empty DATA frame with END_STREAM (pipe ends the
+  // stream a tick after its last chunk) — a second TLS record, syscall and wake-up on both hops per request.
+  const frames = await rawH2Get(h2Port);
+  assert.deepEqual(frames.map((f) => [f.type, f.flags & FLAG_END_STREAM]), [[FRAME_HEADERS, 0], [FRAME_DATA, FLAG_END_STREAM]]);
+  assert.equal(frames[1]!.length, 'h2app GET / over HTTP/2.0'.length);
+});
+
+test('http2: trailers the app sends reach a client that accepts them (te: trailers) and are dropped for one that did not ask', async () => {
+  // RFC 9110 §10.1.4: "te: trailers" is how a client says it accepts trailer fields; gRPC clients always send it.
+  const session = h2Connect(`http://127.0.0.1:${h2Port}`);
+  try {
+    const get = (te: boolean): Promise<{ body: string; trailers: Record<string, unknown> | undefined }> => new Promise((resolve, reject) => {
+      const req = session.request({ ':path': '/trailers', ...(te ? { te: 'trailers' } : {}) });
+      let body = '';
+      let trailers: Record<string, unknown> | undefined;
+      req.setEncoding('utf8');
+      req.on('data', (c: string) => (body += c));
+      req.on('trailers', (h) => (trailers = { ...h }));
+      req.on('error', reject);
+      req.on('close', () => resolve({ body, trailers }));
+    });
+    const accepted = await get(true);
+    assert.equal(accepted.body, 'h2app GET /trailers over HTTP/2.0');
+    assert.equal(accepted.trailers?.['x-checksum'], 'abc123');
+    const plain = await get(false);
+    assert.equal(plain.body, 'h2app GET /trailers over HTTP/2.0');
+    assert.equal(plain.trailers, undefined);
+  } finally {
+    session.close();
+  }
 });

@@ -10,7 +10,8 @@
  */
 import type { IncomingHttpHeaders, IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import { constants, type ClientHttp2Session, type ClientHttp2Stream, type ServerHttp2Stream } from 'node:http2';
-import { h2ResponseHeaders, isGrpcRequest, regularHeaders } from './headers.ts';
+import { relayBody } from './body.ts';
+import { h2ResponseHeaders, isGrpcRequest, keepsTrailers, regularHeaders } from './headers.ts';
 
 const { NGHTTP2_CANCEL, NGHTTP2_INTERNAL_ERROR, HTTP2_HEADER_STATUS } = constants;
 
@@ -170,14 +171,18 @@ export function streamDownstream(stream: ServerHttp2Stream, headers: IncomingHtt
             stream.respond(h2ResponseHeaders(h), { endStream: true });
             return;
           }
-          stream.respond(h2ResponseHeaders(h), { waitForTrailers: true });
-          stream.once('wantTrailers', () => {
-            // Without trailers, an empty trailing HEADERS frame carries END_STREAM (node's own default when nobody
-            // listens): close() would send RST_STREAM, which could reach the peer before the body and lose it.
-            stream.sendTrailers(trailers ?? {});
-          });
-          up.on('data', (c: Buffer) => (t.bytesOut += c.length));
-          up.pipe(stream);
+          if (keepsTrailers(headers, h)) {
+            stream.respond(h2ResponseHeaders(h), { waitForTrailers: true });
+            stream.once('wantTrailers', () => {
+              // Without trailers, an empty trailing HEADERS frame carries END_STREAM (node's own default when nobody
+              // listens): close() would send RST_STREAM, which could reach the peer before the body and lose it.
+              stream.sendTrailers(trailers ?? {});
+            });
+          } else {
+            // The last DATA frame carries END_STREAM (relayBody ends the stream with it); trailers nobody asked for are dropped.
+            stream.respond(h2ResponseHeaders(h));
+          }
+          relayBody(up, stream, (n) => (t.bytesOut += n));
         });
         up.once('trailers', (h: IncomingHttpHeaders) => (trailers = regularHeaders(h)));
         up.once('close', () => {
@@ -249,10 +254,9 @@ export function h1Downstream(req: IncomingMessage, res: ServerResponse): Downstr
           t.status = Number(h[HTTP2_HEADER_STATUS] ?? 502);
           if (res.destroyed) return;
           res.writeHead(t.status, regularHeaders(h));
-          up.on('data', (c: Buffer) => (t.bytesOut += c.length));
-          up.pipe(res);
+          relayBody(up, res, (n) => (t.bytesOut += n));
         });
-        // Trailers arrive before the stream's end, so they are in place when pipe ends the response.
+        // Trailers arrive before the stream's end, so they are in place when relayBody ends the response.
         up.once('trailers', (h: IncomingHttpHeaders) => res.addTrailers(regularHeaders(h) as Record<string, string>));
         up.once('close', () => {
           if (up.rstCode !== constants.NGHTTP2_NO_ERROR && !res.writableFinished) {

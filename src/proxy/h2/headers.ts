@@ -57,3 +57,23 @@ export function isGrpcRequest(headers: IncomingHttpHeaders): boolean {
   const ct = headers['content-type'];
   return typeof ct === 'string' && ct.startsWith('application/grpc');
 }
+
+/** Whether a comma-separated field value lists `token` (case-insensitive), e.g. `te: trailers, deflate`. */
+function listsToken(value: string | string[] | undefined, token: string): boolean {
+  if (value === undefined) return false;
+  for (const v of Array.isArray(value) ? value : [value]) {
+    for (const part of v.split(',')) if (part.trim().split(';', 1)[0]!.toLowerCase() === token) return true;
+  }
+  return false;
+}
+
+/**
+ * Whether an answer relayed to an HTTP/2 downstream keeps room for trailers. Only when someone can use them: a gRPC
+ * call (its status is a trailer), a client that said it accepts them (`te: trailers`, RFC 9110 §10.1.4 — gRPC
+ * clients always send it), or a response that announces some (`trailer`). Any other answer ends with END_STREAM on
+ * its last DATA frame: keeping room costs a separate trailing HEADERS frame, written in a second send cycle after the
+ * body, on every request.
+ */
+export function keepsTrailers(request: IncomingHttpHeaders, response: IncomingHttpHeaders): boolean {
+  return isGrpcRequest(request) || isGrpcRequest(response) || listsToken(request.te, 'trailers') || response.trailer !== undefined;
+}
