@@ -15,11 +15,13 @@
  * per hop is (mesh p50 − direct p50) / 2, likewise p99) and at `--connections` (throughput, req/s ratio mesh/direct).
  *
  *   node bench/mesh/run.ts [--duration 10s] [--warmup 2s] [--connections 50] [--threads 2] [--rounds 3] [--cpu-prof DIR]
- *                          [--baseline DIR] [--only tcp,http,…]
+ *                          [--baseline DIR] [--only tcp,http,…] [--hold 1]
  *
  * `--baseline DIR` (a checkout of an older commit, e.g. `git worktree add /tmp/base <commit>`) also starts that
- * checkout's sidecars for the tcp and http paths beside ours, so a change's effect on sidecar CPU per request is
- * read in one run on a shared host. `--only` keeps the rows whose name contains one of the words.
+ * checkout's sidecars for the tcp, http and http2 paths beside ours, so a change's effect on sidecar CPU per request is
+ * read in one run on a shared host. `--only` keeps the rows whose name contains one of the words. `--hold 1` starts
+ * everything, prints the targets (name, port, sidecar pids) as JSON and waits until interrupted instead of measuring:
+ * for tracing a path by hand (strace -c on the pids, a client of one's own).
  *
  * `--cpu-prof DIR` writes a V8 profile of each sidecar into DIR when it exits (summarise one with
  * `node bench/gateway/profile-top.ts FILE`).
@@ -167,7 +169,7 @@ http { access_log off; keepalive_requests 1000000; client_body_temp_path ${nginx
   const base = `http://127.0.0.1:${serverPort}`;
   await start(process.execPath, [CLI, 'server', '-dev', '-http-addr', `127.0.0.1:${serverPort}`, '-dns-port', '-1', '-log-level', 'warn'], (o) => o.includes('server running'), 'meshgate server');
   for (const name of ['app-http', 'base-app-http']) await api(base, 'PUT', '/v1/config', { Kind: 'service-defaults', Name: name, Protocol: 'http' });
-  await api(base, 'PUT', '/v1/config', { Kind: 'service-defaults', Name: 'app-h2', Protocol: 'http2' });
+  for (const name of ['app-h2', 'base-app-h2']) await api(base, 'PUT', '/v1/config', { Kind: 'service-defaults', Name: name, Protocol: 'http2' });
   const sidecar = async (name: string, upstreams: Array<{ DestinationName: string; LocalBindPort: number }>, appPort = nginxPort): Promise<string> => {
     const proxyPort = await port();
     await api(base, 'PUT', '/v1/agent/service/register', { ID: name, Name: name, Address: '127.0.0.1', Port: appPort });
@@ -187,20 +189,20 @@ http { access_log off; keepalive_requests 1000000; client_body_temp_path ${nginx
   // does not inflate as much as it inflates latency; nginx's share is left out on every row.
   interface Target { name: string; port: number; pids: number[] }
   const targets: Target[] = [{ name: 'direct', port: nginxPort, pids: [] }];
-  const meshPaths = async (prefix: string, label: string, cli: string, withH2: boolean): Promise<void> => {
+  const meshPaths = async (prefix: string, label: string, cli: string): Promise<void> => {
     const ports = { tcp: await port(), http: await port(), h2: await port() };
     const web = await sidecar(`${prefix}web`, [
       { DestinationName: `${prefix}app-tcp`, LocalBindPort: ports.tcp }, { DestinationName: `${prefix}app-http`, LocalBindPort: ports.http },
-      ...(withH2 ? [{ DestinationName: 'app-h2', LocalBindPort: ports.h2 }] : []),
+      { DestinationName: `${prefix}app-h2`, LocalBindPort: ports.h2 },
     ]);
-    const apps = [await sidecar(`${prefix}app-tcp`, []), await sidecar(`${prefix}app-http`, []), ...(withH2 ? [await sidecar('app-h2', [], nginxH2Port)] : [])];
+    const apps = [await sidecar(`${prefix}app-tcp`, []), await sidecar(`${prefix}app-http`, []), await sidecar(`${prefix}app-h2`, [], nginxH2Port)];
     const [webPid, tcpPid, httpPid, h2Pid] = await Promise.all([web, ...apps].map((id) => startProxy(id, cli)));
     targets.push({ name: `${label}mesh tcp (L4)`, port: ports.tcp, pids: [webPid!, tcpPid!] });
     targets.push({ name: `${label}mesh http (L7)`, port: ports.http, pids: [webPid!, httpPid!] });
-    if (withH2) targets.push({ name: `${label}mesh http2 (L7, h2 hop)`, port: ports.h2, pids: [webPid!, h2Pid!] });
+    targets.push({ name: `${label}mesh http2 (L7, h2 hop)`, port: ports.h2, pids: [webPid!, h2Pid!] });
   };
-  await meshPaths('', '', CLI, true);
-  if (baseline) await meshPaths('base-', 'baseline ', resolve(baseline, 'src/cli/main.ts'), false);
+  await meshPaths('', '', CLI);
+  if (baseline) await meshPaths('base-', 'baseline ', resolve(baseline, 'src/cli/main.ts'));
 
   // The peers present leaves issued by the same CA to the same services as the sidecars' and verify each other.
   const roots = await getJson<{ Roots: Array<{ RootCert: string }> }>(`${base}/v1/agent/connect/ca/roots`);
@@ -218,6 +220,11 @@ http { access_log off; keepalive_requests 1000000; client_body_temp_path ${nginx
     targets.push({ name: `peer ${kind}: minimal Node relay pair`, port: client.port, pids: [client.child.pid!, server.child.pid!] });
   }
   if (only.length > 0) targets.splice(1, targets.length, ...targets.slice(1).filter((t) => only.some((w) => t.name.includes(w))));
+  if (argv.has('hold')) {
+    // For tracing by hand (strace, a custom client): the targets stay up until this process is interrupted.
+    process.stdout.write(`${JSON.stringify(targets)}\n`);
+    await new Promise(() => {});
+  }
 
   for (const t of targets) {
     const check = wrk(t.port, 1, '1s');
