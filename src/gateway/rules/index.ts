@@ -2,7 +2,8 @@
 export type { MatchRequest } from './request.ts';
 export { routingPath } from './request.ts';
 export type { RouteInput, CompiledRoutes, RuleSyntax } from './routes.ts';
-export { compileRoutes, compileRoutesSliced, compileRoutesLinear, parseRule, defaultPriority, MAX_USER_PRIORITY } from './routes.ts';
+export { compileRoutes, compileRoutesSliced, compileRoutesLinear, parseRule, MAX_USER_PRIORITY } from './routes.ts';
+export { defaultPriority, positiveHosts, doubleWildcardPenalty } from './priority.ts';
 export type { RuleNode, MatcherNode, MatcherName } from './parser.ts';
 export { MATCHER_NAMES, matcherVocabulary, parseRuleSyntaxWith, type MatcherVocabulary } from './parser.ts';
 export { V2_MATCHER_NAMES, parseRuleEitherSyntax } from './matchers-v2.ts';

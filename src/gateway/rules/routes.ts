@@ -1,5 +1,6 @@
 /**
- * The route table: Traefik's muxer order (priority descending; default priority = the rule's length in bytes) and
+ * The route table: Traefik's muxer order (priority descending; default priority = the rule's length in bytes, less
+ * the stars of `**.` hosts: priority.ts) and
  * an index so match() does not test every router.
  *
  * Index: for each router, the top level of its rule is analysed for values any matching request must have —
@@ -17,6 +18,7 @@ import { buildMatcher, hostKey, type Matcher } from './matchers.ts';
 import { buildMatcherV2, V2_VOCABULARY } from './matchers-v2.ts';
 import { literalPrefix } from './mux-template.ts';
 import { parseRuleSyntax, parseRuleSyntaxWith, type RuleNode } from './parser.ts';
+import { defaultPriority } from './priority.ts';
 import { MatchContext, routingPath, type MatchRequest } from './request.ts';
 
 export interface RouteInput<T> {
@@ -57,10 +59,6 @@ function compileRule(rule: string, syntax: RuleSyntax | undefined): { node: Rule
   return { node, test: buildMatcher(rule, node) };
 }
 
-/** Traefik's GetRulePriority: the rule's length (Go's len, i.e. UTF-8 bytes). */
-export function defaultPriority(rule: string): number {
-  return Buffer.byteLength(rule, 'utf8');
-}
 
 interface Route<T> {
   readonly name: string;
@@ -201,13 +199,13 @@ function compileOne<T>(input: RouteInput<T>, seen: Set<string>, routes: Route<T>
     return;
   }
   seen.add(input.name);
-  const priority = input.priority === undefined || input.priority === 0 ? defaultPriority(input.rule) : input.priority;
-  if (!Number.isSafeInteger(priority)) {
+  const explicit = input.priority !== undefined && input.priority !== 0;
+  if (explicit && !Number.isSafeInteger(input.priority)) {
     errors.set(input.name, `the router priority ${input.priority} is not an integer`);
     return;
   }
-  if (priority > MAX_USER_PRIORITY && !input.name.endsWith('@internal')) {
-    errors.set(input.name, `the router priority ${priority} exceeds the max user-defined priority ${MAX_USER_PRIORITY}`);
+  if (explicit && input.priority! > MAX_USER_PRIORITY && !input.name.endsWith('@internal')) {
+    errors.set(input.name, `the router priority ${input.priority} exceeds the max user-defined priority ${MAX_USER_PRIORITY}`);
     return;
   }
   let node: RuleNode;
@@ -221,6 +219,8 @@ function compileOne<T>(input: RouteInput<T>, seen: Set<string>, routes: Route<T>
     }
     throw err;
   }
+  // The default from the tree just parsed (priority.ts), so a rule is parsed once.
+  const priority = explicit ? input.priority! : defaultPriority(input.rule, node);
   routes.push({
     name: input.name,
     target: input.target,

@@ -8,7 +8,7 @@ import type { Logger } from '../../lib/logger.ts';
 import type { DynamicConfig, RouterTlsConfig } from '../config/dynamic.ts';
 import { qualifyName } from '../config/merge.ts';
 import { DEFAULT_TLS_OPTIONS, TlsConfiguration } from '../entrypoints/tls-configuration.ts';
-import { parseRuleEitherSyntax, type RuleNode } from '../rules/index.ts';
+import { parseRuleEitherSyntax, positiveHosts, type RuleNode } from '../rules/index.ts';
 import { addError, type RuntimeInfo } from './info.ts';
 
 interface TlsRouter {
@@ -79,7 +79,7 @@ export class TlsManager {
   }
 }
 
-/** Host names a rule's `Host(...)` matchers name (not under `!`), lower-case: what TLS options map onto (Traefik's ParseDomains). */
+/** Host names a rule's positive `Host(...)` matchers name, lower-case: what TLS options map onto (Traefik's ParseDomains). */
 export function ruleHosts(rule: string): string[] {
   let tree: RuleNode;
   try {
@@ -88,11 +88,5 @@ export function ruleHosts(rule: string): string[] {
     // The route compiler reports the rule's error on the router; it has no hosts to give TLS options to.
     return [];
   }
-  const hosts: string[] = [];
-  const walk = (node: RuleNode): void => {
-    if (node.kind === 'matcher') { if (node.name === 'Host') hosts.push(...node.args.map((h) => h.toLowerCase())); }
-    else if (node.kind !== 'not') { walk(node.left); walk(node.right); }
-  };
-  walk(tree);
-  return hosts;
+  return positiveHosts(tree);
 }
