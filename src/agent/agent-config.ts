@@ -11,6 +11,7 @@ import type { AgentCheckRegistration, AgentServiceRegistration } from '../api/ty
 import type { ConfigSource } from './config-files.ts';
 import { blockList, singleBlock, toApiShape } from './definition-shape.ts';
 import { AgentErrors } from './errors.ts';
+import { workloadApiSettings, type WorkloadApiSettings } from './workload-api/settings.ts';
 
 /** Consul's defaults for connect.sidecar_min_port / sidecar_max_port. */
 export const DEFAULT_SIDECAR_MIN_PORT = 21000;
@@ -60,6 +61,8 @@ export interface AgentFileConfig {
   services: ServiceDefinition[];
   checks: CheckFileDefinition[];
   templates: TemplateDefinition[];
+  /** `spiffe_workload_api {…}`: a SPIFFE Workload API socket serving one service's SVID (workload-api/settings.ts). */
+  workloadApi?: WorkloadApiSettings;
   /** `file: key` for every top-level key this agent ignores. */
   ignoredKeys: string[];
 }
@@ -104,6 +107,7 @@ function mergeSource(cfg: AgentFileConfig, file: string, doc: Record<string, unk
       case 'check': case 'checks':
         for (const [i, c] of blockList(raw).entries()) cfg.checks.push(checkDefinition(c, `${file}: ${key}[${i}]`, file));
         break;
+      case 'spiffe_workload_api': cfg.workloadApi = workloadApiSettings(value, file); break;
       case 'template':
         for (const [i, t] of blockList(raw).entries()) cfg.templates.push(templateDefinition(t, `${file}: template[${i}]`, file));
         break;

@@ -28,6 +28,9 @@ interface Flags {
   antiEntropyInterval: string;
   autoReloadConfig?: boolean;
   proxyCommand?: string;
+  workloadApiSocket?: string;
+  workloadApiService?: string;
+  workloadApiSocketMode?: string;
   logLevel?: string;
 }
 
@@ -46,6 +49,9 @@ export function agentCommand(io: CliIO): Command {
     .option('--anti-entropy-interval <duration>', 'time between full syncs of the local state with the catalog', '60s')
     .option('--auto-reload-config', 'reload when a config file or directory changes')
     .option('--proxy-command <path>', 'executable started for sidecars instead of this meshgate (gets `proxy -sidecar-for ID -http-addr ADDR`)')
+    .option('--workload-api-socket <address>', 'serve a SPIFFE Workload API here: a unix socket path, unix:///path or tcp://IP:port (config: spiffe_workload_api.socket)')
+    .option('--workload-api-service <name>', 'the service whose SVID the Workload API socket serves (config: spiffe_workload_api.service)')
+    .option('--workload-api-socket-mode <mode>', 'file mode of the Workload API socket, octal (default 0600; config: spiffe_workload_api.socket_mode)')
     .option('--log-level <level>', 'trace, debug, info, warn, error')
     .action(async (flags: Flags) => {
       const servers = [...flags.retryJoin, ...flags.join];
@@ -64,8 +70,10 @@ export function agentCommand(io: CliIO): Command {
         ...(flags.datacenter ? { datacenter: flags.datacenter } : {}),
         ...(flags.advertise ? { advertiseAddr: flags.advertise } : {}),
         ...(flags.proxyCommand ? { proxyCommand: [flags.proxyCommand] } : {}),
+        workloadApi: { socket: flags.workloadApiSocket, service: flags.workloadApiService, socketMode: flags.workloadApiSocketMode },
       }, logger);
-      info(io, `==> Meshgate agent running! Node: ${running.agent.identity.node}, HTTP API: ${running.url}, server: ${running.agent.servers.address()}`);
+      info(io, `==> Meshgate agent running! Node: ${running.agent.identity.node}, HTTP API: ${running.url}, server: ${running.agent.servers.address()}`
+        + (running.workloadApiAddress ? `, SPIFFE Workload API: ${running.workloadApiAddress}` : ''));
       const reload = () => running.reload().then(
         () => logger.info('configuration reloaded'),
         (err: unknown) => logger.error({ err: (err as Error).message }, 'reload failed; keeping the previous configuration'),
