@@ -8,9 +8,6 @@ export const TLS_INSTALL_GAPS: Record<string, string[]> = {
   // The Tailscale resolver needs a local tailscaled to ask for certificates; Meshgate has no Tailscale client.
   'tailscale.01.yaml': ['not supported by meshgate: certificatesResolvers.myresolver.tailscale'],
   'tailscale.02.toml': ['not supported by meshgate: certificatesResolvers.myresolver.tailscale'],
-  // SVIDs come from the mesh's Connect CA (`spiffe.mesh`), not from a SPIFFE Workload API socket.
-  'spiffe.01.yaml': ['not supported by meshgate: spiffe.workloadAPIAddr'],
-  'spiffe.02.toml': ['not supported by meshgate: spiffe.workloadAPIAddr'],
   // The page's External Account Binding fragment (`# ...` stands for the rest) names no challenge. Traefik loads it
   // and fails at the first certificate (provider.go getClient: "ACME challenge not specified"); Meshgate refuses
   // the resolver when the file is loaded (gateway/acme/schema.ts), with the same words. Completed with the page's

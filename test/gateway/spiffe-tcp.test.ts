@@ -99,6 +99,6 @@ test('configuration errors: TLS beside SPIFFE, SPIFFE without an SVID source', (
     ...(svid ? { svid } : {}),
   });
   assert.throws(() => services({ spiffe: {}, rootCAs: ['/ca.pem'] }).handler('s'), /tcp serversTransport "t": TLS and SPIFFE configuration cannot be defined at the same time/);
-  assert.throws(() => services({ spiffe: { ids: ['spiffe://td/a'] } }).handler('s'), /tcp serversTransport "t": SPIFFE is enabled for this transport, but not configured \(static spiffe\.mesh\)/);
+  assert.throws(() => services({ spiffe: { ids: ['spiffe://td/a'] } }).handler('s'), /tcp serversTransport "t": SPIFFE is enabled for this transport, but not configured \(static spiffe\.workloadAPIAddr or spiffe\.mesh\)/);
   assert.throws(() => services({ spiffe: { ids: ['spiffe://td/a'] } }, () => undefined).handler('s'), /SPIFFE is enabled for this transport, but not configured/);
 });

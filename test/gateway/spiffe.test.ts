@@ -101,14 +101,15 @@ test('intentions see the gateway as the service of spiffe.mesh.serviceName', asy
   await eventually(async () => assert.equal((await get(`${gateway.web}/x`, { host: 'wrongid' })).status, 404), 30_000);
 });
 
-test('configuration errors: TLS beside SPIFFE, SPIFFE without an SVID source, a bad ID, workloadAPIAddr', () => {
+test('configuration errors: TLS beside SPIFFE, SPIFFE without an SVID source, a bad ID, workloadAPIAddr beside mesh', () => {
   const config = (raw: unknown) => serversTransportSchema.parse(raw);
   const svid = { certPem: 'x', keyPem: 'y', bundle: ['z'], id: 'spiffe://td/a' };
   assert.throws(() => new ServersTransport('t', config({ spiffe: {}, rootCAs: ['/ca.pem'] }), svid), /TLS and SPIFFE configuration cannot be defined at the same time/);
   assert.throws(() => new ServersTransport('t', config({ spiffe: { ids: ['spiffe://td/a'] } })), /SPIFFE is enabled for this transport, but not configured/);
   assert.throws(() => new ServersTransport('t', config({ spiffe: { ids: ['https://td/a'] } }), svid), (err: unknown) => isMeshgateError(err) && /spiffe\.ids\[0\]: invalid SPIFFE ID/.test((err as Error).message));
   assert.throws(() => new ServersTransport('t', config({ spiffe: { trustDomain: 'Bad Domain' } }), svid), /invalid SPIFFE trust domain/);
-  assert.throws(() => validateStaticConfig({ spiffe: { workloadAPIAddr: 'unix:///run/spire.sock' } }), /not supported by meshgate: spiffe\.workloadAPIAddr/);
+  // Two sources of the SVID at once are refused; workloadAPIAddr alone loads (spiffe-workload-api.test.ts).
+  assert.throws(() => validateStaticConfig({ spiffe: { workloadAPIAddr: 'unix:///run/spire.sock', mesh: {} } }), /spiffe\.workloadAPIAddr: workloadAPIAddr and mesh are two sources of the SVID: set one/);
   // Traefik's documented shape loads: the static default transport with spiffe.
   assert.doesNotThrow(() => validateStaticConfig({ spiffe: { mesh: {} }, serversTransport: { spiffe: { ids: ['spiffe://trust-domain/id1'], trustDomain: 'spiffe://trust-domain' } } }));
 });

@@ -100,12 +100,15 @@ const consulCatalogSchema = z
 
 
 /**
- * Traefik's static `spiffe` block. Traefik takes SVIDs from a SPIFFE Workload API (`workloadAPIAddr`, refused here
- * as not supported); Meshgate's `mesh` takes them from the mesh's Connect CA: the leaf of `serviceName` and the
- * roots, through `endpoint` (default: `providers.consulCatalog.endpoint`, else DEFAULT_CONSUL_ENDPOINT).
+ * Traefik's static `spiffe` block. `workloadAPIAddr`: SVIDs from a SPIFFE Workload API (`meshgate agent`'s
+ * spiffe_workload_api, or SPIRE), as Traefik; the address is checked when the gateway starts, as Traefik's
+ * NewX509Source does (gateway/spiffe/workload-source.ts). Meshgate's `mesh` takes them from the mesh's Connect CA
+ * instead: the leaf of `serviceName` and the roots, through `endpoint` (default: `providers.consulCatalog.endpoint`,
+ * else DEFAULT_CONSUL_ENDPOINT). One source at a time.
  */
 const spiffeSchema = z
   .object({
+    workloadAPIAddr: z.string().optional(),
     mesh: z
       .object({
         serviceName: z.string().min(1).default('traefik'),
@@ -114,7 +117,12 @@ const spiffeSchema = z
       .strict()
       .optional(),
   })
-  .strict();
+  .strict()
+  .superRefine((v, ctx) => {
+    if (v.workloadAPIAddr !== undefined && v.mesh !== undefined) {
+      ctx.addIssue({ code: 'custom', path: ['workloadAPIAddr'], message: 'workloadAPIAddr and mesh are two sources of the SVID: set one' });
+    }
+  });
 
 export const staticConfigSchema = z
   .object({

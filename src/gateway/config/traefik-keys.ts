@@ -13,7 +13,7 @@ const TRAEFIK_STATIC_KEYS = [
   'providers.kubernetesIngressNGINX', 'providers.knative', 'providers.rest', 'providers.nomad', 'providers.ecs',
   'providers.zooKeeper', 'providers.plugin',
   'log.maxSize', 'log.maxAge', 'log.maxBackups', 'log.compress',
-  'hostResolver', 'certificatesResolvers', 'core', 'spiffe.workloadAPIAddr', 'ocsp',
+  'hostResolver', 'certificatesResolvers', 'core', 'ocsp',
   'experimental.kubernetesGateway', 'experimental.http3', 'experimental.fastProxy',
   'experimental.abortOnPluginFailure', 'experimental.kubernetesIngressNGINX', 'experimental.knative',
 ].map((key) => key.toLowerCase().split('.'));

@@ -20,13 +20,19 @@ import { AccessLog, type AccessLogRecordSink } from '../accesslog/accesslog.ts';
 import { buildLayer4, type Layer4Routing } from './layer4.ts';
 import { clientFor } from '../providers/consulcatalog.ts';
 import { meshSvidSource, type SvidSource } from '../spiffe/source.ts';
+import { workloadApiSvidSource } from '../spiffe/workload-source.ts';
 import type { GatewayTracer } from '../tracing/tracer.ts';
 import { observeNotFound, observeRouter, traceMiddleware, traceService } from '../tracing/observability.ts';
 import { providerOf } from '../config/merge.ts';
 import { INTERNAL_PROVIDER } from './internal.ts';
 
-/** Static `spiffe.mesh`: the gateway's SVID from the mesh's CA, through its own endpoint or the catalog provider's. */
+/**
+ * Static `spiffe`: the gateway's SVID from a Workload API (`workloadAPIAddr`; an address go-spiffe refuses stops the
+ * start, as in Traefik) or from the mesh's CA (`mesh`, through its own endpoint or the catalog provider's).
+ */
 function svidSourceFor(staticConfig: StaticConfig, logger: Logger): SvidSource | undefined {
+  const workloadAPIAddr = staticConfig.spiffe?.workloadAPIAddr;
+  if (workloadAPIAddr !== undefined) return workloadApiSvidSource({ addr: workloadAPIAddr, logger });
   const mesh = staticConfig.spiffe?.mesh;
   if (!mesh) return undefined;
   const endpoint = mesh.endpoint ?? staticConfig.providers.consulCatalog?.endpoint ?? DEFAULT_CONSUL_ENDPOINT;
@@ -85,6 +91,8 @@ export function createGateway(options: GatewayOptions): Gateway {
   const dashboard = dashboardHandler(staticConfig.api?.basePath ?? '/');
   const svidSource = svidSourceFor(staticConfig, logger);
   const transports = new TransportRegistry({}, svidSource);
+  /** The configuration last handed to apply(): re-applied on a new SVID, so SPIFFE transports and their services present it. */
+  let lastConfig: DynamicConfig | undefined;
   // One tracer per process: each worker exports the spans of the requests it served.
   const tracer = options.tracer;
   const runtime = new GatewayRuntime({
@@ -126,6 +134,17 @@ export function createGateway(options: GatewayOptions): Gateway {
   let closing: Promise<void> | undefined;
   /** TCP and UDP routers of the serving configuration, built with it (runtime/layer4.ts). */
   const layer4 = (): Layer4Routing => runtime.current.layer4 ?? buildLayer4({}, staticConfig, logger);
+  const swapIn = async (config: DynamicConfig): Promise<boolean> => {
+    const ok = await runtime.apply(config);
+    if (ok) {
+      entryPoints?.setTls(runtime.current.tls);
+      entryPoints?.setLayer4(layer4());
+    }
+    return ok;
+  };
+  svidSource?.onChange(() => {
+    if (lastConfig !== undefined) void swapIn(lastConfig);
+  });
   return {
     runtime,
     async listen() {
@@ -148,15 +167,11 @@ export function createGateway(options: GatewayOptions): Gateway {
     async apply(config) {
       // As Traefik, nothing is built before the first SVID: a SPIFFE transport cannot exist without one.
       if (svidSource && !svidSource.current()) {
-        logger.info('spiffe: waiting for the first SVID from the mesh before applying the configuration');
+        logger.info('spiffe: waiting for the first SVID before applying the configuration');
         await svidSource.ready();
       }
-      const ok = await runtime.apply(config);
-      if (ok) {
-        entryPoints?.setTls(runtime.current.tls);
-        entryPoints?.setLayer4(layer4());
-      }
-      return ok;
+      lastConfig = config;
+      return swapIn(config);
     },
     close() {
       closing ??= (async () => {

@@ -104,6 +104,8 @@ export class ServiceManager {
     const parts: unknown[] = [raw];
     const lb = raw?.loadBalancer as { serversTransport?: string } | undefined;
     if (lb) parts.push(lb.serversTransport ? this.#config.serversTransports[qualifyName(lb.serversTransport, provider)] ?? null : null);
+    // …and the transport's own fingerprint: a SPIFFE transport rebuilt for a new SVID rebuilds its services.
+    if (lb) parts.push(this.#deps.transports.fingerprint(lb.serversTransport ? qualifyName(lb.serversTransport, provider) : undefined));
     const children: string[] = [];
     const w = raw?.weighted as { services?: Array<{ name: string }> } | undefined;
     if (w?.services) children.push(...w.services.map((s) => s.name));

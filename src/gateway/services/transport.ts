@@ -159,7 +159,7 @@ function spiffeTransportTls(name: string, config: ServersTransportConfig, svid: 
   if ((config.rootCAs?.length ?? 0) > 0 || (config.certificates?.length ?? 0) > 0 || (config.peerCertURI ?? '') !== '' || (config.peerCertSANs?.length ?? 0) > 0) {
     throw Errors.invalidConfig(`serversTransport "${name}": TLS and SPIFFE configuration cannot be defined at the same time`);
   }
-  if (svid === undefined) throw Errors.invalidConfig(`serversTransport "${name}": SPIFFE is enabled for this transport, but not configured (static spiffe.mesh)`);
+  if (svid === undefined) throw Errors.invalidConfig(`serversTransport "${name}": SPIFFE is enabled for this transport, but not configured (static spiffe.workloadAPIAddr or spiffe.mesh)`);
   const tls = spiffeTlsOptions(svid, spiffeAuthorizer(config.spiffe!, `serversTransports.${name}.spiffe`));
   if (config.serverName) tls.servername = config.serverName;
   return tls;
@@ -189,12 +189,12 @@ function pemOrFile(value: string, field: string): string {
 export class TransportRegistry {
   private readonly transports = new Map<string, { json: string; transport: ServersTransport }>();
   private svidSource: SvidSource | undefined;
-  private configs: Record<string, unknown> = {};
 
   constructor(configs: Record<string, unknown> = {}, svidSource?: SvidSource) {
     this.svidSource = svidSource;
-    // A new SVID rebuilds the SPIFFE transports (their fingerprint changes); new connections present it.
-    svidSource?.onChange(() => this.update(this.configs));
+    // A new SVID rebuilds the SPIFFE transports at the next update (their fingerprint changes), and with them the
+    // services that use them (runtime/service-manager.ts keys on fingerprint()): the gateway re-applies its
+    // configuration on every new SVID (runtime/gateway.ts), so new connections present it.
     this.update(configs);
   }
 
@@ -204,7 +204,6 @@ export class TransportRegistry {
   }
 
   update(configs: Record<string, unknown>): void {
-    this.configs = configs;
     const next = new Map<string, { json: string; transport: ServersTransport }>();
     const entries: [string, unknown][] = Object.entries(configs);
     if (!(DEFAULT_TRANSPORT in configs)) entries.push([DEFAULT_TRANSPORT, {}]);
@@ -230,10 +229,19 @@ export class TransportRegistry {
   /** A transport by name; unqualified names are looked up as given, then with `@file`. */
   get(name?: string): ServersTransport {
     const key = name ?? DEFAULT_TRANSPORT;
-    const found = this.transports.get(key) ?? this.transports.get(`${key}@file`)
-      ?? (key.includes('@') ? this.transports.get(key.slice(0, key.indexOf('@'))) : undefined);
+    const found = this.entry(key);
     if (!found) throw Errors.invalidConfig(`serversTransport "${key}" does not exist`);
     return found.transport;
+  }
+
+  /** What the transport `get(name)` returns was built from (its block, and the SVID of a SPIFFE one); '' if none. */
+  fingerprint(name?: string): string {
+    return this.entry(name ?? DEFAULT_TRANSPORT)?.json ?? '';
+  }
+
+  private entry(key: string): { json: string; transport: ServersTransport } | undefined {
+    return this.transports.get(key) ?? this.transports.get(`${key}@file`)
+      ?? (key.includes('@') ? this.transports.get(key.slice(0, key.indexOf('@'))) : undefined);
   }
 
   async close(): Promise<void> {

@@ -1,6 +1,7 @@
 /**
- * Where the gateway's SVID comes from. Traefik reads it from a SPIFFE Workload API (`spiffe.workloadAPIAddr`,
- * SPIRE); Meshgate's mesh already issues SPIFFE X.509 identities, so `spiffe.mesh` takes the gateway's Connect leaf
+ * Where the gateway's SVID comes from (SvidSource). Traefik reads it from a SPIFFE Workload API
+ * (`spiffe.workloadAPIAddr`: workload-source.ts); Meshgate's mesh also issues SPIFFE X.509 identities directly, so
+ * `spiffe.mesh` takes the gateway's Connect leaf
  * for `serviceName` and the CA roots from the server's API (`/v1/agent/connect/ca/leaf/<name>` and `…/roots`,
  * blocking queries), the same certificates Connect sidecars use. As in Traefik, nothing is served over a SPIFFE
  * transport before the first SVID has arrived; a renewed leaf or rotated root is picked up for new connections.

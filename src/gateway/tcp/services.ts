@@ -62,12 +62,12 @@ function spiffeTls(name: string, config: TcpServersTransportConfig, svid: (() =>
   if ((t.rootCAs?.length ?? 0) > 0 || (t.certificates?.length ?? 0) > 0 || (t.peerCertURI ?? '') !== '') {
     throw Errors.invalidConfig(`tcp serversTransport "${name}": TLS and SPIFFE configuration cannot be defined at the same time`);
   }
-  if (svid?.() === undefined) throw Errors.invalidConfig(`tcp serversTransport "${name}": SPIFFE is enabled for this transport, but not configured (static spiffe.mesh)`);
+  if (svid?.() === undefined) throw Errors.invalidConfig(`tcp serversTransport "${name}": SPIFFE is enabled for this transport, but not configured (static spiffe.workloadAPIAddr or spiffe.mesh)`);
   const authorize = spiffeAuthorizer(t.spiffe!, `tcp.serversTransports.${name}.tls.spiffe`);
   let built: { svid: Svid; options: ConnectionOptions } | undefined;
   return () => {
     const current = svid();
-    if (current === undefined) throw new Error(`tcp serversTransport "${name}": no SVID from the mesh`);
+    if (current === undefined) throw new Error(`tcp serversTransport "${name}": no SVID yet`);
     if (built?.svid !== current) {
       const options = spiffeTlsOptions(current, authorize);
       if (t.serverName !== undefined) options.servername = t.serverName;

@@ -42,21 +42,21 @@ export const WORKLOAD_API_JSON = {
         FetchX509Bundles: { requestType: 'X509BundlesRequest', responseType: 'X509BundlesResponse', responseStream: true },
       },
     },
-    // google/protobuf/struct.proto, for ValidateJWTSVIDResponse.claims.
+    // google/protobuf/struct.proto, for ValidateJWTSVIDResponse.claims, with the field names protobufjs gives its copy.
     google: {
       nested: {
         protobuf: {
           nested: {
             Struct: { fields: { fields: { keyType: 'string', type: 'Value', id: 1 } } },
             Value: {
-              oneofs: { kind: { oneof: ['null_value', 'number_value', 'string_value', 'bool_value', 'struct_value', 'list_value'] } },
+              oneofs: { kind: { oneof: ['nullValue', 'numberValue', 'stringValue', 'boolValue', 'structValue', 'listValue'] } },
               fields: {
-                null_value: { type: 'NullValue', id: 1 },
-                number_value: { type: 'double', id: 2 },
-                string_value: string(3),
-                bool_value: { type: 'bool', id: 4 },
-                struct_value: { type: 'Struct', id: 5 },
-                list_value: { type: 'ListValue', id: 6 },
+                nullValue: { type: 'NullValue', id: 1 },
+                numberValue: { type: 'double', id: 2 },
+                stringValue: string(3),
+                boolValue: { type: 'bool', id: 4 },
+                structValue: { type: 'Struct', id: 5 },
+                listValue: { type: 'ListValue', id: 6 },
               },
             },
             ListValue: { fields: { values: { rule: 'repeated', type: 'Value', id: 1 } } },
@@ -93,7 +93,8 @@ export interface X509BundlesResponse {
 /** The metadata every Workload API call must carry (SPIFFE Workload Endpoint: the anti-SSRF security header). */
 export const SECURITY_HEADER = 'workload.spiffe.io';
 
-const packageDefinition = fromJSON(WORKLOAD_API_JSON as unknown as Parameters<typeof fromJSON>[0], LOAD_OPTIONS);
+/** grpc-js's package definition: every message's descriptor, by name (the test compares them with workload.proto's). */
+export const packageDefinition = fromJSON(WORKLOAD_API_JSON as unknown as Parameters<typeof fromJSON>[0], LOAD_OPTIONS);
 const loaded = grpc.loadPackageDefinition(packageDefinition) as unknown as { SpiffeWorkloadAPI: grpc.ServiceClientConstructor };
 
 /** Client constructor for SpiffeWorkloadAPI. */
