@@ -20,6 +20,7 @@ import { writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector';
 import { PerformanceObserver, constants } from 'node:perf_hooks';
 import v8 from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { isMainThread } from 'node:worker_threads';
 
 /** The channel src/lib/phases.ts publishes on (not imported: the probe must load beside dist/ as well). */
@@ -99,6 +100,32 @@ function start(outPrefix: string, thresholdMs: number): void {
       at: epoch(performance.now()), rssMiB: mib(m.rss), heapUsedMiB: mib(heap.used_heap_size), heapCommittedMiB: mib(heap.total_heap_size), externalMiB: mib(m.external),
     });
   }, 1000).unref();
+
+  // An experiment for memory after a shrink (`reload.ts --probe --reduce size|last-resort`): on SIGWINCH, sent by the
+  // driver 2 s after the revert took effect, ask V8 for a memory-reducing GC — `size` turns on --optimize-for-size
+  // until the next mark-compact (which then releases V8's pooled pages), `last-resort` runs gc({ flavor: 'last-resort' })
+  // at once — and record the pauses that follow (the gc observer above) and the mark times.
+  const reduce = process.env.MESHGATE_PROBE_REDUCE;
+  if (reduce) {
+    process.on('SIGWINCH', () => {
+      phases.push({ at: epoch(performance.now()), phase: `reduce:${reduce}` });
+      if (reduce === 'size') {
+        v8.setFlagsFromString('--optimize-for-size');
+        const seen = gcs.length;
+        const off = setInterval(() => {
+          if (!gcs.slice(seen).some((g) => g.kind === 'mark-compact')) return;
+          clearInterval(off);
+          v8.setFlagsFromString('--no-optimize-for-size');
+          phases.push({ at: epoch(performance.now()), phase: 'reduce:done' });
+        }, 20);
+      } else {
+        v8.setFlagsFromString('--expose-gc');
+        const gc = runInNewContext('gc') as (options: object) => void;
+        gc({ type: 'major', flavor: 'last-resort' });
+        phases.push({ at: epoch(performance.now()), phase: 'reduce:done' });
+      }
+    });
+  }
 
   const session = new Session();
   session.connect();

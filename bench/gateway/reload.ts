@@ -12,7 +12,7 @@
  *     same-run peer for the request rate.
  *
  *   node bench/gateway/reload.ts [--routers 50000] [--workers 1] [--connections 16] [--threads 1] [--settle 5] [--after 15]
- *     [--node-flags "…"] [--probe [--probe-ms 8] [--probe-out file.json]]
+ *     [--node-flags "…"] [--probe [--probe-ms 8] [--probe-out file.json] [--reduce size|last-resort]]
  *
  * `--probe` preloads bench/gateway/reload-probe.ts into the gateway (through NODE_OPTIONS, so the installed form runs
  * as usual) and adds what it saw: every event-loop turn of at least `--probe-ms` of thread CPU during each reload, with
@@ -52,6 +52,8 @@ const afterS = Number(args.get('after') ?? settleS * 3);
 const LATE_RSS_S = 30;
 const probe = args.has('probe');
 const probeMs = Number(args.get('probe-ms') ?? 8);
+/** With --probe: ask for a memory-reducing GC 2 s after the revert took effect (`size` or `last-resort`; see reload-probe.ts). */
+const reduce = args.get('reduce');
 /** Extra Node flags for the gateway process (e.g. `--node-flags "--trace-gc --cpu-prof"`), split on spaces. */
 const nodeFlags = (args.get('node-flags') ?? '').split(' ').filter(Boolean);
 
@@ -247,6 +249,7 @@ async function main(): Promise<void> {
       NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --import ${join(root, 'bench/gateway/reload-probe.ts')}`.trim(),
       MESHGATE_PROBE_OUT: probePrefix,
       MESHGATE_PROBE_MS: String(probeMs),
+      ...(reduce ? { MESHGATE_PROBE_REDUCE: reduce } : {}),
     }
     : process.env;
   const gateway = launcher
@@ -272,7 +275,13 @@ async function main(): Promise<void> {
   const t2 = performance.now();
   writeAtomic(dynamic, smallText);
   const t3 = await prober.until(false);
-  await sleep(afterS * 1000);
+  let reducedAt: number | undefined;
+  if (probe && reduce) {
+    await sleep(2000);
+    reducedAt = performance.now();
+    process.kill(gateway.pid!, 'SIGWINCH');
+    await sleep(afterS * 1000 - 2000);
+  } else await sleep(afterS * 1000);
   const rssAfter = rss(gateway.pid!);
   if (afterS < LATE_RSS_S) await sleep((LATE_RSS_S - afterS) * 1000);
   const rssLate = rss(gateway.pid!);
@@ -303,7 +312,9 @@ async function main(): Promise<void> {
   console.log(`| gateway RSS +${Math.max(afterS, LATE_RSS_S)} s after the revert (under wrk) | ${fmt(rssLate)} MiB |`);
   if (report) {
     const at = (t: number) => performance.timeOrigin + t;
-    printProbe(report, [['large reload', at(t0), at(t1)], ['revert', at(t2), at(t3)], ['whole run', at(t0 - settleS * 1000), at(end)]]);
+    const windows: Array<[string, number, number]> = [['large reload', at(t0), at(t1)], ['revert', at(t2), at(t3)], ['whole run', at(t0 - settleS * 1000), at(end)]];
+    if (reducedAt !== undefined) windows.push([`memory-reducing GC (${reduce}) and after`, at(reducedAt), at(end)]);
+    printProbe(report, windows);
     const keep = args.get('probe-out');
     if (keep) writeFileSync(keep, JSON.stringify({ t0: at(t0), t1: at(t1), t2: at(t2), t3: at(t3), end: at(end), ...report }));
   }
@@ -352,6 +363,12 @@ function printProbe(report: ProbeReport, windows: Array<[string, number, number]
       if (t.self.length) console.log(`  self: ${t.self.join(' · ')}`);
       if (t.ours.length) console.log(`  meshgate frames: ${t.ours.join(' · ')}`);
     }
+  }
+  const reducing = windows.find(([label]) => label.startsWith('memory-reducing'));
+  if (reducing) {
+    const majors = report.gcs.filter((g) => g.at >= reducing[1] && g.at <= reducing[2] && g.kind !== 'scavenge');
+    const marks = report.phases.filter((p) => p.phase.startsWith('reduce:')).map((p) => `${p.phase} +${(p.at - reducing[1]).toFixed(0)}`);
+    console.log(`\nGC pauses other than scavenges from the memory-reducing request on (ms after it: kind ms): ${majors.map((g) => `+${(g.at - reducing[1]).toFixed(0)}: ${g.kind} ${g.ms.toFixed(1)}`).join(', ') || 'none'}; ${marks.join(', ')}`);
   }
   const phases = report.phases.filter((p) => p.at >= windows[0]![1] && p.at <= windows[0]![2]);
   if (phases.length) console.log(`\nPhases of the large reload (ms after the write): ${phases.map((p) => `${p.phase} +${(p.at - windows[0]![1]).toFixed(0)}`).join(', ')}`);
