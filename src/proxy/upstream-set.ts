@@ -22,6 +22,8 @@ export interface UpstreamSetOptions {
   readonly bindRetryMs?: number;
   /** See REOPEN_INITIAL_MS (tests shorten it). */
   readonly reopenInitialMs?: number;
+  /** How long a new upstream waits for its first discovery chain before its listener opens (Upstream.start). */
+  readonly firstChainWaitMs?: number;
 }
 
 interface Running {
@@ -132,7 +134,7 @@ export class UpstreamSet {
 
   private async add(key: string, spec: UpstreamSpec): Promise<void> {
     const upstream = new Upstream(spec, { ...this.deps, logger: this.logger.child({ upstream: spec.destinationName }) });
-    await upstream.start();
+    await upstream.start(this.options.firstChainWaitMs);
     let listener: UpstreamListener;
     let address: AddressInfo;
     try {

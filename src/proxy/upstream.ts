@@ -58,6 +58,8 @@ const EMPTY = Buffer.alloc(0);
 const TCP_CONNECT_ATTEMPTS = 3;
 /** The HTTP/2 client connection preface (RFC 9113 §3.4): how an h2c (prior knowledge) app connection starts. */
 const H2_PREFACE = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n');
+/** How long start() waits for the first discovery chain (a non-blocking read) before it lets the listener open. */
+const FIRST_CHAIN_WAIT_MS = 10_000;
 
 export class Upstream {
   readonly spec: UpstreamSpec;
@@ -100,10 +102,21 @@ export class Upstream {
     return this.chain?.Protocol ?? this.spec.protocol ?? 'tcp';
   }
 
-  /** Follows the destination's discovery chain; resolves once the first one is in. */
-  start(): Promise<void> {
+  /**
+   * Follows the destination's discovery chain; resolves once the first one is in, or after `firstChainWaitMs`
+   * without one. The bound matters: callers open the listener after this and apply registration edits one at a
+   * time, so a chain the server cannot answer (a datacenter it has no path to, a chain that does not compile) must
+   * not hold back every later edit. Until a chain arrives the listener refuses connections (no route), as Envoy
+   * resets connections to a cluster it has no configuration for; the watch keeps trying meanwhile.
+   */
+  start(firstChainWaitMs = FIRST_CHAIN_WAIT_MS): Promise<void> {
     let loaded!: () => void;
     const ready = new Promise<void>((r) => (loaded = r));
+    const timer = setTimeout(() => {
+      this.d.logger.warn({ upstream: this.name, waitedMs: firstChainWaitMs }, 'no discovery chain yet; opening the upstream without one (connections are refused until it arrives)');
+      loaded();
+    }, firstChainWaitMs);
+    timer.unref();
     const overrides = {
       ...(this.spec.protocol ? { OverrideProtocol: this.spec.protocol } : {}),
       ...(this.spec.connectTimeoutMs ? { OverrideConnectTimeout: `${this.spec.connectTimeoutMs}ms` } : {}),
@@ -122,10 +135,12 @@ export class Upstream {
           this.plan = undefined;
         }
         this.d.logger.debug({ upstream: this.name, protocol: this.chain.Protocol, start: this.chain.StartNode }, 'discovery chain updated');
+        clearTimeout(timer);
         loaded();
       },
       { signal: this.abort.signal, onError: (err, info) => this.d.logger.warn({ err, upstream: this.name, attempt: info.attempt }, 'watching the discovery chain failed') },
     ).done.catch((err: unknown) => this.d.logger.error({ err, upstream: this.name }, 'discovery chain watch stopped'));
+    this.abort.signal.addEventListener('abort', () => clearTimeout(timer), { once: true });
     return ready;
   }
 
