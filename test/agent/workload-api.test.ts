@@ -154,3 +154,46 @@ test('-workload-api-* flags on the command line: a tcp:// socket serving another
     stream.close();
   }
 });
+
+test('spiffe_workload_api in HCL and JSON: socket_mode, token; bad blocks are refused naming the key', async () => {
+  const { buildAgentConfig } = await import('../../src/agent/agent-config.ts');
+  const load = (doc: Record<string, unknown>) => buildAgentConfig([{ file: 'a.json', doc }]);
+  assert.deepEqual(load({ spiffe_workload_api: { socket: '/run/w.sock', service: 'web', socket_mode: '0660', token: 't' } }).workloadApi,
+    { socket: '/run/w.sock', service: 'web', socketMode: 0o660, token: 't' });
+  // HCL blocks arrive as one-element lists.
+  assert.equal(load({ spiffe_workload_api: [{ socket: 'tcp://127.0.0.1:1', service: 'web' }] }).workloadApi?.socketMode, 0o600);
+  const refused: Array<[Record<string, unknown>, RegExp]> = [
+    [{ service: 'web' }, /a\.json: spiffe_workload_api\.socket is required/],
+    [{ socket: '/x' }, /spiffe_workload_api\.service is required/],
+    [{ socket: '/x', service: 'web', socket_mode: '999' }, /spiffe_workload_api\.socket_mode must be an octal file mode/],
+    [{ socket: '/x', service: 'web', mode: '0600' }, /spiffe_workload_api: unknown key "mode"/],
+    [{ socket: 'tcp://localhost:1', service: 'web' }, /spiffe_workload_api\.socket: workload endpoint tcp socket URI host component must be an IP:port/],
+    [{ socket: 'localhost', service: 'web' }, /must have a tcp:\/\/ or unix:\/\/ scheme/],
+  ];
+  for (const [block, why] of refused) {
+    assert.throws(() => load({ spiffe_workload_api: block }), (err: unknown) => (err as { code?: string }).code === 'MG_AGENT_INVALID' && why.test((err as Error).message), JSON.stringify(block));
+  }
+});
+
+test('socket_mode is applied; a stale socket is replaced, any other file at the path is refused and left alone', async () => {
+  const { startWorkloadApi } = await import('../../src/agent/workload-api/server.ts');
+  const deps = { servers: agent.agent.servers, defaultToken: () => '', logger: silentLogger() };
+  const path = join(dir.path, 'group.sock');
+  const first = await startWorkloadApi({ socket: path, service: 'web', socketMode: 0o660 }, deps);
+  assert.equal(statSync(path).mode & 0o777, 0o660);
+  // A second agent on the same path (the first one's socket left behind) takes it over.
+  const second = await startWorkloadApi({ socket: `unix://${path}`, service: 'web', socketMode: 0o600 }, deps);
+  assert.equal(statSync(path).mode & 0o777, 0o600);
+  const stream = openStream<X509SvidResponse>(`unix://${path}`, 'FetchX509SVID');
+  try {
+    assert.equal((await stream.nth(1)).svids[0]!.spiffe_id, `spiffe://${trustDomain}/ns/default/dc/dc1/svc/web`);
+  } finally {
+    stream.close();
+  }
+  await first.close();
+  await second.close();
+  const file = join(dir.path, 'not-a-socket');
+  writeFileSync(file, 'keep me');
+  await assert.rejects(startWorkloadApi({ socket: file, service: 'web', socketMode: 0o600 }, deps), /exists and is not a socket/);
+  assert.equal((await import('node:fs')).readFileSync(file, 'utf8'), 'keep me');
+});

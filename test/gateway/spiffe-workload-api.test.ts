@@ -177,3 +177,13 @@ test('the docs\' `workloadAPIAddr: localhost` loads, and the gateway refuses to 
   // Other addresses go-spiffe refuses are refused the same way, before anything is dialled.
   assert.throws(() => workloadApiSvidSource({ addr: 'tcp://localhost:8081', logger: silentLogger() }), /unable to create SPIFFE x509 source: workload endpoint tcp socket URI host component must be an IP:port/);
 });
+
+test('the page\'s CLI tab and the TRAEFIK_* variable give the same static spiffe block', async () => {
+  const { applyStaticOverrides } = await import('../../src/gateway/config/static.ts');
+  const { parseTraefikFlags, traefikEnvFlags } = await import('../../src/gateway/config/sources.ts');
+  // spiffe.md's CLI tab: `--spiffe.workloadAPIAddr=localhost`.
+  const flags = parseTraefikFlags(['--spiffe.workloadAPIAddr=localhost']);
+  assert.deepEqual(validateStaticConfig(applyStaticOverrides({}, flags)).spiffe, { workloadAPIAddr: 'localhost' });
+  const env = traefikEnvFlags({ TRAEFIK_SPIFFE_WORKLOADAPIADDR: `unix://${socket}` });
+  assert.deepEqual(validateStaticConfig(applyStaticOverrides({}, env)).spiffe, { workloadAPIAddr: `unix://${socket}` });
+});
