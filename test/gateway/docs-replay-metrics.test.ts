@@ -16,15 +16,12 @@
  */
 import { test, after, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { createSocket, type Socket } from 'node:dgram';
-import { createServer, type IncomingHttpHeaders } from 'node:http';
 import { createServer as createNetServer } from 'node:net';
 import { readFileSync } from 'node:fs';
-import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import { gunzipSync } from 'node:zlib';
 import * as grpc from '@grpc/grpc-js';
 import { gatewayToUpstream, get, startUpstream, tempDir, type Upstream } from './helpers.ts';
+import { attrs, influxServer, named, otlpJsonReceiver, parseLine, total, udpListener, type OtlpMetric } from './metrics-receivers.ts';
 import { formatOf, parseConfigText } from '../../src/gateway/config/parse.ts';
 import { validateStaticConfig } from '../../src/gateway/config/static.ts';
 import { otlpHttpMetricsUrl } from '../../src/gateway/metrics/otlp.ts';
@@ -44,25 +41,6 @@ after(() => upstream.close());
 
 /** A gateway routing everything to `app` (upstream A), with `metrics` (static YAML, top level) appended. */
 const gatewayWith = (metrics: string) => gatewayToUpstream(upstream.url, metrics, 'mg-push-');
-
-interface UdpListener { port: number; lines: string[]; close(): void }
-async function udpListener(): Promise<UdpListener> {
-  const socket: Socket = createSocket('udp4');
-  const lines: string[] = [];
-  socket.on('message', (msg) => lines.push(...msg.toString('utf8').split('\n').filter((l) => l !== '')));
-  await new Promise<void>((resolve) => socket.bind(0, '127.0.0.1', resolve));
-  return { port: socket.address().port, lines, close: () => socket.close() };
-}
-
-interface StatsdLine { name: string; value: number; type: string; tags: Record<string, string> | undefined }
-function parseStatsd(line: string): StatsdLine {
-  const m = /^([^:]+):([^|]+)\|([a-z]+)(?:\|@[\d.]+)?(?:\|#(.*))?$/.exec(line);
-  assert.ok(m, `not a StatsD line: ${line}`);
-  const tags = m[4] === undefined ? undefined : Object.fromEntries(m[4].split(',').map((t) => [t.slice(0, t.indexOf(':')), t.slice(t.indexOf(':') + 1)]));
-  return { name: m[1]!, value: Number(m[2]), type: m[3]!, tags };
-}
-const named = (lines: string[], name: string) => lines.map(parseStatsd).filter((l) => l.name === name);
-const total = (ls: StatsdLine[]) => ls.reduce((a, l) => a + l.value, 0);
 
 async function requests(web: string, n: number): Promise<void> {
   for (let i = 0; i < n; i++) assert.equal((await get(`${web}/x`)).status, 200);
@@ -185,37 +163,6 @@ test('Datadog: a unixstream:// address sends the lines over a Unix stream socket
   }
 });
 
-interface Write { url: URL; headers: IncomingHttpHeaders; lines: string[] }
-async function influxServer() {
-  const writes: Write[] = [];
-  const server = createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      // The client gzips bodies past 1000 bytes (content-encoding: gzip), as InfluxDB accepts.
-      const body = req.headers['content-encoding'] === 'gzip' ? gunzipSync(Buffer.concat(chunks)) : Buffer.concat(chunks);
-      writes.push({ url: new URL(req.url!, 'http://x'), headers: req.headers, lines: body.toString('utf8').split('\n').filter((l) => l !== '') });
-      res.writeHead(204).end();
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return { writes, address: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, close: () => server.close() };
-}
-
-/** One line-protocol line (no escapes in these names/values) → measurement, tags, fields. */
-function parseLine(line: string): { measurement: string; tags: Record<string, string>; fields: Record<string, number> } {
-  const [head, fieldText] = line.split(' ');
-  const [measurement, ...tagParts] = head!.split(',');
-  return {
-    measurement: measurement!,
-    tags: Object.fromEntries(tagParts.map((t) => t.split('=') as [string, string])),
-    fields: Object.fromEntries(fieldText!.split(',').map((f) => {
-      const [k, v] = f.split('=');
-      return [k!, Number(v)];
-    })),
-  };
-}
-
 test('InfluxDB 2: line protocol to /api/v2/write?org=&bucket= with "Authorization: Token …", Traefik\'s names, count and p50–p99 fields, additionalLabels as tags', async () => {
   const influx = await influxServer();
   try {
@@ -258,42 +205,6 @@ test('docs replay behaviour: metrics.07.yaml — an address without token, org a
     influx.close();
   }
 });
-
-interface OtlpMetric { name: string; unit?: string; sum?: { dataPoints: DataPoint[] }; histogram?: { dataPoints: DataPoint[] }; gauge?: { dataPoints: DataPoint[] } }
-interface DataPoint {
-  attributes?: Array<{ key: string; value: { stringValue?: string } }>;
-  asDouble?: number;
-  asInt?: number | string;
-  count?: number | string;
-  explicitBounds?: number[];
-}
-const attrs = (p: DataPoint) => Object.fromEntries((p.attributes ?? []).map((a) => [a.key, a.value.stringValue]));
-
-/** An OTLP/HTTP JSON receiver on 127.0.0.1: each export's path, headers and body, and its resources' attributes. */
-async function otlpJsonReceiver() {
-  const bodies: Array<{ url: string; headers: IncomingHttpHeaders; body: any }> = [];
-  const resources: Array<Record<string, unknown>> = [];
-  const server = createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { resourceMetrics: Array<{ resource: { attributes: Array<{ key: string; value: { stringValue?: string } }> } }> };
-      bodies.push({ url: req.url!, headers: req.headers, body });
-      for (const rm of body.resourceMetrics) resources.push(Object.fromEntries(rm.resource.attributes.map((a) => [a.key, a.value.stringValue])));
-      res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return {
-    bodies,
-    resources,
-    endpoint: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-    close: () => {
-      server.closeAllConnections();
-      server.close();
-    },
-  };
-}
 
 test('OTLP over HTTP: Traefik\'s metric names, labels, explicitBoundaries, serviceName, resourceAttributes and headers reach the collector at <endpoint>/v1/metrics', async () => {
   const receiver = await otlpJsonReceiver();

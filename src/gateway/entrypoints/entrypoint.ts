@@ -166,7 +166,7 @@ export function createEntryPoint(options: EntryPointOptions, dispatch: DispatchH
     const requestBytes = length === undefined ? 0 : Number(length) || 0;
     const obs = req.observability;
     if (metrics !== undefined && (obs === undefined ? epMetrics : obs.metrics)) {
-      metrics.recordRequest(recorder, req.routerName, req.serviceName, req.method, protocol, status, durationMs / 1000, requestBytes, rw.bytesWritten, req.headers);
+      metrics.recordRequest(recorder, req.routerName, req.serviceName, req.method, protocol, status, durationMs / 1000, requestBytes, rw.bytesWritten, req.headers, req.raw.socket);
     }
     if (accessLog !== undefined && (obs === undefined ? epAccessLogs : obs.accessLogs)) {
       accessLog.log({

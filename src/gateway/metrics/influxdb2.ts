@@ -16,16 +16,17 @@ export const INFLUXDB_NAMES: PushNames = {
   configReloads: 'traefik.config.reload.total',
   lastReloadSuccess: 'traefik.config.reload.lastSuccessTimestamp',
   openConnections: 'traefik.open.connections',
+  tlsCertsNotAfter: 'traefik.tls.certs.notAfterTimestamp',
   entryPoint: {
-    requests: 'traefik.entrypoint.requests.total', duration: 'traefik.entrypoint.request.duration',
+    requests: 'traefik.entrypoint.requests.total', requestsTls: 'traefik.entrypoint.requests.tls.total', duration: 'traefik.entrypoint.request.duration',
     requestBytes: 'traefik.entrypoint.requests.bytes.total', responseBytes: 'traefik.entrypoint.responses.bytes.total',
   },
   router: {
-    requests: 'traefik.router.requests.total', duration: 'traefik.router.request.duration',
+    requests: 'traefik.router.requests.total', requestsTls: 'traefik.router.requests.tls.total', duration: 'traefik.router.request.duration',
     requestBytes: 'traefik.router.requests.bytes.total', responseBytes: 'traefik.router.responses.bytes.total',
   },
   service: {
-    requests: 'traefik.service.requests.total', duration: 'traefik.service.request.duration',
+    requests: 'traefik.service.requests.total', requestsTls: 'traefik.service.requests.tls.total', duration: 'traefik.service.request.duration',
     requestBytes: 'traefik.service.requests.bytes.total', responseBytes: 'traefik.service.responses.bytes.total',
     retries: 'traefik.service.retries.total', serverUp: 'traefik.service.server.up',
   },

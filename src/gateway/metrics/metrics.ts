@@ -8,6 +8,7 @@
  */
 import { AggregatorRegistry, Registry } from 'prom-client';
 import type { MetricsSink } from './sink.ts';
+import { certificateExpiries, tlsLabels } from './tls.ts';
 
 /** Traefik's default histogram buckets (seconds). */
 export const DEFAULT_BUCKETS = [0.1, 0.3, 1.2, 5.0] as const;
@@ -133,6 +134,8 @@ interface RequestSeries {
 
 interface RequestFamilies {
   requests: ScalarFamily;
+  /** `*_requests_tls_total`: the scope's labels, tls_version, tls_cipher. */
+  requestsTls: ScalarFamily;
   duration: HistogramFamily;
   requestBytes: ScalarFamily;
   responseBytes: ScalarFamily;
@@ -147,6 +150,8 @@ export class RequestRecorder {
   /** The scope's labels (`{ entrypoint: name }` for an entry point); the push backends take the name from it. */
   readonly prefix: Labels;
   private readonly byMethod = new Map<string, Map<string, RequestSeries[]>>();
+  /** `<version>\0<cipher>` → the TLS requests counter of this scope. */
+  private readonly tls = new Map<string, ScalarSeries>();
 
   constructor(families: RequestFamilies, prefix: Labels) {
     this.families = families;
@@ -192,6 +197,16 @@ export class RequestRecorder {
     s.requestBytes.value += requestBytes;
     s.responseBytes.value += responseBytes;
   }
+
+  recordTls(version: string, cipher: string): void {
+    const key = `${version}\u0000${cipher}`;
+    let s = this.tls.get(key);
+    if (s === undefined) {
+      s = this.families.requestsTls.add({ ...this.prefix, tls_version: version, tls_cipher: cipher });
+      this.tls.set(key, s);
+    }
+    s.value++;
+  }
 }
 
 /** A request's `headerLabels` values, computed once per request for every recorder. */
@@ -235,6 +250,7 @@ export class GatewayMetrics {
   private readonly routers = new Map<string, Map<string, RequestRecorder>>();
   private readonly services = new Map<string, RequestRecorder>();
   private readonly openConnections: ScalarFamily;
+  private readonly certsNotAfter: ScalarFamily;
   private readonly openConnectionSeries = new Map<string, ScalarSeries>();
   private readonly serverUp: ScalarFamily;
   private readonly serverUpSeries = new Map<string, ScalarSeries>();
@@ -260,7 +276,14 @@ export class GatewayMetrics {
     };
     this.headerLabels = Object.entries(options.headerLabels ?? {}).map(([label, header]) => [label, header.toLowerCase()]);
     const b = this.options.buckets;
+    // Traefik's help texts (pkg/metrics/prometheus.go), which differ between the scopes.
+    const tlsHelp: Record<string, string> = {
+      entrypoint: 'How many HTTP requests with TLS processed on an entrypoint, partitioned by TLS Version and TLS cipher Used.',
+      router: 'How many HTTP requests with TLS are processed on a router, partitioned by service, TLS Version, and TLS cipher Used.',
+      service: 'How many HTTP requests with TLS processed on a service, partitioned by TLS version and TLS cipher.',
+    };
     const families = (scope: string, what: string): RequestFamilies => ({
+      requestsTls: new ScalarFamily(`traefik_${scope}_requests_tls_total`, tlsHelp[scope]!, 'counter'),
       requests: new ScalarFamily(`traefik_${scope}_requests_total`, `How many HTTP requests processed on ${what}, partitioned by status code, protocol, and method.`, 'counter'),
       duration: new HistogramFamily(`traefik_${scope}_request_duration_seconds`, `How long it took to process the request on ${what}, partitioned by status code, protocol, and method.`, b),
       requestBytes: new ScalarFamily(`traefik_${scope}_requests_bytes_total`, `The total size of requests in bytes handled by ${what}, partitioned by status code, protocol, and method.`, 'counter'),
@@ -279,10 +302,13 @@ export class GatewayMetrics {
     this.lastReloadSuccess = lastSuccess.add({});
     this.lastReloadFailure = lastFailure.add({});
     for (const f of [reloads, reloadFailures, lastSuccess, lastFailure]) register(f);
+    // A worker serves the same certificates as the others: the cluster's value is any worker's ('max').
+    this.certsNotAfter = new ScalarFamily('traefik_tls_certs_not_after', 'Certificate expiration timestamp', 'gauge', 'max');
+    register(this.certsNotAfter);
     this.openConnections = new ScalarFamily('traefik_open_connections', 'How many open connections exist, by entryPoint and protocol', 'gauge');
     register(this.openConnections);
     for (const fs of [this.entryPointFamilies, this.routerFamilies, this.serviceFamilies]) {
-      register(fs.requests); register(fs.duration); register(fs.requestBytes); register(fs.responseBytes);
+      register(fs.requests); register(fs.requestsTls); register(fs.duration); register(fs.requestBytes); register(fs.responseBytes);
     }
     this.retries = new ScalarFamily('traefik_service_retries_total', 'How many request retries happened on a service.', 'counter');
     this.serverUp = new ScalarFamily('traefik_service_server_up', 'service server is up, described by gauge value of 0 or 1.', 'gauge', 'min');
@@ -332,12 +358,32 @@ export class GatewayMetrics {
   /** Entry point + router + service request metrics in one call (what the entry point does per request). */
   recordRequest(entryPoint: RequestRecorder | undefined, router: string | undefined, service: string | undefined,
     method: string, protocol: string, code: number, seconds: number, requestBytes: number, responseBytes: number,
-    headers?: Record<string, string | string[] | undefined>): void {
+    headers?: Record<string, string | string[] | undefined>, socket?: object | null): void {
     const h = this.headerLabels.length > 0 && headers !== undefined ? this.headerLabelValues(headers) : undefined;
+    const tls = socket === undefined ? undefined : tlsLabels(socket);
+    if (tls !== undefined) this.recordTlsRequest(entryPoint, router, service, tls.version, tls.cipher);
     if (entryPoint !== undefined && this.options.addEntryPointsLabels) entryPoint.record(method, protocol, code, seconds, requestBytes, responseBytes, h);
     if (router !== undefined && this.options.addRoutersLabels) this.router(router, service ?? '').record(method, protocol, code, seconds, requestBytes, responseBytes, h);
     if (service !== undefined && this.options.addServicesLabels) this.service(service).record(method, protocol, code, seconds, requestBytes, responseBytes, h);
     this.push?.request(entryPoint?.prefix.entrypoint, router, service, method, protocol, code, seconds, requestBytes, responseBytes);
+  }
+
+  private recordTlsRequest(entryPoint: RequestRecorder | undefined, router: string | undefined, service: string | undefined, version: string, cipher: string): void {
+    if (entryPoint !== undefined && this.options.addEntryPointsLabels) entryPoint.recordTls(version, cipher);
+    if (router !== undefined && this.options.addRoutersLabels) this.router(router, service ?? '').recordTls(version, cipher);
+    if (service !== undefined && this.options.addServicesLabels) this.service(service).recordTls(version, cipher);
+    this.push?.tlsRequest(entryPoint?.prefix.entrypoint, router, service, version, cipher);
+  }
+
+  /**
+   * The certificates served now (PEM, leaf first; after each applied configuration), as Traefik sets its expiry gauge from the TLS
+   * manager's certificates on every reload; the series of a certificate no longer served is dropped.
+   */
+  setCertificates(pems: Iterable<string>): void {
+    const certs = certificateExpiries(pems);
+    this.certsNotAfter.series.length = 0;
+    for (const c of certs) this.certsNotAfter.add({ cn: c.cn, serial: c.serial, sans: c.sans }).value = c.notAfter;
+    this.push?.certificates(certs);
   }
 
   /** Feeds every later event to the push backends too (set once, after they are loaded). */

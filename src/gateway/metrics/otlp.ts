@@ -12,7 +12,7 @@ import { defaultResource, detectResources, envDetector, resourceFromAttributes, 
 import { hostname } from 'node:os';
 import { MeterProvider, PeriodicExportingMetricReader, type PushMetricExporter } from '@opentelemetry/sdk-metrics';
 import { defineError } from '../../lib/errors.ts';
-import type { MetricsSink } from './sink.ts';
+import type { CertificateExpiry, MetricsSink } from './sink.ts';
 import { DEFAULT_OTLP_METRICS_HTTP_ENDPOINT, type OtlpMetricsConfig } from '../config/schema/metrics.ts';
 import { grpcExporterOptions, httpAgentOptions } from '../tracing/otlp-client.ts';
 
@@ -47,7 +47,7 @@ async function createExporter(config: OtlpMetricsConfig): Promise<PushMetricExpo
   });
 }
 
-interface ScopeInstruments { requests: Counter; duration: Histogram; requestBytes: Counter; responseBytes: Counter }
+interface ScopeInstruments { requests: Counter; requestsTls: Counter; duration: Histogram; requestBytes: Counter; responseBytes: Counter }
 
 /** Gauge values by name, then by attribute key; read by the observable gauges at each collection. */
 class GaugeValues {
@@ -75,6 +75,7 @@ class OtlpSink implements MetricsSink {
   readonly #openConnections = new GaugeValues();
   readonly #serverUp = new GaugeValues();
   readonly #lastReload = new GaugeValues();
+  readonly #certsNotAfter = new GaugeValues();
 
   constructor(config: OtlpMetricsConfig, exporter: PushMetricExporter, resource: Resource) {
     this.#config = config;
@@ -83,8 +84,15 @@ class OtlpSink implements MetricsSink {
       readers: [new PeriodicExportingMetricReader({ exporter, exportIntervalMillis: Math.max(config.pushInterval, 1) })],
     });
     const meter = this.#provider.getMeter(SCOPE);
+    // Traefik's descriptions (pkg/metrics/otel.go RegisterOpenTelemetry), including their differences between scopes.
+    const tlsDescriptions: Record<string, string> = {
+      entrypoint: 'How many HTTP requests with TLS processed on an entrypoint, partitioned by TLS Version and TLS cipher Used.',
+      router: 'How many HTTP requests with TLS are processed on a router, partitioned by service, TLS Version, and TLS cipher Used.',
+      service: 'How many HTTP requests with TLS processed on a service, partitioned by TLS version and TLS cipher.',
+    };
     const scope = (name: string, what: string): ScopeInstruments => ({
       requests: meter.createCounter(`traefik_${name}_requests_total`, { unit: '1', description: `How many HTTP requests processed on ${what}, partitioned by status code, protocol, and method.` }),
+      requestsTls: meter.createCounter(`traefik_${name}_requests_tls_total`, { unit: '1', description: tlsDescriptions[name]! }),
       duration: meter.createHistogram(`traefik_${name}_request_duration_seconds`, {
         unit: 's',
         description: `How long it took to process the request on ${what}, partitioned by status code, protocol, and method.`,
@@ -99,6 +107,8 @@ class OtlpSink implements MetricsSink {
     this.#retries = config.addServicesLabels ? meter.createCounter('traefik_service_retries_total', { unit: '1', description: 'How many request retries happened on a service.' }) : undefined;
     this.#reloads = meter.createCounter('traefik_config_reloads_total', { unit: '1', description: 'Config reloads' });
     this.#gauge(meter, 'traefik_config_last_reload_success', 'Last config reload success', 'ms', this.#lastReload);
+    // Traefik's unit for it is "ms" though the value is in seconds (pkg/metrics/otel.go); kept as Traefik sends it.
+    this.#gauge(meter, 'traefik_tls_certs_not_after', 'Certificate expiration timestamp', 'ms', this.#certsNotAfter);
     this.#gauge(meter, 'traefik_open_connections', 'How many open connections exist, by entryPoint and protocol', '1', this.#openConnections);
     if (config.addServicesLabels) this.#gauge(meter, 'traefik_service_server_up', 'service server is up, described by gauge value of 0 or 1.', '1', this.#serverUp);
   }
@@ -134,6 +144,16 @@ class OtlpSink implements MetricsSink {
 
   retry(service: string): void {
     this.#retries?.add(1, { service });
+  }
+
+  tlsRequest(entryPoint: string | undefined, router: string | undefined, service: string | undefined, version: string, cipher: string): void {
+    if (entryPoint !== undefined && this.#entryPoint) this.#entryPoint.requestsTls.add(1, { entrypoint: entryPoint, tls_version: version, tls_cipher: cipher });
+    if (router !== undefined && this.#router) this.#router.requestsTls.add(1, { router, service: service ?? '', tls_version: version, tls_cipher: cipher });
+    if (service !== undefined && this.#service) this.#service.requestsTls.add(1, { service, tls_version: version, tls_cipher: cipher });
+  }
+
+  certificates(certs: readonly CertificateExpiry[]): void {
+    for (const c of certs) this.#certsNotAfter.set(`${c.cn}\u0000${c.serial}\u0000${c.sans}`, { cn: c.cn, serial: c.serial, sans: c.sans }, c.notAfter);
   }
 
   configReload(success: boolean, atMs: number): void {

@@ -16,8 +16,23 @@ export interface MetricsSink {
   serverUp(service: string, url: string, up: boolean): void;
   retry(service: string): void;
   configReload(success: boolean, atMs: number): void;
+  /** A request that came over TLS (Traefik's *ReqsTLSCounter): the scopes' labels, then tls_version and tls_cipher. */
+  tlsRequest(entryPoint: string | undefined, router: string | undefined, service: string | undefined, version: string, cipher: string): void;
+  /** The certificates served after a reload (Traefik's TLSCertsNotAfterTimestampGauge, set for each). */
+  certificates(certs: readonly CertificateExpiry[]): void;
   /** Push what is pending and stop. */
   close(): Promise<void>;
+}
+
+/** One served certificate as Traefik labels its expiry gauge (cmd/traefik appendCertMetric): cn, serial, sans. */
+export interface CertificateExpiry {
+  readonly cn: string;
+  /** Decimal, as Go's big.Int String(). */
+  readonly serial: string;
+  /** The DNS names, sorted, joined with ",". */
+  readonly sans: string;
+  /** Unix seconds. */
+  readonly notAfter: number;
 }
 
 export class MultiSink implements MetricsSink {
@@ -48,6 +63,14 @@ export class MultiSink implements MetricsSink {
     for (const s of this.#sinks) s.configReload(success, atMs);
   }
 
+  tlsRequest(entryPoint: string | undefined, router: string | undefined, service: string | undefined, version: string, cipher: string): void {
+    for (const s of this.#sinks) s.tlsRequest(entryPoint, router, service, version, cipher);
+  }
+
+  certificates(certs: readonly CertificateExpiry[]): void {
+    for (const s of this.#sinks) s.certificates(certs);
+  }
+
   async close(): Promise<void> {
     await Promise.allSettled(this.#sinks.map((s) => s.close()));
   }
@@ -56,6 +79,7 @@ export class MultiSink implements MetricsSink {
 /** A backend's metric names (Traefik's constants in pkg/metrics/<backend>.go), without the prefix. */
 export interface ScopeNames {
   requests: string;
+  requestsTls: string;
   duration: string;
   requestBytes: string;
   responseBytes: string;
@@ -64,6 +88,7 @@ export interface PushNames {
   configReloads: string;
   lastReloadSuccess: string;
   openConnections: string;
+  tlsCertsNotAfter: string;
   entryPoint: ScopeNames;
   router: ScopeNames;
   service: ScopeNames & { retries: string; serverUp: string };
@@ -178,6 +203,24 @@ export class IntervalStore {
     }
   }
 
+  tlsRequest(entryPoint: string | undefined, router: string | undefined, service: string | undefined, version: string, cipher: string): void {
+    const n = this.#names;
+    if (entryPoint !== undefined && this.#flags.addEntryPointsLabels) {
+      this.#counter(n.entryPoint.requestsTls, [['entrypoint', entryPoint], ['tls_version', version], ['tls_cipher', cipher]]).value++;
+    }
+    if (router !== undefined && this.#flags.addRoutersLabels) {
+      this.#counter(n.router.requestsTls, [['router', router], ['service', service ?? ''], ['tls_version', version], ['tls_cipher', cipher]]).value++;
+    }
+    if (service !== undefined && this.#flags.addServicesLabels) {
+      this.#counter(n.service.requestsTls, [['service', service], ['tls_version', version], ['tls_cipher', cipher]]).value++;
+    }
+  }
+
+  /** Not behind any add*Labels flag, as in Traefik; untagged (StatsD) every certificate sets the one gauge. */
+  certificates(certs: readonly CertificateExpiry[]): void {
+    for (const c of certs) this.#gauge(this.#names.tlsCertsNotAfter, [['cn', c.cn], ['serial', c.serial], ['sans', c.sans]]).value = c.notAfter;
+  }
+
   openConnection(entryPoint: string, protocol: string, delta: 1 | -1): void {
     this.#gauge(this.#names.openConnections, [['entrypoint', entryPoint], ['protocol', protocol]]).value += delta;
   }
@@ -273,6 +316,14 @@ export abstract class StoreSink implements MetricsSink {
 
   configReload(success: boolean, atMs: number): void {
     this.store.configReload(success, atMs);
+  }
+
+  tlsRequest(entryPoint: string | undefined, router: string | undefined, service: string | undefined, version: string, cipher: string): void {
+    this.store.tlsRequest(entryPoint, router, service, version, cipher);
+  }
+
+  certificates(certs: readonly CertificateExpiry[]): void {
+    this.store.certificates(certs);
   }
 
   async close(): Promise<void> {

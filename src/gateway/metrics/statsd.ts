@@ -16,16 +16,17 @@ export const STATSD_NAMES: PushNames = {
   configReloads: 'config.reload.total',
   lastReloadSuccess: 'config.reload.lastSuccessTimestamp',
   openConnections: 'open.connections',
+  tlsCertsNotAfter: 'tls.certs.notAfterTimestamp',
   entryPoint: {
-    requests: 'entrypoint.request.total', duration: 'entrypoint.request.duration',
+    requests: 'entrypoint.request.total', requestsTls: 'entrypoint.request.tls.total', duration: 'entrypoint.request.duration',
     requestBytes: 'entrypoint.requests.bytes.total', responseBytes: 'entrypoint.responses.bytes.total',
   },
   router: {
-    requests: 'router.request.total', duration: 'router.request.duration',
+    requests: 'router.request.total', requestsTls: 'router.request.tls.total', duration: 'router.request.duration',
     requestBytes: 'router.requests.bytes.total', responseBytes: 'router.responses.bytes.total',
   },
   service: {
-    requests: 'service.request.total', duration: 'service.request.duration',
+    requests: 'service.request.total', requestsTls: 'service.request.tls.total', duration: 'service.request.duration',
     requestBytes: 'service.requests.bytes.total', responseBytes: 'service.responses.bytes.total',
     retries: 'service.retries.total', serverUp: 'service.server.up',
   },

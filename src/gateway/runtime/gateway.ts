@@ -138,6 +138,8 @@ export function createGateway(options: GatewayOptions): Gateway {
     const ok = await runtime.apply(config);
     if (ok) {
       entryPoints?.setTls(runtime.current.tls);
+      // Traefik sets tls.certs.notAfterTimestamp for every served certificate at each reload.
+      if (entryPoints !== undefined) metrics?.setCertificates(runtime.current.tls.certificates().map((c) => c.cert));
       entryPoints?.setLayer4(layer4());
     }
     return ok;
@@ -160,6 +162,7 @@ export function createGateway(options: GatewayOptions): Gateway {
         ...(metrics ? { metrics } : {}),
         ...(accessLog ? { accessLog } : {}),
       });
+      metrics?.setCertificates(runtime.current.tls.certificates().map((c) => c.cert));
       return entryPoints;
     },
     addresses: () => entryPoints?.addresses() ?? {},
