@@ -239,8 +239,8 @@ export interface ValidateOptions {
 export function validateDynamicConfig(raw: unknown, source: string, options: ValidateOptions = {}): DynamicConfig {
   // Keys in Traefik's spelling first (its loader ignores case); the document returned is the canonical one.
   const read: CanonicalOptions = { textLists: options.textLists === true };
-  const doc = documentSchema.safeParse(canonicalKeys(raw ?? {}, documentSchema, read));
-  if (!doc.success) throw ConfigErrors.invalid(source, formatZodError(doc.error, '', isTraefikDynamicKey));
+  const doc = documentSchema.safeParse(hideProtoNames(canonicalKeys(raw ?? {}, documentSchema, read)));
+  if (!doc.success) throw ConfigErrors.invalid(source, showProtoNames(formatZodError(doc.error, '', isTraefikDynamicKey)));
   const problems: string[] = [];
   const http = doc.data.http;
   for (const [name, written] of Object.entries(http.services)) {
@@ -264,7 +264,8 @@ export function validateDynamicConfig(raw: unknown, source: string, options: Val
   for (const section of [http.routers, http.services, http.middlewares]) {
     for (const name in section) if (name.includes('@')) problems.push(`${name}: names may not contain "@" (the provider qualifies them)`);
   }
-  if (problems.length > 0) throw ConfigErrors.invalid(source, problems.join('; '));
+  if (problems.length > 0) throw ConfigErrors.invalid(source, showProtoNames(problems.join('; ')));
+  restoreProtoNames(doc.data);
   // The raw values (durations as written) are kept; routers go through the parsed form to drop nulls.
   return {
     http: {
@@ -278,6 +279,48 @@ export function validateDynamicConfig(raw: unknown, source: string, options: Val
     ...(udp !== undefined ? { udp } : {}),
   };
 }
+
+// A router, service, middleware, transport or TLS option named `__proto__` is a name like any other in Traefik (a Go
+// map key). zod's records skip that key (so it cannot become the output's prototype), which would drop the element
+// without a word; so it travels through validation under a stand-in name no YAML, TOML, KV key or label produces, and
+// is put back as an own property (defined, never assigned) — names are qualified `__proto__@provider` after this.
+const PROTO = '__proto__';
+const PROTO_STAND_IN = '\u0000__proto__';
+const NAMED_MAPS: ReadonlyArray<readonly [string, string]> = [
+  ['http', 'routers'], ['http', 'services'], ['http', 'middlewares'], ['http', 'serversTransports'], ['tls', 'options'], ['tls', 'stores'],
+  ['tcp', 'routers'], ['tcp', 'services'], ['tcp', 'middlewares'], ['tcp', 'serversTransports'], ['udp', 'routers'], ['udp', 'services'],
+];
+
+function namedMap(doc: unknown, section: string, kind: string): Record<string, unknown> | undefined {
+  const s = doc !== null && typeof doc === 'object' ? (doc as Record<string, unknown>)[section] : undefined;
+  const m = s !== null && typeof s === 'object' ? (s as Record<string, unknown>)[kind] : undefined;
+  return m !== null && typeof m === 'object' && !Array.isArray(m) ? (m as Record<string, unknown>) : undefined;
+}
+
+/** The document with each named map's `__proto__` entry under the stand-in name (maps copied only where one is). */
+function hideProtoNames(doc: unknown): unknown {
+  let out = doc;
+  for (const [section, kind] of NAMED_MAPS) {
+    const map = namedMap(out, section, kind);
+    if (map === undefined || !Object.hasOwn(map, PROTO)) continue;
+    const renamed = Object.fromEntries(Object.entries(map).map(([k, v]) => [k === PROTO ? PROTO_STAND_IN : k, v]));
+    const top = out as Record<string, Record<string, unknown>>;
+    out = { ...top, [section]: { ...top[section], [kind]: renamed } };
+  }
+  return out;
+}
+
+/** The validated document with each stand-in entry back under its own name. */
+function restoreProtoNames(doc: unknown): void {
+  for (const [section, kind] of NAMED_MAPS) {
+    const map = namedMap(doc, section, kind);
+    if (map === undefined || !Object.hasOwn(map, PROTO_STAND_IN)) continue;
+    Object.defineProperty(map, PROTO, { value: map[PROTO_STAND_IN], enumerable: true, writable: true, configurable: true });
+    delete map[PROTO_STAND_IN];
+  }
+}
+
+const showProtoNames = (message: string): string => message.replaceAll(PROTO_STAND_IN, PROTO);
 
 /** Each element of a `tcp`/`udp` section against its schema, errors naming `tcp.routers.<name>.<key>`. */
 function sectionProblems(root: string, section: Record<string, Record<string, unknown>>, schemas: Record<string, ZodType<unknown>>, read: CanonicalOptions): string[] {

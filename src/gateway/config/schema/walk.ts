@@ -110,7 +110,8 @@ export function canonicalKeys(value: unknown, schema: unknown, options: Canonica
       for (const [k, v] of Object.entries(value)) {
         const next = canonicalKeys(v, def.valueType, options);
         if (next === OMIT) delete (out ??= { ...(value as Record<string, unknown>) })[k];
-        else if (next !== v) (out ??= { ...(value as Record<string, unknown>) })[k] = next;
+        // Defined, not assigned: a map entry named `__proto__` (a router so named) stays an entry, never the prototype.
+        else if (next !== v) Object.defineProperty((out ??= { ...(value as Record<string, unknown>) }), k, { value: next, enumerable: true, writable: true, configurable: true });
       }
       return out ?? value;
     }
