@@ -23,6 +23,8 @@ import { sendConfiguration, WORKER_ENV, type PrimaryMessage, type WorkerMessage,
 import { Slicer } from '../lib/slices.ts';
 import type { AcmeManager } from './acme/manager.ts';
 import { loadAcmeManager } from './acme/load.ts';
+import type { TailscaleManager } from './tailscale/manager.ts';
+import { loadTailscaleManager } from './tailscale/load.ts';
 import { loadTracer } from './tracing/load.ts';
 import { loadOtlpLogs, type OtlpLogs } from './otlp-logs/load.ts';
 
@@ -58,6 +60,8 @@ export interface GatewayHandle {
   readonly staticConfig: StaticConfig;
   /** The ACME resolvers, when `certificatesResolvers` is configured. */
   readonly acme?: AcmeManager;
+  /** The Tailscale resolvers, when a `certificatesResolvers.<name>.tailscale` is configured. */
+  readonly tailscale?: TailscaleManager;
 }
 
 /** The gateway's own log: a given logger (tests, embedding), Traefik's `log` section when present, else Meshgate's default. */
@@ -75,6 +79,7 @@ async function startControlPlane(
   deliver: (config: DynamicConfig) => void,
   rejected: (provider: string, error: Error) => void,
   acme?: AcmeManager,
+  tailscale?: TailscaleManager,
 ) {
   const lastGoodPath = options.lastGoodFile === false ? undefined : (options.lastGoodFile ?? (staticConfig.file ? lastGoodPathFor(staticConfig.file) : undefined));
   const store = lastGoodPath ? new LastGoodStore(lastGoodPath, logger) : undefined;
@@ -85,6 +90,7 @@ async function startControlPlane(
     onConfiguration: (merged, byProvider) => {
       deliver(merged);
       acme?.observe(merged);
+      tailscale?.observe(merged);
       void store?.save(byProvider);
     },
     onRejected: (error) => rejected('aggregator', error),
@@ -95,7 +101,7 @@ async function startControlPlane(
     logger.info({ path: store!.path, providers: Object.keys(seed) }, 'serving the last good configuration until providers report');
     await aggregator.seed(seed);
   }
-  const providers = [...createProviders({ staticConfig, logger, reportError: rejected }), ...(acme?.providers() ?? [])];
+  const providers = [...createProviders({ staticConfig, logger, reportError: rejected }), ...(acme?.providers() ?? []), ...(tailscale?.providers() ?? [])];
   // Providers only read local sources before start() resolves (a remote one returns at once and reports later),
   // so this never waits on a server; what they have now is applied before the entry points open.
   await aggregator.start(providers);
@@ -105,6 +111,7 @@ async function startControlPlane(
     async stop() {
       aggregator.stop();
       await acme?.close();
+      await tailscale?.close();
       await store?.save(aggregator.snapshot());
     },
   };
@@ -184,6 +191,7 @@ function acmeFor(staticConfig: StaticConfig, options: RunGatewayOptions, logger:
 async function runInProcess(staticConfig: StaticConfig, options: RunGatewayOptions, logger: Logger, accessLogOtlp: OtlpLogs['accessLog']): Promise<GatewayHandle> {
   const metrics = await metricsFor(staticConfig, logger);
   const acme = await acmeFor(staticConfig, options, logger);
+  const tailscale = await loadTailscaleManager(staticConfig, logger);
   const tracer = await loadTracer(staticConfig);
   const gateway: Gateway = createGateway({
     staticConfig,
@@ -196,7 +204,7 @@ async function runInProcess(staticConfig: StaticConfig, options: RunGatewayOptio
     ...(metrics && staticConfig.metrics?.prometheus ? { metricsText: async () => ({ contentType: metrics.contentType, text: await metrics.metricsText() }) } : {}),
     ...(options.drainTimeoutMs !== undefined ? { drainTimeoutMs: options.drainTimeoutMs } : {}),
   });
-  const control = await startControlPlane(staticConfig, options, logger, (config) => void gateway.apply(config), () => metrics?.recordConfigReload(false), acme);
+  const control = await startControlPlane(staticConfig, options, logger, (config) => void gateway.apply(config), () => metrics?.recordConfigReload(false), acme, tailscale);
   try {
     await gateway.listen();
   } catch (err) {
@@ -210,6 +218,7 @@ async function runInProcess(staticConfig: StaticConfig, options: RunGatewayOptio
   return {
     staticConfig,
     ...(acme ? { acme } : {}),
+    ...(tailscale ? { tailscale } : {}),
     reload: () => control.aggregator.reload(),
     reopenLogs: () => gateway.reopenLogs(),
     addresses: () => gateway.addresses(),
@@ -260,6 +269,7 @@ async function runCluster(staticConfig: StaticConfig, options: RunGatewayOptions
     }, new Slicer());
   };
   const acme = await acmeFor(staticConfig, options, logger);
+  const tailscale = await loadTailscaleManager(staticConfig, logger);
   // Workers answer the CA's challenges: each change reaches them whole.
   acme?.challenges.onChange(() => {
     const challenges = acme.challenges.snapshot();
@@ -272,7 +282,7 @@ async function runCluster(staticConfig: StaticConfig, options: RunGatewayOptions
   }, (provider, error) => {
     // Every worker counts it; the cluster view takes the max of the reload series, so it counts once.
     for (const worker of workers) send(worker, { type: 'meshgate:config-rejected', provider, message: error.message });
-  }, acme);
+  }, acme, tailscale);
 
   const fork = () => {
     const worker = cluster.fork({ [WORKER_ENV]: JSON.stringify(settings) });
@@ -316,6 +326,7 @@ async function runCluster(staticConfig: StaticConfig, options: RunGatewayOptions
   return {
     staticConfig,
     ...(acme ? { acme } : {}),
+    ...(tailscale ? { tailscale } : {}),
     reload: () => control.aggregator.reload(),
     reopenLogs: () => {
       for (const worker of workers) send(worker, { type: 'meshgate:reopen-logs' });

@@ -34,22 +34,23 @@ function invalid(raw: Record<string, unknown>, pattern: RegExp): void {
 
 test('certificatesResolvers: Traefik defaults; dnsChallenge is "not supported by meshgate"; a challenge and a known entry point are required', () => {
   const config = validateStaticConfig({ entryPoints: { web: { address: ':80' } }, certificatesResolvers: { le: { acme: { httpChallenge: { entryPoint: 'web' } } } } });
-  const acme = config.certificatesResolvers!.le!.acme;
+  const acme = config.certificatesResolvers!.le!.acme!;
   // Traefik's Configuration.SetDefaults: Let's Encrypt production, acme.json, RSA4096; certificatesDuration 2160 h.
   assert.equal(acme.caServer, 'https://acme-v02.api.letsencrypt.org/directory');
   assert.equal(acme.storage, 'acme.json');
   assert.equal(acme.keyType, 'RSA4096');
   assert.equal(acme.certificatesDuration, 2160);
   invalid({ certificatesResolvers: { le: { acme: { dnsChallenge: { provider: 'cloudflare' } } } } }, /not supported by meshgate: certificatesResolvers\.le\.acme\.dnsChallenge/);
-  invalid({ certificatesResolvers: { le: { tailscale: {} } } }, /not supported by meshgate: certificatesResolvers\.le\.tailscale/);
+  // A `tailscale` resolver is gateway/tailscale's (tailscale.test.ts); a resolver of neither kind names what it needs.
+  invalid({ certificatesResolvers: { le: {} } }, /certificatesResolvers\.le\.acme: a certificate resolver needs `acme` or `tailscale`/);
   invalid({ certificatesResolvers: { le: { acme: { email: 'a@b.c' } } } }, /ACME challenge not specified/);
   invalid({ entryPoints: { web: { address: ':80' } }, certificatesResolvers: { le: { acme: { httpChallenge: { entryPoint: 'nope' } } } } },
     /certificatesResolvers\.le\.acme\.httpChallenge\.entryPoint: entry point "nope" is not defined/);
   invalid({ certificatesResolvers: { le: { acme: { tlsChallenge: {}, keyType: 'RSA1024' } } } }, /certificatesResolvers\.le\.acme\.keyType/);
   assert.equal(validateStaticConfig({ certificatesResolvers: { le: { acme: { tlsChallenge: {}, httpChallenge: { entryPoint: 'web', delay: '2s' } } } }, entryPoints: { web: { address: ':80' } } })
-    .certificatesResolvers!.le!.acme.httpChallenge!.delay, 2000);
+    .certificatesResolvers!.le!.acme!.httpChallenge!.delay, 2000);
   // `tlsChallenge:` with no value (YAML null) switches it on, as in Traefik.
-  assert.ok(validateStaticConfig({ certificatesResolvers: { le: { acme: { tlsChallenge: null } } } }).certificatesResolvers!.le!.acme.tlsChallenge);
+  assert.ok(validateStaticConfig({ certificatesResolvers: { le: { acme: { tlsChallenge: null } } } }).certificatesResolvers!.le!.acme!.tlsChallenge);
 });
 
 test('renewal follows Traefik\'s table on the certificate\'s lifetime: 90 days → last 30 days, 1 hour → last 20 minutes', () => {

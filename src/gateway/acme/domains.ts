@@ -35,6 +35,37 @@ export function hostSniNames(rule: string): string[] {
   return names;
 }
 
+/** A router (HTTP or TCP) whose TLS names a resolver: its `tls.domains` when it has some, else the names of its rule. */
+export interface ResolverRequest {
+  readonly domains?: readonly AcmeDomain[];
+  /** `Host` names of an HTTP rule, `HostSNI` names of a TCP rule, lower-case, in rule order (when no `domains`). */
+  readonly ruleNames: readonly string[];
+}
+
+/** The routers of `config` that ask `resolver` for certificates (gateway/acme and gateway/tailscale share this). */
+export function resolverRequests(config: DynamicConfig, staticConfig: StaticConfig, resolver: string): ResolverRequest[] {
+  const out: ResolverRequest[] = [];
+  const fromTls = (tls: { domains?: Array<{ main?: string; sans?: string[] }> }, ruleNames: () => string[]) => {
+    if (tls.domains && tls.domains.length > 0) {
+      out.push({ domains: tls.domains.flatMap((d) => (d.main ? [{ main: d.main, ...(d.sans ? { sans: d.sans } : {}) }] : [])), ruleNames: [] });
+    } else {
+      out.push({ ruleNames: ruleNames() });
+    }
+  };
+  const defaults = defaultEntryPoints(staticConfig);
+  for (const router of Object.values(config.http.routers)) {
+    const entryPoints = router.entryPoints && router.entryPoints.length > 0 ? router.entryPoints : defaults;
+    const tls: RouterTlsConfig | undefined = router.tls ?? entryPoints.map((ep) => staticConfig.entryPoints[ep]?.http?.tls).find((t) => t !== undefined);
+    if (tls?.certResolver === resolver) fromTls(tls, () => ruleHosts(router.rule ?? ''));
+  }
+  for (const raw of Object.values(config.tcp?.routers ?? {})) {
+    // Validated when it was loaded; only the rule and tls block matter here.
+    const router = raw as { rule?: string; tls?: { certResolver?: string; domains?: Array<{ main?: string; sans?: string[] }> } };
+    if (router.tls?.certResolver === resolver) fromTls(router.tls, () => hostSniNames(router.rule ?? ''));
+  }
+  return out;
+}
+
 export function requestedDomains(config: DynamicConfig, staticConfig: StaticConfig, resolver: string): AcmeDomain[] {
   const out = new Map<string, AcmeDomain>();
   const add = (domain: AcmeDomain) => {
@@ -44,29 +75,9 @@ export function requestedDomains(config: DynamicConfig, staticConfig: StaticConf
     const key = [main, ...sans].join(',');
     if (!out.has(key)) out.set(key, sans.length > 0 ? { main, sans } : { main });
   };
-  const defaults = defaultEntryPoints(staticConfig);
-  for (const router of Object.values(config.http.routers)) {
-    const entryPoints = router.entryPoints && router.entryPoints.length > 0 ? router.entryPoints : defaults;
-    const tls: RouterTlsConfig | undefined = router.tls ?? entryPoints.map((ep) => staticConfig.entryPoints[ep]?.http?.tls).find((t) => t !== undefined);
-    if (tls?.certResolver !== resolver) continue;
-    if (tls.domains && tls.domains.length > 0) {
-      for (const d of tls.domains) if (d.main) add({ main: d.main, ...(d.sans ? { sans: d.sans } : {}) });
-      continue;
-    }
-    const hosts = ruleHosts(router.rule ?? '');
-    if (hosts.length > 0) add({ main: hosts[0]!, sans: hosts.slice(1) });
-  }
-  for (const raw of Object.values(config.tcp?.routers ?? {})) {
-    // Validated when it was loaded; only the rule and tls block matter here.
-    const router = raw as { rule?: string; tls?: { certResolver?: string; domains?: Array<{ main?: string; sans?: string[] }> } };
-    const tls = router.tls;
-    if (tls?.certResolver !== resolver) continue;
-    if (tls.domains && tls.domains.length > 0) {
-      for (const d of tls.domains) if (d.main) add({ main: d.main, ...(d.sans ? { sans: d.sans } : {}) });
-      continue;
-    }
-    const names = hostSniNames(router.rule ?? '');
-    if (names.length > 0) add({ main: names[0]!, sans: names.slice(1) });
+  for (const request of resolverRequests(config, staticConfig, resolver)) {
+    if (request.domains) for (const d of request.domains) add(d);
+    else if (request.ruleNames.length > 0) add({ main: request.ruleNames[0]!, sans: request.ruleNames.slice(1) });
   }
   // A store's defaultGeneratedCert naming this resolver asks for its domain like a router's tls.domains — unless the
   // store has its own defaultCertificate, which takes precedence (Traefik's provider.go watchNewDomains).

@@ -10,6 +10,7 @@ import { emptyDynamicConfig, type DynamicConfig } from '../config/dynamic.ts';
 import type { StaticConfig } from '../config/static.ts';
 import type { Provider } from '../providers/provider.ts';
 import { ChallengeStore } from './challenges.ts';
+import { hasAcmeResolvers } from './load.ts';
 import { requestedDomains } from './domains.ts';
 import { FileStorage } from './file-storage.ts';
 import { KV_STORAGE_SCHEME, KvStorage } from './kv-storage.ts';
@@ -34,6 +35,8 @@ export class AcmeManager {
   constructor(staticConfig: StaticConfig, logger: Logger, options: AcmeManagerOptions = {}) {
     this.#staticConfig = staticConfig;
     for (const [name, { acme }] of Object.entries(staticConfig.certificatesResolvers ?? {})) {
+      // A `tailscale` resolver is gateway/tailscale's.
+      if (acme === undefined) continue;
       const storage: AcmeStorage = acme.storage.startsWith(KV_STORAGE_SCHEME) ? new KvStorage(name, acme.storage, logger) : new FileStorage(name, acme.storage);
       this.#storages.push(storage);
       let emit: ((config: DynamicConfig) => void) | undefined;
@@ -77,7 +80,7 @@ export class AcmeManager {
   /** Entry points answering HTTP-01 challenges (each resolver's `httpChallenge.entryPoint`). */
   httpChallengeEntryPoints(): Set<string> {
     const out = new Set<string>();
-    for (const { acme } of Object.values(this.#staticConfig.certificatesResolvers ?? {})) if (acme.httpChallenge) out.add(acme.httpChallenge.entryPoint);
+    for (const { acme } of Object.values(this.#staticConfig.certificatesResolvers ?? {})) if (acme?.httpChallenge) out.add(acme.httpChallenge.entryPoint);
     return out;
   }
 
@@ -106,6 +109,5 @@ export class AcmeManager {
 
 /** The manager when the static configuration has certificate resolvers. */
 export function createAcmeManager(staticConfig: StaticConfig, logger: Logger, options: AcmeManagerOptions = {}): AcmeManager | undefined {
-  const resolvers = staticConfig.certificatesResolvers;
-  return resolvers && Object.keys(resolvers).length > 0 ? new AcmeManager(staticConfig, logger, options) : undefined;
+  return hasAcmeResolvers(staticConfig) ? new AcmeManager(staticConfig, logger, options) : undefined;
 }

@@ -2,11 +2,12 @@
  * `certificatesResolvers.<name>.acme` of Traefik's static configuration (pkg/provider/acme Configuration, the
  * "Certificates Resolvers" reference page), for the challenges Meshgate answers: `httpChallenge` and `tlsChallenge`.
  * Every object is strict and the whole `certificatesResolvers` key stays in Traefik's key list (traefik-keys.ts), so
- * a key Traefik has and this schema lacks — `dnsChallenge`, `tailscale`, `profile` — is refused as
+ * a key Traefik has and this schema lacks — `dnsChallenge`, `profile` — is refused as
  * "not supported by meshgate: certificatesResolvers.<name>.acme.<key>", never as an unknown key.
  */
 import { z } from 'zod';
 import { durationSchema } from '../config/schema/services.ts';
+import { tailscaleSchema, type TailscaleConfig } from '../tailscale/schema.ts';
 
 /** Traefik's default CA (lego.LEDirectoryProduction) and storage file (Configuration.SetDefaults). */
 export const LETS_ENCRYPT_PRODUCTION = 'https://acme-v02.api.letsencrypt.org/directory';
@@ -46,16 +47,18 @@ export const acmeSchema = z
     }
   });
 
+/** One resolver: ACME (this folder) or Tailscale (gateway/tailscale); Traefik starts a provider for each kind set. */
+export type CertificateResolverConfig = { acme: AcmeConfig; tailscale?: TailscaleConfig } | { acme?: AcmeConfig; tailscale: TailscaleConfig };
+
 export const certificatesResolversSchema = z.record(
   z.string().min(1),
-  z.object({ acme: acmeSchema.optional() }).strict().transform((resolver, ctx) => {
-    if (resolver.acme === undefined) {
-      // A resolver of another kind (`tailscale`) is already refused by name as not supported; only say more when
-      // nothing else was wrong (an empty resolver).
-      if (ctx.issues.length === 0) ctx.addIssue({ code: 'custom', message: 'a certificate resolver needs `acme` (the kind Meshgate implements)', path: ['acme'] });
+  z.object({ acme: acmeSchema.optional(), tailscale: tailscaleSchema.optional() }).strict().transform((resolver, ctx): CertificateResolverConfig => {
+    if (resolver.acme === undefined && resolver.tailscale === undefined) {
+      // Only say so when nothing else was wrong (an empty resolver).
+      if (ctx.issues.length === 0) ctx.addIssue({ code: 'custom', message: 'a certificate resolver needs `acme` or `tailscale`', path: ['acme'] });
       return z.NEVER;
     }
-    return { acme: resolver.acme };
+    return resolver.acme !== undefined ? { acme: resolver.acme, ...(resolver.tailscale ? { tailscale: resolver.tailscale } : {}) } : { tailscale: resolver.tailscale! };
   }),
 );
 

@@ -290,7 +290,7 @@ export function validateStaticConfig(written: Record<string, unknown>, file = 's
     }
   }
   for (const [name, { acme }] of Object.entries(parsed.certificatesResolvers ?? {})) {
-    const ep = acme.httpChallenge?.entryPoint;
+    const ep = acme?.httpChallenge?.entryPoint;
     if (ep !== undefined && !entryPoints[ep]) problems.push(`certificatesResolvers.${name}.acme.httpChallenge.entryPoint: entry point "${ep}" is not defined`);
   }
   problems.push(...otlpLogsProblems(parsed));

@@ -34,7 +34,7 @@ async function main(): Promise<void> {
   let nextId = 1;
   // The primary orders certificates; workers only answer the CA's challenges, from the snapshots it sends.
   const challenges = staticConfig.certificatesResolvers !== undefined ? new ChallengeStore() : undefined;
-  const httpEntryPoints = new Set(Object.values(staticConfig.certificatesResolvers ?? {}).flatMap(({ acme }) => (acme.httpChallenge ? [acme.httpChallenge.entryPoint] : [])));
+  const httpEntryPoints = new Set(Object.values(staticConfig.certificatesResolvers ?? {}).flatMap(({ acme }) => (acme?.httpChallenge ? [acme.httpChallenge.entryPoint] : [])));
   const tracer = await loadTracer(staticConfig);
   const gateway = createGateway({
     staticConfig,
