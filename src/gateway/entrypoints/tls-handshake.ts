@@ -260,7 +260,12 @@ export class TlsHandshakes {
       socket.destroy();
       return;
     }
-    this.#withDefaultCertificate(configuration, socket, () => this.#handshaker(configuration, options).server.emit('connection', socket));
+    this.#withDefaultCertificate(configuration, socket, () => {
+      // A swap may have come while the default certificate was made (a resolver's first certificates often do): a
+      // handshaker built from the configuration captured above would serve it — without them — until the next swap.
+      const current = this.#configuration;
+      this.#handshaker(current, current === configuration ? options : current.optionsFor(entryPoint, hello.servername)).server.emit('connection', socket);
+    });
   }
 
   /**
