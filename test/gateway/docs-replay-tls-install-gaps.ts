@@ -5,9 +5,6 @@
  * table so each replay file owns its lines.
  */
 export const TLS_INSTALL_GAPS: Record<string, string[]> = {
-  // The Tailscale resolver needs a local tailscaled to ask for certificates; Meshgate has no Tailscale client.
-  'tailscale.01.yaml': ['not supported by meshgate: certificatesResolvers.myresolver.tailscale'],
-  'tailscale.02.toml': ['not supported by meshgate: certificatesResolvers.myresolver.tailscale'],
   // The page's External Account Binding fragment (`# ...` stands for the rest) names no challenge. Traefik loads it
   // and fails at the first certificate (provider.go getClient: "ACME challenge not specified"); Meshgate refuses
   // the resolver when the file is loaded (gateway/acme/schema.ts), with the same words. Completed with the page's

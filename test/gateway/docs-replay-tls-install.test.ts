@@ -36,7 +36,6 @@ import { applyStaticOverrides, validateStaticConfig } from '../../src/gateway/co
 import { createLogger, silentLogger } from '../../src/lib/logger.ts';
 import { waitFor } from '../../src/lib/testing/wait-for.ts';
 import { startUpstream, tempDir, type Upstream } from './helpers.ts';
-import { TLS_INSTALL_GAPS } from './docs-replay-tls-install-gaps.ts';
 import { dynamicYaml, gateway } from './docs-replay-tls-install-support.ts';
 import { readStaple, serialOf, stapled, startOcspPki, type OcspPki } from '../helpers/ocsp-pki.ts';
 
@@ -159,21 +158,7 @@ test('acme.md dnsChallenge: a resolver with dnsChallenge is refused as "not supp
     /not supported by meshgate: certificatesResolvers\.myresolver\.acme\.dnsChallenge/);
 });
 
-// certificate-resolvers/tailscale.md: the resolver needs a tailscaled on the host; Meshgate has no Tailscale client.
-test('tailscale.md: the page\'s resolver keeps the gateway from starting with "not supported by meshgate: <path>"', async () => {
-  for (const file of ['tailscale.01.yaml', 'tailscale.02.toml']) {
-    assert.deepEqual(TLS_INSTALL_GAPS[file], ['not supported by meshgate: certificatesResolvers.myresolver.tailscale']);
-    const dir = await tempDir('mg-docs-ts-');
-    const configFile = join(dir, `gateway.${formatOf(file)}`);
-    writeFileSync(configFile, snippet(file).replace('":80"', '"127.0.0.1:0"').replace('":443"', '"127.0.0.1:0"'));
-    await assert.rejects(runGateway({ configFile, workers: 1, handleSignals: false, lastGoodFile: false, logger: silentLogger() }), (err: Error) => {
-      assert.match(err.message, /not supported by meshgate: certificatesResolvers\.myresolver\.tailscale/);
-      // Only that: not also a complaint that the resolver lacks `acme`.
-      assert.doesNotMatch(err.message, /myresolver\.acme/);
-      return true;
-    });
-  }
-});
+// certificate-resolvers/tailscale.md: on running gateways in tailscale-docs.test.ts.
 
 // ---------------------------------------------------------------------------------------------------------------
 // tls/overview.md: "For each incoming connection, Traefik is serving the best matching TLS certificate for the

@@ -64,6 +64,8 @@ test('a gateway without ACME, Redis rate limits, gRPC health checks, jwt, bcrypt
   assert.ok(urls.some((u) => u.endsWith('/src/gateway/entrypoints/tls-handshake.ts')), 'the TLS entry point code is loaded');
   assert.ok(!fromPackage(urls, '@peculiar/x509'), '@peculiar/x509 is not loaded');
   assert.ok(!urls.some((u) => u.endsWith('/src/gateway/entrypoints/self-signed.ts')), 'the certificate builder is not loaded');
+  // The Tailscale certificate resolvers (gateway/tailscale) load only when one is configured.
+  assert.deepEqual(urls.filter((u) => /\/src\/gateway\/tailscale\/(manager|resolver|localapi|certificate|domains)\.ts$/.test(u)), []);
   // OCSP stapling (static `ocsp`) is loaded only when configured.
   assert.ok(!urls.some((u) => u.endsWith('/src/gateway/entrypoints/ocsp.ts')), 'the OCSP stapler is not loaded');
   // The KV providers' store modules (and so etcd3, ioredis) load only when providers.consul/etcd/redis is configured.
@@ -83,4 +85,16 @@ test('a gateway with metrics.statsD loads hot-shots, and neither the InfluxDB cl
   for (const name of ['@influxdata/influxdb-client', '@opentelemetry/sdk-metrics', '@opentelemetry/exporter-metrics-otlp-http', '@opentelemetry/exporter-metrics-otlp-grpc']) {
     assert.ok(!fromPackage(urls, name), `${name} is not loaded`);
   }
+});
+
+test('a gateway with a tailscale certificate resolver loads gateway/tailscale, and not acme-client', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'mg-startup-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const urls = await loadedModules(dir, [
+    'entryPoints:', '  websecure:', '    address: "127.0.0.1:0"',
+    'certificatesResolvers:', '  myresolver:', '    tailscale:', `      socket: "${join(dir, 'none.sock')}"`, '',
+  ].join('\n'));
+  assert.ok(urls.some((u) => u.endsWith('/src/gateway/tailscale/manager.ts')), 'the tailscale manager is loaded');
+  assert.ok(!fromPackage(urls, 'acme-client'), 'acme-client is not loaded');
+  assert.ok(!urls.some((u) => u.endsWith('/src/gateway/acme/manager.ts')), 'the ACME manager is not loaded');
 });
