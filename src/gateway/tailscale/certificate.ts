@@ -7,7 +7,7 @@
  * and Meshgate checks the validity windows and the name only.
  */
 import { createPrivateKey, X509Certificate } from 'node:crypto';
-import { LocalApiError, type CertPair } from './localapi.ts';
+import type { CertPair } from './localapi.ts';
 
 /** How long before expiry tailscaled renews (tailscale ipn/localapi cert.go, cited by Traefik's provider). */
 export const RENEW_BEFORE_MS = 14 * 24 * 3_600_000;
@@ -23,23 +23,24 @@ export interface HeldCertificate extends CertPair {
 
 const PEM_CERT = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g;
 
-export function checkPair(domain: string, pair: CertPair): HeldCertificate {
+/** The pair as held, or what is wrong with it. */
+export function checkPair(domain: string, pair: CertPair): HeldCertificate | { problem: string } {
   const blocks = pair.certPem.match(PEM_CERT) ?? [];
-  if (blocks.length === 0) throw new LocalApiError('the answer holds no certificate');
+  if (blocks.length === 0) return { problem: 'the answer holds no certificate' };
   let chain: X509Certificate[];
   try {
     chain = blocks.map((b) => new X509Certificate(b));
   } catch (err) {
-    throw new LocalApiError(`certificate does not parse: ${(err as Error).message}`);
+    return { problem: `certificate does not parse: ${(err as Error).message}` };
   }
   const leaf = chain[0]!;
   let keyMatches: boolean;
   try {
     keyMatches = leaf.checkPrivateKey(createPrivateKey(pair.keyPem));
   } catch (err) {
-    throw new LocalApiError(`private key does not parse: ${(err as Error).message}`);
+    return { problem: `private key does not parse: ${(err as Error).message}` };
   }
-  if (!keyMatches) throw new LocalApiError('the private key does not match the certificate');
+  if (!keyMatches) return { problem: 'the private key does not match the certificate' };
   const windows = chain.map((c) => ({ from: Date.parse(c.validFrom), to: Date.parse(c.validTo) }));
   return { domain, certPem: pair.certPem, keyPem: pair.keyPem, windows, namesDomain: leaf.checkHost(domain) !== undefined, notAfter: windows[0]!.to };
 }

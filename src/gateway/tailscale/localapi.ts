@@ -8,6 +8,8 @@
  */
 import { request } from 'node:http';
 import { readBodyLimited } from '../../lib/http/body.ts';
+import type { MeshgateError } from '../../lib/errors.ts';
+import { TailscaleErrors } from './errors.ts';
 
 /** The Host tscert's HTTP client puts on every LocalAPI request (its dialer ignores the address). */
 export const LOCALAPI_HOST = 'local-tailscaled.sock';
@@ -21,8 +23,11 @@ export interface CertPair {
   readonly keyPem: string;
 }
 
-/** What went wrong, in words for the log (the resolver wraps it in MG_GATEWAY_TAILSCALE_CERT). */
-export class LocalApiError extends Error {}
+/** Which resolver asks, on which socket: what its errors name. */
+export interface LocalApiTarget {
+  readonly resolver: string;
+  readonly socket: string;
+}
 
 function errorText(body: string): string {
   try {
@@ -37,40 +42,44 @@ function errorText(body: string): string {
   return body.trim();
 }
 
-/** Splits a `type=pair` answer as tscert's CertPair does: key first, then the chain. */
-export function splitPair(body: string): CertPair {
+/** Splits a `type=pair` answer as tscert's CertPair does: key first, then the chain; or says what is wrong with it. */
+export function splitPair(body: string): CertPair | { problem: string } {
   const i = body.indexOf('--\n--');
-  if (i === -1) throw new LocalApiError('unexpected output: no delimiter');
+  if (i === -1) return { problem: 'unexpected output: no delimiter' };
   const keyPem = body.slice(0, i + 3);
   const certPem = body.slice(i + 3);
-  if (certPem.includes(' PRIVATE KEY-----')) throw new LocalApiError('unexpected output: key in cert');
+  if (certPem.includes(' PRIVATE KEY-----')) return { problem: 'unexpected output: key in cert' };
   return { certPem, keyPem };
 }
 
-export async function fetchCertPair(socketPath: string, domain: string, signal?: AbortSignal): Promise<CertPair> {
+/** The key and chain tailscaled holds for `domain`; an MG_GATEWAY_TAILSCALE_CERT error when it cannot give them. */
+export async function fetchCertPair(target: LocalApiTarget, domain: string, signal?: AbortSignal): Promise<CertPair> {
+  const fail = (detail: string): MeshgateError => TailscaleErrors.fetch(target.resolver, domain, target.socket, detail);
   const timeout = AbortSignal.timeout(FETCH_TIMEOUT_MS);
   const abort = signal ? AbortSignal.any([signal, timeout]) : timeout;
   const { status, body } = await new Promise<{ status: number; body: string }>((resolve, reject) => {
     const req = request({
-      socketPath,
+      socketPath: target.socket,
       method: 'GET',
       path: `/localapi/v0/cert/${encodeURIComponent(domain)}?type=pair`,
       headers: { host: LOCALAPI_HOST },
       signal: abort,
     }, (res) => {
       readBodyLimited(res, MAX_BODY).then(({ body: bytes, overflow }) => {
-        if (overflow) reject(new LocalApiError(`answer larger than ${MAX_BODY} bytes`));
+        if (overflow) reject(fail(`answer larger than ${MAX_BODY} bytes`));
         else resolve({ status: res.statusCode ?? 0, body: bytes.toString('utf8') });
-      }, reject);
+      }, (err: Error) => reject(fail(err.message)));
     });
     req.on('error', (err: Error) => {
-      if (err.name === 'AbortError') reject(new LocalApiError(timeout.aborted ? `no answer within ${FETCH_TIMEOUT_MS / 1000} s` : 'cancelled'));
+      if (err.name === 'AbortError') reject(fail(timeout.aborted ? `no answer within ${FETCH_TIMEOUT_MS / 1000} s` : 'cancelled'));
       // Node's message names the code and the socket: "connect ENOENT /var/run/tailscale/tailscaled.sock".
-      else reject(new LocalApiError(err.message));
+      else reject(fail(err.message));
     });
     req.end();
   });
-  if (status === 403) throw new LocalApiError(`Access denied: ${errorText(body)}`);
-  if (status !== 200) throw new LocalApiError(`HTTP ${status}: ${errorText(body) || 'no message'}`);
-  return splitPair(body);
+  if (status === 403) throw fail(`Access denied: ${errorText(body)}`);
+  if (status !== 200) throw fail(`HTTP ${status}: ${errorText(body) || 'no message'}`);
+  const pair = splitPair(body);
+  if ('problem' in pair) throw fail(pair.problem);
+  return pair;
 }

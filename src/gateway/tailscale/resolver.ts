@@ -127,12 +127,14 @@ export class TailscaleResolver {
   async #fetch(domain: string): Promise<boolean> {
     let held: HeldCertificate;
     try {
-      held = checkPair(domain, await fetchCertPair(this.#socket, domain, this.#abort.signal));
+      const checked = checkPair(domain, await fetchCertPair({ resolver: this.name, socket: this.#socket }, domain, this.#abort.signal));
+      if ('problem' in checked) throw TailscaleErrors.fetch(this.name, domain, this.#socket, checked.problem);
+      held = checked;
     } catch (cause) {
       if (this.#abort.signal.aborted) return false;
       if (!this.#failing.has(domain)) {
         this.#failing.add(domain);
-        const err = isMeshgateError(cause) ? cause : TailscaleErrors.fetch(this.name, domain, this.#socket, (cause as Error).message);
+        const err = isMeshgateError(cause) ? cause : TailscaleErrors.fetch(this.name, domain, this.#socket, String(cause));
         this.#logger.error({ code: err.code, domain }, err.message);
       }
       return false;
