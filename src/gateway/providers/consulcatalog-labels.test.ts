@@ -26,3 +26,17 @@ test('of two spellings of one name, the first in key order names it, not the fir
   assert.deepEqual(Object.keys(decodeLabels(labels).routers), ['WEB']);
   assert.deepEqual(decodeLabels(labels).routers.WEB, { service: 'svc', rule: 'Path(`/`)' });
 });
+
+test('a catalog element named __proto__ is refused naming its label (the instance is skipped), never dropped in silence; a map key so named is kept', () => {
+  for (const tag of ['traefik.http.routers.__proto__.rule=Path(`/p`)', 'traefik.http.services.__proto__.loadbalancer.server.port=80', 'traefik.tcp.routers.__proto__.rule=HostSNI(`*`)']) {
+    assert.throws(() => decodeLabels(tagsToLabels([tag], 'traefik')), (err: Error & { code?: string }) => {
+      assert.equal(err.code, 'MG_GATEWAY_LABEL');
+      assert.match(err.message, /label "traefik\.(http|tcp)\.(routers|services)\.__proto__": .*"__proto__" is not supported from catalog tags/);
+      return true;
+    });
+  }
+  const decoded = decodeLabels(tagsToLabels(['traefik.http.middlewares.h.headers.customrequestheaders.__proto__=x'], 'traefik'));
+  const headers = (decoded.middlewares.h as { headers: { customRequestHeaders: Record<string, string> } }).headers.customRequestHeaders;
+  assert.deepEqual(Object.keys(headers), ['__proto__']);
+  assert.equal(Object.getPrototypeOf(headers), Object.prototype);
+});

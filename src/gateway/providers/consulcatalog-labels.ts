@@ -202,7 +202,8 @@ function decodeNode(node: LabelNode, schema: unknown): unknown {
       const out: Record<string, unknown> = {};
       for (const [name, child] of named(node)) {
         const v = decodeNode(child, def.valueType);
-        if (v !== undefined) out[name] = v;
+        // Defined, not assigned: a header named `__proto__` is an entry, never the map's prototype.
+        if (v !== undefined) Object.defineProperty(out, name, { value: v, enumerable: true, writable: true, configurable: true });
       }
       if (node.children.size === 0 && node.value !== undefined && node.value !== '') throw LabelError(key, 'expects a map of values');
       return out;
@@ -237,7 +238,7 @@ function decodeNode(node: LabelNode, schema: unknown): unknown {
 function freeForm(node: LabelNode): unknown {
   if (node.children.size === 0) return node.value ?? '';
   const out: Record<string, unknown> = {};
-  for (const [name, child] of named(node)) out[name] = freeForm(child);
+  for (const [name, child] of named(node)) Object.defineProperty(out, name, { value: freeForm(child), enumerable: true, writable: true, configurable: true });
   return out;
 }
 
@@ -331,6 +332,9 @@ export function decodeLabels(labels: Record<string, string>): LabelConfiguration
       const lower = top.toLowerCase();
       for (const [name, node] of named(section)) {
         if (name.startsWith('[')) throw LabelError(node.key, 'field not found');
+        // Traefik (Go maps) would take the name; the catalog's merging of instances reads and writes plain objects by
+        // name, where `__proto__` is the prototype — so the instance is skipped with this error, never half-applied.
+        if (name === '__proto__') throw LabelError(node.key, 'a router, service or middleware named "__proto__" is not supported from catalog tags (it is from the file and KV providers)');
         if (layer === 'http') decodeHttpElement(result, lower, name, node, section);
         else decodeLayerElement(layer === 'tcp' ? result.tcp : result.udp, layer as 'tcp' | 'udp', lower, name, node, section);
       }
