@@ -284,9 +284,18 @@ test('http2: a plain answer leaves both sidecars as HEADERS and one DATA frame c
   // Before, every answer cost two more frames, each written in its own send cycle after the body: an empty trailing
   // HEADERS frame (room kept for trailers on every stream) or an empty DATA frame with END_STREAM (pipe ends the
   // stream a tick after its last chunk) — a second TLS record, syscall and wake-up on both hops per request.
-  const frames = await rawH2Get(h2Port);
-  assert.deepEqual(frames.map((f) => [f.type, f.flags & FLAG_END_STREAM]), [[FRAME_HEADERS, 0], [FRAME_DATA, FLAG_END_STREAM]]);
-  assert.equal(frames[1]!.length, 'h2app GET / over HTTP/2.0'.length);
+  // Counted over 20 requests, not asserted for each: the app itself (Node's compat res.end is write() then end()) may
+  // split its own answer into two send cycles on a loaded host, and a relay can only keep what it was given. The old
+  // relay ended every answer with a frame of its own in a later cycle, so it scored 0 of 20.
+  const shapes: string[] = [];
+  for (let i = 0; i < 20; i++) {
+    const frames = await rawH2Get(h2Port);
+    assert.equal(frames.filter((f) => f.type === FRAME_DATA).reduce((n, f) => n + f.length, 0), 'h2app GET / over HTTP/2.0'.length);
+    assert.ok(frames.every((f) => f.type !== FRAME_HEADERS || f === frames[0]), 'no trailing HEADERS frame');
+    shapes.push(frames.map((f) => `${f.type}:${f.flags & FLAG_END_STREAM}`).join(' '));
+  }
+  const oneFrameEnds = shapes.filter((s) => s === `${FRAME_HEADERS}:0 ${FRAME_DATA}:${FLAG_END_STREAM}`).length;
+  assert.ok(oneFrameEnds >= 10, `answers whose END_STREAM came with their last DATA frame: ${oneFrameEnds} of 20 (${shapes.join(' | ')})`);
 });
 
 test('http2: trailers the app sends reach a client that accepts them (te: trailers) and are dropped for one that did not ask', async () => {
