@@ -1,5 +1,6 @@
 /**
- * A response body relayed from an upstream HTTP/2 stream so that its end leaves in the same write as its last bytes.
+ * A body relayed between HTTP/2 streams (or an HTTP/1.1 message and a stream) so that its end leaves in the same write
+ * as its last bytes — responses and request bodies (a gRPC unary call's one message and its half-close) alike.
  * `pipe` writes each chunk as it comes and ends the destination a tick later, when the source's 'end' is emitted:
  * Node's HTTP/2 then sends the last DATA frame in one send cycle and an empty DATA frame carrying END_STREAM in
  * another — two TLS records, two syscalls and, on the peer, two reads and a second wake-up after the answer was

@@ -154,8 +154,7 @@ export function streamDownstream(stream: ServerHttp2Stream, headers: IncomingHtt
           t.finish();
         });
         if (!ended) {
-          stream.on('data', (c: Buffer) => (t.bytesIn += c.length));
-          stream.pipe(up);
+          relayBody(stream, up, (n) => (t.bytesIn += n));
         }
         // The caller went away (deadline, cancel, reset): tell the upstream so its handler sees the cancellation.
         stream.once('close', () => {
@@ -242,8 +241,7 @@ export function h1Downstream(req: IncomingMessage, res: ServerResponse): Downstr
         });
         if (bodyless) req.resume();
         else {
-          req.on('data', (c: Buffer) => (t.bytesIn += c.length));
-          req.pipe(up);
+          relayBody(req, up, (n) => (t.bytesIn += n));
         }
         res.once('close', () => {
           if (!up.closed) up.close(NGHTTP2_CANCEL);
