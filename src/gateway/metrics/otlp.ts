@@ -7,12 +7,13 @@
  * Traefik's (SDK attributes, then OTEL_RESOURCE_ATTRIBUTES, then `service.name` and `resourceAttributes`); a cluster
  * worker adds `service.instance.id` = host:pid, since each worker exports its own cumulative series.
  */
-import type { Attributes, Counter, Histogram, Meter } from '@opentelemetry/api';
+import type { Attributes, Counter, Meter } from '@opentelemetry/api';
 import { defaultResource, detectResources, envDetector, resourceFromAttributes, type Resource } from '@opentelemetry/resources';
 import { hostname } from 'node:os';
 import { MeterProvider, PeriodicExportingMetricReader, type PushMetricExporter } from '@opentelemetry/sdk-metrics';
 import { defineError } from '../../lib/errors.ts';
 import type { CertificateExpiry, MetricsSink } from './sink.ts';
+import { OtlpRequestMetrics } from './otlp-requests.ts';
 import { DEFAULT_OTLP_METRICS_HTTP_ENDPOINT, type OtlpMetricsConfig } from '../config/schema/metrics.ts';
 import { grpcExporterOptions, httpAgentOptions } from '../tracing/otlp-client.ts';
 
@@ -47,7 +48,7 @@ async function createExporter(config: OtlpMetricsConfig): Promise<PushMetricExpo
   });
 }
 
-interface ScopeInstruments { requests: Counter; requestsTls: Counter; duration: Histogram; requestBytes: Counter; responseBytes: Counter }
+interface ScopeInstruments { requestsTls: Counter }
 
 /** Gauge values by name, then by attribute key; read by the observable gauges at each collection. */
 class GaugeValues {
@@ -67,6 +68,7 @@ class GaugeValues {
 class OtlpSink implements MetricsSink {
   readonly #provider: MeterProvider;
   readonly #config: OtlpMetricsConfig;
+  readonly #requests: OtlpRequestMetrics;
   readonly #entryPoint: ScopeInstruments | undefined;
   readonly #router: ScopeInstruments | undefined;
   readonly #service: ScopeInstruments | undefined;
@@ -79,9 +81,13 @@ class OtlpSink implements MetricsSink {
 
   constructor(config: OtlpMetricsConfig, exporter: PushMetricExporter, resource: Resource) {
     this.#config = config;
+    // The request metrics are counted outside the SDK and handed to the reader at each collection (otlp-requests.ts).
+    this.#requests = new OtlpRequestMetrics(SCOPE, resource, {
+      entryPoint: config.addEntryPointsLabels, router: config.addRoutersLabels, service: config.addServicesLabels,
+    }, config.explicitBoundaries);
     this.#provider = new MeterProvider({
       resource,
-      readers: [new PeriodicExportingMetricReader({ exporter, exportIntervalMillis: Math.max(config.pushInterval, 1) })],
+      readers: [new PeriodicExportingMetricReader({ exporter, exportIntervalMillis: Math.max(config.pushInterval, 1), metricProducers: [this.#requests] })],
     });
     const meter = this.#provider.getMeter(SCOPE);
     // Traefik's descriptions (pkg/metrics/otel.go RegisterOpenTelemetry), including their differences between scopes.
@@ -90,20 +96,12 @@ class OtlpSink implements MetricsSink {
       router: 'How many HTTP requests with TLS are processed on a router, partitioned by service, TLS Version, and TLS cipher Used.',
       service: 'How many HTTP requests with TLS processed on a service, partitioned by TLS version and TLS cipher.',
     };
-    const scope = (name: string, what: string): ScopeInstruments => ({
-      requests: meter.createCounter(`traefik_${name}_requests_total`, { unit: '1', description: `How many HTTP requests processed on ${what}, partitioned by status code, protocol, and method.` }),
+    const scope = (name: string): ScopeInstruments => ({
       requestsTls: meter.createCounter(`traefik_${name}_requests_tls_total`, { unit: '1', description: tlsDescriptions[name]! }),
-      duration: meter.createHistogram(`traefik_${name}_request_duration_seconds`, {
-        unit: 's',
-        description: `How long it took to process the request on ${what}, partitioned by status code, protocol, and method.`,
-        advice: { explicitBucketBoundaries: config.explicitBoundaries },
-      }),
-      requestBytes: meter.createCounter(`traefik_${name}_requests_bytes_total`, { unit: '1', description: `The total size of requests in bytes handled by ${what}, partitioned by status code, protocol, and method.` }),
-      responseBytes: meter.createCounter(`traefik_${name}_responses_bytes_total`, { unit: '1', description: `The total size of responses in bytes handled by ${what}, partitioned by status code, protocol, and method.` }),
     });
-    this.#entryPoint = config.addEntryPointsLabels ? scope('entrypoint', 'an entrypoint') : undefined;
-    this.#router = config.addRoutersLabels ? scope('router', 'a router') : undefined;
-    this.#service = config.addServicesLabels ? scope('service', 'a service') : undefined;
+    this.#entryPoint = config.addEntryPointsLabels ? scope('entrypoint') : undefined;
+    this.#router = config.addRoutersLabels ? scope('router') : undefined;
+    this.#service = config.addServicesLabels ? scope('service') : undefined;
     this.#retries = config.addServicesLabels ? meter.createCounter('traefik_service_retries_total', { unit: '1', description: 'How many request retries happened on a service.' }) : undefined;
     this.#reloads = meter.createCounter('traefik_config_reloads_total', { unit: '1', description: 'Config reloads' });
     this.#gauge(meter, 'traefik_config_last_reload_success', 'Last config reload success', 'ms', this.#lastReload);
@@ -122,16 +120,7 @@ class OtlpSink implements MetricsSink {
 
   request(entryPoint: string | undefined, router: string | undefined, service: string | undefined,
     method: string, protocol: string, code: number, seconds: number, requestBytes: number, responseBytes: number): void {
-    const record = (i: ScopeInstruments, attributes: Attributes) => {
-      i.requests.add(1, attributes);
-      i.duration.record(seconds, attributes);
-      i.requestBytes.add(requestBytes, attributes);
-      i.responseBytes.add(responseBytes, attributes);
-    };
-    const c = String(code);
-    if (entryPoint !== undefined && this.#entryPoint) record(this.#entryPoint, { entrypoint: entryPoint, code: c, method, protocol });
-    if (router !== undefined && this.#router) record(this.#router, { router, service: service ?? '', code: c, method, protocol });
-    if (service !== undefined && this.#service) record(this.#service, { service, code: c, method, protocol });
+    this.#requests.request(entryPoint, router, service, method, protocol, code, seconds, requestBytes, responseBytes);
   }
 
   openConnection(entryPoint: string, protocol: string, delta: 1 | -1): void {
