@@ -9,14 +9,15 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import tls from 'node:tls';
-import type { GatewayHandle } from '../../src/gateway/main.ts';
+import { runGateway, type GatewayHandle } from '../../src/gateway/main.ts';
 import { validateStaticConfig } from '../../src/gateway/config/static.ts';
 import { DEFAULT_TAILSCALED_SOCKET } from '../../src/gateway/tailscale/schema.ts';
 import { isTailscaleDomain } from '../../src/gateway/tailscale/domains.ts';
 import { splitPair } from '../../src/gateway/tailscale/localapi.ts';
-import { createLogger } from '../../src/lib/logger.ts';
+import { createLogger, silentLogger } from '../../src/lib/logger.ts';
 import { waitFor } from '../../src/lib/testing/wait-for.ts';
 import { startUpstream, tempDir, type Upstream } from './helpers.ts';
 import { dynamicYaml, gateway } from './docs-replay-tls-install-support.ts';
@@ -214,5 +215,36 @@ describe('tailscaled unreachable', () => {
     // b still fails (the stand-in has no certificate for it): a failure that goes on stays at one line.
     assert.equal(lines().filter((l) => l.code === 'MG_GATEWAY_TAILSCALE_CERT' && l.domain === 'b.tailnet.ts.net').length, 1);
     assert.ok(lines().some((l) => l.domain === 'a.tailnet.ts.net' && /after earlier failures/.test(String(l.msg))));
+  });
+});
+
+// With workers the primary runs the resolver (a provider like any other) and its certificates reach every worker with
+// the configuration, as the ACME resolver's do.
+describe('tailscale resolver with two workers', () => {
+  let handle: GatewayHandle;
+  let api: LocalApi;
+  let serial: string;
+  before(async () => {
+    const work = await tempDir('mg-ts-cluster-');
+    api = await startLocalApi(join(work, 'tailscaled.sock'));
+    const pair = ca.issue('w.tailnet.ts.net', 90);
+    serial = pair.serial;
+    api.serve('w.tailnet.ts.net', pair);
+    writeFileSync(join(work, 'dynamic.yml'), dynamicYaml(upstream.url, ['w.tailnet.ts.net'], 'myresolver'));
+    const configFile = join(work, 'gateway.yml');
+    writeFileSync(configFile, `${staticYaml(api.socket)}providers:\n  providersThrottleDuration: 20ms\n  file:\n    filename: "${join(work, 'dynamic.yml')}"\n`);
+    handle = await runGateway({ configFile, workers: 2, handleSignals: false, lastGoodFile: false, drainTimeoutMs: 1000, logger: silentLogger() });
+  });
+  after(async () => {
+    await handle?.close();
+    await api?.close();
+  });
+
+  test('every worker serves the certificate', async () => {
+    // Several connections, so both workers are very likely to take some (the primary hands them out round-robin).
+    await waitFor(async () => {
+      const got = await Promise.all([1, 2, 3, 4].map(() => served(handle, 'w.tailnet.ts.net')));
+      return got.every((s) => s.serial === serial && s.trusted);
+    }, 'the tailscale certificate from every worker', { deadlineMs: 60_000 });
   });
 });
