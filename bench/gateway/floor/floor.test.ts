@@ -10,13 +10,16 @@ import http from 'node:http';
 import net from 'node:net';
 import { fileURLToPath } from 'node:url';
 
-const PEERS = ['node-http-client-peer.ts', 'net-path-peer.ts', 'net-path-hardened-peer.ts'];
+const PEERS = ['node-http-client-peer.ts', 'net-path-peer.ts', 'net-path-hardened-peer.ts', 'net-path-onread-peer.ts'];
 const children: ChildProcess[] = [];
 let upstream: http.Server;
 let upstreamConnections = 0;
 const peerPorts = new Map<string, number>();
 
 const BODY = '01234567890123456789';
+const BIG = 2 * 1024 * 1024;
+/** More than loopback's socket buffers hold, so a slow reader makes the proxy queue writes and pause the upstream. */
+const HUGE = 24 * 1024 * 1024;
 
 before(async () => {
   upstream = http.createServer((req, res) => {
@@ -34,6 +37,21 @@ before(async () => {
       // No Content-Length and no chunking: the body ends when the connection does (HTTP/1.0 style).
       res.socket!.write('HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\nconnection: close\r\n\r\nuntil close');
       res.socket!.end();
+    } else if (url === '/big' || url === '/huge') {
+      const size = url === '/big' ? BIG : HUGE;
+      // 2 MiB in 64 KiB chunks, each byte depending on its position, so a reused or reordered buffer shows.
+      res.writeHead(200, { 'content-type': 'application/octet-stream' });
+      let sent = 0;
+      const more = (): void => {
+        while (sent < size) {
+          const chunk = Buffer.alloc(65536, 0);
+          for (let i = 0; i < chunk.length; i++) chunk[i] = (sent + i) % 251;
+          sent += chunk.length;
+          if (!res.write(chunk)) return void res.once('drain', more);
+        }
+        res.end();
+      };
+      more();
     } else if (url === '/empty') res.writeHead(204).end();
     else if (url === '/headers') {
       const body = JSON.stringify(req.headers);
@@ -91,6 +109,19 @@ function exchange(port: number, bytes: string, done: (text: string) => boolean):
   });
 }
 
+/** The payload of a chunked body (extensions and trailers ignored). */
+function dechunk(body: Buffer): Buffer {
+  const parts: Buffer[] = [];
+  let i = 0;
+  for (;;) {
+    const eol = body.indexOf('\r\n', i);
+    const size = parseInt(body.toString('latin1', i, eol), 16);
+    if (!(size > 0)) return Buffer.concat(parts);
+    parts.push(body.subarray(eol + 2, eol + 2 + size));
+    i = eol + 2 + size + 2;
+  }
+}
+
 const countOf = (text: string, needle: string): number => text.split(needle).length - 1;
 
 for (const peer of PEERS) {
@@ -114,6 +145,28 @@ for (const peer of PEERS) {
     assert.equal(res.status, 200);
     assert.equal(res.headers.get('transfer-encoding'), 'chunked');
     assert.equal(await res.text(), 'first second third');
+  });
+
+  test(`${peer}: a 2 MiB chunked response arrives byte for byte`, async () => {
+    const body = Buffer.from(await (await get('/big')).arrayBuffer());
+    assert.equal(body.length, BIG);
+    for (let i = 0; i < body.length; i++) if (body[i] !== i % 251) assert.fail(`byte ${i} is ${body[i]}, not ${i % 251}`);
+  });
+
+  test(`${peer}: a reader that stalls gets 24 MiB byte for byte (queued writes, upstream paused)`, async () => {
+    const body = await new Promise<Buffer>((resolve, reject) => {
+      const socket = net.connect(port(), '127.0.0.1');
+      const parts: Buffer[] = [];
+      socket.on('data', (chunk: Buffer) => parts.push(chunk));
+      socket.on('end', () => resolve(Buffer.concat(parts)));
+      socket.on('error', reject);
+      socket.write('GET /huge HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n');
+      socket.pause();
+      setTimeout(() => socket.resume(), 500);
+    });
+    const payload = dechunk(body.subarray(body.indexOf('\r\n\r\n') + 4));
+    assert.equal(payload.length, HUGE);
+    for (let i = 0; i < payload.length; i++) if (payload[i] !== i % 251) assert.fail(`byte ${i} is ${payload[i]}, not ${i % 251}`);
   });
 
   test(`${peer}: a close-delimited response ends when the upstream closes`, async () => {

@@ -23,6 +23,8 @@ export interface NetPathOptions {
   timeoutMs: number;
   /** Add X-Forwarded-For/-Host/-Port/-Proto/-Server and X-Real-Ip, as Traefik does. */
   forwarded: boolean;
+  /** The upstream client reads into one shared buffer (UpstreamPoolOptions.staticRead). */
+  staticRead?: boolean;
 }
 
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
@@ -54,6 +56,7 @@ class ClientConnection implements ResponseSink {
   private closeAfter = false;
   /** The response head, held until the first body bytes (or the end of the read) so a small response is one write. */
   private headOut = '';
+  private copyBodies: boolean;
   private closed = false;
   /** X-Forwarded-For … lines that do not change within a connection (with `forwarded`). */
   private forwardedLines = '';
@@ -62,6 +65,7 @@ class ClientConnection implements ResponseSink {
     this.socket = socket;
     this.pool = pool;
     this.options = options;
+    this.copyBodies = pool.options.staticRead === true;
     this.fields = new HeadFields({ dropTransferEncoding: false, strict: options.strict, flat: false });
     this.requestBodySink = { onBody: (chunk) => { this.upstream?.write(chunk); } };
     if (options.forwarded) {
@@ -140,7 +144,8 @@ class ClientConnection implements ResponseSink {
       this.headOut = '';
     } else {
       this.flushHead();
-      ok = this.socket.write(chunk);
+      // A view into the pool's shared read buffer must be copied before the socket may queue it.
+      ok = this.socket.write(this.copyBodies ? Buffer.from(chunk) : chunk);
     }
     if (!ok) this.upstream?.pause();
   }
@@ -194,7 +199,7 @@ class ClientConnection implements ResponseSink {
 
 /** Listens on 127.0.0.1:`port`, proxying every request to `upstream` (http://host:port). */
 export function startNetPath(port: number, upstream: string, options: NetPathOptions): Promise<net.Server> {
-  const pool = new UpstreamPool(upstream, { raw: true, flat: false, strict: options.strict, timeoutMs: options.timeoutMs, maxIdle: 256 });
+  const pool = new UpstreamPool(upstream, { raw: true, flat: false, strict: options.strict, timeoutMs: options.timeoutMs, maxIdle: 256, staticRead: options.staticRead === true });
   const server = net.createServer({ noDelay: true }, (socket) => {
     new ClientConnection(socket, pool, options);
   });

@@ -35,7 +35,15 @@ export interface UpstreamPoolOptions {
   /** Idle and response timeout of each connection (0: none). */
   timeoutMs: number;
   maxIdle: number;
+  /**
+   * Read into one shared buffer (net's `onread`) instead of a fresh Buffer per read through the Readable stream: body
+   * chunks handed to the sink are then views valid only during the call, which the sink must copy to keep.
+   */
+  staticRead?: boolean;
 }
+
+/** The buffer every `staticRead` connection reads into: reads happen one at a time on the one thread. */
+let sharedReadBuffer: Buffer | null = null;
 
 export class UpstreamPool {
   readonly host: string;
@@ -82,8 +90,17 @@ export class UpstreamConnection {
     this.pool = pool;
     this.body = new BodyReader(pool.options.raw);
     this.fields = new HeadFields({ dropTransferEncoding: !pool.options.raw, strict: pool.options.strict, flat: pool.options.flat });
-    this.socket = net.connect({ host: pool.host, port: pool.port, noDelay: true });
-    this.socket.on('data', (chunk: Buffer) => this.onData(chunk));
+    if (pool.options.staticRead) {
+      sharedReadBuffer ??= Buffer.allocUnsafe(64 * 1024);
+      const onread = { buffer: sharedReadBuffer, callback: (n: number, buf: Uint8Array) => {
+        this.onData(Buffer.from(buf.buffer, buf.byteOffset, n));
+        return true;
+      } };
+      this.socket = net.connect({ host: pool.host, port: pool.port, noDelay: true, onread });
+    } else {
+      this.socket = net.connect({ host: pool.host, port: pool.port, noDelay: true });
+      this.socket.on('data', (chunk: Buffer) => this.onData(chunk));
+    }
     this.socket.on('error', () => { /* 'close' follows */ });
     this.socket.on('close', () => this.onClose());
     if (pool.options.timeoutMs > 0) {
@@ -143,7 +160,8 @@ export class UpstreamConnection {
       const headEnd = buf.indexOf(HEAD_END, start);
       if (headEnd === -1) {
         if (buf.length - start > MAX_HEAD) return this.fail('response head too large');
-        this.partial = start === 0 ? buf : buf.subarray(start);
+        // A view into the shared read buffer would be overwritten by the next read: copied.
+        this.partial = this.pool.options.staticRead ? Buffer.from(buf.subarray(start)) : start === 0 ? buf : buf.subarray(start);
         return;
       }
       const h = buf.toString('latin1', start, headEnd + 2);
