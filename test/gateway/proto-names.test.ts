@@ -9,6 +9,7 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { writeFile } from 'node:fs/promises';
 import { validateDynamicConfig } from '../../src/gateway/config/dynamic.ts';
+import { mergeConfigurations } from '../../src/gateway/config/merge.ts';
 import { parseConfigText } from '../../src/gateway/config/parse.ts';
 import { decodeKvPairs } from '../../src/gateway/providers/kv-decode.ts';
 import '../../src/gateway/middlewares/index.ts';
@@ -72,6 +73,12 @@ test('YAML and TOML: every kind of element named __proto__ is kept, validated an
     `[udp.routers.__proto__]\nservice = "__proto__"\n[udp.services.__proto__.loadBalancer]\nservers = [{address = "127.0.0.1:1"}]\n` +
     `[tls.options.__proto__]\nminVersion = "VersionTLS12"\n`;
   assertKept(validateDynamicConfig(parseConfigText(toml, 'toml', 'd.toml'), 'd.toml'));
+  // Merged with the provider's name; TLS stores keep theirs (Traefik does not qualify them) and stay entries.
+  const withStore = validateDynamicConfig(parseConfigText(`${YAML}  stores:\n    __proto__: {}\n`, 'yaml', 'd.yml'), 'd.yml');
+  const merged = mergeConfigurations(new Map([['file', withStore]]));
+  assert.deepEqual(Object.keys(merged.http.routers), ['__proto__@file']);
+  assert.deepEqual(Object.keys(merged.tls.stores), ['__proto__']);
+  assert.equal(Object.getPrototypeOf(merged.tls.stores), Object.prototype);
 });
 
 test('a bad __proto__ element is refused naming it, never dropped', () => {

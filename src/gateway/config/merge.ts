@@ -101,5 +101,8 @@ function mergeTls(merged: DynamicConfig, config: DynamicConfig, provider: string
   merged.tls.certificates.push(...config.tls.certificates);
   // TLS options keep Traefik's special unqualified `default`; the rest are qualified like everything else.
   for (const [name, options] of Object.entries(config.tls.options)) merged.tls.options[name === 'default' ? name : qualifyName(name, provider)] = options;
-  for (const [name, store] of Object.entries(config.tls.stores)) merged.tls.stores[name] = store;
+  // Stores are not qualified: defined, not assigned, so a store named `__proto__` is an entry, never the prototype.
+  for (const [name, store] of Object.entries(config.tls.stores)) {
+    Object.defineProperty(merged.tls.stores, name, { value: store, enumerable: true, writable: true, configurable: true });
+  }
 }
