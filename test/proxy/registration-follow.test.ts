@@ -11,6 +11,7 @@ import { connect, type Socket } from 'node:net';
 import type { AgentServiceRegistration } from '../../src/api/types.ts';
 import { waitFor } from '../../src/lib/testing/wait-for.ts';
 import { freePort } from '../helpers/server.ts';
+import { portOutsideEphemeralRange } from '../helpers/quiet-port.ts';
 import { allow, registerSidecar, runProxy, startMesh, startTcpApp, tcpExchange, type Mesh } from './helpers.ts';
 
 let mesh: Mesh;
@@ -60,9 +61,11 @@ before(async () => {
   mesh = await startMesh();
   const db = await registerSidecar(mesh, { service: 'db', appPort: await startTcpApp(mesh, 'db') });
   const cache = await registerSidecar(mesh, { service: 'cache', appPort: await startTcpApp(mesh, 'cache') });
-  ports.db = await freePort();
-  ports.cache = await freePort();
-  ports.dbMoved = await freePort();
+  // The upstream ports are bound only by later edits, seconds after they are chosen: from outside the ephemeral
+  // range, so another process's listen(0) cannot take one meanwhile (a probe would then talk to that stranger).
+  ports.db = await portOutsideEphemeralRange();
+  ports.cache = await portOutsideEphemeralRange();
+  ports.dbMoved = await portOutsideEphemeralRange();
   webAppPort = await freePort();
   ({ proxyPort } = await registerSidecar(mesh, { service: 'web', appPort: webAppPort, upstreams: [{ name: 'db', port: ports.db }] }));
   await allow(mesh, 'web', 'db');
