@@ -39,9 +39,8 @@ export interface MeshSvidSourceOptions {
 }
 
 export function meshSvidSource(options: MeshSvidSourceOptions): SvidSource {
-  const events = new EventEmitter();
+  const holder = svidHolder();
   const controller = new AbortController();
-  let svid: Svid | undefined;
   watchConnectCertificates({
     client: options.client,
     serviceName: options.serviceName,
@@ -49,33 +48,47 @@ export function meshSvidSource(options: MeshSvidSourceOptions): SvidSource {
     watch: () => ({ signal: controller.signal, backoff: { initialMs: 250, maxMs: 15_000 } }),
     onChange: (certs) => {
       const id = uriSans(new X509Certificate(certs.certPem).subjectAltName)[0] ?? '';
-      svid = { certPem: certs.certPem, keyPem: certs.keyPem, bundle: certs.roots, id };
       options.logger.info({ id }, 'spiffe: SVID from the mesh updated');
-      events.emit('svid', svid);
+      holder.publish({ certPem: certs.certPem, keyPem: certs.keyPem, bundle: certs.roots, id });
     },
     onStopped: (what, err) => options.logger.error({ watch: what, err }, 'spiffe: the mesh SVID watch stopped'),
   });
   return {
-    current: () => svid,
-    onChange(listener) {
-      events.on('svid', listener);
-      return () => events.off('svid', listener);
-    },
-    ready(signal) {
-      if (svid) return Promise.resolve(svid);
-      return new Promise((resolve, reject) => {
-        const done = (next: Svid): void => {
-          signal?.removeEventListener('abort', abort);
-          resolve(next);
-        };
-        const abort = (): void => {
-          events.off('svid', done);
-          reject(signal!.reason);
-        };
-        events.once('svid', done);
-        signal?.addEventListener('abort', abort, { once: true });
-      });
-    },
+    ...holder.reader,
     close: () => controller.abort(),
+  };
+}
+
+/** The SVID a source holds and how it is read: both sources (mesh, Workload API) publish into one of these. */
+export function svidHolder(): { publish(svid: Svid): void; readonly reader: Omit<SvidSource, 'close'> } {
+  const events = new EventEmitter();
+  let svid: Svid | undefined;
+  return {
+    publish(next) {
+      svid = next;
+      events.emit('svid', next);
+    },
+    reader: {
+      current: () => svid,
+      onChange(listener) {
+        events.on('svid', listener);
+        return () => events.off('svid', listener);
+      },
+      ready(signal) {
+        if (svid) return Promise.resolve(svid);
+        return new Promise((resolve, reject) => {
+          const done = (next: Svid): void => {
+            signal?.removeEventListener('abort', abort);
+            resolve(next);
+          };
+          const abort = (): void => {
+            events.off('svid', done);
+            reject(signal!.reason);
+          };
+          events.once('svid', done);
+          signal?.addEventListener('abort', abort, { once: true });
+        });
+      },
+    },
   };
 }

@@ -11,7 +11,6 @@
  * grpc-js is loaded with the first stream, so a gateway without workloadAPIAddr never loads it.
  */
 import { createPrivateKey } from 'node:crypto';
-import { EventEmitter } from 'node:events';
 import type * as Grpc from '@grpc/grpc-js';
 import { backoffDelay } from '../../api/watch.ts';
 import type { Logger } from '../../lib/logger.ts';
@@ -22,7 +21,7 @@ import { WorkloadApiErrors } from '../../lib/workload-api/errors.ts';
 import type { X509SvidResponse } from '../../lib/workload-api/definition.ts';
 import { Errors } from '../../lib/errors.ts';
 import { parseSpiffeUri } from './authorize.ts';
-import type { Svid, SvidSource } from './source.ts';
+import { svidHolder, type Svid, type SvidSource } from './source.ts';
 
 export interface WorkloadApiSourceOptions {
   readonly addr: string;
@@ -42,8 +41,7 @@ export function workloadApiSvidSource(options: WorkloadApiSourceOptions): SvidSo
     throw Errors.invalidConfig(`spiffe.workloadAPIAddr: unable to create SPIFFE x509 source: ${message}`);
   }
   const { logger } = options;
-  const events = new EventEmitter();
-  let svid: Svid | undefined;
+  const holder = svidHolder();
   let closed = false;
   let client: Grpc.Client | undefined;
   let call: Grpc.ClientReadableStream<X509SvidResponse> | undefined;
@@ -59,10 +57,10 @@ export function workloadApiSvidSource(options: WorkloadApiSourceOptions): SvidSo
       return;
     }
     failures = 0;
+    const svid = holder.reader.current();
     if (svid && svid.certPem === next.certPem && svid.keyPem === next.keyPem && svid.bundle.join('') === next.bundle.join('')) return;
-    svid = next;
     logger.info({ id: next.id, address: address.target }, 'spiffe: SVID from the Workload API updated');
-    events.emit('svid', next);
+    holder.publish(next);
   };
 
   const open = async (): Promise<void> => {
@@ -95,26 +93,7 @@ export function workloadApiSvidSource(options: WorkloadApiSourceOptions): SvidSo
   void open().catch(fatal);
 
   return {
-    current: () => svid,
-    onChange(listener) {
-      events.on('svid', listener);
-      return () => events.off('svid', listener);
-    },
-    ready(signal) {
-      if (svid) return Promise.resolve(svid);
-      return new Promise((resolve, reject) => {
-        const done = (next: Svid): void => {
-          signal?.removeEventListener('abort', abort);
-          resolve(next);
-        };
-        const abort = (): void => {
-          events.off('svid', done);
-          reject(signal!.reason);
-        };
-        events.once('svid', done);
-        signal?.addEventListener('abort', abort, { once: true });
-      });
-    },
+    ...holder.reader,
     close() {
       closed = true;
       clearTimeout(retry);
