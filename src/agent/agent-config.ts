@@ -67,6 +67,15 @@ export interface AgentFileConfig {
   ignoredKeys: string[];
 }
 
+/**
+ * The keys read here that the shared loader's schema (src/lib/agent-config, the server's) does not know: `meshgate
+ * validate` leaves them out of that schema and has this reader check them, so one file serves both.
+ */
+export const CLIENT_AGENT_KEYS: readonly string[] = [
+  'node_meta', 'advertise_addr', 'enable_script_checks', 'enable_local_script_checks', 'template', 'spiffe_workload_api',
+  'ports.sidecar_min_port', 'ports.sidecar_max_port',
+];
+
 /** Keys of a Consul agent file that describe things this agent does not do (servers, gossip, TLS of RPC…): ignored quietly. */
 const QUIET_KEYS = new Set(['server', 'bootstrap', 'bootstrap_expect', 'bind_addr', 'client_addr', 'addresses', 'log_level', 'ui', 'ui_config',
   'encrypt', 'leave_on_terminate', 'skip_leave_on_interrupt', 'disable_update_check', 'telemetry', 'performance', 'connect']);

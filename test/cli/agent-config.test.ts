@@ -70,6 +70,33 @@ test('validate: problems exit 1 naming key and file; no argument is a usage erro
   assert.deepEqual(none, { code: 1, stdout: '', stderr: 'Must specify at least one config file or directory\n' });
 });
 
+test('validate: a client agent\'s file is valid too — its own keys are checked by the agent\'s reader', async () => {
+  // Consul has one builder for server and client files (agent/config/builder.go), so `consul validate` takes both; a
+  // client's node_meta, advertise_addr, sidecar port range and template blocks were refused here as unknown before.
+  const client = write('client.hcl', [
+    'node_name = "vm-1"', 'advertise_addr = "127.0.0.1"', 'node_meta { rack = "r1" }', 'enable_script_checks = true',
+    'retry_join = ["127.0.0.1"]', 'ports {', '  sidecar_min_port = 21000', '  sidecar_max_port = 21010', '}',
+    'service {', '  name = "web"', '  port = 8080', '  check {', '    http = "http://127.0.0.1:8080/health"', '    interval = "10s"', '  }', '}',
+    'template {', '  contents = "{{ key \\"app/config\\" }}"', '  destination = "/tmp/out.conf"', '}',
+    'spiffe_workload_api {', '  socket = "/tmp/wl.sock"', '  service = "web"', '}', '',
+  ].join('\n'));
+  assert.deepEqual(await run(['validate', client]), { code: 0, stdout: 'Configuration is valid!\n', stderr: '' });
+  // Still checked, by the agent's reader: a bad value of one of its keys, a template without a destination.
+  const badMeta = write('client-bad-meta.hcl', 'node_meta = "rack-1"\n');
+  const meta = await run(['validate', badMeta]);
+  assert.equal(meta.code, 1);
+  assert.ok(meta.stderr.includes('"node_meta" must be an object'), meta.stderr);
+  const badTemplate = write('client-bad-template.hcl', 'template {\n  contents = "x"\n}\n');
+  const template = await run(['validate', badTemplate]);
+  assert.equal(template.code, 1);
+  assert.ok(template.stderr.includes('"destination" is required'), template.stderr);
+  // A server key beside them is still checked by the shared schema.
+  const typo = write('client-typo.hcl', 'node_meta { rack = "r1" }\nports {\n  sidecar_min_port = 21000\n  htp = 1\n}\n');
+  const typoRun = await run(['validate', typo]);
+  assert.equal(typoRun.code, 1);
+  assert.ok(typoRun.stderr.includes(`unknown key: ports.htp (${typo})`), typoRun.stderr);
+});
+
 test('flags given on the command line win over the files; files win over flag defaults', () => {
   const file: AgentConfig = {
     datacenter: 'dc-file', node_name: 'node-file', data_dir: '/var/file', domain: 'file.', log_level: 'ERR',

@@ -1,10 +1,12 @@
 /**
- * `meshgate validate FILE_OR_DIRECTORY…` — reads agent configuration files as `meshgate server` would and reports
+ * `meshgate validate FILE_OR_DIRECTORY…` — reads agent configuration files as `meshgate server` and `meshgate agent` would and reports
  * every problem, without starting anything (Consul's command/validate: "Configuration is valid!" and exit 0, or
  * "Config validation failed: …" and exit 1; `-quiet` drops the success line). The server-level checks that need no
  * running server (HTTPS without a certificate, `server = false`) run too.
  */
 import { Command } from 'commander';
+import { buildAgentConfig, CLIENT_AGENT_KEYS } from '../../agent/agent-config.ts';
+import { readConfigSources } from '../../agent/config-files.ts';
 import { loadAgentConfig } from '../../lib/agent-config/index.ts';
 import { isMeshgateError } from '../../lib/errors.ts';
 import { CliErrors, info, type CliIO } from '../io.ts';
@@ -18,9 +20,12 @@ export function validateCommand(io: CliIO): Command {
     .action(async (paths: string[], flags: { quiet?: boolean }) => {
       if (paths.length === 0) throw CliErrors.usage('Must specify at least one config file or directory');
       try {
-        const loaded = await loadAgentConfig(paths);
+        const loaded = await loadAgentConfig(paths, { omitKeys: CLIENT_AGENT_KEYS });
         for (const warning of loaded.warnings) info(io, `==> Warning: ${warning}`);
         serverOptionsFrom({ ...SERVER_FLAG_DEFAULTS, store: 'sqlite' }, () => false, loaded.config);
+        // The client agent's own keys (template, node_meta, …), and its service and check definitions, as
+        // `meshgate agent` reads them: one file may serve either, as Consul's one builder takes both.
+        buildAgentConfig(await readConfigSources({ files: paths, dirs: [] }));
       } catch (err) {
         if (isMeshgateError(err)) throw CliErrors.failed(`Config validation failed: ${err.message}`);
         throw err;

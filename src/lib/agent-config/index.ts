@@ -2,7 +2,7 @@
 export { AGENT_CONFIG_INVALID, AgentConfigError } from './errors.ts';
 export { loadAgentConfig, type LoadedAgentConfig } from './load.ts';
 export { mergeConfigs } from './merge.ts';
-export { parseConfigText } from './parse.ts';
+export { parseConfigText, type ReadOptions } from './parse.ts';
 export { AgentConfigFileSchema, type AgentConfig, type TlsConfigBlock } from './schema.ts';
 export { formatOf, listSources, type ConfigFormat, type ConfigSource } from './sources.ts';
 export { resolveHttpsTls, type ResolvedTls } from './tls.ts';

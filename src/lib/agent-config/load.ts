@@ -5,7 +5,7 @@
  */
 import { AgentConfigError } from './errors.ts';
 import { mergeConfigs } from './merge.ts';
-import { readConfigFile } from './parse.ts';
+import { readConfigFile, type ReadOptions } from './parse.ts';
 import type { AgentConfig } from './schema.ts';
 import { listSources } from './sources.ts';
 
@@ -19,12 +19,12 @@ export interface LoadedAgentConfig {
 }
 
 /** `paths`: the -config-file and -config-dir arguments in the order given (Consul reads both kinds in one list). */
-export async function loadAgentConfig(paths: readonly string[]): Promise<LoadedAgentConfig> {
+export async function loadAgentConfig(paths: readonly string[], options: ReadOptions = {}): Promise<LoadedAgentConfig> {
   const listed = listSources(paths);
   const problems = [...listed.problems];
   const configs: AgentConfig[] = [];
   for (const source of listed.sources) {
-    const parsed = await readConfigFile(source);
+    const parsed = await readConfigFile(source, options);
     problems.push(...parsed.problems);
     if (parsed.config) configs.push(parsed.config);
   }

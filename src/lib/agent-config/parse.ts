@@ -21,17 +21,25 @@ export interface ParsedFile {
   readonly problems: string[];
 }
 
-export async function readConfigFile(source: ConfigSource): Promise<ParsedFile> {
+export interface ReadOptions {
+  /**
+   * Dotted key paths (`template`, `ports.sidecar_min_port`) left out of the schema check: keys another reader owns
+   * and checks (the client agent's, for `meshgate validate`).
+   */
+  readonly omitKeys?: readonly string[];
+}
+
+export async function readConfigFile(source: ConfigSource, options: ReadOptions = {}): Promise<ParsedFile> {
   let text: string;
   try {
     text = await readFile(source.path, 'utf8');
   } catch (err) {
     return { problems: [`cannot read ${source.path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`] };
   }
-  return parseConfigText(text, source);
+  return parseConfigText(text, source, options);
 }
 
-export async function parseConfigText(text: string, source: ConfigSource): Promise<ParsedFile> {
+export async function parseConfigText(text: string, source: ConfigSource, options: ReadOptions = {}): Promise<ParsedFile> {
   let raw: unknown;
   try {
     raw = source.format === 'json' ? JSON.parse(text) : await parseConsulHcl(source.path, text);
@@ -44,6 +52,7 @@ export async function parseConfigText(text: string, source: ConfigSource): Promi
   if (problems.length > 0) return { problems };
   foldSingular(doc, 'service', 'services');
   foldSingular(doc, 'check', 'checks');
+  for (const path of options.omitKeys ?? []) omitKey(doc, path);
   const result = AgentConfigFileSchema.safeParse(doc);
   if (!result.success) return { problems: result.error.issues.flatMap((issue) => describeIssue(issue, source.path)) };
   return { config: result.data, problems: [] };
@@ -90,6 +99,20 @@ function dotted(path: readonly PropertyKey[]): string {
   let out = '';
   for (const part of path) out += typeof part === 'number' ? `[${part}]` : out === '' ? String(part) : `.${String(part)}`;
   return out;
+}
+
+/** Removes `a.b.c` from `doc` when every step on the way is an object; a block left empty goes too. */
+function omitKey(doc: Record<string, unknown>, path: string): void {
+  const [head, ...rest] = path.split('.');
+  if (head === undefined || !Object.hasOwn(doc, head)) return;
+  if (rest.length === 0) {
+    delete doc[head];
+    return;
+  }
+  const inner = doc[head];
+  if (!isPlainObject(inner)) return;
+  omitKey(inner, rest.join('.'));
+  if (Object.keys(inner).length === 0) delete doc[head];
 }
 
 function isPlainObject(value: unknown): value is Record<string, unknown> {
