@@ -12,7 +12,7 @@
  * — with no bound, so an upstream whose chain the server cannot answer (`Datacenter` naming one it has no path to:
  * 500 "No path to datacenter", as Consul's RPC forwarding answers) held every later registration edit back for good.
  */
-import { after, before, test } from 'node:test';
+import { after, before, test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer, type AddressInfo, type Server } from 'node:net';
 import { silentLogger } from '../../src/lib/logger.ts';
@@ -52,13 +52,19 @@ function listen(server: Server, port = 0): Promise<number> {
   });
 }
 
-test('an upstream whose port was held past the bind window opens once the port is free, without another apply', async (t) => {
+/** web's sidecar's upstream set with the test's shortened waits, stopped after the test. */
+function webUpstreams(t: TestContext, options: ConstructorParameters<typeof UpstreamSet>[2]): UpstreamSet {
   const set = new UpstreamSet(
     { client: mesh.client, identity, endpoints, metrics: new ProxyMetrics('web-sidecar-proxy'), accessLog: noAccessLog, service: 'web' },
     silentLogger(),
-    { bindRetryMs: 300, reopenInitialMs: 100 },
+    options,
   );
   t.after(() => set.stop());
+  return set;
+}
+
+test('an upstream whose port was held past the bind window opens once the port is free, without another apply', async (t) => {
+  const set = webUpstreams(t, { bindRetryMs: 300, reopenInitialMs: 100 });
   const blocker = createServer();
   const port = await listen(blocker);
   t.after(() => new Promise<void>((r) => blocker.close(() => r())));
@@ -72,12 +78,7 @@ test('an upstream whose port was held past the bind window opens once the port i
 });
 
 test('an upstream that a later apply no longer names is not reopened', async (t) => {
-  const set = new UpstreamSet(
-    { client: mesh.client, identity, endpoints, metrics: new ProxyMetrics('web-sidecar-proxy'), accessLog: noAccessLog, service: 'web' },
-    silentLogger(),
-    { bindRetryMs: 300, reopenInitialMs: 100 },
-  );
-  t.after(() => set.stop());
+  const set = webUpstreams(t, { bindRetryMs: 300, reopenInitialMs: 100 });
   const blocker = createServer();
   const port = await listen(blocker);
   await assert.rejects(set.apply([{ destinationName: 'db', localBindAddress: '127.0.0.1', localBindPort: port }]), { code: 'EADDRINUSE' });
@@ -92,12 +93,7 @@ test('an upstream that a later apply no longer names is not reopened', async (t)
 });
 
 test('an upstream whose discovery chain cannot be read does not hold back the next registration edit', async (t) => {
-  const set = new UpstreamSet(
-    { client: mesh.client, identity, endpoints, metrics: new ProxyMetrics('web-sidecar-proxy'), accessLog: noAccessLog, service: 'web' },
-    silentLogger(),
-    { firstChainWaitMs: 300 },
-  );
-  t.after(() => set.stop());
+  const set = webUpstreams(t, { firstChainWaitMs: 300 });
   const [remote, local] = [await freePort(), await freePort()];
   const first = set.apply([{ destinationName: 'db', datacenter: 'dc-nowhere', localBindAddress: '127.0.0.1', localBindPort: remote }]);
   const second = set.apply([{ destinationName: 'db', localBindAddress: '127.0.0.1', localBindPort: local }]);
