@@ -1,13 +1,12 @@
 /**
- * Reading the agent's configuration sources: which files (`src/lib/agent-config`'s listSources — every
- * `-config-file`, then each `-config-dir`'s `.json`/`.hcl` files in lexical order) and each one parsed to a plain
- * object (HCL through `src/lib/hcl.ts`, HCL1's block-in-list spelling included). The keys are read by
- * agent-config.ts: the shared loader's schema does not know the client agent's keys (`template`, `node_meta`,
- * `advertise_addr`, `ports.sidecar_*`, `enable_script_checks`) yet, so its validation is not applied here.
+ * Reading the agent's configuration sources: which files (every `-config-file`, then each `-config-dir`'s
+ * `.json`/`.hcl` files in lexical order) and each one parsed to a plain object — both by the shared reader
+ * (`src/lib/agent-config`'s readConfigDocuments), so the server, this agent and `meshgate validate` read a file the
+ * same way (an empty JSON file is an error in all three, as Consul's json.Unmarshal makes it). The keys are read by
+ * agent-config.ts: the shared schema is the server's and does not know the client agent's keys (`template`,
+ * `node_meta`, `advertise_addr`, `ports.sidecar_*`, `enable_script_checks`), so it is not applied here.
  */
-import { readFile } from 'node:fs/promises';
-import { listSources } from '../lib/agent-config/index.ts';
-import { parseConsulHcl } from '../lib/hcl.ts';
+import { readConfigDocuments, type ReadDocuments } from '../lib/agent-config/index.ts';
 import { AgentErrors } from './errors.ts';
 
 export interface ConfigSource {
@@ -22,26 +21,11 @@ export interface ConfigLocations {
 }
 
 export async function readConfigSources(where: ConfigLocations): Promise<ConfigSource[]> {
-  const listed = listSources([...where.files, ...where.dirs]);
-  if (listed.problems.length > 0) throw AgentErrors.configFile(listed.problems.join('; '), 'cannot read the configuration');
-  const sources: ConfigSource[] = [];
-  for (const { path, format } of listed.sources) sources.push({ file: path, doc: await parseConfigFile(path, format) });
-  return sources;
+  return configSourcesOf(await readConfigDocuments([...where.files, ...where.dirs]));
 }
 
-async function parseConfigFile(file: string, format: 'json' | 'hcl'): Promise<Record<string, unknown>> {
-  let text: string;
-  try {
-    text = await readFile(file, 'utf8');
-  } catch (err) {
-    throw AgentErrors.configFile(file, `cannot read: ${(err as Error).message}`);
-  }
-  let doc: unknown;
-  try {
-    doc = format === 'hcl' ? await parseConsulHcl(file, text) : text.trim() === '' ? {} : JSON.parse(text);
-  } catch (err) {
-    throw AgentErrors.configFile(file, (err as Error).message);
-  }
-  if (doc === null || typeof doc !== 'object' || Array.isArray(doc)) throw AgentErrors.configFile(file, 'expected an object at the top level');
-  return doc as Record<string, unknown>;
+/** Documents read once by the shared reader, as this agent takes them; a problem with any file fails the whole read. */
+export function configSourcesOf(read: ReadDocuments): ConfigSource[] {
+  if (read.problems.length > 0) throw AgentErrors.configFile(read.problems.join('; '), 'cannot read the configuration');
+  return read.documents.map((document) => ({ file: document.path, doc: document.doc }));
 }

@@ -12,7 +12,8 @@ import { request } from 'node:https';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { serverOptionsFrom, SERVER_FLAG_DEFAULTS, type ServerFlags } from '../../src/cli/server-options.ts';
-import type { AgentConfig } from '../../src/lib/agent-config/index.ts';
+import { readConfigSources } from '../../src/agent/config-files.ts';
+import { loadAgentConfig, type AgentConfig } from '../../src/lib/agent-config/index.ts';
 import { waitFor } from '../../src/lib/testing/wait-for.ts';
 import { tempDir } from '../helpers/server.ts';
 import { createTestPki, type TestPki } from '../helpers/test-pki.ts';
@@ -95,6 +96,23 @@ test('validate: a client agent\'s file is valid too — its own keys are checked
   const typoRun = await run(['validate', typo]);
   assert.equal(typoRun.code, 1);
   assert.ok(typoRun.stderr.includes(`unknown key: ports.htp (${typo})`), typoRun.stderr);
+});
+
+test('one reader for server, agent and validate: an empty JSON file fails all three with the same problem', async () => {
+  // Consul's config.Parse decodes JSON with json.Unmarshal, which refuses empty input ("unexpected end of JSON
+  // input"); the client agent's own reader took an empty .json file as {} before, so the agent started on a file
+  // that `meshgate validate` and the server refused.
+  const empty = write('empty.d/10-empty.json', '');
+  const problem = `failed to parse ${empty}: Unexpected end of JSON input`;
+  const validated = await run(['validate', empty]);
+  assert.equal(validated.code, 1);
+  assert.ok(validated.stderr.includes(problem), validated.stderr);
+  await assert.rejects(loadAgentConfig([empty]), (err: Error) => err.message.includes(problem));
+  await assert.rejects(readConfigSources({ files: [], dirs: [join(empty, '..')] }), (err: Error) => err.message.includes(problem));
+  // An empty HCL file is an empty configuration everywhere (hcl.Decode of nothing), and a directory of one reads the same.
+  const emptyHcl = write('empty-hcl.d/10-empty.hcl', '');
+  assert.deepEqual(await run(['validate', emptyHcl]), { code: 0, stdout: 'Configuration is valid!\n', stderr: '' });
+  assert.deepEqual(await readConfigSources({ files: [], dirs: [join(emptyHcl, '..')] }), [{ file: emptyHcl, doc: {} }]);
 });
 
 test('flags given on the command line win over the files; files win over flag defaults', () => {

@@ -6,8 +6,8 @@
  */
 import { Command } from 'commander';
 import { buildAgentConfig, CLIENT_AGENT_KEYS } from '../../agent/agent-config.ts';
-import { readConfigSources } from '../../agent/config-files.ts';
-import { loadAgentConfig } from '../../lib/agent-config/index.ts';
+import { configSourcesOf } from '../../agent/config-files.ts';
+import { checkAgentConfig, readConfigDocuments } from '../../lib/agent-config/index.ts';
 import { isMeshgateError } from '../../lib/errors.ts';
 import { CliErrors, info, type CliIO } from '../io.ts';
 import { SERVER_FLAG_DEFAULTS, serverOptionsFrom } from '../server-options.ts';
@@ -20,12 +20,14 @@ export function validateCommand(io: CliIO): Command {
     .action(async (paths: string[], flags: { quiet?: boolean }) => {
       if (paths.length === 0) throw CliErrors.usage('Must specify at least one config file or directory');
       try {
-        const loaded = await loadAgentConfig(paths, { omitKeys: CLIENT_AGENT_KEYS });
+        // Each file is read and parsed once; both readers below check the same documents.
+        const read = await readConfigDocuments(paths);
+        const loaded = checkAgentConfig(read, { omitKeys: CLIENT_AGENT_KEYS });
         for (const warning of loaded.warnings) info(io, `==> Warning: ${warning}`);
         serverOptionsFrom({ ...SERVER_FLAG_DEFAULTS, store: 'sqlite' }, () => false, loaded.config);
         // The client agent's own keys (template, node_meta, …), and its service and check definitions, as
         // `meshgate agent` reads them: one file may serve either, as Consul's one builder takes both.
-        buildAgentConfig(await readConfigSources({ files: paths, dirs: [] }));
+        buildAgentConfig(configSourcesOf(read));
       } catch (err) {
         if (isMeshgateError(err)) throw CliErrors.failed(`Config validation failed: ${err.message}`);
         throw err;

@@ -1,13 +1,13 @@
 /**
- * Loading the agent configuration from `-config-file` / `-config-dir` arguments: list the files (sources.ts), read
- * and check each one (parse.ts), merge them in order (merge.ts). Every problem of every file is collected, so one
+ * Loading the agent configuration from `-config-file` / `-config-dir` arguments: list and read the files (read.ts),
+ * check each one (parse.ts), merge them in order (merge.ts). Every problem of every file is collected, so one
  * run reports them all, as Consul's builder does; any problem fails the load.
  */
 import { AgentConfigError } from './errors.ts';
 import { mergeConfigs } from './merge.ts';
-import { readConfigFile, type ReadOptions } from './parse.ts';
+import { checkConfigDocument, type ReadOptions } from './parse.ts';
+import { readConfigDocuments, type ReadDocuments } from './read.ts';
 import type { AgentConfig } from './schema.ts';
-import { listSources } from './sources.ts';
 
 export interface LoadedAgentConfig {
   /** The merged configuration (an empty object when no file was given). */
@@ -20,14 +20,18 @@ export interface LoadedAgentConfig {
 
 /** `paths`: the -config-file and -config-dir arguments in the order given (Consul reads both kinds in one list). */
 export async function loadAgentConfig(paths: readonly string[], options: ReadOptions = {}): Promise<LoadedAgentConfig> {
-  const listed = listSources(paths);
-  const problems = [...listed.problems];
+  return checkAgentConfig(await readConfigDocuments(paths), options);
+}
+
+/** The same, from documents already read (`meshgate validate` hands the client agent's reader the same ones). */
+export function checkAgentConfig(read: ReadDocuments, options: ReadOptions = {}): LoadedAgentConfig {
+  const problems = [...read.problems];
   const configs: AgentConfig[] = [];
-  for (const source of listed.sources) {
-    const parsed = await readConfigFile(source, options);
+  for (const document of read.documents) {
+    const parsed = checkConfigDocument(document, options);
     problems.push(...parsed.problems);
     if (parsed.config) configs.push(parsed.config);
   }
   if (problems.length > 0) throw new AgentConfigError(problems);
-  return { config: mergeConfigs(configs), files: listed.sources.map((s) => s.path), warnings: listed.warnings };
+  return { config: mergeConfigs(configs), files: read.documents.map((d) => d.path), warnings: read.warnings };
 }

@@ -4,9 +4,8 @@
  * HookWeakDecodeFromSlice), a single `service`/`check` added to `services`/`checks` (builder.go does so per file,
  * before merging), then checked against the schema. Problems name the key path and the file.
  */
-import { readFile } from 'node:fs/promises';
 import type { z } from 'zod';
-import { parseConsulHcl } from '../hcl.ts';
+import { parseDocument, type ConfigDocument } from './read.ts';
 import { AgentConfigFileSchema, type AgentConfig } from './schema.ts';
 import type { ConfigSource } from './sources.ts';
 import { isConsulOnlyKey } from './unsupported.ts';
@@ -29,26 +28,16 @@ export interface ReadOptions {
   readonly omitKeys?: readonly string[];
 }
 
-export async function readConfigFile(source: ConfigSource, options: ReadOptions = {}): Promise<ParsedFile> {
-  let text: string;
-  try {
-    text = await readFile(source.path, 'utf8');
-  } catch (err) {
-    return { problems: [`cannot read ${source.path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`] };
-  }
-  return parseConfigText(text, source, options);
+export async function parseConfigText(text: string, source: ConfigSource, options: ReadOptions = {}): Promise<ParsedFile> {
+  const read = await parseDocument(text, source);
+  return typeof read === 'string' ? { problems: [read] } : checkConfigDocument(read, options);
 }
 
-export async function parseConfigText(text: string, source: ConfigSource, options: ReadOptions = {}): Promise<ParsedFile> {
-  let raw: unknown;
-  try {
-    raw = source.format === 'json' ? JSON.parse(text) : await parseConsulHcl(source.path, text);
-  } catch (err) {
-    return { problems: [`failed to parse ${source.path}: ${(err as Error).message}`] };
-  }
-  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) return { problems: [`${source.path}: expected an object at the top level`] };
+/** A document read by read.ts, shaped as Consul's builder shapes one file and checked against the schema. */
+export function checkConfigDocument(source: ConfigDocument, options: ReadOptions = {}): ParsedFile {
   const problems: string[] = [];
-  const doc = unwrapBlocks(raw, '', source.path, problems) as Record<string, unknown>;
+  // unwrapBlocks copies every object it meets, so the document stays as read for the client agent's reader.
+  const doc = unwrapBlocks(source.doc, '', source.path, problems) as Record<string, unknown>;
   if (problems.length > 0) return { problems };
   foldSingular(doc, 'service', 'services');
   foldSingular(doc, 'check', 'checks');
