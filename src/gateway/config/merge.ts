@@ -3,7 +3,7 @@
  * middleware and servers transport is renamed `name@provider`, so two providers never collide, and a reference
  * without `@` resolves within the provider of the element that makes it.
  */
-import { NEVER_YIELD, type Slicer } from '../../lib/slices.ts';
+import { NameRecorder, namesSliced, NEVER_YIELD, type Slicer } from '../../lib/slices.ts';
 import { emptyDynamicConfig, type DynamicConfig } from './dynamic.ts';
 
 export function qualifyName(name: string, provider: string): string {
@@ -48,17 +48,20 @@ export async function mergeConfigurationsSliced(
   counts?: { routers: number },
 ): Promise<DynamicConfig> {
   const merged = emptyDynamicConfig();
-  let routers = 0;
+  // The merged sections' names, recorded for the build and whoever walks them next (no enumeration of 50,000 names).
+  const sections = ['routers', 'services', 'middlewares', 'serversTransports'] as const;
+  const recorders = sections.map(() => new NameRecorder());
   for (const provider of [...byProvider.keys()].sort()) {
     const config = byProvider.get(provider)!;
-    routers += await mergeSectionSliced(merged.http.routers, config.http.routers, provider, slicer);
-    await mergeSectionSliced(merged.http.services, config.http.services, provider, slicer);
-    await mergeSectionSliced(merged.http.middlewares, config.http.middlewares, provider, slicer);
-    await mergeSectionSliced(merged.http.serversTransports, config.http.serversTransports, provider, slicer);
+    for (let i = 0; i < sections.length; i++) {
+      const section = sections[i]!;
+      await mergeSectionSliced(merged.http[section] as Record<string, unknown>, config.http[section] as Record<string, unknown>, provider, recorders[i]!, slicer);
+    }
     mergeTls(merged, config, provider);
     mergeTcpUdp(merged, config, provider);
   }
-  if (counts) counts.routers = routers;
+  sections.forEach((section, i) => recorders[i]!.record(merged.http[section]));
+  if (counts) counts.routers = recorders[0]!.names.length;
   return merged;
 }
 
@@ -82,19 +85,18 @@ function mergeSection<T>(into: Record<string, T>, from: Record<string, T>, provi
   for (const name in from) into[qualifyName(name, provider)] = from[name]!;
 }
 
-/** Returns how many names `into` gained. */
-async function mergeSectionSliced<T>(into: Record<string, T>, from: Record<string, T>, provider: string, slicer: Slicer): Promise<number> {
-  let added = 0;
-  // Collecting the names of a large section is one step: it starts a turn of its own.
-  await slicer.fresh();
-  for (const name in from) {
+/** Adds `from`'s elements to `into` under qualified names; `recorder` gets the names `into` gains. */
+async function mergeSectionSliced<T>(into: Record<string, T>, from: Record<string, T>, provider: string, recorder: NameRecorder, slicer: Slicer): Promise<void> {
+  // The reader recorded a large section's names; otherwise collecting them is one step, on a turn of its own.
+  const names = await namesSliced(from, slicer);
+  for (let i = 0; i < names.length; i++) {
+    const name = names[i]!;
     const qualified = qualifyName(name, provider);
-    if (!Object.hasOwn(into, qualified)) added++;
+    if (!Object.hasOwn(into, qualified)) recorder.add(qualified);
     into[qualified] = from[name]!;
     const pending = slicer.tick();
     if (pending) await pending;
   }
-  return added;
 }
 
 function mergeTls(merged: DynamicConfig, config: DynamicConfig, provider: string): void {

@@ -11,7 +11,7 @@ import { fork } from 'node:child_process';
 import { stat } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { MeshgateError } from '../../lib/errors.ts';
-import { NEVER_YIELD, type Slicer } from '../../lib/slices.ts';
+import { NameRecorder, NEVER_YIELD, type Slicer } from '../../lib/slices.ts';
 import { configDigest } from './digest.ts';
 import { emptyDynamicConfig, validateDynamicConfig, type DynamicConfig } from './dynamic.ts';
 import { ConfigErrors } from './errors.ts';
@@ -100,6 +100,12 @@ function readInChild(files: string[], limits: ReadLimits, slicer: Slicer, option
     });
     const out: ReadFile[] = [];
     let current: { file: string; digest: string; config: DynamicConfig } | undefined;
+    // Each section's names as they arrive: the merge and the last good copy walk them instead of enumerating it.
+    let recorders = new Map<Section, NameRecorder>();
+    const recordNames = () => {
+      if (current) for (const [section, recorder] of recorders) recorder.record(current.config.http[section]);
+      recorders = new Map();
+    };
     let finished = false;
     const finish = (err: Error | undefined) => {
       if (finished) return;
@@ -115,14 +121,23 @@ function readInChild(files: string[], limits: ReadLimits, slicer: Slicer, option
     child.on('message', (message: ReadMessage) => {
       if (message.type === 'debug') return options.debug?.(message.message);
       if (message.type === 'file') {
+        recordNames();
         const config = emptyDynamicConfig();
         config.tls = message.tls;
         current = { file: message.file, digest: message.digest, config };
         out.push(current);
       } else if (message.type === 'entries') {
         const target = current!.config.http[message.section] as Record<string, unknown>;
-        for (const [name, value] of message.entries) target[name] = value;
-      } else if (message.type === 'done') return finish(undefined);
+        let recorder = recorders.get(message.section);
+        if (!recorder) recorders.set(message.section, (recorder = new NameRecorder()));
+        for (const [name, value] of message.entries) {
+          if (!Object.hasOwn(target, name)) recorder.add(name);
+          target[name] = value;
+        }
+      } else if (message.type === 'done') {
+        recordNames();
+        return finish(undefined);
+      }
       else return finish(new MeshgateError(message.code, message.statusCode, message.message));
       // Ask for the next piece once the loop had its turn if this slice is spent.
       const pending = slicer.tick();

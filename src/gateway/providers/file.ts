@@ -11,7 +11,7 @@ import { readdir } from 'node:fs/promises';
 import { basename, dirname, extname, join } from 'node:path';
 import type { Logger } from '../../lib/logger.ts';
 import { markPhase } from '../../lib/phases.ts';
-import { Slicer } from '../../lib/slices.ts';
+import { NameRecorder, namesSliced, Slicer } from '../../lib/slices.ts';
 import { emptyDynamicConfig, validateMiddlewares, type DynamicConfig } from '../config/dynamic.ts';
 import { configDigest, setConfigDigest } from '../config/digest.ts';
 import { readConfigFiles, type ReadLimits, type ReadOptions } from '../config/read-off-thread.ts';
@@ -86,19 +86,24 @@ export class FileProvider implements Provider {
       .filter((file) => !ignore.has(file))
       .sort();
     const merged = emptyDynamicConfig();
+    const sections = ['routers', 'services', 'middlewares', 'serversTransports'] as const;
+    // The merged sections' names, recorded for the aggregator's merge and the last good copy (no enumeration).
+    const recorders = new Map(sections.map((section) => [section, new NameRecorder()]));
     const read = files.length > 0 ? await readConfigFiles(files, limits, slicer, this.#readOptions) : [];
     for (const { file, config } of read) {
       validateMiddlewares(config.http.middlewares, file);
       // Traefik keeps the first definition of a name seen across the directory's files and logs the duplicate.
       // Merged in slices: a directory may hold 50,000 routers as well as one file may.
-      for (const section of ['routers', 'services', 'middlewares', 'serversTransports'] as const) {
+      for (const section of sections) {
         const target = merged.http[section] as Record<string, unknown>;
         const from = config.http[section] as Record<string, unknown>;
-        // Collecting the names of a large section is one step: it starts a turn of its own.
-        await slicer.fresh();
-        for (const name in from) {
+        // The reader recorded a large section's names; else collecting them is one step, on a turn of its own.
+        for (const name of await namesSliced(from, slicer)) {
           if (Object.hasOwn(target, name)) this.#logger.error({ file, name }, `${section} "${name}" is defined in more than one file; the first is kept`);
-          else target[name] = from[name];
+          else {
+            recorders.get(section)!.add(name);
+            target[name] = from[name];
+          }
           const pending = slicer.tick();
           if (pending) await pending;
         }
@@ -116,6 +121,7 @@ export class FileProvider implements Provider {
       Object.assign(merged.tls.options, config.tls.options);
       Object.assign(merged.tls.stores, config.tls.stores);
     }
+    for (const [section, recorder] of recorders) recorder.record(merged.http[section]);
     return merged;
   }
 

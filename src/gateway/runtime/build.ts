@@ -8,7 +8,7 @@
  */
 import type { Logger } from '../../lib/logger.ts';
 import { markPhase } from '../../lib/phases.ts';
-import { NEVER_YIELD, sortSliced, uniqueSliced, type Slicer } from '../../lib/slices.ts';
+import { NameRecorder, namesSliced, NEVER_YIELD, sortSliced, uniqueSliced, type Slicer } from '../../lib/slices.ts';
 import type { DynamicConfig } from '../config/dynamic.ts';
 import type { StaticConfig } from '../config/static.ts';
 import type { Handler } from '../http/types.ts';
@@ -16,7 +16,7 @@ import type { TlsConfiguration } from '../entrypoints/tls-configuration.ts';
 import { addError, STATUS_ENABLED, type RuntimeInfo } from './info.ts';
 import { internalConfiguration } from './internal.ts';
 import { MiddlewareManager, type MiddlewareManagerDependencies } from './middleware-manager.ts';
-import { RouterManager, applyEntryPointModels, modelledRouterNames, type RouteInput, type RouteTarget, type RouterManagerDependencies } from './router-manager.ts';
+import { RouterManager, applyEntryPointModels, type RouteInput, type RouteTarget, type RouterManagerDependencies } from './router-manager.ts';
 import { ServiceManager, retiredServices as retiredServiceEntries, type ServiceEntry, type ServiceManagerDependencies } from './service-manager.ts';
 import { TlsManager } from './tls-manager.ts';
 import { buildLayer4, type Layer4Routing } from './layer4.ts';
@@ -56,26 +56,19 @@ export interface BuiltConfiguration {
 async function initialInfo(config: DynamicConfig, slicer: Slicer): Promise<RuntimeInfo> {
   const info: RuntimeInfo = { routers: new Map(), services: new Map(), middlewares: new Map() };
   const { routers, services, middlewares } = config.http;
-  // The routers' names are known from building them (no enumeration); the other sections start on a turn of their
-  // own, since collecting the names of a large one is a step that cannot be split.
-  let routerNames = modelledRouterNames(routers);
-  if (!routerNames) {
-    await slicer.fresh();
-    routerNames = Object.keys(routers);
-  }
-  for (const name of routerNames) {
+  // The sections' names were recorded as they were built (no enumeration); an unrecorded section is enumerated on a
+  // turn of its own, since collecting the names of a large one is a step that cannot be split.
+  for (const name of await namesSliced(routers, slicer)) {
     info.routers.set(name, { ...routers[name], status: STATUS_ENABLED });
     const pending = slicer.tick();
     if (pending) await pending;
   }
-  await slicer.fresh();
-  for (const name in services) {
+  for (const name of await namesSliced(services, slicer)) {
     info.services.set(name, { config: services[name] as Record<string, unknown>, status: STATUS_ENABLED, usedBy: [] });
     const pending = slicer.tick();
     if (pending) await pending;
   }
-  await slicer.fresh();
-  for (const name in middlewares) {
+  for (const name of await namesSliced(middlewares, slicer)) {
     info.middlewares.set(name, { config: middlewares[name]!, status: STATUS_ENABLED, usedBy: [] });
     const pending = slicer.tick();
     if (pending) await pending;
@@ -152,13 +145,18 @@ function compareNames(a: string, b: string): number {
  */
 async function withInternal<T>(providers: Record<string, T>, internal: Record<string, T>, slicer: Slicer): Promise<Record<string, T>> {
   const out: Record<string, T> = {};
-  await slicer.fresh();
-  for (const name in providers) {
+  const names = new NameRecorder();
+  for (const name of await namesSliced(providers, slicer)) {
+    names.add(name);
     out[name] = providers[name]!;
     const pending = slicer.tick();
     if (pending) await pending;
   }
-  for (const name in internal) out[name] = internal[name]!;
+  for (const name in internal) {
+    if (!Object.hasOwn(out, name)) names.add(name);
+    out[name] = internal[name]!;
+  }
+  names.record(out);
   return out;
 }
 

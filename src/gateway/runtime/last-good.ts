@@ -9,7 +9,7 @@ import { open, readFile, rename, rm } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type { Logger } from '../../lib/logger.ts';
 import { markPhase } from '../../lib/phases.ts';
-import { Slicer } from '../../lib/slices.ts';
+import { namesSliced, Slicer } from '../../lib/slices.ts';
 import { validateDynamicConfig, type DynamicConfig } from '../config/dynamic.ts';
 
 export const LAST_GOOD_SUFFIX = '.last-good.json';
@@ -123,9 +123,8 @@ async function writeDocument(doc: LastGoodDocument, write: (text: string) => Pro
       firstSection = false;
       let first = true;
       const elements = config.http[section] as Record<string, unknown>;
-      // Collecting the names of a large section is one step: it starts a turn of its own.
-      await slicer.fresh();
-      for (const name in elements) {
+      // The reader recorded a large section's names; else collecting them is one step, on a turn of its own.
+      for (const name of await namesSliced(elements, slicer)) {
         await put(`${first ? '' : ','}${JSON.stringify(name)}:${JSON.stringify(elements[name])}`);
         first = false;
       }

@@ -7,13 +7,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { silentLogger } from '../../lib/logger.ts';
-import { NEVER_YIELD } from '../../lib/slices.ts';
+import { NEVER_YIELD, recordedNames } from '../../lib/slices.ts';
 import { emptyDynamicConfig, type DynamicConfig, type RouterConfig } from '../config/dynamic.ts';
 import { validateStaticConfig } from '../config/static.ts';
 import { HealthRegistry, TransportRegistry } from '../services/index.ts';
 import { STATUS_ENABLED, type RuntimeInfo } from './info.ts';
 import { MiddlewareManager } from './middleware-manager.ts';
-import { RouterManager, applyEntryPointModels, modelledRouterNames, tlsRouteKey } from './router-manager.ts';
+import { RouterManager, applyEntryPointModels, tlsRouteKey } from './router-manager.ts';
 import { ServiceManager } from './service-manager.ts';
 import { TlsManager } from './tls-manager.ts';
 
@@ -45,12 +45,12 @@ test('the names of a modelled router set come in enumeration order without enume
     { 'x@file': { rule: 'Path(`/x`)', service: 's' }, 'ping@internal': { rule: 'Path(`/ping`)', service: 'ping@internal' } },
   ];
   const out = await applyEntryPointModels(sources, staticConfig, NEVER_YIELD);
-  assert.deepEqual(modelledRouterNames(out), Object.keys(out));
-  assert.equal(modelledRouterNames({ ...out }), undefined, 'only the object it built');
+  assert.deepEqual(recordedNames(out), Object.keys(out));
+  assert.equal(recordedNames({ ...out }), undefined, 'only the object it built');
   // An array index is enumerated first whatever the insertion order: no list is kept for such a set.
   const numeric = await applyEntryPointModels({ 'a@file': { service: 's', entryPoints: ['plain'] }, 7: { service: 's', entryPoints: ['plain'] } }, staticConfig, NEVER_YIELD);
   assert.deepEqual(Object.keys(numeric), ['7', 'a@file']);
-  assert.equal(modelledRouterNames(numeric), undefined);
+  assert.equal(recordedNames(numeric), undefined);
 });
 
 function setup(routers: Record<string, RouterConfig>) {

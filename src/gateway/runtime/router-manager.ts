@@ -5,7 +5,7 @@
  * problem with one router disables that router only, recorded as Traefik's runtime API shows it. Routers are
  * visited in name order, in slices (`Slicer`), so a configuration of any size builds beside live traffic.
  */
-import { sortSliced, type Slicer } from '../../lib/slices.ts';
+import { NameRecorder, namesSliced, sortSliced, type Slicer } from '../../lib/slices.ts';
 import type { RouterConfig } from '../config/dynamic.ts';
 import { providerOf, qualifyName } from '../config/merge.ts';
 import type { StaticConfig } from '../config/static.ts';
@@ -48,21 +48,6 @@ export function defaultEntryPoints(staticConfig: StaticConfig): string[] {
   return all.filter((ep) => ep.name !== 'traefik').map((ep) => ep.name).sort();
 }
 
-/** The names of an `applyEntryPointModels` result, in its enumeration order (see `modelledRouterNames`). */
-const modelledNames = new WeakMap<Record<string, RouterConfig>, string[]>();
-
-/** Matches the names `for…in` lists first, in numeric order (array indices), whatever the insertion order. */
-const ARRAY_INDEX = /^(?:0|[1-9]\d*)$/;
-
-/**
- * The names of a result of `applyEntryPointModels`, in the order `for…in` would give them, without enumerating it:
- * collecting the names of a 50,000-property object is one step of 10–15 ms that no slice can split. Undefined for
- * any other object, or when a name is an array index (enumerated out of insertion order).
- */
-export function modelledRouterNames(routers: Record<string, RouterConfig>): readonly string[] | undefined {
-  return modelledNames.get(routers);
-}
-
 /**
  * Traefik's applyModel: entry point `http.middlewares` go in front of a router's own, entry point `http.tls` makes
  * its routers TLS by default. A router on entry points with different models is split into `<ep>-<name>` copies.
@@ -87,13 +72,10 @@ export async function applyEntryPointModels(
     return model;
   };
   const out: Record<string, RouterConfig> = {};
-  const names: string[] = [];
-  let inOrder = true;
+  // The result's names, recorded (`recordedNames`) so the build lists its routers without enumerating them.
+  const names = new NameRecorder();
   const put = (name: string, router: RouterConfig): void => {
-    if (!Object.hasOwn(out, name)) {
-      names.push(name);
-      if (ARRAY_INDEX.test(name)) inOrder = false;
-    }
+    if (!Object.hasOwn(out, name)) names.add(name);
     out[name] = router;
   };
   // Traefik's entryPointModels carry core.defaultRuleSyntax to every root router without a ruleSyntax of its own
@@ -126,15 +108,17 @@ export async function applyEntryPointModels(
   };
   for (let source = 0; source < list.length; source++) {
     const routers = list[source]!;
-    await slicer.fresh();
-    for (const name in routers) {
+    // The merge recorded the providers' routers' names; otherwise they are enumerated on a turn of their own.
+    const sourceNames = await namesSliced(routers, slicer);
+    for (let i = 0; i < sourceNames.length; i++) {
+      const name = sourceNames[i]!;
       if (shadowed(name, list, source)) continue;
       applyModel(name, routers[name]!);
       const pending = slicer.tick();
       if (pending) await pending;
     }
   }
-  if (inOrder) modelledNames.set(out, names);
+  names.record(out);
   return out;
 }
 
