@@ -257,12 +257,13 @@ class IndexedRoutes<T> implements CompiledRoutes<T> {
   private readonly cursors: number[] = [];
   readonly size: number;
 
-  /** Call `add` for every route in rank order before the first match. */
-  constructor(routes: Route<T>[]) {
-    this.size = routes.length;
-    const names = new Set<string>();
-    for (const r of routes) for (const ep of r.entryPoints) names.add(ep);
-    for (const ep of names) this.byEntryPoint.set(ep, new EntryPointIndex<T>());
+  /**
+   * `entryPoints`: every entry point a route names (collected while compiling: a pass over 50,000 routes here is one
+   * step of ~10 ms). Call `add` for every route in rank order before the first match.
+   */
+  constructor(size: number, entryPoints: Iterable<string>) {
+    this.size = size;
+    for (const ep of entryPoints) this.byEntryPoint.set(ep, new EntryPointIndex<T>());
   }
 
   add(r: Route<T>): void {
@@ -346,7 +347,7 @@ class LinearRoutes<T> implements CompiledRoutes<T> {
 /** Compiles every router once; a router whose rule or priority is invalid is left out and reported by name. */
 export function compileRoutes<T>(routes: RouteInput<T>[]): { routes: CompiledRoutes<T>; errors: Map<string, string> } {
   const compiled = compileAll(routes);
-  const indexed = new IndexedRoutes(compiled.routes);
+  const indexed = new IndexedRoutes<T>(compiled.routes.length, new Set(compiled.routes.flatMap((r) => r.entryPoints)));
   for (const r of compiled.routes) indexed.add(r);
   return { routes: indexed, errors: compiled.errors };
 }
@@ -359,13 +360,16 @@ export async function compileRoutesSliced<T>(inputs: RouteInput<T>[], slicer: Sl
   const errors = new Map<string, string>();
   const routes: Route<T>[] = [];
   const seen = new Set<string>();
+  const entryPoints = new Set<string>();
   for (const input of inputs) {
+    const before = routes.length;
     compileOne(input, seen, routes, errors);
+    if (routes.length > before) for (const ep of routes[before]!.entryPoints) entryPoints.add(ep);
     const pending = slicer.tick();
     if (pending) await pending;
   }
   await sortSliced(routes, byRank, slicer);
-  const indexed = new IndexedRoutes(routes);
+  const indexed = new IndexedRoutes<T>(routes.length, entryPoints);
   for (let i = 0; i < routes.length; i++) {
     const r = routes[i]!;
     r.rank = i;
