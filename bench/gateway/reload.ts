@@ -166,12 +166,17 @@ class Prober {
 
   /** Longest gap between consecutive answers in [from, to]. */
   longestGap(from: number, to: number): number {
-    let longest = 0;
+    return this.longestGapAt(from, to).ms;
+  }
+
+  /** The longest gap in [from, to] and when it began (for lining it up with the probe's turns and GC pauses). */
+  longestGapAt(from: number, to: number): { ms: number; start: number } {
+    let longest = { ms: 0, start: from };
     let last = from;
     for (const a of this.answers) {
       if (a.at < from) continue;
       if (a.at > to) break;
-      longest = Math.max(longest, a.at - last);
+      if (a.at - last > longest.ms) longest = { ms: a.at - last, start: last };
       last = a.at;
     }
     return longest;
@@ -315,12 +320,26 @@ async function main(): Promise<void> {
     const windows: Array<[string, number, number]> = [['large reload', at(t0), at(t1)], ['revert', at(t2), at(t3)], ['whole run', at(t0 - settleS * 1000), at(end)]];
     if (reducedAt !== undefined) windows.push([`memory-reducing GC (${reduce}) and after`, at(reducedAt), at(end)]);
     printProbe(report, windows);
+    // What the probe saw inside the large reload's longest gap: the turns and GC pauses that overlap it.
+    const gap = prober.longestGapAt(t0, t1);
+    printGap(report, at(gap.start), gap.ms, at(t0));
     const keep = args.get('probe-out');
     if (keep) writeFileSync(keep, JSON.stringify({ t0: at(t0), t1: at(t1), t2: at(t2), t3: at(t3), end: at(end), ...report }));
   }
   gateway.kill('SIGTERM');
   await sleep(500);
   process.exit(0);
+}
+
+/** The probe's long turns and GC pauses overlapping a gap of the Node client's answers. */
+function printGap(report: ProbeReport, start: number, ms: number, write: number): void {
+  const end = start + ms;
+  const turns = report.turns.filter((t) => t.at < end && t.at + t.wallMs > start);
+  const gcs = report.gcs.filter((g) => g.at < end && g.at + g.ms > start);
+  console.log(`\nThe large reload's longest gap: +${(start - write).toFixed(0)} ms after the write, ${ms.toFixed(1)} ms long`);
+  for (const t of turns) console.log(`- turn at +${(t.at - start).toFixed(1)} ms into it: ${t.cpuMs} ms CPU, ${t.wallMs} ms wall, phase ${t.phase || '–'}; ${t.ours.slice(0, 3).join(' · ')}`);
+  for (const g of gcs) console.log(`- GC at +${(g.at - start).toFixed(1)} ms into it: ${g.kind} ${g.ms.toFixed(1)} ms`);
+  if (turns.length === 0 && gcs.length === 0) console.log(`- no turn ≥ ${report.thresholdMs} ms CPU and no GC pause in it`);
 }
 
 /** Asks the probe in the gateway for its report (SIGUSR2) and waits for the file. */
