@@ -15,13 +15,16 @@
  * per hop is (mesh p50 − direct p50) / 2, likewise p99) and at `--connections` (throughput, req/s ratio mesh/direct).
  *
  *   node bench/mesh/run.ts [--duration 10s] [--warmup 2s] [--connections 50] [--threads 2] [--rounds 3] [--cpu-prof DIR]
- *                          [--baseline DIR] [--only tcp,http,…] [--hold 1]
+ *                          [--baseline DIR] [--only tcp,http,…] [--hold 1] [--diagnose 1]
  *
  * `--baseline DIR` (a checkout of an older commit, e.g. `git worktree add /tmp/base <commit>`) also starts that
  * checkout's sidecars for the tcp, http and http2 paths beside ours, so a change's effect on sidecar CPU per request is
  * read in one run on a shared host. `--only` keeps the rows whose name contains one of the words. `--hold 1` starts
  * everything, prints the targets (name, port, sidecar pids) as JSON and waits until interrupted instead of measuring:
  * for tracing a path by hand (strace -c on the pids, a client of one's own).
+ *
+ * `--diagnose 1` also reports, for every c=1 phase and sidecar, CPU time, run-queue wait and timeslices per request
+ * and the GC pauses inside the phase (diagnose.ts): where a c=1 tail goes, in figures a busy host moves less.
  *
  * `--cpu-prof DIR` writes a V8 profile of each sidecar into DIR when it exits (summarise one with
  * `node bench/gateway/profile-top.ts FILE`).
@@ -32,6 +35,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { describe as describeDiagnosis, GC_RECORDER, watchPhase } from './diagnose.ts';
 
 const argv = new Map<string, string>();
 for (let i = 2; i < process.argv.length; i += 2) argv.set(process.argv[i]!.replace(/^--/, ''), process.argv[i + 1] ?? '');
@@ -44,8 +48,14 @@ const cpuProf = argv.get('cpu-prof');
 const baseline = argv.get('baseline');
 const only = (argv.get('only') ?? '').split(',').filter(Boolean);
 const CLI = resolve(import.meta.dirname, '../../src/cli/main.ts');
+const diagnose = argv.has('diagnose');
 
 const work = mkdtempSync(join(tmpdir(), 'meshgate-bench-mesh-'));
+const gcDir = join(work, 'gc');
+if (diagnose) {
+  mkdirSync(gcDir);
+  process.env.MESHGATE_BENCH_GC_DIR = gcDir;
+}
 const children: ChildProcess[] = [];
 process.on('exit', () => {
   for (const c of children) if (c.exitCode === null) c.kill('SIGTERM');
@@ -181,7 +191,7 @@ http { access_log off; keepalive_requests 1000000; client_body_temp_path ${nginx
     return `${name}-sidecar-proxy`;
   };
   const startProxy = async (id: string, cli: string): Promise<number> => (await start(
-    process.execPath, [...(cpuProf ? ['--cpu-prof', '--cpu-prof-dir', resolve(cpuProf)] : []), cli, 'proxy', '-proxy-id', id, '-http-addr', base, '-log-level', 'warn', '-metrics-addr', `127.0.0.1:${await port()}`, '-no-register-checks'],
+    process.execPath, [...(cpuProf ? ['--cpu-prof', '--cpu-prof-dir', resolve(cpuProf)] : []), ...(diagnose ? ['--import', GC_RECORDER] : []), cli, 'proxy', '-proxy-id', id, '-http-addr', base, '-log-level', 'warn', '-metrics-addr', `127.0.0.1:${await port()}`, '-no-register-checks'],
     (o) => o.includes('Meshgate proxy running'), `proxy ${id}`,
   )).pid!;
 
@@ -235,7 +245,12 @@ http { access_log off; keepalive_requests 1000000; client_body_temp_path ${nginx
   for (let r = 1; r <= rounds; r++) {
     for (const t of targets) {
       wrk(t.port, connections, warmup);
+      const phase = diagnose && t.pids.length > 0 ? watchPhase(t.pids, gcDir) : undefined;
       (lat[t.name] ??= []).push(wrk(t.port, 1, duration));
+      if (phase) {
+        const n = lat[t.name]!.at(-1)!.requests;
+        process.stderr.write(`${describeDiagnosis(`round ${r} ${t.name}`, n, await phase(n))}\n`);
+      }
       (thr[t.name] ??= []).push(wrk(t.port, connections, duration, t.pids));
       const l = lat[t.name]!.at(-1)!;
       const h = thr[t.name]!.at(-1)!;
