@@ -9,6 +9,8 @@ import { createWriteStream, type WriteStream } from 'node:fs';
 import type { Writable } from 'node:stream';
 import type { GatewayRequest, ResponseHeaders } from '../http/types.ts';
 import type { AccessLogConfig } from './schema.ts';
+import { FLUSH_BYTES, LineBuffer } from './line-buffer.ts';
+import { IsoMillis } from './iso-millis.ts';
 
 /** What the entry point knows when a request is over. */
 export interface AccessLogRecord {
@@ -46,8 +48,6 @@ const JSON_KEYS = JSON_FIELDS.map((f) => `"${f}":`);
 
 /** Longest a buffered line waits when `bufferingSize` > 0 (lines are also written at close). */
 export const FLUSH_INTERVAL_MS = 100;
-/** Buffered text written at once regardless of the line count. */
-const FLUSH_BYTES = 64 * 1024;
 
 const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
 
@@ -70,8 +70,8 @@ export class AccessLog {
   private out: Writable;
   private readonly ownsStream: boolean;
   private readonly json: boolean;
-  /** Pending lines, concatenated (a rope; flattened once when written). */
-  private buffer = '';
+  /** Pending lines, already encoded (line-buffer.ts). */
+  private readonly pending: LineBuffer;
   private lines = 0;
   private scheduled = false;
   private timer: NodeJS.Timeout | undefined = undefined;
@@ -85,11 +85,9 @@ export class AccessLog {
   private readonly headerModes: Map<string, HeaderMode>;
   private clfSecond = -1;
   private clfTime = '';
-  /** ISO timestamps by millisecond, one slot for the start and one for the line's time (many lines share both). */
-  private startMs = -1;
-  private startIso = '';
-  private nowMs = -1;
-  private nowIso = '';
+  /** ISO timestamps of the request's start and of the line (iso-millis.ts: one Date per second, not per line). */
+  private readonly startIso = new IsoMillis();
+  private readonly nowIso = new IsoMillis();
   /** JSON encodings of the last value seen per field slot (router, service, … repeat from request to request). */
   private readonly memoIn: string[] = new Array<string>(JSON_FIELDS.length).fill('');
   private readonly memoOut: string[] = new Array<string>(JSON_FIELDS.length).fill('""');
@@ -113,6 +111,7 @@ export class AccessLog {
       this.out = process.stdout;
       this.ownsStream = false;
     }
+    this.pending = new LineBuffer(this.ownsStream);
     this.json = config.format === 'json';
     this.limit = Math.max(1, config.bufferingSize);
     this.statusRanges = config.filters?.statusCodes?.map(parseRange);
@@ -171,10 +170,10 @@ export class AccessLog {
       this.otlp.emit(this.fields(r, count));
       if (!this.text) return;
     }
-    this.buffer += this.json ? (this.defaultFields ? this.defaultJsonLine(r, count) : this.jsonLine(r, count)) : this.commonLine(r, count);
+    this.pending.append(this.json ? (this.defaultFields ? this.defaultJsonLine(r, count) : this.jsonLine(r, count)) : this.commonLine(r, count), this.out);
     this.lines++;
     if (this.config.bufferingSize > 0) {
-      if (this.lines >= this.limit || this.buffer.length >= FLUSH_BYTES) this.flush();
+      if (this.lines >= this.limit || this.pending.size >= FLUSH_BYTES) this.flush();
       else if (this.timer === undefined) {
         this.timer = setTimeout(this.flushSoon, FLUSH_INTERVAL_MS);
         this.timer.unref();
@@ -209,10 +208,8 @@ export class AccessLog {
       this.timer = undefined;
     }
     if (this.lines === 0) return;
-    const text = this.buffer;
-    this.buffer = '';
     this.lines = 0;
-    this.out.write(text);
+    this.pending.write(this.out);
   }
 
   /**
@@ -303,7 +300,7 @@ export class AccessLog {
     if (req.serviceName !== undefined && k[23]) { out += `${sep}${JSON_KEYS[23]}${this.memo(23, req.serviceName)}`; sep = ','; }
     if (data?.ServiceURL !== undefined && k[24]) { out += `${sep}${JSON_KEYS[24]}${this.memoAny(24, data.ServiceURL)}`; sep = ','; }
     if (k[25] || k[26]) {
-      const start = this.startIsoOf(r.startMs);
+      const start = this.startIso.of(r.startMs);
       if (k[25]) { out += `${sep}${JSON_KEYS[25]}"${start}"`; sep = ','; }
       if (k[26]) { out += `${sep}${JSON_KEYS[26]}"${start}"`; sep = ','; }
     }
@@ -318,7 +315,7 @@ export class AccessLog {
       const headers = JSON.stringify(line);
       if (headers.length > 2) { out += sep + headers.slice(1, -1); sep = ','; }
     }
-    return `${out}${sep}"level":"info","msg":"","time":"${this.nowIso8601()}"}\n`;
+    return `${out}${sep}"level":"info","msg":"","time":"${this.nowIso.of(Date.now())}"}\n`;
   }
 
   /**
@@ -340,7 +337,7 @@ export class AccessLog {
     const serviceName = req.serviceName;
     const serviceAddr = data?.ServiceAddr;
     const serviceUrl = data?.ServiceURL;
-    const start = this.startIsoOf(r.startMs);
+    const start = this.startIso.of(r.startMs);
     return `{"ClientAddr":"${remote.includes(':') ? `[${remote}]` : remote}:${r.clientPort}","ClientHost":${this.memo(1, req.clientIp)}`
       + `,"ClientPort":"${r.clientPort}","ClientUsername":${this.memo(3, (data?.ClientUsername as string | undefined) || '-')}`
       + `,"DownstreamContentSize":${r.responseBytes},"DownstreamStatus":${r.status},"Duration":${durationNs}`
@@ -357,7 +354,7 @@ export class AccessLog {
       + (serviceName !== undefined ? `,"ServiceName":${this.memo(23, serviceName)}` : '')
       + (serviceUrl !== undefined ? `,"ServiceURL":${this.memoAny(24, serviceUrl)}` : '')
       + `,"StartLocal":"${start}","StartUTC":"${start}","entryPointName":${this.memo(27, req.entryPoint)}`
-      + `,"level":"info","msg":"","time":"${this.nowIso8601()}"}\n`;
+      + `,"level":"info","msg":"","time":"${this.nowIso.of(Date.now())}"}\n`;
   }
 
   /** The JSON string for `value` in field slot `slot`, re-encoded only when it differs from the previous line's. */
@@ -371,24 +368,6 @@ export class AccessLog {
 
   private memoAny(slot: number, value: unknown): string {
     return typeof value === 'string' ? this.memo(slot, value) : JSON.stringify(value);
-  }
-
-  private startIsoOf(ms: number): string {
-    const t = Math.floor(ms);
-    if (t !== this.startMs) {
-      this.startMs = t;
-      this.startIso = new Date(t).toISOString();
-    }
-    return this.startIso;
-  }
-
-  private nowIso8601(): string {
-    const t = Date.now();
-    if (t !== this.nowMs) {
-      this.nowMs = t;
-      this.nowIso = new Date(t).toISOString();
-    }
-    return this.nowIso;
   }
 
   private addHeaders(line: Record<string, unknown>, prefix: string, headers: Record<string, string | string[] | undefined>): void {
