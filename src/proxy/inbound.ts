@@ -233,6 +233,23 @@ export class InboundListener {
     let bytesIn = 0;
     let bytesOut = 0;
     req.on('data', (c: Buffer) => (bytesIn += c.length));
+    const replayable = isReplayable(method, req.headers);
+    if (replayable) req.resume();
+    this.toApp(req, res, { method, path, headers, replayable, downstream }, (status, outcome) => finish(status, outcome, bytesIn, bytesOut), (n) => (bytesOut += n));
+  }
+
+  /**
+   * Sends one request to the app over the kept-connection pool. The app may close a kept connection just as a request
+   * goes out on it (its idle timeout): the request is then reset unanswered and the app never saw it. Like Go's HTTP
+   * client (net/http persistConn.shouldRetryRequest: a reused connection, an idempotent request without a body), a
+   * replayable request is sent again — each failed kept connection is dropped, so this ends on a new connection.
+   */
+  private toApp(
+    req: IncomingMessage, res: ServerResponse, r: { method: string; path: string; headers: ReturnType<typeof copyRequestHeaders>; replayable: boolean; downstream: string },
+    finish: (status: number, outcome: string) => void, countOut: (bytes: number) => void,
+  ): void {
+    const { logger } = this.o;
+    const { method, path, headers, downstream } = r;
     const up = httpRequest({ host: this.o.localAddress, port: this.o.localPort, method, path, headers, agent: this.appAgent });
     up.once('socket', (s: Socket) => {
       // Only a new connection is timed, until it connects: arming and clearing a timer on every reused keep-alive
@@ -247,19 +264,27 @@ export class InboundListener {
         s.removeListener('timeout', onTimeout);
       });
     });
+    let answered = false;
     up.on('response', (upRes) => {
+      answered = true;
       res.writeHead(upRes.statusCode ?? 502, copyResponseHeaders(upRes.headers));
-      upRes.on('data', (c: Buffer) => (bytesOut += c.length));
+      upRes.on('data', (c: Buffer) => countOut(c.length));
       upRes.pipe(res);
-      upRes.once('end', () => finish(upRes.statusCode ?? 502, 'allow', bytesIn, bytesOut));
+      upRes.once('end', () => finish(upRes.statusCode ?? 502, 'allow'));
     });
-    up.on('error', (err) => {
+    up.on('error', (err: NodeJS.ErrnoException) => {
+      if (r.replayable && up.reusedSocket && !answered && (err.code === 'ECONNRESET' || err.code === 'EPIPE')) {
+        logger.debug({ err: err.message, downstream, path }, 'the app closed a kept connection under the request; sending it again');
+        this.toApp(req, res, r, finish, countOut);
+        return;
+      }
       logger.warn({ err: err.message, downstream, path }, 'local app request failed');
       if (!res.headersSent) res.writeHead(503, { 'content-type': 'text/plain' }).end('upstream connect error or disconnect/reset before headers');
       else res.destroy();
-      finish(503, 'error', bytesIn, bytesOut);
+      finish(503, 'error');
     });
-    req.pipe(up);
+    if (r.replayable) up.end();
+    else req.pipe(up);
   }
 
   /** One HTTP/2-bound request (http2/grpc service): the intention per request, then h2c to the app. */
@@ -303,4 +328,14 @@ export class InboundListener {
     const host = this.o.localAddress.includes(':') ? `[${this.o.localAddress}]` : this.o.localAddress;
     return `${host}:${this.o.localPort}`;
   }
+}
+
+/** RFC 9110 §9.2.2's idempotent methods. */
+const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE', 'PUT', 'DELETE']);
+
+/** An idempotent request without a body: sending it twice is safe (nothing of it is read from the caller twice). */
+function isReplayable(method: string, headers: IncomingHttpHeaders): boolean {
+  if (!IDEMPOTENT.has(method)) return false;
+  const length = headers['content-length'];
+  return headers['transfer-encoding'] === undefined && (length === undefined || length === '0');
 }

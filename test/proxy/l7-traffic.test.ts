@@ -86,8 +86,8 @@ test('a 90/10 split sends 90 % (±5) to subset v1 and 10 % (±5) to v2', async (
   const n = 1000;
   for (let i = 0; i < n; i += 20) {
     const batch = await Promise.all(Array.from({ length: 20 }, () => httpGet(apiPort, '/')));
-    for (const r of batch) {
-      assert.equal(r.status, 200);
+    for (const [j, r] of batch.entries()) {
+      assert.equal(r.status, 200, `request ${i + j}: ${r.status} ${r.body}`);
       counts[r.body] = (counts[r.body] ?? 0) + 1;
     }
   }
