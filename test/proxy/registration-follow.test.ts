@@ -46,6 +46,21 @@ function openConnection(port: number): Promise<{ socket: Socket; say(text: strin
   });
 }
 
+/**
+ * Waits (up to 60 s: the bound the suite gives a process start) until `port` answers `text` with `expected`. A
+ * timeout names how many attempts ran and what the last ones got and how long each took, so an intermittent
+ * failure says whether the listener refused, closed, or answered too slowly.
+ */
+async function waitForAnswer(port: number, text: string, expected: string, what: string): Promise<void> {
+  const seen: string[] = [];
+  await waitFor(async () => {
+    const started = performance.now();
+    const r = await tcpExchange(port, text, 1000);
+    seen.push(`${JSON.stringify(r.data)} (${r.closed ? 'closed' : 'open'}) after ${Math.round(performance.now() - started)} ms`);
+    return r.data === expected;
+  }, () => `${what} (${seen.length} attempts, the last: ${seen.slice(-3).join('; ')})`, { deadlineMs: 60_000 });
+}
+
 function refused(port: number): Promise<boolean> {
   return new Promise((resolve) => {
     const s = connect({ host: '127.0.0.1', port });
@@ -86,7 +101,7 @@ test('upstreams added, removed and moved in the registration apply without a res
   // The change travels registration watch → new listener → cache's endpoints (a blocking health query) → mTLS to
   // cache's sidecar; one clean-clone CI run at load ~20 needed more than waitFor's default 15 s, so the bound is the
   // one the suite gives a process start.
-  await waitFor(async () => (await tcpExchange(ports.cache, 'hi', 1000)).data === 'cache:hi', 'the added upstream to answer', { deadlineMs: 60_000 });
+  await waitForAnswer(ports.cache, 'hi', 'cache:hi', 'the added upstream to answer');
   assert.equal(await kept.say('two'), 'db:two');
 
   await setUpstreams([{ name: 'db', port: ports.db }]);
@@ -95,10 +110,10 @@ test('upstreams added, removed and moved in the registration apply without a res
 
   // A changed upstream (its listener moves) is restarted: the old port closes, the new one answers.
   await setUpstreams([{ name: 'db', port: ports.dbMoved }, { name: 'cache', port: ports.cache }]);
-  await waitFor(async () => (await tcpExchange(ports.dbMoved, 'moved', 1000)).data === 'db:moved', 'the moved upstream to answer on its new port', { deadlineMs: 60_000 });
+  await waitForAnswer(ports.dbMoved, 'moved', 'db:moved', 'the moved upstream to answer on its new port');
   await waitFor(() => refused(ports.db), 'the old port of the moved upstream to close');
   // cache comes back in the same edit; its listener opens after db's (one apply opens them in turn), so it is
   // waited for, not asked once.
-  await waitFor(async () => (await tcpExchange(ports.cache, 'back', 1000)).data === 'cache:back', 'the re-added upstream to answer', { deadlineMs: 60_000 });
+  await waitForAnswer(ports.cache, 'back', 'cache:back', 'the re-added upstream to answer');
   kept.socket.destroy();
 });

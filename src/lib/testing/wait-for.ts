@@ -10,17 +10,21 @@ export interface WaitForOptions {
   intervalMs?: number;
 }
 
-/** Polls `predicate` (sync or async) until it returns a truthy value, and resolves with that value. */
+/**
+ * Polls `predicate` (sync or async) until it returns a truthy value, and resolves with that value. `what` may be a
+ * function, called only when the wait fails: it can then name what the predicate last saw (the diagnostics a flake
+ * needs), which a string fixed before the first poll cannot.
+ */
 export async function waitFor<T>(
   predicate: () => T | undefined | null | false | Promise<T | undefined | null | false>,
-  what: string,
+  what: string | (() => string),
   options: WaitForOptions = {},
 ): Promise<T> {
   const end = Date.now() + (options.deadlineMs ?? 15_000);
   for (;;) {
     const value = await predicate();
     if (value) return value;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    if (Date.now() > end) throw new Error(`timed out waiting for ${typeof what === 'function' ? what() : what}`);
     await new Promise((r) => setTimeout(r, options.intervalMs ?? 10));
   }
 }
