@@ -51,12 +51,14 @@ function transport(address: string): ClientOptions {
 }
 
 /**
- * `|#k:v,k:v` as go-kit's dogstatsd writes it. hot-shots' own formatter would rewrite `@` in tag values to `_`
- * (`service:app_file`), which Traefik does not do; only what would break a line (`|`, `,`, newlines) is replaced.
+ * `|#k:v,k:v` as go-kit's dogstatsd writes it (dogstatsd.go tagValues): values as they are, a "," in one included —
+ * the certificate gauge's `sans:a.example,b.example` reaches the agent as Traefik sends it. hot-shots' own formatter
+ * would rewrite `@` to `_` (`service:app_file`), which Traefik does not do. Only `|` and line breaks are replaced:
+ * they would end the line or start a field, letting a label (a router or service name) inject a metric.
  */
 function tagSuffix(tags: Tags): string {
   if (tags.length === 0) return '';
-  return `|#${tags.map(([k, v]) => `${k}:${v.replace(/[|,\r\n]/g, '_')}`).join(',')}`;
+  return `|#${tags.map(([k, v]) => `${k}:${v.replace(/[|\r\n]/g, '_')}`).join(',')}`;
 }
 
 /** hot-shots' line transport (`send` queues a formatted line into its buffer; not in its type declarations). */
