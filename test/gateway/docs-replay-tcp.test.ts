@@ -21,13 +21,13 @@
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import { X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import net, { type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import tls from 'node:tls';
 import { compileTcpRule, type ConnData } from '../../src/gateway/tcp/rules.ts';
+import { makeCertificate, type CertificateFiles } from '../helpers/tls-fixture.ts';
 import { eventually, tempDir, withDirectoryGateway, type startGateway } from './helpers.ts';
 
 const fixtures = new URL('./fixtures/traefik-docs/', import.meta.url).pathname;
@@ -37,14 +37,8 @@ let pki = '';
 const servers: net.Server[] = [];
 const sockets = new Set<net.Socket>();
 
-interface Pem { cert: string; key: string; certFile: string; keyFile: string }
-function certificate(name: string, cn: string): Pem {
-  const certFile = join(pki, `${name}.crt`);
-  const keyFile = join(pki, `${name}.key`);
-  execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', `/CN=${cn}`, '-addext', `subjectAltName=DNS:${cn}`,
-    '-keyout', keyFile, '-out', certFile], { stdio: 'ignore' });
-  return { cert: readFileSync(certFile, 'utf8'), key: readFileSync(keyFile, 'utf8'), certFile, keyFile };
-}
+type Pem = CertificateFiles;
+const certificate = (name: string, cn: string): Pem => makeCertificate(pki, name, { cn });
 
 let gatewayCerts: Pem[] = [];
 let backendCert: Pem;

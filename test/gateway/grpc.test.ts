@@ -7,11 +7,11 @@
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import { readFile, writeFile } from 'node:fs/promises';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
+import { makeCertificate } from '../helpers/tls-fixture.ts';
 import { startGateway, staticYaml, tempDir, eventually } from './helpers.ts';
 
 const PROTO = `
@@ -69,9 +69,7 @@ before(async () => {
     server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p)));
   });
 
-  execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=grpc.example.com',
-    '-addext', 'subjectAltName=DNS:grpc.example.com', '-keyout', join(dir, 'tls.key'), '-out', join(dir, 'tls.crt')], { stdio: 'ignore' });
-  certPem = await readFile(join(dir, 'tls.crt'), 'utf8');
+  certPem = makeCertificate(dir, 'tls', { cn: 'grpc.example.com' }).cert;
   await writeFile(join(dir, 'dynamic.yml'), `
 http:
   routers:

@@ -12,11 +12,11 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
 import https from 'node:https';
 import { join } from 'node:path';
 import { waitFor } from '../../src/lib/testing/wait-for.ts';
+import { makeCertificate, notAfterSeconds } from '../helpers/tls-fixture.ts';
 import { get, startGateway, startUpstream, tempDir, type Upstream } from './helpers.ts';
 import { attrs, influxServer, named, otlpJsonReceiver, parseLine, total, udpListener, type OtlpMetric } from './metrics-receivers.ts';
 
@@ -32,12 +32,8 @@ const CIPHER = 'TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256';
 
 /** A self-signed certificate for tls.example and a.example with a known serial; its notAfter in Unix seconds. */
 function certificate(dir: string): { cert: string; key: string; notAfter: number } {
-  const cert = join(dir, 'tls.crt');
-  const key = join(dir, 'tls.key');
-  execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', cert, '-days', '2', '-subj', '/CN=tls.example',
-    '-addext', 'subjectAltName=DNS:tls.example,DNS:a.example', '-set_serial', `0x${SERIAL_HEX}`], { stdio: 'ignore' });
-  const end = execFileSync('openssl', ['x509', '-in', cert, '-noout', '-enddate']).toString().trim().split('=')[1]!;
-  return { cert, key, notAfter: Math.floor(Date.parse(end) / 1000) };
+  const made = makeCertificate(dir, 'tls', { cn: 'tls.example', sans: ['DNS:tls.example', 'DNS:a.example'], days: 2, serialHex: SERIAL_HEX });
+  return { cert: made.certFile, key: made.keyFile, notAfter: notAfterSeconds(made.certFile) };
 }
 
 /** One HTTPS request over TLS 1.2 with a chosen suite (OpenSSL's name for CIPHER). */

@@ -12,13 +12,14 @@
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import net, { type AddressInfo } from 'node:net';
 import tls from 'node:tls';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
+import { makeCertificate } from '../helpers/tls-fixture.ts';
 import { fileProviderYaml, startGateway, startUpstream, tempDir, eventually, type Upstream } from './helpers.ts';
 
 let dir: string;
@@ -37,13 +38,7 @@ async function freePort(): Promise<number> {
   return port;
 }
 
-function certificate(name: string, cn: string): { cert: string; key: string; certFile: string; keyFile: string } {
-  const certFile = join(dir, `${name}.crt`);
-  const keyFile = join(dir, `${name}.key`);
-  execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', `/CN=${cn}`, '-addext', `subjectAltName=DNS:${cn}`,
-    '-keyout', keyFile, '-out', certFile], { stdio: 'ignore' });
-  return { cert: readFileSync(certFile, 'utf8'), key: readFileSync(keyFile, 'utf8'), certFile, keyFile };
-}
+const certificate = (name: string, cn: string) => makeCertificate(dir, name, { cn });
 
 /** A TLS backend that greets with its name (passthrough: the client must see this server's own certificate). */
 async function tlsBackend(name: string, cn: string): Promise<number> {

@@ -10,15 +10,10 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { connect } from 'node:tls';
 import { Agent, request } from 'undici';
+import { makeCertificate as makeTlsCertificate } from '../helpers/tls-fixture.ts';
 import { eventually, get, startGateway, startUpstream, tempDir, writeAtomic } from './helpers.ts';
 
-function makeCertificate(dir: string, name: string, cn: string): { certFile: string; keyFile: string } {
-  const certFile = join(dir, `${name}.crt`);
-  const keyFile = join(dir, `${name}.key`);
-  execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', `/CN=${cn}`,
-    '-addext', `subjectAltName=DNS:${cn}`, '-keyout', keyFile, '-out', certFile], { stdio: 'ignore' });
-  return { certFile, keyFile };
-}
+const makeCertificate = (dir: string, name: string, cn: string) => makeTlsCertificate(dir, name, { cn });
 
 function peerCommonName(port: number, servername: string): Promise<string> {
   return new Promise((resolve, reject) => {
