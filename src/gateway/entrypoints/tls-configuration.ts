@@ -51,6 +51,8 @@ export class TlsConfiguration {
    * names; undefined: the generated TRAEFIK DEFAULT CERT (made on first need).
    */
   readonly #configuredDefault: StoredCertificate | undefined;
+  /** The store's certificates, one per distinct name list (Traefik keys its store map by the sorted domains; first wins). */
+  readonly #stored = new Map<string, StoredCertificate>();
   readonly #exact = new Map<string, StoredCertificate>();
   readonly #wildcard = new Map<string, StoredCertificate>();
   readonly #options = new Map<string, ResolvedTlsOptions | Error>();
@@ -72,6 +74,8 @@ export class TlsConfiguration {
       }
     });
     for (const cert of certificates) {
+      const key = [...cert.names].sort().join(',');
+      if (!this.#stored.has(key)) this.#stored.set(key, cert);
       for (const name of cert.names) {
         if (name.startsWith('*.')) { if (!this.#wildcard.has(name.slice(2))) this.#wildcard.set(name.slice(2), cert); }
         else if (!this.#exact.has(name)) this.#exact.set(name, cert);
@@ -206,6 +210,14 @@ export class TlsConfiguration {
     const made = madeTraefikDefaultCertificate();
     const fallback = this.#configuredDefault ?? (made !== undefined ? generatedCertificate(made) : undefined);
     return [...new Set([...this.#exact.values(), ...this.#wildcard.values(), ...(fallback !== undefined ? [fallback] : [])])];
+  }
+
+  /**
+   * What Traefik's expiry gauge lists (pkg/tls Manager.GetServerCertificates): every certificate of the default store,
+   * even one whose names another serves first, and the configured default certificate — never the generated one.
+   */
+  storeCertificates(): StoredCertificate[] {
+    return [...new Set([...this.#stored.values(), ...(this.#configuredDefault !== undefined ? [this.#configuredDefault] : [])])];
   }
 
   /** The certificate whose names match `servername` (exact, then one-label wildcard); undefined when none does. */

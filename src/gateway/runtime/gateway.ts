@@ -139,7 +139,7 @@ export function createGateway(options: GatewayOptions): Gateway {
     if (ok) {
       entryPoints?.setTls(runtime.current.tls);
       // Traefik sets tls.certs.notAfterTimestamp for every served certificate at each reload.
-      if (entryPoints !== undefined) metrics?.setCertificates(runtime.current.tls.certificates().map((c) => c.cert));
+      if (entryPoints !== undefined) metrics?.setCertificates(runtime.current.tls.storeCertificates().map((c) => c.cert));
       entryPoints?.setLayer4(layer4());
     }
     return ok;
@@ -162,7 +162,7 @@ export function createGateway(options: GatewayOptions): Gateway {
         ...(metrics ? { metrics } : {}),
         ...(accessLog ? { accessLog } : {}),
       });
-      metrics?.setCertificates(runtime.current.tls.certificates().map((c) => c.cert));
+      metrics?.setCertificates(runtime.current.tls.storeCertificates().map((c) => c.cert));
       return entryPoints;
     },
     addresses: () => entryPoints?.addresses() ?? {},
