@@ -60,3 +60,35 @@ test('OTLP request metrics: nothing recorded, nothing exported', async () => {
   const m = new OtlpRequestMetrics('s', resource, { entryPoint: true, router: true, service: true }, [1]);
   assert.deepEqual((await m.collect()).resourceMetrics.scopeMetrics, []);
 });
+
+// Traefik counts a request over TLS in each scope's requests_tls_total (pkg/middlewares/metrics/metrics.go ServeHTTP)
+// with the scope's labels and tls_version / tls_cipher; the instruments are pkg/metrics/otel.go's Int64Counters.
+test('OTLP TLS request counters are counted by the producer too, not by SDK instruments: names, labels, descriptions, overflow', async () => {
+  const m = new OtlpRequestMetrics('github.com/traefik/traefik', resource, { entryPoint: true, router: true, service: true }, [1]);
+  const cipher = 'TLS_AES_128_GCM_SHA256';
+  m.tlsRequest('websecure', 'r@file', 'app@file', '1.3', cipher);
+  m.tlsRequest('websecure', 'r@file', 'app@file', '1.3', cipher);
+  m.tlsRequest('websecure', undefined, undefined, '1.2', cipher);
+  const { resourceMetrics } = await m.collect();
+  const byName = new Map(resourceMetrics.scopeMetrics[0]!.metrics.map((x) => [x.descriptor.name, x]));
+  // Only TLS counts so far: the request metrics are not exported empty.
+  assert.deepEqual([...byName.keys()].sort(), ['traefik_entrypoint_requests_tls_total', 'traefik_router_requests_tls_total', 'traefik_service_requests_tls_total']);
+  const ep = byName.get('traefik_entrypoint_requests_tls_total') as SumMetricData;
+  assert.equal(ep.isMonotonic, true);
+  assert.equal(ep.descriptor.unit, '1');
+  assert.equal(ep.descriptor.description, 'How many HTTP requests with TLS processed on an entrypoint, partitioned by TLS Version and TLS cipher Used.');
+  assert.deepEqual(ep.dataPoints.map((p) => [p.attributes, p.value]), [
+    [{ entrypoint: 'websecure', tls_version: '1.3', tls_cipher: cipher }, 2],
+    [{ entrypoint: 'websecure', tls_version: '1.2', tls_cipher: cipher }, 1],
+  ]);
+  assert.deepEqual((byName.get('traefik_router_requests_tls_total') as SumMetricData).dataPoints.map((p) => [p.attributes, p.value]),
+    [[{ router: 'r@file', service: 'app@file', tls_version: '1.3', tls_cipher: cipher }, 2]]);
+  assert.deepEqual((byName.get('traefik_service_requests_tls_total') as SumMetricData).dataPoints.map((p) => [p.attributes, p.value]),
+    [[{ service: 'app@file', tls_version: '1.3', tls_cipher: cipher }, 2]]);
+
+  const bounded = new OtlpRequestMetrics('s', resource, { entryPoint: true, router: false, service: false }, [1]);
+  for (let i = 0; i < SERIES_LIMIT + 3; i++) bounded.tlsRequest(`ep-${i}`, undefined, undefined, '1.3', cipher);
+  const tls = (await bounded.collect()).resourceMetrics.scopeMetrics[0]!.metrics[0] as SumMetricData;
+  assert.equal(tls.dataPoints.length, SERIES_LIMIT + 1);
+  assert.deepEqual([tls.dataPoints.at(-1)!.attributes, tls.dataPoints.at(-1)!.value], [{ 'otel.metric.overflow': true }, 3]);
+});

@@ -48,8 +48,6 @@ async function createExporter(config: OtlpMetricsConfig): Promise<PushMetricExpo
   });
 }
 
-interface ScopeInstruments { requestsTls: Counter }
-
 /** Gauge values by name, then by attribute key; read by the observable gauges at each collection. */
 class GaugeValues {
   readonly values = new Map<string, { attributes: Attributes; value: number }>();
@@ -69,9 +67,6 @@ class OtlpSink implements MetricsSink {
   readonly #provider: MeterProvider;
   readonly #config: OtlpMetricsConfig;
   readonly #requests: OtlpRequestMetrics;
-  readonly #entryPoint: ScopeInstruments | undefined;
-  readonly #router: ScopeInstruments | undefined;
-  readonly #service: ScopeInstruments | undefined;
   readonly #retries: Counter | undefined;
   readonly #reloads: Counter;
   readonly #openConnections = new GaugeValues();
@@ -81,7 +76,7 @@ class OtlpSink implements MetricsSink {
 
   constructor(config: OtlpMetricsConfig, exporter: PushMetricExporter, resource: Resource) {
     this.#config = config;
-    // The request metrics are counted outside the SDK and handed to the reader at each collection (otlp-requests.ts).
+    // The request metrics (TLS counters included) are counted outside the SDK and handed to the reader at each collection (otlp-requests.ts).
     this.#requests = new OtlpRequestMetrics(SCOPE, resource, {
       entryPoint: config.addEntryPointsLabels, router: config.addRoutersLabels, service: config.addServicesLabels,
     }, config.explicitBoundaries);
@@ -90,18 +85,6 @@ class OtlpSink implements MetricsSink {
       readers: [new PeriodicExportingMetricReader({ exporter, exportIntervalMillis: Math.max(config.pushInterval, 1), metricProducers: [this.#requests] })],
     });
     const meter = this.#provider.getMeter(SCOPE);
-    // Traefik's descriptions (pkg/metrics/otel.go RegisterOpenTelemetry), including their differences between scopes.
-    const tlsDescriptions: Record<string, string> = {
-      entrypoint: 'How many HTTP requests with TLS processed on an entrypoint, partitioned by TLS Version and TLS cipher Used.',
-      router: 'How many HTTP requests with TLS are processed on a router, partitioned by service, TLS Version, and TLS cipher Used.',
-      service: 'How many HTTP requests with TLS processed on a service, partitioned by TLS version and TLS cipher.',
-    };
-    const scope = (name: string): ScopeInstruments => ({
-      requestsTls: meter.createCounter(`traefik_${name}_requests_tls_total`, { unit: '1', description: tlsDescriptions[name]! }),
-    });
-    this.#entryPoint = config.addEntryPointsLabels ? scope('entrypoint') : undefined;
-    this.#router = config.addRoutersLabels ? scope('router') : undefined;
-    this.#service = config.addServicesLabels ? scope('service') : undefined;
     this.#retries = config.addServicesLabels ? meter.createCounter('traefik_service_retries_total', { unit: '1', description: 'How many request retries happened on a service.' }) : undefined;
     this.#reloads = meter.createCounter('traefik_config_reloads_total', { unit: '1', description: 'Config reloads' });
     this.#gauge(meter, 'traefik_config_last_reload_success', 'Last config reload success', 'ms', this.#lastReload);
@@ -136,9 +119,7 @@ class OtlpSink implements MetricsSink {
   }
 
   tlsRequest(entryPoint: string | undefined, router: string | undefined, service: string | undefined, version: string, cipher: string): void {
-    if (entryPoint !== undefined && this.#entryPoint) this.#entryPoint.requestsTls.add(1, { entrypoint: entryPoint, tls_version: version, tls_cipher: cipher });
-    if (router !== undefined && this.#router) this.#router.requestsTls.add(1, { router, service: service ?? '', tls_version: version, tls_cipher: cipher });
-    if (service !== undefined && this.#service) this.#service.requestsTls.add(1, { service, tls_version: version, tls_cipher: cipher });
+    this.#requests.tlsRequest(entryPoint, router, service, version, cipher);
   }
 
   certificates(certs: readonly CertificateExpiry[]): void {
