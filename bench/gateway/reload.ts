@@ -7,7 +7,8 @@
  *     then, once that serves, back to the small one;
  *   - reported: the longest gap between two answers of the Node client during each reload, wrk's max latency and
  *     req/s over the whole run, the time each reload took to take effect, and the gateway's RSS before, with the
- *     large configuration, and after reverting;
+ *     large configuration, and after reverting (with `--workers 2` or more: the primary's and each worker's; the
+ *     workers after the revert are the replacements workerRoll started, runtime/worker-roll.ts);
  *   - nginx as a reverse proxy (1 worker, keep-alive upstream), driven by the same wrk for the same time, as the
  *     same-run peer for the request rate.
  *
@@ -96,19 +97,29 @@ function nginx(name: string, body: string): ChildProcess {
   return child;
 }
 
-/** Resident memory of a process and its direct children (the cluster workers), in MiB. */
-function rss(pid: number): number {
-  let kb = 0;
+/** Resident memory of a process and of each of its direct children (the cluster workers, the reader while it runs), in MiB. */
+interface Rss { primary: number; children: number[]; total: number }
+
+function rss(pid: number): Rss {
   const read = (p: number) => {
     try {
-      kb += Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${p}/status`, 'utf8'))?.[1] ?? 0);
-    } catch { /* gone */ }
+      return Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${p}/status`, 'utf8'))?.[1] ?? 0) / 1024;
+    } catch {
+      return 0; // gone
+    }
   };
-  read(pid);
+  let children: number[] = [];
   try {
-    for (const child of readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean)) read(Number(child));
+    children = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map((child) => read(Number(child)));
   } catch { /* none */ }
-  return kb / 1024;
+  const primary = read(pid);
+  return { primary, children, total: primary + children.reduce((a, b) => a + b, 0) };
+}
+
+/** `total` alone for one process; `total (primary p + workers a + b)` when there are children. */
+function fmtRss(r: Rss): string {
+  const total = r.total.toFixed(0);
+  return r.children.length === 0 ? total : `${total} (primary ${r.primary.toFixed(0)} + workers ${r.children.map((c) => c.toFixed(0)).join(' + ')})`;
 }
 
 function dynamicConfig(upstream: string, count: number): string {
@@ -313,8 +324,8 @@ async function main(): Promise<void> {
   console.log(`| Node client answers / errors | ${prober.answers.length} / ${prober.errors} |`);
   console.log(`| wrk over the whole run: req/s, p99, max latency, errors | ${fmt(gw.rps)} req/s, ${fmt(gw.p99, 1)} ms, ${fmt(gw.max, 1)} ms, ${gw.errors} |`);
   console.log(`| nginx peer, same wrk: req/s, p99, max | ${fmt(ng.rps)} req/s, ${fmt(ng.p99, 1)} ms, ${fmt(ng.max, 1)} ms |`);
-  console.log(`| gateway RSS: small → large → small again (+${afterS} s) | ${fmt(rssBefore)} → ${fmt(rssLarge)} → ${fmt(rssAfter)} MiB |`);
-  console.log(`| gateway RSS +${Math.max(afterS, LATE_RSS_S)} s after the revert (under wrk) | ${fmt(rssLate)} MiB |`);
+  console.log(`| gateway RSS: small → large → small again (+${afterS} s) | ${fmtRss(rssBefore)} → ${fmtRss(rssLarge)} → ${fmtRss(rssAfter)} MiB |`);
+  console.log(`| gateway RSS +${Math.max(afterS, LATE_RSS_S)} s after the revert (under wrk) | ${fmtRss(rssLate)} MiB |`);
   if (report) {
     const at = (t: number) => performance.timeOrigin + t;
     const windows: Array<[string, number, number]> = [['large reload', at(t0), at(t1)], ['revert', at(t2), at(t3)], ['whole run', at(t0 - settleS * 1000), at(end)]];

@@ -21,6 +21,8 @@ import { overviewProviderName, createGateway, type Gateway } from './runtime/gat
 import { emptyDynamicConfig } from './config/dynamic.ts';
 import { sendConfiguration, WORKER_ENV, type PrimaryMessage, type WorkerMessage, type WorkerSettings } from './runtime/ipc.ts';
 import { Slicer } from '../lib/slices.ts';
+import { WorkerRollPolicy, workerRollSettings } from './runtime/worker-roll.ts';
+import { ROLL_LINGER_IDLE_MS, WorkerRoller } from './runtime/worker-roller.ts';
 import type { AcmeManager } from './acme/manager.ts';
 import { loadAcmeManager } from './acme/load.ts';
 import type { TailscaleManager } from './tailscale/manager.ts';
@@ -250,6 +252,11 @@ async function runCluster(staticConfig: StaticConfig, options: RunGatewayOptions
   cluster.setupPrimary({ exec: workerEntry(), args: [], silent: false, execArgv: [...process.execArgv, ...gatewayNodeFlags()] });
   const clusterMetrics = staticConfig.metrics?.prometheus ? new ClusterMetrics() : undefined;
   const workers = new Set<Worker>();
+  // Workers rolled out (draining until they exit) and replacements not yet serving: neither is re-forked on exit.
+  const retiring = new Set<Worker>();
+  const starting = new Set<Worker>();
+  const serving = () => [...workers].filter((worker) => !retiring.has(worker));
+  const rollPolicy = new WorkerRollPolicy(workerRollSettings(staticConfig));
   let latest: DynamicConfig | undefined;
   let addresses: Record<string, { address: string; port: number }> = {};
   let stopping = false;
@@ -273,18 +280,18 @@ async function runCluster(staticConfig: StaticConfig, options: RunGatewayOptions
   // Workers answer the CA's challenges: each change reaches them whole.
   acme?.challenges.onChange(() => {
     const challenges = acme.challenges.snapshot();
-    for (const worker of workers) send(worker, { type: 'meshgate:acme-challenges', challenges });
+    for (const worker of serving()) send(worker, { type: 'meshgate:acme-challenges', challenges });
   });
   // Providers first, so the first worker starts with the current configuration (and its TLS certificates).
   const control = await startControlPlane(staticConfig, options, logger, (config) => {
     latest = config;
-    sendConfig(workers, config);
+    sendConfig(serving(), config);
   }, (provider, error) => {
     // Every worker counts it; the cluster view takes the max of the reload series, so it counts once.
-    for (const worker of workers) send(worker, { type: 'meshgate:config-rejected', provider, message: error.message });
+    for (const worker of serving()) send(worker, { type: 'meshgate:config-rejected', provider, message: error.message });
   }, acme, tailscale);
 
-  const fork = () => {
+  const fork = (): Worker => {
     const worker = cluster.fork({ [WORKER_ENV]: JSON.stringify(settings) });
     workers.add(worker);
     worker.on('message', (message: WorkerMessage) => {
@@ -296,6 +303,9 @@ async function runCluster(staticConfig: StaticConfig, options: RunGatewayOptions
         firstReady();
       } else if (message?.type === 'meshgate:failed') {
         failedStart(new Error(message.message));
+      } else if (message?.type === 'meshgate:applied') {
+        const decision = rollPolicy.applied(worker.id, message);
+        if (decision && !stopping) roller.queue(worker, decision);
       } else if (message?.type === 'meshgate:metrics' && clusterMetrics) {
         clusterMetrics.metricsText().then(
           (text) => send(worker, { type: 'meshgate:metrics-reply', id: message.id, contentType: clusterMetrics.contentType, text }),
@@ -305,12 +315,30 @@ async function runCluster(staticConfig: StaticConfig, options: RunGatewayOptions
     });
     worker.on('exit', (code, signal) => {
       workers.delete(worker);
+      rollPolicy.forget(worker.id);
+      if (retiring.delete(worker) || starting.delete(worker)) return;
       if (!stopping) {
         logger.error({ pid: worker.process.pid, code, signal }, 'gateway worker exited; starting a new one');
         setTimeout(fork, 250).unref();
       }
     });
+    return worker;
   };
+  const roller = new WorkerRoller({
+    logger,
+    fork: () => {
+      const worker = fork();
+      starting.add(worker);
+      return worker;
+    },
+    started: (worker) => starting.delete(worker),
+    retire: (worker) => {
+      retiring.add(worker);
+      send(worker, { type: 'meshgate:drain', lingerIdleMs: ROLL_LINGER_IDLE_MS });
+    },
+    stopping: () => stopping,
+    exitWithinMs: (options.drainTimeoutMs ?? 30_000) + 5_000,
+  });
   for (let i = 0; i < count; i++) fork();
   try {
     await Promise.race([ready, startFailure]);

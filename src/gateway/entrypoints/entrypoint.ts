@@ -9,7 +9,7 @@
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import https from 'node:https';
 import http2, { type Http2ServerRequest, type Http2ServerResponse, type Http2Session } from 'node:http2';
-import type { AddressInfo, Socket } from 'node:net';
+import net, { type AddressInfo, type Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { SecureContext, TLSSocket } from 'node:tls';
 import type { Handler } from '../http/types.ts';
@@ -63,8 +63,13 @@ export interface EntryPoint {
   readonly server: http.Server | https.Server;
   listen(): Promise<AddressInfo>;
   address(): AddressInfo;
-  /** Stops accepting, lets in-flight requests finish until `graceMs` (lifeCycle.graceTimeOut), closes idle sockets. */
-  close(graceMs?: number): Promise<void>;
+  /**
+   * Stops accepting, lets in-flight requests finish until `graceMs` (lifeCycle.graceTimeOut), closes idle sockets.
+   * `lingerIdleMs`: idle keep-alive connections stay open that long for their next request (answered with
+   * `Connection: close`) before they are closed — a rolled cluster worker, so a busy client never has an idle
+   * connection closed under a request it is sending.
+   */
+  close(graceMs?: number, lingerIdleMs?: number): Promise<void>;
   /** Replaces the certificates (dynamic configuration reload); the `default` option set only. */
   setCertificates(certificates: CertificateFiles[]): void;
   /** Swaps in a reload's TLS state; handshakes already past their ClientHello finish on the previous one. */
@@ -356,23 +361,33 @@ export function createEntryPoint(options: EntryPointOptions, dispatch: DispatchH
     address() {
       return server.address() as AddressInfo;
     },
-    close(graceMs = grace) {
+    close(graceMs = grace, lingerIdleMs = 0) {
       drain.draining = true;
       // GOAWAY: HTTP/2 clients open no new stream; the ones in flight finish within the grace period.
       for (const session of h2Sessions) session.close();
       return new Promise<void>((resolve) => {
-        const sweep = setInterval(() => server.closeIdleConnections(), 50);
+        let sweep: NodeJS.Timeout | undefined;
+        const sweepIdle = () => {
+          server.closeIdleConnections();
+          sweep ??= setInterval(() => server.closeIdleConnections(), 50);
+        };
+        const linger = lingerIdleMs > 0 ? setTimeout(sweepIdle, Math.min(lingerIdleMs, graceMs)) : undefined;
         const deadline = setTimeout(() => {
           server.closeAllConnections();
           for (const session of h2Sessions) session.destroy();
           handshakes?.closeTcp();
         }, graceMs);
-        server.close(() => {
+        const closed = () => {
           clearInterval(sweep);
+          clearTimeout(linger);
           clearTimeout(deadline);
           resolve();
-        });
-        server.closeIdleConnections();
+        };
+        // node:http's close() also closes the idle connections at once; lingering stops only the listener (net's close).
+        if (linger === undefined) {
+          server.close(closed);
+          sweepIdle();
+        } else net.Server.prototype.close.call(server, closed);
       });
     },
     setCertificates(certificates: CertificateFiles[]) {

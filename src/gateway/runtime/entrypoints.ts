@@ -33,6 +33,11 @@ export interface OpenEntryPointsOptions {
   readonly layer4?: Layer4Routing;
 }
 
+/** How a graceful close treats idle keep-alive connections (EntryPoint.close's `lingerIdleMs`). */
+export interface CloseOptions {
+  lingerIdleMs?: number;
+}
+
 export interface OpenEntryPoints {
   /** Bound address of each entry point (port 0 in the configuration resolves to the real port). */
   addresses(): Record<string, { address: string; port: number }>;
@@ -41,7 +46,7 @@ export interface OpenEntryPoints {
   /** A reload's TCP and UDP routers, swapped into every entry point (open UDP sessions keep their server). */
   setLayer4(layer4: Layer4Routing): void;
   /** Graceful: stop accepting, let in-flight requests finish within each entry point's `lifeCycle.graceTimeOut`. */
-  close(): Promise<void>;
+  close(options?: CloseOptions): Promise<void>;
 }
 
 /** Our validated static block in the data plane's shape (its schema defaults `trustedIPs` to a list). */
@@ -129,8 +134,8 @@ export async function openEntryPoints(options: OpenEntryPointsOptions): Promise<
       for (const ep of opened) ep.setTcpRouting(layer4.tcp.byEntryPoint.get(ep.name));
       for (const ep of udp) ep.setHandler(layer4.udp.byEntryPoint.get(ep.name));
     },
-    async close() {
-      await Promise.all([...opened.map((ep) => ep.close()), ...udp.map((ep) => ep.close())]);
+    async close(options: CloseOptions = {}) {
+      await Promise.all([...opened.map((ep) => ep.close(undefined, options.lingerIdleMs)), ...udp.map((ep) => ep.close())]);
       ocsp?.close();
     },
   };

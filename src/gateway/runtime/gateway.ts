@@ -15,7 +15,7 @@ import { createApiHandler } from '../api/handler.ts';
 import type { CompileRoutes } from './build.ts';
 import { GatewayRuntime } from './runtime.ts';
 import { dashboardHandler, internalServiceNames, noopHandler, notFoundHandler, pingHandler, respond } from './internal.ts';
-import { openEntryPoints, type OpenEntryPoints } from './entrypoints.ts';
+import { openEntryPoints, type CloseOptions, type OpenEntryPoints } from './entrypoints.ts';
 import { AccessLog, type AccessLogRecordSink } from '../accesslog/accesslog.ts';
 import { buildLayer4, type Layer4Routing } from './layer4.ts';
 import { clientFor } from '../providers/consulcatalog.ts';
@@ -67,8 +67,11 @@ export interface Gateway {
   addresses(): Record<string, { address: string; port: number }>;
   /** Builds `config` beside the serving one and swaps it in; resolves `true` once it serves. */
   apply(config: DynamicConfig): Promise<boolean>;
-  /** Graceful stop: ping answers its terminating status, listeners close, in-flight requests finish, pools close. */
-  close(): Promise<void>;
+  /**
+   * Graceful stop: ping answers its terminating status, listeners close, in-flight requests finish, pools close.
+   * `lingerIdleMs`: see EntryPoint.close (a cluster worker rolled out by the primary).
+   */
+  close(options?: CloseOptions): Promise<void>;
   /** Reopens the access log file after a rotation moved it (SIGUSR1). */
   reopenLogs(): void;
 }
@@ -176,10 +179,10 @@ export function createGateway(options: GatewayOptions): Gateway {
       lastConfig = config;
       return swapIn(config);
     },
-    close() {
+    close(options) {
       closing ??= (async () => {
         terminating = true;
-        await entryPoints?.close();
+        await entryPoints?.close(options);
         await runtime.close();
         await transports.close();
         svidSource?.close();

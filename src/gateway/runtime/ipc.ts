@@ -28,6 +28,8 @@ export type ConfigurationMessage =
 export type PrimaryMessage =
   | ConfigurationMessage
   | { type: 'meshgate:shutdown' }
+  /** Rolled out (a replacement serves): stop accepting, finish in flight, idle keep-alive connections linger a moment. */
+  | { type: 'meshgate:drain'; lingerIdleMs: number }
   /** SIGUSR1 reached the primary: reopen the log and access log files (logrotate moved them). */
   | { type: 'meshgate:reopen-logs' }
   | { type: 'meshgate:config-rejected'; provider: string; message: string }
@@ -39,6 +41,8 @@ export type WorkerMessage =
   | { type: 'meshgate:hello' }
   | { type: 'meshgate:ready'; addresses: Record<string, { address: string; port: number }> }
   | { type: 'meshgate:failed'; message: string }
+  /** A configuration serves (worker-roll.ts decides from it whether the worker is replaced). */
+  | { type: 'meshgate:applied'; elements: number; rssMiB: number; first: boolean }
   | { type: 'meshgate:metrics'; id: number };
 
 const SECTIONS: readonly Section[] = ['routers', 'services', 'middlewares', 'serversTransports'];

@@ -10,6 +10,7 @@ import { loadStaticPlugins } from './plugins.ts';
 import { metricsFor } from '../metrics/load.ts';
 import { createGateway } from './gateway.ts';
 import { tuneHeap } from './heap.ts';
+import { configurationElements } from './worker-roll.ts';
 import { ChallengeStore } from '../acme/challenges.ts';
 import { loadTracer } from '../tracing/load.ts';
 import { loadOtlpLogs } from '../otlp-logs/load.ts';
@@ -57,10 +58,10 @@ async function main(): Promise<void> {
       : {}),
   });
   let stopping = false;
-  const stop = () => {
+  const stop = (lingerIdleMs = 0) => {
     if (stopping) return;
     stopping = true;
-    gateway.close().then(() => otlp?.shutdown()).then(() => metrics?.close()).then(
+    gateway.close({ lingerIdleMs }).then(() => otlp?.shutdown()).then(() => metrics?.close()).then(
       () => process.exit(0),
       (err) => {
         logger.error({ err }, 'worker stop failed');
@@ -79,7 +80,10 @@ async function main(): Promise<void> {
     if (message?.type === 'meshgate:config-begin' || message?.type === 'meshgate:config-part' || message?.type === 'meshgate:config-end') {
       const config = assembler.accept(message);
       if (config === undefined) return;
-      void gateway.apply(config);
+      const first = listening === undefined;
+      gateway.apply(config).then((served) => {
+        if (served) send({ type: 'meshgate:applied', elements: configurationElements(config), rssMiB: process.memoryUsage.rss() / 2 ** 20, first });
+      }, () => {});
       // The first configuration arrives before the entry points open, so TLS ones start with certificates.
       listening ??= gateway.listen().then(
         () => send({ type: 'meshgate:ready', addresses: gateway.addresses() }),
@@ -90,6 +94,10 @@ async function main(): Promise<void> {
       );
     }
     else if (message?.type === 'meshgate:shutdown') stop();
+    else if (message?.type === 'meshgate:drain') {
+      logger.info('replaced by a new worker (workerRoll): draining');
+      stop(message.lingerIdleMs);
+    }
     else if (message?.type === 'meshgate:acme-challenges') challenges?.replace(message.challenges);
     else if (message?.type === 'meshgate:reopen-logs') reopenLogs();
     else if (message?.type === 'meshgate:config-rejected') metrics?.recordConfigReload(false);
@@ -99,8 +107,8 @@ async function main(): Promise<void> {
     }
   });
   // A signal to the whole process group (systemd, a terminal's Ctrl-C) reaches workers too: drain, do not die.
-  process.on('SIGTERM', stop);
-  process.on('SIGINT', stop);
+  process.on('SIGTERM', () => stop());
+  process.on('SIGINT', () => stop());
   process.on('SIGHUP', () => {});
   // A SIGUSR1 to the whole group reaches workers too (and would otherwise open Node's inspector).
   process.on('SIGUSR1', reopenLogs);

@@ -1,0 +1,96 @@
+/**
+ * When a cluster worker is worth replacing after a reload (issue 14: memory must return after a smaller configuration
+ * replaces a larger one). V8 keeps the pages a large build grew into after the build is replaced: the heap's live
+ * size falls back, the resident set does not, and only a memory-reducing full GC (a pause of hundreds of
+ * milliseconds, measured in docs/benchmarks.md) returns them. A fresh process holding the small configuration is
+ * small again, so the primary replaces such a worker the way nginx replaces its workers: a new one first, the old one
+ * drained after (main.ts, runCluster).
+ *
+ * The rule, per worker, on each configuration it applied: the configuration shrank to at most half the largest one
+ * this worker held, and its resident set is more than `thresholdMiB` above what a fresh worker reported with a
+ * configuration no larger than the new one. When no fresh worker ever held so small a configuration (every worker
+ * started with a larger one), a shrink of at least `UNMEASURED_SHRINK_ELEMENTS` elements alone decides.
+ */
+import type { DynamicConfig } from '../config/dynamic.ts';
+import type { StaticConfig } from '../config/static.ts';
+
+export interface WorkerRollSettings {
+  enabled: boolean;
+  /** How far above a fresh worker's resident set (MiB) a worker may stay after a shrink before it is replaced. */
+  thresholdMiB: number;
+}
+
+export const DEFAULT_WORKER_ROLL_THRESHOLD_MIB = 64;
+/** A shrink this large is rolled on even without a fresh worker's figure to compare with. */
+export const UNMEASURED_SHRINK_ELEMENTS = 1000;
+/** How many fresh workers' figures are remembered (the newest). */
+const FLOORS_KEPT = 32;
+
+export function workerRollSettings(staticConfig: StaticConfig): WorkerRollSettings {
+  return {
+    enabled: staticConfig.workerRoll?.enabled ?? true,
+    thresholdMiB: staticConfig.workerRoll?.thresholdMiB ?? DEFAULT_WORKER_ROLL_THRESHOLD_MIB,
+  };
+}
+
+/** Routers, services, middlewares and transports of every protocol: what a build's memory grows with. */
+export function configurationElements(config: DynamicConfig): number {
+  let count = 0;
+  for (const protocol of [config.http, config.tcp, config.udp] as Array<Record<string, unknown> | undefined>) {
+    if (protocol === undefined) continue;
+    for (const section of Object.values(protocol)) {
+      if (section !== null && typeof section === 'object') count += Object.keys(section).length;
+    }
+  }
+  return count;
+}
+
+/** What a worker reports after each configuration it applied. */
+export interface AppliedReport {
+  /** Elements of the configuration now serving (configurationElements). */
+  elements: number;
+  /** Its resident set now, MiB. */
+  rssMiB: number;
+  /** The worker's first configuration since it started. */
+  first: boolean;
+}
+
+export interface RollDecision {
+  peakElements: number;
+  elements: number;
+  rssMiB: number;
+  /** A fresh worker's resident set with a configuration no larger; undefined when none was measured. */
+  freshMiB: number | undefined;
+}
+
+export class WorkerRollPolicy {
+  readonly #settings: WorkerRollSettings;
+  readonly #peak = new Map<number, number>();
+  #floors: Array<{ elements: number; rssMiB: number }> = [];
+
+  constructor(settings: WorkerRollSettings) {
+    this.#settings = settings;
+  }
+
+  /** Records `worker`'s report; returns why to replace it, or undefined to keep it. */
+  applied(worker: number, report: AppliedReport): RollDecision | undefined {
+    if (report.first) {
+      this.#floors.push({ elements: report.elements, rssMiB: report.rssMiB });
+      if (this.#floors.length > FLOORS_KEPT) this.#floors = this.#floors.slice(-FLOORS_KEPT);
+    }
+    const peakElements = Math.max(this.#peak.get(worker) ?? 0, report.elements);
+    this.#peak.set(worker, peakElements);
+    if (!this.#settings.enabled || report.first || report.elements * 2 > peakElements) return undefined;
+    const fresh = this.#floors.filter((f) => f.elements <= report.elements).map((f) => f.rssMiB);
+    const freshMiB = fresh.length > 0 ? Math.min(...fresh) : undefined;
+    const roll = freshMiB === undefined
+      ? peakElements - report.elements >= UNMEASURED_SHRINK_ELEMENTS
+      : report.rssMiB - freshMiB > this.#settings.thresholdMiB;
+    return roll ? { peakElements, elements: report.elements, rssMiB: report.rssMiB, freshMiB } : undefined;
+  }
+
+  /** The worker exited: its peak no longer matters. */
+  forget(worker: number): void {
+    this.#peak.delete(worker);
+  }
+}
