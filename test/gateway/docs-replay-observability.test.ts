@@ -144,9 +144,11 @@ for (const file of ['logs-and-accesslogs.07.yaml', 'logs-and-accesslogs.08.toml'
       const paths = entries.map((e) => e.RequestPath);
       assert.ok(paths.includes('/status/301'), '301 is in 300-302');
       assert.ok(paths.includes('/status/404?delay=200'), 'a 404 that took 200ms is over minDuration');
-      assert.ok(!paths.includes('/status/201'), '201 is not a kept status and was fast');
-      // A fast 404 is dropped; on a loaded machine one may take over 10ms, and then keeping it is right.
-      for (const e of entries.filter((x) => String(x.RequestPath).includes('fast='))) assert.ok(Number(e.Duration) > 10_000_000, JSON.stringify(e));
+      // A 201 or a fast 404 is not a kept status and is dropped when fast; on a loaded machine one may take over
+      // 10ms, and then keeping it is right (minDuration), so a kept one must show the duration that kept it.
+      for (const e of entries.filter((x) => String(x.RequestPath).includes('fast=') || x.RequestPath === '/status/201')) {
+        assert.ok(Number(e.Duration) > 10_000_000, `kept although fast and not a kept status: ${JSON.stringify(e)}`);
+      }
       const last = entries.find((e) => e.RequestPath === '/last')!;
       assert.equal(last.DownstreamStatus, 200);
       assert.equal(last.RouterName, 'app@file');
