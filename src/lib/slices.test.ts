@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { NEVER_YIELD, Slicer, forEachSliced, sortSliced, uniqueSliced } from './slices.ts';
+import { NEVER_YIELD, Slicer, forEachSliced, nearTableGrowth, sortSliced, uniqueSliced } from './slices.ts';
 
 test('sortSliced sorts like Array.prototype.sort, stably, at every size around its run length', async () => {
   for (const n of [0, 1, 5, 2047, 2048, 2049, 4096, 10_001, 70_000]) {
@@ -100,4 +100,18 @@ test('uniqueSliced drops repeats in first-seen order, like a Set, and gives way 
   const unique = await uniqueSliced(items, slicer);
   assert.deepEqual(unique, [...new Set(items)]);
   assert.ok(slicer.yields > 0, 'it yielded');
+});
+
+test('nearTableGrowth names the sizes where V8 grows a Map, a Set or a dictionary-mode object, give or take one', () => {
+  // Measured on Node 24 (the insert that takes a whole-table copy): Maps and Sets at powers of two, objects at a third of one.
+  for (const size of [8192, 16384, 32768, 65536, 131072, 10923, 21845, 43691, 87381, 43690, 43692]) assert.equal(nearTableGrowth(size), true, String(size));
+  for (const size of [0, 1000, 4096, 20000, 43694, 50000, 100000]) assert.equal(nearTableGrowth(size), false, String(size));
+});
+
+test('uniqueSliced starts a turn of its own where its set grows, even when the slice has budget left', async () => {
+  const items = Array.from({ length: 40000 }, (_, i) => `n${i}`);
+  // A budget no slice spends: any yield is a growth turn (the set grows at 8,192, 16,384 and 32,768 names).
+  const slicer = new Slicer(1e9);
+  assert.deepEqual(await uniqueSliced(items, slicer), items);
+  assert.ok(slicer.yields >= 3, `yielded ${slicer.yields} times`);
 });

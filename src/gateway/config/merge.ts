@@ -3,7 +3,7 @@
  * middleware and servers transport is renamed `name@provider`, so two providers never collide, and a reference
  * without `@` resolves within the provider of the element that makes it.
  */
-import { NameRecorder, namesSliced, NEVER_YIELD, type Slicer } from '../../lib/slices.ts';
+import { NameRecorder, namesSliced, nearTableGrowth, NEVER_YIELD, type Slicer } from '../../lib/slices.ts';
 import { emptyDynamicConfig, type DynamicConfig } from './dynamic.ts';
 
 export function qualifyName(name: string, provider: string): string {
@@ -92,7 +92,11 @@ async function mergeSectionSliced<T>(into: Record<string, T>, from: Record<strin
   for (let i = 0; i < names.length; i++) {
     const name = names[i]!;
     const qualified = qualifyName(name, provider);
-    if (!Object.hasOwn(into, qualified)) recorder.add(qualified);
+    if (!Object.hasOwn(into, qualified)) {
+      // Growing a large section is one step: on a turn of its own.
+      if (nearTableGrowth(recorder.names.length)) await slicer.fresh();
+      recorder.add(qualified);
+    }
     into[qualified] = from[name]!;
     const pending = slicer.tick();
     if (pending) await pending;

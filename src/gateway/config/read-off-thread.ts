@@ -11,7 +11,7 @@ import { fork } from 'node:child_process';
 import { stat } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { MeshgateError } from '../../lib/errors.ts';
-import { NameRecorder, NEVER_YIELD, type Slicer } from '../../lib/slices.ts';
+import { NameRecorder, nearTableGrowth, NEVER_YIELD, type Slicer } from '../../lib/slices.ts';
 import { configDigest } from './digest.ts';
 import { emptyDynamicConfig, validateDynamicConfig, type DynamicConfig } from './dynamic.ts';
 import { ConfigErrors } from './errors.ts';
@@ -87,6 +87,31 @@ export async function readConfigFiles(files: string[], limits: ReadLimits, slice
   return out;
 }
 
+/**
+ * Adds a piece's entries to its section. Synchronous, unless the section reaches a size where growing it is one long
+ * step (`nearTableGrowth`): the rest of the piece then goes on in a turn of its own, and the promise says when it is in.
+ */
+function receive(entries: Array<[string, unknown]>, target: Record<string, unknown>, recorder: NameRecorder, slicer: Slicer): Promise<void> | undefined {
+  for (let i = 0; i < entries.length; i++) {
+    const [name, value] = entries[i]!;
+    if (!Object.hasOwn(target, name)) {
+      if (nearTableGrowth(recorder.names.length)) return slicer.fresh().then(() => receiveRest(entries, i, target, recorder));
+      recorder.add(name);
+    }
+    target[name] = value;
+  }
+  return undefined;
+}
+
+/** The rest of a piece from entry `from` on, after the section's growth got a turn of its own. */
+function receiveRest(entries: Array<[string, unknown]>, from: number, target: Record<string, unknown>, recorder: NameRecorder): void {
+  for (let i = from; i < entries.length; i++) {
+    const [name, value] = entries[i]!;
+    if (!Object.hasOwn(target, name)) recorder.add(name);
+    target[name] = value;
+  }
+}
+
 function readInChild(files: string[], limits: ReadLimits, slicer: Slicer, options: ReadOptions): Promise<ReadFile[]> {
   const request: ReadRequest = { files, maxFileBytes: limits.maxFileBytes, maxRouters: limits.maxRouters, chunkEntries: options.chunkEntries ?? 500 };
   return new Promise((resolve, reject) => {
@@ -130,10 +155,9 @@ function readInChild(files: string[], limits: ReadLimits, slicer: Slicer, option
         const target = current!.config.http[message.section] as Record<string, unknown>;
         let recorder = recorders.get(message.section);
         if (!recorder) recorders.set(message.section, (recorder = new NameRecorder()));
-        for (const [name, value] of message.entries) {
-          if (!Object.hasOwn(target, name)) recorder.add(name);
-          target[name] = value;
-        }
+        const rest = receive(message.entries, target, recorder, slicer);
+        // The piece finishes on a later turn (the section grew there): the next one is asked for after it.
+        if (rest) return void rest.then(next, finish);
       } else if (message.type === 'done') {
         recordNames();
         return finish(undefined);

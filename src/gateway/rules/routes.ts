@@ -12,7 +12,7 @@
  * each router's full rule. The index only narrows; the full rule decides, and rank order is kept, so the first hit
  * is the one a linear scan would return.
  */
-import { sortSliced, type Slicer } from '../../lib/slices.ts';
+import { nearTableGrowth, sortSliced, type Slicer } from '../../lib/slices.ts';
 import { RuleErrorCodes, RuleSyntaxError } from './errors.ts';
 import { buildMatcher, hostKey, type Matcher } from './matchers.ts';
 import { buildMatcherV2, V2_VOCABULARY } from './matchers-v2.ts';
@@ -363,6 +363,8 @@ export async function compileRoutesSliced<T>(inputs: RouteInput<T>[], slicer: Sl
   const entryPoints = new Set<string>();
   for (const input of inputs) {
     const before = routes.length;
+    // Growing the set of names seen is one step when it is large: on a turn of its own.
+    if (nearTableGrowth(seen.size)) await slicer.fresh();
     compileOne(input, seen, routes, errors);
     if (routes.length > before) for (const ep of routes[before]!.entryPoints) entryPoints.add(ep);
     const pending = slicer.tick();

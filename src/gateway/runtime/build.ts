@@ -8,7 +8,7 @@
  */
 import type { Logger } from '../../lib/logger.ts';
 import { markPhase } from '../../lib/phases.ts';
-import { NameRecorder, namesSliced, NEVER_YIELD, sortSliced, uniqueSliced, type Slicer } from '../../lib/slices.ts';
+import { NameRecorder, namesSliced, nearTableGrowth, NEVER_YIELD, sortSliced, uniqueSliced, type Slicer } from '../../lib/slices.ts';
 import type { DynamicConfig } from '../config/dynamic.ts';
 import type { StaticConfig } from '../config/static.ts';
 import type { Handler } from '../http/types.ts';
@@ -59,6 +59,8 @@ async function initialInfo(config: DynamicConfig, slicer: Slicer): Promise<Runti
   // The sections' names were recorded as they were built (no enumeration); an unrecorded section is enumerated on a
   // turn of its own, since collecting the names of a large one is a step that cannot be split.
   for (const name of await namesSliced(routers, slicer)) {
+    // Growing a large map is one step: on a turn of its own.
+    if (nearTableGrowth(info.routers.size)) await slicer.fresh();
     info.routers.set(name, { ...routers[name], status: STATUS_ENABLED });
     const pending = slicer.tick();
     if (pending) await pending;
@@ -147,6 +149,7 @@ async function withInternal<T>(providers: Record<string, T>, internal: Record<st
   const out: Record<string, T> = {};
   const names = new NameRecorder();
   for (const name of await namesSliced(providers, slicer)) {
+    if (nearTableGrowth(names.names.length)) await slicer.fresh();
     names.add(name);
     out[name] = providers[name]!;
     const pending = slicer.tick();

@@ -5,7 +5,7 @@
  * problem with one router disables that router only, recorded as Traefik's runtime API shows it. Routers are
  * visited in name order, in slices (`Slicer`), so a configuration of any size builds beside live traffic.
  */
-import { NameRecorder, namesSliced, sortSliced, type Slicer } from '../../lib/slices.ts';
+import { NameRecorder, namesSliced, nearTableGrowth, sortSliced, type Slicer } from '../../lib/slices.ts';
 import type { RouterConfig } from '../config/dynamic.ts';
 import { providerOf, qualifyName } from '../config/merge.ts';
 import type { StaticConfig } from '../config/static.ts';
@@ -113,6 +113,8 @@ export async function applyEntryPointModels(
     for (let i = 0; i < sourceNames.length; i++) {
       const name = sourceNames[i]!;
       if (shadowed(name, list, source)) continue;
+      // Growing the result when it is large is one step: on a turn of its own.
+      if (nearTableGrowth(names.names.length)) await slicer.fresh();
       applyModel(name, routers[name]!);
       const pending = slicer.tick();
       if (pending) await pending;
