@@ -6,6 +6,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { LeanHistogram, type HistogramChild } from './metrics-histogram.ts';
 
 export type Direction = 'inbound' | 'outbound';
 
@@ -20,14 +21,15 @@ interface PendingCounts {
   readonly codes: Map<number, number>;
   rx: number;
   tx: number;
-  latency: { observe(v: number): void };
+  latency: HistogramChild;
 }
 
 export class ProxyMetrics {
   readonly registry = new Registry();
   readonly requests: Counter<'direction' | 'service' | 'code'>;
   readonly bytes: Counter<'direction' | 'service' | 'flow'>;
-  readonly requestDuration: Histogram<'direction' | 'service'>;
+  /** Observed once per request on both sides: LeanHistogram, not prom-client's (see metrics-histogram.ts). */
+  readonly requestDuration: LeanHistogram;
   readonly connectionDuration: Histogram<'direction' | 'service'>;
   readonly connections: Counter<'direction' | 'service'>;
   readonly activeConnections: Gauge<'direction' | 'service'>;
@@ -45,8 +47,8 @@ export class ProxyMetrics {
     this.bytes = new Counter({
       name: 'meshgate_proxy_bytes_total', help: 'Bytes moved, by direction, peer service and flow (rx from the peer, tx to it)', labelNames: ['direction', 'service', 'flow'], registers, collect,
     });
-    this.requestDuration = new Histogram({
-      name: 'meshgate_proxy_request_duration_seconds', help: 'HTTP request latency through the proxy', labelNames: ['direction', 'service'], registers,
+    this.requestDuration = new LeanHistogram({
+      name: 'meshgate_proxy_request_duration_seconds', help: 'HTTP request latency through the proxy', registers,
       buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
     });
     this.connectionDuration = new Histogram({
@@ -71,7 +73,7 @@ export class ProxyMetrics {
     const key = direction === 'inbound' ? `i|${service}` : `o|${service}`;
     let p = this.pending.get(key);
     if (!p) {
-      p = { direction, service, codes: new Map(), rx: 0, tx: 0, latency: this.requestDuration.labels({ direction, service }) };
+      p = { direction, service, codes: new Map(), rx: 0, tx: 0, latency: this.requestDuration.child({ direction, service }) };
       this.pending.set(key, p);
     }
     p.codes.set(code, (p.codes.get(code) ?? 0) + 1);
