@@ -87,7 +87,9 @@ async function port(): Promise<number> {
 
 /** Forks a peer relay (peers/*.ts) and resolves with the port it listens on. */
 function forkPeer(script: string, args: string[]): Promise<{ child: ChildProcess; port: number }> {
-  const child = fork(resolve(import.meta.dirname, script), args, { stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
+  // Profiled like the sidecars under --cpu-prof, so a profile of ours can be set beside the floor's.
+  const execArgv = cpuProf ? [...process.execArgv, '--cpu-prof', '--cpu-prof-dir', resolve(cpuProf)] : process.execArgv;
+  const child = fork(resolve(import.meta.dirname, script), args, { stdio: ['ignore', 'ignore', 'inherit', 'ipc'], execArgv });
   children.push(child);
   return new Promise((done, reject) => {
     child.once('message', (p) => done({ child, port: Number(p) }));

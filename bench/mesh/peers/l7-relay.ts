@@ -36,3 +36,5 @@ const server = role === 'client'
   ? http.createServer({ keepAliveTimeout: 60_000, noDelay: true }, relay)
   : https.createServer({ ...tls, minVersion: 'TLSv1.3', requestCert: true, rejectUnauthorized: true, keepAliveTimeout: 60_000, noDelay: true }, relay);
 server.listen(0, '127.0.0.1', () => process.send?.((server.address() as AddressInfo).port));
+// A normal exit on the bench's SIGTERM, so `--cpu-prof` writes its profile.
+process.on('SIGTERM', () => process.exit(0));
