@@ -13,6 +13,8 @@ import {
 } from '../lib/intentions/index.ts';
 
 const NOT_READY: Decision = { allowed: false, reason: 'intentions not loaded yet' };
+/** The facts an L7 decision is asked with when the governing intention has no permissions to read them. */
+const NO_FACTS: HttpRequestFacts = { method: '', path: '', headers: {} };
 
 export class IntentionWatcher {
   private readonly client: ConsulClient;
@@ -22,6 +24,12 @@ export class IntentionWatcher {
   private rules: IntentionRule[] | undefined;
   /** Per source: the one governing intention as a list (or none), so a decision does not sort the whole set again. */
   private readonly governing = new Map<string, IntentionRule[]>();
+  /**
+   * Per source: the L7 decision when it does not depend on the request (no intention, or one without permissions —
+   * the common case), else null. Built once per intentions update instead of re-deciding and re-formatting the
+   * reason on every request.
+   */
+  private readonly requestIndependent = new Map<string, Decision | null>();
   private fallback: DefaultDecision = DEFAULT_ALLOW;
 
   constructor(client: ConsulClient, destination: string, logger: Logger) {
@@ -39,6 +47,7 @@ export class IntentionWatcher {
       (r) => {
         this.rules = (r.value[this.destination] ?? []) as IntentionRule[];
         this.governing.clear();
+        this.requestIndependent.clear();
         const policy = r.meta.DefaultACLPolicy;
         this.fallback = policy === 'deny' ? { allow: false, reason: 'Default behavior configured by ACLs' } : DEFAULT_ALLOW;
         this.logger.debug({ intentions: this.rules.length }, 'intentions updated');
@@ -65,7 +74,14 @@ export class IntentionWatcher {
   /** L7: may `source` send this request? */
   request(source: string, request: HttpRequestFacts): Decision {
     const rules = this.rulesFor(source);
-    return rules ? authorizeRequest(rules, source, this.destination, request, this.fallback) : NOT_READY;
+    if (!rules) return NOT_READY;
+    let fixed = this.requestIndependent.get(source);
+    if (fixed === undefined) {
+      fixed = (rules[0]?.Permissions ?? []).length === 0 ? authorizeRequest(rules, source, this.destination, NO_FACTS, this.fallback) : null;
+      if (this.requestIndependent.size > 4096) this.requestIndependent.clear();
+      this.requestIndependent.set(source, fixed);
+    }
+    return fixed ?? authorizeRequest(rules, source, this.destination, request, this.fallback);
   }
 
   /** The intention that governs `source` (found once per intentions update), as the list the deciders take. */
