@@ -10,9 +10,10 @@
  * applies without a restart. New connections take the current TLS context (identity.ts swaps it on renewal or
  * rotation); connections already open keep theirs.
  */
-import { Agent, createServer as createHttpServer, request as httpRequest, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
+import { Agent, createServer as createHttpServer, request as httpRequest, type ClientRequestArgs, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
 import { constants as h2c, createServer as createH2Server, type Http2Server, type Http2Session, type ServerHttp2Stream } from 'node:http2';
-import { connect as netConnect, type AddressInfo, type Socket } from 'node:net';
+import { connect as netConnect, type AddressInfo, type NetConnectOpts, type Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
 import { createServer as createTlsServer, type Server as TlsServer, type TLSSocket } from 'node:tls';
 import type { SpiffeService } from '../lib/spiffe.ts';
 import { formatSpiffeId } from '../lib/spiffe.ts';
@@ -49,11 +50,42 @@ const peers = new WeakMap<Socket, SpiffeService>();
 const sessionPeers = new WeakMap<Http2Session, SpiffeService>();
 const xfccs = new WeakMap<SpiffeService, { by: string; value: string }>();
 
+/** Whether a request head announces a body (HTTP/1.1: a non-zero Content-Length or a Transfer-Encoding). */
+function hasBody(headers: IncomingHttpHeaders): boolean {
+  return headers['transfer-encoding'] !== undefined || (headers['content-length'] !== undefined && headers['content-length'] !== '0');
+}
+
+/**
+ * The keep-alive pool to the local app. A new connection is timed until it connects, here where it is made: a
+ * listener and a closure on every request to find the rare one that opens a connection was per-request work.
+ */
+class AppAgent extends Agent {
+  private readonly connectTimeoutMs: number;
+
+  constructor(connectTimeoutMs: number) {
+    super({ keepAlive: true, maxFreeSockets: 64 });
+    this.connectTimeoutMs = connectTimeoutMs;
+  }
+
+  override createConnection(options: ClientRequestArgs): Duplex {
+    const socket = netConnect(options as NetConnectOpts);
+    const onTimeout = (): void => {
+      socket.destroy(new Error('local app connect timeout'));
+    };
+    socket.setTimeout(this.connectTimeoutMs, onTimeout);
+    socket.once('connect', () => {
+      socket.setTimeout(0);
+      socket.removeListener('timeout', onTimeout);
+    });
+    return socket;
+  }
+}
+
 export class InboundListener {
   private readonly o: InboundOptions;
   private readonly tls: TlsServer;
   private readonly http = createHttpServer({ keepAliveTimeout: 60_000 });
-  private readonly appAgent: Agent;
+  private readonly appAgent: AppAgent;
   private readonly sockets = new Set<Socket>();
   /** HTTP/2 from peers (ALPN h2) for http2/grpc services. */
   private readonly h2: Http2Server = createH2Server();
@@ -64,7 +96,7 @@ export class InboundListener {
 
   constructor(options: InboundOptions) {
     this.o = options;
-    this.appAgent = new Agent({ keepAlive: true, maxFreeSockets: 64 });
+    this.appAgent = new AppAgent(options.localConnectTimeoutMs);
     const material = options.identity.current();
     // tls.Server builds its own context from these options (it ignores a `secureContext` option).
     this.tls = createTlsServer({
@@ -232,7 +264,8 @@ export class InboundListener {
     headers['x-forwarded-client-cert'] = this.xfcc(peer);
     let bytesIn = 0;
     let bytesOut = 0;
-    req.on('data', (c: Buffer) => (bytesIn += c.length));
+    // A request without a body (most) needs no listener per request to count it.
+    if (hasBody(req.headers)) req.on('data', (c: Buffer) => (bytesIn += c.length));
     const replayable = isReplayable(method, req.headers);
     if (replayable) req.resume();
     this.toApp(req, res, { method, path, headers, replayable, downstream }, (status, outcome) => finish(status, outcome, bytesIn, bytesOut), (n) => (bytesOut += n));
@@ -251,26 +284,20 @@ export class InboundListener {
     const { logger } = this.o;
     const { method, path, headers, downstream } = r;
     const up = httpRequest({ host: this.o.localAddress, port: this.o.localPort, method, path, headers, agent: this.appAgent });
-    up.once('socket', (s: Socket) => {
-      // Only a new connection is timed, until it connects: arming and clearing a timer on every reused keep-alive
-      // socket was per-request work for nothing.
-      if (!s.connecting) return;
-      const onTimeout = (): void => {
-        up.destroy(new Error('local app connect timeout'));
-      };
-      s.setTimeout(this.o.localConnectTimeoutMs, onTimeout);
-      s.once('connect', () => {
-        s.setTimeout(0);
-        s.removeListener('timeout', onTimeout);
-      });
-    });
     let answered = false;
     up.on('response', (upRes) => {
       answered = true;
       res.writeHead(upRes.statusCode ?? 502, copyResponseHeaders(upRes.headers));
-      upRes.on('data', (c: Buffer) => countOut(c.length));
+      // A declared length is what a complete answer carried ('end' comes only then) — except where the length
+      // describes a body that is not sent (HEAD, 304); chunked answers are counted as they pass.
+      const declared = upRes.headers['content-length'];
+      const counted = declared !== undefined && method !== 'HEAD' && upRes.statusCode !== 304 ? Number(declared) : 0;
+      if (declared === undefined) upRes.on('data', (c: Buffer) => countOut(c.length));
       upRes.pipe(res);
-      upRes.once('end', () => finish(upRes.statusCode ?? 502, 'allow'));
+      upRes.once('end', () => {
+        if (counted > 0) countOut(counted);
+        finish(upRes.statusCode ?? 502, 'allow');
+      });
     });
     up.on('error', (err: NodeJS.ErrnoException) => {
       if (r.replayable && up.reusedSocket && !answered && (err.code === 'ECONNRESET' || err.code === 'EPIPE')) {
