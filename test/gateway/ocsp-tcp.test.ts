@@ -26,10 +26,11 @@ after(async () => {
   await new Promise<void>((resolve) => (echo ? echo.close(() => resolve()) : resolve()));
 });
 
-/** What `openssl s_client -status` prints for a handshake with `servername` after sending `line` (stdout and stderr). */
-function sClient(port: number, servername: string, line: string): Promise<string> {
+/** What `openssl s_client -status` prints for a handshake with `servername` (none: no SNI) after sending `line` (stdout and stderr). */
+function sClient(port: number, servername: string | undefined, line: string): Promise<string> {
   return new Promise((resolve, reject) => {
-    const child = spawn('openssl', ['s_client', '-status', '-connect', `127.0.0.1:${port}`, '-servername', servername], { stdio: ['pipe', 'pipe', 'pipe'] });
+    const sni = servername === undefined ? ['-noservername'] : ['-servername', servername];
+    const child = spawn('openssl', ['s_client', '-status', '-connect', `127.0.0.1:${port}`, ...sni], { stdio: ['pipe', 'pipe', 'pipe'] });
     let out = '';
     child.stdout.on('data', (c: Buffer) => (out += c.toString()));
     child.stderr.on('data', (c: Buffer) => (out += c.toString()));
@@ -85,6 +86,44 @@ test('a TCP router terminating TLS staples the certificate\'s good OCSP answer (
     assert.match(out, /subject=.*CN\s*=\s*good\.example/);
     // The TCP route, not an HTTP one, answered: the echo service sent the line back through the terminated TLS.
     assert.match(out, /^ping-through-tcp$/m);
+  } finally {
+    await gw.close();
+  }
+});
+
+// Without SNI, Traefik's GetCertificate (pkg/tls/tlsmanager.go Get) hands the store's default certificate — the
+// stapled one, as pkg/tls/ocsp.go staples every certificate of the store, the default included — and the HTTPS path
+// here staples it too; a TCP router matching HostSNI(`*`) must do the same.
+test('a TCP router terminating TLS for a client without SNI staples the default certificate\'s OCSP answer', async () => {
+  const dir = await tempDir('mg-ocsp-tcp-');
+  const port = (echo.address() as AddressInfo).port;
+  const gw = await gateway(dir, staticYaml(true), `tcp:
+  routers:
+    any:
+      entryPoints: [websecure]
+      rule: "HostSNI(\`*\`)"
+      service: echo
+      tls: {}
+  services:
+    echo:
+      loadBalancer:
+        servers:
+          - address: "127.0.0.1:${port}"
+tls:
+  stores:
+    default:
+      defaultCertificate:
+        certFile: "${pki.chain('fallback')}"
+        keyFile: "${pki.key('fallback')}"
+`);
+  try {
+    const gwPort = gw.addresses().websecure!.port;
+    const out = await waitFor(async () => {
+      const text = await sClient(gwPort, undefined, 'ping-without-sni');
+      return /Cert Status: good/.test(text) ? text : undefined;
+    }, 'a stapled good OCSP answer for the default certificate on a handshake without SNI', { deadlineMs: 60_000 });
+    assert.match(out, /subject=.*CN\s*=\s*fallback\.example/);
+    assert.match(out, /^ping-without-sni$/m);
   } finally {
     await gw.close();
   }

@@ -69,8 +69,8 @@ export class TlsHandshakes {
   /** Connections handed to TCP services: the entry point closes them when its grace period ends. */
   readonly #tcpSockets = new Set<Socket | TLSSocket>();
   readonly #proxyTrusted: IpSet | undefined;
-  /** Carries the OCSP stapler for the TCP routers' own handshakes (#tcpOcspServer). */
-  #ocspServer: tls.Server | undefined;
+  /** Carry the OCSP stapler for the TCP routers' own handshakes, one per served certificate id (#tcpOcspServer). */
+  readonly #ocspServers = new Map<string, tls.Server>();
 
   constructor(options: TlsHandshakesOptions) {
     this.#options = options;
@@ -153,10 +153,10 @@ export class TlsHandshakes {
   #terminate(route: TcpRoute, socket: Socket, configuration: TlsConfiguration, options: ResolvedTlsOptions, certificate: StoredCertificate,
     connection: (stream: Socket | TLSSocket) => void): void {
     const secureContext = configuration.contextFor(options, certificate);
-    const ocspServer = this.#tcpOcspServer();
+    const ocspServer = this.#tcpOcspServer(certificate);
     const secure = new tls.TLSSocket(socket, {
       isServer: true, secureContext, ALPNProtocols: [],
-      // Node reads the certificate to staple from the SNI context, else from the server's own (empty) one.
+      // Node reads the certificate to staple from the SNI context, else from the server's own (#tcpOcspServer).
       ...(ocspServer !== undefined ? { server: ocspServer, SNICallback: (_name: string, done: (err: Error | null, ctx: SecureContext) => void) => done(null, secureContext) } : {}),
     });
     const timer = setTimeout(() => secure.destroy(), this.#options.helloTimeoutMs);
@@ -173,21 +173,24 @@ export class TlsHandshakes {
 
   /**
    * Node asks for a staple through the socket's `server` ('OCSPRequest'); a standalone TLSSocket has none, so the TCP
-   * routers' terminations share one never-listening server that carries the stapler's listener (Traefik staples them
-   * as HTTPS ones: one tls.Config from its TLS manager for both). A ClientHello without SNI gets no staple here.
+   * routers' terminations use never-listening servers that carry the stapler's listener (Traefik staples them as
+   * HTTPS ones: one tls.Config from its TLS manager for both). Node takes the certificate to staple from the SNI
+   * context, and without SNI from the server's own context — so each server holds the certificate it terminates with:
+   * a client without SNI gets the default certificate's staple, as on the HTTPS path. One per certificate served.
    */
-  #tcpOcspServer(): tls.Server | undefined {
+  #tcpOcspServer(served: StoredCertificate): tls.Server | undefined {
     const ocsp = this.#options.ocsp;
     if (ocsp === undefined) return undefined;
-    if (this.#ocspServer === undefined) {
-      this.#ocspServer = tls.createServer();
-      // Without SNI node offers this server's own context, which holds no certificate: nothing to staple then.
-      this.#ocspServer.on('OCSPRequest', (certificate: Buffer | null, issuer: Buffer | null, done: (err: Error | null, response?: Buffer | null) => void) => {
+    let server = this.#ocspServers.get(served.id);
+    if (server === undefined) {
+      server = tls.createServer({ cert: served.cert, key: served.key });
+      server.on('OCSPRequest', (certificate: Buffer | null, issuer: Buffer | null, done: (err: Error | null, response?: Buffer | null) => void) => {
         if (certificate === null || certificate.length === 0) done(null, null);
         else ocsp.onRequest(certificate, issuer, done);
       });
+      this.#ocspServers.set(served.id, server);
     }
-    return this.#ocspServer;
+    return server;
   }
 
   get configuration(): TlsConfiguration {
@@ -205,6 +208,9 @@ export class TlsHandshakes {
     this.#configuration = configuration;
     this.#handshakers = kept;
     this.#options.ocsp?.watch(configuration.certificates().map((c) => c.cert));
+    // Only the certificates still served keep their stapling server.
+    const served = new Set(configuration.certificates().map((c) => c.id));
+    for (const id of this.#ocspServers.keys()) if (!served.has(id)) this.#ocspServers.delete(id);
   }
 
   #accept(socket: Socket): void {
