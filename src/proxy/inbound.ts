@@ -19,6 +19,7 @@ import type { SpiffeService } from '../lib/spiffe.ts';
 import { formatSpiffeId } from '../lib/spiffe.ts';
 import type { Logger } from '../lib/logger.ts';
 import type { AccessLog } from './access-log.ts';
+import { armConnectTimeout } from './connect-timeout.ts';
 import { h1Downstream, streamDownstream, type Downstream } from './h2/forward.ts';
 import { h2RequestHeaders } from './h2/headers.ts';
 import { openSession, SessionPool } from './h2/sessions.ts';
@@ -69,14 +70,7 @@ class AppAgent extends Agent {
 
   override createConnection(options: ClientRequestArgs): Duplex {
     const socket = netConnect(options as NetConnectOpts);
-    const onTimeout = (): void => {
-      socket.destroy(new Error('local app connect timeout'));
-    };
-    socket.setTimeout(this.connectTimeoutMs, onTimeout);
-    socket.once('connect', () => {
-      socket.setTimeout(0);
-      socket.removeListener('timeout', onTimeout);
-    });
+    armConnectTimeout(socket, this.connectTimeoutMs, () => socket.destroy(new Error('local app connect timeout')));
     return socket;
   }
 }
@@ -212,10 +206,9 @@ export class InboundListener {
     metrics.connections.inc({ direction: 'inbound', service: downstream });
     metrics.activeConnections.inc({ direction: 'inbound', service: downstream });
     socket.pause();
-    const app = netConnect({ host: this.o.localAddress, port: this.o.localPort, timeout: this.o.localConnectTimeoutMs });
+    const app = netConnect({ host: this.o.localAddress, port: this.o.localPort });
     app.setNoDelay(true);
-    app.once('connect', () => app.setTimeout(0));
-    app.once('timeout', () => app.destroy(new Error('local app connect timeout')));
+    armConnectTimeout(app, this.o.localConnectTimeoutMs, () => app.destroy(new Error('local app connect timeout')));
     void joinSockets(socket, app).then(({ aToB, bToA }) => {
       metrics.activeConnections.dec({ direction: 'inbound', service: downstream });
       metrics.bytes.inc({ direction: 'inbound', service: downstream, flow: 'rx' }, aToB);
