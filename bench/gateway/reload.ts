@@ -13,7 +13,7 @@
  *     same-run peer for the request rate.
  *
  *   node bench/gateway/reload.ts [--routers 50000] [--workers 1] [--connections 16] [--threads 1] [--settle 5] [--after 15]
- *     [--node-flags "…"] [--probe [--probe-ms 8] [--probe-out file.json] [--reduce size|last-resort]]
+ *     [--node-flags "…"] [--no-roll] [--probe [--probe-ms 8] [--probe-out file.json] [--reduce size|last-resort]]
  *
  * `--probe` preloads bench/gateway/reload-probe.ts into the gateway (through NODE_OPTIONS, so the installed form runs
  * as usual) and adds what it saw: every event-loop turn of at least `--probe-ms` of thread CPU during each reload, with
@@ -57,6 +57,8 @@ const probeMs = Number(args.get('probe-ms') ?? 8);
 const reduce = args.get('reduce');
 /** Extra Node flags for the gateway process (e.g. `--node-flags "--trace-gc --cpu-prof"`), split on spaces. */
 const nodeFlags = (args.get('node-flags') ?? '').split(' ').filter(Boolean);
+/** `--no-roll`: cluster workers are not replaced after the revert (workerRoll.enabled: false), the peer for `--workers 2`. */
+const noRoll = args.has('no-roll');
 
 const work = mkdtempSync(join(os.tmpdir(), 'meshgate-reload-'));
 const children: ChildProcess[] = [];
@@ -252,6 +254,7 @@ async function main(): Promise<void> {
   writeFileSync(join(dir, 'static.yml'), [
     'entryPoints:', '  web:', `    address: "127.0.0.1:${port}"`, '  traefik:', '    address: "127.0.0.1:0"',
     'providers:', '  providersThrottleDuration: 50ms', `  maxRouters: ${Math.max(routers, 100_000)}`, '  file:', `    filename: "${dynamic}"`, '    watch: true',
+    ...(noRoll ? ['workerRoll:', '  enabled: false'] : []),
     'log:', '  level: ERROR', '',
   ].join('\n'));
   // As installed (bin/meshgate: dist/ and the launcher's V8 flags) when dist/ is current and no --node-flags are asked
@@ -312,7 +315,7 @@ async function main(): Promise<void> {
 
   const fmt = (n: number, d = 0) => n.toFixed(d);
   console.log(`\n## Gateway: reload of a ${routers.toLocaleString('en')}-router configuration`);
-  console.log(`\n${new Date().toISOString()} · ${os.cpus().length} cores · load average ${os.loadavg().map((x) => x.toFixed(1)).join(' ')} · workers ${workers} · wrk -t${threads} -c${connections} · gateway: ${gatewayForm}`);
+  console.log(`\n${new Date().toISOString()} · ${os.cpus().length} cores · load average ${os.loadavg().map((x) => x.toFixed(1)).join(' ')} · workers ${workers}${noRoll ? ' (workerRoll off)' : ''} · wrk -t${threads} -c${connections} · gateway: ${gatewayForm}`);
   console.log(`\nfile: ${(Buffer.byteLength(largeText) / 1e6).toFixed(1)} MB\n`);
   console.log('| measure | value |');
   console.log('|---|---|');
