@@ -52,13 +52,17 @@ function staticYaml(withOcsp: boolean): string {
   return `${withOcsp ? 'ocsp: {}\n' : ''}entryPoints:\n  websecure:\n    address: "127.0.0.1:0"\n`;
 }
 
-function dynamicYaml(): string {
+/** A TCP router for `host` terminating TLS to the echo server; by default the `good` certificate in the store. */
+function dynamicYaml(host = 'good.example', tls = `  certificates:
+    - certFile: "${pki.chain('good')}"
+      keyFile: "${pki.key('good')}"
+`): string {
   const port = (echo.address() as AddressInfo).port;
   return `tcp:
   routers:
     echo:
       entryPoints: [websecure]
-      rule: "HostSNI(\`good.example\`)"
+      rule: "HostSNI(\`${host}\`)"
       service: echo
       tls: {}
   services:
@@ -67,10 +71,7 @@ function dynamicYaml(): string {
         servers:
           - address: "127.0.0.1:${port}"
 tls:
-  certificates:
-    - certFile: "${pki.chain('good')}"
-      keyFile: "${pki.key('good')}"
-`;
+${tls}`;
 }
 
 test('a TCP router terminating TLS staples the certificate\'s good OCSP answer (openssl s_client -status)', async () => {
@@ -96,26 +97,12 @@ test('a TCP router terminating TLS staples the certificate\'s good OCSP answer (
 // here staples it too; a TCP router matching HostSNI(`*`) must do the same.
 test('a TCP router terminating TLS for a client without SNI staples the default certificate\'s OCSP answer', async () => {
   const dir = await tempDir('mg-ocsp-tcp-');
-  const port = (echo.address() as AddressInfo).port;
-  const gw = await gateway(dir, staticYaml(true), `tcp:
-  routers:
-    any:
-      entryPoints: [websecure]
-      rule: "HostSNI(\`*\`)"
-      service: echo
-      tls: {}
-  services:
-    echo:
-      loadBalancer:
-        servers:
-          - address: "127.0.0.1:${port}"
-tls:
-  stores:
+  const gw = await gateway(dir, staticYaml(true), dynamicYaml('*', `  stores:
     default:
       defaultCertificate:
         certFile: "${pki.chain('fallback')}"
         keyFile: "${pki.key('fallback')}"
-`);
+`));
   try {
     const gwPort = gw.addresses().websecure!.port;
     const out = await waitFor(async () => {
