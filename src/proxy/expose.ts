@@ -14,6 +14,7 @@ import type { AddressInfo } from 'node:net';
 import type { Logger } from '../lib/logger.ts';
 import { ProxyErrors } from './errors.ts';
 import { copyRequestHeaders, copyResponseHeaders } from './http-forward.ts';
+import { relayAnswer } from './answer.ts';
 
 export interface ExposePathSpec {
   readonly listenerPort: number;
@@ -57,7 +58,7 @@ function pathOf(url: string | undefined): string {
 function forward(req: IncomingMessage, res: ServerResponse, host: string, port: number, logger: Logger): void {
   const upstream = httpRequest({ host, port, method: req.method, path: req.url, headers: copyRequestHeaders(req.headers) }, (answer) => {
     res.writeHead(answer.statusCode ?? 502, copyResponseHeaders(answer.headers));
-    answer.pipe(res);
+    relayAnswer(answer, res, () => logger.debug({ port }, 'expose path: the caller left before the answer ended'));
   });
   upstream.on('error', (err) => {
     logger.debug({ err, port }, 'expose path: the local app did not answer');

@@ -19,6 +19,7 @@ import type { SpiffeService } from '../lib/spiffe.ts';
 import { formatSpiffeId } from '../lib/spiffe.ts';
 import type { Logger } from '../lib/logger.ts';
 import type { AccessLog } from './access-log.ts';
+import { relayAnswer } from './answer.ts';
 import { armConnectTimeout } from './connect-timeout.ts';
 import { h1Downstream, streamDownstream, type Downstream } from './h2/forward.ts';
 import { h2RequestHeaders } from './h2/headers.ts';
@@ -286,13 +287,14 @@ export class InboundListener {
       const declared = upRes.headers['content-length'];
       const counted = declared !== undefined && method !== 'HEAD' && upRes.statusCode !== 304 ? Number(declared) : 0;
       if (declared === undefined) upRes.on('data', (c: Buffer) => countOut(c.length));
-      upRes.pipe(res);
+      relayAnswer(upRes, res, () => finish(upRes.statusCode ?? 502, 'downstream_closed'));
       upRes.once('end', () => {
         if (counted > 0) countOut(counted);
         finish(upRes.statusCode ?? 502, 'allow');
       });
     });
     up.on('error', (err: NodeJS.ErrnoException) => {
+      if (answered && res.destroyed) return; // the caller left mid-answer: relayAnswer closed the app's side and reported it
       if (r.replayable && up.reusedSocket && !answered && (err.code === 'ECONNRESET' || err.code === 'EPIPE')) {
         logger.debug({ err: err.message, downstream, path }, 'the app closed a kept connection under the request; sending it again');
         this.toApp(req, res, r, finish, countOut);

@@ -15,6 +15,7 @@ import type { CompiledDiscoveryChain, DiscoveryTarget } from '../api/types.ts';
 import { readBodyLimited } from '../lib/http/body.ts';
 import type { Logger } from '../lib/logger.ts';
 import type { AccessLog } from './access-log.ts';
+import { relayAnswer } from './answer.ts';
 import { fixedPlan, planConnection, planRequest, type RoutePlan } from './chain.ts';
 import { ConnectFailure, dialPeer } from './dialer.ts';
 import type { Endpoint, EndpointSet } from './endpoints.ts';
@@ -363,9 +364,13 @@ export class Upstream {
         status = code;
         res.writeHead(code, copyResponseHeaders(upRes.headers));
         upRes.on('data', (c: Buffer) => (bytesOut += c.length));
-        upRes.pipe(res);
+        relayAnswer(upRes, res, () => {
+          outcome = 'downstream_closed';
+          done();
+        });
         upRes.once('end', done);
         upRes.once('error', () => {
+          if (res.destroyed) return; // the caller left first: relayAnswer destroyed the answer and reported it
           outcome = 'reset';
           res.destroy();
           done();
