@@ -12,8 +12,7 @@ import assert from 'node:assert/strict';
 import { createServer, request as httpRequest, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { waitFor } from '../../src/lib/testing/wait-for.ts';
-import { freePort } from '../helpers/server.ts';
-import { allow, closeKeepAlive, httpGet, registerSidecar, runProxy, startMesh, type Mesh } from './helpers.ts';
+import { closeKeepAlive, httpGet, startMesh, webToHttpApi, type Mesh } from './helpers.ts';
 
 let mesh: Mesh;
 let apiPort: number;
@@ -46,13 +45,7 @@ async function streamingApp(): Promise<number> {
 
 before(async () => {
   mesh = await startMesh();
-  await mesh.client.configEntries.set({ Kind: 'service-defaults', Name: 'api', Protocol: 'http' } as { Kind: string; Name: string });
-  apiPort = await freePort();
-  const web = await registerSidecar(mesh, { service: 'web', appPort: await freePort(), upstreams: [{ name: 'api', port: apiPort }] });
-  const api = await registerSidecar(mesh, { service: 'api', appPort: await streamingApp() });
-  await allow(mesh, 'web', 'api');
-  await runProxy(mesh, web.proxyId);
-  await runProxy(mesh, api.proxyId);
+  apiPort = await webToHttpApi(mesh, streamingApp);
 });
 
 after(async () => {

@@ -208,3 +208,18 @@ export async function allow(mesh: Mesh, source: string, destination: string, act
 export async function waitHealthy(mesh: Mesh, service: string, count = 1): Promise<void> {
   await waitFor(async () => (await mesh.client.health.connect(service, { passing: true })).value.length >= count, `${count} healthy sidecar(s) of ${service}`, { deadlineMs: 30_000, intervalMs: 100 });
 }
+
+/**
+ * The smallest L7 mesh: `web` calls `api` (protocol http) over an allow intention, both sidecars running in-process.
+ * `apiApp` starts the api app (after the mesh, so it can use `mesh.cleanups`); returns web's upstream port for api.
+ */
+export async function webToHttpApi(mesh: Mesh, apiApp: () => Promise<number>): Promise<number> {
+  await mesh.client.configEntries.set({ Kind: 'service-defaults', Name: 'api', Protocol: 'http' } as { Kind: string; Name: string });
+  const apiPort = await freePort();
+  const web = await registerSidecar(mesh, { service: 'web', appPort: await freePort(), upstreams: [{ name: 'api', port: apiPort }] });
+  const api = await registerSidecar(mesh, { service: 'api', appPort: await apiApp() });
+  await allow(mesh, 'web', 'api');
+  await runProxy(mesh, web.proxyId);
+  await runProxy(mesh, api.proxyId);
+  return apiPort;
+}

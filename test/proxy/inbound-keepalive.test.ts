@@ -15,8 +15,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { request as httpRequest } from 'node:http';
 import { createServer, type AddressInfo, type Socket } from 'node:net';
-import { freePort } from '../helpers/server.ts';
-import { allow, closeKeepAlive, httpGet, registerSidecar, runProxy, startMesh, type Mesh } from './helpers.ts';
+import { closeKeepAlive, httpGet, startMesh, webToHttpApi, type Mesh } from './helpers.ts';
 
 let mesh: Mesh;
 let apiPort: number;
@@ -68,13 +67,7 @@ function post(port: number, body: string): Promise<{ status: number; body: strin
 
 before(async () => {
   mesh = await startMesh();
-  await mesh.client.configEntries.set({ Kind: 'service-defaults', Name: 'api', Protocol: 'http' } as { Kind: string; Name: string });
-  apiPort = await freePort();
-  const web = await registerSidecar(mesh, { service: 'web', appPort: await freePort(), upstreams: [{ name: 'api', port: apiPort }] });
-  const api = await registerSidecar(mesh, { service: 'api', appPort: await oneRequestPerConnectionApp() });
-  await allow(mesh, 'web', 'api');
-  await runProxy(mesh, web.proxyId);
-  await runProxy(mesh, api.proxyId);
+  apiPort = await webToHttpApi(mesh, oneRequestPerConnectionApp);
 });
 
 after(async () => {
