@@ -19,6 +19,8 @@ import { runGateway } from '../../src/gateway/main.ts';
 import { silentLogger } from '../../src/lib/logger.ts';
 import { waitFor } from '../../src/lib/testing/wait-for.ts';
 import { UNMEASURED_SHRINK_ELEMENTS, WorkerRollPolicy, configurationElements } from '../../src/gateway/runtime/worker-roll.ts';
+import { ConfigurationAssembler, sendConfiguration } from '../../src/gateway/runtime/ipc.ts';
+import { NEVER_YIELD } from '../../src/lib/slices.ts';
 import { emptyDynamicConfig } from '../../src/gateway/config/dynamic.ts';
 import type { WorkerMessage } from '../../src/gateway/runtime/ipc.ts';
 
@@ -49,6 +51,21 @@ test('configurationElements counts every router, service, middleware and transpo
   config.http.services = { s: { loadBalancer: { servers: [] } } } as never;
   config.tcp = { routers: { t: {} }, services: {} } as never;
   assert.equal(configurationElements(config), 4);
+});
+
+test('a worker counts a configuration\'s elements as its parts arrive, not by enumerating it again after the apply', async () => {
+  const config = emptyDynamicConfig();
+  const routers: Record<string, unknown> = {};
+  for (let i = 0; i < 1234; i++) routers[`r${i}`] = { rule: `Path(\`/${i}\`)`, service: 's' };
+  config.http.routers = routers as never;
+  config.http.services = { s: { loadBalancer: { servers: [] } } } as never;
+  config.tcp = { routers: { t: {} }, services: {} } as never;
+  const assembler = new ConfigurationAssembler();
+  let assembled: ReturnType<ConfigurationAssembler['accept']>;
+  await sendConfiguration(config, 7, (message) => (assembled = assembler.accept(message) ?? assembled), NEVER_YIELD);
+  assert.ok(assembled !== undefined, 'the configuration was put back together');
+  assert.equal(assembler.lastElements, configurationElements(config));
+  assert.equal(assembler.lastElements, 1234 + 1 + 1);
 });
 
 function dynamicFile(upstream: string, count: number): string {

@@ -7,6 +7,7 @@
 import type { ChallengeSnapshot } from '../acme/challenges.ts';
 import type { Slicer } from '../../lib/slices.ts';
 import { emptyDynamicConfig, type DynamicConfig } from '../config/dynamic.ts';
+import { configurationElements } from './worker-roll.ts';
 
 /** Environment variable carrying a worker's settings (JSON). */
 export const WORKER_ENV = 'MESHGATE_GATEWAY_WORKER';
@@ -77,6 +78,12 @@ export async function sendConfiguration(config: DynamicConfig, id: number, send:
 export class ConfigurationAssembler {
   #id = -1;
   #config: DynamicConfig | undefined;
+  #elements = 0;
+  /**
+   * Elements (worker-roll.ts configurationElements) of the configuration `accept` last returned, counted as its parts
+   * arrived: counting them again afterwards would enumerate 50,000 names in one step of the serving thread.
+   */
+  lastElements = 0;
 
   /** Takes one message; returns the configuration when its last part arrived. */
   accept(message: ConfigurationMessage): DynamicConfig | undefined {
@@ -86,16 +93,20 @@ export class ConfigurationAssembler {
       this.#config.tls = message.tls;
       if (message.tcp !== undefined) this.#config.tcp = message.tcp;
       if (message.udp !== undefined) this.#config.udp = message.udp;
+      // TCP and UDP sections and TLS travel whole and are small: counted at once.
+      this.#elements = configurationElements({ ...emptyDynamicConfig(), tcp: message.tcp, udp: message.udp });
       return undefined;
     }
     if (message.id !== this.#id || this.#config === undefined) return undefined; // parts of a replaced sequence
     if (message.type === 'meshgate:config-part') {
       const target = this.#config.http[message.section] as Record<string, unknown>;
       for (const [name, value] of message.entries) target[name] = value;
+      this.#elements += message.entries.length;
       return undefined;
     }
     const done = this.#config;
     this.#config = undefined;
+    this.lastElements = this.#elements;
     return done;
   }
 }

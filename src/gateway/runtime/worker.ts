@@ -10,7 +10,6 @@ import { loadStaticPlugins } from './plugins.ts';
 import { metricsFor } from '../metrics/load.ts';
 import { createGateway } from './gateway.ts';
 import { tuneHeap } from './heap.ts';
-import { configurationElements } from './worker-roll.ts';
 import { ChallengeStore } from '../acme/challenges.ts';
 import { loadTracer } from '../tracing/load.ts';
 import { loadOtlpLogs } from '../otlp-logs/load.ts';
@@ -81,8 +80,9 @@ async function main(): Promise<void> {
       const config = assembler.accept(message);
       if (config === undefined) return;
       const first = listening === undefined;
+      const elements = assembler.lastElements;
       gateway.apply(config).then((served) => {
-        if (served) send({ type: 'meshgate:applied', elements: configurationElements(config), rssMiB: process.memoryUsage.rss() / 2 ** 20, first });
+        if (served) send({ type: 'meshgate:applied', elements, rssMiB: process.memoryUsage.rss() / 2 ** 20, first });
       }, () => {});
       // The first configuration arrives before the entry points open, so TLS ones start with certificates.
       listening ??= gateway.listen().then(
