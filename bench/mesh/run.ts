@@ -15,7 +15,7 @@
  * per hop is (mesh p50 − direct p50) / 2, likewise p99) and at `--connections` (throughput, req/s ratio mesh/direct).
  *
  *   node bench/mesh/run.ts [--duration 10s] [--warmup 2s] [--connections 50] [--threads 2] [--rounds 3] [--cpu-prof DIR]
- *                          [--baseline DIR] [--only tcp,http,…] [--hold 1] [--diagnose 1]
+ *                          [--baseline DIR] [--only tcp,http,…] [--hold 1] [--diagnose 1] [--wire 0]
  *
  * `--baseline DIR` (a checkout of an older commit, e.g. `git worktree add /tmp/base <commit>`) also starts that
  * checkout's sidecars for the tcp, http and http2 paths beside ours, so a change's effect on sidecar CPU per request is
@@ -25,6 +25,11 @@
  *
  * `--diagnose 1` also reports, for every c=1 phase and sidecar, CPU time, run-queue wait and timeslices per request
  * and the GC pauses inside the phase (diagnose.ts): where a c=1 tail goes, in figures a busy host moves less.
+ *
+ * The c=1 latencies are read off the wire (wire-latency.ts: tcpdump on loopback, request segment in → last answer
+ * segment out) when the bench runs as root with tcpdump installed — wrk's own c=1 percentiles were found to carry its
+ * scheduling (its mean latency times its request count exceeded the run's length) — and wrk's beside them go to
+ * stderr; `--wire 0`, or no tcpdump, keeps wrk's.
  *
  * `--cpu-prof DIR` writes a V8 profile of each sidecar into DIR when it exits (summarise one with
  * `node bench/gateway/profile-top.ts FILE`).
@@ -36,6 +41,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describe as describeDiagnosis, GC_RECORDER, watchPhase } from './diagnose.ts';
+import { startWireCapture, wireCaptureAvailable } from './wire-latency.ts';
 
 const argv = new Map<string, string>();
 for (let i = 2; i < process.argv.length; i += 2) argv.set(process.argv[i]!.replace(/^--/, ''), process.argv[i + 1] ?? '');
@@ -47,6 +53,7 @@ const rounds = Number(argv.get('rounds') ?? 3);
 const cpuProf = argv.get('cpu-prof');
 const baseline = argv.get('baseline');
 const only = (argv.get('only') ?? '').split(',').filter(Boolean);
+const wire = argv.get('wire') !== '0' && wireCaptureAvailable();
 const CLI = resolve(import.meta.dirname, '../../src/cli/main.ts');
 const diagnose = argv.has('diagnose');
 
@@ -248,7 +255,16 @@ http { access_log off; keepalive_requests 1000000; client_body_temp_path ${nginx
     for (const t of targets) {
       wrk(t.port, connections, warmup);
       const phase = diagnose && t.pids.length > 0 ? watchPhase(t.pids, gcDir) : undefined;
-      (lat[t.name] ??= []).push(wrk(t.port, 1, duration));
+      const capture = wire ? await startWireCapture(t.port, join(work, 'wire.txt')) : undefined;
+      const one = wrk(t.port, 1, duration);
+      if (capture) {
+        const w = await capture.stop();
+        process.stderr.write(`round ${r} ${t.name}: c=1 on the wire ${w.requests} requests, p50 ${w.p50.toFixed(3)} ms p99 ${w.p99.toFixed(3)} ms, `
+          + `latencies sum to ${(w.totalMs / 1000).toFixed(2)} s${w.dropped > 0 ? `, ${w.dropped} packets DROPPED` : ''}; `
+          + `wrk said p50 ${one.p50.toFixed(3)} ms p99 ${one.p99.toFixed(3)} ms\n`);
+        Object.assign(one, { p50: w.p50, p99: w.p99 });
+      }
+      (lat[t.name] ??= []).push(one);
       if (phase) {
         const n = lat[t.name]!.at(-1)!.requests;
         process.stderr.write(`${describeDiagnosis(`round ${r} ${t.name}`, n, await phase(n))}\n`);
@@ -261,7 +277,7 @@ http { access_log off; keepalive_requests 1000000; client_body_temp_path ${nginx
   }
   const d = { l50: median(lat.direct!.map((s) => s.p50)), l99: median(lat.direct!.map((s) => s.p99)), rps: median(thr.direct!.map((s) => s.rps)) };
   const lines = [
-    `Mesh benchmark — ${rounds} round(s), ${duration} per measurement, medians; latency at 1 connection, throughput at ${connections} connections (wrk -t${threads}).`,
+    `Mesh benchmark — ${rounds} round(s), ${duration} per measurement, medians; latency at 1 connection (${wire ? 'read off the wire with tcpdump' : "wrk's own figures"}), throughput at ${connections} connections (wrk -t${threads}).`,
     '',
     `| path | p50 (c=1) | p99 (c=1) | added per hop p50 / p99 | req/s (c=${connections}) | req/s vs direct | p50 / p99 (c=${connections}) | sidecar CPU per request | errors |`,
     '|---|---|---|---|---|---|---|---|---|',
