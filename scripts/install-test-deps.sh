@@ -12,6 +12,7 @@ needed=(
   "nginx:nginx"
   "wrk:wrk"
   "h2load:nghttp2-client"
+  "tcpdump:tcpdump"
   "vmagent:victoria-metrics"
   "chromium:chromium"
   "pebble:pebble"
