@@ -11,8 +11,12 @@ export class UpstreamListener {
   private readonly server: Server;
   private readonly sockets = new Set<Socket>();
 
-  constructor(upstream: Upstream) {
+  private readonly onError: (err: Error) => void;
+
+  /** `onError`: a server error once listening (a failed accept, e.g. EMFILE) — reported, and the listener goes on. */
+  constructor(upstream: Upstream, onError: (err: Error) => void) {
     this.upstream = upstream;
+    this.onError = onError;
     this.server = createServer({ noDelay: true }, (socket: Socket) => {
       this.sockets.add(socket);
       socket.once('close', () => this.sockets.delete(socket));
@@ -24,7 +28,12 @@ export class UpstreamListener {
     const { localBindAddress, localBindPort } = this.upstream.spec;
     await new Promise<void>((resolve, reject) => {
       this.server.once('error', reject);
-      this.server.listen(localBindPort, localBindAddress, () => resolve());
+      this.server.listen(localBindPort, localBindAddress, () => {
+        // The one-shot listener would take the first later error silently and leave the next one unhandled.
+        this.server.off('error', reject);
+        this.server.on('error', this.onError);
+        resolve();
+      });
     });
     return this.server.address() as AddressInfo;
   }

@@ -153,7 +153,7 @@ export class UpstreamSet {
   private listenRetrying(upstream: Upstream): Promise<{ listener: UpstreamListener; address: AddressInfo }> {
     const retryMs = this.options.bindRetryMs ?? BIND_RETRY_MS;
     return bindWhileInUse(async () => {
-      const listener = new UpstreamListener(upstream);
+      const listener = new UpstreamListener(upstream, (err) => this.logger.warn({ err, upstream: upstream.spec.destinationName }, 'upstream listener error; still listening'));
       try {
         return { listener, address: await listener.listen() };
       } catch (err) {
