@@ -5,9 +5,8 @@
  * before merging), then checked against the schema. Problems name the key path and the file.
  */
 import type { z } from 'zod';
-import { parseDocument, type ConfigDocument } from './read.ts';
+import type { ConfigDocument } from './read.ts';
 import { AgentConfigFileSchema, type AgentConfig } from './schema.ts';
-import type { ConfigSource } from './sources.ts';
 import { isConsulOnlyKey } from './unsupported.ts';
 
 /** Lists of blocks that stay lists: a definition per element (everything else written as a block is one object). */
@@ -26,11 +25,6 @@ export interface ReadOptions {
    * and checks (the client agent's, for `meshgate validate`).
    */
   readonly omitKeys?: readonly string[];
-}
-
-export async function parseConfigText(text: string, source: ConfigSource, options: ReadOptions = {}): Promise<ParsedFile> {
-  const read = await parseDocument(text, source);
-  return typeof read === 'string' ? { problems: [read] } : checkConfigDocument(read, options);
 }
 
 /** A document read by read.ts, shaped as Consul's builder shapes one file and checked against the schema. */
