@@ -8,11 +8,10 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
-import { connect } from 'node:net';
 import { join } from 'node:path';
 import { waitFor } from '../../src/lib/testing/wait-for.ts';
 import type { RunningServer } from '../../src/server/options.ts';
-import { freePort, startTestServer, tempDir } from '../helpers/server.ts';
+import { accepts, freePort, startTestServer, tempDir } from '../helpers/server.ts';
 import { getJson, spawnAgent, type AgentProcess } from './helpers.ts';
 
 const WAIT = { deadlineMs: 90_000, intervalMs: 100 };
@@ -39,18 +38,6 @@ function alive(pid: number): boolean {
   } catch {
     return false;
   }
-}
-
-/** Whether something accepts TCP connections on 127.0.0.1:port. */
-function accepts(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = connect(port, '127.0.0.1');
-    socket.once('connect', () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.once('error', () => resolve(false));
-  });
 }
 
 async function listening(): Promise<string | undefined> {

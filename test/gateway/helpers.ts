@@ -148,6 +148,12 @@ api:
 export async function startGateway(configFile: string, options: Partial<RunGatewayOptions> = {}): Promise<GatewayHandle & { web: string; admin: string }> {
   const handle = await runGateway({ configFile, workers: 1, handleSignals: false, logger: silentLogger(), ...options });
   const a = handle.addresses();
+  const missing = ['web', 'traefik'].filter((name) => a[name] === undefined);
+  if (missing.length > 0) {
+    // Started but not what the caller needs: a gateway left running would hold its ports and keep the test process alive.
+    await handle.close();
+    throw new Error(`startGateway: ${configFile} has no ${missing.join(' and no ')} entry point (it needs both, on loopback)`);
+  }
   return Object.assign(handle, { web: `http://127.0.0.1:${a.web!.port}`, admin: `http://127.0.0.1:${a.traefik!.port}` });
 }
 

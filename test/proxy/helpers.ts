@@ -28,7 +28,14 @@ export async function startMesh(): Promise<Mesh> {
   const server = await startTestServer({ dataDir: dir.path });
   const client = new ConsulClient({ address: server.url, env: {} });
   const cleanups: Array<() => Promise<void> | void> = [];
-  await waitFor(async () => (await client.connect.caRoots()).value.ActiveRootID !== '', 'the Connect CA to have a root');
+  try {
+    await waitFor(async () => (await client.connect.caRoots()).value.ActiveRootID !== '', 'the Connect CA to have a root');
+  } catch (err) {
+    // The caller never gets the mesh to close: a server left running would keep the test process alive.
+    await server.close();
+    dir.remove();
+    throw err;
+  }
   return {
     server, client, dataDir: dir.path, cleanups,
     async close() {
