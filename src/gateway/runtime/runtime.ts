@@ -155,6 +155,7 @@ export class GatewayRuntime {
       built = await buildConfiguration(config, this.#options, previous.built, new Slicer(this.#options.sliceMs));
     } catch (err) {
       this.#logger.error({ err }, 'configuration could not be built; the previous one keeps serving');
+      this.#options.healthRegistry.abandon();
       this.#options.onReload?.(false, previous.generation);
       return false;
     }
@@ -162,6 +163,8 @@ export class GatewayRuntime {
     this.#current = next;
     markPhase('runtime:swapped');
     this.#retire(previous, next);
+    // From now on the new build's health checks own the servers' states; the previous build's late probes are dropped.
+    this.#options.healthRegistry.commit();
     this.#options.healthRegistry.retainOnly(built.services.keys());
     if (this.#options.metrics) {
       const active: Array<[string, string]> = [];

@@ -71,9 +71,7 @@ function buildLoadBalancer(name: string, lb: LoadBalancerConfig, ctx: ServiceBui
   const transport = ctx.transports.get(lb.serversTransport);
   const wrr = createBalancer(name, lb);
   const hc = lb.healthCheck;
-  const states = hc
-    ? (ctx.healthRegistry ?? new HealthRegistry()).serverStates(name, JSON.stringify(hc))
-    : new Map<string, boolean>();
+  const states = hc ? (ctx.healthRegistry ?? new HealthRegistry()).claim(name, JSON.stringify(hc)) : undefined;
   const passive = lb.passiveHealthCheck
     ? new PassiveHealthChecker({
       config: lb.passiveHealthCheck,
@@ -102,12 +100,12 @@ function buildLoadBalancer(name: string, lb: LoadBalancerConfig, ctx: ServiceBui
       preservePath: server.preservePath ?? false,
       dispatcher: transport.dispatcher(parsed),
     });
-    const up = hc ? (states.get(server.url) ?? true) : true;
+    const up = states?.get(server.url) ?? true;
     wrr.add(server.url, passive ? passive.wrap(server.url, proxy) : proxy, server.weight ?? 1, up);
     ctx.metrics?.setServerUp(name, server.url, up);
   }
   let checker: HealthChecker | undefined;
-  if (hc && urls.length > 0) {
+  if (hc && states && urls.length > 0) {
     checker = new HealthChecker({
       service: name, config: hc, servers: urls, dispatcher: transport.healthCheckAgent(), states, logger: ctx.logger,
       onChange(url, up) {

@@ -48,29 +48,105 @@ export class HealthFlag implements ServiceHealth {
   }
 }
 
+/** What the active health checks last knew of a service's servers (url → up), kept across builds. */
+interface StatesEntry {
+  readonly states: Map<string, boolean>;
+  /** The build's handle whose probes write here; a handle of a build not yet serving waits in `pending`. */
+  owner: ServerStates | undefined;
+}
+
+/**
+ * One build's view of a service's server states. Its health checker reads and writes its own copy (seeded from what
+ * the registry knew when the build claimed it), so a probe of another build can never change what this build's
+ * checker compares against; the owner's results are also kept in the registry for the next build. A handle whose
+ * build was replaced ('replaced') is told so: its late probes are dropped.
+ */
+export class ServerStates {
+  readonly #entry: StatesEntry;
+  readonly #local: Map<string, boolean>;
+  #role: 'owner' | 'pending' | 'replaced';
+
+  constructor(entry: StatesEntry, role: 'owner' | 'pending') {
+    this.#entry = entry;
+    this.#local = new Map(entry.states);
+    this.#role = role;
+  }
+
+  get(url: string): boolean | undefined {
+    return this.#local.get(url);
+  }
+
+  set(url: string, up: boolean): void {
+    this.#local.set(url, up);
+    if (this.#role === 'owner') this.#entry.states.set(url, up);
+  }
+
+  /** A newer build owns the service's states: this build's checker has nothing more to say. */
+  get replaced(): boolean {
+    return this.#role === 'replaced';
+  }
+
+  /** Called by HealthRegistry.commit: this build now serves. */
+  own(): void {
+    if (this.#role === 'replaced') return;
+    const previous = this.#entry.owner;
+    if (previous !== undefined && previous !== this) previous.#role = 'replaced';
+    this.#entry.owner = this;
+    this.#role = 'owner';
+    for (const [url, up] of this.#local) this.#entry.states.set(url, up);
+  }
+}
+
 /**
  * Per-server status that outlives a configuration. The key is the service name and its health-check settings:
  * a changed health check starts afresh, an unchanged one keeps what it knew.
+ *
+ * A build claims its services' states while it is built; the runtime commits the claims once that build serves (or
+ * abandons them when it could not be built). Until then the serving build's checkers keep writing; from then on only
+ * the new build's do. A replaced build's services go on serving their in-flight requests until they drain, and a
+ * probe of theirs still in flight then must not undo what the new build's checker has seen. Traefik stops them at the
+ * switch: RouterFactory.CreateRouters (pkg/server/routerfactory.go) cancels the previous state's context, under which
+ * serviceManager.LaunchHealthCheck ran the previous configuration's checkers.
  */
 export class HealthRegistry {
-  private readonly states = new Map<string, Map<string, boolean>>();
+  private readonly entries = new Map<string, StatesEntry>();
+  /** Claims of the build in progress (builds run one at a time). */
+  private pending: ServerStates[] = [];
 
-  /** The status map for a service (url → up), created empty on first use. */
-  serverStates(service: string, healthCheckKey: string): Map<string, boolean> {
+  /** The state handle of a service for the build in progress; the first build of a service owns it at once. */
+  claim(service: string, healthCheckKey: string): ServerStates {
     const key = `${service}\u0000${healthCheckKey}`;
-    let state = this.states.get(key);
-    if (state === undefined) {
-      state = new Map();
-      this.states.set(key, state);
+    let entry = this.entries.get(key);
+    if (entry === undefined) {
+      entry = { states: new Map(), owner: undefined };
+      this.entries.set(key, entry);
     }
-    return state;
+    if (entry.owner === undefined) {
+      const handle = new ServerStates(entry, 'owner');
+      entry.owner = handle;
+      return handle;
+    }
+    const handle = new ServerStates(entry, 'pending');
+    this.pending.push(handle);
+    return handle;
+  }
+
+  /** The build that claimed since the last commit serves now: its handles own their services' states. */
+  commit(): void {
+    for (const handle of this.pending) handle.own();
+    this.pending = [];
+  }
+
+  /** The build in progress was not swapped in: the serving build keeps its states. */
+  abandon(): void {
+    this.pending = [];
   }
 
   /** Forgets services that are no longer configured (call after a reload with the names that remain). */
   retainOnly(services: Iterable<string>): void {
     const keep = new Set(services);
-    for (const key of this.states.keys()) {
-      if (!keep.has(key.slice(0, key.indexOf('\u0000')))) this.states.delete(key);
+    for (const key of this.entries.keys()) {
+      if (!keep.has(key.slice(0, key.indexOf('\u0000')))) this.entries.delete(key);
     }
   }
 }

@@ -8,6 +8,7 @@
 import { interceptors, type Dispatcher } from 'undici';
 import type { Logger } from '../../lib/logger.ts';
 import type { HealthCheckConfig } from './schema.ts';
+import type { ServerStates } from './health.ts';
 import { checkGrpcHealth, grpcHealthTarget, type GrpcHealthTarget } from './grpc-healthcheck.ts';
 
 export interface HealthCheckerOptions {
@@ -15,8 +16,8 @@ export interface HealthCheckerOptions {
   config: HealthCheckConfig;
   servers: readonly string[];
   dispatcher: Dispatcher;
-  /** Current status per server URL; survives reloads (HealthRegistry). Missing entries count as up. */
-  states: Map<string, boolean>;
+  /** This build's status per server URL, seeded from and kept in the HealthRegistry. Missing entries count as up. */
+  states: ServerStates;
   onChange(url: string, up: boolean): void;
   logger: Logger;
 }
@@ -73,6 +74,11 @@ export class HealthChecker {
     const { config, states } = this.options;
     const up = await this.check(probe);
     if (this.stopped) return;
+    // A newer build checks these servers now; what this probe saw is older than what that build may already know.
+    if (states.replaced) {
+      this.stop();
+      return;
+    }
     const was = states.get(probe.url) ?? true;
     states.set(probe.url, up);
     if (was !== up) {
