@@ -10,6 +10,9 @@
  *   - peer L4 / peer L7: the floor of a Node implementation on this host, in the same run — two minimal relays
  *                (peers/l4-relay.ts: net → TLS 1.3 → net with `pipe`; peers/l7-relay.ts: node:http → https keep-alive
  *                agent → node:http) presenting the same kind of leaves from the same CA and verifying client certificates.
+ *   - peer L4 / peer L7 nginx pair (C): what any sidecar pair can reach on this host — two nginx processes in the
+ *                sidecars' place (peers/nginx-pair.ts: stream / http modules, TLS 1.3 with the same CA's leaves, client
+ *                certificate required and verified, keep-alive pools), sharing the two cores with wrk and the app as ours do.
  * `meshgate server` and the `meshgate proxy` processes are real child processes (metrics on, access logs
  * off, as Consul's defaults). Each target is measured twice per round: at 1 connection (latency: the added latency
  * per hop is (mesh p50 − direct p50) / 2, likewise p99) and at `--connections` (throughput, req/s ratio mesh/direct).
@@ -36,11 +39,12 @@
  */
 import { execFileSync, fork, spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describe as describeDiagnosis, GC_RECORDER, watchPhase } from './diagnose.ts';
+import { startNginxPair, verifyName, type Leaf } from './peers/nginx-pair.ts';
+import { freeListenPort } from './ports.ts';
 import { startWireCapture, wireCaptureAvailable } from './wire-latency.ts';
 
 const argv = new Map<string, string>();
@@ -70,27 +74,8 @@ process.on('exit', () => {
 });
 for (const sig of ['SIGINT', 'SIGTERM'] as const) process.on(sig, () => process.exit(130));
 
-/**
- * A free port for a child that is told its port in advance. Not `listen(0)`: that hands out a port from the kernel's
- * ephemeral range, which the same kernel may give a moment later as the source port of any outgoing connection on
- * this busy host (wrk's, a proxy's) — the child then fails with EADDRINUSE. Ports below the ephemeral range are
- * only ever taken by listeners; each is probed by binding and never handed out twice in a run.
- */
-const handedOut = new Set<number>();
-const [ephemeralLow] = readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/).map(Number);
-async function port(): Promise<number> {
-  const high = Math.min(ephemeralLow ?? 32768, 32768);
-  for (;;) {
-    const p = 20000 + Math.floor(Math.random() * (high - 20000));
-    if (handedOut.has(p)) continue;
-    const free = await new Promise<boolean>((done) => {
-      const s = createServer().once('error', () => done(false)).listen(p, '127.0.0.1', () => s.close(() => done(true)));
-    });
-    if (!free) continue;
-    handedOut.add(p);
-    return p;
-  }
-}
+const port = freeListenPort;
+const NGINX_PAIR = 'nginx pair (C)';
 
 /** Forks a peer relay (peers/*.ts) and resolves with the port it listens on. */
 function forkPeer(script: string, args: string[]): Promise<{ child: ChildProcess; port: number }> {
@@ -225,19 +210,32 @@ http { access_log off; keepalive_requests 1000000; client_body_temp_path ${nginx
 
   // The peers present leaves issued by the same CA to the same services as the sidecars' and verify each other.
   const roots = await getJson<{ Roots: Array<{ RootCert: string }> }>(`${base}/v1/agent/connect/ca/roots`);
-  const tlsFile = async (service: string): Promise<string> => {
+  const caPem = roots.Roots.map((r) => r.RootCert).join('\n');
+  const leafOf = async (service: string): Promise<Leaf> => {
     const leaf = await getJson<{ CertPEM: string; PrivateKeyPEM: string }>(`${base}/v1/agent/connect/ca/leaf/${service}`);
+    return { certPem: leaf.CertPEM, keyPem: leaf.PrivateKeyPEM };
+  };
+  const tlsFile = (service: string, leaf: Leaf): string => {
     const file = join(work, `${service}-tls.json`);
-    writeFileSync(file, JSON.stringify({ key: leaf.PrivateKeyPEM, cert: leaf.CertPEM, ca: roots.Roots.map((r) => r.RootCert) }), { mode: 0o600 });
+    writeFileSync(file, JSON.stringify({ key: leaf.keyPem, cert: leaf.certPem, ca: roots.Roots.map((r) => r.RootCert) }), { mode: 0o600 });
     return file;
   };
-  const webTls = await tlsFile('web');
-  const appTls = await tlsFile('app-tcp');
+  const [webLeaf, appLeaf] = [await leafOf('web'), await leafOf('app-tcp')];
+  const webTls = tlsFile('web', webLeaf);
+  const appTls = tlsFile('app-tcp', appLeaf);
   for (const [kind, script] of [['L4', 'peers/l4-relay.ts'], ['L7', 'peers/l7-relay.ts']] as const) {
     const server = await forkPeer(script, ['server', String(nginxPort), appTls]);
     const client = await forkPeer(script, ['client', String(server.port), webTls]);
     targets.push({ name: `peer ${kind}: minimal Node relay pair`, port: client.port, pids: [client.child.pid!, server.child.pid!] });
   }
+  // The same job in C: two nginx processes, mTLS between them with the same leaves (peers/nginx-pair.ts).
+  const pair = await startNginxPair({
+    dir: join(work, 'nginx-pair'), appPort: nginxPort, caPem, client: webLeaf, server: { ...appLeaf, name: verifyName(appLeaf.certPem) },
+    ports: { l4: await port(), l7: await port(), l4Mesh: await port(), l7Mesh: await port() },
+  });
+  children.push(...pair.children);
+  targets.push({ name: `peer L4: ${NGINX_PAIR}`, port: pair.l4Port, pids: pair.pids });
+  targets.push({ name: `peer L7: ${NGINX_PAIR}`, port: pair.l7Port, pids: pair.pids });
   if (only.length > 0) targets.splice(1, targets.length, ...targets.slice(1).filter((t) => only.some((w) => t.name.includes(w))));
   if (argv.has('hold')) {
     // For tracing by hand (strace, a custom client): the targets stay up until this process is interrupted.
@@ -292,6 +290,11 @@ http { access_log off; keepalive_requests 1000000; client_body_temp_path ${nginx
     const p99c = median(thr[t.name]!.map((s) => s.p99)).toFixed(2);
     const cpu = t.pids.length > 0 ? `${median(thr[t.name]!.map((s) => s.cpuUsPerRequest)).toFixed(0)} µs` : '—';
     lines.push(`| ${t.name} | ${l50.toFixed(3)} ms | ${l99.toFixed(3)} ms | ${perHop} | ${rps.toFixed(0)} | ${(rps / d.rps).toFixed(2)}× | ${p50c} / ${p99c} ms | ${cpu} | ${errors} |`);
+  }
+  if (targets.some((t) => t.name.includes(NGINX_PAIR))) {
+    lines.push('', `${NGINX_PAIR}: two nginx processes (master + 1 worker each) in the sidecars' place — TLS 1.3 with the same CA's leaves, `
+      + 'client certificate required and verified, keep-alive upstream pools on L7; no SPIFFE ID check, no intentions, no metrics, no discovery. '
+      + 'Its CPU per request counts both masters and workers.');
   }
   process.stdout.write(`${lines.join('\n')}\n`);
 }
