@@ -10,12 +10,10 @@ import { isMeshgateError } from '../lib/errors.ts';
 import type { AgentCheckRegistration, AgentServiceRegistration } from '../api/types.ts';
 import type { ConfigSource } from './config-files.ts';
 import { blockList, singleBlock, toApiShape } from './definition-shape.ts';
+import { DEFAULT_SIDECAR_MAX_PORT, DEFAULT_SIDECAR_MIN_PORT } from '../api/sidecar-service.ts';
 import { AgentErrors } from './errors.ts';
 import { workloadApiSettings, type WorkloadApiSettings } from './workload-api/settings.ts';
 
-/** Consul's defaults for connect.sidecar_min_port / sidecar_max_port. */
-export const DEFAULT_SIDECAR_MIN_PORT = 21000;
-export const DEFAULT_SIDECAR_MAX_PORT = 21255;
 
 export interface ServiceDefinition {
   registration: AgentServiceRegistration;

@@ -4,7 +4,7 @@
  * from config files (replaced as a whole on `reload`) and from the local API (persisted in the data dir).
  */
 import { hostname } from 'node:os';
-import { CheckRunner, type CheckRunnerOptions, type CheckStatus } from '../lib/checks/index.ts';
+import { aliasServiceStatus, CheckRunner, type CheckRunnerOptions, type CheckStatus } from '../lib/checks/index.ts';
 import type { Logger } from '../lib/logger.ts';
 import type { AgentCheckRegistration, AgentServiceRegistration } from '../api/types.ts';
 import { buildAgentConfig, emptyConfig, type AgentFileConfig } from './agent-config.ts';
@@ -302,25 +302,13 @@ export class Agent {
     this.#reconcileSidecars();
   }
 
-  /** Alias checks (AliasService) take the worst status of the aliased local service's other checks. */
+  /** Alias checks (AliasService) take their status from the aliased local service's checks (lib/checks/alias.ts). */
   #refreshAliases(): void {
-    for (const c of this.state.checks()) {
+    const all = this.state.checks();
+    for (const c of all) {
       if (!c.aliasService) continue;
-      const target = this.state.service(c.aliasService);
-      let status: CheckStatus = 'passing';
-      let output = 'No checks found.';
-      if (!target) {
-        status = 'critical';
-        output = `Service ${c.aliasService} could not be found on node ${this.identity.node}`;
-      } else {
-        const checks = this.state.checks().filter((x) => x.check.ServiceID === c.aliasService && !x.aliasService);
-        if (checks.length > 0) output = 'All checks passing.';
-        for (const x of checks) {
-          if (x.check.Status === 'critical') status = 'critical';
-          else if (x.check.Status === 'warning' && status === 'passing') status = 'warning';
-        }
-        if (status !== 'passing') output = `Aliased service has a ${status} check.`;
-      }
+      const others = all.filter((x) => x.check.CheckID !== c.check.CheckID).map((x) => x.check);
+      const { status, output } = aliasServiceStatus(others, c.aliasService, this.identity.node, this.state.service(c.aliasService) !== undefined);
       this.state.updateCheck(c.check.CheckID, status, output);
     }
   }

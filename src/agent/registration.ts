@@ -10,10 +10,10 @@ import { checkKind, validateCheckDefinition, isCheckStatus, type CheckDefinition
 import { decodeDuration, formatDuration } from '../lib/duration.ts';
 import { isMeshgateError } from '../lib/errors.ts';
 import type { AgentCheckRegistration, AgentServiceCheck, AgentServiceRegistration, HealthCheckDefinition, ServiceKind } from '../api/types.ts';
+import { pickSidecarPort, sidecarDefinitionProblem, sidecarId, sidecarRegistration, type PortsInUse } from '../api/sidecar-service.ts';
 import { AgentErrors } from './errors.ts';
 import type { NodeCheck, NodeService } from './local-state.ts';
 
-export const SIDECAR_SUFFIX = '-sidecar-proxy';
 const SERVICE_KINDS = new Set(['', 'typical', 'connect-proxy', 'mesh-gateway', 'terminating-gateway', 'ingress-gateway', 'api-gateway']);
 const META_KEY = /^[a-zA-Z0-9_-]+$/;
 
@@ -34,7 +34,7 @@ export interface SidecarPorts {
   min: number;
   max: number;
   /** The ports local services already use (a sidecar keeps its own when it is re-registered). */
-  used: (sidecarId: string) => { own?: number; taken: Set<number> };
+  used: (sidecarId: string) => PortsInUse;
 }
 
 /** Validates and converts a service registration. `node` fills the checks' Node. */
@@ -92,53 +92,19 @@ export function prepareService(reg: AgentServiceRegistration, node: string, enab
 }
 
 /**
- * The sidecar registration of `parent` (agent/sidecar_service.go's sidecarServiceFromNodeService), ready for
- * prepareService. Its checks default to a TCP check of the proxy's port and an alias of the parent.
+ * The sidecar registration of `parent` (src/api/sidecar-service.ts, shared with the server's own agent), ready for
+ * prepareService; a definition without a port gets one from the sidecar range, or fails when none is left.
  */
 export function expandSidecar(parent: NodeService, sidecar: AgentServiceRegistration, ports: SidecarPorts): AgentServiceRegistration {
-  const id = `${parent.ID}${SIDECAR_SUFFIX}`;
+  const problem = sidecarDefinitionProblem(sidecar);
+  if (problem) throw AgentErrors.invalid(`Validation failed: ${problem}`);
   let port = sidecar.Port ?? 0;
-  if (port < 1) port = allocatePort(id, ports);
-  const proxy = { ...sidecar.Proxy };
-  proxy.DestinationServiceName ||= parent.Service;
-  proxy.DestinationServiceID ||= parent.ID;
-  if (!proxy.LocalServiceSocketPath && (!proxy.LocalServiceAddress || !proxy.LocalServicePort || proxy.LocalServicePort < 1)) {
-    if (parent.SocketPath) proxy.LocalServiceSocketPath = parent.SocketPath;
-    else {
-      proxy.LocalServiceAddress ||= '127.0.0.1';
-      if (!proxy.LocalServicePort || proxy.LocalServicePort < 1) proxy.LocalServicePort = parent.Port;
-    }
+  if (port < 1) {
+    const picked = pickSidecarPort(ports, ports.used(sidecarId(parent.ID)));
+    if (picked === undefined) throw AgentErrors.sidecarPorts(ports.min, ports.max);
+    port = picked;
   }
-  const address = sidecar.Address || parent.Address;
-  const checks = [...(sidecar.Check ? [sidecar.Check] : []), ...(sidecar.Checks ?? [])];
-  const defaults: AgentServiceCheck[] = [
-    { Name: 'Connect Sidecar Listening', TCP: `${formatHost(address || proxy.LocalServiceAddress || '127.0.0.1')}:${port}`, Interval: '10s' },
-    { Name: `Connect Sidecar Aliasing ${parent.ID}`, AliasService: parent.ID },
-  ];
-  const { Check: _c, Checks: _cs, ...rest } = sidecar;
-  return {
-    ...rest,
-    ID: id,
-    Name: sidecar.Name || `${parent.Service}${SIDECAR_SUFFIX}`,
-    Kind: sidecar.Kind || 'connect-proxy',
-    Port: port,
-    ...(address ? { Address: address } : {}),
-    Tags: sidecar.Tags && sidecar.Tags.length > 0 ? sidecar.Tags : [...parent.Tags],
-    Meta: sidecar.Meta && Object.keys(sidecar.Meta).length > 0 ? sidecar.Meta : { ...parent.Meta },
-    Proxy: proxy,
-    Checks: checks.length > 0 ? checks : defaults,
-  };
-}
-
-function allocatePort(sidecarId: string, ports: SidecarPorts): number {
-  const { own, taken } = ports.used(sidecarId);
-  if (own !== undefined && own >= ports.min && own <= ports.max) return own;
-  for (let p = ports.min; p <= ports.max; p++) if (!taken.has(p)) return p;
-  throw AgentErrors.sidecarPorts(ports.min, ports.max);
-}
-
-function formatHost(host: string): string {
-  return host.includes(':') && !host.startsWith('[') ? `[${host}]` : host;
+  return sidecarRegistration(parent, sidecar, port);
 }
 
 /** Validates and converts one check (service check or `PUT /v1/agent/check/register`). */

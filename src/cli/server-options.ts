@@ -8,6 +8,7 @@
  * agent and is refused.
  */
 import { hostname } from 'node:os';
+import { DEFAULT_SIDECAR_MAX_PORT, DEFAULT_SIDECAR_MIN_PORT } from '../api/sidecar-service.ts';
 import { resolveHttpsTls, type AgentConfig } from '../lib/agent-config/index.ts';
 import { parseDuration } from '../lib/duration.ts';
 import { hasDefinitions } from './server-definitions.ts';
@@ -49,6 +50,7 @@ export function serverOptionsFrom(flags: ServerFlags, given: (flag: keyof Server
   const http = httpListener(flags, given('httpAddr'), file);
   const https = httpsListener(flags, given('httpsPort'), file, http.host);
   const acl = aclOptions(file);
+  const sidecarPorts = sidecarPortRange(file);
   if (http.port < 0 && hasDefinitions(file)) throw Errors.invalidConfig('services and checks in the configuration are registered through the HTTP API, which ports.http = -1 turns off');
   return {
     store: storeChoice(flags),
@@ -62,6 +64,7 @@ export function serverOptionsFrom(flags: ServerFlags, given: (flag: keyof Server
       dns: given('dnsPort') || dnsFromFile === undefined ? dnsPort(flags.dnsPort) : dnsFromFile,
       ...(file.ports?.grpc !== undefined ? { grpc: file.ports.grpc } : {}),
     },
+    ...(sidecarPorts ? { sidecarPorts } : {}),
     dnsBestEffort: !given('dnsPort') && dnsFromFile === undefined,
     ...(file.addresses?.dns ?? file.client_addr ? { dnsHost: (file.addresses?.dns ?? file.client_addr)! } : {}),
     domain: pick('domain', flags.domain, file.domain),
@@ -157,4 +160,17 @@ function storeChoice(flags: ServerFlags): StoreChoice {
     if (!/^https?:\/\/[^/]+\/?$/.test(e)) throw Errors.invalidConfig(`--etcd-endpoints: expected http(s)://HOST:PORT, got "${e}"`);
   }
   return { backend: 'etcd', endpoints, ...(flags.etcdPrefix ? { prefix: flags.etcdPrefix } : {}) };
+}
+
+/** ports.sidecar_min_port / sidecar_max_port: the local agent's sidecar range, Consul's defaults for a bound not given. */
+function sidecarPortRange(file: AgentConfig): { min: number; max: number } | undefined {
+  const min = file.ports?.sidecar_min_port;
+  const max = file.ports?.sidecar_max_port;
+  if (min === undefined && max === undefined) return undefined;
+  const range = { min: min ?? DEFAULT_SIDECAR_MIN_PORT, max: max ?? DEFAULT_SIDECAR_MAX_PORT };
+  // Consul's config builder refuses a range whose top is below its bottom; both 0 turn assignment off.
+  if (range.max < range.min) {
+    throw Errors.invalidConfig(`ports.sidecar_min_port (${range.min}) must be less than ports.sidecar_max_port (${range.max}). To disable, set both to zero.`);
+  }
+  return range;
 }

@@ -33,6 +33,8 @@ export interface ServerDeps {
   readonly url: () => string;
   /** The ports bound once listening (-1: not listening), for /v1/agent/self's DebugConfig. */
   readonly ports: () => { readonly http: number; readonly dns: number; readonly https?: number };
+  /** The range the local agent assigns `sidecar_service` ports from (default 21000–21255). */
+  readonly sidecarPorts?: { readonly min: number; readonly max: number };
   /** Limits of the Connect CA that tests lower (Consul's 1h minimum leaf TTL); absent in production. */
   readonly connectCa?: { readonly minLeafCertTtlMs?: number };
 }

@@ -97,6 +97,7 @@ export async function startServer(options: ServerOptions, logger?: Logger, parts
     url: () => url,
     ports: () => ports,
     ...(options.connectCa ? { connectCa: options.connectCa } : {}),
+    ...(options.sidecarPorts ? { sidecarPorts: options.sidecarPorts } : {}),
   };
   // Leader-only duties (session TTL expiry) run on one replica; a lone sqlite server always leads.
   store.campaign(`${identity.nodeName} ${identity.nodeId}`);

@@ -19,6 +19,11 @@ export interface ServerOptions {
    * the HTTP API's host; absent or -1 disables it (the CLI's default is Consul's 8600); 0 picks a free port.
    */
   ports?: { dns?: number; grpc?: number };
+  /**
+   * The range the server's own agent assigns `sidecar_service` ports from (Consul's ports.sidecar_min_port /
+   * sidecar_max_port, default 21000–21255); a bound below 1 turns assignment off, so a sidecar must name its port.
+   */
+  sidecarPorts?: { min: number; max: number };
   /** Host the DNS interface listens on (Consul's addresses.dns); default the HTTP API's host. */
   dnsHost?: string;
   /** false: no plain-HTTP listener (Consul's `ports { http = -1 }`); `https` must then be set. Default true. */

@@ -144,6 +144,22 @@ test('flags given on the command line win over the files; files win over flag de
   assert.throws(() => serverOptionsFrom(flags, () => false, { server: false }), /server = false describes a client agent/);
 });
 
+test('the server reads ports.sidecar_min_port / sidecar_max_port for its agent\'s sidecars; a reversed range is refused in Consul\'s words', async () => {
+  // agent/config/builder.go: "sidecar_min_port must be less than sidecar_max_port. To disable, set both to zero."
+  const flags: ServerFlags = { ...SERVER_FLAG_DEFAULTS, store: 'sqlite' };
+  assert.deepEqual(serverOptionsFrom(flags, () => false, { ports: { sidecar_min_port: 30000, sidecar_max_port: 30009 } }).sidecarPorts, { min: 30000, max: 30009 });
+  assert.deepEqual(serverOptionsFrom(flags, () => false, { ports: { sidecar_max_port: 21010 } }).sidecarPorts, { min: 21000, max: 21010 });
+  assert.deepEqual(serverOptionsFrom(flags, () => false, { ports: { sidecar_min_port: 0, sidecar_max_port: 0 } }).sidecarPorts, { min: 0, max: 0 });
+  assert.equal(serverOptionsFrom(flags, () => false, {}).sidecarPorts, undefined);
+  assert.throws(() => serverOptionsFrom(flags, () => false, { ports: { sidecar_min_port: 30010, sidecar_max_port: 30000 } }),
+    /ports\.sidecar_min_port \(30010\) must be less than ports\.sidecar_max_port \(30000\)\. To disable, set both to zero\./);
+  // The keys load from a file (they were refused as "not supported by meshgate" before).
+  const file = join(dir.path, 'sidecar-ports.hcl');
+  writeFileSync(file, 'ports {\n  sidecar_min_port = 31000\n  sidecar_max_port = 31001\n}\n');
+  const loaded = await loadAgentConfig([file]);
+  assert.deepEqual(loaded.config.ports, { sidecar_min_port: 31000, sidecar_max_port: 31001 });
+});
+
 test('meshgate server reads -config-file and -config-dir: a flag overrides the file, the file turns HTTPS on and registers its services', async (t) => {
   const conf = join(dir.path, 'server.d');
   write('server.d/00-base.hcl', [

@@ -54,6 +54,8 @@ export const AgentConfigFileSchema = z.strictObject({
     https: port.optional(),
     dns: port.optional(),
     grpc: port.optional(),
+    sidecar_min_port: port.optional(),
+    sidecar_max_port: port.optional(),
   }).optional(),
   domain: z.string().min(1).optional(),
   log_level: z.string().regex(/^(trace|debug|info|warn|err|error)$/i, 'expected one of trace, debug, info, warn, err').optional(),

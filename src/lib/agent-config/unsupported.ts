@@ -33,7 +33,7 @@ const BY_BLOCK: Readonly<Record<string, readonly string[]>> = {
   acl: ['enable_key_list_policy', 'policy_ttl', 'role_ttl', 'enable_token_replication', 'msp_disable_bootstrap', 'disabled_ttl'],
   'acl.tokens': ['replication', 'agent_recovery', 'agent_master', 'master', 'config_file_service_registration', 'managed_service_provider'],
   addresses: [],
-  ports: ['serf_lan', 'serf_wan', 'server', 'grpc_tls', 'proxy_min_port', 'proxy_max_port', 'sidecar_min_port', 'sidecar_max_port', 'expose_min_port', 'expose_max_port'],
+  ports: ['serf_lan', 'serf_wan', 'server', 'grpc_tls', 'proxy_min_port', 'proxy_max_port', 'expose_min_port', 'expose_max_port'],
   connect: ['enable_mesh_gateway_wan_federation', 'enable_serverless_plugin', 'mesh_gateway_wan_federation'],
   tls: ['grpc', 'internal_rpc'],
   'tls.defaults': TLS_BLOCK,

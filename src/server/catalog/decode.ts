@@ -33,7 +33,13 @@ const ProxySchema = z.looseObject({
   MeshGateway: z.looseObject({ Mode: str }).nullable().optional(),
   Expose: z.looseObject({ Checks: bool }).nullable().optional(),
 });
-const ConnectSchema = z.looseObject({ Native: bool });
+const ConnectSchema = z.looseObject({
+  Native: bool,
+  // A ServiceDefinition inside the service's own: the agent endpoint expands it into the sidecar (local-agent.ts).
+  get SidecarService() {
+    return AgentServiceSchema.nullable().optional();
+  },
+});
 
 /** structs.CheckType as the agent decodes it (a service's Check / Checks, and /v1/agent/check/register). */
 export const AgentCheckSchema = z.object({
@@ -96,6 +102,8 @@ export const AgentServiceSchema = z.object({
   Checks: z.array(AgentCheckSchema).nullable().optional(),
   Namespace: str,
   Partition: str,
+  /** ServiceDefinition.Token: a nested SidecarService registers with its own token when it carries one. */
+  Token: str,
 });
 export type AgentServiceInput = z.output<typeof AgentServiceSchema>;
 

@@ -6,10 +6,14 @@
  * of this node, and only status changes (output changes at most every check_update_interval) are written back. A
  * restarted server reads the rows again and resumes its checks.
  */
+import {
+  DEFAULT_SIDECAR_MAX_PORT, DEFAULT_SIDECAR_MIN_PORT, pickSidecarPort, sidecarDefinitionProblem, sidecarId, sidecarRegistration,
+} from '../../api/sidecar-service.ts';
+import type { AgentServiceRegistration } from '../../api/types.ts';
 import { formatDuration } from '../../lib/duration.ts';
 import { isMeshgateError } from '../../lib/errors.ts';
 import {
-  CheckErrors, CheckRunner, checkKind, isCheckStatus, validateCheckDefinition,
+  CheckErrors, CheckRunner, aliasServiceStatus, checkKind, isCheckStatus, validateCheckDefinition,
   type CheckDefinition, type CheckRunnerOptions, type CheckStatus,
 } from '../../lib/checks/index.ts';
 import type { Logger } from '../../lib/logger.ts';
@@ -26,7 +30,7 @@ import { wireDefinition } from './register.ts';
 import { catalogWrite, type CatalogTxn } from './state.ts';
 import {
   NODE_MAINT_CHECK_ID, SERF_CHECK_ALIVE_OUTPUT, SERF_CHECK_ID, SERF_CHECK_NAME, SERVICE_MAINT_PREFIX, Tables, checkKey, nodePrefix,
-  type StoredAgentCheck, type StoredCheck, type StoredService,
+  serviceKey, type StoredAgentCheck, type StoredCheck, type StoredService,
 } from './tables.ts';
 
 export const CONSUL_SERVICE_ID = 'consul';
@@ -36,6 +40,12 @@ const NODE_MAINT_DEFAULT_REASON = 'Maintenance mode is enabled for this node, bu
 export interface LocalAgentOptions {
   /** Overrides for the check runner (tests lower the minimum interval and the reap delay). */
   runner?: Partial<Omit<CheckRunnerOptions, 'onUpdate' | 'onCriticalTooLong'>>;
+}
+
+/** A validated check: its catalog row and what the agent keeps to run it (an alias check is computed, not run). */
+interface PreparedAgentCheck {
+  check: Omit<StoredCheck, 'ServiceName' | 'ServiceTags'>;
+  def: StoredAgentCheck['Definition'];
 }
 
 export class LocalAgent {
@@ -90,6 +100,7 @@ export class LocalAgent {
     });
     this.unsubscribe = this.store.onChange((change) => this.onStoreChange(change));
     this.reconcile();
+    this.refreshAliases();
     this.deps.onClose(() => this.close());
     this.log.info({ node: this.node, checks: this.running.size }, 'local agent started');
   }
@@ -114,7 +125,41 @@ export class LocalAgent {
   // -------------------------------------------------------------------------------------------------------------
   // Registration (PUT /v1/agent/service/register, /v1/agent/check/register and friends).
 
+  /**
+   * AgentRegisterService: the service and its checks, and — when it carries `Connect.SidecarService` — its sidecar
+   * expanded as Consul's agent does (api/sidecar-service.ts), all validated before one transaction writes them. The
+   * sugar itself is not stored: Consul clears `Connect.SidecarService` once the sidecar is registered.
+   */
   async registerService(input: AgentServiceInput, replaceExistingChecks: boolean): Promise<void> {
+    const parent = this.prepareService(input);
+    const sidecarDefinition = input.Connect?.SidecarService ?? undefined;
+    if (sidecarDefinition) {
+      const problem = sidecarDefinitionProblem(sidecarDefinition as AgentServiceRegistration);
+      if (problem) throw CatalogErrors.invalid(`Validation failed: ${problem}`);
+      const { SidecarService: _sugar, ...connect } = input.Connect!;
+      if (Object.keys(connect).length > 0) parent.service.Connect = connect as StoredService['Connect'];
+      else delete parent.service.Connect;
+    }
+    await catalogWrite(this.store, (c) => {
+      // The port is picked inside the transaction, against the services this node holds at that moment.
+      const sidecar = sidecarDefinition ? this.prepareService(this.sidecarInput(c, parent.service, sidecarDefinition as AgentServiceRegistration)) : undefined;
+      for (const { service, checks } of sidecar ? [parent, sidecar] : [parent]) {
+        c.putService(service);
+        const keep = new Set(checks.map((p) => p.check.CheckID));
+        if (replaceExistingChecks) {
+          for (const existing of c.nodeChecks(this.node)) {
+            if (existing.ServiceID === service.ID && !keep.has(existing.CheckID) && !existing.CheckID.startsWith(SERVICE_MAINT_PREFIX)) {
+              c.deleteCheck(this.node, existing.CheckID);
+            }
+          }
+        }
+        for (const p of checks) this.writeCheck(c, p);
+      }
+    });
+  }
+
+  /** Validates an agent service registration (AgentRegisterService's rules, in its words) into its catalog rows. */
+  private prepareService(input: AgentServiceInput): { service: StoredService; checks: PreparedAgentCheck[] } {
     const name = input.Name ?? '';
     if (name === '') throw CatalogErrors.invalid('Missing service name');
     if (isAnyAddress(input.Address)) throw CatalogErrors.invalid('Invalid service address');
@@ -154,24 +199,43 @@ export class LocalAgent {
       validateCheckNames({ id: checkId, name: c.Name });
       return this.prepareCheck({ ...c, CheckID: checkId, Name: c.Name || `Service '${name}' check`, ServiceID: id });
     });
-    await catalogWrite(this.store, (c) => {
-      c.putService(service);
-      const keep = new Set(checks.map((p) => p.check.CheckID));
-      if (replaceExistingChecks) {
-        for (const existing of c.nodeChecks(this.node)) {
-          if (existing.ServiceID === id && !keep.has(existing.CheckID) && !existing.CheckID.startsWith(SERVICE_MAINT_PREFIX)) {
-            c.deleteCheck(this.node, existing.CheckID);
-          }
-        }
-      }
-      for (const p of checks) this.writeCheck(c, p);
-    });
+    return { service, checks };
   }
 
+  /** The sidecar's registration (sidecarServiceFromNodeService), its port from the range when it names none. */
+  private sidecarInput(c: CatalogTxn, parent: StoredService, definition: AgentServiceRegistration): AgentServiceInput {
+    let port = definition.Port ?? 0;
+    if (port < 1) {
+      const id = sidecarId(parent.ID);
+      const taken = new Set<number>();
+      let own: number | undefined;
+      for (const s of c.nodeServices(this.node)) {
+        if (s.ID === id) own = s.Port;
+        else taken.add(s.Port);
+      }
+      const range = this.deps.sidecarPorts ?? { min: DEFAULT_SIDECAR_MIN_PORT, max: DEFAULT_SIDECAR_MAX_PORT };
+      const picked = pickSidecarPort(range, { ...(own !== undefined ? { own } : {}), taken });
+      if (picked === undefined) {
+        // sidecarPortFromServiceIDLocked's two messages: assignment switched off, or the range used up.
+        throw CatalogErrors.invalid(range.min < 1 || range.max < 1
+          ? 'no port provided for sidecar_service and auto-assignment disabled in config'
+          : `no port provided for sidecar_service and none left in the configured range [${range.min}, ${range.max}]`);
+      }
+      port = picked;
+    }
+    return sidecarRegistration(parent, definition, port, 'ms') as AgentServiceInput;
+  }
+
+  /**
+   * Consul's removeServiceLocked: the service, its checks, and the sidecar registered with it (removeServiceSidecars:
+   * the `<id>-sidecar-proxy` service that fronts it).
+   */
   async deregisterService(id: string): Promise<void> {
     await catalogWrite(this.store, (c) => {
       if (id === CONSUL_SERVICE_ID || !c.service(this.node, id)) throw CatalogErrors.unknownService(id);
       c.deleteService(this.node, id);
+      const sidecar = c.service(this.node, sidecarId(id));
+      if (sidecar?.Kind === 'connect-proxy' && sidecar.Proxy?.DestinationServiceID === id) c.deleteService(this.node, sidecar.ID);
     });
   }
 
@@ -232,7 +296,8 @@ export class LocalAgent {
   // -------------------------------------------------------------------------------------------------------------
 
   /** Validates a check the way Consul's agent does and builds its catalog row and runnable definition. */
-  private prepareCheck(c: AgentCheckInput & { CheckID: string; Name: string; ServiceID: string }): { check: Omit<StoredCheck, 'ServiceName' | 'ServiceTags'>; def: CheckDefinition } {
+  private prepareCheck(c: AgentCheckInput & { CheckID: string; Name: string; ServiceID: string }): PreparedAgentCheck {
+    if (c.AliasService && !c.AliasNode) return this.prepareAliasCheck({ ...c, AliasService: c.AliasService });
     const def: CheckDefinition = { CheckID: c.CheckID, Name: c.Name };
     if (c.ServiceID) def.ServiceID = c.ServiceID;
     if (c.Notes) def.Notes = c.Notes;
@@ -288,8 +353,25 @@ export class LocalAgent {
     };
   }
 
+  /**
+   * An alias of a service on this node (CheckType.IsAlias: no interval or TTL needed). It starts critical, as every
+   * check does, and takes its status from the aliased service's checks at once (refreshAliases).
+   */
+  private prepareAliasCheck(c: AgentCheckInput & { CheckID: string; Name: string; ServiceID: string; AliasService: string }): PreparedAgentCheck {
+    const def: StoredAgentCheck['Definition'] = { CheckID: c.CheckID, Name: c.Name, AliasService: c.AliasService };
+    if (c.ServiceID) def.ServiceID = c.ServiceID;
+    if (c.Notes) def.Notes = c.Notes;
+    return {
+      def,
+      check: {
+        Node: this.node, CheckID: c.CheckID, Name: c.Name, Status: 'critical', Notes: c.Notes ?? '', Output: '',
+        ServiceID: c.ServiceID, Type: 'alias', Interval: '', Timeout: '', ExposedPort: 0, Definition: wireDefinition({}),
+      },
+    };
+  }
+
   /** Writes a check row and its runnable definition; a re-registered check keeps its status (Consul snapshots it). */
-  private writeCheck(c: CatalogTxn, p: { check: Omit<StoredCheck, 'ServiceName' | 'ServiceTags'>; def: CheckDefinition }): void {
+  private writeCheck(c: CatalogTxn, p: PreparedAgentCheck): void {
     const existing = c.check(this.node, p.check.CheckID);
     const row = existing ? { ...p.check, Status: existing.Status, Output: existing.Output } : p.check;
     c.putCheck({ ...row, ServiceName: '', ServiceTags: [] });
@@ -299,6 +381,30 @@ export class LocalAgent {
   private onStoreChange(change: Change): void {
     const prefix = nodePrefix(this.node);
     if (change.mutations.some((m) => m.table === Tables.agentChecks && m.key.startsWith(prefix))) this.reconcile();
+    const touchesNode = change.mutations.some((m) => (m.table === Tables.checks || m.table === Tables.services || m.table === Tables.agentChecks) && m.key.startsWith(prefix));
+    if (touchesNode) this.refreshAliases();
+  }
+
+  /**
+   * Gives every alias check of this node the status its aliased service's checks give it (lib/checks/alias.ts). Only
+   * a change is written, so the write this causes finds nothing more to do.
+   */
+  private refreshAliases(): void {
+    const prefix = nodePrefix(this.node);
+    const aliases = this.store.list<StoredAgentCheck>(Tables.agentChecks, prefix).filter((row) => row.value.Definition.AliasService);
+    if (aliases.length === 0) return;
+    const checks = this.store.list<StoredCheck>(Tables.checks, prefix).map((row) => row.value).filter((check) => check.Node === this.node);
+    for (const row of aliases) {
+      const { CheckID: checkId, AliasService: target } = row.value.Definition;
+      const current = checks.find((check) => check.CheckID === checkId);
+      if (!current || !target) continue;
+      const exists = this.store.get(Tables.services, serviceKey(this.node, target)) !== undefined;
+      const { status, output } = aliasServiceStatus(checks.filter((check) => check.CheckID !== checkId), target, this.node, exists);
+      if (current.Status === status && current.Output === output) continue;
+      this.track(catalogWrite(this.store, (c) => {
+        if (c.check(this.node, checkId)) c.updateCheckStatus(this.node, checkId, status, output);
+      }));
+    }
   }
 
   /** Makes the runner hold exactly the `agent-checks` rows of this node. */
@@ -308,7 +414,7 @@ export class LocalAgent {
     for (const row of rows) {
       const def = row.value.Definition;
       const id = def.CheckID;
-      if (row.key !== checkKey(this.node, id)) continue;
+      if (row.key !== checkKey(this.node, id) || def.AliasService) continue;
       seen.add(id);
       const json = JSON.stringify(def);
       if (this.running.get(id) === json) continue;

@@ -69,7 +69,8 @@ export type StoredCheck = Required<Omit<HealthCheck, 'CreateIndex' | 'ModifyInde
 
 /** What a local agent keeps to run a check again after a restart. */
 export interface StoredAgentCheck {
-  Definition: CheckDefinition;
+  /** `AliasService` set: an alias check, computed from the node's other checks instead of run (lib/checks/alias.ts). */
+  Definition: CheckDefinition & { AliasService?: string };
 }
 
 export const serviceKey = (node: string, serviceId: string): string => `${node}/${serviceId}`;

@@ -10,6 +10,7 @@
  * `service:write` on its service or `node:write` on this node for a node check; node maintenance needs
  * `node:write`; members keep the members the token has `node:read` on.
  */
+import { SIDECAR_SUFFIX } from '../../api/sidecar-service.ts';
 import type { AgentCheck, AgentMember, AgentSelf, AgentService, AgentServiceChecksInfo } from '../../api/types.ts';
 import { isCheckStatus, type CheckStatus } from '../../lib/checks/index.ts';
 import { Errors } from '../../lib/errors.ts';
@@ -172,6 +173,12 @@ export async function registerAgentEndpoints(api: ApiRouter, deps: ServerDeps): 
   api.put('/v1/agent/service/register', async (ctx) => {
     const input = decodeBody(AgentServiceSchema, await jsonBody(ctx));
     vetServiceRegister(ctx.authorizer(), input);
+    const sidecar = input.Connect?.SidecarService;
+    if (sidecar) {
+      // Consul vets the sidecar with the token it will be registered with: its own when it carries one.
+      const authz = sidecar.Token ? deps.acl.resolve(sidecar.Token) : ctx.authorizer();
+      vetServiceRegister(authz, { Name: sidecar.Name || `${input.Name ?? ''}${SIDECAR_SUFFIX}`, Kind: sidecar.Kind || 'connect-proxy', Proxy: { DestinationServiceName: input.Name } });
+    }
     const replace = boolParam(ctx.query, 'replace-existing-checks', 'Invalid value for ?replace-existing-checks');
     await agent.registerService(input, replace);
     return { body: undefined };
