@@ -148,6 +148,43 @@ describe('DNS interface', () => {
     assert.deepEqual((await answers('node-1.node.consul', 'A')).map((r) => r[2]), ['127.0.0.1']);
   });
 
+  test('<service>.connect lists the instances that accept Connect traffic — its healthy proxies and native instances — at their own ports (agent/dns.go dispatch "connect")', async () => {
+    await registerExternal('pay-a', '10.6.0.1', {
+      ID: 'pay-proxy-1', Service: 'pay-sidecar-proxy', Kind: 'connect-proxy', Port: 21000, Proxy: { DestinationServiceName: 'pay' },
+    });
+    await registerExternal('pay-b', '10.6.0.2', { ID: 'pay-native', Service: 'pay', Port: 9443, Connect: { Native: true } });
+    await registerExternal('pay-c', '10.6.0.3', { ID: 'pay-plain', Service: 'pay', Port: 8080 });
+    await registerExternal('pay-d', '10.6.0.4', {
+      ID: 'pay-proxy-2', Service: 'pay-sidecar-proxy', Kind: 'connect-proxy', Port: 21000, Proxy: { DestinationServiceName: 'pay' },
+    }, [{ CheckID: 'proxy-down', Name: 'down', Status: 'critical', ServiceID: 'pay-proxy-2' }]);
+
+    assert.deepEqual(sorted((await answers('pay.connect.consul', 'A')).map((r) => r[2]!)), ['10.6.0.1', '10.6.0.2']);
+    assert.deepEqual(
+      sorted((await answers('pay.connect.dc1.consul', 'SRV')).map((r) => r[2]!)),
+      ['1 1 21000 pay-a.node.dc1.consul.', '1 1 9443 pay-b.node.dc1.consul.'],
+    );
+    // The plain view is unchanged: every healthy instance of the service itself.
+    assert.deepEqual(sorted((await answers('pay.service.consul', 'A')).map((r) => r[2]!)), ['10.6.0.2', '10.6.0.3']);
+    assert.equal((await header('nothing.connect.consul', 'A')).status, 'NXDOMAIN');
+    assert.equal((await header('pay.connect.dc2.consul', 'A')).status, 'NXDOMAIN');
+  });
+
+  test('<service>.virtual answers the service\'s virtual IP, and NOERROR without an answer when it has none', async () => {
+    await registerExternal('vip-a', '10.7.0.1', { ID: 'vip-1', Service: 'vip', Port: 80, TaggedAddresses: { 'consul-virtual': { Address: '240.0.0.7', Port: 80 } } });
+    await registerExternal('vip-b', '10.7.0.2', { ID: 'novip-1', Service: 'novip', Port: 80 });
+    assert.deepEqual(await answers('vip.virtual.consul', 'A'), [['vip.virtual.consul.', 'A', '240.0.0.7']]);
+    const none = await header('novip.virtual.consul', 'A');
+    assert.equal(none.status, 'NOERROR');
+    assert.deepEqual(await answers('novip.virtual.consul', 'A'), []);
+  });
+
+  test('node names with dots, the tag form with dots, and SRV without the service label, as Consul joins the labels', async () => {
+    await registerExternal('db.example', '10.8.0.9', { ID: 'dotted', Service: 'dotted', Port: 5432, Tags: ['v1.2'] });
+    assert.deepEqual(await answers('db.example.node.consul', 'A'), [['db.example.node.consul.', 'A', '10.8.0.9']]);
+    assert.deepEqual((await answers('v1.2.dotted.service.consul', 'A')).map((r) => r[2]), ['10.8.0.9']);
+    assert.deepEqual((await answers('_dotted._tcp.consul', 'SRV')).map((r) => r[2]), ['1 1 5432 db.example.node.dc1.consul.']);
+  });
+
   test('unknown names under the domain are NXDOMAIN with the SOA in the authority section', async () => {
     for (const name of ['nope.service.consul', 'nope.node.consul', 'what.ever.consul', 'a.b.c.service.consul']) {
       const h = await header(name, 'A');

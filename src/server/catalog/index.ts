@@ -10,7 +10,7 @@ export { Tables, checkKey, serviceKey, nodePrefix } from './tables.ts';
 export type { StoredCheck, StoredNode, StoredService, StoredAgentCheck } from './tables.ts';
 export {
   CatalogTxn, catalogWrite, onCheckWrite, nodeChecks, checkStatus, nodeExists, getNode, listNodes, listNodeServices,
-  listServices, listServiceInstances, listChecks, instanceChecks, serviceViewIndex,
+  listServices, listServiceInstances, listConnectInstances, listChecks, instanceChecks, serviceViewIndex,
 } from './state.ts';
 export type { CheckWriteHook, Registration } from './state.ts';
 export { LocalAgent } from './local-agent.ts';

@@ -242,6 +242,16 @@ export function listServiceInstances(store: StoreReader, name: string): StoredRo
   return store.listBy<StoredService>(Tables.services, SERVICE_NAME_INDEX, name);
 }
 
+/**
+ * The instances that accept Connect traffic for `service` (Health.ServiceNodes with Connect=true): its `connect-proxy`
+ * services whose `Proxy.DestinationServiceName` is the service, then its instances registered Connect-native.
+ */
+export function listConnectInstances(store: StoreReader, service: string): StoredRow<StoredService>[] {
+  return listServices(store).filter((r) =>
+    (r.value.Kind === 'connect-proxy' && r.value.Proxy?.DestinationServiceName === service)
+    || (r.value.Service === service && r.value.Connect?.Native === true));
+}
+
 export function listChecks(store: StoreReader): StoredRow<StoredCheck>[] {
   return store.list<StoredCheck>(Tables.checks);
 }

@@ -1,19 +1,26 @@
 /**
- * Query names under the Consul domain, parsed into what to look up. Consul matches names case-insensitively and
- * reads them from the right: the domain, an optional datacenter, then the kind (`service`, `node`, `addr`).
+ * Query names under the Consul domain, parsed into what to look up, as Consul's DNS server dispatches them
+ * (agent/dns.go `dispatch`): case-insensitively, reading the labels from the right until the first kind label
+ * (`service`, `connect`, `virtual`, `ingress`, `node`, `query`, `addr`); what follows it is the locality (a
+ * datacenter, `<dc>` or `<dc>.dc`), what precedes it the name. An SRV question may leave out `service`: its first
+ * `_`-label from the right stands for it (`_web._tcp.consul`).
  */
 
 export type Lookup =
   | { kind: 'apex' }
   | { kind: 'service'; service: string; tag?: string; datacenter?: string }
+  /** `<service>.connect`: the instances that accept Connect traffic for it (its proxies, its native instances). */
+  | { kind: 'connect'; service: string; datacenter?: string }
+  /** `<service>.virtual`: the service's virtual IP, an A record when it has one. */
+  | { kind: 'virtual'; service: string }
   | { kind: 'node'; node: string; datacenter?: string }
   | { kind: 'addr'; address: string; datacenter?: string }
   /** `<query>.query[.<dc>]`: a prepared query by name or ID; the name may contain dots (Consul joins the labels). */
   | { kind: 'query'; query: string; datacenter?: string }
-  /** Under the domain, but no form Consul knows: NXDOMAIN. */
+  /** Under the domain, but no form Consul knows (or one Meshgate has nothing for, `ingress`): NXDOMAIN. */
   | { kind: 'unknown' };
 
-const KINDS = new Set(['service', 'node', 'addr', 'query']);
+const KINDS = new Set(['service', 'connect', 'virtual', 'ingress', 'node', 'query', 'addr']);
 
 /** The domain in Consul's canonical form: lower case, one trailing dot (`consul.`). */
 export function normalizeDomain(domain: string): string {
@@ -23,41 +30,76 @@ export function normalizeDomain(domain: string): string {
 
 /**
  * `undefined` when `qname` is outside `domain` (the caller REFUSES: no recursors). `domain` is normalized
- * (`consul.`); `qname` comes from the wire without its trailing dot.
+ * (`consul.`); `qname` comes from the wire without its trailing dot; `qtype` decides whether `service` may be left out.
  */
-export function parseName(qname: string, domain: string): Lookup | undefined {
+export function parseName(qname: string, domain: string, qtype?: string): Lookup | undefined {
   const name = `${qname.toLowerCase().replace(/\.+$/, '')}.`;
   if (name === domain) return { kind: 'apex' };
   if (!name.endsWith(`.${domain}`)) return undefined;
   const labels = name.slice(0, -(domain.length + 1)).split('.');
   if (labels.some((l) => l === '')) return { kind: 'unknown' };
 
-  let datacenter: string | undefined;
-  let kindAt = labels.length - 1;
-  if (!KINDS.has(labels[kindAt]!) && labels.length >= 2 && KINDS.has(labels[kindAt - 1]!)) {
-    datacenter = labels[kindAt];
-    kindAt -= 1;
+  let kind: string | undefined;
+  let parts: string[] = [];
+  let suffixes: string[] = [];
+  for (let i = labels.length - 1; i >= 0; i--) {
+    if (KINDS.has(labels[i]!)) {
+      kind = labels[i];
+      parts = labels.slice(0, i);
+      suffixes = labels.slice(i + 1);
+      break;
+    }
+    if (qtype === 'SRV' && labels[i]!.startsWith('_')) {
+      kind = 'service';
+      parts = labels.slice(0, i + 1);
+      suffixes = labels.slice(i + 1);
+      break;
+    }
   }
-  const kind = labels[kindAt]!;
-  const before = labels.slice(0, kindAt);
-  const dc = datacenter !== undefined ? { datacenter } : {};
-  if (!KINDS.has(kind) || before.length === 0) return { kind: 'unknown' };
+  const locality = localityOf(suffixes);
+  if (kind === undefined || parts.length === 0 || locality === undefined) return { kind: 'unknown' };
+  const dc = locality.datacenter !== undefined ? { datacenter: locality.datacenter } : {};
+  const last = parts[parts.length - 1]!;
 
-  if (kind === 'query') return { kind: 'query', query: before.join('.'), ...dc };
-  if (kind === 'node') return before.length === 1 ? { kind: 'node', node: before[0]!, ...dc } : { kind: 'unknown' };
-  if (kind === 'addr') {
-    const address = before.length === 1 ? hexToAddress(before[0]!) : undefined;
-    return address ? { kind: 'addr', address, ...dc } : { kind: 'unknown' };
+  switch (kind) {
+    case 'service': {
+      if (parts.length === 2 && parts[0]!.startsWith('_') && parts[1]!.startsWith('_')) {
+        // RFC 2782: _<service>._<protocol>; Consul reads the protocol as a tag, except `tcp`, which filters nothing.
+        const tag = parts[1]!.slice(1);
+        return { kind: 'service', service: parts[0]!.slice(1), ...(tag !== 'tcp' ? { tag } : {}), ...dc };
+      }
+      // Consul 0.3's form: every label before the service is the tag, dots included.
+      const tag = parts.length >= 2 ? parts.slice(0, -1).join('.') : undefined;
+      return { kind: 'service', service: last, ...(tag !== undefined ? { tag } : {}), ...dc };
+    }
+    case 'connect':
+      return { kind: 'connect', service: last, ...dc };
+    case 'virtual':
+      // Virtual IPs are per datacenter: Consul ignores the locality for them.
+      return { kind: 'virtual', service: last };
+    case 'node':
+      // Node names may contain dots: Consul joins the labels.
+      return { kind: 'node', node: parts.join('.'), ...dc };
+    case 'query': {
+      const rfc2782 = parts.length >= 2 && parts[0]!.startsWith('_') && last.startsWith('_');
+      return { kind: 'query', query: rfc2782 ? parts.slice(0, -1).join('.').slice(1) : parts.join('.'), ...dc };
+    }
+    case 'addr': {
+      const address = parts.length === 1 ? hexToAddress(parts[0]!) : undefined;
+      return address ? { kind: 'addr', address, ...dc } : { kind: 'unknown' };
+    }
+    default:
+      // `ingress`: ingress gateways are not served; Consul answers a name without instances NXDOMAIN.
+      return { kind: 'unknown' };
   }
-  if (before.length === 1) return { kind: 'service', service: before[0]!, ...dc };
-  if (before.length !== 2) return { kind: 'unknown' };
-  const [first, second] = before as [string, string];
-  if (first.startsWith('_') && second.startsWith('_')) {
-    // RFC 2782: _<service>._<protocol>; Consul reads the protocol as a tag, except `tcp`, which filters nothing.
-    const tag = second.slice(1);
-    return { kind: 'service', service: first.slice(1), ...(tag !== 'tcp' ? { tag } : {}), ...dc };
-  }
-  return { kind: 'service', service: second, tag: first, ...dc };
+}
+
+/** The labels after the kind: none, a datacenter, or `<dc>.dc`; anything else (peers, partitions) is not served. */
+function localityOf(suffixes: string[]): { datacenter?: string } | undefined {
+  if (suffixes.length === 0) return {};
+  if (suffixes.length === 1) return { datacenter: suffixes[0]! };
+  if (suffixes.length === 2 && suffixes[1] === 'dc') return { datacenter: suffixes[0]! };
+  return undefined;
 }
 
 /** Consul's `.addr.` label: 8 hex digits for an IPv4 address, 32 for IPv6. */

@@ -12,9 +12,9 @@
  */
 import { isIPv4, isIPv6 } from 'node:net';
 import type { Answer, SrvAnswer, StringAnswer } from 'dns-packet';
-import { getNode, instanceChecks, listNodes, listServiceInstances, listServices } from '../catalog/index.ts';
+import { getNode, instanceChecks, listConnectInstances, listNodes, listServiceInstances, listServices } from '../catalog/index.ts';
 import type { StoredNode, StoredService } from '../catalog/index.ts';
-import type { StoreReader } from '../store/types.ts';
+import type { StoreReader, StoredRow } from '../store/types.ts';
 import { addressToHex, type Lookup } from './names.ts';
 import { preparedQueryInstances } from './query.ts';
 import { ALLOW_ALL_AUTHORIZER, type Authorizer } from '../acl/authorizer.ts';
@@ -56,6 +56,20 @@ export function resolve(ctx: ResolveContext, qname: string, qtype: QType, lookup
     case 'service':
       if (!sameDatacenter(ctx, lookup.datacenter)) return { rcode: 'NXDOMAIN' };
       return serviceRecords(ctx, authz, qname, qtype, lookup.service, lookup.tag, lookup.datacenter ?? ctx.datacenter);
+    case 'connect': {
+      if (!sameDatacenter(ctx, lookup.datacenter)) return { rcode: 'NXDOMAIN' };
+      // Health.ServiceNodes with Connect=true: nothing at all without service:read on the destination.
+      if (!authz.serviceRead(lookup.service)) return { rcode: 'NXDOMAIN' };
+      const instances = readable(authz, healthy(ctx.store, connectRows(ctx.store, lookup.service)));
+      if (instances.length === 0) return { rcode: 'NXDOMAIN' };
+      return instanceRecords(ctx, qname, qtype, instances, lookup.datacenter ?? ctx.datacenter);
+    }
+    case 'virtual': {
+      // Catalog.VirtualIPForService: the IP or nothing (NOERROR without an answer), never NXDOMAIN.
+      if (!authz.serviceRead(lookup.service)) return NOTHING;
+      const ip = virtualIp(ctx.store, lookup.service);
+      return { rcode: 'NOERROR', answers: ip ? addressRecords(ctx, qname, qtype, ip) : [], additionals: [] };
+    }
     case 'query': {
       if (!sameDatacenter(ctx, lookup.datacenter)) return { rcode: 'NXDOMAIN' };
       const answer = preparedQueryInstances(ctx.store, lookup.query, ctx.datacenter);
@@ -80,10 +94,15 @@ export interface Instance {
 
 /** The healthy instances of `name` (optionally with `tag`), in random order: Consul shuffles every answer. */
 export function healthyInstances(store: StoreReader, name: string, tag?: string): Instance[] {
+  const rows = serviceRows(store, name).filter((row) => tag === undefined || row.value.Tags.some((t) => t.toLowerCase() === tag));
+  return healthy(store, rows);
+}
+
+/** The instances among `rows` without a critical check (their own or their node's), shuffled. */
+function healthy(store: StoreReader, rows: readonly StoredRow<StoredService>[]): Instance[] {
   const out: Instance[] = [];
-  for (const row of serviceRows(store, name)) {
+  for (const row of rows) {
     const svc = row.value;
-    if (tag !== undefined && !svc.Tags.some((t) => t.toLowerCase() === tag)) continue;
     const node = getNode(store, svc.Node)?.value;
     if (!node) continue;
     const statuses = instanceChecks(store, svc.Node, svc.ID).map((c) => c.value.Status);
@@ -104,6 +123,29 @@ function serviceRows(store: StoreReader, name: string) {
   const exact = listServiceInstances(store, name);
   if (exact.length > 0) return exact;
   return listServices(store).filter((r) => r.value.Service.toLowerCase() === name);
+}
+
+/** The connect-capable instances of `name`; the name matches case-insensitively, as service names do here. */
+function connectRows(store: StoreReader, name: string): StoredRow<StoredService>[] {
+  const exact = listConnectInstances(store, name);
+  if (exact.length > 0) return exact;
+  const canonical = listServices(store).find((r) => r.value.Service.toLowerCase() === name)?.value.Service;
+  return canonical ? listConnectInstances(store, canonical) : [];
+}
+
+/**
+ * The service's virtual IP: the `consul-virtual` tagged address its instances carry (what Consul's catalog sets on
+ * the services it assigned one), else a `virtual` one (what consul-k8s registers for a ClusterIP). Meshgate's
+ * catalog does not assign virtual IPs itself; a service without such an address has none.
+ */
+function virtualIp(store: StoreReader, name: string): string | undefined {
+  for (const tag of ['consul-virtual', 'virtual']) {
+    for (const row of serviceRows(store, name)) {
+      const address = row.value.TaggedAddresses?.[tag]?.Address;
+      if (address && (isIPv4(address) || isIPv6(address))) return address;
+    }
+  }
+  return undefined;
 }
 
 function findNode(store: StoreReader, name: string): StoredNode | undefined {

@@ -153,7 +153,7 @@ export function respond(ctx: ResolveContext, log: Logger, msg: Buffer, transport
   let answers: Answer[] = [];
   let additionals: Answer[] = [];
   let authorities: Answer[] = [];
-  const lookup = question.class === 'IN' || question.class === 'ANY' ? parseName(question.name, ctx.domain) : undefined;
+  const lookup = question.class === 'IN' || question.class === 'ANY' ? parseName(question.name, ctx.domain, question.type) : undefined;
   if (!lookup) {
     rcode = 'REFUSED';
   } else {

@@ -9,7 +9,7 @@
  * kept only with `node:read` on its node and `service:read` on its own name (the proxy's), as in the plain views.
  */
 import type { CatalogService } from '../../api/types.ts';
-import { Tables, getNode, listServices } from '../catalog/index.ts';
+import { Tables, getNode, listConnectInstances } from '../catalog/index.ts';
 import { filterOf, hasTags, nodeMetaFilters, satisfiesMeta, tagFilter } from '../catalog/params.ts';
 import type { StoredService } from '../catalog/tables.ts';
 import { catalogServiceToWire } from '../catalog/wire.ts';
@@ -20,13 +20,6 @@ import { readableEntries, serviceEntries } from './health.ts';
 import { filterByAcl, filteredMeta } from '../acl/enforce.ts';
 import type { ApiRouter } from '../http/router.ts';
 import type { StoreReader, StoredRow } from '../store/types.ts';
-
-/** The connect-capable instances of `service`: proxies for it, then its native instances. */
-export function connectInstances(store: StoreReader, service: string): StoredRow<StoredService>[] {
-  return listServices(store).filter((r) =>
-    (r.value.Kind === 'connect-proxy' && r.value.Proxy?.DestinationServiceName === service)
-    || (r.value.Service === service && r.value.Connect?.Native === true));
-}
 
 export function registerConnectEndpoints(api: ApiRouter, deps: ServerDeps): void {
   const { store } = deps;
@@ -44,7 +37,7 @@ export function registerConnectEndpoints(api: ApiRouter, deps: ServerDeps): void
         const authz = ctx.authorizer();
         if (!authz.serviceRead(name)) return { index: index(), body: [] };
         const out: CatalogService[] = [];
-        for (const svc of connectInstances(store, name)) {
+        for (const svc of listConnectInstances(store, name)) {
           const node = getNode(store, svc.value.Node);
           if (!node || !satisfiesMeta(node.value.Meta, meta) || !hasTags(svc.value.Tags, tags)) continue;
           const wire = catalogServiceToWire(svc, node);
@@ -64,7 +57,7 @@ export function registerConnectEndpoints(api: ApiRouter, deps: ServerDeps): void
       watches,
       run: () => {
         if (!ctx.authorizer().serviceRead(name)) return { index: index(), body: [] };
-        return { index: index(), ...readableEntries(ctx, entries(store, connectInstances(store, name))) };
+        return { index: index(), ...readableEntries(ctx, entries(store, listConnectInstances(store, name))) };
       },
     });
   });
