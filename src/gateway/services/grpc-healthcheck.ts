@@ -7,6 +7,7 @@
  */
 import type * as Grpc from '@grpc/grpc-js';
 import type { HealthCheckResponse } from '../../lib/checks/probes/grpc-health.ts';
+import { timeoutAfterPoll } from '../../lib/poll-timeout.ts';
 
 export interface GrpcHealthTarget {
   /** `host:port` (IPv6 in brackets). */
@@ -29,10 +30,18 @@ export async function checkGrpcHealth(target: GrpcHealthTarget, timeoutMs: numbe
   // A channel-owned subchannel closes with the channel; the shared pool would keep a socket alive.
   const client = new HealthClient(target.address, credentials, { 'grpc.use_local_subchannel_pool': 1 });
   return new Promise<string | undefined>((resolve) => {
-    client.Check({ service: '' }, { deadline: Date.now() + timeoutMs }, (err: Grpc.ServiceError | null, res?: HealthCheckResponse) => {
+    // The deadline is ours rather than grpc-js's (a plain timer): judged after the loop has read what arrived
+    // (lib/poll-timeout.ts), so a turn held up past it does not fail a server that answered in time.
+    let timedOut = false;
+    const timeout = timeoutAfterPoll(timeoutMs, () => {
+      timedOut = true;
+      call.cancel();
+    });
+    const call = client.Check({ service: '' }, (err: Grpc.ServiceError | null, res?: HealthCheckResponse) => {
+      timeout.clear();
       if (err) {
         if (err.code === grpc.status.UNIMPLEMENTED) resolve(`gRPC server does not implement the health protocol: ${err.details}`);
-        else if (err.code === grpc.status.DEADLINE_EXCEEDED) resolve(`gRPC health check timeout: ${err.details}`);
+        else if (timedOut || err.code === grpc.status.DEADLINE_EXCEEDED) resolve(`gRPC health check timeout: ${timedOut ? 'Deadline exceeded' : err.details}`);
         else resolve(`gRPC health check failed: code = ${GRPC_CODE_NAMES[err.code] ?? err.code} desc = ${err.details}`);
       } else if (res?.status !== 'SERVING') resolve(`received gRPC status code: ${res?.status ?? 'UNKNOWN'}`);
       else resolve(undefined);

@@ -9,6 +9,7 @@ import { interceptors, type Dispatcher } from 'undici';
 import type { Logger } from '../../lib/logger.ts';
 import type { HealthCheckConfig } from './schema.ts';
 import type { ServerStates } from './health.ts';
+import { timeoutAfterPoll } from '../../lib/poll-timeout.ts';
 import { checkGrpcHealth, grpcHealthTarget, type GrpcHealthTarget } from './grpc-healthcheck.ts';
 
 export interface HealthCheckerOptions {
@@ -97,15 +98,20 @@ export class HealthChecker {
       if (failure !== undefined) this.options.logger.debug({ service: this.options.service, server: probe.url, err: failure }, 'gRPC health check failed');
       return failure === undefined;
     }
+    // The whole probe (head and body) within `timeout`, judged after the loop has read what arrived (lib/poll-timeout.ts):
+    // a turn held up past the timeout must not fail a server that answered in time. undici's own head and body
+    // timers are plain timers, so they are off.
+    const controller = new AbortController();
+    const timeout = timeoutAfterPoll(config.timeout, () => controller.abort(new Error(`health check timed out after ${config.timeout}ms`)));
     try {
       const res = await this.dispatcher.request({
         origin: probe.origin,
         path: probe.path,
         method: config.method as Dispatcher.HttpMethod,
         headers: this.headers,
-        headersTimeout: config.timeout,
-        bodyTimeout: config.timeout,
-        signal: AbortSignal.timeout(config.timeout),
+        headersTimeout: 0,
+        bodyTimeout: 0,
+        signal: controller.signal,
       });
       await res.body.dump();
       if (config.status !== undefined) return res.statusCode === config.status;
@@ -113,6 +119,8 @@ export class HealthChecker {
     } catch (err) {
       this.options.logger.debug({ service: this.options.service, server: probe.url, err }, 'health check request failed');
       return false;
+    } finally {
+      timeout.clear();
     }
   }
 }

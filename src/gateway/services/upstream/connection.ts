@@ -11,6 +11,7 @@ import tls from 'node:tls';
 import type { Readable } from 'node:stream';
 import { parseResponseHead } from './head.ts';
 import { UpstreamError, UpstreamErrorCodes } from './errors.ts';
+import { timeoutAfterPoll, type PollTimeout } from '../../../lib/poll-timeout.ts';
 import type { UpstreamController, UpstreamHandler, UpstreamRequest } from './types.ts';
 
 const BLANK_LINE = Buffer.from('\r\n\r\n');
@@ -67,7 +68,7 @@ export class Exchange implements UpstreamController {
   bodySent = false;
   retried = false;
   isHead: boolean;
-  headersTimer: NodeJS.Timeout | null = null;
+  headersTimer: PollTimeout | null = null;
 
   constructor(request: UpstreamRequest, handler: UpstreamHandler, head: string, chunkedBody: boolean) {
     this.request = request;
@@ -108,7 +109,7 @@ export class Exchange implements UpstreamController {
 
   clearHeadersTimer(): void {
     if (this.headersTimer !== null) {
-      clearTimeout(this.headersTimer);
+      this.headersTimer.clear();
       this.headersTimer = null;
     }
   }
@@ -133,7 +134,7 @@ export class Connection {
   private keepAlive = true;
   private keepAliveMs = -1;
   private lastError: Error | null = null;
-  private connectTimer: NodeJS.Timeout | null = null;
+  private connectTimer: PollTimeout | null = null;
   private broken = false;
   /** Set by the pool when the connection goes idle: the idle sweep closes it at this time (ms since epoch). */
   idleDeadline = 0;
@@ -147,12 +148,14 @@ export class Connection {
     const socket = owner.secure ? tls.connect({ ...owner.tlsOptions, ...options }) : net.connect(options);
     this.socket = socket;
     if (owner.connectTimeoutMs > 0) {
-      this.connectTimer = setTimeout(() => {
+      // Judged after the loop has read what arrived (lib/poll-timeout.ts): a connect that completed while the process
+      // was held up past dialTimeout is not cut.
+      this.connectTimer = timeoutAfterPoll(owner.connectTimeoutMs, () => {
         this.connectTimer = null;
         socket.destroy(new UpstreamError(UpstreamErrorCodes.connectTimeout, `connect to ${owner.host}:${owner.port} timed out`));
-      }, owner.connectTimeoutMs);
+      });
       socket.once(owner.secure ? 'secureConnect' : 'connect', () => {
-        if (this.connectTimer !== null) clearTimeout(this.connectTimer);
+        this.connectTimer?.clear();
         this.connectTimer = null;
       });
     }
@@ -174,12 +177,14 @@ export class Connection {
     this.keepAliveMs = -1;
     const owner = this.owner;
     if (owner.headersTimeoutMs > 0) {
-      exchange.headersTimer = setTimeout(() => {
+      // responseHeaderTimeout, judged after the loop has read what arrived: a head that came in while the process was
+      // held up is not called late.
+      exchange.headersTimer = timeoutAfterPoll(owner.headersTimeoutMs, () => {
         exchange.headersTimer = null;
         if (this.exchange !== exchange) return;
         this.detachBroken();
         exchange.fail(new UpstreamError(UpstreamErrorCodes.headersTimeout, 'timed out waiting for the response head'));
-      }, owner.headersTimeoutMs);
+      });
     }
     if (exchange.paused) this.socket.pause();
     const body = exchange.request.body;
@@ -459,7 +464,7 @@ export class Connection {
 
   private onClose(): void {
     if (this.connectTimer !== null) {
-      clearTimeout(this.connectTimer);
+      this.connectTimer.clear();
       this.connectTimer = null;
     }
     this.owner.forget(this);

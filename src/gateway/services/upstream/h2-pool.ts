@@ -10,6 +10,7 @@ import type { ConnectionOptions, TLSSocket } from 'node:tls';
 import { UpstreamError, UpstreamErrorCodes } from './errors.ts';
 import type { ResponseHeaderMap, UpstreamController, UpstreamDispatcher, UpstreamHandler, UpstreamRequest } from './types.ts';
 import { prototypeFree } from '../../../lib/http/headers.ts';
+import { timeoutAfterPoll, type PollTimeout } from '../../../lib/poll-timeout.ts';
 
 export interface H2PoolOptions {
   connectTimeoutMs: number;
@@ -70,13 +71,13 @@ export class H2Pool implements UpstreamDispatcher {
       session.close();
     });
     if (this.options.connectTimeoutMs > 0) {
-      const timer = setTimeout(() => {
+      // Judged after the loop has read what arrived (lib/poll-timeout.ts): a session set up while the process was held up is not cut.
+      const timer = timeoutAfterPoll(this.options.connectTimeoutMs, () => {
         if (!session.connecting) return;
         session.destroy(new UpstreamError(UpstreamErrorCodes.connectTimeout, `dial ${this.authority}: timeout`));
-      }, this.options.connectTimeoutMs);
-      timer.unref();
-      session.once('connect', () => clearTimeout(timer));
-      session.once('close', () => clearTimeout(timer));
+      });
+      session.once('connect', timer.clear);
+      session.once('close', timer.clear);
     }
     this.session = session;
     return session;
@@ -151,7 +152,7 @@ class H2Exchange implements UpstreamController {
   private stream: ClientHttp2Stream | undefined;
   private finished = false;
   private started = false;
-  private timer: NodeJS.Timeout | undefined;
+  private timer: PollTimeout | undefined;
   private readonly handler: UpstreamHandler;
   private readonly headersTimeoutMs: number;
 
@@ -163,15 +164,16 @@ class H2Exchange implements UpstreamController {
   attach(stream: ClientHttp2Stream): void {
     this.stream = stream;
     if (this.headersTimeoutMs > 0) {
-      this.timer = setTimeout(() => {
+      // responseHeaderTimeout, judged after the loop has read what arrived (lib/poll-timeout.ts).
+      this.timer = timeoutAfterPoll(this.headersTimeoutMs, () => {
         this.fail(new UpstreamError(UpstreamErrorCodes.headersTimeout, 'timeout awaiting response headers'));
-      }, this.headersTimeoutMs);
+      });
     }
     let trailers: ResponseHeaderMap | undefined;
     stream.on('response', (headers: IncomingHttpHeaders) => {
       const status = Number(headers[':status']);
       if (status >= 100 && status < 200) return;
-      clearTimeout(this.timer);
+      this.timer?.clear();
       this.started = true;
       this.handler.onResponseStart?.(this, status, withoutPseudo(headers));
     });
@@ -196,7 +198,7 @@ class H2Exchange implements UpstreamController {
   fail(err: Error): void {
     if (this.finished) return;
     this.finished = true;
-    clearTimeout(this.timer);
+    this.timer?.clear();
     if (this.stream !== undefined && !this.stream.destroyed) this.stream.close(http2.constants.NGHTTP2_CANCEL);
     this.handler.onResponseError?.(this, this.reason ?? err);
   }
