@@ -161,3 +161,17 @@ export function selfSignedCertificate(dir: string): CertificateFiles {
     '-subj', `/CN=${BENCH_HOST}`, '-addext', `subjectAltName=DNS:${BENCH_HOST},DNS:${SNI_HOST}`, '-keyout', keyFile, '-out', certFile], { stdio: 'ignore' });
   return { certFile, keyFile };
 }
+
+/**
+ * The reload benchmarks' dynamic configuration (reload.ts, reload-garbage.ts): `count` routers on one service, router
+ * `main` (`PathPrefix(\`/\`)`) plus `r1…` with a Host and a path prefix each; with more than one router, `main` goes
+ * behind a headers middleware that marks its answers `X-Config: large`, so a client sees which configuration served.
+ */
+export function reloadDynamicYaml(upstream: string, count: number): string {
+  const lines = ['http:', '  routers:', '    main:', '      rule: PathPrefix(`/`)', '      service: app'];
+  if (count > 1) lines.push('      middlewares: [mark]');
+  for (let i = 1; i < count; i++) lines.push(`    r${i}:`, `      rule: Host(\`h${i}.example.com\`) && PathPrefix(\`/p${i % 100}\`)`, '      service: app');
+  if (count > 1) lines.push('  middlewares:', '    mark:', '      headers:', '        customResponseHeaders:', '          X-Config: large');
+  lines.push('  services:', '    app:', '      loadBalancer:', '        servers:', `          - url: "${upstream}"`);
+  return `${lines.join('\n')}\n`;
+}

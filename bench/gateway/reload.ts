@@ -28,7 +28,7 @@ import os from 'node:os';
 import { join, dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { nginxConf } from './configs.ts';
+import { nginxConf, reloadDynamicYaml } from './configs.ts';
 import { builtLauncher } from './launcher.ts';
 import type { ProbeReport } from './reload-probe.ts';
 
@@ -125,14 +125,6 @@ function fmtRss(r: Rss): string {
   return r.children.length === 0 ? total : `${total} (primary ${r.primary.toFixed(0)} + workers ${r.children.map((c) => c.toFixed(0)).join(' + ')})`;
 }
 
-function dynamicConfig(upstream: string, count: number): string {
-  const lines = ['http:', '  routers:', '    main:', '      rule: PathPrefix(`/`)', '      service: app'];
-  if (count > 1) lines.push('      middlewares: [mark]');
-  for (let i = 1; i < count; i++) lines.push(`    r${i}:`, `      rule: Host(\`h${i}.example.com\`) && PathPrefix(\`/p${i % 100}\`)`, '      service: app');
-  if (count > 1) lines.push('  middlewares:', '    mark:', '      headers:', '        customResponseHeaders:', '          X-Config: large');
-  lines.push('  services:', '    app:', '      loadBalancer:', '        servers:', `          - url: "${upstream}"`);
-  return `${lines.join('\n')}\n`;
-}
 
 /** One keep-alive connection, one request at a time: every answer stamped, with whether the large config served it. */
 class Prober {
@@ -253,8 +245,8 @@ async function main(): Promise<void> {
   const dir = join(work, 'gateway');
   execFileSync('mkdir', ['-p', dir]);
   const dynamic = join(dir, 'dynamic.yml');
-  const smallText = dynamicConfig(upstream, 1);
-  const largeText = dynamicConfig(upstream, routers);
+  const smallText = reloadDynamicYaml(upstream, 1);
+  const largeText = reloadDynamicYaml(upstream, routers);
   writeFileSync(dynamic, smallText);
   const port = await freePort();
   writeFileSync(join(dir, 'static.yml'), [
