@@ -173,3 +173,32 @@ test('index scales: 10,000 host routers answer correctly for first, middle, last
   for (const i of [0, 4999, 9999]) assert.equal(routes.match('web', requestFor(`http://svc${i}.example.com/x`))?.target, i);
   assert.equal(routes.match('web', requestFor('http://nope.example.com/x'))?.target, -1);
 });
+
+test('a host with a few routers and a host with many: both answer as a linear scan does, on either side of the bucket size', () => {
+  // A host's routers are kept as one list while they are few (8), then filed in a prefix trie: routers with prefixes,
+  // with none, with two, in several priorities, so the trie built from the list keeps the rank order.
+  for (const count of [1, 7, 8, 9, 30]) {
+    const inputs: RouteInput<number>[] = [];
+    for (let i = 0; i < count; i++) {
+      const shape = i % 4;
+      const rule = shape === 0 ? 'Host(`many.test`)'
+        : shape === 1 ? `Host(\`many.test\`) && PathPrefix(\`/p${i % 5}\`)`
+          : shape === 2 ? `Host(\`many.test\`) && (PathPrefix(\`/p${i % 3}\`) || Path(\`/x${i}\`))`
+            : `Host(\`many.test\`) && Path(\`/p${i % 5}/exact\`)`;
+      inputs.push({ name: `m${i}`, rule, ...(i % 3 === 0 ? { priority: 1 + (i % 2) } : {}), entryPoints: ['web'], target: i });
+    }
+    inputs.push({ name: 'few', rule: 'Host(`few.test`) && PathPrefix(`/p1`)', entryPoints: ['web'], target: -1 });
+    const indexed = compileRoutes(inputs).routes;
+    const linear = compileRoutesLinear(inputs).routes;
+    let matched = 0;
+    for (const host of ['many.test', 'few.test', 'other.test']) {
+      for (const path of ['/', '/p0', '/p1', '/p1/deep', '/p2', '/p3/exact', '/p4/exact', '/x2', '/x6', '/x26', '/q']) {
+        const req = requestFor(`http://${host}${path}`);
+        const want = linear.match('web', req);
+        assert.deepEqual(indexed.match('web', req), want, `${count} routers, ${host}${path}`);
+        if (want !== undefined) matched++;
+      }
+    }
+    assert.ok(matched > 0);
+  }
+});

@@ -27,7 +27,7 @@ export interface RouteInput<T> {
   /** Default (and 0): the rule's length, as Traefik. */
   priority?: number;
   /** Entry points the router listens on; an empty list means every entry point. */
-  entryPoints: string[];
+  entryPoints: readonly string[];
   target: T;
   /** Traefik's `ruleSyntax`: `v2` selects the v2 matchers (matchers-v2.ts); anything else is v3, as in Traefik. */
   ruleSyntax?: RuleSyntax | undefined;
@@ -119,27 +119,56 @@ function union(a: string[] | undefined, b: string[] | undefined): string[] | und
   return [...new Set([...a, ...b])];
 }
 
+/** A trie node: its children and routers made on first need (most nodes of a large table have one or neither). */
 class TrieNode<T> {
-  readonly children = new Map<number, TrieNode<T>>();
-  routes: Route<T>[] = [];
+  children: Map<number, TrieNode<T>> | undefined;
+  routes: Route<T>[] | undefined;
 }
 
-class Bucket<T> {
-  /** Routers without a path requirement. */
-  readonly plain: Route<T>[] = [];
-  readonly trie = new TrieNode<T>();
-  private trieUsed = false;
+/**
+ * Up to this many routers, a bucket is one list in rank order rather than a trie: a request walks them all, and
+ * each router's full rule (which checks the path itself) decides, so the trie would only narrow a handful. A table of
+ * 50,000 routers with a host each is 50,000 such buckets: as tries, a node and a Map per character of every prefix
+ * (~1 KiB per router, kept while the table serves).
+ */
+const SMALL_BUCKET = 8;
 
+class Bucket<T> {
+  /** While the bucket holds at most SMALL_BUCKET routers: all of them, in rank order. */
+  private few: Route<T>[] | undefined;
+  /** Once it holds more: the routers without a path requirement, and the others under their prefixes. */
+  private plain: Route<T>[] | undefined;
+  private trie: TrieNode<T> | undefined;
+
+  /** Routes must be added in rank order so each list stays sorted. */
   add(route: Route<T>): void {
+    if (this.trie === undefined) {
+      if (this.few === undefined) {
+        this.few = [route];
+        return;
+      }
+      if (this.few.length < SMALL_BUCKET) {
+        this.few.push(route);
+        return;
+      }
+      const few = this.few;
+      this.few = undefined;
+      this.trie = new TrieNode<T>();
+      for (const r of few) this.index(r);
+    }
+    this.index(route);
+  }
+
+  private index(route: Route<T>): void {
     if (route.prefixes === undefined) {
-      this.plain.push(route);
+      (this.plain ??= []).push(route);
       return;
     }
-    this.trieUsed = true;
     for (const prefix of route.prefixes) {
-      let node = this.trie;
+      let node = this.trie!;
       for (let i = 0; i < prefix.length; i++) {
         const c = prefix.charCodeAt(i);
+        node.children ??= new Map();
         let next = node.children.get(c);
         if (next === undefined) {
           next = new TrieNode<T>();
@@ -147,19 +176,22 @@ class Bucket<T> {
         }
         node = next;
       }
-      node.routes.push(route);
+      (node.routes ??= []).push(route);
     }
   }
 
   /** Pushes onto `lists` every non-empty list that may hold a router matching `path`. */
   collect(path: string, lists: Route<T>[][]): void {
-    if (this.plain.length > 0) lists.push(this.plain);
-    if (!this.trieUsed) return;
+    if (this.trie === undefined) {
+      if (this.few !== undefined) lists.push(this.few);
+      return;
+    }
+    if (this.plain !== undefined) lists.push(this.plain);
     let node: TrieNode<T> | undefined = this.trie;
     for (let i = 0; ; i++) {
-      if (node.routes.length > 0) lists.push(node.routes);
+      if (node.routes !== undefined) lists.push(node.routes);
       if (i >= path.length) return;
-      node = node.children.get(path.charCodeAt(i));
+      node = node.children?.get(path.charCodeAt(i));
       if (node === undefined) return;
     }
   }
@@ -192,8 +224,18 @@ class EntryPointIndex<T> {
   }
 }
 
+/**
+ * `list` without repeats. The routers of a table share a few entry point lists (the router manager hands the same
+ * array to every router on the same entry points): one result per list, from `lists`, not a Set and an array per router.
+ */
+function uniqueList(list: readonly string[], lists: Map<readonly string[], readonly string[]>): readonly string[] {
+  let unique = lists.get(list);
+  if (unique === undefined) lists.set(list, (unique = [...new Set(list)]));
+  return unique;
+}
+
 /** Compiles one router into `routes`, or records why it cannot serve in `errors`. */
-function compileOne<T>(input: RouteInput<T>, seen: Set<string>, routes: Route<T>[], errors: Map<string, string>): void {
+function compileOne<T>(input: RouteInput<T>, seen: Set<string>, routes: Route<T>[], errors: Map<string, string>, lists: Map<readonly string[], readonly string[]>): void {
   if (seen.has(input.name)) {
     errors.set(input.name, `router ${input.name} is defined more than once`);
     return;
@@ -229,7 +271,7 @@ function compileOne<T>(input: RouteInput<T>, seen: Set<string>, routes: Route<T>
     test,
     hosts: requiredHosts(node, input.ruleSyntax === 'v2'),
     prefixes: requiredPrefixes(node, input.ruleSyntax === 'v2'),
-    entryPoints: [...new Set(input.entryPoints)],
+    entryPoints: uniqueList(input.entryPoints, lists),
     result: { name: input.name, target: input.target },
   });
 }
@@ -242,7 +284,8 @@ function compileAll<T>(inputs: RouteInput<T>[]): { routes: Route<T>[]; errors: M
   const errors = new Map<string, string>();
   const routes: Route<T>[] = [];
   const seen = new Set<string>();
-  for (const input of inputs) compileOne(input, seen, routes, errors);
+  const lists = new Map<readonly string[], readonly string[]>();
+  for (const input of inputs) compileOne(input, seen, routes, errors, lists);
   routes.sort(byRank);
   routes.forEach((r, i) => (r.rank = i));
   return { routes, errors };
@@ -361,11 +404,12 @@ export async function compileRoutesSliced<T>(inputs: RouteInput<T>[], slicer: Sl
   const routes: Route<T>[] = [];
   const seen = new Set<string>();
   const entryPoints = new Set<string>();
+  const lists = new Map<readonly string[], readonly string[]>();
   for (const input of inputs) {
     const before = routes.length;
     // Growing the set of names seen is one step when it is large: on a turn of its own.
     if (nearTableGrowth(seen.size)) await slicer.fresh();
-    compileOne(input, seen, routes, errors);
+    compileOne(input, seen, routes, errors, lists);
     if (routes.length > before) for (const ep of routes[before]!.entryPoints) entryPoints.add(ep);
     const pending = slicer.tick();
     if (pending) await pending;
