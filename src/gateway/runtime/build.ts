@@ -13,7 +13,7 @@ import type { DynamicConfig } from '../config/dynamic.ts';
 import type { StaticConfig } from '../config/static.ts';
 import type { Handler } from '../http/types.ts';
 import type { TlsConfiguration } from '../entrypoints/tls-configuration.ts';
-import { addError, STATUS_ENABLED, type RuntimeInfo } from './info.ts';
+import { addError, STATUS_ENABLED, type RouterInfo, type RuntimeInfo } from './info.ts';
 import { internalConfiguration } from './internal.ts';
 import { MiddlewareManager, type MiddlewareManagerDependencies } from './middleware-manager.ts';
 import { RouterManager, applyEntryPointModels, type RouteInput, type RouteTarget, type RouterManagerDependencies } from './router-manager.ts';
@@ -42,8 +42,6 @@ export interface BuildDependencies extends ServiceManagerDependencies, Middlewar
 export interface BuiltConfiguration {
   readonly info: RuntimeInfo;
   readonly routes: RouteMatcher<RouteTarget>;
-  /** The merged configuration this was built from, with internal routers and entry point defaults applied. */
-  readonly config: DynamicConfig;
   /** Services by qualified name, for reuse by the next build. */
   readonly services: Map<string, ServiceEntry>;
   /** Certificates, TLS option sets and which option set each host gets on each entry point. */
@@ -52,7 +50,11 @@ export interface BuiltConfiguration {
   readonly layer4?: Layer4Routing;
 }
 
-/** The runtime view before building: every element as configured, enabled until building finds a problem. */
+/**
+ * The runtime view before building: every element as configured, enabled until building finds a problem. The
+ * routers are the entry point models' objects, new for this build (`applyEntryPointModels`): they become the runtime
+ * view in place — status now, the build's findings later — instead of being copied once more.
+ */
 async function initialInfo(config: DynamicConfig, slicer: Slicer): Promise<RuntimeInfo> {
   const info: RuntimeInfo = { routers: new Map(), services: new Map(), middlewares: new Map() };
   const { routers, services, middlewares } = config.http;
@@ -61,7 +63,9 @@ async function initialInfo(config: DynamicConfig, slicer: Slicer): Promise<Runti
   for (const name of await namesSliced(routers, slicer)) {
     // Growing a large map is one step: on a turn of its own.
     if (nearTableGrowth(info.routers.size)) await slicer.fresh();
-    info.routers.set(name, { ...routers[name], status: STATUS_ENABLED });
+    const router = routers[name] as RouterInfo;
+    router.status = STATUS_ENABLED;
+    info.routers.set(name, router);
     const pending = slicer.tick();
     if (pending) await pending;
   }
@@ -126,14 +130,17 @@ export async function buildConfiguration(merged: DynamicConfig, deps: BuildDepen
       if (pending) await pending;
     }
   }
-  for (const [name, router] of info.routers) {
+  // The routers' recorded names (the entry point models recorded them), not the map's entries: no entry array and
+  // iterator result per router.
+  for (const name of await namesSliced(config.http.routers, slicer)) {
+    const router = info.routers.get(name)!;
     if (router.error) logger.error({ router: name, errors: router.error }, `router ${name} ${router.status === 'disabled' ? 'disabled' : 'has warnings'}`);
     const pending = slicer.tick();
     if (pending) await pending;
   }
   // Nothing of this build may keep the previous one alive once it serves (services reused later hold the manager).
   services.release();
-  return { info, routes: compiled.routes, config, services: services.services, tls: tls.tls, layer4 };
+  return { info, routes: compiled.routes, services: services.services, tls: tls.tls, layer4 };
 }
 
 /** `Array.prototype.sort`'s order for strings (UTF-16 code units), as a comparator. */

@@ -16,8 +16,8 @@ export interface Reported {
 }
 
 export interface RouterInfo extends RouterConfig, Reported {
-  /** Entry points the router is actually attached to. */
-  using?: string[];
+  /** Entry points the router is actually attached to (shared by routers with the same list: never changed in place). */
+  using?: readonly string[];
 }
 
 export interface ServiceInfo extends Reported {

@@ -43,9 +43,10 @@ export async function childrenByParent(routers: ReadonlyMap<string, Pick<RouterC
 
 /** What is wrong with a router's place in the hierarchy (Traefik's rules), or undefined. */
 export function layerProblem(name: string, router: RouterConfig, isParent: boolean, exists: (name: string) => boolean): string | undefined {
-  const parents = parentsOf(name, router);
   if (isParent && router.service) return 'a parent router must not have a service';
-  if (parents.length > 0) {
+  // A root router (nearly all of them) has nothing more to check: no list of its parents is made.
+  if (router.parentRefs !== undefined && router.parentRefs.length > 0) {
+    const parents = parentsOf(name, router);
     if (router.entryPoints && router.entryPoints.length > 0) return 'a child router must not have entryPoints';
     if (router.tls) return 'a child router must not have tls';
     if (router.observability) return 'a child router must not have observability';

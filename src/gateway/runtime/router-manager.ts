@@ -15,7 +15,7 @@ import { INTERNAL_PROVIDER } from './internal.ts';
 import type { MiddlewareManager } from './middleware-manager.ts';
 import type { ServiceManager } from './service-manager.ts';
 import type { TlsManager } from './tls-manager.ts';
-import { childDispatcher, childrenByParent, layerProblem, parentsOf, type ChildRoute } from './router-layers.ts';
+import { childDispatcher, childrenByParent, layerProblem, type ChildRoute } from './router-layers.ts';
 
 /** What the router needs to dispatch a match: names for the access log and metrics, and the built chain. */
 export interface RouteTarget {
@@ -29,7 +29,7 @@ export interface RouteInput {
   name: string;
   rule: string;
   priority?: number;
-  entryPoints: string[];
+  entryPoints: readonly string[];
   target: RouteTarget;
   /** `v2` runs the rule with Traefik v2's matchers (the router's `ruleSyntax`, else `core.defaultRuleSyntax`). */
   ruleSyntax?: 'v2' | 'v3';
@@ -51,6 +51,8 @@ export function defaultEntryPoints(staticConfig: StaticConfig): string[] {
 /**
  * Traefik's applyModel: entry point `http.middlewares` go in front of a router's own, entry point `http.tls` makes
  * its routers TLS by default. A router on entry points with different models is split into `<ep>-<name>` copies.
+ * Every router of the result is a new object (the sources' are never returned): the build takes them as its runtime
+ * view and completes them in place (runtime/build.ts `initialInfo`), rather than copying 50,000 routers once more.
  */
 export async function applyEntryPointModels(
   sources: Record<string, RouterConfig> | ReadonlyArray<Record<string, RouterConfig>>,
@@ -84,7 +86,7 @@ export async function applyEntryPointModels(
   const applyModel = (name: string, given: RouterConfig): void => {
     // Multi-layer routing: only root routers take models (a child is reached through its parent, never an entry point).
     if (given.parentRefs && given.parentRefs.length > 0) {
-      put(name, given);
+      put(name, { ...given });
       return;
     }
     const router: RouterConfig = v2ByDefault && given.ruleSyntax === undefined && providerOf(name) !== INTERNAL_PROVIDER ? { ...given, ruleSyntax: 'v2' } : given;
@@ -124,6 +126,13 @@ export async function applyEntryPointModels(
   return out;
 }
 
+const NO_NAMES: readonly string[] = Object.freeze([]);
+
+/** A child router (multi-layer routing): it names parents. */
+function hasParents(router: RouterConfig): boolean {
+  return router.parentRefs !== undefined && router.parentRefs.length > 0;
+}
+
 /** True when a later source than `source` defines `name` too (it wins, as in `{ ...a, ...b }`). */
 function shadowed(name: string, sources: ReadonlyArray<Record<string, RouterConfig>>, source: number): boolean {
   for (let later = source + 1; later < sources.length; later++) if (Object.hasOwn(sources[later]!, name)) return true;
@@ -147,6 +156,10 @@ export class RouterManager {
   /** Built child routes (a child of two parents is built once), or the reason it cannot serve. */
   readonly #childRoutes = new Map<string, ChildRoute | Error>();
   readonly #buildingChildren = new Set<string>();
+  /** `#using`'s results by entry point list. */
+  readonly #usingByList = new Map<string, readonly string[]>();
+  /** `#qualify`'s results by provider and name. */
+  readonly #qualified = new Map<string, Map<string, string>>();
 
   constructor(deps: RouterManagerDependencies, info: RuntimeInfo, services: ServiceManager, middlewares: MiddlewareManager, tls: TlsManager) {
     this.#deps = deps;
@@ -166,7 +179,7 @@ export class RouterManager {
     const routes: RouteInput[] = [];
     for (const name of names) {
       const info = this.#info.routers.get(name)!;
-      if (parentsOf(name, info).length > 0) {
+      if (hasParents(info)) {
         // A child is built through its parents; one no parent reaches still reports what is wrong with it.
         const problem = layerProblem(name, info, this.#children.has(name), (p) => this.#info.routers.has(p));
         if (problem !== undefined) addError(info, problem, true);
@@ -178,8 +191,10 @@ export class RouterManager {
       if (pending) await pending;
     }
     // A child no root reaches (its parents form a cycle) would never serve: say so, as Traefik does.
-    for (const [name, info] of this.#info.routers) {
-      if (parentsOf(name, info).length > 0 && !this.#childRoutes.has(name) && !info.error) addError(info, 'router is not reachable: no parent of it is an enabled root router or a reachable child (a parent in error, or a parentRefs cycle)', true);
+    // The sorted names again, not the map's entries: an entry array and an iterator result per router are garbage.
+    for (const name of names) {
+      const info = this.#info.routers.get(name)!;
+      if (hasParents(info) && !this.#childRoutes.has(name) && !info.error) addError(info, 'router is not reachable: no parent of it is an enabled root router or a reachable child (a parent in error, or a parentRefs cycle)', true);
       const pending = slicer.tick();
       if (pending) await pending;
     }
@@ -190,16 +205,12 @@ export class RouterManager {
   buildRouter(name: string, router: RouterInfo): RouteInput | undefined {
     const { staticConfig } = this.#deps;
     const provider = providerOf(name);
-    const using: string[] = [];
-    for (const ep of router.entryPoints ?? []) {
-      if (staticConfig.entryPoints[ep]) using.push(ep);
-      else addError(router, `entryPoint "${ep}" doesn't exist`, false);
-    }
+    const using = this.#using(router);
     if (using.length === 0) {
       addError(router, 'no valid entryPoint for this router', true);
       return undefined;
     }
-    router.using = [...new Set(using)].sort();
+    router.using = using;
     // Traefik's router manager: a resolver the static configuration does not define is a warning, not a failure.
     if (router.tls?.certResolver && staticConfig.certificatesResolvers?.[router.tls.certResolver] === undefined) {
       addError(router, `Router uses a nonexistent certificate resolver: ${router.tls.certResolver}`, false);
@@ -228,11 +239,13 @@ export class RouterManager {
       addError(router, 'the service is missing on the router', true);
       return undefined;
     }
-    const serviceName = qualifyName(router.service, provider);
-    const middlewareNames = (router.middlewares ?? []).map((m) => qualifyName(m, provider));
+    const serviceName = this.#qualify(router.service, provider);
     router.service = serviceName;
-    router.middlewares = router.middlewares ? middlewareNames : undefined;
-    if (router.middlewares === undefined) delete router.middlewares;
+    let middlewareNames: readonly string[] = NO_NAMES;
+    // Assigned only where the router has middlewares: an `undefined` added and then deleted turned every router's
+    // runtime view into a dictionary-mode object (~0.5 KiB more each, kept while the configuration serves).
+    if (router.middlewares !== undefined) middlewareNames = router.middlewares = router.middlewares.map((m) => this.#qualify(m, provider));
+    else if (Object.hasOwn(router, 'middlewares')) delete router.middlewares;
     this.#info.services.get(serviceName)?.usedBy.push(name);
     for (const m of middlewareNames) this.#info.middlewares.get(m)?.usedBy.push(name);
     let handler: Handler;
@@ -244,16 +257,53 @@ export class RouterManager {
     }
     if (this.#deps.wrapRouter) handler = this.#deps.wrapRouter(name, serviceName, handler, router);
     if (tlsOptions !== undefined) this.#tls.addRouter(name, router.using, tlsOptions, router.rule);
-    return {
+    const route: RouteInput = {
       name,
       rule: router.rule,
-      ...(router.priority !== undefined && router.priority !== 0 ? { priority: router.priority } : {}),
       // A TLS router answers only requests that came over TLS, a plain one only plain requests (Traefik keeps
       // separate HTTP and HTTPS routers per entry point); the route table keys them apart.
       entryPoints: tlsOptions !== undefined ? router.using.map(tlsRouteKey) : router.using,
       target: { routerName: name, serviceName, handler },
-      ...(router.ruleSyntax !== undefined ? { ruleSyntax: router.ruleSyntax } : {}),
     };
+    if (router.priority !== undefined && router.priority !== 0) route.priority = router.priority;
+    if (router.ruleSyntax !== undefined) route.ruleSyntax = router.ruleSyntax;
+    return route;
+  }
+
+  /**
+   * The entry points `router` is attached to: its own that exist, deduplicated and sorted; a missing one is a warning
+   * on the router. One array per distinct list, shared by the routers that name the same entry points (nothing
+   * changes it afterwards), instead of a Set and two arrays per router.
+   */
+  #using(router: RouterInfo): readonly string[] {
+    const eps = router.entryPoints ?? NO_NAMES;
+    const key = eps.length === 1 ? eps[0]! : eps.join('\u0000');
+    const known = this.#usingByList.get(key);
+    if (known !== undefined) return known;
+    const { staticConfig } = this.#deps;
+    const using: string[] = [];
+    let missing = false;
+    for (const ep of eps) {
+      if (staticConfig.entryPoints[ep]) using.push(ep);
+      else {
+        addError(router, `entryPoint "${ep}" doesn't exist`, false);
+        missing = true;
+      }
+    }
+    const out = [...new Set(using)].sort();
+    // A list naming a missing entry point is not remembered: each router naming it gets its own warning.
+    if (!missing) this.#usingByList.set(key, out);
+    return out;
+  }
+
+  /** `qualifyName`, one string per distinct name and provider for the whole build (50,000 routers on one service). */
+  #qualify(name: string, provider: string): string {
+    if (name.includes('@')) return name;
+    let names = this.#qualified.get(provider);
+    if (names === undefined) this.#qualified.set(provider, (names = new Map()));
+    let qualified = names.get(name);
+    if (qualified === undefined) names.set(name, (qualified = qualifyName(name, provider)));
+    return qualified;
   }
 
   /** A root parent: its middlewares around the dispatch to its children. */

@@ -93,7 +93,6 @@ export class GatewayRuntime {
       {
         info: { routers: new Map(), services: new Map(), middlewares: new Map() },
         routes: NOTHING,
-        config: emptyDynamicConfig(),
         services: new Map(),
         tls: TlsConfiguration.fromCertificates([]),
       },
