@@ -11,7 +11,6 @@
 import type { CatalogService } from '../../api/types.ts';
 import { Tables, getNode, listConnectInstances } from '../catalog/index.ts';
 import { filterOf, hasTags, nodeMetaFilters, satisfiesMeta, tagFilter } from '../catalog/params.ts';
-import type { StoredService } from '../catalog/tables.ts';
 import { catalogServiceToWire } from '../catalog/wire.ts';
 import type { ServerDeps } from '../deps.ts';
 import { ServiceNodeFields } from '../filter/schemas.ts';
@@ -19,7 +18,6 @@ import { blockingQuery } from '../http/blocking.ts';
 import { readableEntries, serviceEntries } from './health.ts';
 import { filterByAcl, filteredMeta } from '../acl/enforce.ts';
 import type { ApiRouter } from '../http/router.ts';
-import type { StoreReader, StoredRow } from '../store/types.ts';
 
 export function registerConnectEndpoints(api: ApiRouter, deps: ServerDeps): void {
   const { store } = deps;
