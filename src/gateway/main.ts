@@ -14,14 +14,14 @@ import type { DynamicConfig } from './config/dynamic.ts';
 import { loadStaticConfig, PROVIDER_SETTINGS, type StaticConfig } from './config/static.ts';
 import { loadStaticPlugins } from './runtime/plugins.ts';
 import { createProviders, ProviderAggregator } from './providers/index.ts';
-import { ClusterMetrics } from './metrics/metrics.ts';
+import { ClusterMetrics, type RegistryJSON } from './metrics/metrics.ts';
 import { metricsFor } from './metrics/load.ts';
 import { LastGoodStore, lastGoodPathFor } from './runtime/last-good.ts';
 import { overviewProviderName, createGateway, type Gateway } from './runtime/gateway.ts';
 import { emptyDynamicConfig } from './config/dynamic.ts';
 import { sendConfiguration, WORKER_ENV, type PrimaryMessage, type WorkerMessage, type WorkerSettings } from './runtime/ipc.ts';
 import { Slicer } from '../lib/slices.ts';
-import { WorkerRollPolicy, workerRollSettings } from './runtime/worker-roll.ts';
+import { configurationElements, WorkerRollPolicy, workerRollSettings } from './runtime/worker-roll.ts';
 import { ROLL_LINGER_IDLE_MS, WorkerRoller } from './runtime/worker-roller.ts';
 import type { AcmeManager } from './acme/manager.ts';
 import { loadAcmeManager } from './acme/load.ts';
@@ -258,6 +258,16 @@ async function runCluster(staticConfig: StaticConfig, options: RunGatewayOptions
   const serving = () => [...workers].filter((worker) => !retiring.has(worker));
   const rollPolicy = new WorkerRollPolicy(workerRollSettings(staticConfig));
   let latest: DynamicConfig | undefined;
+  // Elements (configurationElements) of `latest`, and of the configuration the serving workers were last sent.
+  let latestElements = 0;
+  let servedElements = 0;
+  // A configuration that grows a lot is being built in fresh workers (workerRoll.growthElements): the serving ones
+  // get no configuration until the swap; these replacements get every one.
+  let growth: { replacements: Set<Worker> } | undefined;
+  // Workers that said hello (their message handler listens) and rolled-out ones whose last counters arrived.
+  const greeted = new WeakSet<Worker>();
+  const countedOut = new WeakSet<Worker>();
+  let running = false;
   let addresses: Record<string, { address: string; port: number }> = {};
   let stopping = false;
   let firstReady: () => void;
@@ -285,6 +295,17 @@ async function runCluster(staticConfig: StaticConfig, options: RunGatewayOptions
   // Providers first, so the first worker starts with the current configuration (and its TLS certificates).
   const control = await startControlPlane(staticConfig, options, logger, (config) => {
     latest = config;
+    latestElements = configurationElements(config);
+    if (growth) {
+      // The replacements build the latest (queued behind the one they build); the old workers keep theirs until the swap.
+      sendConfig([...growth.replacements].filter((worker) => greeted.has(worker)), config);
+      return;
+    }
+    if (running && !stopping && rollPolicy.grows(servedElements, latestElements)) {
+      growInFreshWorkers(servedElements, latestElements);
+      return;
+    }
+    servedElements = latestElements;
     sendConfig(serving(), config);
   }, (provider, error) => {
     // Every worker counts it; the cluster view takes the max of the reload series, so it counts once.
@@ -296,6 +317,7 @@ async function runCluster(staticConfig: StaticConfig, options: RunGatewayOptions
     workers.add(worker);
     worker.on('message', (message: WorkerMessage) => {
       if (message?.type === 'meshgate:hello') {
+        greeted.add(worker);
         if (acme) send(worker, { type: 'meshgate:acme-challenges', challenges: acme.challenges.snapshot() });
         sendConfig([worker], latest ?? emptyDynamicConfig());
       } else if (message?.type === 'meshgate:ready') {
@@ -305,12 +327,20 @@ async function runCluster(staticConfig: StaticConfig, options: RunGatewayOptions
         failedStart(new Error(message.message));
       } else if (message?.type === 'meshgate:applied') {
         const decision = rollPolicy.applied(worker.id, message);
-        if (decision && !stopping) roller.queue(worker, decision);
+        // While a growth roll is under way every serving worker is about to be replaced anyway.
+        if (decision && !stopping && !growth) roller.queue(worker, decision);
       } else if (message?.type === 'meshgate:metrics' && clusterMetrics) {
-        clusterMetrics.metricsText().then(
+        // A worker whose last counters arrived meanwhile is counted by those alone.
+        collectMetrics().then((live) => clusterMetrics.metricsText(live.filter(([from]) => !countedOut.has(from)).map(([, metrics]) => metrics))).then(
           (text) => send(worker, { type: 'meshgate:metrics-reply', id: message.id, contentType: clusterMetrics.contentType, text }),
           (err: Error) => send(worker, { type: 'meshgate:metrics-reply', id: message.id, contentType: 'text/plain', text: '', error: err.message }),
         );
+      } else if (message?.type === 'meshgate:metrics-collected') {
+        collecting.get(message.id)?.get(worker)?.(message.metrics);
+      } else if (message?.type === 'meshgate:last-metrics' && clusterMetrics) {
+        // Counted once: from now on this worker is left out of the live collection.
+        countedOut.add(worker);
+        clusterMetrics.retire(message.metrics);
       }
     });
     worker.on('exit', (code, signal) => {
@@ -339,6 +369,47 @@ async function runCluster(staticConfig: StaticConfig, options: RunGatewayOptions
     stopping: () => stopping,
     exitWithinMs: (options.drainTimeoutMs ?? 30_000) + 5_000,
   });
+  /**
+   * Builds a configuration that grows by `workerRoll.growthElements` or more in `count` fresh workers, then retires
+   * every old one at once (worker-roller.ts replaceAll); until that swap the old workers serve the old configuration.
+   * If a replacement does not start, the old workers are sent the latest configuration and build it themselves.
+   */
+  const growInFreshWorkers = (served: number, elements: number) => {
+    const replacements = new Set<Worker>();
+    growth = { replacements };
+    void roller.replaceAll(count, {
+      served, elements,
+      forked: (worker) => replacements.add(worker),
+      old: () => serving().filter((worker) => !replacements.has(worker)),
+    }).then((swapped) => {
+      growth = undefined;
+      servedElements = latestElements;
+      if (!swapped && !stopping) sendConfig(serving(), latest ?? emptyDynamicConfig());
+    });
+  };
+  /** Each live worker's Prometheus registry, for the cluster's /metrics (a worker that does not answer in 5 s fails the scrape). */
+  const collecting = new Map<number, Map<Worker, (metrics: RegistryJSON) => void>>();
+  let nextCollection = 1;
+  const collectMetrics = (): Promise<Array<[Worker, RegistryJSON]>> => {
+    const id = nextCollection++;
+    const asked = [...workers].filter((worker) => worker.isConnected() && greeted.has(worker) && !countedOut.has(worker));
+    const answers = new Map<Worker, (metrics: RegistryJSON) => void>();
+    collecting.set(id, answers);
+    const replies = asked.map((worker) => new Promise<[Worker, RegistryJSON]>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`worker ${worker.process.pid} sent no metrics within 5 s`)), 5000);
+      // A worker that exits before answering (a roll's drain) has sent its last counters instead: nothing to add.
+      const onExit = () => answer([]);
+      const answer = (metrics: RegistryJSON) => {
+        clearTimeout(timer);
+        worker.off('exit', onExit);
+        resolve([worker, metrics]);
+      };
+      worker.once('exit', onExit);
+      answers.set(worker, answer);
+      send(worker, { type: 'meshgate:metrics-collect', id });
+    }));
+    return Promise.all(replies).finally(() => collecting.delete(id));
+  };
   for (let i = 0; i < count; i++) fork();
   try {
     await Promise.race([ready, startFailure]);
@@ -348,6 +419,7 @@ async function runCluster(staticConfig: StaticConfig, options: RunGatewayOptions
     for (const worker of workers) worker.kill();
     throw err;
   }
+  running = true;
   acme?.entryPointsReady();
   logger.info({ workers: count, entryPoints: addresses }, 'gateway started');
   let closing: Promise<void> | undefined;

@@ -1,5 +1,5 @@
 /** Shared pieces of the gateway control-plane tests: upstream servers on port 0, config folders, waiting. */
-import { createServer, type Server } from 'node:http';
+import http, { createServer, type Server } from 'node:http';
 import { after, before } from 'node:test';
 import type { AddressInfo } from 'node:net';
 import { mkdir, mkdtemp, writeFile, rename } from 'node:fs/promises';
@@ -231,4 +231,50 @@ export async function withDirectoryGateway(files: Record<string, string>, entryP
     beforeClose?.();
     await gw.close();
   }
+}
+
+export interface DrivenAnswer { status: number; tag: string | undefined }
+
+/**
+ * `GET /` on `port` one after another on `loops` connections until stopped (`keepAlive` or a new connection per
+ * request); every answer (status, `X-Config` header) and every failure is kept in order. A request with no answer in
+ * 30 s is a failure (it must not hold a test's cleanup).
+ */
+export function driveRequests(port: number, loops: number, keepAlive: boolean) {
+  const agent = new http.Agent({ keepAlive, maxSockets: loops });
+  const failures: string[] = [];
+  const answers: DrivenAnswer[] = [];
+  let stop = false;
+  const one = () => new Promise<void>((resolve) => {
+    const req = http.get({ host: '127.0.0.1', port, path: '/', agent }, (res) => {
+      res.resume();
+      res.on('end', () => {
+        const tag = res.headers['x-config'];
+        answers.push({ status: res.statusCode ?? 0, tag: typeof tag === 'string' ? tag : undefined });
+        if (res.statusCode !== 200) failures.push(`status ${res.statusCode}`);
+        resolve();
+      });
+      res.on('error', (err) => {
+        failures.push(`response: ${err.message}`);
+        resolve();
+      });
+    });
+    req.setTimeout(30_000, () => req.destroy(new Error('no answer within 30 s')));
+    req.on('error', (err) => {
+      failures.push(`request: ${err.message}`);
+      resolve();
+    });
+  });
+  const running = Array.from({ length: loops }, async () => {
+    while (!stop) await one();
+  });
+  return {
+    failures,
+    answers,
+    async stop() {
+      stop = true;
+      await Promise.all(running);
+      agent.destroy();
+    },
+  };
 }

@@ -18,14 +18,16 @@ import type { AddressInfo } from 'node:net';
 import { runGateway } from '../../src/gateway/main.ts';
 import { silentLogger } from '../../src/lib/logger.ts';
 import { waitFor } from '../../src/lib/testing/wait-for.ts';
-import { UNMEASURED_SHRINK_ELEMENTS, WorkerRollPolicy, configurationElements } from '../../src/gateway/runtime/worker-roll.ts';
+import { driveRequests as drive } from './helpers.ts';
+import { DEFAULT_WORKER_ROLL_GROWTH_ELEMENTS, UNMEASURED_SHRINK_ELEMENTS, WorkerRollPolicy, configurationElements, workerRollSettings } from '../../src/gateway/runtime/worker-roll.ts';
+import { loadStaticConfig } from '../../src/gateway/config/static.ts';
 import { ConfigurationAssembler, sendConfiguration } from '../../src/gateway/runtime/ipc.ts';
 import { NEVER_YIELD } from '../../src/lib/slices.ts';
 import { emptyDynamicConfig } from '../../src/gateway/config/dynamic.ts';
 import type { WorkerMessage } from '../../src/gateway/runtime/ipc.ts';
 
 test('the roll rule: only a shrink to half or less, and only when the worker stays above a fresh one by the threshold', () => {
-  const policy = new WorkerRollPolicy({ enabled: true, thresholdMiB: 64 });
+  const policy = new WorkerRollPolicy({ enabled: true, thresholdMiB: 64, growthElements: 10_000 });
   assert.equal(policy.applied(1, { elements: 2, rssMiB: 120, first: true }), undefined, 'a fresh worker is never rolled');
   assert.equal(policy.applied(1, { elements: 50_000, rssMiB: 330, first: false }), undefined, 'growth is no reason: a new worker would need as much');
   assert.equal(policy.applied(1, { elements: 30_000, rssMiB: 330, first: false }), undefined, 'a shrink to more than half is not rolled');
@@ -34,15 +36,34 @@ test('the roll rule: only a shrink to half or less, and only when the worker sta
   // A worker that started with a large configuration: no fresh figure for a small one, a large shrink decides.
   policy.applied(2, { elements: 50_000, rssMiB: 330, first: true });
   assert.ok(policy.applied(2, { elements: 1, rssMiB: 330, first: false }), 'started large, shrunk by 49,999');
-  const small = new WorkerRollPolicy({ enabled: true, thresholdMiB: 64 });
+  const small = new WorkerRollPolicy({ enabled: true, thresholdMiB: 64, growthElements: 10_000 });
   small.applied(3, { elements: 200, rssMiB: 125, first: true });
   assert.equal(small.applied(3, { elements: 40, rssMiB: 126, first: false }), undefined, `a shrink under ${UNMEASURED_SHRINK_ELEMENTS} elements with nothing to compare is kept`);
-  const off = new WorkerRollPolicy({ enabled: false, thresholdMiB: 64 });
+  const off = new WorkerRollPolicy({ enabled: false, thresholdMiB: 64, growthElements: 10_000 });
   off.applied(4, { elements: 2, rssMiB: 120, first: true });
   off.applied(4, { elements: 50_000, rssMiB: 330, first: false });
   assert.equal(off.applied(4, { elements: 2, rssMiB: 330, first: false }), undefined, 'workerRoll.enabled: false');
   policy.forget(1);
   assert.equal(policy.applied(1, { elements: 2, rssMiB: 330, first: false }), undefined, 'a forgotten worker has no peak');
+});
+
+test('the growth rule: a configuration adding workerRoll.growthElements or more is built in fresh workers; an invalid value is refused naming it', async () => {
+  const policy = new WorkerRollPolicy({ enabled: true, thresholdMiB: 64, growthElements: 10_000 });
+  assert.equal(policy.grows(3, 10_002), false, 'one element short');
+  assert.equal(policy.grows(3, 10_003), true, 'exactly growthElements more');
+  assert.equal(policy.grows(40_000, 45_000), false, 'measured against what is served, not from zero');
+  assert.equal(policy.grows(50_000, 3), false, 'a shrink is not growth');
+  assert.equal(new WorkerRollPolicy({ enabled: false, thresholdMiB: 64, growthElements: 10 }).grows(0, 50_000), false, 'workerRoll.enabled: false');
+  assert.equal(workerRollSettings(await loadStaticConfig(undefined, {})).growthElements, DEFAULT_WORKER_ROLL_GROWTH_ELEMENTS);
+  const dir = await mkdtemp(join(tmpdir(), 'mg-worker-roll-static-'));
+  try {
+    for (const bad of ['0', '-5', '1.5', '"many"']) {
+      await writeFile(join(dir, 'static.yml'), `workerRoll:\n  growthElements: ${bad}\n`);
+      await assert.rejects(loadStaticConfig(join(dir, 'static.yml')), /workerRoll\.growthElements/, `growthElements: ${bad} is refused naming the field`);
+    }
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
 });
 
 test('configurationElements counts every router, service, middleware and transport of every protocol', () => {
@@ -77,46 +98,6 @@ function dynamicFile(upstream: string, count: number): string {
 
 function rssMiB(pid: number): number {
   return Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0) / 1024;
-}
-
-/** Requests one after another until stopped, each loop on its own connection(s); every failure is kept. */
-function drive(port: number, loops: number, keepAlive: boolean) {
-  const agent = new http.Agent({ keepAlive, maxSockets: loops });
-  const failures: string[] = [];
-  let answers = 0;
-  let stop = false;
-  const one = () => new Promise<void>((resolve) => {
-    const req = http.get({ host: '127.0.0.1', port, path: '/', agent }, (res) => {
-      res.resume();
-      res.on('end', () => {
-        if (res.statusCode === 200) answers++;
-        else failures.push(`status ${res.statusCode}`);
-        resolve();
-      });
-      res.on('error', (err) => {
-        failures.push(`response: ${err.message}`);
-        resolve();
-      });
-    });
-    // A request that never ends is a failure too, and must not hold the test's cleanup.
-    req.setTimeout(30_000, () => req.destroy(new Error('no answer within 30 s')));
-    req.on('error', (err) => {
-      failures.push(`request: ${err.message}`);
-      resolve();
-    });
-  });
-  const running = Array.from({ length: loops }, async () => {
-    while (!stop) await one();
-  });
-  return {
-    failures,
-    answers: () => answers,
-    async stop() {
-      stop = true;
-      await Promise.all(running);
-      agent.destroy();
-    },
-  };
 }
 
 const livePids = () => Object.values(cluster.workers ?? {}).flatMap((w) => (w && !w.isDead() && w.process.pid !== undefined ? [w.process.pid] : []));
@@ -163,7 +144,7 @@ test('cluster mode: after 5,000 routers are replaced by one, both workers are re
   const fresh = drive(port, 1, false);
   t.after(() => Promise.all([keepAlive.stop(), fresh.stop()]));
   // Read under traffic, as the replaced workers' figure is: requests commit the young generation and buffers.
-  await waitFor(() => keepAlive.answers() + fresh.answers() > 200, 'answers before the large configuration');
+  await waitFor(() => keepAlive.answers.length + fresh.answers.length > 200, 'answers before the large configuration');
   const rssStart = Math.max(...started.map(rssMiB));
 
   await write(dynamicFile(upstreamUrl, 5000));
@@ -179,13 +160,13 @@ test('cluster mode: after 5,000 routers are replaced by one, both workers are re
     return pids.length === 2 && pids.every((pid) => !started.includes(pid) && applied.get(pid) === 2) && pids;
   }, 'both workers replaced by ones serving the one-router configuration', { deadlineMs: 90_000, intervalMs: 50 });
   t.diagnostic(`both workers replaced ${((Date.now() - t0) / 1000).toFixed(1)} s after the small file was written`);
-  const before = keepAlive.answers() + fresh.answers();
-  await waitFor(() => keepAlive.answers() + fresh.answers() > before + 20, 'answers from the new workers');
+  const before = keepAlive.answers.length + fresh.answers.length;
+  await waitFor(() => keepAlive.answers.length + fresh.answers.length > before + 20, 'answers from the new workers');
   await Promise.all([keepAlive.stop(), fresh.stop()]);
 
   const rssAfter = replaced.map(rssMiB);
   t.diagnostic(`worker RSS (MiB, largest of the two): start ${rssStart.toFixed(0)} → 5,000 routers ${rssLarge.toFixed(0)} → replaced ${rssAfter.map((x) => x.toFixed(0)).join(', ')}`);
-  t.diagnostic(`answers: ${keepAlive.answers()} keep-alive, ${fresh.answers()} new-connection`);
+  t.diagnostic(`answers: ${keepAlive.answers.length} keep-alive, ${fresh.answers.length} new-connection`);
   assert.deepEqual([...keepAlive.failures, ...fresh.failures], [], 'no request refused, reset or failed during the roll');
   // Generous: a fresh worker with one router; the large state was at least 8 MiB above the start.
   for (const rss of rssAfter) assert.ok(rss < rssStart + (rssLarge - rssStart) / 2 + 8, `a new worker is back near the start (${rss.toFixed(0)} MiB; start ${rssStart.toFixed(0)}, large ${rssLarge.toFixed(0)})`);

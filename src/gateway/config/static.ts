@@ -211,8 +211,15 @@ export const staticConfigSchema = z
       .strict()
       .optional(),
     spiffe: spiffeSchema.optional(),
-    /** Meshgate's own (cluster mode): replace a worker left holding a much larger replaced configuration's memory (runtime/worker-roll.ts). */
-    workerRoll: z.object({ enabled: z.boolean().optional(), thresholdMiB: z.number().positive().optional() }).strict().optional(),
+    /**
+     * Meshgate's own (cluster mode): replace a worker left holding a much larger replaced configuration's memory, and
+     * build a configuration that grows by `growthElements` or more in fresh workers (runtime/worker-roll.ts).
+     */
+    workerRoll: z.object({
+      enabled: z.boolean().optional(),
+      thresholdMiB: z.number().positive().optional(),
+      growthElements: z.number().int().positive().optional(),
+    }).strict().optional(),
     /** OCSP stapling (gateway/entrypoints/ocsp.ts); `responderOverrides`: responder URL in the certificate → URL asked instead. */
     ocsp: section(z.object({ responderOverrides: z.record(z.string(), z.string()).optional() }).strict()).optional(),
     /** ACME resolvers (gateway/acme); keys Traefik has and Meshgate lacks (`dnsChallenge`) are "not supported". */

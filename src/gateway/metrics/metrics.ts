@@ -485,23 +485,41 @@ export class GatewayMetrics {
     return this.registry.metrics();
   }
 
-  /** In a cluster worker: answer the primary's aggregation requests with this registry. */
-  enableClusterWorker(): void {
-    AggregatorRegistry.setRegistries([this.registry]);
-    // Constructing one installs prom-client's worker message listener.
-    new AggregatorRegistry();
+  /** This process's registry in prom-client's JSON shape: what a cluster worker sends the primary to aggregate. */
+  metricsJSON(): Promise<RegistryJSON> {
+    return this.registry.getMetricsAsJSON() as Promise<RegistryJSON>;
   }
 }
 
-/** In the cluster primary: every worker's metrics summed into one exposition (counters and histograms add up). */
-export class ClusterMetrics {
-  private readonly aggregator = new AggregatorRegistry();
+/** One registry's metrics as prom-client's `getMetricsAsJSON` gives them (the `aggregator` of each family included). */
+export type RegistryJSON = Awaited<ReturnType<Registry['getMetricsAsJSON']>>;
 
-  metricsText(): Promise<string> {
-    return this.aggregator.clusterMetrics();
+/**
+ * In the cluster primary: every worker's metrics summed into one exposition (counters and histograms add up; each
+ * family's `aggregator` says how), plus what the workers that were rolled out had counted. A counter that fell when
+ * its worker drained would look like a counter reset to every scraper, and a roll happens on every large reload
+ * (runtime/worker-roll.ts): so a retired worker's last counters and histograms (buckets, sum and count are all
+ * counters) stay in the sum; its gauges (open connections, server up) describe a process that is gone and drop out.
+ */
+/** prom-client's types whose values only grow (a histogram's buckets, sum and count). */
+const COUNTING = new Set(['counter', 'histogram']);
+
+export class ClusterMetrics {
+  /** The retired workers' counters and histograms, folded into one registry's worth. */
+  #retired: RegistryJSON = [];
+
+  /** `worker`'s last registry, sent as it exits after a drain. */
+  retire(last: RegistryJSON): void {
+    const counting = last.filter((family) => COUNTING.has(String(family.type)));
+    this.#retired = AggregatorRegistry.aggregate([this.#retired, counting]).getMetricsAsArray().map((metric) => (metric as unknown as { get(): RegistryJSON[number] }).get());
+  }
+
+  /** The exposition of the live workers' registries and the retired ones' counters. */
+  metricsText(live: RegistryJSON[]): Promise<string> {
+    return AggregatorRegistry.aggregate([...live, this.#retired]).metrics();
   }
 
   get contentType(): string {
-    return this.aggregator.contentType;
+    return Registry.PROMETHEUS_CONTENT_TYPE;
   }
 }

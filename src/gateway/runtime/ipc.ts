@@ -8,6 +8,7 @@ import type { ChallengeSnapshot } from '../acme/challenges.ts';
 import type { Slicer } from '../../lib/slices.ts';
 import { emptyDynamicConfig, type DynamicConfig } from '../config/dynamic.ts';
 import { configurationElements } from './worker-roll.ts';
+import type { RegistryJSON } from '../metrics/metrics.ts';
 
 /** Environment variable carrying a worker's settings (JSON). */
 export const WORKER_ENV = 'MESHGATE_GATEWAY_WORKER';
@@ -35,6 +36,8 @@ export type PrimaryMessage =
   | { type: 'meshgate:reopen-logs' }
   | { type: 'meshgate:config-rejected'; provider: string; message: string }
   | { type: 'meshgate:metrics-reply'; id: number; contentType: string; text: string; error?: string }
+  /** Send this worker's Prometheus registry (for the cluster's /metrics, ClusterMetrics in the primary). */
+  | { type: 'meshgate:metrics-collect'; id: number }
   /** Every pending ACME challenge answer (gateway/acme), sent whole on each change: workers serve them. */
   | { type: 'meshgate:acme-challenges'; challenges: ChallengeSnapshot };
 
@@ -44,7 +47,10 @@ export type WorkerMessage =
   | { type: 'meshgate:failed'; message: string }
   /** A configuration serves (worker-roll.ts decides from it whether the worker is replaced). */
   | { type: 'meshgate:applied'; elements: number; rssMiB: number; first: boolean }
-  | { type: 'meshgate:metrics'; id: number };
+  | { type: 'meshgate:metrics'; id: number }
+  | { type: 'meshgate:metrics-collected'; id: number; metrics: RegistryJSON }
+  /** A rolled-out worker's last registry, as it exits: its counters stay in the cluster's sums. */
+  | { type: 'meshgate:last-metrics'; metrics: RegistryJSON };
 
 const SECTIONS: readonly Section[] = ['routers', 'services', 'middlewares', 'serversTransports'];
 

@@ -10,6 +10,12 @@
  * this worker held, and its resident set is more than `thresholdMiB` above what a fresh worker reported with a
  * configuration no larger than the new one. When no fresh worker ever held so small a configuration (every worker
  * started with a larger one), a shrink of at least `UNMEASURED_SHRINK_ELEMENTS` elements alone decides.
+ *
+ * Growth is decided in the primary, before a configuration is sent (`WorkerRollPolicy.grows`): a configuration that
+ * adds at least `growthElements` elements over what the workers serve is not built by a serving worker at all. Its
+ * build would grow the serving heap by hundreds of MiB, and that heap's major GCs (tens of milliseconds each) and the
+ * build's own slices would share the thread that answers requests; fresh workers build it before they accept a
+ * connection instead, and the old ones drain once every replacement serves (worker-roller.ts `replaceAll`).
  */
 import type { DynamicConfig } from '../config/dynamic.ts';
 import type { StaticConfig } from '../config/static.ts';
@@ -18,9 +24,17 @@ export interface WorkerRollSettings {
   enabled: boolean;
   /** How far above a fresh worker's resident set (MiB) a worker may stay after a shrink before it is replaced. */
   thresholdMiB: number;
+  /** A configuration adding at least this many elements over the served one is built in fresh workers. */
+  growthElements: number;
 }
 
 export const DEFAULT_WORKER_ROLL_THRESHOLD_MIB = 64;
+/**
+ * 10,000 elements: a build of that size grows a worker's heap by about 60 MiB (50,000 routers: ~130 MiB live, 300 MiB
+ * resident, docs/benchmarks.md); below it a build in place is short and its GCs are small, and a roll (a fork and a
+ * fresh worker's start, ~1 s of CPU) is not worth it.
+ */
+export const DEFAULT_WORKER_ROLL_GROWTH_ELEMENTS = 10_000;
 /** A shrink this large is rolled on even without a fresh worker's figure to compare with. */
 export const UNMEASURED_SHRINK_ELEMENTS = 1000;
 /** How many fresh workers' figures are remembered (the newest). */
@@ -30,6 +44,7 @@ export function workerRollSettings(staticConfig: StaticConfig): WorkerRollSettin
   return {
     enabled: staticConfig.workerRoll?.enabled ?? true,
     thresholdMiB: staticConfig.workerRoll?.thresholdMiB ?? DEFAULT_WORKER_ROLL_THRESHOLD_MIB,
+    growthElements: staticConfig.workerRoll?.growthElements ?? DEFAULT_WORKER_ROLL_GROWTH_ELEMENTS,
   };
 }
 
@@ -87,6 +102,14 @@ export class WorkerRollPolicy {
       ? peakElements - report.elements >= UNMEASURED_SHRINK_ELEMENTS
       : report.rssMiB - freshMiB > this.#settings.thresholdMiB;
     return roll ? { peakElements, elements: report.elements, rssMiB: report.rssMiB, freshMiB } : undefined;
+  }
+
+  /**
+   * In the primary, before `next` elements are sent to workers serving `served`: true when fresh workers should
+   * build it instead (see the file's comment).
+   */
+  grows(served: number, next: number): boolean {
+    return this.#settings.enabled && next - served >= this.#settings.growthElements;
   }
 
   /** The worker exited: its peak no longer matters. */

@@ -1,13 +1,28 @@
 /**
- * Replaces cluster workers one at a time, as nginx does on a reload: a new worker is forked (it receives the current
- * configuration and opens the shared listening sockets), and only once it reports ready is the old one told to
+ * Replaces cluster workers as nginx does on a reload: a new worker is forked (it receives the current configuration,
+ * builds it, and only then opens the shared listening sockets), and only once it reports ready is the old one told to
  * drain — it stops accepting, finishes what is in flight and exits. At every moment at least one worker accepts, so
- * no connection is refused. worker-roll.ts decides which workers are replaced; runCluster (main.ts) owns the workers.
+ * no connection is refused. After a shrink (`queue`) workers are replaced one at a time; for a configuration that
+ * grows a lot (`replaceAll`) every worker is replaced in one swap: all replacements are forked together, and the old
+ * workers are retired together once every replacement serves, so requests see the old configuration until the swap
+ * and the new one after it (with old and new workers serving side by side, a client's answers would flip between the
+ * two until the last old worker went). worker-roll.ts decides; runCluster (main.ts) owns the workers.
  */
 import type { Worker } from 'node:cluster';
 import type { Logger } from '../../lib/logger.ts';
 import type { WorkerMessage } from './ipc.ts';
 import type { RollDecision } from './worker-roll.ts';
+
+/** A growth roll (main.ts growInFreshWorkers). */
+export interface GrowthRoll {
+  /** Elements the serving workers hold, and of the configuration that replaces it. */
+  served: number;
+  elements: number;
+  /** Each replacement as it is forked (before it says hello): the primary sends it every new configuration. */
+  forked(worker: Worker): void;
+  /** The workers to retire at the swap (every serving worker that is not a replacement). */
+  old(): Worker[];
+}
 
 /** How long a rolled-out worker's idle keep-alive connections wait for their next request (answered with `Connection: close`). */
 export const ROLL_LINGER_IDLE_MS = 1000;
@@ -45,6 +60,53 @@ export class WorkerRoller {
       .then(() => this.#roll(worker, decision))
       .catch((err: unknown) => this.#options.logger.warn({ err: String(err), pid: worker.process.pid }, 'workerRoll: the worker was not replaced'))
       .finally(() => this.#queued.delete(worker));
+  }
+
+  /**
+   * Replaces every serving worker by one of `count` fresh ones that build the latest configuration before they
+   * accept (after the rolls already queued). Resolves `true` at the swap (the old workers told to drain), `false`
+   * when a replacement did not start (the others are stopped, the old workers keep serving).
+   */
+  replaceAll(count: number, roll: GrowthRoll): Promise<boolean> {
+    let swapped: (ok: boolean) => void;
+    const result = new Promise<boolean>((resolve) => (swapped = resolve));
+    this.#chain = this.#chain
+      .then(() => this.#replaceAll(count, roll, (ok) => swapped(ok)))
+      .catch((err: unknown) => this.#options.logger.warn({ err: String(err) }, 'workerRoll: the workers were not replaced; the old ones build the configuration'))
+      .finally(() => swapped(false));
+    return result;
+  }
+
+  async #replaceAll(count: number, roll: GrowthRoll, swapped: (ok: boolean) => void): Promise<void> {
+    const { logger } = this.#options;
+    if (this.#options.stopping()) return;
+    logger.info({ elements: roll.elements, servedElements: roll.served, workers: count },
+      'workerRoll: the configuration grows; building it in fresh workers before they accept, the old ones serve until the swap');
+    const replacements = Array.from({ length: count }, () => {
+      const worker = this.#options.fork();
+      roll.forked(worker);
+      return worker;
+    });
+    const started = await Promise.all(replacements.map(readyOrGone));
+    if (!started.every(Boolean)) {
+      for (const worker of replacements) if (!worker.isDead()) worker.kill('SIGKILL');
+      throw new Error('a replacement worker did not start');
+    }
+    for (const worker of replacements) this.#options.started(worker);
+    if (this.#options.stopping()) return;
+    const old = roll.old();
+    const exited = old.map((worker) => new Promise<void>((resolve) => {
+      if (worker.isDead()) return resolve();
+      worker.once('exit', () => resolve());
+    }));
+    for (const worker of old) this.#options.retire(worker);
+    swapped(true);
+    const kill = setTimeout(() => {
+      for (const worker of old) if (!worker.isDead()) worker.kill('SIGKILL');
+    }, this.#options.exitWithinMs);
+    await Promise.all(exited);
+    clearTimeout(kill);
+    logger.info({ pids: old.map((worker) => worker.process.pid), replacements: replacements.map((worker) => worker.process.pid) }, 'workerRoll: workers replaced');
   }
 
   /** Resolves once every queued roll has finished (tests, benchmarks). */

@@ -8,6 +8,7 @@ import { createGatewayLog } from './log.ts';
 import { loadStaticConfig } from '../config/static.ts';
 import { loadStaticPlugins } from './plugins.ts';
 import { metricsFor } from '../metrics/load.ts';
+import type { RegistryJSON } from '../metrics/metrics.ts';
 import { createGateway } from './gateway.ts';
 import { tuneHeap } from './heap.ts';
 import { ChallengeStore } from '../acme/challenges.ts';
@@ -29,7 +30,7 @@ async function main(): Promise<void> {
   await loadStaticPlugins(staticConfig, logger);
   // Each worker pushes its own counts to the push backends (deltas add up there); Prometheus is aggregated by the primary.
   const metrics = await metricsFor(staticConfig, logger, { worker: true });
-  if (staticConfig.metrics?.prometheus) metrics?.enableClusterWorker();
+  const prometheus = staticConfig.metrics?.prometheus ? metrics : undefined;
   const pending = new Map<number, (reply: { contentType: string; text: string; error?: string }) => void>();
   let nextId = 1;
   // The primary orders certificates; workers only answer the CA's challenges, from the snapshots it sends.
@@ -57,10 +58,19 @@ async function main(): Promise<void> {
       : {}),
   });
   let stopping = false;
-  const stop = (lingerIdleMs = 0) => {
+  /**
+   * A worker rolled out (`retired`) hands its last counters to the primary before it exits, so the cluster's sums do
+   * not fall (metrics/metrics.ts ClusterMetrics); the exit waits until the message is written.
+   */
+  const lastCounts = async (retired: boolean) => {
+    if (!retired || !prometheus || !process.send) return;
+    const last = await prometheus.metricsJSON();
+    await new Promise<void>((resolve) => process.send!({ type: 'meshgate:last-metrics', metrics: last } satisfies WorkerMessage, undefined, {}, () => resolve()));
+  };
+  const stop = (lingerIdleMs = 0, retired = false) => {
     if (stopping) return;
     stopping = true;
-    gateway.close({ lingerIdleMs }).then(() => otlp?.shutdown()).then(() => metrics?.close()).then(
+    gateway.close({ lingerIdleMs }).then(() => lastCounts(retired)).then(() => otlp?.shutdown()).then(() => metrics?.close()).then(
       () => process.exit(0),
       (err) => {
         logger.error({ err }, 'worker stop failed');
@@ -84,7 +94,10 @@ async function main(): Promise<void> {
       gateway.apply(config).then((served) => {
         if (served) send({ type: 'meshgate:applied', elements, rssMiB: process.memoryUsage.rss() / 2 ** 20, first });
       }, () => {});
-      // The first configuration arrives before the entry points open, so TLS ones start with certificates.
+      // The first configuration arrives before the entry points open, so TLS ones start with certificates. listen()
+      // waits until every configuration handed to apply() so far is built (runtime.settled()): a replacement that
+      // builds a large configuration (workerRoll) takes no connection before it serves it, never answering from an
+      // empty table. (A SPIFFE gateway waiting for its first SVID opens with the internal routers, as in-process.)
       listening ??= gateway.listen().then(
         () => send({ type: 'meshgate:ready', addresses: gateway.addresses() }),
         (err: Error) => {
@@ -96,11 +109,20 @@ async function main(): Promise<void> {
     else if (message?.type === 'meshgate:shutdown') stop();
     else if (message?.type === 'meshgate:drain') {
       logger.info('replaced by a new worker (workerRoll): draining');
-      stop(message.lingerIdleMs);
+      stop(message.lingerIdleMs, true);
     }
     else if (message?.type === 'meshgate:acme-challenges') challenges?.replace(message.challenges);
     else if (message?.type === 'meshgate:reopen-logs') reopenLogs();
     else if (message?.type === 'meshgate:config-rejected') metrics?.recordConfigReload(false);
+    else if (message?.type === 'meshgate:metrics-collect') {
+      // The primary sums every worker's registry for /metrics (ClusterMetrics).
+      const reply = (metrics: RegistryJSON) => send({ type: 'meshgate:metrics-collected', id: message.id, metrics });
+      if (prometheus) prometheus.metricsJSON().then(reply, (err: Error) => {
+        logger.error({ err }, 'metrics could not be collected for the primary');
+        reply([]);
+      });
+      else reply([]);
+    }
     else if (message?.type === 'meshgate:metrics-reply') {
       pending.get(message.id)?.(message);
       pending.delete(message.id);
