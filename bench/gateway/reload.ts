@@ -101,7 +101,8 @@ function nginx(name: string, body: string): ChildProcess {
 }
 
 /** Resident memory of a process and of each of its direct children (the cluster workers, the reader while it runs), in MiB. */
-interface Rss { primary: number; children: number[]; total: number }
+/** `pids`: the workers (children) read, so the report shows which reload replaced them (workerRoll). */
+interface Rss { primary: number; children: number[]; pids: number[]; total: number }
 
 function rss(pid: number): Rss {
   const read = (p: number) => {
@@ -111,12 +112,13 @@ function rss(pid: number): Rss {
       return 0; // gone
     }
   };
-  let children: number[] = [];
+  let pids: number[] = [];
   try {
-    children = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map((child) => read(Number(child)));
+    pids = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
   } catch { /* none */ }
+  const children = pids.map(read);
   const primary = read(pid);
-  return { primary, children, total: primary + children.reduce((a, b) => a + b, 0) };
+  return { primary, children, pids, total: primary + children.reduce((a, b) => a + b, 0) };
 }
 
 /** `total` alone for one process; `total (primary p + workers a + b)` when there are children. */
@@ -329,6 +331,13 @@ async function main(): Promise<void> {
   console.log(`| nginx peer, same wrk: req/s, p99, max | ${fmt(ng.rps)} req/s, ${fmt(ng.p99, 1)} ms, ${fmt(ng.max, 1)} ms |`);
   console.log(`| gateway RSS: small → large → small again (+${afterS} s) | ${fmtRss(rssBefore)} → ${fmtRss(rssLarge)} → ${fmtRss(rssAfter)} MiB |`);
   console.log(`| gateway RSS +${Math.max(afterS, LATE_RSS_S)} s after the revert (under wrk) | ${fmtRss(rssLate)} MiB |`);
+  if (workers > 1) {
+    // Which workers served at each reading: new pids after the large reload = it was built in fresh workers
+    // (workerRoll.growthElements); new ones after the revert = replaced to return memory (workerRoll.thresholdMiB).
+    const replaced = (from: Rss, to: Rss) => (to.pids.some((p) => from.pids.includes(p)) ? 'no' : 'yes');
+    console.log(`| worker pids: small → large → small again | ${rssBefore.pids.join(', ')} → ${rssLarge.pids.join(', ')} → ${rssAfter.pids.join(', ')} |`);
+    console.log(`| workers replaced by the large reload · by the revert | ${replaced(rssBefore, rssLarge)} · ${replaced(rssLarge, rssAfter)} |`);
+  }
   if (report) {
     const at = (t: number) => performance.timeOrigin + t;
     const windows: Array<[string, number, number]> = [['large reload', at(t0), at(t1)], ['revert', at(t2), at(t3)], ['whole run', at(t0 - settleS * 1000), at(end)]];
