@@ -6,6 +6,7 @@
  */
 import { connect as tlsConnect, type TLSSocket } from 'node:tls';
 import { MeshgateError } from '../lib/errors.ts';
+import { armDialDeadline } from './connect-timeout.ts';
 import { ProxyErrors } from './errors.ts';
 import type { Endpoint } from './endpoints.ts';
 import type { TlsMaterial } from './identity.ts';
@@ -48,11 +49,12 @@ export function dialPeer(opts: DialOptions): Promise<TLSSocket> {
     const fail = (err: ConnectFailure): void => {
       if (settled) return;
       settled = true;
-      clearTimeout(timer);
+      disarm();
       socket.destroy();
       reject(err);
     };
-    const timer = setTimeout(() => fail(new ConnectFailure('timeout', `connect to ${endpoint.key} timed out after ${opts.timeoutMs} ms`)), opts.timeoutMs);
+    // Not a plain timer: one armed before a long synchronous turn would fail a dial whose peer answered in time.
+    const disarm = armDialDeadline(opts.timeoutMs, () => fail(new ConnectFailure('timeout', `connect to ${endpoint.key} timed out after ${opts.timeoutMs} ms`)));
     socket.once('error', (err: NodeJS.ErrnoException) => {
       const tlsError = err.code?.startsWith('ERR_SSL') || err.code?.includes('CERT') || err.code === 'ECONNRESET';
       fail(new ConnectFailure(tlsError ? 'tls' : 'refused', `connect to ${endpoint.key}: ${err.message}`, err));
@@ -67,7 +69,7 @@ export function dialPeer(opts: DialOptions): Promise<TLSSocket> {
         return;
       }
       settled = true;
-      clearTimeout(timer);
+      disarm();
       socket.removeAllListeners('error');
       resolve(socket);
     });
