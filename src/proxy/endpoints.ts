@@ -18,6 +18,9 @@ export interface Endpoint {
   readonly key: string;
 }
 
+/** pickKnown()'s answer while a target's endpoints are not known yet (its watch has not answered). */
+export const NOT_KNOWN: unique symbol = Symbol('endpoints not known yet');
+
 interface TargetState {
   endpoints: Endpoint[] | undefined;
   next: number;
@@ -57,9 +60,23 @@ export class EndpointSet {
 
   /** The next endpoint of a target, round-robin, skipping `exclude` (endpoints a retry already tried) when it can. */
   async pick(target: DiscoveryTarget, exclude: ReadonlySet<string> = new Set()): Promise<Endpoint | undefined> {
-    const list = await this.endpoints(target);
-    if (list.length === 0) return undefined;
+    const known = this.pickKnown(target, exclude);
+    if (known !== NOT_KNOWN) return known;
+    await this.endpoints(target);
+    const after = this.pickKnown(target, exclude);
+    return after === NOT_KNOWN ? undefined : after;
+  }
+
+  /**
+   * pick() without waiting: NOT_KNOWN while the target's first answer is still to come, else what pick() would
+   * return. The request path calls this first — the list is known for every request after a target's first, and an
+   * await on it cost a promise and a microtask turn per request for nothing.
+   */
+  pickKnown(target: DiscoveryTarget, exclude: ReadonlySet<string>): Endpoint | undefined | typeof NOT_KNOWN {
     const state = this.state(target);
+    const list = state.endpoints;
+    if (list === undefined) return NOT_KNOWN;
+    if (list.length === 0) return undefined;
     for (let i = 0; i < list.length; i++) {
       const e = list[state.next++ % list.length]!;
       if (!exclude.has(e.key)) return e;

@@ -18,7 +18,7 @@ import type { AccessLog } from './access-log.ts';
 import { relayAnswer } from './answer.ts';
 import { fixedPlan, planConnection, planRequest, type RoutePlan } from './chain.ts';
 import { ConnectFailure, dialPeer } from './dialer.ts';
-import type { Endpoint, EndpointSet } from './endpoints.ts';
+import { NOT_KNOWN, type Endpoint, type EndpointSet } from './endpoints.ts';
 import { h1Downstream, streamDownstream, type Downstream } from './h2/forward.ts';
 import { h2RequestHeaders } from './h2/headers.ts';
 import { withPrefix } from './h2/prefixed.ts';
@@ -57,6 +57,9 @@ const RETRY_BUFFER_LIMIT = 1 << 20;
 const EMPTY = Buffer.alloc(0);
 /** Attempts of an L4 connection across endpoints when a connect fails (nothing was sent yet). */
 const TCP_CONNECT_ATTEMPTS = 3;
+
+/** A target of the discovery chain and the endpoint picked for it. */
+interface Picked { target: DiscoveryTarget; endpoint: Endpoint }
 /** The HTTP/2 client connection preface (RFC 9113 §3.4): how an h2c (prior knowledge) app connection starts. */
 const H2_PREFACE = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n');
 /** How long start() waits for the first discovery chain (a non-blocking read) before it lets the listener open. */
@@ -247,9 +250,22 @@ export class Upstream {
   }
 
   /** The first target (in failover order) with a healthy endpoint, and one of its endpoints. */
-  private async pickEndpoint(targets: readonly DiscoveryTarget[], exclude: ReadonlySet<string>): Promise<{ target: DiscoveryTarget; endpoint: Endpoint } | undefined> {
+  private async pickEndpoint(targets: readonly DiscoveryTarget[], exclude: ReadonlySet<string>): Promise<Picked | undefined> {
     for (const target of targets) {
       const endpoint = await this.d.endpoints.pick(target, exclude);
+      if (endpoint) return { target, endpoint };
+    }
+    return undefined;
+  }
+
+  /**
+   * pickEndpoint() without a promise when every target it has to look at is known — every request after the
+   * first to a target; NOT_KNOWN sends the caller to pickEndpoint(). Same order and round-robin as pickEndpoint().
+   */
+  private pickKnownEndpoint(targets: readonly DiscoveryTarget[], exclude: ReadonlySet<string>): Picked | undefined | typeof NOT_KNOWN {
+    for (const target of targets) {
+      const endpoint = this.d.endpoints.pickKnown(target, exclude);
+      if (endpoint === NOT_KNOWN) return NOT_KNOWN;
       if (endpoint) return { target, endpoint };
     }
     return undefined;
@@ -340,7 +356,8 @@ export class Upstream {
     // One extra try for a failed connect even without a retry policy: no byte of the request has left yet.
     let connectRetryLeft = 1;
     for (let attempt = 0; attempt <= retries; attempt++) {
-      const picked = await this.pickEndpoint(plan.targets, tried);
+      const known = this.pickKnownEndpoint(plan.targets, tried);
+      const picked = known === NOT_KNOWN ? await this.pickEndpoint(plan.targets, tried) : known;
       if (!picked) {
         fail(503, 'no healthy upstream', 'no_healthy_upstream');
         return;
@@ -458,7 +475,8 @@ export class Upstream {
     const deadline = plan.requestTimeoutMs > 0 ? started + plan.requestTimeoutMs : Infinity;
     const tried = new Set<string>();
     for (let attempt = 0; attempt < TCP_CONNECT_ATTEMPTS; attempt++) {
-      const picked = await this.pickEndpoint(plan.targets, tried);
+      const known = this.pickKnownEndpoint(plan.targets, tried);
+      const picked = known === NOT_KNOWN ? await this.pickEndpoint(plan.targets, tried) : known;
       if (!picked) {
         fail(503, 'no healthy upstream', 'no_healthy_upstream');
         return;
