@@ -15,7 +15,8 @@ import { loadStaticConfig, PROVIDER_SETTINGS, type StaticConfig } from './config
 import { loadStaticPlugins } from './runtime/plugins.ts';
 import { createProviders, ProviderAggregator } from './providers/index.ts';
 import { ClusterMetrics, type RegistryJSON } from './metrics/metrics.ts';
-import { metricsFor } from './metrics/load.ts';
+import { loadPushMetrics, metricsFor } from './metrics/load.ts';
+import { ClusterPushGauges } from './metrics/cluster-push.ts';
 import { LastGoodStore, lastGoodPathFor } from './runtime/last-good.ts';
 import { overviewProviderName, createGateway, type Gateway } from './runtime/gateway.ts';
 import { emptyDynamicConfig } from './config/dynamic.ts';
@@ -251,6 +252,9 @@ async function runCluster(staticConfig: StaticConfig, options: RunGatewayOptions
   // V8 sizes the young generation when a process starts: the workers get the gateway's flags on their command line.
   cluster.setupPrimary({ exec: workerEntry(), args: [], silent: false, execArgv: [...process.execArgv, ...gatewayNodeFlags()] });
   const clusterMetrics = staticConfig.metrics?.prometheus ? new ClusterMetrics() : undefined;
+  // The push backends' gateway-wide series, from the workers' values (cluster-push.ts); the workers push the rest.
+  const pushSink = await loadPushMetrics(staticConfig.metrics, logger);
+  const clusterPush = pushSink ? new ClusterPushGauges(pushSink) : undefined;
   const workers = new Set<Worker>();
   // Workers rolled out (draining until they exit) and replacements not yet serving: neither is re-forked on exit.
   const retiring = new Set<Worker>();
@@ -279,11 +283,25 @@ async function runCluster(staticConfig: StaticConfig, options: RunGatewayOptions
     if (worker.isConnected()) worker.send(message);
   };
   let nextConfigId = 1;
-  const sendConfig = (to: Iterable<Worker>, config: DynamicConfig) => {
+  // Config reload counting for the push backends: each configuration the providers delivered is one reload of the
+  // gateway, counted when the first worker serves it (not once per worker, nor again for a new worker's first one).
+  let delivered = 0;
+  let counted = 0;
+  const deliveryOf = new Map<number, number>();
+  const sendConfig = (to: Iterable<Worker>, config: DynamicConfig, delivery: number) => {
     const targets = [...to];
-    void sendConfiguration(config, nextConfigId++, (message) => {
+    const id = nextConfigId++;
+    if (delivery > counted) deliveryOf.set(id, delivery);
+    void sendConfiguration(config, id, (message) => {
       for (const worker of targets) send(worker, message);
     }, new Slicer());
+  };
+  const countReload = (configId: number) => {
+    const delivery = deliveryOf.get(configId);
+    if (delivery === undefined || delivery <= counted) return;
+    counted = delivery;
+    for (const [id, d] of deliveryOf) if (d <= counted) deliveryOf.delete(id);
+    clusterPush?.configReload(Date.now());
   };
   const acme = await acmeFor(staticConfig, options, logger);
   const tailscale = await loadTailscaleManager(staticConfig, logger);
@@ -295,10 +313,11 @@ async function runCluster(staticConfig: StaticConfig, options: RunGatewayOptions
   // Providers first, so the first worker starts with the current configuration (and its TLS certificates).
   const control = await startControlPlane(staticConfig, options, logger, (config) => {
     latest = config;
+    const delivery = ++delivered;
     latestElements = configurationElements(config);
     if (growth) {
       // The replacements build the latest (queued behind the one they build); the old workers keep theirs until the swap.
-      sendConfig([...growth.replacements].filter((worker) => greeted.has(worker)), config);
+      sendConfig([...growth.replacements].filter((worker) => greeted.has(worker)), config, delivery);
       return;
     }
     if (running && !stopping && rollPolicy.grows(servedElements, latestElements)) {
@@ -306,7 +325,7 @@ async function runCluster(staticConfig: StaticConfig, options: RunGatewayOptions
       return;
     }
     servedElements = latestElements;
-    sendConfig(serving(), config);
+    sendConfig(serving(), config, delivery);
   }, (provider, error) => {
     // Every worker counts it; the cluster view takes the max of the reload series, so it counts once.
     for (const worker of serving()) send(worker, { type: 'meshgate:config-rejected', provider, message: error.message });
@@ -319,16 +338,19 @@ async function runCluster(staticConfig: StaticConfig, options: RunGatewayOptions
       if (message?.type === 'meshgate:hello') {
         greeted.add(worker);
         if (acme) send(worker, { type: 'meshgate:acme-challenges', challenges: acme.challenges.snapshot() });
-        sendConfig([worker], latest ?? emptyDynamicConfig());
+        sendConfig([worker], latest ?? emptyDynamicConfig(), latest ? delivered : 0);
       } else if (message?.type === 'meshgate:ready') {
         addresses = message.addresses;
         firstReady();
       } else if (message?.type === 'meshgate:failed') {
         failedStart(new Error(message.message));
       } else if (message?.type === 'meshgate:applied') {
+        countReload(message.configId);
         const decision = rollPolicy.applied(worker.id, message);
         // While a growth roll is under way every serving worker is about to be replaced anyway.
         if (decision && !stopping && !growth) roller.queue(worker, decision);
+      } else if (message?.type === 'meshgate:push-gauges') {
+        clusterPush?.update(worker.id, message.gauges);
       } else if (message?.type === 'meshgate:metrics' && clusterMetrics) {
         // A worker whose last counters arrived meanwhile is counted by those alone.
         collectMetrics().then((live) => clusterMetrics.metricsText(live.filter(([from]) => !countedOut.has(from)).map(([, metrics]) => metrics))).then(
@@ -345,6 +367,7 @@ async function runCluster(staticConfig: StaticConfig, options: RunGatewayOptions
     });
     worker.on('exit', (code, signal) => {
       workers.delete(worker);
+      clusterPush?.forget(worker.id);
       rollPolicy.forget(worker.id);
       if (retiring.delete(worker) || starting.delete(worker)) return;
       if (!stopping) {
@@ -384,7 +407,7 @@ async function runCluster(staticConfig: StaticConfig, options: RunGatewayOptions
     }).then((swapped) => {
       growth = undefined;
       servedElements = latestElements;
-      if (!swapped && !stopping) sendConfig(serving(), latest ?? emptyDynamicConfig());
+      if (!swapped && !stopping) sendConfig(serving(), latest ?? emptyDynamicConfig(), latest ? delivered : 0);
     });
   };
   /** Each live worker's Prometheus registry, for the cluster's /metrics (a worker that does not answer in 5 s fails the scrape). */
@@ -417,6 +440,7 @@ async function runCluster(staticConfig: StaticConfig, options: RunGatewayOptions
     stopping = true;
     await control.stop();
     for (const worker of workers) worker.kill();
+    await clusterPush?.close();
     throw err;
   }
   running = true;
@@ -443,6 +467,8 @@ async function runCluster(staticConfig: StaticConfig, options: RunGatewayOptions
           // A worker that does not finish draining in time is stopped anyway.
           setTimeout(() => worker.kill('SIGKILL'), (options.drainTimeoutMs ?? 30_000) + 5_000).unref();
         })));
+        // After the workers: their connections are closed, and the last values pushed say so.
+        await clusterPush?.close();
       })();
       return closing;
     },

@@ -13,8 +13,18 @@ export function hasPushMetrics(metrics: PushMetricsConfig | undefined): boolean 
   return metrics !== undefined && (metrics.statsD !== undefined || metrics.datadog !== undefined || metrics.influxDB2 !== undefined || metrics.otlp !== undefined);
 }
 
-/** Where the sinks run: `worker` in a node:cluster worker (OTLP then names the process in its resource). */
+/**
+ * Where the sinks run: `worker` in a node:cluster worker — OTLP names the process in its resource, and the
+ * gateway-wide series are left to the primary (cluster-push.ts).
+ */
 export interface PushOptions { worker?: boolean }
+
+/** How often a cluster worker sends its gateway-wide values to the primary: the shortest configured pushInterval. */
+export function pushGaugesIntervalMs(metrics: PushMetricsConfig | undefined): number | undefined {
+  if (!hasPushMetrics(metrics)) return undefined;
+  const intervals = [metrics!.statsD, metrics!.datadog, metrics!.influxDB2, metrics!.otlp].flatMap((backend) => (backend ? [backend.pushInterval] : []));
+  return Math.max(1, Math.min(...intervals));
+}
 
 /** One sink for every configured backend (a MultiSink when there are several), or undefined when there is none. */
 export async function loadPushMetrics(metrics: PushMetricsConfig | undefined, logger: Logger, options: PushOptions = {}): Promise<MetricsSink | undefined> {
@@ -47,6 +57,6 @@ export async function metricsFor(staticConfig: StaticConfig, logger: Logger, opt
   if (!prom && !push) return undefined;
   const metrics = new GatewayMetrics(prom ? prometheusOptions(prom) : { prometheus: false });
   const sink = await loadPushMetrics(staticConfig.metrics, logger, options);
-  if (sink) metrics.attachPush(sink);
+  if (sink) metrics.attachPush(sink, { gatewayWide: options.worker !== true });
   return metrics;
 }

@@ -8,6 +8,7 @@
  */
 import { AggregatorRegistry, Registry } from 'prom-client';
 import type { MetricsSink } from './sink.ts';
+import type { WorkerGauges } from './cluster-push.ts';
 import { certificateExpiries, tlsLabels } from './tls.ts';
 
 /** Traefik's default histogram buckets (seconds). */
@@ -264,6 +265,8 @@ export class GatewayMetrics {
   private readonly lastReloadFailure: ScalarSeries;
   /** The push backends (StatsD, Datadog, InfluxDB 2, OTLP): one call per event whatever their number. */
   private push: MetricsSink | undefined;
+  /** The same sinks for the gateway-wide series; undefined in a cluster worker, whose primary pushes them (cluster-push.ts). */
+  private pushGatewayWide: MetricsSink | undefined;
 
   constructor(options: GatewayMetricsOptions = {}) {
     const prometheus = options.prometheus ?? true;
@@ -383,18 +386,32 @@ export class GatewayMetrics {
     const certs = certificateExpiries(pems);
     this.certsNotAfter.series.length = 0;
     for (const c of certs) this.certsNotAfter.add({ cn: c.cn, serial: c.serial, sans: c.sans }).value = c.notAfter;
-    this.push?.certificates(certs);
+    this.pushGatewayWide?.certificates(certs);
   }
 
-  /** Feeds every later event to the push backends too (set once, after they are loaded). */
-  attachPush(sink: MetricsSink): void {
+  /**
+   * Feeds every later event to the push backends too (set once, after they are loaded). `gatewayWide: false` in a
+   * cluster worker: open connections, server up, certificates and reloads are the primary's to push (pushGauges).
+   */
+  attachPush(sink: MetricsSink, options: { gatewayWide: boolean } = { gatewayWide: true }): void {
     this.push = sink;
+    this.pushGatewayWide = options.gatewayWide ? sink : undefined;
+  }
+
+  /** This process's gateway-wide values, for the cluster primary to push (cluster-push.ts). */
+  pushGauges(): WorkerGauges {
+    return {
+      openConnections: [...this.openConnectionSeries.values()].map((s) => [s.labels.entrypoint!, s.labels.protocol!, s.value]),
+      serverUp: [...this.serverUpSeries.values()].map((s) => [s.labels.service!, s.labels.url!, s.value === 1 ? 1 : 0]),
+      certificates: this.certsNotAfter.series.map((s) => ({ cn: s.labels.cn!, serial: s.labels.serial!, sans: s.labels.sans!, notAfter: s.value })),
+    };
   }
 
   /** Pushes what the push backends hold and stops them (graceful stop). */
   async close(): Promise<void> {
     const push = this.push;
     this.push = undefined;
+    this.pushGatewayWide = undefined;
     await push?.close();
   }
 
@@ -419,7 +436,7 @@ export class GatewayMetrics {
       this.openConnectionSeries.set(key, s);
     }
     s.value += delta;
-    this.push?.openConnection(entryPoint, protocol, delta);
+    this.pushGatewayWide?.openConnection(entryPoint, protocol, delta);
   }
 
   setServerUp(service: string, url: string, up: boolean): void {
@@ -430,7 +447,7 @@ export class GatewayMetrics {
       this.serverUpSeries.set(key, s);
     }
     s.value = up ? 1 : 0;
-    this.push?.serverUp(service, url, up);
+    this.pushGatewayWide?.serverUp(service, url, up);
   }
 
   /** Drops the server_up series of servers no longer configured (called by the control plane after a reload). */
@@ -473,7 +490,7 @@ export class GatewayMetrics {
       this.reloadFailures.value++;
       this.lastReloadFailure.value = Math.floor(at / 1000);
     }
-    this.push?.configReload(success, at);
+    this.pushGatewayWide?.configReload(success, at);
   }
 
   get contentType(): string {

@@ -5,7 +5,8 @@
  * names: counters (unit "1"), duration histograms in seconds with `explicitBoundaries`, and observable gauges for
  * open connections, server state and the last reload time (Traefik's gaugeCollector). The resource is built as
  * Traefik's (SDK attributes, then OTEL_RESOURCE_ATTRIBUTES, then `service.name` and `resourceAttributes`); a cluster
- * worker adds `service.instance.id` = host:pid, since each worker exports its own cumulative series.
+ * worker adds `service.instance.id` = host:pid, since each worker exports its own cumulative request series; the
+ * gauges of a cluster come from the primary's sink, which has none (cluster-push.ts).
  */
 import type { Attributes, Counter, Meter } from '@opentelemetry/api';
 import { defaultResource, detectResources, envDetector, resourceFromAttributes, type Resource } from '@opentelemetry/resources';
@@ -106,7 +107,7 @@ class OtlpSink implements MetricsSink {
     this.#requests.request(entryPoint, router, service, method, protocol, code, seconds, requestBytes, responseBytes);
   }
 
-  openConnection(entryPoint: string, protocol: string, delta: 1 | -1): void {
+  openConnection(entryPoint: string, protocol: string, delta: number): void {
     this.#openConnections.add(`${entryPoint}\u0000${protocol}`, { entrypoint: entryPoint, protocol }, delta);
   }
 

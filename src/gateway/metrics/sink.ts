@@ -12,7 +12,8 @@
 export interface MetricsSink {
   request(entryPoint: string | undefined, router: string | undefined, service: string | undefined,
     method: string, protocol: string, code: number, seconds: number, requestBytes: number, responseBytes: number): void;
-  openConnection(entryPoint: string, protocol: string, delta: 1 | -1): void;
+  /** `delta`: +1/-1 per connection in a process; any count from the cluster primary's sum (cluster-push.ts). */
+  openConnection(entryPoint: string, protocol: string, delta: number): void;
   serverUp(service: string, url: string, up: boolean): void;
   retry(service: string): void;
   configReload(success: boolean, atMs: number): void;
@@ -47,7 +48,7 @@ export class MultiSink implements MetricsSink {
     for (const s of this.#sinks) s.request(entryPoint, router, service, method, protocol, code, seconds, requestBytes, responseBytes);
   }
 
-  openConnection(entryPoint: string, protocol: string, delta: 1 | -1): void {
+  openConnection(entryPoint: string, protocol: string, delta: number): void {
     for (const s of this.#sinks) s.openConnection(entryPoint, protocol, delta);
   }
 
@@ -221,7 +222,7 @@ export class IntervalStore {
     for (const c of certs) this.#gauge(this.#names.tlsCertsNotAfter, [['cn', c.cn], ['serial', c.serial], ['sans', c.sans]]).value = c.notAfter;
   }
 
-  openConnection(entryPoint: string, protocol: string, delta: 1 | -1): void {
+  openConnection(entryPoint: string, protocol: string, delta: number): void {
     this.#gauge(this.#names.openConnections, [['entrypoint', entryPoint], ['protocol', protocol]]).value += delta;
   }
 
@@ -302,7 +303,7 @@ export abstract class StoreSink implements MetricsSink {
     this.store.request(entryPoint, router, service, method, protocol, code, seconds, requestBytes, responseBytes);
   }
 
-  openConnection(entryPoint: string, protocol: string, delta: 1 | -1): void {
+  openConnection(entryPoint: string, protocol: string, delta: number): void {
     this.store.openConnection(entryPoint, protocol, delta);
   }
 

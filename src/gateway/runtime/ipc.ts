@@ -5,6 +5,7 @@
  * it for as long as the parse takes.
  */
 import type { ChallengeSnapshot } from '../acme/challenges.ts';
+import type { WorkerGauges } from '../metrics/cluster-push.ts';
 import type { Slicer } from '../../lib/slices.ts';
 import { emptyDynamicConfig, type DynamicConfig } from '../config/dynamic.ts';
 import { configurationElements } from './worker-roll.ts';
@@ -45,8 +46,13 @@ export type WorkerMessage =
   | { type: 'meshgate:hello' }
   | { type: 'meshgate:ready'; addresses: Record<string, { address: string; port: number }> }
   | { type: 'meshgate:failed'; message: string }
-  /** A configuration serves (worker-roll.ts decides from it whether the worker is replaced). */
-  | { type: 'meshgate:applied'; elements: number; rssMiB: number; first: boolean }
+  /**
+   * A configuration serves (worker-roll.ts decides from it whether the worker is replaced); `configId` is the id of
+   * its sequence, by which the primary counts each delivered configuration's reload once.
+   */
+  | { type: 'meshgate:applied'; elements: number; rssMiB: number; first: boolean; configId: number }
+  /** The worker's gateway-wide metric values, every push interval, for the primary's push backends (cluster-push.ts). */
+  | { type: 'meshgate:push-gauges'; gauges: WorkerGauges }
   | { type: 'meshgate:metrics'; id: number }
   | { type: 'meshgate:metrics-collected'; id: number; metrics: RegistryJSON }
   /** A rolled-out worker's last registry, as it exits: its counters stay in the cluster's sums. */

@@ -7,7 +7,7 @@ import { createLogger } from '../../lib/logger.ts';
 import { createGatewayLog } from './log.ts';
 import { loadStaticConfig } from '../config/static.ts';
 import { loadStaticPlugins } from './plugins.ts';
-import { metricsFor } from '../metrics/load.ts';
+import { metricsFor, pushGaugesIntervalMs } from '../metrics/load.ts';
 import type { RegistryJSON } from '../metrics/metrics.ts';
 import { createGateway } from './gateway.ts';
 import { tuneHeap } from './heap.ts';
@@ -31,6 +31,9 @@ async function main(): Promise<void> {
   // Each worker pushes its own counts to the push backends (deltas add up there); Prometheus is aggregated by the primary.
   const metrics = await metricsFor(staticConfig, logger, { worker: true });
   const prometheus = staticConfig.metrics?.prometheus ? metrics : undefined;
+  // The gateway-wide series (open connections, server up, certificates) are the primary's to push: it gets ours.
+  const gaugesEvery = pushGaugesIntervalMs(staticConfig.metrics);
+  if (metrics && gaugesEvery !== undefined) setInterval(() => send({ type: 'meshgate:push-gauges', gauges: metrics.pushGauges() }), gaugesEvery).unref();
   const pending = new Map<number, (reply: { contentType: string; text: string; error?: string }) => void>();
   let nextId = 1;
   // The primary orders certificates; workers only answer the CA's challenges, from the snapshots it sends.
@@ -91,8 +94,9 @@ async function main(): Promise<void> {
       if (config === undefined) return;
       const first = listening === undefined;
       const elements = assembler.lastElements;
+      const configId = message.id;
       gateway.apply(config).then((served) => {
-        if (served) send({ type: 'meshgate:applied', elements, rssMiB: process.memoryUsage.rss() / 2 ** 20, first });
+        if (served) send({ type: 'meshgate:applied', elements, rssMiB: process.memoryUsage.rss() / 2 ** 20, first, configId });
       }, () => {});
       // The first configuration arrives before the entry points open, so TLS ones start with certificates. listen()
       // waits until every configuration handed to apply() so far is built (runtime.settled()): a replacement that
