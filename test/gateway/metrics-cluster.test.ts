@@ -5,7 +5,7 @@
  * registry per process in pkg/metrics/datadog.go and influxdb2.go) — describe the whole gateway, which in Traefik is
  * one process. Pushed by every worker under the same series, the backend showed whichever worker came last (half the
  * open connections here) and counted each reload once per worker. Real receivers: a UDP socket for the DogStatsD
- * lines and an HTTP server for InfluxDB 2's writes.
+ * lines, an HTTP server for InfluxDB 2's writes and an OTLP/HTTP (JSON) receiver.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -14,7 +14,7 @@ import { once } from 'node:events';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { eventually, fileProviderStaticYaml, get, startGateway, startUpstream, tempDir, writeAtomic } from './helpers.ts';
-import { influxServer, named, parseLine, total, udpListener } from './metrics-receivers.ts';
+import { attrs, influxServer, named, otlpJsonReceiver, parseLine, total, udpListener, type OtlpMetric } from './metrics-receivers.ts';
 
 const routeTo = (url: string, name: string) => `
 http:
@@ -29,10 +29,11 @@ http:
           - url: "${url}"
 `;
 
-test('2 workers: open connections are the gateway\'s sum and a reload counts once, in DogStatsD and InfluxDB 2', async () => {
+test('2 workers: open connections are the gateway\'s sum and a reload counts once, in DogStatsD, InfluxDB 2 and OTLP', async () => {
   const upstream = await startUpstream('A');
   const udp = await udpListener();
   const influx = await influxServer();
+  const otlp = await otlpJsonReceiver();
   const dir = await tempDir('mg-gw-metrics-cluster-');
   await writeFile(join(dir, 'dynamic.yml'), routeTo(upstream.url, 'first'));
   await writeFile(join(dir, 'gateway.yml'), `${fileProviderStaticYaml(join(dir, 'dynamic.yml'))}api:
@@ -47,6 +48,10 @@ metrics:
     org: org
     bucket: bucket
     pushInterval: 100ms
+  otlp:
+    http:
+      endpoint: "${otlp.endpoint}"
+    pushInterval: 100ms
 `);
   const gw = await startGateway(join(dir, 'gateway.yml'), { workers: 2 });
   const sockets: Socket[] = [];
@@ -56,6 +61,19 @@ metrics:
   const lastInfluxOpen = () => influx.writes.flatMap((w) => w.lines.map(parseLine))
     .filter((p) => p.measurement === 'traefik.open.connections' && p.tags.entrypoint === 'web').at(-1)?.fields.value;
   const reloads = () => total(named(udp.lines, 'traefik.config.reload.total'));
+  // OTLP: the gauge is cumulative per exporting process (resource); the gateway's value is the sum of each one's latest.
+  const otlpOpen = () => {
+    const latest = new Map<string, number>();
+    for (const { body } of otlp.bodies) {
+      for (const rm of body.resourceMetrics as Array<{ resource: unknown; scopeMetrics: Array<{ metrics: OtlpMetric[] }> }>) {
+        for (const m of rm.scopeMetrics.flatMap((sm) => sm.metrics)) {
+          if (m.name !== 'traefik_open_connections') continue;
+          for (const p of m.gauge?.dataPoints ?? []) if (attrs(p).entrypoint === 'web') latest.set(JSON.stringify(rm.resource), Number(p.asDouble ?? p.asInt));
+        }
+      }
+    }
+    return [...latest.values()].reduce((a, b) => a + b, 0);
+  };
   try {
     // Four keep-alive connections, each with one answered request (the entry point counts a connection once it has
     // seen its first bytes); node:cluster hands connections to the workers in turn, so each worker holds some.
@@ -69,10 +87,12 @@ metrics:
     }
     await eventually(async () => assert.equal(lastDogOpen(), 4, `DogStatsD: the gateway's open connections on web ${udp.lines.filter((l) => l.includes('open.conn')).join(' ')}`), 20_000);
     await eventually(async () => assert.equal(lastInfluxOpen(), 4, 'InfluxDB 2: the gateway\'s open connections on web'), 20_000);
+    await eventually(async () => assert.equal(otlpOpen(), 4, 'OTLP: the gateway\'s open connections on web'), 20_000);
     for (const socket of sockets) socket.destroy();
     closed = true;
     await eventually(async () => assert.equal(lastDogOpen(), 0, 'DogStatsD: all closed'), 20_000);
     await eventually(async () => assert.equal(lastInfluxOpen(), 0, 'InfluxDB 2: all closed'), 20_000);
+    await eventually(async () => assert.equal(otlpOpen(), 0, 'OTLP: all closed'), 20_000);
 
     // The first configuration is one reload; a new file is one more, however many workers apply it.
     await eventually(async () => assert.ok(reloads() >= 1, 'the first configuration counted'), 20_000);
@@ -91,5 +111,6 @@ metrics:
     await upstream.close();
     udp.close();
     influx.close();
+    otlp.close();
   }
 });
