@@ -30,3 +30,40 @@ export function timeoutAfterPoll(ms: number, onTimeout: () => void): PollTimeout
     },
   };
 }
+
+/**
+ * A dial deadline (TCP connect, and with TLS the handshake) that counts only time the event loop ran. A dial over TLS
+ * needs more than the one poll timeoutAfterPoll waits for: the ClientHello may only leave once the connect has been
+ * seen, and the server's flight comes back a round trip later. So when the timer fires late — the loop was held up
+ * past the deadline — the lateness is credited back as a new window (at most `ms` in all, so a dial ends by about
+ * twice its timeout whatever the loop does), and only a timer that fires on time, checked once more after that turn's
+ * poll, is a verdict. The proxy's mTLS dial (src/proxy/dialer.ts) and the gateway's upstream dials use it.
+ */
+export function dialDeadline(ms: number, onTimeout: () => void): PollTimeout {
+  let credit = ms;
+  let done = false;
+  let deadline = performance.now() + ms;
+  const fire = (): void => {
+    if (done) return;
+    const now = performance.now();
+    const late = Math.min(now - deadline, credit);
+    if (late >= 1) {
+      credit -= late;
+      deadline = now + late;
+      timer = setTimeout(fire, late);
+      timer.unref();
+      return;
+    }
+    setImmediate(() => {
+      if (!done) onTimeout();
+    });
+  };
+  let timer = setTimeout(fire, ms);
+  timer.unref();
+  return {
+    clear() {
+      done = true;
+      clearTimeout(timer);
+    },
+  };
+}

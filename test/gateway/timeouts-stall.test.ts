@@ -5,7 +5,8 @@
  * of the next turn before it polls the I/O that completed meanwhile, so a plain timer cut an answer that was already
  * there: the "expired timer" shape the proxy's connect timeout had (commit 38b2b2e, test/proxy/inbound-stall).
  *
- * The upstream runs in a child process, so it answers while this process — the gateway's side — is held. Each hold is
+ * The upstream runs in a child process, so it answers while this process — the gateway's side — is held. A dial over
+ * TLS gets its deadline counted in loop time (it needs round trips after the connect is seen). Each hold is
  * 600 ms, three times the 200 ms timeout, and starts once the request (or the connect) is on its way: every answer
  * here arrives well within the timeout, only the gateway is late to read it.
  */
@@ -14,7 +15,11 @@ import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import { once } from 'node:events';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { silentLogger } from '../../src/lib/logger.ts';
+import { makeCertificate } from '../helpers/tls-fixture.ts';
 import { healthCheckSchema } from '../../src/gateway/config/schema/services.ts';
 import { HealthChecker } from '../../src/gateway/services/healthcheck.ts';
 import { HealthRegistry } from '../../src/gateway/services/health.ts';
@@ -71,6 +76,30 @@ test('dialTimeout: a connect completed while the loop was held past the timeout 
     assert.equal(await exchange(pool, () => holdLoop(HOLD_MS)), 200);
   } finally {
     await pool.destroy();
+  }
+});
+
+test('dialTimeout over TLS: a connect and handshake that went on while the loop was held past the timeout are not cut', async () => {
+  // The handshake needs round trips after the connect is seen: one poll after the timer is not enough, the deadline
+  // counts only the time the loop ran (lib/poll-timeout.ts dialDeadline).
+  const dir = mkdtempSync(join(tmpdir(), 'mg-gw-stall-tls-'));
+  const leaf = makeCertificate(dir, 'upstream', { cn: 'localhost', sans: ['IP:127.0.0.1'] });
+  const script = `
+    const fs = require('node:fs');
+    const server = require('node:https').createServer({ cert: fs.readFileSync(${JSON.stringify(leaf.certFile)}), key: fs.readFileSync(${JSON.stringify(leaf.keyFile)}) }, (req, res) => { req.resume(); res.end('ok'); });
+    server.listen(0, '127.0.0.1', () => process.stdout.write(String(server.address().port) + '\\n'));
+  `;
+  const tlsChild = spawn(process.execPath, ['-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+  try {
+    const [chunk] = (await once(tlsChild.stdout!, 'data')) as [Buffer];
+    const pool = new UpstreamPool(`https://127.0.0.1:${chunk.toString().trim()}`, { ...POOL, connectTimeoutMs: TIMEOUT_MS, tls: { ca: leaf.cert } });
+    try {
+      assert.equal(await exchange(pool, () => holdLoop(HOLD_MS)), 200);
+    } finally {
+      await pool.destroy();
+    }
+  } finally {
+    tlsChild.kill();
   }
 });
 

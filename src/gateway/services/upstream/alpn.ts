@@ -10,7 +10,7 @@ import { isIP } from 'node:net';
 import { H2Pool } from './h2-pool.ts';
 import type { UpstreamPool } from './pool.ts';
 import type { UpstreamDispatcher, UpstreamHandler, UpstreamRequest } from './types.ts';
-import { timeoutAfterPoll } from '../../../lib/poll-timeout.ts';
+import { dialDeadline } from '../../../lib/poll-timeout.ts';
 
 type Choice = 'pending' | 'h1' | 'h2';
 
@@ -55,8 +55,8 @@ export class AlpnDispatcher implements UpstreamDispatcher {
       ...this.tls, host, port, ALPNProtocols: ['h2', 'http/1.1'],
       ...(this.tls.servername === undefined && isIP(host) === 0 ? { servername: host } : {}),
     });
-    // Judged after the loop has read what arrived (lib/poll-timeout.ts): a handshake done while the process was held up is not cut.
-    const timer = this.connectTimeoutMs > 0 ? timeoutAfterPoll(this.connectTimeoutMs, () => socket.destroy(new Error(`dial ${url.host}: timeout`))) : undefined;
+    // Counts only time the loop ran (lib/poll-timeout.ts dialDeadline): a handshake that went on while the process was held up is not cut.
+    const timer = this.connectTimeoutMs > 0 ? dialDeadline(this.connectTimeoutMs, () => socket.destroy(new Error(`dial ${url.host}: timeout`))) : undefined;
     const settle = (choice: 'h1' | 'h2' | undefined) => {
       timer?.clear();
       socket.off('error', onError);

@@ -11,7 +11,7 @@ import tls from 'node:tls';
 import type { Readable } from 'node:stream';
 import { parseResponseHead } from './head.ts';
 import { UpstreamError, UpstreamErrorCodes } from './errors.ts';
-import { timeoutAfterPoll, type PollTimeout } from '../../../lib/poll-timeout.ts';
+import { dialDeadline, timeoutAfterPoll, type PollTimeout } from '../../../lib/poll-timeout.ts';
 import type { UpstreamController, UpstreamHandler, UpstreamRequest } from './types.ts';
 
 const BLANK_LINE = Buffer.from('\r\n\r\n');
@@ -148,9 +148,9 @@ export class Connection {
     const socket = owner.secure ? tls.connect({ ...owner.tlsOptions, ...options }) : net.connect(options);
     this.socket = socket;
     if (owner.connectTimeoutMs > 0) {
-      // Judged after the loop has read what arrived (lib/poll-timeout.ts): a connect that completed while the process
-      // was held up past dialTimeout is not cut.
-      this.connectTimer = timeoutAfterPoll(owner.connectTimeoutMs, () => {
+      // Counts only time the loop ran (lib/poll-timeout.ts dialDeadline): a connect, or a TLS handshake, that went on
+      // while the process was held up past dialTimeout is not cut.
+      this.connectTimer = dialDeadline(owner.connectTimeoutMs, () => {
         this.connectTimer = null;
         socket.destroy(new UpstreamError(UpstreamErrorCodes.connectTimeout, `connect to ${owner.host}:${owner.port} timed out`));
       });

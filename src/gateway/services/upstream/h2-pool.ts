@@ -10,7 +10,7 @@ import type { ConnectionOptions, TLSSocket } from 'node:tls';
 import { UpstreamError, UpstreamErrorCodes } from './errors.ts';
 import type { ResponseHeaderMap, UpstreamController, UpstreamDispatcher, UpstreamHandler, UpstreamRequest } from './types.ts';
 import { prototypeFree } from '../../../lib/http/headers.ts';
-import { timeoutAfterPoll, type PollTimeout } from '../../../lib/poll-timeout.ts';
+import { dialDeadline, timeoutAfterPoll, type PollTimeout } from '../../../lib/poll-timeout.ts';
 
 export interface H2PoolOptions {
   connectTimeoutMs: number;
@@ -71,8 +71,8 @@ export class H2Pool implements UpstreamDispatcher {
       session.close();
     });
     if (this.options.connectTimeoutMs > 0) {
-      // Judged after the loop has read what arrived (lib/poll-timeout.ts): a session set up while the process was held up is not cut.
-      const timer = timeoutAfterPoll(this.options.connectTimeoutMs, () => {
+      // Counts only time the loop ran (lib/poll-timeout.ts dialDeadline): a session set up while the process was held up is not cut.
+      const timer = dialDeadline(this.options.connectTimeoutMs, () => {
         if (!session.connecting) return;
         session.destroy(new UpstreamError(UpstreamErrorCodes.connectTimeout, `dial ${this.authority}: timeout`));
       });
