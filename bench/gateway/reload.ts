@@ -13,7 +13,7 @@
  *     same-run peer for the request rate.
  *
  *   node bench/gateway/reload.ts [--routers 50000] [--workers 1] [--connections 16] [--threads 1] [--settle 5] [--after 15]
- *     [--node-flags "…"] [--no-roll] [--probe [--probe-ms 8] [--probe-out file.json] [--reduce size|last-resort]]
+ *     [--node-flags "…"] [--no-roll] [--growth-elements N] [--probe [--probe-ms 8] [--probe-out file.json] [--reduce size|last-resort]]
  *
  * `--probe` preloads bench/gateway/reload-probe.ts into the gateway (through NODE_OPTIONS, so the installed form runs
  * as usual) and adds what it saw: every event-loop turn of at least `--probe-ms` of thread CPU during each reload, with
@@ -60,6 +60,11 @@ const reduce = args.get('reduce');
 const nodeFlags = (args.get('node-flags') ?? '').split(' ').filter(Boolean);
 /** `--no-roll`: cluster workers are not replaced after the revert (workerRoll.enabled: false), the peer for `--workers 2`. */
 const noRoll = args.has('no-roll');
+/**
+ * `--growth-elements N`: workerRoll.growthElements (default: the gateway's, 10,000). A value above `--routers` builds
+ * the large configuration in the serving workers, the peer of a growth roll in the same cluster mode.
+ */
+const growthElements = args.get('growth-elements');
 
 const work = mkdtempSync(join(os.tmpdir(), 'meshgate-reload-'));
 const children: ChildProcess[] = [];
@@ -254,7 +259,7 @@ async function main(): Promise<void> {
   writeFileSync(join(dir, 'static.yml'), [
     'entryPoints:', '  web:', `    address: "127.0.0.1:${port}"`, '  traefik:', '    address: "127.0.0.1:0"',
     'providers:', '  providersThrottleDuration: 50ms', `  maxRouters: ${Math.max(routers, 100_000)}`, '  file:', `    filename: "${dynamic}"`, '    watch: true',
-    ...(noRoll ? ['workerRoll:', '  enabled: false'] : []),
+    ...(noRoll ? ['workerRoll:', '  enabled: false'] : growthElements ? ['workerRoll:', `  growthElements: ${growthElements}`] : []),
     'log:', '  level: ERROR', '',
   ].join('\n'));
   // As installed (bin/meshgate: dist/ and the launcher's V8 flags) when dist/ is current and no --node-flags are asked
@@ -317,12 +322,16 @@ async function main(): Promise<void> {
 
   const fmt = (n: number, d = 0) => n.toFixed(d);
   console.log(`\n## Gateway: reload of a ${routers.toLocaleString('en')}-router configuration`);
-  console.log(`\n${new Date().toISOString()} · ${os.cpus().length} cores · load average ${os.loadavg().map((x) => x.toFixed(1)).join(' ')} · workers ${workers}${noRoll ? ' (workerRoll off)' : ''} · wrk -t${threads} -c${connections} · gateway: ${gatewayForm}`);
+  console.log(`\n${new Date().toISOString()} · ${os.cpus().length} cores · load average ${os.loadavg().map((x) => x.toFixed(1)).join(' ')} · workers ${workers}${noRoll ? ' (workerRoll off)' : growthElements ? ` (workerRoll.growthElements ${growthElements})` : ''} · wrk -t${threads} -c${connections} · gateway: ${gatewayForm}`);
   console.log(`\nfile: ${(Buffer.byteLength(largeText) / 1e6).toFixed(1)} MB\n`);
   console.log('| measure | value |');
   console.log('|---|---|');
   console.log(`| large reload took effect after | ${fmt(t1 - t0)} ms |`);
   console.log(`| longest gap between answers during it (Node client) | ${fmt(prober.longestGap(t0, t1), 1)} ms |`);
+  // When it ended, counted back from the first answer of the large configuration: a growth roll's swap (the client's
+  // old worker closes its connection, it reconnects to a fresh one) ends at 0; a build in place anywhere before.
+  const largeGap = prober.longestGapAt(t0, t1);
+  console.log(`| it ended before the first answer of the large configuration by | ${fmt(t1 - (largeGap.start + largeGap.ms), 1)} ms |`);
   console.log(`| revert took effect after | ${fmt(t3 - t2)} ms |`);
   console.log(`| longest gap between answers during it | ${fmt(prober.longestGap(t2, t3), 1)} ms |`);
   console.log(`| longest gap over the whole run | ${fmt(prober.longestGap(t0 - settleS * 1000, end), 1)} ms |`);
