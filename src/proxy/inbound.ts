@@ -331,16 +331,18 @@ export class InboundListener {
     }
     const headers = h2RequestHeaders(down.headers, { method, path, authority: down.authority || this.appAuthority(), scheme: 'http' });
     headers['x-forwarded-client-cert'] = this.xfcc(peer!);
-    let session;
-    try {
-      // noDelay as on every other hop: a small frame must not wait for the app's delayed ACK.
-      const connection = (): Socket => netConnect({ host: this.o.localAddress, port: this.o.localPort, noDelay: true });
-      session = await this.appSessions.get('app', () => openSession(`http://${this.appAuthority()}`, { createConnection: connection }, this.o.localConnectTimeoutMs));
-    } catch (err) {
-      logger.warn({ err: (err as Error).message, downstream, path }, 'local app HTTP/2 connect failed');
-      down.localReply(503, 'upstream connect error or disconnect/reset before headers');
-      finish(503, 'error', 0, 0);
-      return;
+    let session = this.appSessions.ready('app');
+    if (!session) {
+      try {
+        // noDelay as on every other hop: a small frame must not wait for the app's delayed ACK.
+        const connection = (): Socket => netConnect({ host: this.o.localAddress, port: this.o.localPort, noDelay: true });
+        session = await this.appSessions.get('app', () => openSession(`http://${this.appAuthority()}`, { createConnection: connection }, this.o.localConnectTimeoutMs));
+      } catch (err) {
+        logger.warn({ err: (err as Error).message, downstream, path }, 'local app HTTP/2 connect failed');
+        down.localReply(503, 'upstream connect error or disconnect/reset before headers');
+        finish(503, 'error', 0, 0);
+        return;
+      }
     }
     const r = await down.relay(session, headers, 0);
     finish(r.status, r.outcome, r.bytesIn, r.bytesOut);

@@ -484,12 +484,14 @@ export class Upstream {
       tried.add(picked.endpoint.key);
       endpointKey = picked.endpoint.key;
       upstreamService = picked.target.Service;
-      let session: ClientHttp2Session;
-      try {
-        session = await this.peerSession(picked.target, picked.endpoint, plan.connectTimeoutMs);
-      } catch (err) {
-        this.connectFailed(err, picked.endpoint);
-        continue;
+      let session = this.readyPeerSession(picked.target, picked.endpoint);
+      if (!session) {
+        try {
+          session = await this.peerSession(picked.target, picked.endpoint, plan.connectTimeoutMs);
+        } catch (err) {
+          this.connectFailed(err, picked.endpoint);
+          continue;
+        }
       }
       const remaining = deadline - performance.now();
       if (remaining <= 0) {
@@ -502,6 +504,12 @@ export class Upstream {
       return;
     }
     fail(503, 'upstream connect error or disconnect/reset before headers', 'connect-failure');
+  }
+
+  /** peerSession()'s session when it is open under the current TLS identity, without a promise; else undefined. */
+  private readyPeerSession(target: DiscoveryTarget, endpoint: Endpoint): ClientHttp2Session | undefined {
+    if (this.d.identity.current().generation !== this.sessionGeneration) return undefined;
+    return this.peerSessions.ready(`${target.ID}|${endpoint.key}`);
   }
 
   /** The HTTP/2 session to a peer under the current TLS identity; sessions of an older identity are retired. */

@@ -9,10 +9,21 @@ import { connect as h2Connect, type ClientHttp2Session, type SecureClientSession
 
 export class SessionPool {
   private readonly sessions = new Map<string, Promise<ClientHttp2Session>>();
+  /** The sessions of `sessions` that have connected, for ready() to hand out without a promise. */
+  private readonly open = new Map<string, ClientHttp2Session>();
   private readonly onError: (err: Error, key: string) => void;
 
   constructor(onError: (err: Error, key: string) => void) {
     this.onError = onError;
+  }
+
+  /**
+   * The pooled session for `key` if it has connected and is still usable, without a promise: every request after a
+   * session's first finds it so, and awaiting get()'s long-resolved promise cost a microtask turn per request.
+   */
+  ready(key: string): ClientHttp2Session | undefined {
+    const session = this.open.get(key);
+    return session && !session.closed && !session.destroyed ? session : undefined;
   }
 
   /** The open session for `key`, or a new one from `open`. */
@@ -22,6 +33,7 @@ export class SessionPool {
     const pending = open().then((session) => {
       const drop = (): void => {
         if (this.sessions.get(key) === pending) this.sessions.delete(key);
+        if (this.open.get(key) === session) this.open.delete(key);
       };
       session.on('error', (err: Error) => {
         drop();
@@ -31,6 +43,8 @@ export class SessionPool {
       session.once('goaway', drop);
       // A pooled session must not keep the process alive on its own.
       session.unref();
+      // Unless it closed before this continuation ran (drop has then run already): only a live session is ready.
+      if (this.sessions.get(key) === pending && !session.closed && !session.destroyed) this.open.set(key, session);
       return session;
     });
     pending.catch(() => {
@@ -45,6 +59,7 @@ export class SessionPool {
     for (const [key, pending] of this.sessions) {
       if (keep(key)) continue;
       this.sessions.delete(key);
+      this.open.delete(key);
       pending.then((s) => s.close(), () => {});
     }
   }
@@ -53,6 +68,7 @@ export class SessionPool {
   destroy(): void {
     for (const pending of this.sessions.values()) pending.then((s) => s.destroy(), () => {});
     this.sessions.clear();
+    this.open.clear();
   }
 }
 
