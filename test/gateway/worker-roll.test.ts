@@ -19,7 +19,7 @@ import { runGateway } from '../../src/gateway/main.ts';
 import { silentLogger } from '../../src/lib/logger.ts';
 import { waitFor } from '../../src/lib/testing/wait-for.ts';
 import { driveRequests as drive } from './helpers.ts';
-import { DEFAULT_WORKER_ROLL_GROWTH_ELEMENTS, UNMEASURED_SHRINK_ELEMENTS, WorkerRollPolicy, configurationElements, workerRollSettings } from '../../src/gateway/runtime/worker-roll.ts';
+import { DEFAULT_WORKER_ROLL_GROWTH_ELEMENTS, MIN_SHRINK_ELEMENTS, WorkerRollPolicy, configurationElements, workerRollSettings } from '../../src/gateway/runtime/worker-roll.ts';
 import { loadStaticConfig } from '../../src/gateway/config/static.ts';
 import { ConfigurationAssembler, sendConfiguration } from '../../src/gateway/runtime/ipc.ts';
 import { NEVER_YIELD } from '../../src/lib/slices.ts';
@@ -38,7 +38,15 @@ test('the roll rule: only a shrink to half or less, and only when the worker sta
   assert.ok(policy.applied(2, { elements: 1, rssMiB: 330, first: false }), 'started large, shrunk by 49,999');
   const small = new WorkerRollPolicy({ enabled: true, thresholdMiB: 64, growthElements: 10_000 });
   small.applied(3, { elements: 200, rssMiB: 125, first: true });
-  assert.equal(small.applied(3, { elements: 40, rssMiB: 126, first: false }), undefined, `a shrink under ${UNMEASURED_SHRINK_ELEMENTS} elements with nothing to compare is kept`);
+  assert.equal(small.applied(3, { elements: 40, rssMiB: 126, first: false }), undefined, `a shrink under ${MIN_SHRINK_ELEMENTS} elements with nothing to compare is kept`);
+  // A small configuration halving under traffic: the worker is well above a fresh one's figure (taken before any
+  // load), but 4 → 2 elements cannot be what holds that memory, and a replacement would grow back under the same load.
+  const loaded = new WorkerRollPolicy({ enabled: true, thresholdMiB: 64, growthElements: 10_000 });
+  loaded.applied(5, { elements: 2, rssMiB: 90, first: true });
+  loaded.applied(5, { elements: 4, rssMiB: 178, first: false });
+  assert.equal(loaded.applied(5, { elements: 2, rssMiB: 178, first: false }), undefined, `a shrink under ${MIN_SHRINK_ELEMENTS} elements is never rolled`);
+  assert.ok(loaded.applied(5, { elements: 1_500, rssMiB: 300, first: false }) === undefined && loaded.applied(5, { elements: 2, rssMiB: 300, first: false }),
+    'the same worker after a shrink of 1,498 elements is');
   const off = new WorkerRollPolicy({ enabled: false, thresholdMiB: 64, growthElements: 10_000 });
   off.applied(4, { elements: 2, rssMiB: 120, first: true });
   off.applied(4, { elements: 50_000, rssMiB: 330, first: false });

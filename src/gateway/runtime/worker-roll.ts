@@ -8,8 +8,8 @@
  *
  * The rule, per worker, on each configuration it applied: the configuration shrank to at most half the largest one
  * this worker held, and its resident set is more than `thresholdMiB` above what a fresh worker reported with a
- * configuration no larger than the new one. When no fresh worker ever held so small a configuration (every worker
- * started with a larger one), a shrink of at least `UNMEASURED_SHRINK_ELEMENTS` elements alone decides.
+ * configuration no larger than the new one — and in every case it shrank by at least `MIN_SHRINK_ELEMENTS`. When no
+ * fresh worker ever held so small a configuration (every worker started with a larger one), that shrink alone decides.
  *
  * Growth is decided in the primary, before a configuration is sent (`WorkerRollPolicy.grows`): a configuration that
  * adds at least `growthElements` elements over what the workers serve is not built by a serving worker at all. Its
@@ -35,8 +35,14 @@ export const DEFAULT_WORKER_ROLL_THRESHOLD_MIB = 64;
  * fresh worker's start, ~1 s of CPU) is not worth it.
  */
 export const DEFAULT_WORKER_ROLL_GROWTH_ELEMENTS = 10_000;
-/** A shrink this large is rolled on even without a fresh worker's figure to compare with. */
-export const UNMEASURED_SHRINK_ELEMENTS = 1000;
+/**
+ * A smaller shrink is never rolled. What a configuration keeps grows with its elements (about 1.4 KiB per router,
+ * docs/benchmarks.md), so a few hundred elements cannot explain a resident set `thresholdMiB` above a fresh worker's;
+ * traffic can (a worker under load commits its young generation and buffers, and a fresh worker reports its figure
+ * before any), and a replacement would grow back to it — a roll for nothing that closes every keep-alive connection.
+ * Without a fresh worker's figure to compare with, a shrink this large alone decides.
+ */
+export const MIN_SHRINK_ELEMENTS = 1000;
 /** How many fresh workers' figures are remembered (the newest). */
 const FLOORS_KEPT = 32;
 
@@ -96,11 +102,10 @@ export class WorkerRollPolicy {
     const peakElements = Math.max(this.#peak.get(worker) ?? 0, report.elements);
     this.#peak.set(worker, peakElements);
     if (!this.#settings.enabled || report.first || report.elements * 2 > peakElements) return undefined;
+    if (peakElements - report.elements < MIN_SHRINK_ELEMENTS) return undefined;
     const fresh = this.#floors.filter((f) => f.elements <= report.elements).map((f) => f.rssMiB);
     const freshMiB = fresh.length > 0 ? Math.min(...fresh) : undefined;
-    const roll = freshMiB === undefined
-      ? peakElements - report.elements >= UNMEASURED_SHRINK_ELEMENTS
-      : report.rssMiB - freshMiB > this.#settings.thresholdMiB;
+    const roll = freshMiB === undefined || report.rssMiB - freshMiB > this.#settings.thresholdMiB;
     return roll ? { peakElements, elements: report.elements, rssMiB: report.rssMiB, freshMiB } : undefined;
   }
 
