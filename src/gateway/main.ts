@@ -335,7 +335,8 @@ async function runCluster(staticConfig: StaticConfig, options: RunGatewayOptions
     const worker = cluster.fork({ [WORKER_ENV]: JSON.stringify(settings) });
     workers.add(worker);
     worker.on('message', (message: WorkerMessage) => {
-      if (message?.type === 'meshgate:hello') {
+      if (message?.type === 'meshgate:flush') send(worker, { type: 'meshgate:flushed' });
+      else if (message?.type === 'meshgate:hello') {
         greeted.add(worker);
         if (acme) send(worker, { type: 'meshgate:acme-challenges', challenges: acme.challenges.snapshot() });
         sendConfig([worker], latest ?? emptyDynamicConfig(), latest ? delivered : 0);

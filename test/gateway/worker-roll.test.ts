@@ -135,8 +135,10 @@ test('cluster mode: after 5,000 routers are replaced by one, both workers are re
     'workerRoll:', '  thresholdMiB: 8', 'log:', '  level: ERROR', '',
   ].join('\n'));
   const applied = new Map<number, number>();
+  const flushed = new Set<number>();
   const onMessage = (worker: { process: { pid?: number } }, message: WorkerMessage) => {
     if (message?.type === 'meshgate:applied') applied.set(worker.process.pid!, message.elements);
+    if (message?.type === 'meshgate:flush') flushed.add(worker.process.pid!);
   };
   cluster.on('message', onMessage);
   t.after(() => cluster.off('message', onMessage));
@@ -176,6 +178,10 @@ test('cluster mode: after 5,000 routers are replaced by one, both workers are re
   t.diagnostic(`worker RSS (MiB, largest of the two): start ${rssStart.toFixed(0)} → 5,000 routers ${rssLarge.toFixed(0)} → replaced ${rssAfter.map((x) => x.toFixed(0)).join(', ')}`);
   t.diagnostic(`answers: ${keepAlive.answers.length} keep-alive, ${fresh.answers.length} new-connection`);
   assert.deepEqual([...keepAlive.failures, ...fresh.failures], [], 'no request refused, reset or failed during the roll');
+  // node:cluster forgets a connection it handed to a worker until that worker answers; one that exits first strands
+  // it (round_robin_handle.js handoff: the reply callback never runs). A rolled-out worker therefore asks the primary
+  // for a round trip before exiting (worker.ts flushHandoffs): a CI run once saw a request hang 30 s without it.
+  await waitFor(() => started.every((pid) => flushed.has(pid)) || undefined, 'each rolled-out worker flushed its handoffs before exiting');
   // Generous: a fresh worker with one router; the large state was at least 8 MiB above the start.
   for (const rss of rssAfter) assert.ok(rss < rssStart + (rssLarge - rssStart) / 2 + 8, `a new worker is back near the start (${rss.toFixed(0)} MiB; start ${rssStart.toFixed(0)}, large ${rssLarge.toFixed(0)})`);
 });

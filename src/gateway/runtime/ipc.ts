@@ -40,7 +40,9 @@ export type PrimaryMessage =
   /** Send this worker's Prometheus registry (for the cluster's /metrics, ClusterMetrics in the primary). */
   | { type: 'meshgate:metrics-collect'; id: number }
   /** Every pending ACME challenge answer (gateway/acme), sent whole on each change: workers serve them. */
-  | { type: 'meshgate:acme-challenges'; challenges: ChallengeSnapshot };
+  | { type: 'meshgate:acme-challenges'; challenges: ChallengeSnapshot }
+  /** The answer to `meshgate:flush`: every connection the primary handed this worker before it was sent is in. */
+  | { type: 'meshgate:flushed' };
 
 export type WorkerMessage =
   | { type: 'meshgate:hello' }
@@ -56,7 +58,9 @@ export type WorkerMessage =
   | { type: 'meshgate:metrics'; id: number }
   | { type: 'meshgate:metrics-collected'; id: number; metrics: RegistryJSON }
   /** A rolled-out worker's last registry, as it exits: its counters stay in the cluster's sums. */
-  | { type: 'meshgate:last-metrics'; metrics: RegistryJSON };
+  | { type: 'meshgate:last-metrics'; metrics: RegistryJSON }
+  /** Sent after the worker's listeners closed, before it exits; answered `meshgate:flushed` (worker.ts `flushHandoffs`). */
+  | { type: 'meshgate:flush' };
 
 const SECTIONS: readonly Section[] = ['routers', 'services', 'middlewares', 'serversTransports'];
 

@@ -17,6 +17,8 @@ import { loadOtlpLogs } from '../otlp-logs/load.ts';
 import { ConfigurationAssembler, WORKER_ENV, type PrimaryMessage, type WorkerMessage, type WorkerSettings } from './ipc.ts';
 
 const settings = JSON.parse(process.env[WORKER_ENV] ?? '{}') as WorkerSettings;
+/** How long an exiting worker waits for the primary's `meshgate:flushed` (flushHandoffs). */
+const FLUSH_WITHIN_MS = 2000;
 const send = (message: WorkerMessage) => process.send?.(message);
 
 async function main(): Promise<void> {
@@ -70,10 +72,32 @@ async function main(): Promise<void> {
     const last = await prometheus.metricsJSON();
     await new Promise<void>((resolve) => process.send!({ type: 'meshgate:last-metrics', metrics: last } satisfies WorkerMessage, undefined, {}, () => resolve()));
   };
+  /**
+   * node:cluster hands each connection the primary accepted to a worker over IPC and forgets it until the worker
+   * answers: a worker that closed its listeners answers "not accepted" and the primary hands it to another, but one
+   * that exits first strands it — the client's connection is open and nobody ever answers it (seen as a 30 s hang
+   * during a roll). So before exiting, a worker asks the primary for an answer: IPC keeps order both ways, so by the
+   * time `meshgate:flushed` arrives every connection handed over before the primary saw the listeners close has been
+   * received here and sent back. A primary already gone cannot hand anything over; the wait is bounded for it.
+   */
+  const flushHandoffs = () => new Promise<void>((resolve) => {
+    if (!process.connected) return resolve();
+    const done = () => {
+      clearTimeout(timer);
+      process.off('message', onMessage);
+      resolve();
+    };
+    const onMessage = (message: PrimaryMessage) => {
+      if (message?.type === 'meshgate:flushed') done();
+    };
+    const timer = setTimeout(done, FLUSH_WITHIN_MS);
+    process.on('message', onMessage);
+    send({ type: 'meshgate:flush' });
+  });
   const stop = (lingerIdleMs = 0, retired = false) => {
     if (stopping) return;
     stopping = true;
-    gateway.close({ lingerIdleMs }).then(() => lastCounts(retired)).then(() => otlp?.shutdown()).then(() => metrics?.close()).then(
+    gateway.close({ lingerIdleMs }).then(flushHandoffs).then(() => lastCounts(retired)).then(() => otlp?.shutdown()).then(() => metrics?.close()).then(
       () => process.exit(0),
       (err) => {
         logger.error({ err }, 'worker stop failed');
