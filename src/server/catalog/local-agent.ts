@@ -56,6 +56,8 @@ export class LocalAgent {
   private readonly runner: CheckRunner;
   /** checkId → JSON of the definition the runner holds. */
   private readonly running = new Map<string, string>();
+  /** checkId → the service an alias check of this node aliases (kept by reconcile, from the same rows). */
+  private readonly aliases = new Map<string, string>();
   private readonly pending = new Set<Promise<unknown>>();
   private unsubscribe: (() => void) | undefined;
 
@@ -381,6 +383,7 @@ export class LocalAgent {
   private onStoreChange(change: Change): void {
     const prefix = nodePrefix(this.node);
     if (change.mutations.some((m) => m.table === Tables.agentChecks && m.key.startsWith(prefix))) this.reconcile();
+    if (this.aliases.size === 0) return;
     const touchesNode = change.mutations.some((m) => (m.table === Tables.checks || m.table === Tables.services || m.table === Tables.agentChecks) && m.key.startsWith(prefix));
     if (touchesNode) this.refreshAliases();
   }
@@ -390,14 +393,11 @@ export class LocalAgent {
    * a change is written, so the write this causes finds nothing more to do.
    */
   private refreshAliases(): void {
-    const prefix = nodePrefix(this.node);
-    const aliases = this.store.list<StoredAgentCheck>(Tables.agentChecks, prefix).filter((row) => row.value.Definition.AliasService);
-    if (aliases.length === 0) return;
-    const checks = this.store.list<StoredCheck>(Tables.checks, prefix).map((row) => row.value).filter((check) => check.Node === this.node);
-    for (const row of aliases) {
-      const { CheckID: checkId, AliasService: target } = row.value.Definition;
+    if (this.aliases.size === 0) return;
+    const checks = this.store.list<StoredCheck>(Tables.checks, nodePrefix(this.node)).map((row) => row.value).filter((check) => check.Node === this.node);
+    for (const [checkId, target] of this.aliases) {
       const current = checks.find((check) => check.CheckID === checkId);
-      if (!current || !target) continue;
+      if (!current) continue;
       const exists = this.store.get(Tables.services, serviceKey(this.node, target)) !== undefined;
       const { status, output } = aliasServiceStatus(checks.filter((check) => check.CheckID !== checkId), target, this.node, exists);
       if (current.Status === status && current.Output === output) continue;
@@ -407,14 +407,19 @@ export class LocalAgent {
     }
   }
 
-  /** Makes the runner hold exactly the `agent-checks` rows of this node. */
+  /** Makes the runner hold exactly the `agent-checks` rows of this node (alias checks are computed, not run). */
   private reconcile(): void {
     const rows = this.store.list<StoredAgentCheck>(Tables.agentChecks, nodePrefix(this.node));
     const seen = new Set<string>();
+    this.aliases.clear();
     for (const row of rows) {
       const def = row.value.Definition;
       const id = def.CheckID;
-      if (row.key !== checkKey(this.node, id) || def.AliasService) continue;
+      if (row.key !== checkKey(this.node, id)) continue;
+      if (def.AliasService) {
+        this.aliases.set(id, def.AliasService);
+        continue;
+      }
       seen.add(id);
       const json = JSON.stringify(def);
       if (this.running.get(id) === json) continue;
